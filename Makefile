@@ -1,0 +1,67 @@
+# inv: build, run, test, benchmark and fuzz.
+GO       ?= go
+BIN      := bin
+PKGS     := ./...
+FUZZTIME ?= 30s
+
+.PHONY: all build run test test-race test-long bench fuzz fuzz-seeds vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# The engine on its embedded default: one node, data in ./inv-data,
+# protocol on 127.0.0.1:7420, HTTP (metrics, health) on 127.0.0.1:7421.
+run: build
+	$(BIN)/invd
+
+vet:
+	$(GO) vet $(PKGS)
+
+# Everything under the race detector; then the engine's long randomized run
+# (over a million commands) once without it, where it runs ten times faster.
+test: vet
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	$(GO) test -count=1 -timeout 20m -run 'TestModel' ./engine/
+
+bench:
+	$(GO) test -run XXX -bench . -benchmem ./engine/ ./protocol/ ./raftstore/
+
+# Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run XXX -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+clean:
+	rm -rf $(BIN)
+
+# The reference workloads against inv (a fresh invd per workload) and against
+# the peers (../shared/peers/run.sh; as root it apt-installs Redis, etcd and
+# PostgreSQL), one after the other on this machine, then the side-by-side
+# table. Env: SCALE (10), CONNS (64), INFLIGHT (16), TIMEOUT (60s),
+# PEERS ("redis-always postgres"), WORKLOADS (all three), OUT (keep results).
+.PHONY: bench-peers
+bench-peers:
+	bash bench/peers.sh
+
+# A 3-node cluster on loopback (scripts/cluster.sh): node 1 on the default
+# 127.0.0.1:7420 (HTTP 7421), nodes 2 and 3 on 7422 and 7424; data, logs and
+# pids under ./inv-cluster/. make cluster-stop ends it (SIGTERM).
+.PHONY: cluster cluster-stop test-faults
+cluster: build
+	BIN=$(BIN) bash scripts/cluster.sh start
+
+cluster-stop:
+	bash scripts/cluster.sh stop
+
+# The long fault run: random kills, restarts, partitions, delays and drops
+# on a cluster of FAULT_NODES (3) under load for FAULTS (5m), printing every
+# fault and check.
+FAULTS      ?= 5m
+FAULT_NODES ?= 3
+test-faults:
+	INV_FAULTS=$(FAULTS) INV_FAULT_NODES=$(FAULT_NODES) $(GO) test -count=1 -v -timeout 0 -run 'TestFaultsLong|TestFailover|TestClusterTopology' ./internal/clustertest/

@@ -1,0 +1,120 @@
+package client
+
+import (
+	"context"
+	"time"
+
+	"github.com/invsys/inv/engine"
+)
+
+// Reads. They go through the shard's log like writes unless the server
+// serves reads locally, so a read after a write sees it. Single records
+// share BATCH frames with other calls; lists, whose replies can be large,
+// go in frames of their own (a BATCH reply must fit one frame whole).
+
+// GetItem reads an item (SKU at a store) with its pickup windows.
+func (c *Client) GetItem(ctx context.Context, sku, store string) (Item, error) {
+	r := request{kind: kindOp, sku: sku, store: store, cmd: engine.Command{Op: engine.OpGetItem}}
+	if err := c.read(ctx, &r); err != nil {
+		return Item{}, err
+	}
+	if r.res.Item == nil {
+		return Item{}, errMissing("item")
+	}
+	return itemOf(r.res.Item), nil
+}
+
+// GetWindow reads one pickup window of an item, named by its start.
+func (c *Client) GetWindow(ctx context.Context, sku, store string, start time.Time) (Window, error) {
+	r := request{kind: kindOp, sku: sku, store: store,
+		cmd: engine.Command{Op: engine.OpGetWindow, Window: nanos(start)}}
+	if err := c.read(ctx, &r); err != nil {
+		return Window{}, err
+	}
+	if r.res.WindowInfo == nil {
+		return Window{}, errMissing("window")
+	}
+	return windowOf(r.res.WindowInfo), nil
+}
+
+// GetReservation reads one reservation (ErrNotFound once it has been
+// forgotten, 30 days after it finished by default).
+func (c *Client) GetReservation(ctx context.Context, id uint64) (Reservation, error) {
+	r := request{kind: kindOp, cmd: engine.Command{Op: engine.OpGetReservation, ID: id}}
+	if err := c.read(ctx, &r); err != nil {
+		return Reservation{}, err
+	}
+	if r.res.Reservation == nil {
+		return Reservation{}, errMissing("reservation")
+	}
+	return reservationOf(r.res.Reservation), nil
+}
+
+// GetCustomer reads a customer: tier, block, no-shows, open reservations.
+func (c *Client) GetCustomer(ctx context.Context, customer string) (Customer, error) {
+	r := request{kind: kindOp, customer: customer, cmd: engine.Command{Op: engine.OpGetCustomer}}
+	if err := c.read(ctx, &r); err != nil {
+		return Customer{}, err
+	}
+	if r.res.Customer == nil {
+		return Customer{}, errMissing("customer")
+	}
+	return customerOf(r.res.Customer), nil
+}
+
+// ListReservations lists a customer's reservations, by id.
+func (c *Client) ListReservations(ctx context.Context, customer string) ([]Reservation, error) {
+	r := request{kind: kindSolo, customer: customer, cmd: engine.Command{Op: engine.OpListReservations}}
+	if err := c.read(ctx, &r); err != nil {
+		return nil, err
+	}
+	out := make([]Reservation, len(r.res.Reservations))
+	for i := range r.res.Reservations {
+		out[i] = reservationOf(&r.res.Reservations[i])
+	}
+	return out, nil
+}
+
+// StoresWithStock lists the stores where a SKU has units available, by store.
+func (c *Client) StoresWithStock(ctx context.Context, sku string) ([]StoreStock, error) {
+	r := request{kind: kindSolo, sku: sku, cmd: engine.Command{Op: engine.OpStoresWithStock}}
+	if err := c.read(ctx, &r); err != nil {
+		return nil, err
+	}
+	out := make([]StoreStock, len(r.res.Stores))
+	for i, s := range r.res.Stores {
+		out[i] = StoreStock{Store: s.Store, Available: s.Available}
+	}
+	return out, nil
+}
+
+// ListItems lists the items of a SKU in every store, or every item when
+// sku is empty (at most 4096 in one reply: an export of a large catalogue
+// goes SKU by SKU).
+func (c *Client) ListItems(ctx context.Context, sku string) ([]Item, error) {
+	r := request{kind: kindSolo, sku: sku, cmd: engine.Command{Op: engine.OpListItems}}
+	if err := c.read(ctx, &r); err != nil {
+		return nil, err
+	}
+	out := make([]Item, len(r.res.Items))
+	for i := range r.res.Items {
+		out[i] = itemOf(&r.res.Items[i])
+	}
+	return out, nil
+}
+
+// read runs a read-only call; a refusal comes back as its sentinel.
+func (c *Client) read(ctx context.Context, r *request) error {
+	if err := checkIDs(r.sku, r.store, r.customer); err != nil {
+		return err
+	}
+	if err := c.exec(ctx, r); err != nil {
+		return err
+	}
+	return errorOf(r.res.Code)
+}
+
+// errMissing reports an OK reply without the record a read asked for.
+func errMissing(what string) error {
+	return &ServerError{Code: engine.CodeProtocol, Message: "reply without the " + what}
+}

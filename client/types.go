@@ -1,0 +1,291 @@
+package client
+
+import (
+	"time"
+
+	"github.com/invsys/inv/engine"
+)
+
+// Requests and results of the domain operations. Ids (SKU, store, customer)
+// are strings of 1–64 bytes (barcodes, store codes, member ids); times are
+// time.Time (the wire's Unix nanoseconds), and the zero time means "none"
+// everywhere: no window, no sale window bound, no cutoff. Key is the
+// idempotency key of a mutating call: leave it empty and the client makes
+// one up for the call and all its retries; set it (Client.NewKey, or an id
+// of your own of at most 64 bytes) to make a call safe to repeat across
+// restarts of your own process.
+
+// ReserveRequest holds Qty units of an item (SKU at Store) for Customer.
+type ReserveRequest struct {
+	SKU, Store, Customer string
+	Qty                  int64         // units; 0 means 1
+	Window               time.Time     // pickup window (its start); zero = none
+	TTL                  time.Duration // hold time; 0 = the server's default (10 min)
+	Key                  string
+}
+
+// CartRequest reserves several lines for one customer at one store, all or
+// nothing (ReserveMany).
+type CartRequest struct {
+	Store, Customer string
+	Lines           []CartLine    // 1..64
+	TTL             time.Duration // hold time of every line; 0 = the server's default
+	Key             string        // the cart's key; each line's key derives from it
+}
+
+// CartLine is one line of a cart.
+type CartLine struct {
+	SKU    string
+	Qty    int64     // 0 means 1
+	Window time.Time // zero = none
+}
+
+// ConfirmRequest confirms a hold after payment. Qty 0 confirms every held
+// unit; fewer releases the rest.
+type ConfirmRequest struct {
+	ID  uint64
+	Qty int64
+	Key string
+}
+
+// ExtendRequest lengthens a hold by TTL (up to the server's maximum hold).
+type ExtendRequest struct {
+	ID  uint64
+	TTL time.Duration
+	Key string
+}
+
+// CancelRequest releases a reservation's units at once.
+type CancelRequest struct {
+	ID  uint64
+	Key string
+}
+
+// PickupRequest hands an order over at Store. With ID 0 the order is found
+// by its pickup Code alone (a kiosk that scans only the code).
+type PickupRequest struct {
+	ID    uint64
+	Store string
+	Code  uint64 // the 12-digit pickup code
+	Key   string
+}
+
+// RescheduleRequest moves a reservation to another pickup window.
+type RescheduleRequest struct {
+	ID     uint64
+	Window time.Time
+	Key    string
+}
+
+// ReturnRequest takes back a picked-up order; Restock puts its units back.
+type ReturnRequest struct {
+	ID      uint64
+	Restock bool
+	Key     string
+}
+
+// UnlockRequest lifts the lock that wrong pickup codes put on a reservation.
+type UnlockRequest struct {
+	ID  uint64
+	Key string
+}
+
+// Result is a reservation as a mutating call left it.
+type Result struct {
+	ID         uint64
+	State      engine.State
+	Qty        int64
+	Window     time.Time // zero = no window
+	ExpiresAt  time.Time // hold expiry (held) or pickup deadline (confirmed)
+	PickupCode uint64    // once confirmed
+}
+
+// PickupCodeString renders the pickup code as its 12 digits.
+func (r Result) PickupCodeString() string { return engine.FormatPickupCode(r.PickupCode) }
+
+// Operator requests.
+
+// ItemSpec creates or replaces an item (PutItem).
+type ItemSpec struct {
+	SKU, Store   string
+	Stock        int64
+	Limit        int64     // per-customer limit for the SKU; 0 = none
+	OpensAt      time.Time // sale window; zero = open since forever
+	ClosesAt     time.Time // zero = never closes
+	MemberTier   uint8     // customers of this tier or higher may take the member share
+	MemberUnits  int64     // units kept for members until MemberCutoff
+	MemberCutoff time.Time
+	Key          string
+}
+
+// WindowSpec creates or changes a pickup window [Start, End) with a quota.
+type WindowSpec struct {
+	SKU, Store string
+	Start, End time.Time
+	Quota      int64
+	Key        string
+}
+
+// StockChange adds Qty units (Restock: > 0) or a signed delta (AdjustStock).
+type StockChange struct {
+	SKU, Store string
+	Qty        int64
+	Key        string
+}
+
+// SaleWindow sets an item's sale window [OpensAt, ClosesAt); zero = unbounded.
+type SaleWindow struct {
+	SKU, Store        string
+	OpensAt, ClosesAt time.Time
+	Key               string
+}
+
+// LimitSpec sets the per-customer limit of a SKU at an item; 0 = none.
+type LimitSpec struct {
+	SKU, Store string
+	Limit      int64
+	Key        string
+}
+
+// MemberShare keeps Units of an item for customers of Tier or higher until Cutoff.
+type MemberShare struct {
+	SKU, Store string
+	Tier       uint8
+	Units      int64
+	Cutoff     time.Time
+	Key        string
+}
+
+// CustomerRequest names a customer (Block, Unblock).
+type CustomerRequest struct {
+	Customer string
+	Key      string
+}
+
+// TierRequest sets a customer's tier (0 regular, 1 member, 2 loyal ... 15).
+type TierRequest struct {
+	Customer string
+	Tier     uint8
+	Key      string
+}
+
+// Reads.
+
+// Item is a read of one item (one SKU at one store).
+type Item struct {
+	SKU, Store   string
+	Stock        int64
+	Held         int64
+	Confirmed    int64
+	PickedUp     int64
+	Available    int64 // Stock - Held - Confirmed - PickedUp
+	Limit        int64
+	OpensAt      time.Time
+	ClosesAt     time.Time
+	MemberTier   uint8
+	MemberUnits  int64
+	MemberUsed   int64
+	MemberCutoff time.Time
+	Windows      []Window
+}
+
+// Window is a read of one pickup window.
+type Window struct {
+	Start, End time.Time
+	Quota      int64
+	Used       int64 // held + confirmed + picked up in the window
+}
+
+// Reservation is a read of one reservation.
+type Reservation struct {
+	ID                   uint64
+	SKU, Store, Customer string
+	Qty                  int64
+	Window               time.Time
+	State                engine.State
+	CreatedAt            time.Time
+	ExpiresAt            time.Time // hold expiry or pickup deadline
+	UpdatedAt            time.Time
+	PickupCode           uint64
+	Attempts             int64 // wrong pickup codes so far
+	Locked               bool
+}
+
+// Barcode is the barcode-ready form of a confirmed reservation's pickup
+// (engine.PickupBarcode), or "" before it is confirmed.
+func (r *Reservation) Barcode() string {
+	if r.PickupCode == 0 {
+		return ""
+	}
+	return engine.PickupBarcode(r.ID, r.PickupCode)
+}
+
+// Customer is a read of one customer.
+type Customer struct {
+	ID          string
+	Tier        uint8
+	Blocked     bool
+	AutoBlocked bool  // blocked by the no-show rule
+	NoShows     int64 // within the configured period
+	Open        int64 // reservations held or confirmed
+}
+
+// StoreStock is one store where a SKU is available.
+type StoreStock struct {
+	Store     string
+	Available int64
+}
+
+// Conversions between the wire's Unix nanoseconds and time.Time. Zero is
+// "none" on the wire, and the zero time.Time is "none" here; time.Time's
+// own zero is not Unix 0, hence the explicit mapping.
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+func resultOf(r *engine.Result) Result {
+	return Result{ID: r.ID, State: r.State, Qty: r.Qty, Window: fromNanos(r.Window),
+		ExpiresAt: fromNanos(r.ExpiresAt), PickupCode: r.PickupCode}
+}
+
+func itemOf(it *engine.ItemInfo) Item {
+	out := Item{SKU: it.SKU, Store: it.Store, Stock: it.Stock, Held: it.Held,
+		Confirmed: it.Confirmed, PickedUp: it.PickedUp, Available: it.Available,
+		Limit: it.Limit, OpensAt: fromNanos(it.OpensAt), ClosesAt: fromNanos(it.ClosesAt),
+		MemberTier: it.MemberTier, MemberUnits: it.MemberUnits, MemberUsed: it.MemberUsed,
+		MemberCutoff: fromNanos(it.MemberCutoff)}
+	if len(it.Windows) > 0 {
+		out.Windows = make([]Window, len(it.Windows))
+		for i := range it.Windows {
+			out.Windows[i] = windowOf(&it.Windows[i])
+		}
+	}
+	return out
+}
+
+func windowOf(w *engine.WindowInfo) Window {
+	return Window{Start: fromNanos(w.Start), End: fromNanos(w.End), Quota: w.Quota, Used: w.Used}
+}
+
+func reservationOf(r *engine.ReservationInfo) Reservation {
+	return Reservation{ID: r.ID, SKU: r.SKU, Store: r.Store, Customer: r.Customer, Qty: r.Qty,
+		Window: fromNanos(r.Window), State: r.State, CreatedAt: fromNanos(r.CreatedAt),
+		ExpiresAt: fromNanos(r.ExpiresAt), UpdatedAt: fromNanos(r.UpdatedAt),
+		PickupCode: r.PickupCode, Attempts: r.Attempts, Locked: r.Locked}
+}
+
+func customerOf(c *engine.CustomerInfo) Customer {
+	return Customer{ID: c.ID, Tier: c.Tier, Blocked: c.Blocked, AutoBlocked: c.AutoBlocked,
+		NoShows: c.NoShows, Open: c.Open}
+}

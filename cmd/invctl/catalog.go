@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/invsys/inv/client"
+	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/internal/catalog"
+	"github.com/invsys/inv/protocol"
+)
+
+// importWorkers is how many rows load at once: the client pipelines them
+// over its connections, and the server batches them into raft entries.
+const importWorkers = 64
+
+// progressEvery bounds how often the progress bar redraws.
+const progressEvery = 100 * time.Millisecond
+
+// badRowsError is an import refused because rows are bad: they were listed
+// on stderr, and nothing was loaded.
+type badRowsError struct{ bad int }
+
+func (e badRowsError) Error() string {
+	return fmt.Sprintf("import: %d bad row(s), nothing loaded", e.bad)
+}
+
+// importCatalog checks the whole file (every bad row is reported with its
+// line, and then nothing is loaded), then loads every row: its item, then
+// its windows in order. Rows load in parallel; a row refused by the engine
+// (stock below what is promised ...) is reported and the import goes on.
+func importCatalog(e *env, args []string) error {
+	fs := newFlags(e, "import")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	if err := parse(fs, args, 1); err != nil {
+		return err
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return usagef("import: %v", err)
+	}
+	rows, bad := catalog.Parse(f)
+	f.Close()
+	if len(bad) > 0 {
+		for _, b := range bad {
+			fmt.Fprintln(e.stderr, b.Error())
+		}
+		return badRowsError{bad: len(bad)}
+	}
+	cl, err := e.client()
+	if err != nil {
+		return err
+	}
+	bar := newProgress(e.stderr, len(rows), *quiet)
+	var (
+		next    atomic.Int64
+		mu      sync.Mutex
+		refused []string
+		failed  error
+		wg      sync.WaitGroup
+	)
+	c, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range min(importWorkers, len(rows)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(rows) || c.Err() != nil {
+					return
+				}
+				err := loadRow(c, cl, rows[i])
+				if err != nil {
+					mu.Lock()
+					if code, ok := client.CodeOf(err); ok && code < engine.CodeUnauthorized {
+						refused = append(refused, fmt.Sprintf("line %d: %s/%s: %s", rows[i].Line, rows[i].SKU, rows[i].Store, code))
+					} else if failed == nil {
+						failed = fmt.Errorf("line %d: %w", rows[i].Line, err)
+						cancel()
+					}
+					mu.Unlock()
+				}
+				bar.add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	bar.done()
+	if failed != nil {
+		return failed
+	}
+	for _, r := range refused {
+		fmt.Fprintln(e.stderr, r)
+	}
+	loaded := len(rows) - len(refused)
+	if e.json {
+		if err := show(e, map[string]int{"rows": len(rows), "loaded": loaded, "refused": len(refused)}, nil, nil); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(e.stdout, "imported %d of %d rows\n", loaded, len(rows))
+	}
+	if len(refused) > 0 {
+		return badRowsError{bad: len(refused)}
+	}
+	return nil
+}
+
+// loadRow puts one row's item and then its windows.
+func loadRow(c context.Context, cl *client.Client, r catalog.Row) error {
+	rc, cancel := context.WithTimeout(c, commandTimeout)
+	defer cancel()
+	spec := client.ItemSpec{SKU: r.SKU, Store: r.Store, Stock: r.Stock, Limit: r.Limit,
+		OpensAt: at(r.OpensAt), ClosesAt: at(r.ClosesAt), MemberTier: r.MemberTier,
+		MemberUnits: r.MemberUnits, MemberCutoff: at(r.MemberCutoff)}
+	if err := cl.PutItem(rc, spec); err != nil {
+		return err
+	}
+	for _, w := range r.Windows {
+		if err := cl.PutWindow(rc, client.WindowSpec{SKU: r.SKU, Store: r.Store,
+			Start: at(w.Start), End: at(w.End), Quota: w.Quota}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func at(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// exportCatalog writes every item (or one SKU's) in the catalog format.
+func exportCatalog(e *env, args []string) error {
+	fs := newFlags(e, "export")
+	out := fs.String("out", "", "file to write (default: stdout)")
+	sku := fs.String("sku", "", "only this SKU")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	cl, err := e.client()
+	if err != nil {
+		return err
+	}
+	c, cancel := ctx()
+	defer cancel()
+	items, err := cl.ListItems(c, *sku)
+	if err != nil {
+		return err
+	}
+	if len(items) >= protocol.MaxListItems {
+		// One reply holds at most this many: the list may be cut short,
+		// and a catalog with rows missing must not pass for a whole one.
+		return fmt.Errorf("export: %d or more items, more than one reply holds: export SKU by SKU with --sku", len(items))
+	}
+	infos := make([]engine.ItemInfo, len(items))
+	for i, it := range items {
+		infos[i] = engine.ItemInfo{SKU: it.SKU, Store: it.Store, Stock: it.Stock, Limit: it.Limit,
+			OpensAt: nanos(it.OpensAt), ClosesAt: nanos(it.ClosesAt), MemberTier: it.MemberTier,
+			MemberUnits: it.MemberUnits, MemberCutoff: nanos(it.MemberCutoff)}
+		for _, w := range it.Windows {
+			infos[i].Windows = append(infos[i].Windows, engine.WindowInfo{Start: nanos(w.Start), End: nanos(w.End), Quota: w.Quota})
+		}
+	}
+	w := e.stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := catalog.Write(w, infos); err != nil {
+		return err
+	}
+	if *out != "" {
+		fmt.Fprintf(e.stderr, "exported %d items to %s\n", len(infos), *out)
+	}
+	return nil
+}
+
+// progress draws a bar on stderr: "[#####.....] 120/500 rows".
+type progress struct {
+	w     io.Writer
+	total int
+	off   bool
+	n     atomic.Int64
+	mu    sync.Mutex
+	last  time.Time
+}
+
+const progressWidth = 40
+
+func newProgress(w io.Writer, total int, off bool) *progress {
+	return &progress{w: w, total: total, off: off || total == 0}
+}
+
+func (p *progress) add(n int) {
+	v := p.n.Add(int64(n))
+	if p.off {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if time.Since(p.last) < progressEvery && int(v) < p.total {
+		return
+	}
+	p.last = time.Now()
+	p.draw(int(v))
+}
+
+func (p *progress) draw(v int) {
+	filled := v * progressWidth / max(p.total, 1)
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d rows", strings.Repeat("#", filled), strings.Repeat(".", progressWidth-filled), v, p.total)
+}
+
+func (p *progress) done() {
+	if p.off {
+		return
+	}
+	p.mu.Lock()
+	p.draw(int(p.n.Load()))
+	p.mu.Unlock()
+	fmt.Fprintln(p.w)
+}

@@ -1,0 +1,155 @@
+// invctl end to end: a real invd, and the invctl binary run as a shell user
+// would, checking each command's output and exit code: item put and get
+// (with --json), reserve, confirm, pickup by code, cancel, and the refusals
+// (sold_out, limit_exceeded, wrong_store, wrong_state, unknown_item), which
+// must print the refusal's name and exit 1; usage errors exit 2; an
+// unreachable server exits 3.
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/invsys/inv/internal/invdtest"
+)
+
+var bins map[string]string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "invctl-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bins, err = invdtest.Build(dir, "github.com/invsys/inv/cmd/invd", "github.com/invsys/inv/cmd/invctl")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// invctl runs the binary and returns stdout, stderr and the exit code.
+func invctl(t *testing.T, addr string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bins["invctl"], append([]string{"--addr", addr}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out.String()), strings.TrimSpace(errb.String()), code
+}
+
+// ok runs a command that must succeed and returns its output.
+func ok(t *testing.T, addr string, args ...string) string {
+	t.Helper()
+	out, errs, code := invctl(t, addr, args...)
+	if code != 0 {
+		t.Fatalf("invctl %v: exit %d: %s", args, code, errs)
+	}
+	return out
+}
+
+// refused runs a command that must be refused with name.
+func refused(t *testing.T, addr, name string, args ...string) {
+	t.Helper()
+	_, errs, code := invctl(t, addr, args...)
+	if code != 1 || !strings.HasPrefix(errs, name) {
+		t.Fatalf("invctl %v: exit %d, stderr %q; want exit 1 and %q", args, code, errs, name)
+	}
+}
+
+func TestInvctl(t *testing.T) {
+	p, err := invdtest.Start(invdtest.Options{Bin: bins["invd"], Data: t.TempDir() + "/data", Shards: 4,
+		Config: "heartbeat_timeout = 100ms\nelection_timeout = 100ms\nleader_lease_timeout = 50ms\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Kill()
+		if p.DataRace() {
+			t.Error("the race detector flagged invd")
+		}
+		if t.Failed() {
+			t.Logf("invd log:\n%s", p.Logs())
+		}
+	})
+	a := p.Addr()
+
+	out := ok(t, a, "item", "put", "--sku", "4710088412345", "--store", "TPE0427", "--stock", "3", "--limit", "2",
+		"--window", "2030-01-03T10:00:00Z,2030-01-03T12:00:00Z,2", "--window", "1893672000,1893679200,5")
+	if !strings.HasPrefix(out, "ok") {
+		t.Fatalf("item put: %q", out)
+	}
+	var item struct {
+		Stock, Available, Held, Confirmed int64
+		PickedUp                          int64 `json:"picked_up"`
+		Windows                           []struct{ Quota int64 }
+	}
+	getJSON := func() {
+		t.Helper()
+		item.Windows = nil
+		if err := json.Unmarshal([]byte(ok(t, a, "item", "get", "--sku", "4710088412345", "--store", "TPE0427", "--json")), &item); err != nil {
+			t.Fatal(err)
+		}
+	}
+	getJSON()
+	if item.Stock != 3 || item.Available != 3 || len(item.Windows) != 2 {
+		t.Fatalf("item get --json: %+v", item)
+	}
+	if out := ok(t, a, "item", "get", "--sku", "4710088412345", "--store", "TPE0427"); !strings.Contains(out, "available=3") {
+		t.Fatalf("item get: %q", out)
+	}
+
+	id := ok(t, a, "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M00012345",
+		"--window", "2030-01-03T10:00:00Z", "--key", "order-1")
+	if again := ok(t, a, "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M00012345",
+		"--window", "2030-01-03T10:00:00Z", "--key", "order-1"); again != id {
+		t.Fatalf("retried reserve printed %q, first %q", again, id)
+	}
+	refused(t, a, "limit_exceeded", "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M00012345", "--qty", "2")
+	id2 := ok(t, a, "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M2", "--qty", "2")
+	refused(t, a, "sold_out", "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M3")
+	refused(t, a, "unknown_item", "reserve", "--sku", "nope", "--store", "TPE0427", "--customer", "M3")
+
+	code := ok(t, a, "confirm", id)
+	if len(code) != 12 {
+		t.Fatalf("confirm printed %q, want a 12-digit pickup code", code)
+	}
+	refused(t, a, "wrong_store", "pickup", "--store", "KHH0113", "--code", code)
+	if out := ok(t, a, "pickup", "--store", "TPE0427", "--code", code); out != id+" picked_up" {
+		t.Fatalf("pickup printed %q", out)
+	}
+	if out := ok(t, a, "cancel", id2); out != "cancelled" {
+		t.Fatalf("cancel printed %q", out)
+	}
+	refused(t, a, "wrong_state", "cancel", id2)
+	getJSON()
+	if item.PickedUp != 1 || item.Held != 0 || item.Available != 2 || item.Confirmed != 0 {
+		t.Fatalf("after pickup and cancel: %+v", item)
+	}
+
+	if _, _, code := invctl(t, a, "confirm"); code != 2 {
+		t.Fatalf("confirm without an id: exit %d, want 2", code)
+	}
+	if _, _, code := invctl(t, a, "frobnicate"); code != 2 {
+		t.Fatalf("unknown command: exit %d, want 2", code)
+	}
+	if _, _, code := invctl(t, invdtest.FreeAddr(), "cancel", "1"); code != 3 {
+		t.Fatalf("unreachable server: exit %d, want 3", code)
+	}
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/invsys/inv/raftstore"
+	"github.com/invsys/inv/server"
+)
+
+// Cluster mode (docs/adr/0045): invd is one node of several, each holding a
+// replica of every shard. It is told its node id, its raft address and the
+// whole member list, the same on every node:
+//
+//	invd --node-id 1 --raft 127.0.0.1:7430 --listen 127.0.0.1:7420 \
+//	     --peers 1=127.0.0.1:7430=127.0.0.1:7420,2=127.0.0.1:7440=127.0.0.1:7422,3=...
+//
+// Each member is node-id=raft-address=client-address. A node without state
+// bootstraps every shard group with all members as voters (replication
+// factor = number of members); a node with state resumes it. The client
+// addresses let any node name a shard's leader in NOT_LEADER and TOPOLOGY.
+// The pickup secret and the engine's rules must be the same on every node,
+// so cluster mode wants pickup_secret set (in the shared config file).
+
+// parsePeers parses the --peers list.
+func parsePeers(spec string) ([]server.Peer, error) {
+	var peers []server.Peer
+	seen := map[uint32]bool{}
+	for _, item := range strings.Split(spec, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		parts := strings.Split(item, "=")
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("peer %q: want id=raft-address=client-address", item)
+		}
+		id, err := strconv.ParseUint(parts[0], 10, 32)
+		if err != nil || id == 0 {
+			return nil, fmt.Errorf("peer %q: node id must be a number above 0", item)
+		}
+		if seen[uint32(id)] {
+			return nil, fmt.Errorf("peer %q: node id %d twice", item, id)
+		}
+		seen[uint32(id)] = true
+		for _, a := range parts[1:] {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				return nil, fmt.Errorf("peer %q: %v", item, err)
+			}
+		}
+		peers = append(peers, server.Peer{NodeID: uint32(id), RaftID: server.RaftIDOf(uint32(id)),
+			RaftAddr: parts[1], ClientAddr: parts[2]})
+	}
+	return peers, nil
+}
+
+// applyCluster fills the node's raft options from the cluster settings and
+// returns the members (nil for a single node).
+func applyCluster(cfg *config, opts *raftstore.Options) ([]server.Peer, error) {
+	if cfg.PeersSpec == "" {
+		return nil, nil
+	}
+	peers, err := parsePeers(cfg.PeersSpec)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PickupSecretHex == "" {
+		return nil, fmt.Errorf("cluster mode needs pickup_secret in the config, the same on every node")
+	}
+	var self *server.Peer
+	for i := range peers {
+		if peers[i].NodeID == cfg.Server.NodeID {
+			self = &peers[i]
+		}
+		opts.Peers = append(opts.Peers, raftstore.Peer{ID: peers[i].RaftID, Addr: peers[i].RaftAddr})
+	}
+	if self == nil {
+		return nil, fmt.Errorf("--peers does not list this node (--node-id %d)", cfg.Server.NodeID)
+	}
+	if opts.BindAddr == "" {
+		opts.BindAddr = self.RaftAddr
+	}
+	opts.Advertise = self.RaftAddr
+	if cfg.Server.Advertise == "" {
+		cfg.Server.Advertise = self.ClientAddr
+	}
+	return peers, nil
+}
+
+// startBalancer spreads shard leaders over the members (raftstore/balance.go);
+// a member counts as up when its client port accepts a connection, which
+// invd opens only once it has joined every shard group.
+func startBalancer(node *raftstore.Node, peers []server.Peer, log *slog.Logger, stop <-chan struct{}) {
+	if len(peers) < 2 {
+		return
+	}
+	members := make([]raft.ServerID, len(peers))
+	client := make(map[raft.ServerID]string, len(peers))
+	for i, p := range peers {
+		members[i] = raft.ServerID(p.RaftID)
+		client[members[i]] = p.ClientAddr
+	}
+	alive := func(id raft.ServerID) bool {
+		c, err := net.DialTimeout("tcp", client[id], 300*time.Millisecond)
+		if err != nil {
+			return false
+		}
+		_ = c.Close()
+		return true
+	}
+	go node.BalanceLeaders(raftstore.BalanceOptions{Members: members, Alive: alive, Logger: log}, stop)
+}

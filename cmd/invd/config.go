@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bufio"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/raftstore"
+	"github.com/invsys/inv/server"
+)
+
+// config is everything invd can be told. The flags cover the common four;
+// the config file (--config) covers the rest, one "key = value" per line:
+//
+//	# comments start with '#'; blank lines are skipped
+//	batch_max_delay   = 200us   # durations as Go writes them: 200us, 10m, 24h
+//	snapshot_threshold = 2048
+//	local_reads       = false
+//	pickup_secret     = "9f1c…"  # hex; quotes are optional
+//
+// Unknown keys are errors, so that a typo does not silently leave a default
+// in force. configKeys below is the whole vocabulary.
+type config struct {
+	Data, Listen, HTTP                 string
+	Shards                             int
+	LogLevel                           slog.Level
+	PickupSecretHex                    string
+	File                               string                  // the config file (--config), read again on SIGHUP
+	Tokens                             map[string]server.Grant // token hash → grant (auth.go)
+	TLSCert, TLSKey                    string                  // PEM files of the TLS client listener (auth.go)
+	RaftTLSCert, RaftTLSKey, RaftTLSCA string                  // PEM files of mutual TLS between nodes (auth.go)
+	PeersSpec                          string                  // cluster members, see cluster.go; empty: one node
+	FaultInjection                     bool                    // the raft fault layer and /debug/faults (fault tests only)
+
+	Node   raftstore.Options
+	Engine engine.Config
+	Server server.Config
+}
+
+func defaultConfig() config {
+	return config{
+		Data:   "inv-data",
+		Listen: "127.0.0.1:7420",
+		HTTP:   "127.0.0.1:7421",
+		Shards: raftstore.DefaultShards,
+	}
+}
+
+// setter parses a value into the config.
+type setter func(c *config, v string) error
+
+func intKey(f func(c *config) *int) setter {
+	return func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return err
+		}
+		*f(c) = n
+		return nil
+	}
+}
+
+func uintKey(f func(c *config) *uint64) setter {
+	return func(c *config, v string) error {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return err
+		}
+		*f(c) = n
+		return nil
+	}
+}
+
+func durKey(f func(c *config) *time.Duration) setter {
+	return func(c *config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		if d < 0 {
+			return fmt.Errorf("negative duration %s", v)
+		}
+		*f(c) = d
+		return nil
+	}
+}
+
+func strKey(f func(c *config) *string) setter {
+	return func(c *config, v string) error { *f(c) = v; return nil }
+}
+
+func boolKey(f func(c *config) *bool) setter {
+	return func(c *config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return err
+		}
+		*f(c) = b
+		return nil
+	}
+}
+
+// configKeys is the config file's vocabulary.
+var configKeys = map[string]setter{
+	// Where and how to serve (flags override these).
+	"data":      strKey(func(c *config) *string { return &c.Data }),
+	"listen":    strKey(func(c *config) *string { return &c.Listen }),
+	"http":      strKey(func(c *config) *string { return &c.HTTP }),
+	"shards":    intKey(func(c *config) *int { return &c.Shards }),
+	"advertise": strKey(func(c *config) *string { return &c.Server.Advertise }),
+	"node_id": func(c *config, v string) error {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("node_id 0 means no node")
+		}
+		c.Server.NodeID = uint32(n)
+		return err
+	},
+	"raft_bind": strKey(func(c *config) *string { return &c.Node.BindAddr }),
+	"peers":     strKey(func(c *config) *string { return &c.PeersSpec }),
+	// fault_injection enables /debug/faults (partitions, delays, drops of
+	// raft traffic): for fault tests, never in production.
+	"fault_injection": boolKey(func(c *config) *bool { return &c.FaultInjection }),
+	"log_level":       func(c *config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) },
+	"event_loops":     intKey(func(c *config) *int { return &c.Server.EventLoops }),
+
+	// Group commit (per shard).
+	"batch_max_commands":    intKey(func(c *config) *int { return &c.Node.BatchMaxCommands }),
+	"batch_max_bytes":       intKey(func(c *config) *int { return &c.Node.BatchMaxBytes }),
+	"batch_max_delay":       durKey(func(c *config) *time.Duration { return &c.Node.BatchMaxDelay }),
+	"max_in_flight_entries": intKey(func(c *config) *int { return &c.Node.MaxInFlight }),
+	"queue_max_commands":    intKey(func(c *config) *int { return &c.Node.QueueMaxCommands }),
+	"apply_timeout":         durKey(func(c *config) *time.Duration { return &c.Node.ApplyTimeout }),
+	"expiry_check":          durKey(func(c *config) *time.Duration { return &c.Node.ExpiryCheck }),
+
+	// Raft timing, snapshots and log truncation.
+	"heartbeat_timeout":    durKey(func(c *config) *time.Duration { return &c.Node.HeartbeatTimeout }),
+	"election_timeout":     durKey(func(c *config) *time.Duration { return &c.Node.ElectionTimeout }),
+	"leader_lease_timeout": durKey(func(c *config) *time.Duration { return &c.Node.LeaderLeaseTimeout }),
+	"commit_timeout":       durKey(func(c *config) *time.Duration { return &c.Node.CommitTimeout }),
+	"snapshot_interval":    durKey(func(c *config) *time.Duration { return &c.Node.SnapshotInterval }),
+	"snapshot_threshold":   uintKey(func(c *config) *uint64 { return &c.Node.SnapshotThreshold }),
+	"trailing_logs":        uintKey(func(c *config) *uint64 { return &c.Node.TrailingLogs }),
+	"snapshots_retained":   intKey(func(c *config) *int { return &c.Node.SnapshotsRetained }),
+
+	// The engine (the same on every node of a cluster).
+	"hold_ttl":              durKey(func(c *config) *time.Duration { return &c.Engine.DefaultHoldTTL }),
+	"max_hold":              durKey(func(c *config) *time.Duration { return &c.Engine.MaxHold }),
+	"pickup_period":         durKey(func(c *config) *time.Duration { return &c.Engine.PickupPeriod }),
+	"pickup_grace":          durKey(func(c *config) *time.Duration { return &c.Engine.PickupGrace }),
+	"idempotency_retention": durKey(func(c *config) *time.Duration { return &c.Engine.IdempotencyRetention }),
+	"finished_retention":    durKey(func(c *config) *time.Duration { return &c.Engine.FinishedRetention }),
+	"max_pickup_attempts":   intKey(func(c *config) *int { return &c.Engine.MaxPickupAttempts }),
+	"no_show_limit":         intKey(func(c *config) *int { return &c.Engine.NoShowLimit }),
+	"no_show_period":        durKey(func(c *config) *time.Duration { return &c.Engine.NoShowPeriod }),
+	"rate_per_second": func(c *config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err == nil && f < 0 {
+			err = fmt.Errorf("negative rate %s", v)
+		}
+		c.Engine.RatePerSecond = f
+		return err
+	},
+	"rate_burst":    intKey(func(c *config) *int { return &c.Engine.RateBurst }),
+	"pickup_secret": strKey(func(c *config) *string { return &c.PickupSecretHex }),
+
+	// The protocol server's limits.
+	"max_connections":    intKey(func(c *config) *int { return &c.Server.MaxConnections }),
+	"max_in_flight":      intKey(func(c *config) *int { return &c.Server.MaxInFlight }),
+	"max_frame_bytes":    intKey(func(c *config) *int { return &c.Server.MaxFrameBytes }),
+	"max_outbound_bytes": intKey(func(c *config) *int { return &c.Server.MaxOutboundBytes }),
+	"compress_min_bytes": intKey(func(c *config) *int { return &c.Server.CompressMinBytes }),
+	// feed_events sized the in-memory ring SUBSCRIBE once read; the feed
+	// is now durable (feed_retention, feed_max_events). Accepted and
+	// ignored, so that older config files still load.
+	"feed_events": func(*config, string) error { return nil },
+	// The durable change feed (SUBSCRIBE): age and count bounds per shard
+	// (-1 or 0s: no bound), and how often the pruner applies them.
+	"feed_retention":      durKey(func(c *config) *time.Duration { return &c.Node.FeedRetention }),
+	"feed_prune_interval": durKey(func(c *config) *time.Duration { return &c.Node.FeedPruneInterval }),
+	"feed_max_events": func(c *config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		c.Node.FeedMaxEvents = n
+		return err
+	},
+	// pprof serves /debug/pprof on the HTTP address (off by default).
+	"pprof":         boolKey(func(c *config) *bool { return &c.Server.Pprof }),
+	"local_reads":   boolKey(func(c *config) *bool { return &c.Server.LocalReads }),
+	"drain_timeout": durKey(func(c *config) *time.Duration { return &c.Server.DrainTimeout }),
+	"hello_timeout": durKey(func(c *config) *time.Duration { return &c.Server.HelloTimeout }),
+
+	"read_timeout":  durKey(func(c *config) *time.Duration { return &c.Server.ReadTimeout }),
+	"write_timeout": durKey(func(c *config) *time.Duration { return &c.Server.WriteTimeout }),
+
+	// Access and abuse (auth.go, docs/SECURITY.md).
+	"token":                  tokenKey,
+	"tls_listen":             strKey(func(c *config) *string { return &c.Server.TLSListen }),
+	"tls_cert":               strKey(func(c *config) *string { return &c.TLSCert }),
+	"tls_key":                strKey(func(c *config) *string { return &c.TLSKey }),
+	"tls_advertise":          strKey(func(c *config) *string { return &c.Server.TLSAdvertise }),
+	"raft_tls_cert":          strKey(func(c *config) *string { return &c.RaftTLSCert }),
+	"raft_tls_key":           strKey(func(c *config) *string { return &c.RaftTLSKey }),
+	"raft_tls_ca":            strKey(func(c *config) *string { return &c.RaftTLSCA }),
+	"pickup_rate_per_conn":   floatKey(func(c *config) *float64 { return &c.Server.PickupRatePerConn }),
+	"pickup_burst_per_conn":  intKey(func(c *config) *int { return &c.Server.PickupBurstPerConn }),
+	"pickup_rate_per_store":  floatKey(func(c *config) *float64 { return &c.Server.PickupRatePerStore }),
+	"pickup_burst_per_store": intKey(func(c *config) *int { return &c.Server.PickupBurstPerStore }),
+}
+
+// maxConfigBytes bounds the config file: a few dozen keys fit many times.
+const maxConfigBytes = 1 << 20
+
+// loadConfigFile applies the file at path to c.
+func loadConfigFile(c *config, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return parseConfig(c, io.LimitReader(f, maxConfigBytes), path)
+}
+
+// parseConfig applies "key = value" lines to c.
+func parseConfig(c *config, r io.Reader, name string) error {
+	sc := bufio.NewScanner(r)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(stripComment(sc.Text()))
+		if text == "" {
+			continue
+		}
+		key, val, ok := strings.Cut(text, "=")
+		if !ok {
+			return fmt.Errorf("%s:%d: want key = value, got %q", name, line, text)
+		}
+		key = strings.TrimSpace(key)
+		val = unquote(strings.TrimSpace(val))
+		set, known := configKeys[key]
+		if !known {
+			return fmt.Errorf("%s:%d: unknown key %q", name, line, key)
+		}
+		if err := set(c, val); err != nil {
+			return fmt.Errorf("%s:%d: %s: %v", name, line, key, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %v", name, err) // a line over bufio's 64 KiB
+	}
+	return nil
+}
+
+// stripComment cuts a '#' comment that is not inside double quotes.
+func stripComment(s string) string {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			quoted = !quoted
+		case '#':
+			if !quoted {
+				return s[:i]
+			}
+		}
+	}
+	return s
+}
+
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// decodeSecret parses a configured pickup secret.
+func decodeSecret(h string) ([]byte, error) {
+	b, err := hex.DecodeString(strings.TrimSpace(h))
+	if err != nil {
+		return nil, fmt.Errorf("pickup_secret: %v", err)
+	}
+	if len(b) < minSecretBytes {
+		return nil, fmt.Errorf("pickup_secret: %d bytes, want at least %d", len(b), minSecretBytes)
+	}
+	return b, nil
+}

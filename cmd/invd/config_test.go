@@ -1,0 +1,77 @@
+// The config file parser and the pickup secret: keys land in the right
+// fields, flags win over the file, unknown keys and bad values are refused
+// with their line, and a generated secret is stored 0600 and kept across
+// starts.
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfig(t *testing.T) {
+	c := defaultConfig()
+	err := parseConfig(&c, strings.NewReader(`
+# group commit
+batch_max_delay = 500us   # a comment after a value
+batch_max_commands = 2048
+snapshot_threshold = 64
+hold_ttl = 5m
+rate_per_second = 2.5
+local_reads = true
+pickup_secret = "00112233445566778899aabbccddeeff"
+log_level = warn
+node_id = 3
+`), "test.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Node.BatchMaxDelay != 500*time.Microsecond || c.Node.BatchMaxCommands != 2048 ||
+		c.Node.SnapshotThreshold != 64 || c.Engine.DefaultHoldTTL != 5*time.Minute ||
+		c.Engine.RatePerSecond != 2.5 || !c.Server.LocalReads || c.Server.NodeID != 3 ||
+		c.PickupSecretHex != "00112233445566778899aabbccddeeff" || c.LogLevel.String() != "WARN" {
+		t.Fatalf("parsed: %+v", c)
+	}
+	for _, bad := range []string{"nope = 1", "batch_max_delay = soon", "shards", "node_id = 0", "hold_ttl = -1s"} {
+		c := defaultConfig()
+		if err := parseConfig(&c, strings.NewReader(bad), "bad.conf"); err == nil || !strings.Contains(err.Error(), "bad.conf:1") {
+			t.Errorf("%q: error %v, want one naming bad.conf:1", bad, err)
+		}
+	}
+}
+
+func TestFlagsOverrideFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "invd.conf")
+	if err := os.WriteFile(path, []byte("shards = 8\nlisten = 127.0.0.1:1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := parseArgs([]string{"--config", path, "--shards", "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Shards != 2 || c.Listen != "127.0.0.1:1" || c.Data != "inv-data" {
+		t.Fatalf("shards %d listen %s data %s", c.Shards, c.Listen, c.Data)
+	}
+}
+
+func TestPickupSecretKept(t *testing.T) {
+	dir := t.TempDir()
+	a, err := pickupSecret(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(dir, secretFile))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file: %v %v", st, err)
+	}
+	b, err := pickupSecret(dir, "")
+	if err != nil || string(a) != string(b) || len(a) != secretBytes {
+		t.Fatalf("second start read a different secret (%v)", err)
+	}
+	if _, err := pickupSecret(dir, "abcd"); err == nil {
+		t.Fatal("a 2-byte configured secret accepted")
+	}
+}

@@ -1,0 +1,200 @@
+// This test proves that /metrics counts exactly what happened: a fresh
+// invd (its own data) receives a known script of operations over one
+// connection (items put, holds taken, confirmed and cancelled, refusals of
+// every business kind: sold out, limit, window full, blocked, and a
+// pickup locked after too many wrong codes), then the test scrapes /metrics
+// and compares every request counter, reservation outcome, refusal and
+// gauge with the script's own tally, value for value, and the commands the
+// shards applied (the per-shard commands-per-entry histograms' sums) with
+// the writes sent. It also checks
+// /healthz and /readyz, the per-shard raft series, the wire byte counters,
+// and that /debug/pprof is served only with --pprof. Last, every inv_
+// metric that docs/OPERATIONS.md lists or docs/grafana-dashboard.json
+// queries is one the server really writes.
+package main_test
+
+import (
+	"bufio"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/internal/invdtest"
+)
+
+func TestMetricsExactCounts(t *testing.T) {
+	// Snapshots every few entries, so that the snapshot histogram has
+	// observations by the time the documents are checked.
+	p := startInvd(t, 2, "snapshot_threshold = 8\ntrailing_logs = 4\nsnapshot_interval = 50ms\n")
+	c := dial(t, p)
+	now := time.Now().UnixNano()
+
+	// Script; the comments tally what /metrics must show.
+	want(t, c, engine.OK, putItem("MA", "S1", 2))                // put_item ok 1
+	h1 := want(t, c, engine.OK, reserve("MA", "S1", "c1", 1))    // reserve ok 1, held 1
+	h2 := want(t, c, engine.OK, reserve("MA", "S1", "c2", 1))    // reserve ok 2, held 2
+	want(t, c, engine.CodeSoldOut, reserve("MA", "S1", "c3", 1)) // reserve sold_out 1
+	conf := want(t, c, engine.OK, onID(engine.OpConfirm, h1.ID)) // confirm ok 1, confirmed 1
+	want(t, c, engine.OK, onID(engine.OpCancel, h2.ID))          // cancel ok 1, cancelled 1
+	lim := putItem("MB", "S1", 10)
+	lim.Limit = 1
+	want(t, c, engine.OK, lim)                                                        // put_item ok 2
+	want(t, c, engine.CodeLimitExceeded, reserve("MB", "S1", "c4", 2))                // reserve limit_exceeded 1
+	want(t, c, engine.OK, engine.Command{Op: engine.OpBlock, Customer: []byte("c9")}) // block ok 1
+	want(t, c, engine.CodeBlocked, reserve("MB", "S1", "c9", 1))                      // reserve blocked 1
+	want(t, c, engine.OK, putItem("MC", "S1", 10))                                    // put_item ok 3
+	win := now + int64(time.Hour)
+	want(t, c, engine.OK, engine.Command{Op: engine.OpPutWindow, SKU: []byte("MC"), Store: []byte("S1"),
+		Window: win, WindowEnd: win + int64(time.Hour), Quota: 1}) // put_window ok 1
+	inWin := reserve("MC", "S1", "c5", 1)
+	inWin.Window = win
+	want(t, c, engine.OK, inWin) // reserve ok 3, held 3
+	inWin.Customer = []byte("c6")
+	want(t, c, engine.CodeWindowFull, inWin) // reserve window_full 1
+	wrong := engine.Command{Op: engine.OpPickup, ID: h1.ID, Store: []byte("S1"), PickupCode: conf.PickupCode ^ 1}
+	for range 4 {
+		want(t, c, engine.CodeBadCode, wrong) // pickup bad_code 4
+	}
+	want(t, c, engine.CodeLocked, wrong) // pickup locked 1: the fifth wrong code locks
+	want(t, c, engine.CodeLocked, wrong) // pickup locked 2: still locked
+
+	m := scrape(t, p)
+	exact := map[string]float64{
+		`inv_requests_total{op="put_item",result="ok"}`:            3,
+		`inv_requests_total{op="reserve",result="ok"}`:             3,
+		`inv_requests_total{op="reserve",result="sold_out"}`:       1,
+		`inv_requests_total{op="reserve",result="limit_exceeded"}`: 1,
+		`inv_requests_total{op="reserve",result="blocked"}`:        1,
+		`inv_requests_total{op="reserve",result="window_full"}`:    1,
+		`inv_requests_total{op="confirm",result="ok"}`:             1,
+		`inv_requests_total{op="cancel",result="ok"}`:              1,
+		`inv_requests_total{op="block",result="ok"}`:               1,
+		`inv_requests_total{op="put_window",result="ok"}`:          1,
+		`inv_requests_total{op="pickup",result="bad_code"}`:        4,
+		`inv_requests_total{op="pickup",result="locked"}`:          2,
+		`inv_request_duration_seconds_count{op="reserve"}`:         7,
+		`inv_reservations_total{outcome="held"}`:                   3,
+		`inv_reservations_total{outcome="confirmed"}`:              1,
+		`inv_reservations_total{outcome="cancelled"}`:              1,
+		`inv_reservations_total{outcome="picked_up"}`:              0,
+		`inv_reservations_total{outcome="expired"}`:                0,
+		`inv_reservations_total{outcome="no_show"}`:                0,
+		`inv_reservations_total{outcome="returned"}`:               0,
+		`inv_refusals_total{reason="sold_out"}`:                    1,
+		`inv_refusals_total{reason="limit_exceeded"}`:              1,
+		`inv_refusals_total{reason="window_full"}`:                 1,
+		`inv_refusals_total{reason="blocked"}`:                     1,
+		`inv_refusals_total{reason="bad_code"}`:                    4,
+		`inv_pickups_locked_total`:                                 2,
+		`inv_active_holds`:                                         1, // c5's hold in the window
+		`inv_awaiting_pickup`:                                      1, // h1, confirmed (and locked)
+		`inv_items`:                                                3,
+		`inv_connections_open`:                                     1,
+		`inv_requests_in_flight`:                                   0,
+		`inv_shard_raft_state{shard="0",state="Leader"}`:           1,
+		`inv_shard_raft_state{shard="1",state="Leader"}`:           1,
+		`inv_shard_raft_state{shard="0",state="Follower"}`:         0,
+	}
+	for name, v := range exact {
+		got, ok := m[name]
+		if !ok {
+			t.Errorf("/metrics lacks %s", name)
+		} else if got != v {
+			t.Errorf("%s = %v, want %v", name, got, v)
+		}
+	}
+	// Every write went through the log: 21 commands (block is kept per
+	// shard, so it is one command on each of the 2 shards), whatever the
+	// group commit made of them.
+	if n := m[`inv_shard_entry_commands_sum{shard="0"}`] + m[`inv_shard_entry_commands_sum{shard="1"}`]; n != 21 {
+		t.Errorf("commands applied (inv_shard_entry_commands_sum) = %v, want 21", n)
+	}
+	positive := []string{`inv_shard_apply_duration_seconds_count{shard="0"}`, `inv_shard_apply_batch_entries_count{shard="1"}`, "inv_received_bytes_total", "inv_sent_bytes_total",
+		`inv_shard_commit_index{shard="0"}`, `inv_shard_applied_index{shard="0"}`, `inv_shard_log_entries{shard="0"}`,
+		`inv_shard_feed_events{shard="0"}`, "go_goroutines", "process_resident_memory_bytes"}
+	for _, name := range positive {
+		if m[name] <= 0 {
+			t.Errorf("%s = %v, want > 0", name, m[name])
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, body, err := p.HTTPGet(path); err != nil || code != 200 {
+			t.Errorf("%s: %d %q %v", path, code, body, err)
+		}
+	}
+	if code, _, err := p.HTTPGet("/debug/pprof/"); err != nil || code != 404 {
+		t.Errorf("/debug/pprof/ without --pprof: %d %v, want 404", code, err)
+	}
+
+	// A BATCH frame and a few ticks, so that every histogram has been
+	// written at least once.
+	if _, err := c.Batch([]engine.Command{reserve("MB", "S1", "b1", 1), reserve("MB", "S1", "b2", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	written := map[string]bool{}
+	for series := range scrape(t, p) {
+		name, _, _ := strings.Cut(series, "{")
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			name = strings.TrimSuffix(name, suffix)
+		}
+		written[name] = true
+	}
+	for _, doc := range []string{"../../docs/OPERATIONS.md", "../../docs/grafana-dashboard.json"} {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range metricName.FindAllString(string(text), -1) {
+			base := name
+			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+				base = strings.TrimSuffix(base, suffix)
+			}
+			if !written[base] && !written[name] {
+				t.Errorf("%s names %s, which the server does not write", doc, name)
+			}
+		}
+	}
+}
+
+// metricName finds the server's metric names in a document.
+var metricName = regexp.MustCompile(`\binv_[a-z_]*[a-z]`)
+
+// TestPprofFlag: "pprof = true" in the config serves the profiles.
+func TestPprofFlag(t *testing.T) {
+	p := startInvd(t, 1, "pprof = true\n")
+	if code, _, err := p.HTTPGet("/debug/pprof/"); err != nil || code != 200 {
+		t.Errorf("/debug/pprof/ with pprof on: %d %v, want 200", code, err)
+	}
+}
+
+// scrape reads /metrics into series name (with labels) → value.
+func scrape(t *testing.T, p *invdtest.Proc) map[string]float64 {
+	t.Helper()
+	code, body, err := p.HTTPGet("/metrics")
+	if err != nil || code != 200 {
+		t.Fatalf("/metrics: %d %v", code, err)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(strings.NewReader(body))
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		out[line[:i]] = v
+	}
+	return out
+}

@@ -1,0 +1,221 @@
+// Command invd is the inv server: one node holding every shard of the
+// inventory reservation engine, each shard a raft group persisted in Pebble,
+// served over inv's binary protocol.
+//
+//	invd                                  one node, data in ./inv-data,
+//	                                      protocol on 127.0.0.1:7420,
+//	                                      metrics and health on 127.0.0.1:7421
+//	invd --data DIR --listen ADDR --http ADDR --shards N --config FILE [--pprof]
+//
+// The HTTP address serves /metrics, /healthz, /readyz and, with --pprof,
+// /debug/pprof (docs/OPERATIONS.md).
+//
+// The config file (key = value lines, see config.go) sets the rest: group
+// commit, snapshots, raft timing, the engine's rules, the server's limits.
+// SIGTERM or SIGINT stops it gracefully: it stops accepting, answers what is
+// in flight, then closes the raft groups and Pebble.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/invsys/inv/raftstore"
+	"github.com/invsys/inv/server"
+)
+
+// Bounds of invd's own waits.
+const (
+	// leaderWait bounds the wait for every shard to elect this node at
+	// start: a single-node election takes about one election timeout.
+	leaderWait = 60 * time.Second
+	// shutdownWait bounds a graceful stop before the process gives up on
+	// it: drain, then the raft groups and Pebble.
+	shutdownWait = 30 * time.Second
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "invd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) > 0 && args[0] == "hash-token" {
+		return hashToken(args[1:], os.Stdin, os.Stdout)
+	}
+	cfg, err := parseArgs(args)
+	if err != nil {
+		return err
+	}
+	// Before anything is opened: an exposed server without tokens never starts.
+	tokens := server.NewTokens(cfg.Tokens)
+	if err := server.CheckExposure(cfg.Listen, tokens); err != nil {
+		return err
+	}
+	if err := applyTLS(&cfg); err != nil {
+		return err
+	}
+	level := new(slog.LevelVar)
+	level.Set(cfg.LogLevel)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+		return err
+	}
+	secret, err := pickupSecret(cfg.Data, cfg.PickupSecretHex)
+	if err != nil {
+		return err
+	}
+	cfg.Engine.PickupSecret = secret
+
+	opts := cfg.Node
+	opts.Dir = cfg.Data
+	if cfg.Server.NodeID == 0 {
+		cfg.Server.NodeID = 1
+	}
+	// The raft id must not change across restarts (the raft listener's port
+	// may: by default it is any free loopback port), or a node would not find
+	// itself in its own configuration and never elect itself.
+	opts.ID = server.RaftIDOf(cfg.Server.NodeID)
+	peers, err := applyCluster(&cfg, &opts)
+	if err != nil {
+		return err
+	}
+	if len(peers) == 2 {
+		log.Warn("a cluster of 2 nodes stops when either fails; 3 or more tolerate failures")
+	}
+	if cfg.FaultInjection {
+		opts.Faults = raftstore.NewFaults()
+		log.Warn("fault injection is on: /debug/faults can cut this node off")
+	}
+	opts.Shards = cfg.Shards
+	opts.Engine = cfg.Engine
+	opts.Logger = log
+	start := time.Now()
+	node, err := raftstore.OpenNode(opts)
+	if err != nil {
+		return err
+	}
+	if err := waitForLeaders(node, leaderWait); err != nil {
+		_ = node.Close()
+		return err
+	}
+	log.Info("shards ready", "shards", cfg.Shards, "data", cfg.Data, "took", time.Since(start).Round(time.Millisecond))
+
+	scfg := cfg.Server
+	scfg.Listen, scfg.HTTP, scfg.Logger = cfg.Listen, cfg.HTTP, log
+	scfg.Tokens = tokens
+	scfg.Peers = peers
+	if scfg.GroupMaxCommands == 0 {
+		scfg.GroupMaxCommands = opts.BatchMaxCommands
+	}
+	srv, err := server.New(node, scfg)
+	if err != nil {
+		_ = node.Close()
+		return err
+	}
+	if err := srv.ObserveRaft(); err != nil {
+		log.Warn("raft metrics unavailable", "error", err)
+	}
+	// Before the port opens: a SIGHUP once clients can connect must reload,
+	// not end the process.
+	reloadTokensOnHangup(cfg.File, srv, log)
+	if err := srv.Start(); err != nil {
+		_ = node.Close()
+		return err
+	}
+
+	stopBalance := make(chan struct{})
+	startBalancer(node, peers, log, stopBalance)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	<-ctx.Done()
+	stop()
+	close(stopBalance)
+	log.Info("stopping")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	return errors.Join(err, node.Close())
+}
+
+// parseArgs reads the flags and the config file; flags given on the command
+// line win over the file.
+func parseArgs(args []string) (config, error) {
+	cfg := defaultConfig()
+	fs := flag.NewFlagSet("invd", flag.ContinueOnError)
+	data := fs.String("data", cfg.Data, "data folder (raft logs, snapshots, the pickup secret)")
+	listen := fs.String("listen", cfg.Listen, "protocol address host:port")
+	httpAddr := fs.String("http", cfg.HTTP, "metrics, health and pprof address host:port (empty: none)")
+	shards := fs.Int("shards", cfg.Shards, "number of shards (fixed for the life of the data)")
+	nodeID := fs.Uint("node-id", 1, "this node's id (cluster mode: its entry in --peers)")
+	raftAddr := fs.String("raft", "", "raft address host:port (default: any free loopback port; cluster mode: this node's entry in --peers)")
+	peersSpec := fs.String("peers", "", "cluster members id=raft-address=client-address,... (empty: one node)")
+	file := fs.String("config", "", "config file of key = value lines")
+	pprofOn := fs.Bool("pprof", false, "serve /debug/pprof on the HTTP address")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	cfg.File = *file
+	if *file != "" {
+		if err := loadConfigFile(&cfg, *file); err != nil {
+			return cfg, err
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "data":
+			cfg.Data = *data
+		case "listen":
+			cfg.Listen = *listen
+		case "http":
+			cfg.HTTP = *httpAddr
+		case "shards":
+			cfg.Shards = *shards
+		case "pprof":
+			cfg.Server.Pprof = *pprofOn
+		case "node-id":
+			cfg.Server.NodeID = uint32(*nodeID)
+		case "raft":
+			cfg.Node.BindAddr = *raftAddr
+		case "peers":
+			cfg.PeersSpec = *peersSpec
+		}
+	})
+	if cfg.Shards < 1 || cfg.Shards > raftstore.MaxShards {
+		return cfg, fmt.Errorf("--shards %d outside 1..%d", cfg.Shards, raftstore.MaxShards)
+	}
+	return cfg, nil
+}
+
+// waitForLeaders waits until every shard has elected a leader (in a cluster
+// of one, this node), so that the protocol port opens only when requests
+// can be served.
+func waitForLeaders(node *raftstore.Node, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for i := 0; i < node.NumShards(); i++ {
+		for {
+			if addr, _ := node.Shard(uint16(i)).Leader(); addr != "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("shard %d has no leader after %s", i, timeout)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return nil
+}

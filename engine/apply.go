@@ -1,0 +1,203 @@
+package engine
+
+// apply runs one batch: first what time has made due, then the commands in order.
+func (s *state) apply(now int64, cmds []Command) ([]Result, []Event) {
+	if now > s.now {
+		s.now = now
+	}
+	s.results = s.results[:0]
+	s.events = s.events[:0]
+	s.expireDue()
+	s.idem.age(s.now - int64(s.cfg.IdempotencyRetention))
+	s.collectFinished()
+	for i := 0; i < len(cmds); {
+		if !cmds[i].Linked {
+			s.results = append(s.results, s.applyKeyed(&cmds[i]))
+			i++
+			continue
+		}
+		n := chainLen(cmds[i:])
+		s.applyLinked(cmds[i : i+n])
+		i += n
+	}
+	s.stats.IdempotencyKeys = int64(s.idem.len()) // once per batch: keys stored, also by linked groups, and keys aged out
+	if invariantsOn {
+		if err := s.check(); err != nil {
+			panic("engine: invariant broken: " + err.Error())
+		}
+	}
+	return s.results, s.events
+}
+
+// chainLen returns the length of the linked chain starting at cmds[0]: up to
+// and including the first command without Linked, or to the end of the batch.
+func chainLen(cmds []Command) int {
+	for i := range cmds {
+		if !cmds[i].Linked {
+			return i + 1
+		}
+	}
+	return len(cmds)
+}
+
+// linkable ops: the storefront's reservation path. Pickup is not (a failed
+// group would undo the count of a wrong code); operator ops are not.
+func linkable(op Op) bool {
+	switch op {
+	case OpReserve, OpConfirm, OpExtend, OpCancel, OpReschedule, OpReturn:
+		return true
+	}
+	return false
+}
+
+// applyLinked runs a chain all-or-nothing. If one command fails, every change
+// of the chain is undone; the failing command keeps its code and the others
+// get CodeLinkFailed.
+func (s *state) applyLinked(chain []Command) {
+	base := len(s.results)
+	bad := OK
+	switch {
+	case chain[len(chain)-1].Linked:
+		bad = CodeBadRequest // the chain is still open at the end of the batch
+	case len(chain) > MaxLinked:
+		bad = CodeTooMany
+	}
+	for i := range chain {
+		if bad == OK && !linkable(chain[i].Op) {
+			bad = CodeBadRequest
+		}
+	}
+	if bad != OK {
+		for range chain {
+			s.results = append(s.results, s.refuse(bad))
+		}
+		return
+	}
+	s.begin()
+	failed := -1
+	for i := range chain {
+		c := &chain[i]
+		// A replay is not run again. A replayed refusal (or a key conflict)
+		// fails the group like a fresh one: the group cannot all hold.
+		r, replay := s.idem.lookup(c)
+		if !replay {
+			r, replay = s.chainReplay(chain[:i], base, c)
+		}
+		if !replay {
+			r = s.applyOne(c)
+		}
+		s.results = append(s.results, r)
+		if r.Code != OK {
+			failed = i
+			break
+		}
+	}
+	if failed < 0 {
+		s.commit()
+	} else {
+		s.rollback()
+		code := s.results[base+failed].Code
+		s.results = s.results[:base]
+		for i := range chain {
+			r := Result{Code: CodeLinkFailed}
+			if i == failed {
+				r = Result{Code: code}
+			} else if prev, ok := s.idem.lookup(&chain[i]); ok {
+				r = prev // a replay keeps the first result
+			}
+			s.results = append(s.results, r)
+		}
+	}
+	for i := range chain {
+		if len(chain[i].Key) > 0 {
+			s.idem.store(&chain[i], &s.results[base+i], s.now)
+		}
+	}
+}
+
+// chainReplay returns the result of an earlier command of the running chain
+// that has c's key (CodeKeyConflict if its contents differ): keys are stored
+// only once the chain is decided, and a key must take units once.
+func (s *state) chainReplay(done []Command, base int, c *Command) (Result, bool) {
+	if len(c.Key) == 0 {
+		return Result{}, false
+	}
+	for k := range done {
+		if string(done[k].Key) == string(c.Key) {
+			if fingerprint(&done[k]) != fingerprint(c) {
+				return Result{Code: CodeKeyConflict}, true
+			}
+			return s.results[base+k], true
+		}
+	}
+	return Result{}, false
+}
+
+// applyKeyed runs one command with its idempotency key: a key seen before
+// returns the first result (or refuses with CodeKeyConflict if the contents
+// differ); a new key stores the result.
+func (s *state) applyKeyed(c *Command) Result {
+	if len(c.Key) == 0 || !c.Op.Mutating() {
+		return s.applyOne(c)
+	}
+	if len(c.Key) > MaxKeyBytes {
+		return s.refuse(CodeBadRequest)
+	}
+	if r, ok := s.idem.lookup(c); ok {
+		return r
+	}
+	r := s.applyOne(c)
+	s.idem.store(c, &r, s.now)
+	return r
+}
+
+// refuse counts a refusal and returns its result.
+func (s *state) refuse(c Code) Result {
+	if int(c) < len(s.stats.Refusals) {
+		s.stats.Refusals[c]++
+	}
+	return Result{Code: c}
+}
+
+func (s *state) applyOne(c *Command) Result {
+	switch c.Op {
+	case OpReserve:
+		return s.reserve(c)
+	case OpConfirm:
+		return s.confirm(c)
+	case OpExtend:
+		return s.extend(c)
+	case OpCancel:
+		return s.cancel(c)
+	case OpPickup:
+		return s.pickup(c)
+	case OpReschedule:
+		return s.reschedule(c)
+	case OpReturn:
+		return s.returnRes(c)
+	case OpExpire:
+		return Result{} // expiry already ran at the start of the batch
+	case OpPutItem:
+		return s.putItem(c)
+	case OpPutWindow:
+		return s.putWindow(c)
+	case OpRestock:
+		return s.restock(c)
+	case OpAdjustStock:
+		return s.adjustStock(c)
+	case OpSetSaleWindow:
+		return s.setSaleWindow(c)
+	case OpSetLimit:
+		return s.setLimit(c)
+	case OpSetMemberShare:
+		return s.setMemberShare(c)
+	case OpBlock, OpUnblock, OpSetTier:
+		return s.customerOp(c)
+	case OpUnlock:
+		return s.unlock(c)
+	}
+	if c.Op.ReadOnly() && c.Op.Valid() {
+		return s.read(c)
+	}
+	return s.refuse(CodeBadRequest)
+}

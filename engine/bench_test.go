@@ -1,0 +1,211 @@
+// Benchmarks of the engine's hot path and its memory per item and per hold.
+// They measure; they assert nothing about speed. Figures and the commands
+// that give them are in docs/BENCHMARKS.md.
+package engine
+
+import (
+	"fmt"
+	"math/rand"
+	"runtime"
+	"testing"
+	"time"
+)
+
+const benchBatch = 64 // commands per Apply, as the proposer groups them
+
+// benchConfig keeps a steady state: holds expire and finished records and
+// keys age out within a second of log time, so slabs and maps stop growing.
+func benchConfig() Config {
+	return Config{PickupSecret: []byte("bench"), DefaultHoldTTL: time.Second, MaxHold: time.Second,
+		FinishedRetention: time.Second, IdempotencyRetention: time.Second}
+}
+
+// benchCustomers makes n customer ids.
+func benchCustomers(n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = fmt.Appendf(nil, "c-%09d", i)
+	}
+	return out
+}
+
+// runReserves applies reserves in batches, advancing log time by step per
+// batch. mk fills command i of the run.
+func runReserves(b *testing.B, e *Engine, step int64, mk func(i int, c *Command)) {
+	cmds := make([]Command, benchBatch)
+	now := int64(1e18)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += benchBatch {
+		n := min(benchBatch, b.N-i)
+		for j := 0; j < n; j++ {
+			mk(i+j, &cmds[j])
+		}
+		now += step
+		res, _ := e.Apply(now, cmds[:n])
+		if res[0].Code != OK && res[0].Code != CodeSoldOut {
+			b.Fatalf("reserve: %v", res[0].Code)
+		}
+	}
+}
+
+// BenchmarkEngineReserveHot: one item, many customers (flash-hot).
+func BenchmarkEngineReserveHot(b *testing.B) {
+	for _, keyed := range []bool{false, true} {
+		b.Run(fmt.Sprintf("keys=%v", keyed), func(b *testing.B) {
+			e := New(benchConfig())
+			skuID, store := []byte("sku-hot"), []byte("st-0001")
+			e.Apply(1e18-1, []Command{{Op: OpPutItem, SKU: skuID, Store: store, Stock: MaxStock, Limit: 2}})
+			custs := benchCustomers(1 << 16)
+			keys := benchCustomers(1 << 20)
+			runReserves(b, e, int64(time.Millisecond), func(i int, c *Command) {
+				*c = Command{Op: OpReserve, SKU: skuID, Store: store, Customer: custs[i&(1<<16-1)], Qty: 1}
+				if keyed {
+					c.Key = keys[i&(1<<20-1)]
+				}
+			})
+		})
+	}
+}
+
+// spreadUniverse is 1,000 SKUs x 500 stores = 500,000 items.
+const spreadSKUs, spreadStores = 1000, 500
+
+func spreadItems() (skus, stores [][]byte) {
+	for i := 0; i < spreadSKUs; i++ {
+		skus = append(skus, fmt.Appendf(nil, "sku-%06d", i))
+	}
+	for i := 0; i < spreadStores; i++ {
+		stores = append(stores, fmt.Appendf(nil, "st-%04d", i))
+	}
+	return
+}
+
+func loadSpread(e *Engine, skus, stores [][]byte, stock int64) {
+	cmds := make([]Command, 0, 4096)
+	for _, k := range skus {
+		for _, s := range stores {
+			cmds = append(cmds, Command{Op: OpPutItem, SKU: k, Store: s, Stock: stock, Limit: 2})
+			if len(cmds) == cap(cmds) {
+				e.Apply(0, cmds)
+				cmds = cmds[:0]
+			}
+		}
+	}
+	e.Apply(0, cmds)
+}
+
+// BenchmarkEngineReserveSpread: 500,000 items, Zipf (s=1.1) over SKUs,
+// uniform over stores (flash-spread).
+func BenchmarkEngineReserveSpread(b *testing.B) {
+	skus, stores := spreadItems()
+	e := New(benchConfig())
+	loadSpread(e, skus, stores, MaxStock)
+	rng := rand.New(rand.NewSource(1))
+	zipf := rand.NewZipf(rng, 1.1, 1, spreadSKUs-1)
+	const n = 1 << 20
+	pick := make([][2]int32, n)
+	for i := range pick {
+		pick[i] = [2]int32{int32(zipf.Uint64()), int32(rng.Intn(spreadStores))}
+	}
+	custs := benchCustomers(1 << 18)
+	runReserves(b, e, int64(time.Millisecond), func(i int, c *Command) {
+		p := pick[i&(n-1)]
+		*c = Command{Op: OpReserve, SKU: skus[p[0]], Store: stores[p[1]], Customer: custs[i&(1<<18-1)], Qty: 1}
+	})
+}
+
+// BenchmarkEngineConfirm: confirm of held reservations (flash-spread's second request).
+func BenchmarkEngineConfirm(b *testing.B) {
+	e := New(Config{PickupSecret: []byte("bench")})
+	e.Apply(1, []Command{{Op: OpPutItem, SKU: []byte("A"), Store: []byte("S"), Stock: MaxStock}})
+	custs := benchCustomers(1 << 16)
+	ids := make([]uint64, 0, b.N)
+	cmds := make([]Command, benchBatch)
+	for i := 0; i < b.N; i += benchBatch {
+		n := min(benchBatch, b.N-i)
+		for j := 0; j < n; j++ {
+			cmds[j] = Command{Op: OpReserve, SKU: []byte("A"), Store: []byte("S"), Customer: custs[(i+j)&(1<<16-1)], Qty: 1}
+		}
+		res, _ := e.Apply(2, cmds[:n])
+		for _, r := range res {
+			ids = append(ids, r.ID)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += benchBatch {
+		n := min(benchBatch, b.N-i)
+		for j := 0; j < n; j++ {
+			cmds[j] = Command{Op: OpConfirm, ID: ids[i+j]}
+		}
+		if res, _ := e.Apply(3, cmds[:n]); res[0].Code != OK {
+			b.Fatal(res[0].Code)
+		}
+	}
+}
+
+func heapBytes() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkEngineMemory reports the heap bytes per item (500,000 items, no
+// windows) and per active hold (500,000 holds by 500,000 customers; the
+// customer records are counted apart), with and without idempotency keys.
+func BenchmarkEngineMemory(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		skus, stores := spreadItems()
+		custs := benchCustomers(spreadSKUs * spreadStores)
+		keys := benchCustomers(2 * spreadSKUs * spreadStores)
+		for _, keyed := range []bool{false, true} {
+			base := heapBytes()
+			e := New(Config{PickupSecret: []byte("bench")})
+			loadSpread(e, skus, stores, 50)
+			afterItems := heapBytes()
+			// Customers first (a block each), so the holds are measured alone.
+			cmds := make([]Command, 0, 4096)
+			flush := func() { e.Apply(1, cmds); cmds = cmds[:0] }
+			for _, c := range custs {
+				cmds = append(cmds, Command{Op: OpSetTier, Customer: c})
+				if len(cmds) == cap(cmds) {
+					flush()
+				}
+			}
+			flush()
+			afterCustomers := heapBytes()
+			n := 0
+			for _, k := range skus {
+				for _, s := range stores {
+					c := Command{Op: OpReserve, SKU: k, Store: s, Customer: custs[n], Qty: 1}
+					if keyed {
+						c.Key = keys[n]
+					}
+					cmds = append(cmds, c)
+					n++
+					if len(cmds) == cap(cmds) {
+						flush()
+					}
+				}
+			}
+			flush()
+			afterHolds := heapBytes()
+			if e.Stats().ActiveHolds != int64(n) {
+				b.Fatalf("holds %d, want %d", e.Stats().ActiveHolds, n)
+			}
+			items := float64(spreadSKUs * spreadStores)
+			suffix := ""
+			if keyed {
+				suffix = "-keyed"
+			} else {
+				b.ReportMetric(float64(afterItems-base)/items, "B/item")
+				b.ReportMetric(float64(afterCustomers-afterItems)/items, "B/customer")
+			}
+			b.ReportMetric(float64(afterHolds-afterCustomers)/float64(n), "B/hold"+suffix)
+			runtime.KeepAlive(e)
+		}
+	}
+}

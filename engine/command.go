@@ -1,0 +1,347 @@
+package engine
+
+import "time"
+
+// Op names a command. Values are part of the wire format (protocol op codes
+// 0x10 + Op): never renumber, only append.
+type Op uint8
+
+const (
+	// Storefront operations.
+	OpReserve    Op = 1 // SKU, Store, Customer, Qty, Window?, TTL?, Key?
+	OpConfirm    Op = 2 // ID, Qty? (0 = all held units), Key?
+	OpExtend     Op = 3 // ID, TTL, Key?
+	OpCancel     Op = 4 // ID, Key?
+	OpPickup     Op = 5 // ID or PickupCode (ID 0), Store, PickupCode, Key?
+	OpReschedule Op = 6 // ID, Window, Key?
+	OpReturn     Op = 7 // ID, Restock, Key?
+	OpExpire     Op = 8 // nothing: expires what is due at the batch's time (the leader's timer)
+
+	// Operator operations.
+	OpPutItem          Op = 16 // SKU, Store, Stock, Limit, OpensAt, ClosesAt, MemberTier, MemberUnits, MemberCutoff
+	OpPutWindow        Op = 17 // SKU, Store, Window (start), WindowEnd, Quota
+	OpRestock          Op = 18 // SKU, Store, Qty (> 0 units added)
+	OpAdjustStock      Op = 19 // SKU, Store, Qty (signed delta)
+	OpSetSaleWindow    Op = 20 // SKU, Store, OpensAt, ClosesAt (0 = unbounded)
+	OpSetLimit         Op = 21 // SKU, Store, Limit (0 = none)
+	OpSetMemberShare   Op = 22 // SKU, Store, MemberTier, MemberUnits, MemberCutoff
+	OpBlock            Op = 23 // Customer
+	OpUnblock          Op = 24 // Customer (also clears the no-show history)
+	OpSetTier          Op = 25 // Customer, Tier
+	OpUnlock           Op = 26 // ID: lift a wrong-code lock
+	OpGetItem          Op = 32 // SKU, Store
+	OpGetWindow        Op = 33 // SKU, Store, Window
+	OpGetReservation   Op = 34 // ID
+	OpGetCustomer      Op = 35 // Customer
+	OpListReservations Op = 36 // Customer
+	OpStoresWithStock  Op = 37 // SKU
+	OpListItems        Op = 38 // SKU? (empty = all items of the shard): every item, for export and checks
+	OpLast             Op = 38
+)
+
+var opNames = map[Op]string{
+	OpReserve: "reserve", OpConfirm: "confirm", OpExtend: "extend", OpCancel: "cancel",
+	OpPickup: "pickup", OpReschedule: "reschedule", OpReturn: "return", OpExpire: "expire",
+	OpPutItem: "put_item", OpPutWindow: "put_window", OpRestock: "restock",
+	OpAdjustStock: "adjust_stock", OpSetSaleWindow: "set_sale_window", OpSetLimit: "set_limit",
+	OpSetMemberShare: "set_member_share", OpBlock: "block", OpUnblock: "unblock",
+	OpSetTier: "set_tier", OpUnlock: "unlock", OpGetItem: "get_item", OpGetWindow: "get_window",
+	OpGetReservation: "get_reservation", OpGetCustomer: "get_customer",
+	OpListReservations: "list_reservations", OpStoresWithStock: "stores_with_stock",
+	OpListItems: "list_items",
+}
+
+func (o Op) String() string {
+	if s, ok := opNames[o]; ok {
+		return s
+	}
+	return "op_" + itoa(int64(o))
+}
+
+// Valid reports whether o is a known op.
+func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
+
+// ReadOnly reports whether the op never changes state. Read-only ops still go
+// through Apply (so that they are linearizable when sent through the log) but
+// may also be served by Read on a replica that knows it is up to date.
+func (o Op) ReadOnly() bool { return o >= OpGetItem }
+
+// Mutating reports whether the op may change state and so takes an idempotency key.
+func (o Op) Mutating() bool { return !o.ReadOnly() && o != OpExpire }
+
+// Limits on what comes in. The protocol checks them at the edge; the engine
+// checks them again and refuses with CodeBadRequest or CodeTooMany.
+const (
+	MaxIDBytes        = 64      // SKU, store and customer ids: barcodes, store codes and member ids fit
+	MaxKeyBytes       = 64      // idempotency keys: a UUID in text form fits
+	MaxQty            = 1 << 20 // units in one reservation or one stock change
+	MaxStock          = 1 << 30 // units of one item: keeps every sum inside int32
+	MaxWindowsPerItem = 64      // pickup windows of one item (8 a day for a week fits)
+	MaxLinked         = 64      // commands in one linked group (a cart's lines)
+	MaxTier           = 15      // customer tiers 0..15 (0 regular, 1 member, 2 loyal, ...)
+)
+
+// Command is one request to the engine. Which fields matter depends on Op
+// (see the Op constants). Byte slices may point into the caller's buffers:
+// the engine copies what it keeps and never holds on to them.
+//
+// Times are Unix nanoseconds; durations are time.Duration.
+type Command struct {
+	Op     Op
+	Linked bool // this command and the next succeed or fail together (the chain ends at the first command without Linked)
+
+	SKU      []byte
+	Store    []byte
+	Customer []byte
+	Key      []byte // idempotency key of a mutating command (optional)
+
+	ID         uint64        // reservation id
+	Qty        int64         // units (reserve, confirm, restock); signed delta for OpAdjustStock
+	Window     int64         // pickup window start; 0 = no window
+	WindowEnd  int64         // OpPutWindow
+	Quota      int64         // OpPutWindow
+	TTL        time.Duration // hold time (0 = the configured default)
+	PickupCode uint64        // 12-digit pickup code
+	Restock    bool          // OpReturn: put the units back into stock
+
+	Stock        int64 // OpPutItem
+	Limit        int64 // per-customer limit for the SKU; 0 = none
+	OpensAt      int64 // sale window; 0 = open since forever
+	ClosesAt     int64 // 0 = never closes
+	MemberTier   uint8 // customers of this tier or higher may take the member share
+	MemberUnits  int64 // units kept for members until MemberCutoff
+	MemberCutoff int64
+	Tier         uint8 // OpSetTier
+}
+
+// State of a reservation.
+type State uint8
+
+const (
+	StateHeld      State = 1
+	StateConfirmed State = 2
+	StatePickedUp  State = 3
+	StateCancelled State = 4
+	StateExpired   State = 5
+	StateNoShow    State = 6
+	StateReturned  State = 7
+)
+
+var stateNames = [...]string{"", "held", "confirmed", "picked_up", "cancelled", "expired", "no_show", "returned"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) && s != 0 {
+		return stateNames[s]
+	}
+	return "state_" + itoa(int64(s))
+}
+
+// Active reports whether the reservation still takes units of its item.
+func (s State) Active() bool { return s == StateHeld || s == StateConfirmed || s == StatePickedUp }
+
+// Result is the outcome of one command. For commands on a reservation the
+// Reservation fields describe it after the command. Read commands fill the
+// matching pointer or slice (these allocate; the mutating hot path does not).
+type Result struct {
+	Code Code
+
+	ID         uint64 // reservation id
+	State      State
+	Qty        int64
+	Window     int64
+	ExpiresAt  int64  // hold expiry (HELD) or pickup deadline (CONFIRMED)
+	PickupCode uint64 // set once confirmed
+
+	Item         *ItemInfo
+	WindowInfo   *WindowInfo
+	Reservation  *ReservationInfo
+	Customer     *CustomerInfo
+	Reservations []ReservationInfo
+	Stores       []StoreStock
+	Items        []ItemInfo
+}
+
+// ItemInfo is a read of one item.
+type ItemInfo struct {
+	SKU, Store   string
+	Stock        int64
+	Held         int64
+	Confirmed    int64
+	PickedUp     int64
+	Available    int64 // Stock - Held - Confirmed - PickedUp
+	Limit        int64
+	OpensAt      int64
+	ClosesAt     int64
+	MemberTier   uint8
+	MemberUnits  int64
+	MemberUsed   int64 // units of the member share taken by members
+	MemberCutoff int64
+	Windows      []WindowInfo
+}
+
+// WindowInfo is a read of one pickup window.
+type WindowInfo struct {
+	Start, End int64
+	Quota      int64
+	Used       int64 // held + confirmed + picked up in the window
+}
+
+// ReservationInfo is a read of one reservation.
+type ReservationInfo struct {
+	ID         uint64
+	SKU, Store string
+	Customer   string
+	Qty        int64
+	Window     int64
+	State      State
+	CreatedAt  int64
+	ExpiresAt  int64 // hold expiry or pickup deadline
+	UpdatedAt  int64 // last state change
+	PickupCode uint64
+	Attempts   int64 // wrong pickup codes so far
+	Locked     bool
+}
+
+// CustomerInfo is a read of one customer.
+type CustomerInfo struct {
+	ID          string
+	Tier        uint8
+	Blocked     bool
+	AutoBlocked bool  // blocked by the no-show rule
+	NoShows     int64 // no-shows within the configured period
+	Open        int64 // reservations HELD or CONFIRMED in this shard
+}
+
+// StoreStock is one store that has a SKU available.
+type StoreStock struct {
+	Store     string
+	Available int64
+}
+
+// EventKind names a state change.
+type EventKind uint8
+
+const (
+	EvReserved     EventKind = 1  // a hold was taken
+	EvConfirmed    EventKind = 2  // a hold was confirmed: pickup code issued
+	EvExtended     EventKind = 3  // a hold's expiry moved
+	EvCancelled    EventKind = 4  //
+	EvExpired      EventKind = 5  // a hold's TTL passed
+	EvPickedUp     EventKind = 6  //
+	EvNoShow       EventKind = 7  // a confirmed order's pickup deadline passed
+	EvRescheduled  EventKind = 8  // moved to another window
+	EvReturned     EventKind = 9  //
+	EvLocked       EventKind = 10 // too many wrong codes
+	EvUnlocked     EventKind = 11 //
+	EvItemPut      EventKind = 12 // item created or changed (stock, limit, sale window, member share)
+	EvWindowPut    EventKind = 13 // pickup window created or changed
+	EvStockChanged EventKind = 14 // restock or adjust
+	EvCustomer     EventKind = 15 // customer blocked, unblocked (also by the no-show rule) or tier set
+	EvBadCode      EventKind = 16 // a wrong pickup code was tried
+)
+
+var eventNames = [...]string{"", "reserved", "confirmed", "extended", "cancelled", "expired",
+	"picked_up", "no_show", "rescheduled", "returned", "locked", "unlocked", "item_put",
+	"window_put", "stock_changed", "customer", "bad_code"}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && k != 0 {
+		return eventNames[k]
+	}
+	return "event_" + itoa(int64(k))
+}
+
+// Event is one state change, in the order the engine made it. The strings
+// point at the engine's own copies (no allocation); the event is valid after
+// the Apply that produced it returns, but its slice is reused by the next Apply.
+type Event struct {
+	Kind       EventKind
+	At         int64 // the batch's time
+	ID         uint64
+	SKU, Store string
+	Customer   string
+	Qty        int64 // units concerned (reserved, released, restocked ...)
+	Window     int64
+	State      State  // reservation's state after the change
+	PickupCode uint64 // EvConfirmed
+	Stock      int64  // item's stock after EvItemPut / EvStockChanged
+	Tier       uint8  // EvCustomer
+	Blocked    bool   // EvCustomer
+}
+
+// Config is the engine's configuration. Every replica of a shard must run
+// with the same Config (it is part of the deterministic state machine).
+type Config struct {
+	ShardID              uint16        // high 16 bits of every reservation id this shard issues
+	PickupSecret         []byte        // HMAC key of pickup codes; must be the same on every replica
+	DefaultHoldTTL       time.Duration // TTL of a hold when the request gives 0 (default 10 min)
+	MaxHold              time.Duration // longest a hold may live from its creation, extensions included (default 30 min)
+	PickupPeriod         time.Duration // pickup deadline after confirm for reservations without a window (default 7 days)
+	PickupGrace          time.Duration // pickup deadline after the end of the reservation's window (default 0)
+	IdempotencyRetention time.Duration // how long keys are kept (default 24 h)
+	FinishedRetention    time.Duration // how long finished reservations stay readable (default 30 days)
+	MaxPickupAttempts    int           // wrong codes before the reservation locks (default 5)
+	NoShowLimit          int           // no-shows within NoShowPeriod that block a customer; < 0 = off (0 = default 3)
+	NoShowPeriod         time.Duration // default 90 days
+	RatePerSecond        float64       // per-customer request rate; 0 = off (default off)
+	RateBurst            int           // bucket size (default max(1, RatePerSecond))
+}
+
+// Defaults of Config.
+const (
+	DefaultHoldTTL              = 10 * time.Minute
+	DefaultMaxHold              = 30 * time.Minute
+	DefaultPickupPeriod         = 7 * 24 * time.Hour
+	DefaultIdempotencyRetention = 24 * time.Hour
+	DefaultFinishedRetention    = 30 * 24 * time.Hour
+	DefaultMaxPickupAttempts    = 5
+	DefaultNoShowLimit          = 3
+	DefaultNoShowPeriod         = 90 * 24 * time.Hour
+)
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.DefaultHoldTTL <= 0 {
+		c.DefaultHoldTTL = DefaultHoldTTL
+	}
+	if c.MaxHold <= 0 {
+		c.MaxHold = DefaultMaxHold
+	}
+	if c.MaxHold < c.DefaultHoldTTL {
+		c.MaxHold = c.DefaultHoldTTL
+	}
+	if c.PickupPeriod <= 0 {
+		c.PickupPeriod = DefaultPickupPeriod
+	}
+	if c.IdempotencyRetention <= 0 {
+		c.IdempotencyRetention = DefaultIdempotencyRetention
+	}
+	if c.FinishedRetention <= 0 {
+		c.FinishedRetention = DefaultFinishedRetention
+	}
+	if c.MaxPickupAttempts <= 0 {
+		c.MaxPickupAttempts = DefaultMaxPickupAttempts
+	}
+	if c.NoShowLimit == 0 {
+		c.NoShowLimit = DefaultNoShowLimit
+	}
+	if c.NoShowPeriod <= 0 {
+		c.NoShowPeriod = DefaultNoShowPeriod
+	}
+	if c.RatePerSecond > 0 && c.RateBurst <= 0 {
+		c.RateBurst = int(c.RatePerSecond)
+		if c.RateBurst < 1 {
+			c.RateBurst = 1
+		}
+	}
+	return c
+}
+
+// ShardOfID returns the shard that issued a reservation id.
+func ShardOfID(id uint64) uint16 { return uint16(id >> 48) }
+
+// SeqOfID returns the per-shard sequence number of a reservation id.
+func SeqOfID(id uint64) uint64 { return id & (1<<48 - 1) }
+
+// MakeID builds a reservation id from a shard and a sequence number.
+func MakeID(shard uint16, seq uint64) uint64 { return uint64(shard)<<48 | seq&(1<<48-1) }

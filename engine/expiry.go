@@ -1,0 +1,159 @@
+package engine
+
+// Expiry without scanning: every hold and every pickup deadline goes into a
+// min-heap keyed by (time, id) when it is set. An entry is not removed when
+// its reservation is confirmed, extended or cancelled; it goes stale, and is
+// dropped when it reaches the top and no longer matches the reservation.
+// A batch pops only what is due, so the cost is O(log n) per expiry and O(1)
+// per batch when nothing is due. See docs/adr/0002-expiry.md.
+
+type dueEntry struct {
+	at int64
+	id uint64
+}
+
+type dueHeap []dueEntry
+
+func (h dueHeap) less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].id < h[j].id
+}
+
+func (h *dueHeap) push(e dueEntry) {
+	*h = append(*h, e)
+	a := *h
+	i := len(a) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !a.less(i, p) {
+			break
+		}
+		a[i], a[p] = a[p], a[i]
+		i = p
+	}
+}
+
+func (h *dueHeap) pop() dueEntry {
+	a := *h
+	top := a[0]
+	n := len(a) - 1
+	a[0] = a[n]
+	a = a[:n]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && a.less(r, l) {
+			m = r
+		}
+		if !a.less(m, i) {
+			break
+		}
+		a[i], a[m] = a[m], a[i]
+		i = m
+	}
+	*h = a
+	return top
+}
+
+// dueLive reports whether a heap entry still names a pending expiry.
+func (s *state) dueLive(e dueEntry) bool {
+	r := s.findRes(e.id)
+	return r != nil && r.expiresAt == e.at && (r.state == StateHeld || r.state == StateConfirmed)
+}
+
+// expireDue expires every hold whose TTL has passed (EXPIRED) and every
+// confirmed reservation whose pickup deadline has passed (NO_SHOW).
+func (s *state) expireDue() {
+	for len(s.due) > 0 && s.due[0].at <= s.now {
+		e := s.due.pop()
+		if !s.dueLive(e) {
+			continue
+		}
+		r := s.findRes(e.id)
+		s.release(r, r.qty)
+		if r.state == StateHeld {
+			s.finish(r, StateExpired)
+			s.resEvent(EvExpired, r, int64(r.qty))
+			continue
+		}
+		s.finish(r, StateNoShow)
+		s.resEvent(EvNoShow, r, int64(r.qty))
+		s.noShow(s.customers.at(r.cust))
+	}
+}
+
+// noShow records a no-show and applies the no-show rule: NoShowLimit
+// no-shows within NoShowPeriod block the customer.
+func (s *state) noShow(cu *customer) {
+	if s.cfg.NoShowLimit < 0 {
+		return
+	}
+	since := s.now - int64(s.cfg.NoShowPeriod)
+	kept := cu.noShows[:0]
+	for _, t := range cu.noShows {
+		if t > since {
+			kept = append(kept, t)
+		}
+	}
+	cu.noShows = append(kept, s.now)
+	if len(cu.noShows) >= s.cfg.NoShowLimit && !cu.blocked {
+		cu.blocked, cu.autoBlocked = true, true
+		s.emit(Event{Kind: EvCustomer, Customer: cu.id, Tier: cu.tier, Blocked: true})
+	}
+}
+
+// fifo is a queue of entries whose times never decrease (log time is
+// monotonic), so the oldest is always at the head.
+type fifo struct {
+	buf  []dueEntry
+	head int
+}
+
+func (q *fifo) push(e dueEntry) { q.buf = append(q.buf, e) }
+func (q *fifo) len() int        { return len(q.buf) - q.head }
+func (q *fifo) peek() dueEntry  { return q.buf[q.head] }
+
+func (q *fifo) pop() dueEntry {
+	e := q.buf[q.head]
+	q.head++
+	if q.head >= 1024 && q.head*2 >= len(q.buf) { // compact: amortised O(1), memory stays within 2x
+		n := copy(q.buf, q.buf[q.head:])
+		q.buf = q.buf[:n]
+		q.head = 0
+	}
+	return e
+}
+
+// collectFinished forgets finished reservations older than the retention.
+// Their units were released (or, for picked-up ones, stay counted as picked
+// up in the item); only the record goes.
+func (s *state) collectFinished() {
+	limit := s.now - int64(s.cfg.FinishedRetention)
+	for s.finished.len() > 0 && s.finished.peek().at <= limit {
+		e := s.finished.pop()
+		r := s.findRes(e.id)
+		if r == nil || r.updatedAt != e.at || r.state == StateHeld || r.state == StateConfirmed {
+			continue // gone, or changed since (a later entry will come for it)
+		}
+		s.forget(r)
+	}
+}
+
+// forget removes a finished reservation's record.
+func (s *state) forget(r *reservation) {
+	cu := s.customers.at(r.cust)
+	for i, id := range cu.resIDs {
+		if id == r.id {
+			cu.resIDs = append(cu.resIDs[:i], cu.resIDs[i+1:]...)
+			break
+		}
+	}
+	s.res.remove(SeqOfID(r.id))
+	s.stats.Reservations--
+}

@@ -1,0 +1,158 @@
+package engine
+
+// journal records how to undo the changes of a linked group, so that a group
+// that fails part-way leaves nothing behind. It is on only while a linked
+// group runs; elsewhere every record call is a cheap no-op.
+//
+// Records hold pointers into slabs (stable) and old values; undo runs them
+// backwards. The due heap and the finished queue are not journaled: their
+// entries are checked against the reservation when popped, so a stale entry
+// is harmless. Idempotency keys are stored only after a group is decided.
+type journal struct {
+	on      bool
+	entries []undo
+	events  int
+	seq     uint64
+	stats   Stats
+}
+
+type undoKind uint8
+
+const (
+	undoItem undoKind = iota + 1
+	undoExt
+	undoWindow
+	undoCustomer
+	undoNewCustomer
+	undoI32
+	undoRes
+	undoNewRes
+	undoPIN
+)
+
+type undo struct {
+	kind   undoKind
+	slot   uint32
+	had    bool // undoPIN: the code had an entry
+	key    uint64
+	val    uint64
+	p32    *int32
+	old32  int32
+	it     *item
+	oldIt  item
+	ext    *itemExt
+	oldExt itemExt
+	win    *window
+	oldWin window
+	cust   *customer
+	oldC   customer
+	res    *reservation
+	oldR   reservation
+}
+
+func (j *journal) item(it *item) {
+	if j.on {
+		j.entries = append(j.entries, undo{kind: undoItem, it: it, oldIt: *it})
+		if it.ext != nil {
+			j.entries = append(j.entries, undo{kind: undoExt, ext: it.ext, oldExt: *it.ext})
+		}
+	}
+}
+
+func (j *journal) window(w *window) {
+	if j.on && w != nil {
+		j.entries = append(j.entries, undo{kind: undoWindow, win: w, oldWin: *w})
+	}
+}
+
+func (j *journal) customer(c *customer) {
+	if j.on {
+		j.entries = append(j.entries, undo{kind: undoCustomer, cust: c, oldC: *c})
+	}
+}
+
+func (j *journal) newCustomer(slot uint32) {
+	if j.on {
+		j.entries = append(j.entries, undo{kind: undoNewCustomer, slot: slot})
+	}
+}
+
+func (j *journal) i32(p *int32) {
+	if j.on {
+		j.entries = append(j.entries, undo{kind: undoI32, p32: p, old32: *p})
+	}
+}
+
+func (j *journal) res(r *reservation) {
+	if j.on {
+		j.entries = append(j.entries, undo{kind: undoRes, res: r, oldR: *r})
+	}
+}
+
+func (j *journal) newRes(seq uint64) {
+	if j.on {
+		j.entries = append(j.entries, undo{kind: undoNewRes, key: seq})
+	}
+}
+
+func (j *journal) pin(code uint64, old uint64, had bool) {
+	if j.on {
+		j.entries = append(j.entries, undo{kind: undoPIN, key: code, val: old, had: had})
+	}
+}
+
+// begin starts journaling a linked group.
+func (s *state) begin() {
+	s.j.on = true
+	s.j.entries = s.j.entries[:0]
+	s.j.events = len(s.events)
+	s.j.seq = s.seq
+	s.j.stats = s.stats
+}
+
+// commit keeps the group's changes.
+func (s *state) commit() {
+	s.j.on = false
+	clear(s.j.entries) // drop pointers so slabs' old copies are not pinned
+	s.j.entries = s.j.entries[:0]
+}
+
+// rollback undoes every change since begin, newest first.
+func (s *state) rollback() {
+	s.j.on = false
+	for i := len(s.j.entries) - 1; i >= 0; i-- {
+		u := &s.j.entries[i]
+		switch u.kind {
+		case undoItem:
+			*u.it = u.oldIt
+		case undoExt:
+			*u.ext = u.oldExt
+		case undoWindow:
+			*u.win = u.oldWin
+		case undoCustomer:
+			*u.cust = u.oldC
+		case undoNewCustomer:
+			c := s.customers.at(u.slot)
+			s.custByName.del(c.id, u.slot)
+			*c = customer{}
+			s.customers.n-- // undone newest first: this was the last slot handed out
+		case undoI32:
+			*u.p32 = u.old32
+		case undoRes:
+			*u.res = u.oldR
+		case undoNewRes:
+			s.res.remove(u.key)
+		case undoPIN:
+			if u.had {
+				s.pins.put(u.key, u.val)
+			} else {
+				s.pins.del(u.key)
+			}
+		}
+	}
+	s.events = s.events[:s.j.events]
+	s.seq = s.j.seq
+	s.stats = s.j.stats
+	clear(s.j.entries)
+	s.j.entries = s.j.entries[:0]
+}

@@ -1,0 +1,362 @@
+package engine
+
+import "time"
+
+// reserve takes Qty units of an item for a customer, or refuses with exactly
+// one reason. Checks run in a fixed order (documented in docs/DOMAIN-RULES
+// through the scenario tests): request shape, item, customer state, rate,
+// sale window, pickup window, stock, window quota, customer limit.
+func (s *state) reserve(c *Command) Result {
+	if !validID(c.SKU) || !validID(c.Store) || !validID(c.Customer) ||
+		c.Qty <= 0 || c.Qty > MaxQty || c.TTL < 0 || c.TTL > s.cfg.MaxHold || c.Window < 0 {
+		return s.refuse(CodeBadRequest)
+	}
+	itemSlot, it := s.findItem(c.SKU, c.Store)
+	if it == nil {
+		return s.refuse(CodeUnknownItem)
+	}
+	custSlot, cu := s.customer(c.Customer)
+	if cu.blocked {
+		return s.refuse(CodeBlocked)
+	}
+	if s.cfg.RatePerSecond > 0 && !s.rateAllow(cu) {
+		return s.refuse(CodeRateLimited)
+	}
+	if it.opensAt != 0 && s.now < it.opensAt {
+		return s.refuse(CodeNotOpen)
+	}
+	if it.closesAt != 0 && s.now >= it.closesAt {
+		return s.refuse(CodeClosed)
+	}
+	var w *window
+	if c.Window != 0 {
+		if w = it.window(c.Window); w == nil {
+			return s.refuse(CodeUnknownWindow)
+		}
+		if w.end <= s.now {
+			return s.refuse(CodeClosed)
+		}
+	}
+	qty := int32(c.Qty)
+	share := s.shareFor(it, cu, qty)
+	// The share's units come out of the member share, the rest out of what
+	// is open to everyone, which is nothing while the share is larger than
+	// what is available (members may still take what is there).
+	if avail := it.available(); qty > avail || qty-share > max(0, avail-s.memberReserved(it)) {
+		return s.refuse(CodeSoldOut)
+	}
+	if w != nil && w.used+qty > w.quota {
+		return s.refuse(CodeWindowFull)
+	}
+	if it.limit > 0 && cu.owned(it.sku)+qty > it.limit {
+		return s.refuse(CodeLimitExceeded)
+	}
+
+	ttl := c.TTL
+	if ttl == 0 {
+		ttl = s.cfg.DefaultHoldTTL
+	}
+	r := s.newReservation()
+	r.item, r.cust, r.qty, r.fromShare = itemSlot, custSlot, qty, share
+	r.state, r.window = StateHeld, c.Window
+	r.createdAt, r.updatedAt = s.now, s.now
+	r.expiresAt = s.now + int64(ttl)
+
+	s.j.item(it)
+	it.held += qty
+	if share > 0 {
+		it.ext.memberUsed += share
+	}
+	if w != nil {
+		s.j.window(w)
+		w.used += qty
+	}
+	s.addOwned(custSlot, it.sku, qty)
+	s.j.customer(cu)
+	cu.active++
+	cu.resIDs = append(cu.resIDs, r.id)
+	s.due.push(dueEntry{at: r.expiresAt, id: r.id})
+	s.stats.ActiveHolds++
+	s.stats.Outcomes[StateHeld]++
+	s.resEvent(EvReserved, r, int64(qty))
+	return resResult(r)
+}
+
+// memberReserved is the part of the item's member share still kept for
+// members (0 once the cutoff has passed).
+func (s *state) memberReserved(it *item) int32 {
+	x := it.ext
+	if x == nil || x.memberUnits == 0 || s.now >= x.memberCutoff {
+		return 0
+	}
+	return x.memberUnits - x.memberUsed
+}
+
+// shareFor returns how many of qty units a member takes out of the member share.
+func (s *state) shareFor(it *item, cu *customer, qty int32) int32 {
+	x := it.ext
+	if x == nil || cu.tier < x.memberTier || x.memberTier == 0 {
+		return 0
+	}
+	return min(qty, s.memberReserved(it))
+}
+
+// rateAllow runs the customer's token bucket (GCRA on log time, integer
+// arithmetic so every replica agrees).
+func (s *state) rateAllow(cu *customer) bool {
+	interval := int64(float64(time.Second) / s.cfg.RatePerSecond)
+	if interval < 1 {
+		interval = 1
+	}
+	tau := interval * int64(s.cfg.RateBurst)
+	tat := max(cu.rateTAT, s.now)
+	if tat+interval-s.now > tau { // a whole token must be left: at most RateBurst requests at once, then one per interval
+		return false
+	}
+	s.j.customer(cu)
+	cu.rateTAT = tat + interval
+	return true
+}
+
+// newReservation stores a reservation with the next id.
+func (s *state) newReservation() *reservation {
+	s.seq++
+	r := s.res.add(s.seq)
+	r.id = MakeID(s.cfg.ShardID, s.seq)
+	s.stats.Reservations++
+	s.j.newRes(s.seq)
+	return r
+}
+
+func resResult(r *reservation) Result {
+	return Result{ID: r.id, State: r.state, Qty: int64(r.qty), Window: r.window,
+		ExpiresAt: r.expiresAt, PickupCode: r.code}
+}
+
+// target finds the reservation a command is about and refuses the common
+// cases: unknown, expired, not in one of the allowed states.
+func (s *state) target(c *Command, allowed ...State) (*reservation, Code) {
+	r := s.findRes(c.ID)
+	if r == nil {
+		return nil, CodeNotFound
+	}
+	for _, st := range allowed {
+		if r.state == st {
+			return r, OK
+		}
+	}
+	if r.state == StateExpired || r.state == StateNoShow {
+		return r, CodeExpired
+	}
+	return r, CodeWrongState
+}
+
+// release gives a reservation's units back (all of them, or part on a
+// partial confirm) and moves it out of its active state.
+func (s *state) release(r *reservation, units int32) {
+	it := s.items.at(r.item)
+	s.j.item(it)
+	switch r.state {
+	case StateHeld:
+		it.held -= units
+	case StateConfirmed:
+		it.confirmed -= units
+	case StatePickedUp:
+		it.pickedUp -= units
+	}
+	if r.fromShare > 0 {
+		back := min(r.fromShare, units)
+		s.j.res(r)
+		r.fromShare -= back
+		it.ext.memberUsed -= back
+	}
+	if r.window != 0 {
+		if w := it.window(r.window); w != nil {
+			s.j.window(w)
+			w.used -= units
+		}
+	}
+	s.addOwned(r.cust, it.sku, -units)
+}
+
+// finish moves a reservation to a terminal state after its units were released.
+func (s *state) finish(r *reservation, to State) {
+	open := r.state == StateHeld || r.state == StateConfirmed
+	s.leave(r)
+	s.j.res(r)
+	r.state = to
+	r.updatedAt = s.now
+	if open {
+		cu := s.customers.at(r.cust)
+		s.j.customer(cu)
+		cu.active--
+	}
+	s.stats.Outcomes[to]++
+	s.finished.push(dueEntry{at: s.now, id: r.id})
+}
+
+// leave updates counts and indexes for a reservation leaving its current state.
+func (s *state) leave(r *reservation) {
+	switch r.state {
+	case StateHeld:
+		s.stats.ActiveHolds--
+	case StateConfirmed:
+		s.stats.AwaitingPickup--
+		s.unindexPIN(r)
+	}
+}
+
+func (s *state) confirm(c *Command) Result {
+	if c.Qty < 0 {
+		return s.refuse(CodeBadRequest)
+	}
+	r, code := s.target(c, StateHeld)
+	if code != OK {
+		return s.refuse(code)
+	}
+	qty := int32(c.Qty)
+	if qty == 0 {
+		qty = r.qty
+	}
+	if c.Qty > int64(r.qty) {
+		return s.refuse(CodeBadRequest)
+	}
+	it := s.items.at(r.item)
+	if r.window != 0 && s.pickupDeadline(it, r.window) <= s.now {
+		// The window is over: an order confirmed now would be a no-show at
+		// once and count against the customer. Reschedule first.
+		return s.refuse(CodeClosed)
+	}
+	if rest := r.qty - qty; rest > 0 {
+		s.release(r, rest)
+	}
+	s.j.item(it)
+	it.held -= qty
+	it.confirmed += qty
+	s.leave(r)
+	s.j.res(r)
+	r.qty = qty
+	r.state = StateConfirmed
+	r.updatedAt = s.now
+	r.expiresAt = s.pickupDeadline(it, r.window)
+	r.code = s.pickupCode(r.id)
+	s.indexPIN(r)
+	s.stats.AwaitingPickup++
+	s.stats.Outcomes[StateConfirmed]++
+	s.due.push(dueEntry{at: r.expiresAt, id: r.id})
+	s.resEvent(EvConfirmed, r, int64(qty))
+	return resResult(r)
+}
+
+// pickupDeadline is the end of the window (plus grace) or the pickup period after now.
+func (s *state) pickupDeadline(it *item, start int64) int64 {
+	if start != 0 {
+		if w := it.window(start); w != nil {
+			return w.end + int64(s.cfg.PickupGrace)
+		}
+	}
+	return s.now + int64(s.cfg.PickupPeriod)
+}
+
+func (s *state) extend(c *Command) Result {
+	if c.TTL <= 0 {
+		return s.refuse(CodeBadRequest)
+	}
+	r, code := s.target(c, StateHeld)
+	if code != OK {
+		return s.refuse(code)
+	}
+	// TTL is clamped to MaxHold first, so that a huge TTL cannot overflow now+TTL.
+	exp := min(s.now+int64(min(c.TTL, s.cfg.MaxHold)), r.createdAt+int64(s.cfg.MaxHold))
+	if exp > r.expiresAt {
+		s.j.res(r)
+		r.expiresAt = exp
+		r.updatedAt = s.now
+		s.due.push(dueEntry{at: exp, id: r.id})
+		s.resEvent(EvExtended, r, int64(r.qty))
+	}
+	return resResult(r)
+}
+
+func (s *state) cancel(c *Command) Result {
+	r, code := s.target(c, StateHeld, StateConfirmed)
+	if code != OK {
+		return s.refuse(code)
+	}
+	s.release(r, r.qty)
+	s.finish(r, StateCancelled)
+	s.resEvent(EvCancelled, r, int64(r.qty))
+	return resResult(r)
+}
+
+func (s *state) reschedule(c *Command) Result {
+	if c.Window <= 0 {
+		return s.refuse(CodeBadRequest)
+	}
+	r, code := s.target(c, StateHeld, StateConfirmed)
+	if code != OK {
+		return s.refuse(code)
+	}
+	if r.window == c.Window {
+		return resResult(r)
+	}
+	it := s.items.at(r.item)
+	to := it.window(c.Window)
+	if to == nil {
+		return s.refuse(CodeUnknownWindow)
+	}
+	if to.end <= s.now {
+		return s.refuse(CodeClosed)
+	}
+	if to.used+r.qty > to.quota {
+		return s.refuse(CodeWindowFull)
+	}
+	if r.window != 0 {
+		if from := it.window(r.window); from != nil {
+			s.j.window(from)
+			from.used -= r.qty
+		}
+	}
+	s.j.window(to)
+	to.used += r.qty
+	s.j.res(r)
+	r.window = c.Window
+	r.updatedAt = s.now
+	if r.state == StateConfirmed {
+		r.expiresAt = s.pickupDeadline(it, r.window)
+		s.due.push(dueEntry{at: r.expiresAt, id: r.id})
+	}
+	s.resEvent(EvRescheduled, r, int64(r.qty))
+	return resResult(r)
+}
+
+func (s *state) returnRes(c *Command) Result {
+	r, code := s.target(c, StatePickedUp)
+	if code != OK {
+		return s.refuse(code)
+	}
+	it := s.items.at(r.item)
+	s.release(r, r.qty)
+	if !c.Restock {
+		it.stock -= r.qty // the units leave the store (damaged, discarded)
+	}
+	s.finish(r, StateReturned)
+	ev := Event{Kind: EvReturned, ID: r.id, SKU: it.skuName(), Store: it.storeName(),
+		Customer: s.customers.at(r.cust).id, Qty: int64(r.qty), Window: r.window, State: r.state, Stock: int64(it.stock)}
+	s.emit(ev)
+	return resResult(r)
+}
+
+func (s *state) unlock(c *Command) Result {
+	r := s.findRes(c.ID)
+	if r == nil {
+		return s.refuse(CodeNotFound)
+	}
+	if r.locked || r.attempts > 0 {
+		s.j.res(r)
+		r.locked = false
+		r.attempts = 0 // updatedAt stays: it times the state, which did not change
+		s.resEvent(EvUnlocked, r, 0)
+	}
+	return resResult(r)
+}

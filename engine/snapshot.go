@@ -1,0 +1,518 @@
+package engine
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+)
+
+// Snapshot format (all integers varints, strings length-prefixed):
+//
+//	magic "INVSNAP" version(1)
+//	now seq stats
+//	skus, items, customers, owned (sorted by key), reservation slots
+//	(0 id = free), free list, pickup-code index (sorted), due heap (array
+//	order), finished queue, idempotency entries (oldest first)
+//
+// Everything is written in a fixed order (slab order, sorted map keys), so
+// the same state gives the same bytes; restore rebuilds the maps.
+
+var snapMagic = []byte("INVSNAP\x01")
+
+type enc struct {
+	w   *bufio.Writer
+	buf [binary.MaxVarintLen64]byte
+}
+
+func (e *enc) u(v uint64) { n := binary.PutUvarint(e.buf[:], v); e.w.Write(e.buf[:n]) }
+func (e *enc) i(v int64)  { n := binary.PutVarint(e.buf[:], v); e.w.Write(e.buf[:n]) }
+func (e *enc) s(v string) { e.u(uint64(len(v))); e.w.WriteString(v) }
+func (e *enc) b(v bool) {
+	if v {
+		e.u(1)
+	} else {
+		e.u(0)
+	}
+}
+
+func (s *state) snapshot(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	e := &enc{w: bw}
+	bw.Write(snapMagic)
+	e.i(s.now)
+	e.u(s.seq)
+	s.snapStats(e)
+	e.u(uint64(len(s.skus)))
+	for _, k := range s.skus {
+		e.s(k.name)
+		e.u(uint64(len(k.items)))
+		for _, slot := range k.items {
+			e.u(uint64(slot))
+		}
+	}
+	e.u(uint64(s.items.len()))
+	for i := uint32(0); i < s.items.len(); i++ {
+		snapItem(e, s.items.at(i))
+	}
+	e.u(uint64(s.customers.len()))
+	for i := uint32(0); i < s.customers.len(); i++ {
+		snapCustomer(e, s.customers.at(i))
+	}
+	e.u(s.res.first)
+	e.u(uint64(s.stats.Reservations))
+	s.res.each(func(r *reservation) { snapRes(e, r) })
+	pins := make([]u64slot, 0, s.pins.len())
+	for _, p := range s.pins.slots {
+		if p.used() {
+			pins = append(pins, u64slot{key: p.key, val1: p.val1 - 1})
+		}
+	}
+	sort.Slice(pins, func(a, b int) bool { return pins[a].key < pins[b].key })
+	e.u(uint64(len(pins)))
+	for _, p := range pins {
+		e.u(p.key)
+		e.u(p.val1)
+	}
+	snapDue(e, s.due)
+	snapDue(e, s.finished.buf[s.finished.head:])
+	s.snapIdem(e)
+	return bw.Flush()
+}
+
+func (s *state) snapStats(e *enc) {
+	st := &s.stats
+	for _, v := range []int64{st.Items, st.Customers, st.ActiveHolds, st.AwaitingPickup, st.Reservations, st.IdempotencyKeys} {
+		e.i(v)
+	}
+	for _, v := range st.Outcomes {
+		e.i(v)
+	}
+	for _, v := range st.Refusals {
+		e.i(v)
+	}
+}
+
+func snapItem(e *enc, it *item) {
+	e.s(it.key)
+	e.u(uint64(it.sku))
+	for _, v := range []int32{it.stock, it.held, it.confirmed, it.pickedUp, it.limit} {
+		e.i(int64(v))
+	}
+	e.i(it.opensAt)
+	e.i(it.closesAt)
+	e.b(it.ext != nil)
+	if x := it.ext; x != nil {
+		e.u(uint64(x.memberTier))
+		e.i(int64(x.memberUnits))
+		e.i(int64(x.memberUsed))
+		e.i(x.memberCutoff)
+		e.u(uint64(len(x.windows)))
+		for _, w := range x.windows {
+			e.i(w.start)
+			e.i(w.end)
+			e.i(int64(w.quota))
+			e.i(int64(w.used))
+		}
+	}
+}
+
+func snapCustomer(e *enc, c *customer) {
+	e.s(c.id)
+	e.u(uint64(c.tier))
+	e.b(c.blocked)
+	e.b(c.autoBlocked)
+	e.i(int64(c.active))
+	e.i(c.rateTAT)
+	e.u(uint64(len(c.noShows)))
+	for _, t := range c.noShows {
+		e.i(t)
+	}
+	e.u(uint64(len(c.resIDs)))
+	for _, id := range c.resIDs {
+		e.u(id)
+	}
+	e.u(uint64(len(c.owns)))
+	for _, o := range c.owns {
+		e.u(uint64(o.sku))
+		e.i(int64(o.units))
+	}
+}
+
+func snapRes(e *enc, r *reservation) {
+	e.u(r.id)
+	e.u(uint64(r.item))
+	e.u(uint64(r.cust))
+	e.i(int64(r.qty))
+	e.i(int64(r.fromShare))
+	e.u(uint64(r.state))
+	e.u(uint64(r.attempts))
+	e.b(r.locked)
+	e.i(r.window)
+	e.i(r.createdAt)
+	e.i(r.expiresAt)
+	e.i(r.updatedAt)
+	e.u(r.code)
+	e.u(r.pinNext)
+}
+
+func snapDue(e *enc, d []dueEntry) {
+	e.u(uint64(len(d)))
+	for _, x := range d {
+		e.i(x.at)
+		e.u(x.id)
+	}
+}
+
+func (s *state) snapIdem(e *enc) {
+	t := &s.idem
+	e.u(uint64(t.len()))
+	for i := t.head; i < len(t.entries); i++ {
+		x := &t.entries[i]
+		e.i(x.at)
+		e.u(x.fp)
+		e.s(string(t.keyOf(x)))
+		e.b(x.over)
+		r := &x.res
+		e.u(uint64(r.code))
+		e.u(uint64(r.state))
+		e.u(r.id)
+		e.i(r.qty)
+		e.i(r.window)
+		e.i(r.expiresAt)
+		e.u(r.pickupCode)
+	}
+}
+
+// ---- restore ----
+
+// maxSnapshotBytes bounds what Restore reads: far above any real shard.
+const maxSnapshotBytes = 16 << 30
+
+var errSnapshot = errors.New("engine: malformed snapshot")
+
+// maxChunkSpan bounds the reservation table a snapshot may describe (chunks
+// from the oldest kept reservation to the newest): 16M chunks of 1,024 ids,
+// far beyond any retention, so a corrupt id cannot make restore allocate
+// without bound.
+const maxChunkSpan = 1 << 24
+
+type dec struct {
+	b   []byte
+	err error
+}
+
+func (d *dec) fail() {
+	if d.err == nil {
+		d.err = errSnapshot
+	}
+}
+
+func (d *dec) u() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) i() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// i32 reads a value that must fit int32 and lie in [lo, hi].
+func (d *dec) i32(lo, hi int64) int32 {
+	v := d.i()
+	if v < lo || v > hi {
+		d.fail()
+		return 0
+	}
+	return int32(v)
+}
+
+func (d *dec) bool() bool {
+	v := d.u()
+	if v > 1 {
+		d.fail()
+	}
+	return v == 1
+}
+
+func (d *dec) str(max int) string {
+	n := d.u()
+	if d.err != nil || n > uint64(max) || n > uint64(len(d.b)) {
+		d.fail()
+		return ""
+	}
+	v := string(d.b[:n])
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a length whose elements take at least minBytes each, so a
+// corrupt length cannot make restore allocate more than the input's size.
+func (d *dec) count(minBytes int) int {
+	n := d.u()
+	if d.err != nil || n > uint64(len(d.b)/minBytes) {
+		d.fail()
+		return 0
+	}
+	return int(n)
+}
+
+// slot reads an index that must be below n.
+func (d *dec) slot(n uint32) uint32 {
+	v := d.u()
+	if v >= uint64(n) {
+		d.fail()
+		return 0
+	}
+	return uint32(v)
+}
+
+func (s *state) restore(r io.Reader) error {
+	data, err := io.ReadAll(io.LimitReader(r, maxSnapshotBytes+1))
+	if err != nil {
+		return fmt.Errorf("engine: read snapshot: %w", err)
+	}
+	if len(data) < len(snapMagic) || string(data[:len(snapMagic)]) != string(snapMagic) {
+		return fmt.Errorf("%w: bad magic or version", errSnapshot)
+	}
+	d := &dec{b: data[len(snapMagic):]}
+	s.now = d.i()
+	s.seq = d.u()
+	s.restoreStats(d)
+	s.restoreSKUs(d)
+	s.restoreItems(d)
+	s.restoreCustomers(d)
+	s.restoreRes(d)
+	s.due = restoreDue(d)
+	s.finished = fifo{buf: restoreDue(d)}
+	s.restoreIdem(d)
+	if d.err == nil && len(d.b) != 0 {
+		d.fail()
+	}
+	if d.err != nil {
+		return d.err
+	}
+	if err := s.check(); err != nil {
+		return fmt.Errorf("%w: %v", errSnapshot, err)
+	}
+	return nil
+}
+
+func (s *state) restoreStats(d *dec) {
+	st := &s.stats
+	for _, p := range []*int64{&st.Items, &st.Customers, &st.ActiveHolds, &st.AwaitingPickup, &st.Reservations, &st.IdempotencyKeys} {
+		*p = d.i()
+	}
+	for i := range st.Outcomes {
+		st.Outcomes[i] = d.i()
+	}
+	for i := range st.Refusals {
+		st.Refusals[i] = d.i()
+	}
+}
+
+func (s *state) restoreSKUs(d *dec) {
+	n := d.count(2)
+	s.skus = make([]sku, n)
+	for i := range s.skus {
+		k := &s.skus[i]
+		k.name = d.str(MaxIDBytes)
+		m := d.count(1)
+		k.items = make([]uint32, m)
+		for j := range k.items {
+			k.items[j] = uint32(d.u())
+		}
+		if _, dup := s.skuByName[k.name]; dup || d.err != nil {
+			d.fail()
+			return
+		}
+		s.skuByName[k.name] = uint32(i)
+	}
+}
+
+func (s *state) restoreItems(d *dec) {
+	n := d.count(12)
+	for i := 0; i < n && d.err == nil; i++ {
+		slot := s.items.grow()
+		it := s.items.at(slot)
+		it.key = d.str(2*MaxIDBytes + 1)
+		it.sku = d.slot(uint32(len(s.skus)))
+		it.stock = d.i32(0, MaxStock)
+		it.held = d.i32(0, MaxStock)
+		it.confirmed = d.i32(0, MaxStock)
+		it.pickedUp = d.i32(0, MaxStock)
+		it.limit = d.i32(0, MaxStock)
+		it.opensAt, it.closesAt = d.i(), d.i()
+		if d.bool() {
+			x := &itemExt{}
+			x.memberTier = uint8(d.u())
+			x.memberUnits = d.i32(0, MaxStock)
+			x.memberUsed = d.i32(0, MaxStock)
+			x.memberCutoff = d.i()
+			m := d.count(4)
+			if m > MaxWindowsPerItem {
+				d.fail()
+			}
+			for j := 0; j < m && d.err == nil; j++ {
+				x.windows = append(x.windows, window{start: d.i(), end: d.i(), quota: d.i32(0, MaxStock), used: d.i32(0, MaxStock)})
+			}
+			it.ext = x
+		}
+		if d.err != nil || len(it.key) < 2 || int(it.key[0]) < 1 || 1+int(it.key[0]) >= len(it.key) ||
+			it.skuName() != s.skus[it.sku].name {
+			d.fail()
+			return
+		}
+		if _, dup := s.findItem([]byte(it.skuName()), []byte(it.storeName())); dup != nil {
+			d.fail()
+			return
+		}
+		s.itemByKey.put(it.key, slot)
+	}
+	for _, k := range s.skus {
+		for _, slot := range k.items {
+			if slot >= s.items.len() {
+				d.fail()
+			}
+		}
+	}
+}
+
+func (s *state) restoreCustomers(d *dec) {
+	n := d.count(8)
+	for i := 0; i < n && d.err == nil; i++ {
+		slot := s.customers.grow()
+		c := s.customers.at(slot)
+		c.id = d.str(MaxIDBytes)
+		c.tier = uint8(d.u())
+		c.blocked, c.autoBlocked = d.bool(), d.bool()
+		c.active = d.i32(0, 1<<31-1)
+		c.rateTAT = d.i()
+		m := d.count(1)
+		for j := 0; j < m; j++ {
+			c.noShows = append(c.noShows, d.i())
+		}
+		m = d.count(1)
+		for j := 0; j < m; j++ {
+			c.resIDs = append(c.resIDs, d.u())
+		}
+		m = d.count(2)
+		for j := 0; j < m && d.err == nil; j++ {
+			c.owns = append(c.owns, own{sku: d.slot(uint32(len(s.skus))), units: d.i32(0, MaxStock)})
+		}
+		if _, dup := s.findCustomer([]byte(c.id)); dup != nil || c.id == "" || c.tier > MaxTier {
+			d.fail()
+			return
+		}
+		s.custByName.put(c.id, slot)
+	}
+}
+
+func (s *state) restoreRes(d *dec) {
+	s.res.first = d.u()
+	n := d.count(12)
+	var last uint64
+	for i := 0; i < n && d.err == nil; i++ {
+		id := d.u()
+		seq := SeqOfID(id)
+		if ShardOfID(id) != s.cfg.ShardID || seq <= last || seq > s.seq || (seq-1)/resChunkLen < s.res.first ||
+			(seq-1)/resChunkLen-s.res.first >= maxChunkSpan {
+			d.fail()
+			return
+		}
+		last = seq
+		r := s.res.add(seq)
+		r.id = id
+		r.item = d.slot(s.items.len())
+		r.cust = d.slot(s.customers.len())
+		r.qty = d.i32(1, MaxQty)
+		r.fromShare = d.i32(0, MaxQty)
+		st := d.u()
+		if st < uint64(StateHeld) || st > uint64(StateReturned) {
+			d.fail()
+		}
+		r.state = State(st)
+		r.attempts = uint8(d.u())
+		r.locked = d.bool()
+		r.window = d.i()
+		r.createdAt, r.expiresAt, r.updatedAt = d.i(), d.i(), d.i()
+		r.code = d.u()
+		r.pinNext = d.u()
+	}
+	if d.err == nil && len(s.res.chunks) > 0 && s.res.chunks[0] == nil {
+		d.fail() // the first chunk must hold a reservation
+	}
+	if d.err == nil && len(s.res.chunks) > 0 && s.seq/resChunkLen-s.res.first >= maxChunkSpan {
+		d.fail() // the next id's chunk too, or the next reserve would grow the table without bound
+	}
+	m := d.count(2)
+	for i := 0; i < m && d.err == nil; i++ {
+		code := d.u()
+		seq := d.u()
+		if s.res.get(seq) == nil {
+			d.fail()
+			return
+		}
+		s.pins.put(code, seq)
+	}
+}
+
+func restoreDue(d *dec) []dueEntry {
+	n := d.count(2)
+	out := make([]dueEntry, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		out = append(out, dueEntry{at: d.i(), id: d.u()})
+	}
+	return out
+}
+
+func (s *state) restoreIdem(d *dec) {
+	n := d.count(8)
+	t := &s.idem
+	for i := 0; i < n && d.err == nil; i++ {
+		e := idemEntry{at: d.i(), fp: d.u()}
+		key := d.str(MaxKeyBytes)
+		e.over = d.bool()
+		code := d.u()
+		st := d.u()
+		if code > 0xffff || st > uint64(StateReturned) || key == "" {
+			d.fail()
+			return
+		}
+		e.res = storedResult{code: Code(code), state: State(st), id: d.u(), qty: d.i(), window: d.i(), expiresAt: d.i(), pickupCode: d.u()}
+		e.hash = fnv64(fnvOffset, []byte(key))
+		e.keyOff = t.keysDropped + len(t.keys)
+		e.keyLen = uint8(len(key))
+		t.keys = append(t.keys, key...)
+		num := t.dropped + uint64(t.len())
+		if e.over {
+			t.overflow[key] = num
+		} else {
+			if _, dup := t.byHash.get(e.hash); dup {
+				d.fail()
+				return
+			}
+			t.byHash.put(e.hash, num)
+		}
+		t.entries = append(t.entries, e)
+	}
+}

@@ -1,0 +1,364 @@
+// These tests run the storefront's HTTP API (httptest) on the client
+// library against a real invd, built and started by TestMain on a free
+// port with fresh data: a shopper's whole path (stores with stock, the
+// item's pickup windows, reserve with a window, confirm with a pickup code
+// and barcode, show, list, cancel), a cart, the repeat of a POST with its
+// Idempotency-Key, and the HTTP status of every refusal the shop meets:
+// 409, 403, 404, 410, 422, 429, 400, and 503 when the engine is gone.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/invsys/inv/client"
+	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/internal/invdtest"
+)
+
+var (
+	invdBin string
+	tmpRoot string
+	inv     *invdtest.Proc
+	seq     atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	os.Exit(runWithInvd(m))
+}
+
+func runWithInvd(m *testing.M) int {
+	var err error
+	if tmpRoot, err = os.MkdirTemp("", "inv-storefront-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmpRoot)
+	bins, err := invdtest.Build(tmpRoot, "github.com/invsys/inv/cmd/invd")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	invdBin = bins["invd"]
+	// A per-customer rate limit, so that 429 can be shown; every other test
+	// uses fresh customers and stays far below it.
+	inv, err = invdtest.Start(invdtest.Options{Bin: invdBin, Data: filepath.Join(tmpRoot, "inv"), Shards: 4,
+		Config: "log_level = warn\nrate_per_second = 5\nrate_burst = 5\n"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	code := m.Run()
+	_ = inv.Stop(30 * time.Second)
+	if inv.DataRace() {
+		fmt.Fprintf(os.Stderr, "invd reported a data race:\n%s\n", inv.Logs())
+		code = 1
+	}
+	return code
+}
+
+// shopOn starts the storefront on a client of the server at addr.
+func shopOn(t *testing.T, addr string, opts ...client.Option) (*httptest.Server, *client.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, []string{addr}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(newShop(c, slog.New(slog.DiscardHandler)))
+	t.Cleanup(func() { hs.Close(); c.Close() })
+	return hs, c
+}
+
+func newShopT(t *testing.T) (*httptest.Server, *client.Client) {
+	t.Helper()
+	if inv == nil {
+		t.Skip("end-to-end: needs invd (not built with -short)")
+	}
+	return shopOn(t, inv.Addr())
+}
+
+func uniq(prefix string) string { return fmt.Sprintf("%s-%d", prefix, seq.Add(1)) }
+
+// call sends a request and decodes the JSON answer into out (if not nil).
+func call(t *testing.T, hs *httptest.Server, method, path, key string, body any, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if s, ok := body.(string); ok {
+		rd = strings.NewReader(s)
+	} else if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, hs.URL+path, rd)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := hs.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func TestShopperPath(t *testing.T) {
+	hs, c := newShopT(t)
+	if err := putDemoCatalogue(context.Background(), c, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var stores struct {
+		Stores []storeJSON `json:"stores"`
+	}
+	if st := call(t, hs, "GET", "/stores?sku="+demoSKU, "", nil, &stores); st != 200 || len(stores.Stores) != 3 {
+		t.Fatalf("stores: %d %+v", st, stores)
+	}
+	store := stores.Stores[0].Store
+	var item itemJSON
+	if st := call(t, hs, "GET", "/items/"+demoSKU+"/"+store, "", nil, &item); st != 200 || len(item.Windows) != 3 {
+		t.Fatalf("item: %d %+v", st, item)
+	}
+	window := item.Windows[1].Start
+	cust := uniq("M")
+
+	var held orderJSON
+	order := orderRequest{SKU: demoSKU, Store: store, Customer: cust, Qty: 2, Window: &window}
+	if st := call(t, hs, "POST", "/orders", "click-1", order, &held); st != 201 || held.State != "held" ||
+		held.HeldUntil == nil || !held.Window.Equal(window) {
+		t.Fatalf("reserve: %d %+v", st, held)
+	}
+	// A double click: the same key gives the same order, not a second one.
+	var again orderJSON
+	if st := call(t, hs, "POST", "/orders", "click-1", order, &again); st != 201 || again.ID != held.ID {
+		t.Fatalf("repeated POST: %d %+v (first %s)", st, again, held.ID)
+	}
+
+	var paid orderJSON
+	if st := call(t, hs, "POST", "/orders/"+held.ID+"/confirm", "", nil, &paid); st != 200 || paid.State != "confirmed" ||
+		len(paid.PickupCode) != engine.PickupCodeDigits || paid.PickupDeadline == nil || paid.SKU != demoSKU {
+		t.Fatalf("confirm: %d %+v", st, paid)
+	}
+	id, code, err := engine.ParseBarcode(paid.Barcode)
+	if err != nil || fmt.Sprint(id) != held.ID || engine.FormatPickupCode(code) != paid.PickupCode {
+		t.Fatalf("barcode %q: %d %d %v", paid.Barcode, id, code, err)
+	}
+	var shown orderJSON
+	if st := call(t, hs, "GET", "/orders/"+held.ID, "", nil, &shown); st != 200 || shown.PickupCode != paid.PickupCode {
+		t.Fatalf("show: %d %+v", st, shown)
+	}
+
+	var second orderJSON
+	call(t, hs, "POST", "/orders", "", orderRequest{SKU: demoSKU, Store: store, Customer: cust, Qty: 1}, &second)
+	var cancelled orderJSON
+	if st := call(t, hs, "DELETE", "/orders/"+second.ID, "", nil, &cancelled); st != 200 || cancelled.State != "cancelled" {
+		t.Fatalf("cancel: %d %+v", st, cancelled)
+	}
+	var list struct {
+		Orders []orderJSON `json:"orders"`
+	}
+	if st := call(t, hs, "GET", "/customers/"+cust+"/orders", "", nil, &list); st != 200 || len(list.Orders) != 2 ||
+		list.Orders[0].State != "confirmed" || list.Orders[1].State != "cancelled" {
+		t.Fatalf("orders: %d %+v", st, list)
+	}
+}
+
+func TestCart(t *testing.T) {
+	hs, c := newShopT(t)
+	store := "TPE0427"
+	a, b := uniq("tea"), uniq("cake")
+	for _, sku := range []string{a, b} {
+		if err := c.PutItem(context.Background(), client.ItemSpec{SKU: sku, Store: store, Stock: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cart := map[string]any{"store": store, "customer": uniq("M"),
+		"lines": []map[string]any{{"sku": a, "qty": 1}, {"sku": b, "qty": 1}}}
+	var held struct {
+		Orders []orderJSON `json:"orders"`
+	}
+	if st := call(t, hs, "POST", "/carts", "", cart, &held); st != 201 || len(held.Orders) != 2 {
+		t.Fatalf("cart: %d %+v", st, held)
+	}
+	var refused struct {
+		Error string `json:"error"`
+		Line  int    `json:"line"`
+	}
+	if st := call(t, hs, "POST", "/carts", "", cart, &refused); st != 409 || refused.Error != "sold_out" {
+		t.Fatalf("second cart: %d %+v", st, refused)
+	}
+}
+
+// TestStatuses provokes each refusal through the API and checks its status.
+func TestStatuses(t *testing.T) {
+	hs, c := newShopT(t)
+	ctx := context.Background()
+	store := "TPE0427"
+	item := func(spec client.ItemSpec) string {
+		spec.SKU, spec.Store = uniq("sku"), store
+		if err := c.PutItem(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+		return spec.SKU
+	}
+	reserve := func(sku, cust string, extra func(*orderRequest)) (int, errorBody, orderJSON) {
+		req := orderRequest{SKU: sku, Store: store, Customer: cust, Qty: 1}
+		if extra != nil {
+			extra(&req)
+		}
+		var raw json.RawMessage
+		st := call(t, hs, "POST", "/orders", "", req, &raw)
+		var eb errorBody
+		var o orderJSON
+		json.Unmarshal(raw, &eb)
+		json.Unmarshal(raw, &o)
+		return st, eb, o
+	}
+	check := func(name string, st int, eb errorBody, wantStatus int, wantCode string) {
+		t.Helper()
+		if st != wantStatus || eb.Error != wantCode {
+			t.Errorf("%s: %d %q (%s), want %d %q", name, st, eb.Error, eb.Message, wantStatus, wantCode)
+		}
+	}
+
+	soldOut := item(client.ItemSpec{Stock: 1})
+	reserve(soldOut, uniq("M"), nil)
+	st, eb, _ := reserve(soldOut, uniq("M"), nil)
+	check("sold out", st, eb, 409, "sold_out")
+
+	limited := item(client.ItemSpec{Stock: 10, Limit: 1})
+	st, eb, _ = reserve(limited, uniq("M"), func(r *orderRequest) { r.Qty = 2 })
+	check("limit", st, eb, 409, "limit_exceeded")
+
+	w := time.Now().Add(48 * time.Hour).Truncate(time.Hour).UTC()
+	windowed := item(client.ItemSpec{Stock: 10})
+	if err := c.PutWindow(ctx, client.WindowSpec{SKU: windowed, Store: store, Start: w, End: w.Add(time.Hour), Quota: 1}); err != nil {
+		t.Fatal(err)
+	}
+	reserve(windowed, uniq("M"), func(r *orderRequest) { r.Window = &w })
+	st, eb, _ = reserve(windowed, uniq("M"), func(r *orderRequest) { r.Window = &w })
+	check("window full", st, eb, 409, "window_full")
+	other := w.Add(time.Hour)
+	st, eb, _ = reserve(windowed, uniq("M"), func(r *orderRequest) { r.Window = &other })
+	check("unknown window", st, eb, 422, "unknown_window")
+
+	st, eb, _ = reserve(item(client.ItemSpec{Stock: 1, OpensAt: time.Now().Add(time.Hour)}), uniq("M"), nil)
+	check("not open", st, eb, 409, "not_open")
+
+	blocked := uniq("M")
+	if err := c.Block(ctx, client.CustomerRequest{Customer: blocked}); err != nil {
+		t.Fatal(err)
+	}
+	st, eb, _ = reserve(item(client.ItemSpec{Stock: 1}), blocked, nil)
+	check("blocked", st, eb, 403, "blocked")
+
+	st, eb, _ = reserve(uniq("no-such-sku"), uniq("M"), nil)
+	check("unknown item", st, eb, 404, "unknown_item")
+	var nf errorBody
+	st = call(t, hs, "GET", fmt.Sprintf("/orders/%d", engine.MakeID(1, 1<<40)), "", nil, &nf)
+	check("unknown order", st, nf, 404, "not_found")
+
+	st, eb, _ = reserve(item(client.ItemSpec{Stock: 1}), uniq("M"), func(r *orderRequest) { r.Qty = -1 })
+	check("bad quantity", st, eb, 422, "bad_request")
+	var bad errorBody
+	st = call(t, hs, "POST", "/orders", "", `{"sku": 12}`, &bad)
+	check("bad json", st, bad, 400, "bad_json")
+
+	_, _, short := reserve(item(client.ItemSpec{Stock: 1}), uniq("M"), func(r *orderRequest) { r.HoldSeconds = 1 })
+	time.Sleep(1200 * time.Millisecond)
+	var gone errorBody
+	st = call(t, hs, "POST", "/orders/"+short.ID+"/confirm", "", nil, &gone)
+	check("expired hold", st, gone, 410, "expired")
+
+	var twice errorBody
+	call(t, hs, "DELETE", "/orders/"+short.ID, "", nil, nil)
+	st = call(t, hs, "DELETE", "/orders/"+short.ID, "", nil, &twice)
+	check("cancel of an expired hold", st, twice, 410, "expired")
+
+	eager, many := uniq("M"), item(client.ItemSpec{Stock: 100})
+	limitedCount := 0
+	for range 15 {
+		if st, eb, _ := reserve(many, eager, nil); st == 429 && eb.Error == "rate_limited" {
+			limitedCount++
+		}
+	}
+	if limitedCount == 0 {
+		t.Error("15 rapid reserves of one customer: none answered 429")
+	}
+}
+
+// TestUnavailable: with the engine gone the shop answers 503 with
+// Retry-After, so the front end retries with the same key.
+func TestUnavailable(t *testing.T) {
+	if invdBin == "" {
+		t.Skip("end-to-end: needs invd (not built with -short)")
+	}
+	s, err := invdtest.Start(invdtest.Options{Bin: invdBin, Data: filepath.Join(tmpRoot, "doomed"), Shards: 1,
+		Config: "log_level = warn\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, _ := shopOn(t, s.Addr(), client.WithRetry(client.RetryPolicy{MaxAttempts: 3, BaseBackoff: 10 * time.Millisecond}))
+	s.Kill()
+	req, _ := http.NewRequest("GET", hs.URL+"/stores?sku="+demoSKU, nil)
+	resp, err := hs.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("status %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// TestStatusTable checks the mapping of the errors the engine cannot be
+// made to give on demand (busy, timeout, outcome unknown ...).
+func TestStatusTable(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{client.ErrBusy, 503, "busy"},
+		{&client.ServerError{Code: engine.CodeUnavailable, Message: "no leader"}, 503, "unavailable"},
+		{fmt.Errorf("reserve: %w; %w", client.ErrTimeout, client.ErrUnknownOutcome), 503, "outcome_unknown"},
+		{client.ErrLocked, 423, "locked"},
+		{client.ErrWrongStore, 403, "wrong_store"},
+		{client.ErrKeyConflict, 409, "key_conflict"},
+		{client.ErrInternal, 500, "internal"},
+		{context.Canceled, 499, "cancelled"},
+		{io.ErrUnexpectedEOF, 503, "unavailable"},
+	} {
+		if st, code := statusOf(tc.err); st != tc.status || code != tc.code {
+			t.Errorf("%v: %d %q, want %d %q", tc.err, st, code, tc.status, tc.code)
+		}
+	}
+}

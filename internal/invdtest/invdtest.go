@@ -1,0 +1,212 @@
+// Package invdtest runs real invd processes for end-to-end tests: it builds
+// the binaries once, starts a server on free loopback ports with a data
+// folder and a config file of the test's choosing, waits until it serves,
+// and stops it gently (SIGTERM) or not at all (SIGKILL).
+package invdtest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Build compiles the commands (import paths such as
+// "github.com/invsys/inv/cmd/invd") into dir and returns the binaries' paths
+// by command name. When the test binary itself runs under the race detector
+// (RaceEnabled), so do the processes it starts: the server is where the
+// concurrency is.
+func Build(dir string, pkgs ...string) (map[string]string, error) {
+	out := make(map[string]string, len(pkgs))
+	args := []string{"build", "-o", dir + string(os.PathSeparator)}
+	if RaceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, pkgs...)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build: %v\n%s", err, b)
+	}
+	for _, p := range pkgs {
+		name := p[strings.LastIndex(p, "/")+1:]
+		out[name] = filepath.Join(dir, name)
+	}
+	return out, nil
+}
+
+// FreeAddr returns a loopback address with a port that was free a moment ago.
+func FreeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Options of one server process.
+type Options struct {
+	Bin    string // path of invd
+	Data   string // data folder (kept across restarts by passing it again)
+	Shards int    // 0: invd's default
+	// Config is the config file's text (key = value lines); empty: none.
+	Config string
+	// Addr and HTTP, when empty, are chosen free.
+	Addr, HTTP string
+}
+
+// Proc is a running invd.
+type Proc struct {
+	Opts Options
+	cmd  *exec.Cmd
+	logs *lockedBuffer
+	done chan struct{}
+	err  error
+}
+
+// startTimeout bounds the wait for a server to serve: opening Pebble,
+// replaying logs, and an election per shard take a second or two.
+const startTimeout = 60 * time.Second
+
+// Start starts invd and waits until its protocol port accepts connections
+// (invd opens it only once every shard has a leader).
+func Start(o Options) (*Proc, error) {
+	if o.Addr == "" {
+		o.Addr = FreeAddr()
+	}
+	if o.HTTP == "" {
+		o.HTTP = FreeAddr()
+	}
+	args := []string{"--data", o.Data, "--listen", o.Addr, "--http", o.HTTP}
+	if o.Shards > 0 {
+		args = append(args, "--shards", fmt.Sprint(o.Shards))
+	}
+	if o.Config != "" {
+		path := filepath.Join(o.Data + ".conf")
+		if err := os.WriteFile(path, []byte(o.Config), 0o644); err != nil {
+			return nil, err
+		}
+		args = append(args, "--config", path)
+	}
+	p := &Proc{Opts: o, logs: &lockedBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(o.Bin, args...)
+	p.cmd.Stdout = p.logs
+	p.cmd.Stderr = p.logs
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	deadline := time.Now().Add(startTimeout)
+	for {
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("invd exited at start: %v\n%s", p.err, p.Logs())
+		default:
+		}
+		// Serving means both ports answer: the HTTP port opens after the
+		// protocol port, and tests read /metrics or /debug right away.
+		if listening(o.Addr) && listening(o.HTTP) {
+			return p, nil
+		}
+		if time.Now().After(deadline) {
+			p.Kill()
+			return nil, fmt.Errorf("invd did not serve within %s\n%s", startTimeout, p.Logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Restart starts a new process with the same options (same data, same ports).
+func (p *Proc) Restart() (*Proc, error) { return Start(p.Opts) }
+
+// Addr is the protocol address.
+func (p *Proc) Addr() string { return p.Opts.Addr }
+
+// Kill sends SIGKILL and waits for the process to be gone: a crash.
+func (p *Proc) Kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// Stop sends SIGTERM and waits for a graceful exit; it returns the exit error.
+func (p *Proc) Stop(timeout time.Duration) error {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(timeout):
+		p.Kill()
+		return errors.New("invd did not stop in time; killed")
+	}
+}
+
+// Alive reports whether the process still runs.
+func (p *Proc) Alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Logs returns what the process wrote so far (its last 16 KiB).
+func (p *Proc) Logs() string {
+	s := p.logs.String()
+	if len(s) > 16<<10 {
+		s = "…" + s[len(s)-16<<10:]
+	}
+	return s
+}
+
+// DataRace reports whether the race detector flagged a race in the process.
+func (p *Proc) DataRace() bool { return strings.Contains(p.logs.String(), "WARNING: DATA RACE") }
+
+// HTTPGet fetches a path of the HTTP server.
+func (p *Proc) HTTPGet(path string) (int, string, error) {
+	cl := http.Client{Timeout: 10 * time.Second}
+	resp, err := cl.Get("http://" + p.Opts.HTTP + path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func listening(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}

@@ -1,0 +1,311 @@
+package protocol
+
+import (
+	"time"
+
+	"github.com/invsys/inv/engine"
+)
+
+// A domain request's payload is a u32 field mask followed by the fields
+// whose bits are set, in bit order. A field is sent only when it is used by
+// the op and differs from its zero value; absent means zero (which the
+// engine reads as "none" or "default" everywhere: no window, default TTL,
+// all held units, no key). One generic codec therefore serves every op, the
+// common reserve costs no bytes for the options it leaves out, and a field
+// added later takes a new bit without changing any existing layout.
+//
+// Each op allows a fixed set of fields (requestFields); a bit outside it is
+// refused, so a request cannot smuggle data the server would silently ignore.
+
+// Request field bits, in encoding order.
+const (
+	fSKU          = iota // str8, <= MaxIDBytes
+	fStore               // str8, <= MaxIDBytes
+	fCustomer            // str8, <= MaxIDBytes
+	fKey                 // str8, <= MaxKeyBytes: idempotency key
+	fID                  // u64: reservation id
+	fQty                 // i64
+	fWindow              // i64: pickup window start, Unix ns
+	fWindowEnd           // i64
+	fQuota               // i64
+	fTTL                 // i64: nanoseconds
+	fPickupCode          // u64
+	fRestock             // no bytes: the bit itself means true
+	fStock               // i64
+	fLimit               // i64
+	fOpensAt             // i64
+	fClosesAt            // i64
+	fMemberTier          // u8
+	fMemberUnits         // i64
+	fMemberCutoff        // i64
+	fTier                // u8
+	requestFieldCount
+)
+
+var requestFieldNames = [requestFieldCount]string{
+	"sku", "store", "customer", "key", "id", "qty", "window", "window_end", "quota", "ttl",
+	"pickup_code", "restock", "stock", "limit", "opens_at", "closes_at", "member_tier",
+	"member_units", "member_cutoff", "tier",
+}
+
+func bits(fields ...int) uint32 {
+	var m uint32
+	for _, f := range fields {
+		m |= 1 << f
+	}
+	return m
+}
+
+// requestFields is the set of fields each client op may carry. Zero marks an
+// op a client may not send.
+var requestFields = func() (t [256]uint32) {
+	item := bits(fSKU, fStore, fKey)
+	t[engine.OpReserve] = bits(fSKU, fStore, fCustomer, fQty, fWindow, fTTL, fKey)
+	t[engine.OpConfirm] = bits(fID, fQty, fKey)
+	t[engine.OpExtend] = bits(fID, fTTL, fKey)
+	t[engine.OpCancel] = bits(fID, fKey)
+	t[engine.OpPickup] = bits(fID, fStore, fPickupCode, fKey)
+	t[engine.OpReschedule] = bits(fID, fWindow, fKey)
+	t[engine.OpReturn] = bits(fID, fRestock, fKey)
+	t[engine.OpPutItem] = item | bits(fStock, fLimit, fOpensAt, fClosesAt, fMemberTier, fMemberUnits, fMemberCutoff)
+	t[engine.OpPutWindow] = item | bits(fWindow, fWindowEnd, fQuota)
+	t[engine.OpRestock] = item | bits(fQty)
+	t[engine.OpAdjustStock] = item | bits(fQty)
+	t[engine.OpSetSaleWindow] = item | bits(fOpensAt, fClosesAt)
+	t[engine.OpSetLimit] = item | bits(fLimit)
+	t[engine.OpSetMemberShare] = item | bits(fMemberTier, fMemberUnits, fMemberCutoff)
+	t[engine.OpBlock] = bits(fCustomer, fKey)
+	t[engine.OpUnblock] = bits(fCustomer, fKey)
+	t[engine.OpSetTier] = bits(fCustomer, fTier, fKey)
+	t[engine.OpUnlock] = bits(fID, fKey)
+	t[engine.OpGetItem] = bits(fSKU, fStore)
+	t[engine.OpGetWindow] = bits(fSKU, fStore, fWindow)
+	t[engine.OpGetReservation] = bits(fID)
+	t[engine.OpGetCustomer] = bits(fCustomer)
+	t[engine.OpListReservations] = bits(fCustomer)
+	t[engine.OpStoresWithStock] = bits(fSKU)
+	t[engine.OpListItems] = bits(fSKU)
+	return t
+}()
+
+// AppendRequest appends a request frame for cmd. Fields cmd.Op does not use
+// are not sent; cmd.Linked is not either (it has a meaning only inside a
+// BATCH). cmd must pass CheckRequest: an op a client may not send or a field
+// over its limit panics.
+func AppendRequest(dst []byte, reqID uint32, cmd *engine.Command) []byte {
+	dst, start := beginFrame(dst, DomainOp(cmd.Op), 0, reqID)
+	dst = appendCommand(dst, cmd)
+	return finishFrame(dst, start)
+}
+
+// CheckRequest reports why cmd cannot be sent, or nil: an op a client may
+// not send (unknown, or expire), or an id or key over its limit. Fields the
+// op does not use are not checked: they are not sent.
+func CheckRequest(cmd *engine.Command) error {
+	allowed := requestFields[cmd.Op]
+	if allowed == 0 {
+		return unknownOp(DomainOp(cmd.Op))
+	}
+	for _, f := range [...]struct{ bit, n, limit int }{
+		{fSKU, len(cmd.SKU), MaxIDBytes},
+		{fStore, len(cmd.Store), MaxIDBytes},
+		{fCustomer, len(cmd.Customer), MaxIDBytes},
+		{fKey, len(cmd.Key), MaxKeyBytes},
+	} {
+		if allowed&(1<<f.bit) != 0 && f.n > f.limit {
+			return tooLarge(requestFieldNames[f.bit]+" bytes", f.n, f.limit)
+		}
+	}
+	return nil
+}
+
+// presentFields returns the mask of cmd's non-zero fields.
+func presentFields(cmd *engine.Command) uint32 {
+	var m uint32
+	set := func(f int, nonzero bool) {
+		if nonzero {
+			m |= 1 << f
+		}
+	}
+	set(fSKU, len(cmd.SKU) != 0)
+	set(fStore, len(cmd.Store) != 0)
+	set(fCustomer, len(cmd.Customer) != 0)
+	set(fKey, len(cmd.Key) != 0)
+	set(fID, cmd.ID != 0)
+	set(fQty, cmd.Qty != 0)
+	set(fWindow, cmd.Window != 0)
+	set(fWindowEnd, cmd.WindowEnd != 0)
+	set(fQuota, cmd.Quota != 0)
+	set(fTTL, cmd.TTL != 0)
+	set(fPickupCode, cmd.PickupCode != 0)
+	set(fRestock, cmd.Restock)
+	set(fStock, cmd.Stock != 0)
+	set(fLimit, cmd.Limit != 0)
+	set(fOpensAt, cmd.OpensAt != 0)
+	set(fClosesAt, cmd.ClosesAt != 0)
+	set(fMemberTier, cmd.MemberTier != 0)
+	set(fMemberUnits, cmd.MemberUnits != 0)
+	set(fMemberCutoff, cmd.MemberCutoff != 0)
+	set(fTier, cmd.Tier != 0)
+	return m
+}
+
+// appendCommand appends a request payload (mask and fields).
+func appendCommand(dst []byte, cmd *engine.Command) []byte {
+	allowed := requestFields[cmd.Op]
+	if allowed == 0 {
+		panic("protocol: encoding " + cmd.Op.String() + ", which a client may not send")
+	}
+	m := presentFields(cmd) & allowed
+	dst = appendU32(dst, m)
+	has := func(f int) bool { return m&(1<<f) != 0 }
+	if has(fSKU) {
+		dst = appendStr8(dst, cmd.SKU, MaxIDBytes, "sku")
+	}
+	if has(fStore) {
+		dst = appendStr8(dst, cmd.Store, MaxIDBytes, "store")
+	}
+	if has(fCustomer) {
+		dst = appendStr8(dst, cmd.Customer, MaxIDBytes, "customer")
+	}
+	if has(fKey) {
+		dst = appendStr8(dst, cmd.Key, MaxKeyBytes, "key")
+	}
+	if has(fID) {
+		dst = appendU64(dst, cmd.ID)
+	}
+	if has(fQty) {
+		dst = appendI64(dst, cmd.Qty)
+	}
+	if has(fWindow) {
+		dst = appendI64(dst, cmd.Window)
+	}
+	if has(fWindowEnd) {
+		dst = appendI64(dst, cmd.WindowEnd)
+	}
+	if has(fQuota) {
+		dst = appendI64(dst, cmd.Quota)
+	}
+	if has(fTTL) {
+		dst = appendI64(dst, int64(cmd.TTL))
+	}
+	if has(fPickupCode) {
+		dst = appendU64(dst, cmd.PickupCode)
+	}
+	// fRestock: the bit alone.
+	if has(fStock) {
+		dst = appendI64(dst, cmd.Stock)
+	}
+	if has(fLimit) {
+		dst = appendI64(dst, cmd.Limit)
+	}
+	if has(fOpensAt) {
+		dst = appendI64(dst, cmd.OpensAt)
+	}
+	if has(fClosesAt) {
+		dst = appendI64(dst, cmd.ClosesAt)
+	}
+	if has(fMemberTier) {
+		dst = appendU8(dst, cmd.MemberTier)
+	}
+	if has(fMemberUnits) {
+		dst = appendI64(dst, cmd.MemberUnits)
+	}
+	if has(fMemberCutoff) {
+		dst = appendI64(dst, cmd.MemberCutoff)
+	}
+	if has(fTier) {
+		dst = appendU8(dst, cmd.Tier)
+	}
+	return dst
+}
+
+// DecodeRequest decodes the payload of a request frame with op code op into
+// cmd, overwriting all of it. cmd's byte slices alias payload: the caller
+// keeps payload unchanged while it uses cmd (the engine copies what it keeps).
+// It allocates nothing.
+func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
+	eop, ok := op.Engine()
+	if !ok {
+		return unknownOp(op)
+	}
+	*cmd = engine.Command{Op: eop}
+	c := cursor{b: payload}
+	m := c.u32()
+	if c.err != nil {
+		return c.err
+	}
+	if extra := m &^ requestFields[eop]; extra != 0 {
+		return fieldNotAllowed(extra, eop)
+	}
+	has := func(f int) bool { return m&(1<<f) != 0 }
+	if has(fSKU) {
+		cmd.SKU = c.str8(MaxIDBytes, "sku bytes")
+		c.nonzero(len(cmd.SKU) != 0)
+	}
+	if has(fStore) {
+		cmd.Store = c.str8(MaxIDBytes, "store bytes")
+		c.nonzero(len(cmd.Store) != 0)
+	}
+	if has(fCustomer) {
+		cmd.Customer = c.str8(MaxIDBytes, "customer bytes")
+		c.nonzero(len(cmd.Customer) != 0)
+	}
+	if has(fKey) {
+		cmd.Key = c.str8(MaxKeyBytes, "key bytes")
+		c.nonzero(len(cmd.Key) != 0)
+	}
+	u64 := func(f int, v *uint64) {
+		if has(f) {
+			*v = c.u64()
+			c.nonzero(*v != 0)
+		}
+	}
+	i64 := func(f int, v *int64) {
+		if has(f) {
+			*v = c.i64()
+			c.nonzero(*v != 0)
+		}
+	}
+	u8 := func(f int, v *uint8) {
+		if has(f) {
+			*v = c.u8()
+			c.nonzero(*v != 0)
+		}
+	}
+	u64(fID, &cmd.ID)
+	i64(fQty, &cmd.Qty)
+	i64(fWindow, &cmd.Window)
+	i64(fWindowEnd, &cmd.WindowEnd)
+	i64(fQuota, &cmd.Quota)
+	if has(fTTL) {
+		cmd.TTL = time.Duration(c.i64())
+		c.nonzero(cmd.TTL != 0)
+	}
+	u64(fPickupCode, &cmd.PickupCode)
+	cmd.Restock = has(fRestock)
+	i64(fStock, &cmd.Stock)
+	i64(fLimit, &cmd.Limit)
+	i64(fOpensAt, &cmd.OpensAt)
+	i64(fClosesAt, &cmd.ClosesAt)
+	u8(fMemberTier, &cmd.MemberTier)
+	i64(fMemberUnits, &cmd.MemberUnits)
+	i64(fMemberCutoff, &cmd.MemberCutoff)
+	u8(fTier, &cmd.Tier)
+	return c.end()
+}
+
+// fieldNotAllowed names the first offending bit. Errors allocate; only a
+// misbehaving peer reaches here.
+func fieldNotAllowed(extra uint32, op engine.Op) error {
+	for f := 0; f < 32; f++ {
+		if extra&(1<<f) == 0 {
+			continue
+		}
+		if f >= requestFieldCount {
+			return errReservedMask
+		}
+		return malformed("field " + requestFieldNames[f] + " is not used by " + op.String())
+	}
+	return nil
+}

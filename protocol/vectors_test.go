@@ -1,0 +1,250 @@
+// This file holds the protocol's reference values: one or more for every
+// request and reply of every op, the control frames, batches, events and
+// compressed frames. golden_test.go proves each encodes to the bytes stored
+// in testdata/golden.json and decodes back from them; fuzz_test.go seeds its
+// corpora from them; limits_test.go mutates them past each limit.
+package protocol
+
+import (
+	"time"
+
+	"github.com/invsys/inv/engine"
+)
+
+// vector is one reference value and how to put it on the wire and read it back.
+type vector struct {
+	name   string
+	about  string
+	kind   string // what the payload is: request, result, batch_request ...
+	value  any
+	encode func(dst []byte) []byte
+	decode func(f Frame) (any, error)
+}
+
+// Reference values of the vectors, chosen to look like the field: an EAN-13
+// barcode, a store code, a member id, a UUID idempotency key, times in 2026.
+var (
+	vSKU      = []byte("4710088412345")
+	vSKU2     = []byte("4710088499999")
+	vStore    = []byte("TPE0427")
+	vStore2   = []byte("KHH0113")
+	vCustomer = []byte("M00012345")
+	vKey      = []byte("c2f7c5d0-3a64-4f3e-9d41-7b1f0c8a9e21")
+	vNow      = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC).UnixNano()
+	vWindow   = time.Date(2026, 1, 3, 10, 0, 0, 0, time.UTC).UnixNano()
+	vWindow2  = time.Date(2026, 1, 3, 12, 0, 0, 0, time.UTC).UnixNano()
+	vWindow3  = time.Date(2026, 1, 3, 14, 0, 0, 0, time.UTC).UnixNano()
+	vID       = engine.MakeID(3, 42)
+	vCode     = uint64(493027118465)
+)
+
+func requestVector(name, about string, reqID uint32, cmd engine.Command) vector {
+	return vector{name: name + "_request", about: about, kind: "request", value: cmd,
+		encode: func(dst []byte) []byte { return AppendRequest(dst, reqID, &cmd) },
+		decode: func(f Frame) (any, error) {
+			var got engine.Command
+			err := DecodeRequest(f.Op, f.Payload, &got)
+			return got, err
+		}}
+}
+
+func resultVector(name, about string, reqID uint32, op engine.Op, r engine.Result) vector {
+	return vector{name: name + "_reply", about: about, kind: "result", value: r,
+		encode: func(dst []byte) []byte { return AppendResult(dst, reqID, op, &r) },
+		decode: func(f Frame) (any, error) {
+			var got engine.Result
+			err := DecodeResult(f.Payload, &got)
+			return got, err
+		}}
+}
+
+func requestVectors() []vector {
+	return []vector{
+		requestVector("reserve", "hold 2 units for pickup in a window, 5 minute hold, with an idempotency key", 7,
+			engine.Command{Op: engine.OpReserve, SKU: vSKU, Store: vStore, Customer: vCustomer, Qty: 2,
+				Window: vWindow, TTL: 5 * time.Minute, Key: vKey}),
+		requestVector("reserve_minimal", "hold 1 unit: no window, default hold time, no key", 8,
+			engine.Command{Op: engine.OpReserve, SKU: vSKU, Store: vStore, Customer: vCustomer, Qty: 1}),
+		requestVector("confirm", "payment done: confirm every held unit", 9,
+			engine.Command{Op: engine.OpConfirm, ID: vID, Key: vKey}),
+		requestVector("confirm_partial", "confirm 1 of the held units, release the rest", 10,
+			engine.Command{Op: engine.OpConfirm, ID: vID, Qty: 1}),
+		requestVector("extend", "lengthen a hold by 3 minutes while a payment is in progress", 11,
+			engine.Command{Op: engine.OpExtend, ID: vID, TTL: 3 * time.Minute}),
+		requestVector("cancel", "release the units at once", 12,
+			engine.Command{Op: engine.OpCancel, ID: vID, Key: vKey}),
+		requestVector("pickup", "pickup at the counter by reservation id and code", 13,
+			engine.Command{Op: engine.OpPickup, ID: vID, Store: vStore, PickupCode: vCode}),
+		requestVector("pickup_by_code", "pickup at the kiosk by code alone (id 0)", 14,
+			engine.Command{Op: engine.OpPickup, Store: vStore, PickupCode: vCode}),
+		requestVector("reschedule", "move the pickup to another window", 15,
+			engine.Command{Op: engine.OpReschedule, ID: vID, Window: vWindow2}),
+		requestVector("return", "return after pickup, putting the units back into stock", 16,
+			engine.Command{Op: engine.OpReturn, ID: vID, Restock: true}),
+		requestVector("put_item", "create an item with a sale window, a limit of 2 and 20 units for members until a cutoff", 17,
+			engine.Command{Op: engine.OpPutItem, SKU: vSKU, Store: vStore, Stock: 100, Limit: 2,
+				OpensAt: vNow, ClosesAt: vWindow3, MemberTier: 1, MemberUnits: 20, MemberCutoff: vWindow}),
+		requestVector("put_window", "a pickup window of 2 hours with a quota of 10 units", 18,
+			engine.Command{Op: engine.OpPutWindow, SKU: vSKU, Store: vStore, Window: vWindow, WindowEnd: vWindow2, Quota: 10}),
+		requestVector("restock", "add 50 units", 19,
+			engine.Command{Op: engine.OpRestock, SKU: vSKU, Store: vStore, Qty: 50, Key: vKey}),
+		requestVector("adjust_stock", "remove 3 units (a signed delta)", 20,
+			engine.Command{Op: engine.OpAdjustStock, SKU: vSKU, Store: vStore, Qty: -3}),
+		requestVector("set_sale_window", "sale opens at noon and never closes", 21,
+			engine.Command{Op: engine.OpSetSaleWindow, SKU: vSKU, Store: vStore, OpensAt: vNow}),
+		requestVector("set_limit", "at most 2 units per customer", 22,
+			engine.Command{Op: engine.OpSetLimit, SKU: vSKU, Store: vStore, Limit: 2}),
+		requestVector("set_member_share", "keep 20 units for tier 1 and up until the cutoff", 23,
+			engine.Command{Op: engine.OpSetMemberShare, SKU: vSKU, Store: vStore, MemberTier: 1, MemberUnits: 20, MemberCutoff: vWindow}),
+		requestVector("block", "block a customer", 24,
+			engine.Command{Op: engine.OpBlock, Customer: vCustomer}),
+		requestVector("unblock", "lift a block and the no-show history", 25,
+			engine.Command{Op: engine.OpUnblock, Customer: vCustomer}),
+		requestVector("set_tier", "make the customer a loyal member (tier 2)", 26,
+			engine.Command{Op: engine.OpSetTier, Customer: vCustomer, Tier: 2}),
+		requestVector("unlock", "lift a wrong-code lock", 27,
+			engine.Command{Op: engine.OpUnlock, ID: vID}),
+		requestVector("get_item", "read an item", 28,
+			engine.Command{Op: engine.OpGetItem, SKU: vSKU, Store: vStore}),
+		requestVector("get_window", "read a pickup window", 29,
+			engine.Command{Op: engine.OpGetWindow, SKU: vSKU, Store: vStore, Window: vWindow}),
+		requestVector("get_reservation", "read a reservation", 30,
+			engine.Command{Op: engine.OpGetReservation, ID: vID}),
+		requestVector("get_customer", "read a customer", 31,
+			engine.Command{Op: engine.OpGetCustomer, Customer: vCustomer}),
+		requestVector("list_reservations", "a customer's reservations", 32,
+			engine.Command{Op: engine.OpListReservations, Customer: vCustomer}),
+		requestVector("stores_with_stock", "stores where a SKU is available", 33,
+			engine.Command{Op: engine.OpStoresWithStock, SKU: vSKU}),
+		requestVector("list_items", "every item of a SKU", 34,
+			engine.Command{Op: engine.OpListItems, SKU: vSKU}),
+		requestVector("list_items_all", "every item of the shard (no SKU)", 35,
+			engine.Command{Op: engine.OpListItems}),
+	}
+}
+
+var (
+	vItem = engine.ItemInfo{SKU: string(vSKU), Store: string(vStore), Stock: 100, Held: 2, Confirmed: 5,
+		PickedUp: 1, Available: 92, Limit: 2, OpensAt: vNow, ClosesAt: vWindow3, MemberTier: 1,
+		MemberUnits: 20, MemberUsed: 3, MemberCutoff: vWindow,
+		Windows: []engine.WindowInfo{
+			{Start: vWindow, End: vWindow2, Quota: 10, Used: 6},
+			{Start: vWindow2, End: vWindow3, Quota: 10, Used: 2},
+		}}
+	vItem2 = engine.ItemInfo{SKU: string(vSKU), Store: string(vStore2), Stock: 40, Available: 40}
+	vRes   = engine.ReservationInfo{ID: vID, SKU: string(vSKU), Store: string(vStore), Customer: string(vCustomer),
+		Qty: 2, Window: vWindow, State: engine.StateConfirmed, CreatedAt: vNow,
+		ExpiresAt: vWindow2, UpdatedAt: vNow + int64(time.Minute), PickupCode: vCode, Attempts: 1}
+	vRes2 = engine.ReservationInfo{ID: engine.MakeID(5, 7), SKU: string(vSKU2), Store: string(vStore),
+		Customer: string(vCustomer), Qty: 1, State: engine.StateHeld, CreatedAt: vNow,
+		ExpiresAt: vNow + int64(10*time.Minute), UpdatedAt: vNow}
+)
+
+func resultVectors() []vector {
+	return []vector{
+		resultVector("reserve_held", "the hold is taken: id, state, units, window, hold expiry", 7, engine.OpReserve,
+			engine.Result{ID: vID, State: engine.StateHeld, Qty: 2, Window: vWindow, ExpiresAt: vNow + int64(5*time.Minute)}),
+		resultVector("reserve_sold_out", "refused: not enough available units (4 bytes of payload)", 8, engine.OpReserve,
+			engine.Result{Code: engine.CodeSoldOut}),
+		resultVector("reserve_window_full", "refused: the window's quota is used up", 8, engine.OpReserve,
+			engine.Result{Code: engine.CodeWindowFull}),
+		resultVector("reserve_key_conflict", "refused: the key was used before with different contents", 7, engine.OpReserve,
+			engine.Result{Code: engine.CodeKeyConflict}),
+		resultVector("confirm_ok", "confirmed: pickup code issued, pickup deadline set", 9, engine.OpConfirm,
+			engine.Result{ID: vID, State: engine.StateConfirmed, Qty: 2, Window: vWindow, ExpiresAt: vWindow2, PickupCode: vCode}),
+		resultVector("cancel_expired", "refused: the hold expired first; the state says so", 12, engine.OpCancel,
+			engine.Result{Code: engine.CodeExpired, ID: vID, State: engine.StateExpired, Qty: 2}),
+		resultVector("pickup_bad_code", "refused: wrong code (one more attempt counted)", 13, engine.OpPickup,
+			engine.Result{Code: engine.CodeBadCode, ID: vID, State: engine.StateConfirmed, Qty: 2}),
+		resultVector("extend_ok", "the hold now expires 3 minutes later", 11, engine.OpExtend,
+			engine.Result{ID: vID, State: engine.StateHeld, Qty: 2, Window: vWindow, ExpiresAt: vNow + int64(8*time.Minute)}),
+		resultVector("pickup_ok", "collected", 13, engine.OpPickup,
+			engine.Result{ID: vID, State: engine.StatePickedUp, Qty: 2, Window: vWindow, PickupCode: vCode}),
+		resultVector("reschedule_ok", "moved to the next window; the pickup deadline moved with it", 15, engine.OpReschedule,
+			engine.Result{ID: vID, State: engine.StateConfirmed, Qty: 2, Window: vWindow2, ExpiresAt: vWindow3, PickupCode: vCode}),
+		resultVector("return_ok", "returned; the units went back into stock", 16, engine.OpReturn,
+			engine.Result{ID: vID, State: engine.StateReturned, Qty: 2, Window: vWindow, PickupCode: vCode}),
+		resultVector("unlock_ok", "the lock is lifted; the reservation can be picked up again", 27, engine.OpUnlock,
+			engine.Result{ID: vID, State: engine.StateConfirmed, Qty: 2, Window: vWindow, ExpiresAt: vWindow2, PickupCode: vCode}),
+		resultVector("put_item_ok", "an operator change: code only", 17, engine.OpPutItem, engine.Result{}),
+		resultVector("put_window_conflict", "refused: the new window overlaps another", 18, engine.OpPutWindow,
+			engine.Result{Code: engine.CodeWindowConflict}),
+		resultVector("restock_ok", "units added", 19, engine.OpRestock, engine.Result{}),
+		resultVector("adjust_stock_below_promised", "refused: stock would go below what is held and confirmed", 20,
+			engine.OpAdjustStock, engine.Result{Code: engine.CodeBelowPromised}),
+		resultVector("set_sale_window_ok", "sale window set", 21, engine.OpSetSaleWindow, engine.Result{}),
+		resultVector("set_limit_ok", "limit set", 22, engine.OpSetLimit, engine.Result{}),
+		resultVector("set_member_share_ok", "member share set", 23, engine.OpSetMemberShare, engine.Result{}),
+		resultVector("block_ok", "customer blocked", 24, engine.OpBlock, engine.Result{}),
+		resultVector("unblock_ok", "customer unblocked", 25, engine.OpUnblock, engine.Result{}),
+		resultVector("set_tier_ok", "tier set", 26, engine.OpSetTier, engine.Result{}),
+		resultVector("get_item", "an item with two pickup windows", 28, engine.OpGetItem,
+			engine.Result{Item: &vItem}),
+		resultVector("get_window", "one pickup window", 29, engine.OpGetWindow,
+			engine.Result{WindowInfo: &engine.WindowInfo{Start: vWindow, End: vWindow2, Quota: 10, Used: 6}}),
+		resultVector("get_reservation", "a confirmed reservation with one wrong code tried", 30, engine.OpGetReservation,
+			engine.Result{Reservation: &vRes}),
+		resultVector("get_customer", "a member blocked by the no-show rule", 31, engine.OpGetCustomer,
+			engine.Result{Customer: &engine.CustomerInfo{ID: string(vCustomer), Tier: 1, Blocked: true,
+				AutoBlocked: true, NoShows: 3, Open: 1}}),
+		resultVector("get_customer_not_found", "refused: no such customer", 31, engine.OpGetCustomer,
+			engine.Result{Code: engine.CodeNotFound}),
+		resultVector("list_reservations", "two reservations of one customer", 32, engine.OpListReservations,
+			engine.Result{Reservations: []engine.ReservationInfo{vRes, vRes2}}),
+		resultVector("stores_with_stock", "two stores with units of a SKU", 33, engine.OpStoresWithStock,
+			engine.Result{Stores: []engine.StoreStock{{Store: string(vStore), Available: 92}, {Store: string(vStore2), Available: 40}}}),
+		resultVector("list_items", "two items of one SKU", 34, engine.OpListItems,
+			engine.Result{Items: []engine.ItemInfo{vItem, vItem2}}),
+	}
+}
+
+// cart is a customer's two-line order reserved all-or-nothing, then a
+// confirm of an earlier hold, in one BATCH.
+var cart = []engine.Command{
+	{Op: engine.OpReserve, Linked: true, SKU: vSKU, Store: vStore, Customer: vCustomer, Qty: 1, Key: []byte("cart-1-line-1")},
+	{Op: engine.OpReserve, SKU: vSKU2, Store: vStore, Customer: vCustomer, Qty: 2, Key: []byte("cart-1-line-2")},
+	{Op: engine.OpConfirm, ID: vID},
+}
+
+var cartResults = []engine.Result{
+	{ID: engine.MakeID(3, 43), State: engine.StateHeld, Qty: 1, ExpiresAt: vNow + int64(10*time.Minute)},
+	{ID: engine.MakeID(3, 44), State: engine.StateHeld, Qty: 2, ExpiresAt: vNow + int64(10*time.Minute)},
+	{ID: vID, State: engine.StateConfirmed, Qty: 2, Window: vWindow, ExpiresAt: vWindow2, PickupCode: vCode},
+}
+
+func batchVectors() []vector {
+	mixed := []BatchResult{
+		{Op: DomainOp(engine.OpReserve), Result: engine.Result{Code: engine.CodeLinkFailed}},
+		{Op: DomainOp(engine.OpReserve), Result: engine.Result{Code: engine.CodeSoldOut}},
+		{Op: OpNotLeader, NotLeader: NotLeader{Shard: 3, LeaderID: 2, LeaderAddr: "10.0.0.12:7400"}},
+	}
+	return []vector{
+		{name: "batch_request", about: "a two-line cart (first line linked to the second) and a confirm",
+			kind: "batch_request", value: cart,
+			encode: func(dst []byte) []byte { return AppendBatchRequest(dst, 40, cart) },
+			decode: func(f Frame) (any, error) { return DecodeBatchRequest(f.Payload, nil) }},
+		{name: "batch_result", about: "the replies of batch_request, in its order",
+			kind: "batch_result", value: batchResultsOf(cart, cartResults),
+			encode: func(dst []byte) []byte { return AppendBatchResult(dst, 40, cart, cartResults) },
+			decode: func(f Frame) (any, error) { return DecodeBatchResult(f.Payload, nil) }},
+		{name: "batch_result_mixed", about: "the cart refused as a whole (link_failed on the line that did not fail), the confirm's shard led elsewhere",
+			kind: "batch_result", value: mixed,
+			encode: func(dst []byte) []byte {
+				var w BatchWriter
+				w.Begin(dst, 41, true)
+				w.AddResult(engine.OpReserve, &mixed[0].Result)
+				w.AddResult(engine.OpReserve, &mixed[1].Result)
+				w.AddNotLeader(&mixed[2].NotLeader)
+				return w.Finish()
+			},
+			decode: func(f Frame) (any, error) { return DecodeBatchResult(f.Payload, nil) }},
+	}
+}
+
+func batchResultsOf(cmds []engine.Command, rs []engine.Result) []BatchResult {
+	out := make([]BatchResult, len(rs))
+	for i := range rs {
+		out[i] = BatchResult{Op: DomainOp(cmds[i].Op), Result: rs[i]}
+	}
+	return out
+}

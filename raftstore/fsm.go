@@ -1,0 +1,243 @@
+package raftstore
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/invsys/inv/engine"
+)
+
+// EventSink receives the events of every applied entry, in log order, on
+// raft's FSM goroutine (so it must be quick: hand off, don't block). index is
+// the entry's raft index, the position a change feed resumes from; events of
+// one entry come in the order the engine made them. The slice is shared with
+// the entry's ApplyResponse: read it, keep it, never modify it.
+//
+// A replica replaying its log after a restart delivers those events again,
+// with the same positions, so a consumer can drop what it already has.
+type EventSink func(shard uint16, index uint64, events []engine.Event)
+
+// ApplyResponse is what FSM.Apply returns for a command entry: the raft
+// ApplyFuture's Response on the node that proposed it. Results and Events are
+// copies, valid forever (the engine's own slices are reused by its next batch).
+type ApplyResponse struct {
+	Index   uint64          // raft index of the entry
+	Now     int64           // the leader's time the batch ran at
+	Results []engine.Result // one per command, in order
+	Events  []engine.Event
+	Err     error // the entry did not decode; nothing was applied
+}
+
+// FSMConfig configures an FSM.
+type FSMConfig struct {
+	Shard  uint16
+	Engine engine.Config // must be the same on every replica of the shard
+	Sink   EventSink     // optional
+	// Feed, if set, is the shard's durable change feed: every applied
+	// entry's events are written to it before ApplyBatch returns.
+	Feed *Feed
+	// SnapshotBytesMax bounds a restored state's decompressed size
+	// (default DefaultSnapshotBytesMax).
+	SnapshotBytesMax int64
+	Logger           *slog.Logger
+}
+
+// FSM is raft's state machine for one shard: it decodes each entry, runs its
+// batch through engine.Apply at the leader's time, and returns copies of the
+// results. It implements raft.BatchingFSM, so raft hands it every committed
+// entry of a round at once.
+//
+// Raft calls Apply, ApplyBatch, Snapshot and Restore from one goroutine, but
+// the engine is also read from others (metrics, local reads, the expiry
+// timer); mu serialises those reads with the writes.
+type FSM struct {
+	shard    uint16
+	cfg      engine.Config
+	sink     EventSink
+	feed     *Feed
+	bytesMax int64
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	eng     *engine.Engine
+	scratch []engine.Command // decoded commands, reused across entries (under mu)
+
+	applied  atomic.Uint64 // last raft index applied (commands and configuration entries)
+	lastTime atomic.Int64  // time of the last applied batch
+
+	observer      atomic.Pointer[ApplyObserver] // observe.go; nil: none
+	roundCommands []int                         // commands per entry of the current round (FSM goroutine only)
+}
+
+var _ raft.BatchingFSM = (*FSM)(nil)
+
+// NewFSM returns an FSM around an empty engine.
+func NewFSM(cfg FSMConfig) *FSM {
+	cfg.Engine.ShardID = cfg.Shard
+	if cfg.SnapshotBytesMax <= 0 {
+		cfg.SnapshotBytesMax = DefaultSnapshotBytesMax
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &FSM{
+		shard:    cfg.Shard,
+		cfg:      cfg.Engine,
+		sink:     cfg.Sink,
+		feed:     cfg.Feed,
+		bytesMax: cfg.SnapshotBytesMax,
+		log:      cfg.Logger,
+		eng:      engine.New(cfg.Engine),
+	}
+}
+
+// Apply applies one entry. Raft uses ApplyBatch instead; Apply serves
+// callers that drive the FSM directly.
+func (f *FSM) Apply(l *raft.Log) any {
+	return f.ApplyBatch([]*raft.Log{l})[0]
+}
+
+// ApplyBatch applies committed entries in order. Command entries yield an
+// *ApplyResponse; configuration entries (which raft also passes) yield nil.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	start := time.Now()
+	out := make([]any, len(logs))
+	var resps []*ApplyResponse
+	f.mu.Lock()
+	for i, l := range logs {
+		if l.Type != raft.LogCommand {
+			f.applied.Store(l.Index)
+			continue
+		}
+		r := f.applyLocked(l)
+		out[i] = r
+		resps = append(resps, r)
+		f.roundCommands = append(f.roundCommands, len(r.Results))
+	}
+	f.mu.Unlock()
+	// The feed is written before raft counts the entries applied (so before
+	// a snapshot can cover them), outside the lock like the sink.
+	if f.feed != nil && len(logs) > 0 {
+		f.feed.record(logs[len(logs)-1].Index, resps)
+	}
+	// The sink runs outside the lock so that reads are not held up by it.
+	if f.sink != nil {
+		for _, r := range resps {
+			if len(r.Events) > 0 {
+				f.sink(f.shard, r.Index, r.Events)
+			}
+		}
+	}
+	f.observeRound(start)
+	return out
+}
+
+// applyLocked decodes and applies one command entry. A bad entry is the same
+// bad entry on every replica, so refusing it keeps replicas identical; it
+// can only come from a bug, hence the error log.
+func (f *FSM) applyLocked(l *raft.Log) *ApplyResponse {
+	defer f.applied.Store(l.Index)
+	now, cmds, err := DecodeEntry(l.Data, f.scratch)
+	f.scratch = cmds
+	if err != nil {
+		f.log.Error("raftstore: undecodable entry skipped", "shard", f.shard, "index", l.Index, "error", err)
+		return &ApplyResponse{Index: l.Index, Err: fmt.Errorf("entry %d: %w", l.Index, err)}
+	}
+	results, events := f.eng.Apply(now, cmds)
+	f.lastTime.Store(f.eng.Now())
+	r := &ApplyResponse{
+		Index:   l.Index,
+		Now:     f.eng.Now(),
+		Results: append([]engine.Result(nil), results...),
+	}
+	if len(events) > 0 {
+		r.Events = append([]engine.Event(nil), events...)
+	}
+	// The commands' byte fields point into l.Data, which raft keeps in its
+	// log cache; drop them so the scratch slice does not pin old entries.
+	clear(f.scratch)
+	return r
+}
+
+// Snapshot copies the engine's state into memory. Applies wait meanwhile
+// (raft calls Snapshot on the FSM goroutine); the slower part, compressing
+// and writing, happens in Persist while applies go on.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var buf bytes.Buffer
+	if err := f.eng.Snapshot(&buf); err != nil {
+		return nil, fmt.Errorf("raftstore: shard %d: snapshot: %w", f.shard, err)
+	}
+	snap := &fsmSnapshot{index: f.applied.Load(), state: buf.Bytes()}
+	if f.feed != nil {
+		// Once the snapshot is persisted raft may drop the log before it:
+		// the feed must hold every event up to its index durably by then.
+		f.feed.checkpoint()
+		snap.before = f.feed.sync
+	}
+	return snap, nil
+}
+
+// Restore replaces the state with a snapshot's. On error the old state stays.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	eng, index, err := readSnapshot(rc, f.cfg, f.bytesMax)
+	if err != nil {
+		return fmt.Errorf("raftstore: shard %d: %w", f.shard, err)
+	}
+	f.mu.Lock()
+	f.eng = eng
+	f.applied.Store(index)
+	f.lastTime.Store(eng.Now())
+	f.mu.Unlock()
+	if f.feed != nil {
+		f.feed.restored(index)
+	}
+	return nil
+}
+
+// Read serves a read-only command from the local state. On a follower, or a
+// leader that has not yet applied everything it committed, it may be stale;
+// linearizable reads go through the log (Propose) instead.
+func (f *FSM) Read(cmd *engine.Command) engine.Result {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.eng.Read(cmd)
+}
+
+// Stats returns the engine's counts (for metrics; safe from any goroutine).
+func (f *FSM) Stats() engine.Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.eng.Stats()
+}
+
+// NextDue returns the engine's next expiry time, 0 if none.
+func (f *FSM) NextDue() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.eng.NextDue()
+}
+
+// StateBytes writes the engine's snapshot bytes (uncompressed) to w: two
+// replicas with the same state give the same bytes.
+func (f *FSM) StateBytes(w io.Writer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.eng.Snapshot(w)
+}
+
+// AppliedIndex returns the raft index of the last entry applied.
+func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
+
+// Now returns the leader's time of the last applied batch. A new leader
+// stamps its batches no earlier than this.
+func (f *FSM) Now() int64 { return f.lastTime.Load() }

@@ -1,0 +1,254 @@
+// Tests of the FSM adapter, driven directly with raft.Log values (no raft
+// group). They prove that an entry's batch runs at the leader's time and
+// yields one result per command; that results and events returned for one
+// entry stay intact after later entries reuse the engine's buffers; that
+// the event sink sees every event with the entry's raft index; that a corrupt
+// entry is refused without touching the state; that a snapshot restores into
+// a fresh FSM with byte-identical state and applied index; that a corrupt,
+// foreign or oversized snapshot is refused and leaves the old state in place;
+// and (under -race) that metrics reads are safe while entries apply.
+package raftstore
+
+import (
+	"bytes"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/invsys/inv/engine"
+)
+
+const t0 = int64(1_700_000_000_000_000_000) // a fixed leader time, 2023-11-14
+
+func testEngineConfig() engine.Config {
+	return engine.Config{PickupSecret: []byte("test-secret")}
+}
+
+func entryLog(t testing.TB, index uint64, now int64, cmds ...engine.Command) *raft.Log {
+	t.Helper()
+	data, err := EncodeEntry(now, cmds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &raft.Log{Index: index, Term: 1, Type: raft.LogCommand, Data: data}
+}
+
+func putItem(sku, store string, stock int64) engine.Command {
+	return engine.Command{Op: engine.OpPutItem, SKU: []byte(sku), Store: []byte(store), Stock: stock}
+}
+
+func reserve(sku, store, cust string, qty int64) engine.Command {
+	return engine.Command{Op: engine.OpReserve, SKU: []byte(sku), Store: []byte(store),
+		Customer: []byte(cust), Qty: qty}
+}
+
+func stateBytes(t testing.TB, f *FSM) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := f.StateBytes(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+type sinkRecord struct {
+	index  uint64
+	events []engine.Event
+}
+
+func TestFSMApply(t *testing.T) {
+	var mu sync.Mutex
+	var seen []sinkRecord
+	f := NewFSM(FSMConfig{Shard: 4, Engine: testEngineConfig(), Logger: testLogger(t),
+		Sink: func(shard uint16, index uint64, ev []engine.Event) {
+			if shard != 4 {
+				t.Errorf("sink got shard %d", shard)
+			}
+			mu.Lock()
+			seen = append(seen, sinkRecord{index, ev})
+			mu.Unlock()
+		}})
+
+	out := f.ApplyBatch([]*raft.Log{
+		{Index: 1, Term: 1, Type: raft.LogConfiguration},
+		entryLog(t, 2, t0, putItem("A", "S1", 3), reserve("A", "S1", "c1", 2), reserve("A", "S1", "c2", 2)),
+	})
+	if out[0] != nil {
+		t.Fatalf("configuration entry answered %v", out[0])
+	}
+	first := out[1].(*ApplyResponse)
+	if first.Err != nil || first.Index != 2 || first.Now != t0 || len(first.Results) != 3 {
+		t.Fatalf("response %+v", first)
+	}
+	if c := first.Results[1].Code; c != engine.OK {
+		t.Fatalf("reserve: %v", c)
+	}
+	if c := first.Results[2].Code; c != engine.CodeSoldOut {
+		t.Fatalf("second reserve: %v, want sold_out", c)
+	}
+	heldID := first.Results[1].ID
+	if engine.ShardOfID(heldID) != 4 {
+		t.Fatalf("reservation id %x not issued by shard 4", heldID)
+	}
+	firstEvents := append([]engine.Event(nil), first.Events...)
+
+	// A later entry, at an earlier time (a new leader with a slower clock):
+	// the engine keeps its clock, and the earlier response is untouched.
+	second := f.Apply(entryLog(t, 3, t0-5, engine.Command{Op: engine.OpCancel, ID: heldID})).(*ApplyResponse)
+	if second.Err != nil || second.Results[0].Code != engine.OK || second.Now != t0 {
+		t.Fatalf("cancel: %+v", second)
+	}
+	if first.Results[1].ID != heldID || first.Results[2].Code != engine.CodeSoldOut {
+		t.Fatal("first response changed by the next apply")
+	}
+	for i := range firstEvents {
+		if first.Events[i] != firstEvents[i] {
+			t.Fatalf("event %d changed by the next apply", i)
+		}
+	}
+	if f.AppliedIndex() != 3 || f.Now() != t0 {
+		t.Fatalf("applied %d now %d", f.AppliedIndex(), f.Now())
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || seen[0].index != 2 || seen[1].index != 3 {
+		t.Fatalf("sink saw %+v", seen)
+	}
+	if len(seen[0].events) == 0 || seen[1].events[len(seen[1].events)-1].Kind != engine.EvCancelled {
+		t.Fatalf("sink events %+v", seen)
+	}
+}
+
+func TestFSMRefusesCorruptEntry(t *testing.T) {
+	f := NewFSM(FSMConfig{Engine: testEngineConfig(), Logger: testLogger(t)})
+	f.Apply(entryLog(t, 1, t0, putItem("A", "S1", 3)))
+	before := stateBytes(t, f)
+	bad := entryLog(t, 2, t0, reserve("A", "S1", "c1", 1))
+	bad.Data = bad.Data[:len(bad.Data)-1]
+	r := f.Apply(bad).(*ApplyResponse)
+	if r.Err == nil || r.Results != nil {
+		t.Fatalf("corrupt entry applied: %+v", r)
+	}
+	if !bytes.Equal(before, stateBytes(t, f)) {
+		t.Fatal("corrupt entry changed the state")
+	}
+	if f.AppliedIndex() != 2 {
+		t.Fatalf("applied index %d: a refused entry is still consumed", f.AppliedIndex())
+	}
+}
+
+// persistSink is a raft.SnapshotSink over a buffer.
+type persistSink struct {
+	bytes.Buffer
+	cancelled, closed bool
+}
+
+func (s *persistSink) ID() string    { return "test" }
+func (s *persistSink) Cancel() error { s.cancelled = true; return nil }
+func (s *persistSink) Close() error  { s.closed = true; return nil }
+
+func snapshotOf(t testing.TB, f *FSM) []byte {
+	t.Helper()
+	snap, err := f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Release()
+	var sink persistSink
+	if err := snap.Persist(&sink); err != nil || !sink.closed {
+		t.Fatalf("persist: %v (closed %v)", err, sink.closed)
+	}
+	return sink.Bytes()
+}
+
+func TestFSMSnapshotRestore(t *testing.T) {
+	f := NewFSM(FSMConfig{Shard: 1, Engine: testEngineConfig(), Logger: testLogger(t)})
+	var cmds []engine.Command
+	for i := 0; i < 200; i++ {
+		sku := string(rune('A' + i%20))
+		cmds = append(cmds, putItem(sku, "S1", 100), reserve(sku, "S1", "cust"+sku, 1))
+	}
+	f.Apply(entryLog(t, 10, t0, cmds...))
+	snap := snapshotOf(t, f)
+	state := stateBytes(t, f)
+	if len(snap) >= len(state) {
+		t.Logf("compressed %d bytes from %d", len(snap), len(state))
+	}
+
+	g := NewFSM(FSMConfig{Shard: 1, Engine: testEngineConfig(), Logger: testLogger(t)})
+	if err := g.Restore(io.NopCloser(bytes.NewReader(snap))); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(state, stateBytes(t, g)) {
+		t.Fatal("restored state differs")
+	}
+	if g.AppliedIndex() != 10 || g.Now() != t0 {
+		t.Fatalf("restored applied %d now %d", g.AppliedIndex(), g.Now())
+	}
+	if g.Stats() != f.Stats() {
+		t.Fatalf("stats differ: %+v vs %+v", g.Stats(), f.Stats())
+	}
+
+	// Bad snapshots are refused and the state in place survives.
+	bad := map[string][]byte{
+		"empty":     nil,
+		"magic":     append([]byte("XXXX"), snap[4:]...),
+		"truncated": snap[:len(snap)/2],
+		"not zstd":  append(append([]byte(nil), snap[:snapshotHeaderLen]...), bytes.Repeat([]byte{7}, 64)...),
+	}
+	for name, b := range bad {
+		if err := g.Restore(io.NopCloser(bytes.NewReader(b))); err == nil {
+			t.Errorf("%s snapshot restored", name)
+		}
+	}
+	if !bytes.Equal(state, stateBytes(t, g)) {
+		t.Fatal("a refused snapshot changed the state")
+	}
+
+	// A state larger than the bound is refused, not truncated.
+	small := NewFSM(FSMConfig{Shard: 1, Engine: testEngineConfig(), Logger: testLogger(t), SnapshotBytesMax: int64(len(state) / 2)})
+	if err := small.Restore(io.NopCloser(bytes.NewReader(snap))); err == nil {
+		t.Fatal("oversized snapshot restored")
+	}
+	exact := NewFSM(FSMConfig{Shard: 1, Engine: testEngineConfig(), Logger: testLogger(t), SnapshotBytesMax: int64(len(state))})
+	if err := exact.Restore(io.NopCloser(bytes.NewReader(snap))); err != nil {
+		t.Fatalf("snapshot of exactly the bound: %v", err)
+	}
+}
+
+func TestFSMConcurrentReads(t *testing.T) {
+	f := NewFSM(FSMConfig{Engine: testEngineConfig(), Logger: testLogger(t)})
+	f.Apply(entryLog(t, 1, t0, putItem("A", "S1", 1_000_000)))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		get := engine.Command{Op: engine.OpGetItem, SKU: []byte("A"), Store: []byte("S1")}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = f.Stats()
+			_ = f.NextDue()
+			if r := f.Read(&get); r.Code != engine.OK {
+				t.Errorf("read: %v", r.Code)
+				return
+			}
+		}
+	}()
+	for i := uint64(2); i < 300; i++ {
+		f.Apply(entryLog(t, i, t0+int64(i)*int64(time.Millisecond), reserve("A", "S1", "c", 1)))
+	}
+	close(stop)
+	wg.Wait()
+	if got := f.Stats().ActiveHolds; got != 298 {
+		t.Fatalf("active holds %d, want 298", got)
+	}
+}

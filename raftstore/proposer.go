@@ -1,0 +1,431 @@
+package raftstore
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/invsys/inv/engine"
+)
+
+// The proposer of one shard: group commit in front of raft (docs/adr/0013).
+//
+// Callers hand in commands without waiting; the proposer encodes them at
+// once into the open batch (so callers may reuse their buffers as soon as
+// Propose returns), and one flusher goroutine turns batches into raft
+// entries. A batch goes out when it is full (BatchMaxCommands or
+// BatchMaxBytes) or when its first command has waited BatchMaxDelay, and
+// only while fewer than MaxInFlight entries await commit: under load the
+// open batch keeps filling while earlier ones are replicated and synced, so
+// the batch size grows with the load and one fsync serves many requests.
+// A resolver goroutine waits on the entries' futures in log order and calls
+// each request's done with its own results.
+//
+// Every queue is bounded: at most QueueMaxCommands commands wait for the
+// flusher (beyond that Propose returns ErrBusy at once), and at most
+// MaxInFlight entries wait for raft.
+
+// raftApplier is the part of *raft.Raft the proposer uses; the proposer's
+// own tests substitute a fake to control commit timing exactly.
+type raftApplier interface {
+	Apply(cmd []byte, timeout time.Duration) raft.ApplyFuture
+	State() raft.RaftState
+	LeaderWithID() (raft.ServerAddress, raft.ServerID)
+}
+
+type proposerConfig struct {
+	batchMaxCommands int
+	batchMaxBytes    int
+	batchMaxDelay    time.Duration
+	maxInFlight      int
+	queueMaxCommands int
+	applyTimeout     time.Duration
+	expiryCheck      time.Duration
+}
+
+// batchBufInitial is the initial capacity of a batch's buffer: a few dozen
+// typical reserves. Batches are never reused: raft keeps the bytes.
+const batchBufInitial = 4 << 10
+
+// waiter is one request inside a batch: n consecutive commands.
+type waiter struct {
+	n    int
+	one  func(engine.Result, error)   // single-command requests
+	many func([]engine.Result, error) // groups
+}
+
+type batch struct {
+	buf     []byte // entry header (stamped at submit) + encoded commands
+	count   int
+	waiters []waiter
+	started time.Time // arrival of the first command: its deadline is started+BatchMaxDelay
+}
+
+type flight struct {
+	b *batch
+	f raft.ApplyFuture
+}
+
+// ProposerStats are running counts of one shard's proposer.
+type ProposerStats struct {
+	Entries  uint64 // raft entries proposed
+	Commands uint64 // commands in them
+	Busy     uint64 // requests refused with ErrBusy
+}
+
+type proposer struct {
+	shard   uint16
+	r       raftApplier
+	floor   func() int64 // last applied batch time: stamps never go below it (nil: none)
+	nextDue func() int64 // the engine's next expiry (nil: no expiry timer)
+	cfg     proposerConfig
+	log     *slog.Logger
+
+	mu     sync.Mutex
+	open   *batch   // filling; nil when empty
+	sealed []*batch // full, oldest first, waiting for an in-flight slot
+	queued int      // commands in open and sealed
+	closed bool
+
+	kick     chan struct{} // capacity 1: the flusher has something new to look at
+	slots    chan struct{} // capacity maxInFlight: one token per entry awaiting commit
+	flights  chan flight   // capacity maxInFlight: entries for the resolver, in log order
+	stop     chan struct{}
+	flushed  chan struct{} // closed when the flusher returned
+	resolved chan struct{} // closed when the resolver returned
+
+	lastNow  int64 // flusher only: the last time stamped
+	expiring atomic.Bool
+	entries  atomic.Uint64
+	commands atomic.Uint64
+	busy     atomic.Uint64
+}
+
+func newProposer(shard uint16, r raftApplier, floor, nextDue func() int64, cfg proposerConfig, log *slog.Logger) *proposer {
+	p := &proposer{
+		shard: shard, r: r, floor: floor, nextDue: nextDue, cfg: cfg, log: log,
+		kick:     make(chan struct{}, 1),
+		slots:    make(chan struct{}, cfg.maxInFlight),
+		flights:  make(chan flight, cfg.maxInFlight),
+		stop:     make(chan struct{}),
+		flushed:  make(chan struct{}),
+		resolved: make(chan struct{}),
+	}
+	go p.flushLoop()
+	go p.resolveLoop()
+	return p
+}
+
+// propose queues one request of cmds. On error nothing was queued and done
+// will not be called; otherwise done is called exactly once, later, from one
+// of the proposer's goroutines (or from close), so it must not block.
+func (p *proposer) propose(cmds []engine.Command, w waiter) error {
+	if len(cmds) == 0 || len(cmds) > p.cfg.batchMaxCommands || cmds[len(cmds)-1].Linked {
+		// A trailing Linked would chain into the next caller's command.
+		return ErrBadGroup
+	}
+	w.n = len(cmds)
+	if p.r.State() != raft.Leader {
+		return notLeader(p.shard, p.r)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrClosed
+	}
+	if p.queued+len(cmds) > p.cfg.queueMaxCommands {
+		p.busy.Add(1)
+		return ErrBusy
+	}
+	if p.open != nil && p.open.count+len(cmds) > p.cfg.batchMaxCommands {
+		p.sealLocked() // a group never splits across entries
+	}
+	if p.open == nil {
+		p.open = &batch{buf: make([]byte, entryHeaderLen, batchBufInitial), started: time.Now()}
+		p.notify()
+	}
+	b := p.open
+	start := len(b.buf)
+	var err error
+	for i := range cmds {
+		if b.buf, err = appendCommand(b.buf, &cmds[i]); err != nil {
+			b.buf = b.buf[:start]
+			if b.count == 0 {
+				p.open = nil
+			}
+			return err
+		}
+	}
+	if len(b.buf) > p.cfg.batchMaxBytes && b.count > 0 {
+		// Too big to join: move this request's bytes into a batch of its own.
+		tail := append(make([]byte, entryHeaderLen, batchBufInitial), b.buf[start:]...)
+		b.buf = b.buf[:start]
+		p.sealLocked()
+		b = &batch{buf: tail, started: time.Now()}
+		p.open = b
+	}
+	b.count += len(cmds)
+	b.waiters = append(b.waiters, w)
+	p.queued += len(cmds)
+	if b.count >= p.cfg.batchMaxCommands || len(b.buf) >= p.cfg.batchMaxBytes {
+		p.sealLocked()
+	}
+	return nil
+}
+
+// sealLocked closes the open batch to new commands.
+func (p *proposer) sealLocked() {
+	if p.open != nil {
+		p.sealed = append(p.sealed, p.open)
+		p.open = nil
+		p.notify()
+	}
+}
+
+func (p *proposer) notify() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// readiness reports whether a batch may go out now, or else how long until
+// the open one's delay runs out (0: nothing queued).
+func (p *proposer) readiness(now time.Time) (ready bool, wait time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.sealed) > 0 {
+		return true, 0
+	}
+	if p.open == nil {
+		return false, 0
+	}
+	if age := now.Sub(p.open.started); age < p.cfg.batchMaxDelay {
+		return false, p.cfg.batchMaxDelay - age
+	}
+	return true, 0
+}
+
+// take removes the oldest batch from the queue: a sealed one, or else the
+// open one with everything it gathered while waiting for a slot.
+func (p *proposer) take() *batch {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var b *batch
+	if len(p.sealed) > 0 {
+		b = p.sealed[0]
+		p.sealed[0] = nil
+		p.sealed = p.sealed[1:]
+	} else if p.open != nil {
+		b, p.open = p.open, nil
+	}
+	if b != nil {
+		p.queued -= b.count
+	}
+	return b
+}
+
+func (p *proposer) flushLoop() {
+	defer close(p.flushed)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var tick <-chan time.Time
+	if p.nextDue != nil && p.cfg.expiryCheck > 0 {
+		ticker := time.NewTicker(p.cfg.expiryCheck)
+		defer ticker.Stop()
+		tick = ticker.C
+	}
+	for {
+		if ready, wait := p.readiness(time.Now()); !ready {
+			var timeout <-chan time.Time
+			if wait > 0 {
+				timer.Reset(wait)
+				timeout = timer.C
+			}
+			select {
+			case <-p.kick:
+			case <-timeout:
+			case <-tick:
+				p.checkExpiry()
+			case <-p.stop:
+				return
+			}
+			timer.Stop()
+			continue
+		}
+		select {
+		case p.slots <- struct{}{}:
+		case <-tick:
+			p.checkExpiry()
+			continue
+		case <-p.stop:
+			return
+		}
+		if b := p.take(); b != nil {
+			p.submit(b)
+		} else {
+			<-p.slots
+		}
+	}
+}
+
+// submit stamps b with the leader's time and hands it to raft. The caller
+// holds an in-flight slot, which the resolver returns.
+func (p *proposer) submit(b *batch) {
+	if p.r.State() != raft.Leader {
+		p.fail(b, notLeader(p.shard, p.r))
+		<-p.slots
+		return
+	}
+	// The leader's clock, never behind a time already stamped here or
+	// applied from an earlier leader: holds expire in log order everywhere.
+	now := time.Now().UnixNano()
+	if p.floor != nil {
+		now = max(now, p.floor())
+	}
+	now = max(now, p.lastNow)
+	p.lastNow = now
+	putEntryHeader(b.buf, now, b.count)
+	p.entries.Add(1)
+	p.commands.Add(uint64(b.count))
+	p.flights <- flight{b: b, f: p.r.Apply(b.buf, p.cfg.applyTimeout)} // never blocks: slots bound it
+}
+
+func (p *proposer) resolveLoop() {
+	defer close(p.resolved)
+	tick := time.NewTicker(raftDownCheck)
+	defer tick.Stop()
+	for fl := range p.flights {
+		var resp *ApplyResponse
+		err := p.await(fl.f, tick.C)
+		if err != nil {
+			err = applyError(p.shard, p.r, err)
+		} else {
+			resp, _ = fl.f.Response().(*ApplyResponse)
+			switch {
+			case resp == nil:
+				err = fmt.Errorf("raftstore: shard %d: entry without a response", p.shard)
+			case resp.Err != nil:
+				err = fmt.Errorf("raftstore: shard %d: own entry refused: %w", p.shard, resp.Err)
+			case len(resp.Results) != fl.b.count:
+				err = fmt.Errorf("raftstore: shard %d: %d results for %d commands", p.shard, len(resp.Results), fl.b.count)
+			}
+			if err != nil {
+				p.log.Error("raftstore: proposer", "error", err) // a bug, not an operating condition
+				resp = nil
+			}
+		}
+		p.resolve(fl.b, resp, err)
+		<-p.slots
+	}
+}
+
+// Raft answers every future it has taken, even when it shuts down, except
+// one still sitting in its (buffered) apply queue at that moment: that one is
+// never answered. So a future is awaited on a helper goroutine while the
+// resolver watches raft's state; once raft is down, whatever is not answered
+// within raftDownGrace resolves as of unknown outcome (the helper goroutine
+// stays blocked on the orphan: at most MaxInFlight of them, once).
+const (
+	raftDownCheck = 100 * time.Millisecond
+	raftDownGrace = time.Second
+)
+
+func (p *proposer) await(f raft.ApplyFuture, tick <-chan time.Time) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick:
+			if p.r.State() != raft.Shutdown {
+				continue
+			}
+			select {
+			case err := <-done:
+				return err
+			case <-time.After(raftDownGrace):
+				return raft.ErrRaftShutdown
+			}
+		}
+	}
+}
+
+// resolve calls every waiter of b with its slice of the results, or err.
+func (p *proposer) resolve(b *batch, resp *ApplyResponse, err error) {
+	off := 0
+	for _, w := range b.waiters {
+		var rs []engine.Result
+		if resp != nil {
+			rs = resp.Results[off : off+w.n : off+w.n]
+		}
+		off += w.n
+		if w.one != nil {
+			var r engine.Result
+			if rs != nil {
+				r = rs[0]
+			}
+			w.one(r, err)
+		} else {
+			w.many(rs, err)
+		}
+	}
+}
+
+func (p *proposer) fail(b *batch, err error) { p.resolve(b, nil, err) }
+
+// checkExpiry proposes an OpExpire when the engine has something due and no
+// expire is already on its way. Any batch expires what is due before its
+// commands run; this one exists for the quiet moments.
+func (p *proposer) checkExpiry() {
+	if p.r.State() != raft.Leader || p.expiring.Load() {
+		return
+	}
+	if due := p.nextDue(); due == 0 || due > time.Now().UnixNano() {
+		return
+	}
+	p.expiring.Store(true)
+	err := p.propose([]engine.Command{{Op: engine.OpExpire}}, waiter{
+		one: func(engine.Result, error) { p.expiring.Store(false) },
+	})
+	if err != nil {
+		p.expiring.Store(false)
+	}
+}
+
+// close stops taking requests, fails those not yet handed to raft with
+// ErrClosed, and waits until every entry in flight has resolved (raft must
+// still be running for that to be quick).
+func (p *proposer) close() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	p.mu.Unlock()
+	close(p.stop)
+	<-p.flushed
+
+	p.mu.Lock()
+	pending := p.sealed
+	if p.open != nil {
+		pending = append(pending, p.open)
+	}
+	p.sealed, p.open, p.queued = nil, nil, 0
+	p.mu.Unlock()
+	for _, b := range pending {
+		p.fail(b, ErrClosed)
+	}
+	close(p.flights)
+	<-p.resolved
+}
+
+func (p *proposer) stats() ProposerStats {
+	return ProposerStats{Entries: p.entries.Load(), Commands: p.commands.Load(), Busy: p.busy.Load()}
+}

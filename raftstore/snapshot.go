@@ -1,0 +1,150 @@
+package raftstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/hashicorp/raft"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/invsys/inv/engine"
+)
+
+// The FSM's snapshot, as raft's snapshot store keeps it and as it travels to
+// a follower that fell behind:
+//
+//	magic   4 bytes  "INVS"
+//	version 1 byte   (snapshotVersion)
+//	index   uint64   big-endian: the last raft index applied to the state
+//	state   zstd stream of engine.Snapshot bytes
+//
+// The index lets a restored FSM keep numbering its event positions from the
+// right place. The state is compressed because raft ships it whole to
+// lagging followers and keeps Retain copies on disk; engine snapshots are
+// varint-heavy and compress several-fold.
+const (
+	snapshotMagic     = "INVS"
+	snapshotVersion   = 1
+	snapshotHeaderLen = 4 + 1 + 8
+
+	// DefaultSnapshotBytesMax bounds the decompressed state a restore will
+	// read: a hostile or corrupt snapshot cannot make a node allocate more.
+	DefaultSnapshotBytesMax = 4 << 30
+	// snapshotWindowMax bounds the zstd decoder's window (its memory). Our
+	// encoder uses the default 8 MiB window; 64 MiB leaves room for another
+	// writer's settings while refusing absurd ones.
+	snapshotWindowMax = 64 << 20
+)
+
+var errSnapshotTooLarge = errors.New("raftstore: snapshot state over its size bound")
+
+// fsmSnapshot is a point-in-time copy of one engine's state, taken on the FSM
+// goroutine (Snapshot) and compressed and written later (Persist), while
+// applies continue.
+type fsmSnapshot struct {
+	index uint64
+	state []byte // engine.Snapshot bytes
+	// before, if set, runs before anything is written (the change feed
+	// syncs its writes: see Feed.sync).
+	before func() error
+}
+
+var _ raft.FSMSnapshot = (*fsmSnapshot)(nil)
+
+// Persist writes the snapshot to sink, or cancels the sink on error.
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if s.before != nil {
+		if err := s.before(); err != nil {
+			_ = sink.Cancel()
+			return err
+		}
+	}
+	if err := writeSnapshot(sink, s.index, s.state); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+// Release drops the state copy.
+func (s *fsmSnapshot) Release() { s.state = nil }
+
+// writeSnapshot writes the header and the compressed state to w.
+func writeSnapshot(w io.Writer, index uint64, state []byte) error {
+	var h [snapshotHeaderLen]byte
+	copy(h[:], snapshotMagic)
+	h[4] = snapshotVersion
+	binary.BigEndian.PutUint64(h[5:], index)
+	if _, err := w.Write(h[:]); err != nil {
+		return fmt.Errorf("raftstore: snapshot header: %w", err)
+	}
+	// One encoder goroutine: snapshots run in the background and must not
+	// take every core from the hot path.
+	zw, err := zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		return fmt.Errorf("raftstore: zstd writer: %w", err)
+	}
+	if _, err := zw.Write(state); err != nil {
+		zw.Close()
+		return fmt.Errorf("raftstore: snapshot write: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("raftstore: snapshot write: %w", err)
+	}
+	return nil
+}
+
+// readSnapshot reads a snapshot written by writeSnapshot and rebuilds the
+// engine from it. The input is untrusted (it may come from another node or a
+// damaged disk): the decoder's memory and the decompressed length are
+// bounded, and the engine's own restore checks every field.
+func readSnapshot(r io.Reader, cfg engine.Config, bytesMax int64) (*engine.Engine, uint64, error) {
+	var h [snapshotHeaderLen]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, 0, fmt.Errorf("raftstore: snapshot header: %w", err)
+	}
+	if string(h[:4]) != snapshotMagic || h[4] != snapshotVersion {
+		return nil, 0, fmt.Errorf("raftstore: not an inv snapshot (magic %q, version %d)", h[:4], h[4])
+	}
+	index := binary.BigEndian.Uint64(h[5:])
+	zr, err := zstd.NewReader(r,
+		zstd.WithDecoderMaxMemory(snapshotWindowMax),
+		zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("raftstore: zstd reader: %w", err)
+	}
+	defer zr.Close()
+	e, err := engine.Restore(cfg, &boundedReader{r: zr, left: bytesMax})
+	if err != nil {
+		return nil, 0, fmt.Errorf("raftstore: restore engine: %w", err)
+	}
+	return e, index, nil
+}
+
+// boundedReader fails once more than left bytes were read, instead of
+// silently truncating as io.LimitReader would: a state cut short must not
+// restore as if it were whole.
+type boundedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// At the bound: only the end of the stream may follow.
+		var one [1]byte
+		n, err := b.r.Read(one[:])
+		if n > 0 {
+			return 0, errSnapshotTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}

@@ -1,0 +1,281 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/protocol"
+)
+
+// Role is what a token lets a connection do, decided once at HELLO.
+type Role uint8
+
+const (
+	// RoleNone is no role: the zero Grant, which allows nothing.
+	RoleNone Role = iota
+	// RoleStorefront is the web tier: reserve, confirm, extend, cancel,
+	// reschedule, and reads of reservations, items and stock by store.
+	RoleStorefront
+	// RoleStore is a store terminal: pickup and return at its own stores
+	// (and reads of its own items), nothing else.
+	RoleStore
+	// RoleOperator may do everything, including the catalogue, customer
+	// rules, unlocks, exports and the change feed.
+	RoleOperator
+)
+
+var roleNames = [...]string{RoleNone: "none", RoleStorefront: "storefront", RoleStore: "store", RoleOperator: "operator"}
+
+func (r Role) String() string {
+	if int(r) < len(roleNames) {
+		return roleNames[r]
+	}
+	return fmt.Sprintf("role_%d", r)
+}
+
+// ParseRole is the inverse of String (none excluded).
+func ParseRole(s string) (Role, bool) {
+	for r := RoleStorefront; r <= RoleOperator; r++ {
+		if roleNames[r] == s {
+			return r, true
+		}
+	}
+	return RoleNone, false
+}
+
+// Grant is what one token allows: a role and, for RoleStore, the stores it
+// is bound to.
+type Grant struct {
+	Role   Role
+	Stores []string // RoleStore only: the store ids whose pickups and returns it may do
+}
+
+// operatorGrant is the grant of every connection when no token is
+// configured (a loopback-only server: see CheckExposure).
+var operatorGrant = &Grant{Role: RoleOperator}
+
+// HashToken is how a token is kept at rest: SHA-256, lower-case hex (the
+// same as `printf %s TOKEN | sha256sum`). Tokens are long random strings, so
+// a fast unsalted hash is enough: there is nothing to guess a dictionary of.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Tokens is the set of accepted token hashes and their grants. It is
+// replaced whole (Set) on rotation, read lock-free at every HELLO.
+type Tokens struct {
+	m atomic.Pointer[map[string]*Grant] // hash → grant
+}
+
+// NewTokens returns a token set holding byHash (hash → grant).
+func NewTokens(byHash map[string]Grant) *Tokens {
+	t := &Tokens{}
+	t.Set(byHash)
+	return t
+}
+
+// Set replaces every token at once: connections that said HELLO with a token
+// no longer present are cut by the server (Server.SetTokens).
+func (t *Tokens) Set(byHash map[string]Grant) {
+	m := make(map[string]*Grant, len(byHash))
+	for h, g := range byHash {
+		g.Stores = slices.Clone(g.Stores)
+		m[strings.ToLower(h)] = &g
+	}
+	t.m.Store(&m)
+}
+
+// Len is the number of tokens (0: the server runs open, loopback only).
+func (t *Tokens) Len() int {
+	if t == nil {
+		return 0
+	}
+	if m := t.m.Load(); m != nil {
+		return len(*m)
+	}
+	return 0
+}
+
+// lookup returns the grant of a presented token and its hash, or nil.
+func (t *Tokens) lookup(token string) (*Grant, string) {
+	h := HashToken(token)
+	if m := t.m.Load(); m != nil {
+		return (*m)[h], h
+	}
+	return nil, h
+}
+
+// ParseTokenLine parses one token of the config file:
+//
+//	ROLE SHA256HEX [STORE,STORE...]
+//
+// The stores are required for the store role and refused for the others.
+func ParseTokenLine(s string) (hash string, g Grant, err error) {
+	f := strings.Fields(s)
+	if len(f) < 2 || len(f) > 3 {
+		return "", g, errors.New("want ROLE SHA256HEX [STORE,...]")
+	}
+	role, ok := ParseRole(f[0])
+	if !ok {
+		return "", g, fmt.Errorf("unknown role %q (storefront, store, operator)", f[0])
+	}
+	hash = strings.ToLower(f[1])
+	if b, herr := hex.DecodeString(hash); herr != nil || len(b) != sha256.Size {
+		return "", g, errors.New("the token must be given as its SHA-256 in hex (64 digits): printf %s TOKEN | sha256sum")
+	}
+	g.Role = role
+	switch {
+	case role == RoleStore && len(f) != 3:
+		return "", g, errors.New("a store token names its stores: store HASH S1,S2")
+	case role != RoleStore && len(f) == 3:
+		return "", g, fmt.Errorf("only store tokens are bound to stores, not %s", role)
+	case len(f) == 3:
+		for _, st := range strings.Split(f[2], ",") {
+			if st == "" || len(st) > protocol.MaxIDBytes {
+				return "", g, fmt.Errorf("bad store id %q", st)
+			}
+			g.Stores = append(g.Stores, st)
+		}
+	}
+	return hash, g, nil
+}
+
+// CheckExposure refuses to serve an address beyond loopback without tokens:
+// an open server on a reachable address lets anyone reserve and collect.
+func CheckExposure(listen string, tokens *Tokens) error {
+	if tokens.Len() > 0 || IsLoopback(listen) {
+		return nil
+	}
+	return fmt.Errorf("refusing to listen on %s without tokens: anyone who reaches it could reserve, "+
+		"collect and change stock; configure token lines (docs/SECURITY.md) or listen on 127.0.0.1", listen)
+}
+
+// IsLoopback reports whether host:port names only the loopback interface.
+// An empty host, 0.0.0.0, :: and names other than localhost are not.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// allows reports whether the grant lets a connection send cmd. shardRead
+// reads a reservation's record from its shard (for a store's return, whose
+// command names only the reservation).
+func (g *Grant) allows(cmd *engine.Command, shardRead func(*engine.Command) (engine.Result, bool)) bool {
+	switch g.Role {
+	case RoleOperator:
+		return true
+	case RoleStorefront:
+		switch cmd.Op {
+		case engine.OpReserve, engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
+			engine.OpGetItem, engine.OpGetWindow, engine.OpGetReservation, engine.OpListReservations,
+			engine.OpStoresWithStock:
+			return true
+		}
+	case RoleStore:
+		switch cmd.Op {
+		case engine.OpPickup, engine.OpGetItem, engine.OpGetWindow:
+			return g.atStore(string(cmd.Store))
+		case engine.OpReturn:
+			// The command names only the reservation; its store never
+			// changes, so the record this node holds answers for it.
+			r, ok := shardRead(&engine.Command{Op: engine.OpGetReservation, ID: cmd.ID})
+			return ok && r.Code == engine.OK && r.Reservation != nil && g.atStore(r.Reservation.Store)
+		}
+	}
+	return false
+}
+
+func (g *Grant) atStore(store string) bool { return slices.Contains(g.Stores, store) }
+
+// allowsControl reports whether the grant lets a connection send a control
+// op that is not a domain command (SUBSCRIBE: the change feed shows every
+// reservation of every store, so the operator's alone; SNAPSHOT: disk work
+// on every shard of the node, an operator's action).
+func (g *Grant) allowsControl(op protocol.Op) bool {
+	switch op {
+	case protocol.OpPing, protocol.OpTopology:
+		return g.Role != RoleNone
+	case protocol.OpSubscribe, protocol.OpSnapshot:
+		return g.Role == RoleOperator
+	}
+	return g.Role == RoleOperator
+}
+
+// readReservation reads a reservation from the state this node holds, for
+// a permission check (any goroutine).
+func (s *Server) readReservation(cmd *engine.Command) (engine.Result, bool) {
+	sh := idShard(cmd.ID, len(s.shards))
+	if sh < 0 || s.shards[sh] == nil {
+		return engine.Result{}, false
+	}
+	return s.shards[sh].Read(cmd), true
+}
+
+// authorize checks a domain request against the connection's grant and
+// answers it unauthorized if refused (event loop). The connection stays.
+func (s *Server) authorize(c *conn, reqID uint32, cmd *engine.Command) bool {
+	if c.grant.allows(cmd, s.readReservation) {
+		return true
+	}
+	c.sendError(reqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not "+cmd.Op.String()+storeNote(c.grant, cmd))
+	return false
+}
+
+func storeNote(g *Grant, cmd *engine.Command) string {
+	if g.Role == RoleStore && len(cmd.Store) > 0 {
+		return " at store " + string(cmd.Store)
+	}
+	return ""
+}
+
+// grantFor decides a HELLO's token: the open grant when the server has no
+// tokens, else the token's grant, or nil (refused).
+func (s *Server) grantFor(token string) (*Grant, string) {
+	t := s.tokens
+	if t.Len() == 0 {
+		return operatorGrant, ""
+	}
+	return t.lookup(token)
+}
+
+// SetTokens rotates the tokens without a restart: new HELLOs see the new
+// set at once, and connections whose token was removed are cut (they
+// reconnect with a current token). It refuses a set that would leave a
+// non-loopback listener open.
+func (s *Server) SetTokens(byHash map[string]Grant) error {
+	next := NewTokens(byHash)
+	if err := CheckExposure(s.cfg.Listen, next); err != nil {
+		return err
+	}
+	s.tokens.Set(byHash)
+	// A HELLO decided under the old set a moment ago may store its hash
+	// after this sweep and keep a removed token until it reconnects; a
+	// second SIGHUP cuts it.
+	kept := *next.m.Load()
+	var cut int
+	s.mu.Lock()
+	for c := range s.conns {
+		if h := c.tokenHash.Load(); h != nil && kept[*h] == nil {
+			_ = c.gc.Close()
+			cut++
+		}
+	}
+	s.mu.Unlock()
+	s.log.Info("tokens rotated", "tokens", next.Len(), "connections_cut", cut)
+	return nil
+}

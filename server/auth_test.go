@@ -1,0 +1,103 @@
+// Token lines, exposure and the pickup bucket, in isolation: token lines
+// parse into the role and stores they name and nothing else; the hash is
+// the one `printf %s TOKEN | sha256sum` prints; only loopback addresses may
+// run without tokens; the grants allow exactly their role's ops; and a
+// token bucket gives its burst, then refills at its rate.
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/invsys/inv/engine"
+)
+
+func TestParseTokenLine(t *testing.T) {
+	h := HashToken("test")
+	if h != "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" {
+		t.Fatalf("HashToken(test) = %s", h)
+	}
+	hash, g, err := ParseTokenLine("store " + strings.ToUpper(h) + " S1,S2")
+	if err != nil || hash != h || g.Role != RoleStore || len(g.Stores) != 2 || g.Stores[1] != "S2" {
+		t.Fatalf("store line: %q %+v %v", hash, g, err)
+	}
+	for _, bad := range []string{
+		"", "operator", "admin " + h, "operator abc", "operator " + h + " S1", "store " + h,
+		"store " + h + " S1,,S2", "storefront " + h[:63] + "g", "operator " + h + " a b",
+	} {
+		if _, _, err := ParseTokenLine(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+func TestCheckExposure(t *testing.T) {
+	none := NewTokens(nil)
+	some := NewTokens(map[string]Grant{HashToken("x"): {Role: RoleOperator}})
+	for _, addr := range []string{"127.0.0.1:7420", "[::1]:7420", "localhost:1", "127.5.5.5:0"} {
+		if err := CheckExposure(addr, none); err != nil {
+			t.Errorf("%s without tokens: %v", addr, err)
+		}
+	}
+	for _, addr := range []string{"0.0.0.0:7420", ":7420", "[::]:7420", "10.0.0.5:7420", "inv.example:7420"} {
+		if err := CheckExposure(addr, none); err == nil {
+			t.Errorf("%s without tokens allowed", addr)
+		}
+		if err := CheckExposure(addr, some); err != nil {
+			t.Errorf("%s with tokens: %v", addr, err)
+		}
+	}
+}
+
+func TestGrants(t *testing.T) {
+	noRead := func(*engine.Command) (engine.Result, bool) { return engine.Result{}, false }
+	web := &Grant{Role: RoleStorefront}
+	kiosk := &Grant{Role: RoleStore, Stores: []string{"S1"}}
+	for op := engine.Op(1); op <= engine.OpLast; op++ {
+		cmd := &engine.Command{Op: op, Store: []byte("S1")}
+		if !operatorGrant.allows(cmd, noRead) {
+			t.Errorf("operator may not %s", op)
+		}
+		wantWeb := op == engine.OpReserve || op == engine.OpConfirm || op == engine.OpExtend ||
+			op == engine.OpCancel || op == engine.OpReschedule || op == engine.OpGetItem ||
+			op == engine.OpGetWindow || op == engine.OpGetReservation || op == engine.OpListReservations ||
+			op == engine.OpStoresWithStock
+		if web.allows(cmd, noRead) != wantWeb {
+			t.Errorf("storefront %s: got %v", op, !wantWeb)
+		}
+		wantKiosk := op == engine.OpPickup || op == engine.OpGetItem || op == engine.OpGetWindow
+		if kiosk.allows(cmd, noRead) != wantKiosk {
+			t.Errorf("store %s: got %v", op, !wantKiosk)
+		}
+	}
+	if kiosk.allows(&engine.Command{Op: engine.OpPickup, Store: []byte("S2")}, noRead) {
+		t.Error("a store token picked up at another store")
+	}
+	readAt := func(store string) func(*engine.Command) (engine.Result, bool) {
+		return func(*engine.Command) (engine.Result, bool) {
+			return engine.Result{Reservation: &engine.ReservationInfo{Store: store}}, true
+		}
+	}
+	ret := &engine.Command{Op: engine.OpReturn, ID: 1}
+	if !kiosk.allows(ret, readAt("S1")) || kiosk.allows(ret, readAt("S2")) || kiosk.allows(ret, noRead) {
+		t.Error("returns are not bound to the reservation's store")
+	}
+}
+
+func TestBucket(t *testing.T) {
+	var b bucket
+	t0 := time.Unix(1000, 0)
+	n := 0
+	for range 10 {
+		if b.take(t0, 2, 4) {
+			n++
+		}
+	}
+	if n != 4 {
+		t.Fatalf("burst: %d, want 4", n)
+	}
+	if !b.take(t0.Add(500*time.Millisecond), 2, 4) || b.take(t0.Add(500*time.Millisecond), 2, 4) {
+		t.Fatal("refill after 500 ms at 2/s is not exactly one")
+	}
+}

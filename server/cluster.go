@@ -1,0 +1,223 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/invsys/inv/protocol"
+	"github.com/invsys/inv/raftstore"
+)
+
+// Peer is one node of a cluster as the server knows it from its
+// configuration (docs/adr/0045): the id clients see in TOPOLOGY and
+// NOT_LEADER, the raft server id and address of every shard group, and the
+// client address it serves the protocol on. Every node is configured with
+// the same list, so every node can name every shard's leader by its client
+// address.
+type Peer struct {
+	NodeID     uint32
+	RaftID     string // raft.ServerID in every shard group
+	RaftAddr   string
+	ClientAddr string
+}
+
+// RaftIDOf is the raft server id invd gives node id n. It must stay the
+// same across restarts.
+func RaftIDOf(n uint32) string { return "node-" + strconv.FormatUint(uint64(n), 10) }
+
+// peerByRaftID finds the peer with raft id id, or nil.
+func (s *Server) peerByRaftID(id raft.ServerID) *Peer {
+	for i := range s.cfg.Peers {
+		if s.cfg.Peers[i].RaftID == string(id) {
+			return &s.cfg.Peers[i]
+		}
+	}
+	return nil
+}
+
+// leaderHint is a NOT_LEADER refusal with the leader named by its client
+// address. It unwraps to the raftstore error, so codes and errors.Is work
+// as before.
+type leaderHint struct {
+	nle    *raftstore.NotLeaderError
+	nodeID uint32
+	addr   string
+}
+
+func (h *leaderHint) Error() string {
+	return fmt.Sprintf("shard %d: not the leader; the leader is node %d at %s", h.nle.Shard, h.nodeID, h.addr)
+}
+func (h *leaderHint) Unwrap() error { return h.nle }
+
+// hint turns a raftstore not-leader error into one that names the leader's
+// client address (in a cluster); other errors pass unchanged.
+func (s *Server) hint(err error) error {
+	if err == nil || len(s.cfg.Peers) == 0 {
+		return err
+	}
+	var nle *raftstore.NotLeaderError
+	if !errors.As(err, &nle) {
+		return err
+	}
+	var h *leaderHint
+	if errors.As(err, &h) {
+		return err
+	}
+	id := nle.LeaderID
+	if id == "" && int(nle.Shard) < len(s.shards) {
+		_, id = s.shards[nle.Shard].Leader()
+	}
+	p := s.peerByRaftID(id)
+	if p == nil || p.NodeID == s.cfg.NodeID {
+		return err // unknown, or an election is on: the client asks TOPOLOGY
+	}
+	return &leaderHint{nle: nle, nodeID: p.NodeID, addr: p.ClientAddr}
+}
+
+// clusterTopology describes the whole cluster: every configured node with
+// its client address, and for each shard the members of its raft group and
+// the leader this node knows of. Version is the sum of the shards' raft
+// terms, which grows whenever any shard elects a leader.
+func (s *Server) clusterTopology() protocol.Topology {
+	t := protocol.Topology{
+		Hash:   protocol.HashName,
+		Nodes:  make([]protocol.Node, 0, len(s.cfg.Peers)),
+		Shards: make([]protocol.ShardPlacement, len(s.shards)),
+	}
+	replicas := make([]uint32, 0, len(s.cfg.Peers))
+	for _, p := range s.cfg.Peers {
+		addr := p.ClientAddr
+		if p.NodeID == s.cfg.NodeID {
+			addr = s.advertiseAddr()
+		}
+		t.Nodes = append(t.Nodes, protocol.Node{ID: p.NodeID, Addr: addr})
+		replicas = append(replicas, p.NodeID)
+	}
+	for i, sh := range s.shards {
+		t.Version += sh.Raft().CurrentTerm()
+		pl := &t.Shards[i]
+		pl.Replicas = replicas
+		if sh.IsLeader() {
+			pl.Leader = s.cfg.NodeID
+		} else if _, id := sh.Leader(); id != "" {
+			if p := s.peerByRaftID(id); p != nil {
+				pl.Leader = p.NodeID
+			}
+		}
+	}
+	return t
+}
+
+// ShardHash is one replica's view of a shard: the index it has applied and
+// the sha256 of its engine state, which every replica that applied the same
+// index must share.
+type ShardHash struct {
+	Shard   int    `json:"shard"`
+	Node    uint32 `json:"node"`
+	Leader  bool   `json:"leader"`
+	Applied uint64 `json:"applied"`
+	Hash    string `json:"hash"`
+}
+
+// ShardHash hashes shard's engine state on this node.
+func (s *Server) ShardHash(shard int) (ShardHash, error) {
+	if shard < 0 || shard >= len(s.shards) {
+		return ShardHash{}, fmt.Errorf("no shard %d", shard)
+	}
+	sh := s.shards[shard]
+	h := sha256.New()
+	// StateBytes holds the FSM's lock: the applied index read before and
+	// after brackets the state that was hashed.
+	for {
+		before := sh.FSM().AppliedIndex()
+		if err := sh.FSM().StateBytes(h); err != nil {
+			return ShardHash{}, err
+		}
+		if after := sh.FSM().AppliedIndex(); after == before {
+			return ShardHash{Shard: shard, Node: s.cfg.NodeID, Leader: sh.IsLeader(), Applied: after,
+				Hash: hex.EncodeToString(h.Sum(nil))}, nil
+		}
+		h.Reset()
+	}
+}
+
+// clusterHTTP registers the cluster's admin endpoints:
+//
+//	/debug/shardhash[?shard=N]  each shard's applied index and state hash
+//	/debug/faults               the raft fault layer, when the node has one
+//	                            (fault_injection = true): ?partition=a,b cuts
+//	                            this node off from those raft addresses,
+//	                            ?delay=20ms, ?drop=0.01, ?heal=1; no
+//	                            parameter: what is in force
+func (s *Server) clusterHTTP(mux *http.ServeMux) {
+	mux.HandleFunc("/debug/shardhash", s.serveShardHash)
+	if f := s.node.Faults(); f != nil {
+		mux.HandleFunc("/debug/faults", func(w http.ResponseWriter, r *http.Request) { serveFaults(f, w, r) })
+	}
+}
+
+func serveFaults(f *raftstore.Faults, w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("heal") != "" {
+		f.Heal()
+	}
+	if p := q.Get("partition"); p != "" {
+		f.Partition(strings.Split(p, ",")...)
+	}
+	if d := q.Get("delay"); d != "" {
+		v, err := time.ParseDuration(d)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		f.SetDelay(v)
+	}
+	if d := q.Get("drop"); d != "" {
+		v, err := strconv.ParseFloat(d, 64)
+		if err != nil || v < 0 || v > 1 {
+			http.Error(w, "drop wants a probability", http.StatusBadRequest)
+			return
+		}
+		f.SetDrop(v)
+	}
+	_, _ = fmt.Fprintln(w, f.String())
+}
+
+// serveShardHash answers /debug/shardhash?shard=N (JSON ShardHash), or
+// every shard's without ?shard.
+func (s *Server) serveShardHash(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if q := r.URL.Query().Get("shard"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil {
+			http.Error(w, "bad shard", http.StatusBadRequest)
+			return
+		}
+		sh, err := s.ShardHash(n)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(sh)
+		return
+	}
+	all := make([]ShardHash, 0, len(s.shards))
+	for i := range s.shards {
+		sh, err := s.ShardHash(i)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		all = append(all, sh)
+	}
+	_ = json.NewEncoder(w).Encode(all)
+}

@@ -1,0 +1,145 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/invsys/inv/protocol"
+	"github.com/invsys/inv/raftstore"
+)
+
+// Config configures a Server. Zero fields take the defaults of limits.go.
+type Config struct {
+	// Listen is the protocol's TCP address (host:port). Default 127.0.0.1:7420.
+	Listen string
+	// HTTP is the address of the metrics, health and profiling server;
+	// empty means none.
+	HTTP string
+	// Pprof serves Go's profiles under /debug/pprof/ on the HTTP address.
+	// Off by default: profiles reveal the process's internals.
+	Pprof bool
+
+	// NodeID is this node's id in TOPOLOGY and HELLO (never 0). Default 1.
+	NodeID uint32
+	// Advertise is the address clients reach this node at, for TOPOLOGY.
+	// Default: the listen address.
+	Advertise string
+	// Name is the server name HELLO answers with. Default "invd".
+	Name string
+	// Peers lists every node of a cluster, this one included (cluster.go);
+	// empty for a single node. TOPOLOGY and NOT_LEADER name nodes by it.
+	Peers []Peer
+
+	// EventLoops is the number of gnet event loops; 0 means one per CPU.
+	EventLoops int
+
+	MaxFrameBytes    int
+	MaxConnections   int
+	MaxInFlight      int // frames per connection
+	MaxOutboundBytes int
+	CompressMinBytes int
+
+	// GroupMaxCommands is the most commands the server hands the proposer
+	// in one group (a BATCH's share of one shard); it must not exceed the
+	// node's raftstore Options.BatchMaxCommands. Default
+	// raftstore.DefaultBatchMaxCommands.
+	GroupMaxCommands int
+
+	// LocalReads serves read-only ops from the leader's state without going
+	// through the log: cheaper, but a read right after a leader change may
+	// miss the last writes (docs/adr/0033). Default false: reads are
+	// linearizable.
+	LocalReads bool
+
+	// DrainTimeout bounds Shutdown's wait for requests in flight.
+	DrainTimeout time.Duration
+	// HelloTimeout closes connections that have not said HELLO by then.
+	HelloTimeout time.Duration
+	// ReadTimeout cuts a connection whose partial frame has not completed
+	// by then; WriteTimeout one whose pending replies saw no progress
+	// (deadline.go).
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+
+	// Tokens are the accepted HELLO tokens and their roles (auth.go); nil
+	// or empty runs the server open, every connection an operator, which
+	// Start allows on a loopback address only. Rotate with SetTokens.
+	Tokens *Tokens
+
+	// TLSListen, when set, is a second client address served over TLS with
+	// TLSConfig (tls.go): the same protocol and handlers, one goroutine per
+	// connection, for clients outside the private network.
+	TLSListen string
+	TLSConfig *tls.Config
+	// TLSAdvertise is the TLS address clients reach, for TOPOLOGY answered
+	// over TLS. Default: the TLS listener's bound address.
+	TLSAdvertise string
+
+	// Pickup attempts allowed per second, and their bursts, per connection
+	// and per store (pickuplimit.go).
+	PickupRatePerConn   float64
+	PickupBurstPerConn  int
+	PickupRatePerStore  float64
+	PickupBurstPerStore int
+
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:7420"
+	}
+	if c.NodeID == 0 {
+		c.NodeID = 1
+	}
+	if c.Name == "" {
+		c.Name = "invd"
+	}
+	def(&c.MaxFrameBytes, DefaultMaxFrameBytes)
+	def(&c.MaxConnections, DefaultMaxConnections)
+	def(&c.MaxInFlight, DefaultMaxInFlight)
+	def(&c.MaxOutboundBytes, DefaultMaxOutboundBytes)
+	def(&c.CompressMinBytes, DefaultCompressMinBytes)
+	def(&c.GroupMaxCommands, raftstore.DefaultBatchMaxCommands)
+	def(&c.PickupBurstPerConn, DefaultPickupBurstPerConn)
+	def(&c.PickupBurstPerStore, DefaultPickupBurstPerStore)
+	if c.PickupRatePerConn <= 0 {
+		c.PickupRatePerConn = DefaultPickupRatePerConn
+	}
+	if c.PickupRatePerStore <= 0 {
+		c.PickupRatePerStore = DefaultPickupRatePerStore
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.HelloTimeout <= 0 {
+		c.HelloTimeout = DefaultHelloTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	switch {
+	case c.MaxFrameBytes < protocol.HeaderSize+64 || c.MaxFrameBytes > protocol.MaxFrameBytesLimit:
+		return c, fmt.Errorf("server: MaxFrameBytes %d outside %d..%d", c.MaxFrameBytes,
+			protocol.HeaderSize+64, protocol.MaxFrameBytesLimit)
+	case c.MaxInFlight > 1<<20:
+		return c, errors.New("server: MaxInFlight over 1<<20")
+	case c.GroupMaxCommands > raftstore.MaxEntryCommands:
+		return c, fmt.Errorf("server: GroupMaxCommands %d over %d", c.GroupMaxCommands, raftstore.MaxEntryCommands)
+	}
+	return c, nil
+}

@@ -1,0 +1,194 @@
+package server
+
+import (
+	"cmp"
+	"slices"
+	"sync/atomic"
+
+	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/protocol"
+)
+
+// fanout sends one command to every shard and merges the answers
+// (docs/adr/0032). It is for the ops whose subject lives in every shard: a
+// customer (the engine keeps a customer's record, block flag and tier in
+// each shard where the customer reserves), the lists, and a pickup by code
+// alone. These are operator and counter ops, rare next to reserves, so a
+// fan-out allocates freely.
+type fanout struct {
+	op      engine.Op
+	results []engine.Result
+	errs    []error
+	pending atomic.Int32
+	finish  func(r *engine.Result, err error)
+}
+
+// fanOut proposes cmd to every shard; finish gets the merged outcome once
+// every shard has answered (on whichever goroutine answers last).
+func (s *Server) fanOut(cmd *engine.Command, finish func(*engine.Result, error)) {
+	n := len(s.shards)
+	f := &fanout{op: cmd.Op, results: make([]engine.Result, n), errs: make([]error, n), finish: finish}
+	f.pending.Store(int32(n))
+	for i := range n {
+		err := s.propose(i, cmd, func(r engine.Result, err error) {
+			f.results[i], f.errs[i] = r, err
+			f.arrive()
+		})
+		if err != nil {
+			f.errs[i] = err
+			f.arrive()
+		}
+	}
+}
+
+func (f *fanout) arrive() {
+	if f.pending.Add(-1) != 0 {
+		return
+	}
+	r, err := merge(f.op, f.results, f.errs)
+	f.finish(&r, err)
+}
+
+// merge combines the shards' answers to one op.
+func merge(op engine.Op, rs []engine.Result, errs []error) (engine.Result, error) {
+	switch op {
+	case engine.OpPickup:
+		return mergePickup(rs, errs)
+	case engine.OpGetCustomer:
+		return mergeCustomer(rs, errs)
+	case engine.OpListReservations, engine.OpStoresWithStock, engine.OpListItems:
+		return mergeLists(op, rs, errs)
+	}
+	return mergeEvery(rs, errs)
+}
+
+func firstErr(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeEvery serves block, unblock and set_tier: done only when done on
+// every shard. A failure on some shard is reported even though others
+// applied the change; the op is idempotent (with a key, exactly so), and a
+// retry completes it.
+func mergeEvery(rs []engine.Result, errs []error) (engine.Result, error) {
+	if err := firstErr(errs); err != nil {
+		return engine.Result{}, err
+	}
+	for i := range rs {
+		if rs[i].Code != engine.OK {
+			return rs[i], nil
+		}
+	}
+	return rs[0], nil
+}
+
+// pickupRank orders a pickup's per-shard answers: the shard that handed
+// the order over wins; otherwise the most telling refusal (locked, then
+// wrong store, then bad code: every other shard simply has no such code).
+func pickupRank(c engine.Code) int {
+	switch c {
+	case engine.OK:
+		return 4
+	case engine.CodeLocked:
+		return 3
+	case engine.CodeWrongStore:
+		return 2
+	case engine.CodeBadCode:
+		return 0
+	}
+	return 1
+}
+
+// mergePickup serves a pickup by code alone, proposed to every shard: only
+// a shard whose code index holds the code at that store changes anything.
+func mergePickup(rs []engine.Result, errs []error) (engine.Result, error) {
+	best := -1
+	for i := range rs {
+		if errs[i] != nil {
+			continue
+		}
+		if best < 0 || pickupRank(rs[i].Code) > pickupRank(rs[best].Code) ||
+			rs[i].Code == engine.OK && rs[best].Code == engine.OK && rs[i].ID < rs[best].ID {
+			best = i
+		}
+	}
+	if best >= 0 && rs[best].Code == engine.OK {
+		return rs[best], nil
+	}
+	// A shard that did not answer may hold the code: its outcome is unknown.
+	if err := firstErr(errs); err != nil {
+		return engine.Result{}, err
+	}
+	return rs[best], nil
+}
+
+// mergeCustomer combines a customer's per-shard records: blocked anywhere
+// is blocked, counts add up, the highest tier stands (set_tier reaches every
+// shard, so they agree unless a fan-out was cut short).
+func mergeCustomer(rs []engine.Result, errs []error) (engine.Result, error) {
+	if err := firstErr(errs); err != nil {
+		return engine.Result{}, err
+	}
+	var out *engine.CustomerInfo
+	for i := range rs {
+		r := &rs[i]
+		switch {
+		case r.Code == engine.CodeNotFound:
+			continue
+		case r.Code != engine.OK:
+			return *r, nil
+		}
+		cu := r.Customer
+		if out == nil {
+			cp := *cu
+			out = &cp
+			continue
+		}
+		out.Tier = max(out.Tier, cu.Tier)
+		out.Blocked = out.Blocked || cu.Blocked
+		out.AutoBlocked = out.AutoBlocked || cu.AutoBlocked
+		out.NoShows += cu.NoShows
+		out.Open += cu.Open
+	}
+	if out == nil {
+		return engine.Result{Code: engine.CodeNotFound}, nil
+	}
+	return engine.Result{Customer: out}, nil
+}
+
+// mergeLists concatenates the shards' lists in a stable order (by id, by
+// store, by item), cut at the protocol's bound for one reply.
+func mergeLists(op engine.Op, rs []engine.Result, errs []error) (engine.Result, error) {
+	if err := firstErr(errs); err != nil {
+		return engine.Result{}, err
+	}
+	var out engine.Result
+	for i := range rs {
+		r := &rs[i]
+		if r.Code != engine.OK {
+			return *r, nil
+		}
+		out.Reservations = append(out.Reservations, r.Reservations...)
+		out.Stores = append(out.Stores, r.Stores...)
+		out.Items = append(out.Items, r.Items...)
+	}
+	switch op {
+	case engine.OpListReservations:
+		slices.SortFunc(out.Reservations, func(a, b engine.ReservationInfo) int { return cmp.Compare(a.ID, b.ID) })
+		out.Reservations = out.Reservations[:min(len(out.Reservations), protocol.MaxListReservations)]
+	case engine.OpStoresWithStock:
+		slices.SortFunc(out.Stores, func(a, b engine.StoreStock) int { return cmp.Compare(a.Store, b.Store) })
+		out.Stores = out.Stores[:min(len(out.Stores), protocol.MaxListStores)]
+	case engine.OpListItems:
+		slices.SortFunc(out.Items, func(a, b engine.ItemInfo) int {
+			return cmp.Or(cmp.Compare(a.SKU, b.SKU), cmp.Compare(a.Store, b.Store))
+		})
+		out.Items = out.Items[:min(len(out.Items), protocol.MaxListItems)]
+	}
+	return out, nil
+}

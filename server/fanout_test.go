@@ -1,0 +1,108 @@
+// Routing and the merges of fan-out ops, as pure functions: which shard each
+// op goes to, and how per-shard answers combine (a customer blocked anywhere
+// is blocked; lists come sorted and bounded; a pickup by code is won by the
+// shard that handed the order over, and is unknown if a shard did not answer).
+package server
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/protocol"
+	"github.com/invsys/inv/raftstore"
+)
+
+func TestRoute(t *testing.T) {
+	const shards = 8
+	item := engine.Command{Op: engine.OpReserve, SKU: []byte("4710088412345"), Store: []byte("TPE0427")}
+	if got, want := route(&item, shards), protocol.ShardOf(item.SKU, item.Store, shards); got != want {
+		t.Fatalf("reserve routed to %d, want %d", got, want)
+	}
+	for _, c := range []struct {
+		cmd  engine.Command
+		want int
+	}{
+		{engine.Command{Op: engine.OpConfirm, ID: engine.MakeID(5, 9)}, 5},
+		{engine.Command{Op: engine.OpPickup, ID: engine.MakeID(3, 1)}, 3},
+		{engine.Command{Op: engine.OpPickup, PickupCode: 123}, routeAll},
+		{engine.Command{Op: engine.OpCancel, ID: engine.MakeID(8, 1)}, routeNoShard},
+		{engine.Command{Op: engine.OpBlock, Customer: []byte("c")}, routeAll},
+		{engine.Command{Op: engine.OpGetCustomer, Customer: []byte("c")}, routeAll},
+		{engine.Command{Op: engine.OpListItems}, routeAll},
+		{engine.Command{Op: engine.OpStoresWithStock, SKU: []byte("s")}, routeAll},
+	} {
+		if got := route(&c.cmd, shards); got != c.want {
+			t.Errorf("%s: routed to %d, want %d", c.cmd.Op, got, c.want)
+		}
+	}
+}
+
+func TestMergeCustomer(t *testing.T) {
+	rs := []engine.Result{
+		{Customer: &engine.CustomerInfo{ID: "c", Tier: 1, Open: 2}},
+		{Code: engine.CodeNotFound},
+		{Customer: &engine.CustomerInfo{ID: "c", Tier: 2, Blocked: true, NoShows: 1, Open: 1}},
+	}
+	r, err := merge(engine.OpGetCustomer, rs, make([]error, 3))
+	if err != nil || r.Customer == nil {
+		t.Fatalf("merge: %+v %v", r, err)
+	}
+	if cu := r.Customer; !cu.Blocked || cu.Tier != 2 || cu.Open != 3 || cu.NoShows != 1 {
+		t.Fatalf("merged customer: %+v", cu)
+	}
+	r, _ = merge(engine.OpGetCustomer, []engine.Result{{Code: engine.CodeNotFound}, {Code: engine.CodeNotFound}}, make([]error, 2))
+	if r.Code != engine.CodeNotFound {
+		t.Fatalf("nowhere known: %s", r.Code)
+	}
+}
+
+func TestMergeLists(t *testing.T) {
+	rs := []engine.Result{
+		{Reservations: []engine.ReservationInfo{{ID: 9}, {ID: 3}}, Stores: []engine.StoreStock{{Store: "B"}}},
+		{Reservations: []engine.ReservationInfo{{ID: 5}}, Stores: []engine.StoreStock{{Store: "A"}}},
+	}
+	r, _ := merge(engine.OpListReservations, rs, make([]error, 2))
+	if len(r.Reservations) != 3 || r.Reservations[0].ID != 3 || r.Reservations[2].ID != 9 {
+		t.Fatalf("reservations: %+v", r.Reservations)
+	}
+	r, _ = merge(engine.OpStoresWithStock, rs, make([]error, 2))
+	if r.Stores[0].Store != "A" {
+		t.Fatalf("stores: %+v", r.Stores)
+	}
+	big := make([]engine.ItemInfo, protocol.MaxListItems)
+	r, _ = merge(engine.OpListItems, []engine.Result{{Items: big}, {Items: big}}, make([]error, 2))
+	if len(r.Items) != protocol.MaxListItems {
+		t.Fatalf("list_items of %d: not cut at the protocol's bound", len(r.Items))
+	}
+}
+
+func TestMergePickupByCode(t *testing.T) {
+	none := make([]error, 3)
+	r, err := merge(engine.OpPickup, []engine.Result{{Code: engine.CodeBadCode},
+		{ID: 7, State: engine.StatePickedUp}, {Code: engine.CodeBadCode}}, none)
+	if err != nil || r.ID != 7 {
+		t.Fatalf("winner: %+v %v", r, err)
+	}
+	r, _ = merge(engine.OpPickup, []engine.Result{{Code: engine.CodeBadCode}, {Code: engine.CodeWrongStore},
+		{Code: engine.CodeBadCode}}, none)
+	if r.Code != engine.CodeWrongStore {
+		t.Fatalf("refusal: %s, want wrong_store", r.Code)
+	}
+	errs := []error{nil, raftstore.ErrOutcomeUnknown, nil}
+	_, err = merge(engine.OpPickup, []engine.Result{{Code: engine.CodeBadCode}, {}, {Code: engine.CodeBadCode}}, errs)
+	if !errors.Is(err, raftstore.ErrOutcomeUnknown) {
+		t.Fatalf("a silent shard may hold the code: got %v", err)
+	}
+}
+
+func TestMergeEvery(t *testing.T) {
+	r, err := merge(engine.OpBlock, []engine.Result{{}, {Code: engine.CodeBadRequest}}, make([]error, 2))
+	if err != nil || r.Code != engine.CodeBadRequest {
+		t.Fatalf("block: %+v %v", r, err)
+	}
+	_, err = merge(engine.OpBlock, []engine.Result{{}, {}}, []error{nil, raftstore.ErrBusy})
+	if !errors.Is(err, raftstore.ErrBusy) {
+		t.Fatalf("block with a busy shard: %v", err)
+	}
+}

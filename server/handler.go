@@ -1,0 +1,374 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/protocol"
+)
+
+// OnOpen admits a connection, or answers busy (over MaxConnections) or
+// unavailable (shutting down) and closes it.
+func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	if s.draining.Load() {
+		return protocol.AppendError(nil, 0, &protocol.ErrorReply{Code: engine.CodeUnavailable,
+			Message: "the server is shutting down"}), gnet.Close
+	}
+	if s.nconns.Add(1) > int64(s.cfg.MaxConnections) {
+		s.nconns.Add(-1)
+		return protocol.AppendError(nil, 0, &protocol.ErrorReply{Code: engine.CodeBusy,
+			Message: "too many connections"}), gnet.Close
+	}
+	c := &conn{srv: s, gc: gc, id: s.connSeq.Add(1), openAt: time.Now(),
+		maxFrameOut: protocol.DefaultMaxFrameBytes}
+	if a := gc.RemoteAddr(); a != nil {
+		c.remote = a.String()
+	}
+	gc.SetContext(c)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	return nil, gnet.None
+}
+
+// OnClose drops the connection's state. Requests still in flight finish
+// and their replies are discarded.
+func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
+	c, ok := gc.Context().(*conn)
+	if !ok {
+		return gnet.None // refused in OnOpen
+	}
+	c.lock()
+	c.closed = true
+	c.out = nil
+	c.unlock(true)
+	for _, sub := range c.subs {
+		close(sub.stop)
+	}
+	c.subs = nil
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.nconns.Add(-1)
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("connection closed", "conn", c.id, "remote", c.remote, "error", err)
+	}
+	return gnet.None
+}
+
+// OnTraffic serves every whole frame that has arrived, then writes every
+// reply gathered since the last flush. Proposers wake it (conn.unlock) when
+// replies are waiting, so it also runs with nothing new to read.
+func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
+	c, ok := gc.Context().(*conn)
+	if !ok {
+		return gnet.Close
+	}
+	act := s.readFrames(c)
+	if !c.flush() {
+		s.log.Warn("closing a slow consumer", "conn", c.id, "remote", c.remote,
+			"outbound_bytes", c.outbound.Load())
+		return gnet.Close
+	}
+	return act
+}
+
+// readFrames decodes the frames in the inbound buffer in place: payloads
+// alias gnet's buffer, and every proposal copies what it keeps before the
+// buffer is discarded. A partial frame stays buffered for the next read.
+func (s *Server) readFrames(c *conn) gnet.Action {
+	gc := c.gc
+	n := gc.InboundBuffered()
+	if n == 0 {
+		c.notePartial(false)
+		return gnet.None
+	}
+	buf, err := gc.Peek(n)
+	if err != nil {
+		return gnet.None
+	}
+	now := time.Now() // one clock read per read: every frame of it arrived together
+	off := 0
+	for off < len(buf) {
+		f, size, err := protocol.ReadFrame(buf[off:], s.cfg.MaxFrameBytes)
+		if err == protocol.ErrIncomplete {
+			break
+		}
+		if err != nil && size == 0 {
+			// Over the frame limit: answer, and close, since the peer is no
+			// longer at a frame boundary we could find.
+			var reqID uint32
+			if len(buf)-off >= protocol.HeaderSize {
+				reqID = binary.LittleEndian.Uint32(buf[off+6:])
+			}
+			c.sendError(reqID, protocol.CodeOf(err), err.Error())
+			_, _ = gc.Discard(len(buf))
+			s.met.wire.bytesIn.Add(len(buf))
+			return gnet.Close
+		}
+		off += size
+		if err != nil { // bad flags: the frame is delimited, answer it and go on
+			c.sendError(f.ReqID, protocol.CodeOf(err), err.Error())
+			continue
+		}
+		if act := s.serveFrame(c, f, now); act != gnet.None {
+			_, _ = gc.Discard(len(buf))
+			s.met.wire.bytesIn.Add(len(buf))
+			return act
+		}
+	}
+	_, _ = gc.Discard(off)
+	c.notePartial(off < len(buf))
+	s.met.wire.bytesIn.Add(off)
+	return gnet.None
+}
+
+// serveFrame serves one frame (event loop).
+func (s *Server) serveFrame(c *conn, f protocol.Frame, now time.Time) gnet.Action {
+	if f.Reply() {
+		c.sendError(f.ReqID, engine.CodeProtocol, "a request with the reply flag set")
+		return gnet.None
+	}
+	if !c.hello.Load() {
+		if f.Op != protocol.OpHello {
+			c.sendError(f.ReqID, engine.CodeNoHello, "the first frame must be HELLO")
+			return gnet.Close
+		}
+		return s.serveHello(c, f)
+	}
+	if comp := f.Compression(); comp != protocol.CompressionNone {
+		if comp != c.comp {
+			c.sendError(f.ReqID, engine.CodeProtocol, "compression "+comp.String()+" was not negotiated")
+			return gnet.None
+		}
+		var err error
+		if f, c.scratch, err = protocol.DecompressFrame(c.scratch, f, s.cfg.MaxFrameBytes); err != nil {
+			c.sendError(f.ReqID, protocol.CodeOf(err), err.Error())
+			return gnet.None
+		}
+	}
+	switch f.Op {
+	case protocol.OpHello:
+		c.sendError(f.ReqID, engine.CodeProtocol, "a second HELLO")
+		return gnet.Close
+	case protocol.OpPing:
+		nonce, err := protocol.DecodePing(f.Payload)
+		if err != nil {
+			c.sendError(f.ReqID, protocol.CodeOf(err), err.Error())
+			return gnet.None
+		}
+		c.lock()
+		c.out = protocol.AppendPing(c.out, f.ReqID, nonce, true)
+		c.unlock(true)
+	case protocol.OpTopology:
+		if len(f.Payload) != 0 {
+			c.sendError(f.ReqID, engine.CodeProtocol, "TOPOLOGY takes no payload")
+			return gnet.None
+		}
+		t := s.topology()
+		s.tlsTopology(c, &t)
+		c.lock()
+		start := len(c.out)
+		c.out = protocol.AppendTopology(c.out, f.ReqID, &t)
+		c.finishFrame(start, f.ReqID)
+		c.unlock(true)
+	case protocol.OpSubscribe:
+		if !c.grant.allowsControl(f.Op) {
+			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not subscribe")
+			return gnet.None
+		}
+		s.serveSubscribe(c, f)
+	case protocol.OpSnapshot:
+		if !c.grant.allowsControl(f.Op) {
+			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not snapshot")
+			return gnet.None
+		}
+		if len(f.Payload) != 0 {
+			c.sendError(f.ReqID, engine.CodeProtocol, "SNAPSHOT takes no payload")
+			return gnet.None
+		}
+		if s.admit(c, f.ReqID) {
+			s.serveSnapshot(c, f.ReqID) // replies from its own goroutine (snapshot.go)
+		}
+	case protocol.OpBatch:
+		if s.admit(c, f.ReqID) && !s.serveBatch(c, f, now) {
+			s.unadmit(c)
+		}
+	default:
+		op, ok := f.Op.Engine()
+		if !ok {
+			c.sendError(f.ReqID, engine.CodeUnknownOp, "unknown op code 0x"+strconv.FormatUint(uint64(f.Op), 16))
+			return gnet.None
+		}
+		if s.admit(c, f.ReqID) {
+			s.serveOp(c, f, op, now)
+		}
+	}
+	return gnet.None
+}
+
+// admit counts a request in flight, or answers it busy (over the
+// connection's MaxInFlight) or unavailable (draining).
+func (s *Server) admit(c *conn, reqID uint32) bool {
+	if int(c.inflight.Load()) >= s.cfg.MaxInFlight {
+		c.sendError(reqID, engine.CodeBusy, "too many requests in flight on this connection")
+		return false
+	}
+	c.inflight.Add(1)
+	s.inflight.Add(1)
+	// Checked after counting, so that Shutdown, which sets draining and then
+	// waits for the count to reach zero, never misses a request.
+	if s.draining.Load() {
+		s.unadmit(c)
+		c.sendError(reqID, engine.CodeUnavailable, "the server is shutting down")
+		return false
+	}
+	return true
+}
+
+func (s *Server) unadmit(c *conn) {
+	c.inflight.Add(-1)
+	s.inflight.Add(-1)
+}
+
+// serveOp decodes and routes one domain request (event loop).
+func (s *Server) serveOp(c *conn, f protocol.Frame, op engine.Op, now time.Time) {
+	cmd := &c.cmd
+	if err := protocol.DecodeRequest(f.Op, f.Payload, cmd); err != nil {
+		s.unadmit(c)
+		c.sendError(f.ReqID, protocol.CodeOf(err), err.Error())
+		return
+	}
+	if !s.authorize(c, f.ReqID, cmd) || !s.pickupAllowed(c, f.ReqID, cmd) {
+		s.unadmit(c)
+		return
+	}
+	reqID := f.ReqID
+	switch sh := route(cmd, len(s.shards)); sh {
+	case routeNoShard:
+		s.finishOp(c, reqID, op, &engine.Result{Code: engine.CodeNotFound}, nil, now)
+	case routeAll:
+		s.fanOut(cmd, func(r *engine.Result, err error) { s.finishOp(c, reqID, op, r, err, now) })
+	default:
+		k := newCall(c, reqID, op, now)
+		if err := s.propose(sh, cmd, k.done); err != nil {
+			k.release()
+			s.finishOp(c, reqID, op, &engine.Result{}, err, now)
+		}
+	}
+}
+
+// serveHello answers HELLO: the version both speak, the compression both
+// accept (S2 first: it is the cheaper), and the limits of this server.
+func (s *Server) serveHello(c *conn, f protocol.Frame) gnet.Action {
+	if f.Compression() != protocol.CompressionNone {
+		c.sendError(f.ReqID, engine.CodeProtocol, "HELLO is never compressed")
+		return gnet.Close
+	}
+	var h protocol.Hello
+	if err := protocol.DecodeHello(f.Payload, &h); err != nil {
+		c.sendError(f.ReqID, protocol.CodeOf(err), err.Error())
+		return gnet.Close
+	}
+	if h.Version < 1 {
+		c.sendError(f.ReqID, engine.CodeProtocol, "no protocol version in common (this server speaks 1)")
+		return gnet.Close
+	}
+	grant, tokenHash := s.grantFor(h.Token)
+	if grant == nil {
+		s.log.Info("refused a token", "conn", c.id, "remote", c.remote, "client", h.Client)
+		c.sendError(f.ReqID, engine.CodeUnauthorized, "missing or unknown token")
+		return gnet.Close
+	}
+	c.grant = grant
+	if tokenHash != "" {
+		c.tokenHash.Store(&tokenHash)
+	}
+	comp := protocol.CompressionNone
+	switch {
+	case h.Accept.Has(protocol.CompressionS2):
+		comp = protocol.CompressionS2
+	case h.Accept.Has(protocol.CompressionZstd):
+		comp = protocol.CompressionZstd
+	}
+	maxOut := int(h.MaxFrame)
+	if maxOut == 0 {
+		maxOut = protocol.DefaultMaxFrameBytes
+	}
+	maxOut = min(max(maxOut, 256), protocol.MaxFrameBytesLimit)
+	reply := protocol.HelloReply{
+		Version:     min(h.Version, protocol.ProtocolVersion),
+		Compression: comp,
+		NodeID:      s.cfg.NodeID,
+		Server:      s.cfg.Name,
+		Limits: protocol.Limits{
+			MaxFrame:    uint32(s.cfg.MaxFrameBytes),
+			MaxBatchOps: MaxBatchOps,
+			MaxInFlight: uint32(s.cfg.MaxInFlight),
+			MaxIDBytes:  protocol.MaxIDBytes,
+			MaxKeyBytes: protocol.MaxKeyBytes,
+		},
+	}
+	if comp != protocol.CompressionNone {
+		reply.Limits.CompressMinBytes = uint32(s.cfg.CompressMinBytes)
+	}
+	c.lock()
+	c.comp, c.compMin, c.maxFrameOut = comp, s.cfg.CompressMinBytes, maxOut
+	c.out = protocol.AppendHelloReply(c.out, f.ReqID, &reply)
+	c.unlock(true)
+	c.hello.Store(true)
+	s.log.Debug("hello", "conn", c.id, "remote", c.remote, "client", h.Client, "compression", comp.String(),
+		"role", grant.Role.String())
+	return gnet.None
+}
+
+// topology describes the shard map: in a cluster, every configured node
+// (clusterTopology, cluster.go); alone, this node, which leads and holds
+// every shard. Version is the sum of the shards' raft terms, which grows
+// whenever any shard elects a leader.
+func (s *Server) topology() protocol.Topology {
+	if len(s.cfg.Peers) > 0 {
+		return s.clusterTopology()
+	}
+	t := protocol.Topology{
+		Hash:   protocol.HashName,
+		Nodes:  []protocol.Node{{ID: s.cfg.NodeID, Addr: s.advertiseAddr()}},
+		Shards: make([]protocol.ShardPlacement, len(s.shards)),
+	}
+	self := []uint32{s.cfg.NodeID}
+	for i, sh := range s.shards {
+		t.Version += sh.Raft().CurrentTerm()
+		p := &t.Shards[i]
+		p.Replicas = self
+		if sh.IsLeader() {
+			p.Leader = s.cfg.NodeID
+		}
+	}
+	return t
+}
+
+// gnetLogger sends gnet's own messages to slog.
+type gnetLogger struct{ l *slog.Logger }
+
+func (g gnetLogger) Debugf(format string, args ...any) { g.l.Debug(fmt.Sprintf(format, args...)) }
+func (g gnetLogger) Infof(format string, args ...any)  { g.l.Info(fmt.Sprintf(format, args...)) }
+func (g gnetLogger) Warnf(format string, args ...any)  { g.l.Warn(fmt.Sprintf(format, args...)) }
+func (g gnetLogger) Errorf(format string, args ...any) { g.l.Error(fmt.Sprintf(format, args...)) }
+func (g gnetLogger) Fatalf(format string, args ...any) {
+	g.l.Error("fatal: " + fmt.Sprintf(format, args...))
+}
+
+// advertiseAddr is this node's client address, once the listener is bound.
+func (s *Server) advertiseAddr() string {
+	if a := s.advertise.Load(); a != nil {
+		return *a
+	}
+	return s.cfg.Listen
+}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"time"
+
+	"github.com/invsys/inv/protocol"
+)
+
+// Limits on what a client can make the server hold, each with its reason
+// (the defaults of Config; an operator may lower or raise them). Every one is
+// checked where the input enters, on the event loop, before anything is
+// queued.
+const (
+	// DefaultMaxFrameBytes bounds one inbound frame, header included. The
+	// protocol's default (1 MiB) holds a full BATCH of reserves; a larger
+	// frame is refused with too_large and the connection closed, since the
+	// stream can no longer be trusted to be at a frame boundary.
+	DefaultMaxFrameBytes = protocol.DefaultMaxFrameBytes
+
+	// DefaultMaxConnections bounds open client connections. Each costs a
+	// read buffer of up to a frame and its replies in flight; 10,000 web
+	// tier connections at ~100 KiB each stay around 1 GiB.
+	DefaultMaxConnections = 10_000
+
+	// DefaultMaxInFlight bounds the requests (frames) one connection may
+	// have outstanding; past it a request is answered busy at once. 4096
+	// covers the pipelines of the client library (64 × 16 in the reference
+	// workloads per process) many times over, and bounds the pending work
+	// one connection can queue to 4096 frames × MaxBatchOps commands.
+	DefaultMaxInFlight = 4096
+
+	// MaxBatchOps bounds the sub-ops of one BATCH: the protocol's limit, so
+	// a client that respects HELLO's limits is never refused.
+	MaxBatchOps = protocol.MaxBatchOps
+
+	// DefaultMaxOutboundBytes bounds replies waiting in one connection's
+	// outbound buffer for a peer that does not read them. Past it the
+	// connection is closed as a slow consumer (as nats-server does): the
+	// alternative is unbounded memory for one bad client.
+	DefaultMaxOutboundBytes = 64 << 20
+
+	// MaxSubscriptionsPerConn bounds change-feed subscriptions on one
+	// connection: a consumer follows a few shards, each subscription costs
+	// a goroutine.
+	MaxSubscriptionsPerConn = 64
+
+	// feedReadMax bounds the events a subscription copies and encodes per
+	// round, so one busy shard cannot make one reply burst unbounded.
+	feedReadMax = 512
+
+	// DefaultHelloTimeout bounds how long a connection may stay without
+	// HELLO (nats-server's AUTH_TIMEOUT): an idle socket that never says
+	// who it is only holds a file descriptor.
+	DefaultHelloTimeout = 5 * time.Second
+
+	// DefaultReadTimeout bounds how long a frame may take to arrive once its
+	// first bytes have: a whole frame (1 MiB at most) crosses any link a
+	// client uses in well under a second. A peer that sends half a frame and
+	// stops (or trickles it) is cut, so it cannot pin a read buffer.
+	DefaultReadTimeout = 10 * time.Second
+
+	// DefaultWriteTimeout bounds how long replies may wait in a connection's
+	// outbound buffer without the peer taking any of them: a client that
+	// never reads is cut after this long even below MaxOutboundBytes.
+	DefaultWriteTimeout = 10 * time.Second
+
+	// tickInterval is how often the event loops' ticker sweeps connections
+	// (HELLO timeouts) and refreshes sampled metrics.
+	tickInterval = 100 * time.Millisecond
+
+	// DefaultCompressMinBytes is the reply payload size from which a
+	// connection that negotiated compression gets it compressed. Below a
+	// few KiB (every domain reply but large reads) compression costs more
+	// CPU than the bytes it saves on loopback or a LAN.
+	DefaultCompressMinBytes = 4 << 10
+
+	// DefaultDrainTimeout bounds a graceful shutdown's wait for requests in
+	// flight: a proposal commits in milliseconds; after this long something
+	// is stuck and the remaining clients learn the outcome by retrying.
+	DefaultDrainTimeout = 10 * time.Second
+
+	// maxErrorMessageBytes keeps error messages well inside the protocol's
+	// bound; a message is one sentence for a human.
+	maxErrorMessageBytes = 200
+)
+
+// Pickup attempts: the engine locks a reservation after a few wrong codes,
+// but an attacker who tries one code on each of many reservations (or codes
+// alone, which fan out to every shard) is never locked out. These token
+// buckets bound guessing per connection and per store; past them a pickup
+// is answered rate_limited without reaching the engine. A 12-digit code at
+// DefaultPickupRatePerStore takes millennia to hit by chance.
+const (
+	// DefaultPickupRatePerConn is the sustained pickup attempts per second
+	// of one connection: a terminal scans one customer at a time, a few a
+	// minute; 2 per second leaves room for retries after a bad scan.
+	DefaultPickupRatePerConn = 2.0
+	// DefaultPickupBurstPerConn lets a terminal catch up after a pause.
+	DefaultPickupBurstPerConn = 20
+
+	// DefaultPickupRatePerStore is the sustained pickup attempts per second
+	// at one store over all its terminals: a large store's opening rush is
+	// a few collections per second.
+	DefaultPickupRatePerStore = 20.0
+	// DefaultPickupBurstPerStore covers every terminal of a store at once.
+	DefaultPickupBurstPerStore = 100
+
+	// maxPickupStores bounds the per-store buckets kept: past it they are
+	// all dropped (and start full again). Store tokens are bound to their
+	// stores, so only an operator could name that many stores.
+	maxPickupStores = 1 << 16
+)

@@ -1,0 +1,52 @@
+package server
+
+import (
+	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/protocol"
+)
+
+// Where a domain op goes (docs/adr/0030).
+const (
+	// routeAll: the op concerns every shard; it fans out and the answers
+	// merge (fanout.go).
+	routeAll = -1
+	// routeNoShard: a reservation id whose shard bits name no shard of this
+	// cluster; no shard issued it, so the answer is not_found without asking.
+	routeNoShard = -2
+)
+
+// route returns the shard of cmd, or routeAll, or routeNoShard.
+//
+//   - ops on an item: protocol.ShardOf(SKU, Store), the hash clients route by;
+//   - ops on a reservation: the shard in the id's high 16 bits;
+//   - a customer's block, unblock, tier and reads, and the lists: every
+//     shard, because the engine keeps a customer's record in each shard where
+//     the customer reserves (until the cluster work gives customers a shard
+//     of their own; protocol.Route already names that shard);
+//   - pickup by code alone (ID 0): every shard, since the code names none.
+func route(cmd *engine.Command, shards int) int {
+	switch cmd.Op {
+	case engine.OpReserve, engine.OpPutItem, engine.OpPutWindow, engine.OpRestock,
+		engine.OpAdjustStock, engine.OpSetSaleWindow, engine.OpSetLimit,
+		engine.OpSetMemberShare, engine.OpGetItem, engine.OpGetWindow:
+		return protocol.ShardOf(cmd.SKU, cmd.Store, shards)
+	case engine.OpPickup:
+		if cmd.ID == 0 {
+			return routeAll
+		}
+		return idShard(cmd.ID, shards)
+	case engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
+		engine.OpReturn, engine.OpUnlock, engine.OpGetReservation:
+		return idShard(cmd.ID, shards)
+	}
+	// Block, unblock, set_tier, get_customer, list_reservations,
+	// stores_with_stock, list_items.
+	return routeAll
+}
+
+func idShard(id uint64, shards int) int {
+	if s := int(engine.ShardOfID(id)); s < shards {
+		return s
+	}
+	return routeNoShard
+}
