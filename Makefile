@@ -22,7 +22,7 @@ vet:
 # Everything under the race detector; then the engine's long randomized run
 # (over a million commands) once without it, where it runs ten times faster.
 test: vet
-	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 	$(GO) test -count=1 -timeout 20m -run 'TestModel' ./engine/
 
 bench:

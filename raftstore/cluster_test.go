@@ -135,11 +135,15 @@ func (c *testCluster) doRetry(shard uint16, cmd engine.Command) engine.Result {
 		ch := make(chan result, 1)
 		err := s.Propose(cmd, func(r engine.Result, err error) { ch <- result{r: r, err: err} })
 		if err == nil {
-			res := <-ch
-			if res.err == nil {
-				return res.r
+			select {
+			case res := <-ch:
+				if res.err == nil {
+					return res.r
+				}
+				err = res.err
+			case <-time.After(time.Minute):
+				c.t.Fatalf("shard %d: %v: no answer within a minute", shard, cmd.Op)
 			}
-			err = res.err
 		}
 		retry := errors.Is(err, ErrNotLeader) || errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrBusy)
 		if !retry || time.Now().After(deadline) {

@@ -199,7 +199,7 @@ func TestNodeFeedResumesAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cons {
-		err := <-c.done
+		err := within(t, c.done, "a consumer's end")
 		if c.budget == 0 && !errors.Is(err, ErrClosed) || c.budget > 0 && err != errBudget {
 			t.Fatalf("shard %d consumer (budget %d) stopped with %v", c.shard, c.budget, err)
 		}
@@ -241,7 +241,7 @@ func TestNodeFeedResumesAcrossRestart(t *testing.T) {
 		n.Shard(uint16(i)).Feed().close()
 	}
 	for _, c := range cons {
-		if err := <-c.done; !errors.Is(err, ErrClosed) {
+		if err := within(t, c.done, "a consumer's end"); !errors.Is(err, ErrClosed) {
 			t.Fatalf("shard %d consumer: %v", c.shard, err)
 		}
 		want := expect.events(c.shard)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -67,4 +68,17 @@ func (f *syncCountingFile) SyncData() error { f.n.Add(1); return f.File.SyncData
 func (f *syncCountingFile) SyncTo(length int64) (bool, error) {
 	f.n.Add(1)
 	return f.File.SyncTo(length)
+}
+
+// within receives from ch, failing the test if nothing comes within a
+// minute: a lost answer fails with its name instead of hanging the run.
+func within[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(time.Minute):
+		t.Fatalf("%s: nothing within a minute", what)
+		panic("unreachable")
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -137,6 +138,10 @@ func (n *Node) Close() error {
 	return n.closeErr
 }
 
+// drainTimeout bounds how long Close lets entries in flight resolve before
+// it shuts raft down.
+const drainTimeout = 5 * time.Second
+
 func (n *Node) close() error {
 	eachShard := func(f func(*Shard) error) error {
 		errs := make([]error, len(n.shards))
@@ -151,8 +156,13 @@ func (n *Node) close() error {
 		wg.Wait()
 		return errors.Join(errs...)
 	}
-	err := eachShard(func(s *Shard) error { s.stopProposer(); return nil })
+	// Stop taking requests and let what is in flight resolve while raft
+	// still runs, for at most drainTimeout: an entry raft does not answer
+	// by then (a stalled disk, a group without a quorum) resolves when raft
+	// shuts down, as of unknown outcome.
+	err := eachShard(func(s *Shard) error { s.prop.closeIntake(); s.prop.waitResolved(drainTimeout); return nil })
 	err = errors.Join(err, eachShard((*Shard).shutdownRaft))
+	eachShard(func(s *Shard) error { s.prop.waitResolved(0); return nil })
 	// Raft has stopped writing the feeds: stop the pruner, then wake every
 	// feed reader with ErrClosed, before Pebble closes under them.
 	if n.pruneStop != nil {

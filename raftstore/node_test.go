@@ -143,7 +143,7 @@ func TestSingleNodeProposals(t *testing.T) {
 	if err := s.ProposeGroup(cart, func(rs []engine.Result, err error) { ch <- result{rs: rs, err: err} }); err != nil {
 		t.Fatal(err)
 	}
-	res := <-ch
+	res := within(t, ch, "the cart's answer")
 	if res.err != nil || len(res.rs) != 2 || res.rs[0].Code == engine.OK || res.rs[1].Code != engine.CodeSoldOut {
 		t.Fatalf("cart: %+v", res)
 	}

@@ -333,17 +333,29 @@ func (p *proposer) resolveLoop() {
 const (
 	raftDownCheck = 100 * time.Millisecond
 	raftDownGrace = time.Second
+	// maxAwait bounds the wait for one entry while raft runs: past it the
+	// waiters learn that the outcome is unknown (a retry with the same
+	// idempotency key settles it).
+	maxAwait = 30 * time.Second
 )
 
 func (p *proposer) await(f raft.ApplyFuture, tick <-chan time.Time) error {
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
+	giveUp := time.Now().Add(maxAwait)
 	for {
 		select {
 		case err := <-done:
 			return err
 		case <-tick:
 			if p.r.State() != raft.Shutdown {
+				if time.Now().After(giveUp) {
+					// Raft is up but has not answered: the entry may yet
+					// commit, so its outcome is unknown, and the waiters
+					// must not wait forever.
+					p.log.Warn("raftstore: entry unanswered; outcome unknown", "shard", p.shard, "waited", maxAwait)
+					return ErrOutcomeUnknown
+				}
 				continue
 			}
 			select {
@@ -402,6 +414,13 @@ func (p *proposer) checkExpiry() {
 // ErrClosed, and waits until every entry in flight has resolved (raft must
 // still be running for that to be quick).
 func (p *proposer) close() {
+	p.closeIntake()
+	p.waitResolved(0)
+}
+
+// closeIntake stops taking requests and fails those not yet handed to raft
+// with ErrClosed. Entries in flight keep resolving (waitResolved).
+func (p *proposer) closeIntake() {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -423,7 +442,24 @@ func (p *proposer) close() {
 		p.fail(b, ErrClosed)
 	}
 	close(p.flights)
-	<-p.resolved
+}
+
+// waitResolved waits until every entry in flight has resolved, or for at
+// most d (0: no bound), and reports whether they all did. Call it after
+// closeIntake.
+func (p *proposer) waitResolved(d time.Duration) bool {
+	if d <= 0 {
+		<-p.resolved
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-p.resolved:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 func (p *proposer) stats() ProposerStats {

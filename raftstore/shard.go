@@ -117,10 +117,6 @@ func raftConfig(o *Options, localID raft.ServerID, hl hclog.Logger) *raft.Config
 	return c
 }
 
-// stopProposer fails queued requests and waits for those in flight. Raft
-// must still run so that in-flight entries resolve.
-func (s *Shard) stopProposer() { s.prop.close() }
-
 // shutdownRaft stops the raft group and its transport.
 func (s *Shard) shutdownRaft() error {
 	if err := s.raft.Shutdown().Error(); err != nil {
