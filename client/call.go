@@ -38,6 +38,7 @@ type call struct {
 	hint    protocol.NotLeader
 	topo    *protocol.Topology
 	snap    *protocol.SnapshotReply // kindSnapshot
+	status  *protocol.StatusReply   // kindStatus
 	err     error                   // a local failure: lost connection, undecodable reply
 	sent    bool                    // handed to the socket: if its reply is lost, the outcome is unknown
 
@@ -55,6 +56,7 @@ const (
 	kindTopology                 // TOPOLOGY
 	kindPing                     // PING
 	kindSnapshot                 // SNAPSHOT (operator)
+	kindStatus                   // STATUS (operator)
 )
 
 // batchable reports whether the call's commands go into BATCH frames.
@@ -89,6 +91,7 @@ func (k *call) release() {
 	k.code, k.msg, k.hint, k.topo, k.err, k.sent = engine.OK, "", protocol.NotLeader{}, nil, nil, false
 	k.nonce = 0
 	k.snap = nil
+	k.status = nil
 	k.state.Store(statePending)
 	callPool.Put(k)
 }

@@ -100,6 +100,13 @@ func deliver(k *call, f protocol.Frame) {
 		}
 		k.snap = new(protocol.SnapshotReply)
 		err = protocol.DecodeSnapshotReply(f.Payload, k.snap)
+	case protocol.OpStatus:
+		if k.kind != kindStatus {
+			err = errUnexpected(f.Op)
+			break
+		}
+		k.status = new(protocol.StatusReply)
+		err = protocol.DecodeStatusReply(f.Payload, k.status)
 	case protocol.OpPing:
 		var nonce uint64
 		if nonce, err = protocol.DecodePing(f.Payload); err == nil && (k.kind != kindPing || nonce != k.nonce) {

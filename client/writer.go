@@ -284,6 +284,8 @@ func appendSolo(buf []byte, k *call) []byte {
 		return protocol.AppendPing(buf, 0, k.nonce, false)
 	case kindSnapshot:
 		return protocol.AppendSnapshotRequest(buf, 0)
+	case kindStatus:
+		return protocol.AppendStatusRequest(buf, 0)
 	}
 	return protocol.AppendRequest(buf, 0, &k.cmd)
 }

@@ -93,6 +93,7 @@ func TestHostileCountsAllocateLittle(t *testing.T) {
 		"items":        listPayload(rItems, MaxListItems, nil),
 		"topology":     append(appendStr8(appendU64(nil, 1), HashName, 255, ""), 0xff, 0xff),
 		"batch":        appendU16(nil, MaxBatchOps),
+		"status":       append(appendStr8(appendU64(appendU32(nil, 1), 0), "", 255, ""), 0x00, 0x10),
 	}
 	for name, p := range payloads {
 		p = append(p, make([]byte, 40)...)
@@ -100,6 +101,7 @@ func TestHostileCountsAllocateLittle(t *testing.T) {
 			_ = DecodeResult(p, &engine.Result{})
 			_ = DecodeTopology(p, &Topology{})
 			_, _ = DecodeBatchRequest(p, nil)
+			_ = DecodeStatusReply(p, &StatusReply{})
 		})
 		if n > 4096 {
 			t.Errorf("%s: %d bytes allocated for a %d-byte payload", name, n, len(p))

@@ -258,6 +258,17 @@ func FuzzDecodeEvent(f *testing.F) {
 	})
 }
 
+func FuzzDecodeStatus(f *testing.F) {
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		var r StatusReply
+		if DecodeStatusReply(payload, &r) != nil {
+			return
+		}
+		checkRetained(t, r, payload)
+		mustEqualBytes(t, "status reply", AppendStatusReply(nil, 0, &r)[HeaderSize:], payload)
+	})
+}
+
 // FuzzDecodeControl runs every small control decoder over the same bytes.
 func FuzzDecodeControl(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte) {

@@ -222,7 +222,7 @@ func render(v reflect.Value) any {
 		return nil
 	}
 	switch x := v.Interface().(type) {
-	case engine.Op, engine.Code, engine.State, engine.EventKind, Op, Compression, SnapshotStatus:
+	case engine.Op, engine.Code, engine.State, engine.EventKind, Op, Compression, SnapshotStatus, RaftState:
 		return x.(fmt.Stringer).String()
 	}
 	switch v.Kind() {
@@ -321,6 +321,8 @@ func fuzzTargetsOf(kind string, f Frame) map[string][]any {
 		return map[string][]any{"FuzzDecodeTopology": {f.Payload}}
 	case "event":
 		return map[string][]any{"FuzzDecodeEvent": {f.Payload}}
+	case "status":
+		return map[string][]any{"FuzzDecodeStatus": {f.Payload}}
 	case "ping", "subscribe", "subscribed", "error", "not_leader", "snapshot":
 		return map[string][]any{"FuzzDecodeControl": {f.Payload}}
 	}
@@ -370,7 +372,7 @@ func TestVectorsCoverEveryOp(t *testing.T) {
 	want := map[Op][2]bool{
 		OpHello: {true, true}, OpPing: {true, true}, OpBatch: {true, true}, OpTopology: {true, true},
 		OpSubscribe: {true, true}, OpEvent: {false, true},
-		OpSnapshot: {true, true}, OpError: {false, true}, OpNotLeader: {false, true},
+		OpSnapshot: {true, true}, OpStatus: {true, true}, OpError: {false, true}, OpNotLeader: {false, true},
 	}
 	for _, op := range clientOps() {
 		want[DomainOp(op)] = [2]bool{true, true}

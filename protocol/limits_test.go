@@ -94,7 +94,7 @@ func TestHeaderFlags(t *testing.T) {
 }
 
 func TestUnknownOps(t *testing.T) {
-	unknown := []Op{0x00, 0x08, 0x0D, 0x10, DomainOp(engine.OpExpire), 0x19, 0x1F, 0x2B, 0x37, 0xFF}
+	unknown := []Op{0x00, 0x0D, 0x10, DomainOp(engine.OpExpire), 0x19, 0x1F, 0x2B, 0x37, 0xFF}
 	for _, op := range unknown {
 		// Framing does not depend on the op: the frame reads, the server answers it.
 		frame := AppendFrame(nil, op, 0, 9, []byte{0, 0, 0, 0})
@@ -304,12 +304,67 @@ func TestControlLimits(t *testing.T) {
 			func(p []byte) error { return DecodeTopology(p, &Topology{}) }},
 		{"replicas", MaxReplicas, func(n int) []byte { return topologyPayload(1, 2, n) },
 			func(p []byte) error { return DecodeTopology(p, &Topology{}) }},
+		{"status server name", MaxNameBytes, func(n int) []byte {
+			b := appendStr8(appendU64(appendU32(nil, 1), 0), strings.Repeat("s", n), 255, "")
+			return appendU16(b, 0)
+		}, func(p []byte) error { return DecodeStatusReply(p, &StatusReply{}) }},
+		{"status shards", MaxShards, statusPayload, func(p []byte) error { return DecodeStatusReply(p, &StatusReply{}) }},
 	}
 	for _, c := range cases {
 		if err := c.decode(c.build(c.limit)); err != nil {
 			t.Fatalf("%s at %d: %v", c.name, c.limit, err)
 		}
 		wantTooLarge(t, c.name, c.decode(c.build(c.limit+1)), itoa(c.limit+1), itoa(c.limit))
+	}
+}
+
+// statusPayload builds a STATUS reply of shards followers, shards 0, 1, ...
+func statusPayload(shards int) []byte {
+	b := appendStr8(appendU64(appendU32(nil, 1), 0), "invd", 255, "")
+	b = appendU16(b, uint16(shards))
+	for i := 0; i < shards; i++ {
+		b = appendU32(appendU8(appendU16(b, uint16(i)), uint8(RaftFollower)), 1)
+		b = append(b, make([]byte, 7*8)...)
+	}
+	return b
+}
+
+// TestStatusRefusals: a STATUS reply with an unknown raft state or shards
+// out of order is malformed, and encoding one is a bug (panic).
+func TestStatusRefusals(t *testing.T) {
+	for name, r := range map[string]StatusReply{
+		"state 0":      {Shards: []StatusShard{{State: 0}}},
+		"state 5":      {Shards: []StatusShard{{State: 5}}},
+		"repeated":     {Shards: []StatusShard{{Shard: 1, State: RaftLeader}, {Shard: 1, State: RaftLeader}}},
+		"out of order": {Shards: []StatusShard{{Shard: 2, State: RaftLeader}, {Shard: 1, State: RaftLeader}}},
+		"long name":    {Server: strings.Repeat("n", MaxNameBytes+1)},
+		"too many":     {Shards: make([]StatusShard, MaxShards+1)},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: encoded", name)
+				}
+			}()
+			AppendStatusReply(nil, 1, &r)
+		}()
+	}
+	ok := AppendStatusReply(nil, 1, &StatusReply{Shards: []StatusShard{{Shard: 1, State: RaftLeader},
+		{Shard: 2, State: RaftFollower}}})[HeaderSize:]
+	state := 4 + 8 + 1 + 2 + 2 // node, uptime, empty server, count, shard id of the first entry
+	for name, mutate := range map[string]func(b []byte){
+		"state 0":      func(b []byte) { b[state] = 0 },
+		"state 5":      func(b []byte) { b[state] = 5 },
+		"out of order": func(b []byte) { b[state-2] = 3 },
+	} {
+		b := append([]byte(nil), ok...)
+		mutate(b)
+		if err := DecodeStatusReply(b, &StatusReply{}); CodeOf(err) != engine.CodeProtocol {
+			t.Errorf("%s: decoded with %v, want protocol_error", name, err)
+		}
+	}
+	if err := DecodeStatusReply(ok, &StatusReply{}); err != nil {
+		t.Fatalf("the unmutated reply: %v", err)
 	}
 }
 

@@ -79,7 +79,7 @@ func TestOpTable(t *testing.T) {
 			t.Errorf("%v: wire name %q", op, wire)
 		}
 	}
-	for _, op := range []Op{OpHello, OpPing, OpBatch, OpTopology, OpSubscribe, OpEvent, OpSnapshot, OpError, OpNotLeader} {
+	for _, op := range []Op{OpHello, OpPing, OpBatch, OpTopology, OpSubscribe, OpEvent, OpSnapshot, OpStatus, OpError, OpNotLeader} {
 		if !op.Known() || op >= opDomainBase {
 			t.Errorf("control op %v (%#x)", op, uint8(op))
 		}
@@ -117,7 +117,7 @@ func TestSpecListsEverything(t *testing.T) {
 			has("op "+op.String(), fmt.Sprintf("| 0x%02x | `%s` |", uint8(DomainOp(op)), op))
 		}
 	}
-	for _, op := range []Op{OpHello, OpPing, OpBatch, OpTopology, OpSubscribe, OpEvent, OpSnapshot, OpError, OpNotLeader} {
+	for _, op := range []Op{OpHello, OpPing, OpBatch, OpTopology, OpSubscribe, OpEvent, OpSnapshot, OpStatus, OpError, OpNotLeader} {
 		has("op "+op.String(), fmt.Sprintf("| 0x%02x | `%s` |", uint8(op), op))
 	}
 	for _, k := range []engine.EventKind{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16} {

@@ -288,3 +288,26 @@ func TestRoundTripTopology(t *testing.T) {
 		}
 	}
 }
+
+func TestRoundTripStatus(t *testing.T) {
+	g := gen{newRand(t)}
+	for i := 0; i < 2000; i++ {
+		want := StatusReply{NodeID: uint32(g.u64()), UptimeMs: g.u64(), Server: string(g.id(MaxNameBytes))}
+		shard := 0
+		for n := g.r.IntN(300); n > 0 && shard < MaxShards; n-- {
+			shard += 1 + g.r.IntN(20)
+			s := StatusShard{Shard: uint16(shard - 1), State: RaftState(1 + g.r.IntN(4)), Leader: uint32(g.u64()),
+				Term: g.u64(), LastLogIndex: g.u64(), LastLogTerm: g.u64(), CommitIndex: g.u64(),
+				AppliedIndex: g.u64(), LastSnapshotIndex: g.u64(), LastSnapshotTerm: g.u64()}
+			want.Shards = append(want.Shards, s)
+		}
+		frame := AppendStatusReply(nil, 8, &want)
+		var got StatusReply
+		if err := DecodeStatusReply(frame[HeaderSize:], &got); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("round trip\n got %+v\nwant %+v", got, want)
+		}
+	}
+}

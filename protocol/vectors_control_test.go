@@ -1,5 +1,5 @@
 // This file holds the reference values of the control frames (HELLO, PING,
-// TOPOLOGY, SUBSCRIBE, EVENT, SNAPSHOT, ERROR, NOT_LEADER), of compressed frames and of
+// TOPOLOGY, SUBSCRIBE, EVENT, SNAPSHOT, STATUS, ERROR, NOT_LEADER), of compressed frames and of
 // the shard hash; see vectors_test.go for how they are used.
 package protocol
 
@@ -30,6 +30,14 @@ var (
 		{Shard: 1, Status: SnapshotUnchanged, Index: 88},
 		{Shard: 2, Status: SnapshotUnchanged},
 		{Shard: 3, Status: SnapshotFailed, Message: "shutting down"},
+	}}
+	vStatusReply = StatusReply{NodeID: 2, UptimeMs: 3_723_000, Server: "invd 0.1.0", Shards: []StatusShard{
+		{Shard: 0, State: RaftLeader, Leader: 2, Term: 3, LastLogIndex: 1210, LastLogTerm: 3, CommitIndex: 1210,
+			AppliedIndex: 1209, LastSnapshotIndex: 1205, LastSnapshotTerm: 3},
+		{Shard: 1, State: RaftFollower, Leader: 1, Term: 2, LastLogIndex: 88, LastLogTerm: 2, CommitIndex: 88,
+			AppliedIndex: 88},
+		{Shard: 2, State: RaftCandidate, Term: 5, LastLogIndex: 40, LastLogTerm: 4, CommitIndex: 40,
+			AppliedIndex: 40, LastSnapshotIndex: 32, LastSnapshotTerm: 4},
 	}}
 	vEventReserved = Event{Shard: 3, Position: 1205, Ordinal: 0, Event: engine.Event{Kind: engine.EvReserved,
 		At: vNow, ID: vID, SKU: string(vSKU), Store: string(vStore), Customer: string(vCustomer), Qty: 2,
@@ -84,6 +92,19 @@ func controlVectors() []vector {
 			func(f Frame) (any, error) {
 				var r SnapshotReply
 				err := DecodeSnapshotReply(f.Payload, &r)
+				return r, err
+			}),
+		v("status_request", "operator: this node's raft state and indexes of each of its shards (empty payload)",
+			"empty", nil,
+			func(dst []byte) []byte { return AppendStatusRequest(dst, 12) },
+			func(f Frame) (any, error) { return nil, emptyPayload(f.Payload) }),
+		v("status_reply", "node 2, up 1h02m03s: leads shard 0 (snapshot at 1205, one entry not yet applied), "+
+			"follows node 1 on shard 1 (no snapshot yet), is a candidate without a leader on shard 2", "status",
+			vStatusReply,
+			func(dst []byte) []byte { return AppendStatusReply(dst, 12, &vStatusReply) },
+			func(f Frame) (any, error) {
+				var r StatusReply
+				err := DecodeStatusReply(f.Payload, &r)
 				return r, err
 			}),
 		eventVector("event_reserved", "a hold was taken", vEventReserved),

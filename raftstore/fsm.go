@@ -74,6 +74,9 @@ type FSM struct {
 
 	observer      atomic.Pointer[ApplyObserver] // observe.go; nil: none
 	roundCommands []int                         // commands per entry of the current round (FSM goroutine only)
+
+	snapWatch  snapshotWatch // observe.go
+	snapCounts snapshotCounts
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -170,13 +173,17 @@ func (f *FSM) applyLocked(l *raft.Log) *ApplyResponse {
 // (raft calls Snapshot on the FSM goroutine); the slower part, compressing
 // and writing, happens in Persist while applies go on.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	start := time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var buf bytes.Buffer
 	if err := f.eng.Snapshot(&buf); err != nil {
-		return nil, fmt.Errorf("raftstore: shard %d: snapshot: %w", f.shard, err)
+		err = fmt.Errorf("raftstore: shard %d: snapshot: %w", f.shard, err)
+		f.observeSnapshot(SnapshotPersisted, start, err)
+		return nil, err
 	}
-	snap := &fsmSnapshot{index: f.applied.Load(), state: buf.Bytes()}
+	snap := &fsmSnapshot{index: f.applied.Load(), state: buf.Bytes(), start: start,
+		done: func(start time.Time, err error) { f.observeSnapshot(SnapshotPersisted, start, err) }}
 	if f.feed != nil {
 		// Once the snapshot is persisted raft may drop the log before it:
 		// the feed must hold every event up to its index durably by then.
@@ -189,9 +196,12 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 // Restore replaces the state with a snapshot's. On error the old state stays.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	start := time.Now()
 	eng, index, err := readSnapshot(rc, f.cfg, f.bytesMax)
 	if err != nil {
-		return fmt.Errorf("raftstore: shard %d: %w", f.shard, err)
+		err = fmt.Errorf("raftstore: shard %d: %w", f.shard, err)
+		f.observeSnapshot(SnapshotRestored, start, err)
+		return err
 	}
 	f.mu.Lock()
 	f.eng = eng
@@ -201,6 +211,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if f.feed != nil {
 		f.feed.restored(index)
 	}
+	f.observeSnapshot(SnapshotRestored, start, nil)
 	return nil
 }
 

@@ -2,9 +2,15 @@
 // ApplyBatch round it is told the commands of every command entry, in
 // order (configuration entries are not counted), and the round's duration;
 // rounds are reported separately; and a nil observer stops the reports.
+// The snapshot observer and counts: a snapshot persisted, one released by
+// raft without being persisted, a restore and a restore of damaged bytes
+// are each counted once, and each reaches the observer with its shard,
+// kind and outcome, even when it came before the observer was set.
 package raftstore
 
 import (
+	"bytes"
+	"io"
 	"slices"
 	"testing"
 	"time"
@@ -37,5 +43,61 @@ func TestApplyObserver(t *testing.T) {
 	f.ApplyBatch([]*raft.Log{entryLog(t, 5, t0, putItem("G", "S1", 5))})
 	if len(rounds) != 2 {
 		t.Fatalf("observed after SetApplyObserver(nil): %+v", rounds)
+	}
+}
+
+func TestSnapshotObserver(t *testing.T) {
+	f := NewFSM(FSMConfig{Shard: 2, Engine: testEngineConfig(), Logger: testLogger(t)})
+	type seen struct {
+		shard  uint16
+		kind   SnapshotKind
+		failed bool
+	}
+	var got []seen
+	obs := func(shard uint16, kind SnapshotKind, took time.Duration, err error) {
+		if err == nil && took <= 0 {
+			t.Errorf("%s took %v", kind, took)
+		}
+		got = append(got, seen{shard, kind, err != nil})
+	}
+	f.SetSnapshotObserver(obs)
+	f.ApplyBatch([]*raft.Log{entryLog(t, 1, t0, putItem("A", "S1", 5))})
+
+	state := snapshotOf(t, f) // persisted, then released: one report
+	dropped, err := f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped.Release() // raft gave up on it before Persist
+	// A restore before the observer is set (as at a node's open) reaches
+	// it when it is set.
+	g := NewFSM(FSMConfig{Shard: 2, Engine: testEngineConfig(), Logger: testLogger(t)})
+	if err := g.Restore(io.NopCloser(bytes.NewReader(state))); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("reported before the observer was set: %+v", got)
+	}
+	g.SetSnapshotObserver(obs)
+	if err := g.Restore(io.NopCloser(bytes.NewReader(state[:len(state)/2]))); err == nil {
+		t.Fatal("half a snapshot restored")
+	}
+	want := []seen{{2, SnapshotPersisted, false}, {2, SnapshotPersisted, true},
+		{2, SnapshotRestored, false}, {2, SnapshotRestored, true}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("observed %+v, want %+v", got, want)
+	}
+	if st := f.SnapshotStats(); st != (SnapshotStats{Persisted: 1, PersistFailed: 1}) {
+		t.Errorf("snapshot stats of the FSM that snapshotted: %+v", st)
+	}
+	if st := g.SnapshotStats(); st != (SnapshotStats{Restored: 1, RestoreFailed: 1}) {
+		t.Errorf("snapshot stats of the FSM that restored: %+v", st)
+	}
+
+	// Counted without an observer too; the observer hears no more.
+	f.SetSnapshotObserver(nil)
+	snapshotOf(t, f)
+	if st := f.SnapshotStats(); st.Persisted != 2 || len(got) != len(want) {
+		t.Errorf("after SetSnapshotObserver(nil): %+v, %d reports", st, len(got))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"github.com/klauspost/compress/zstd"
@@ -49,12 +50,37 @@ type fsmSnapshot struct {
 	// before, if set, runs before anything is written (the change feed
 	// syncs its writes: see Feed.sync).
 	before func() error
+	// start is when the FSM began capturing the state; done, if set, is
+	// told once how the snapshot ended: persisted (nil) or not. Raft may
+	// drop a snapshot without persisting it (the store could not create a
+	// sink, a configuration change is pending): Release reports that.
+	start    time.Time
+	done     func(start time.Time, err error)
+	reported bool
+}
+
+// errSnapshotDropped: raft released a snapshot it never asked to persist.
+var errSnapshotDropped = errors.New("raftstore: snapshot released without being persisted")
+
+// report tells done, once, how the snapshot ended.
+func (s *fsmSnapshot) report(err error) {
+	if s.reported || s.done == nil {
+		return
+	}
+	s.reported = true
+	s.done(s.start, err)
 }
 
 var _ raft.FSMSnapshot = (*fsmSnapshot)(nil)
 
 // Persist writes the snapshot to sink, or cancels the sink on error.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	err := s.persist(sink)
+	s.report(err)
+	return err
+}
+
+func (s *fsmSnapshot) persist(sink raft.SnapshotSink) error {
 	if s.before != nil {
 		if err := s.before(); err != nil {
 			_ = sink.Cancel()
@@ -69,7 +95,10 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 }
 
 // Release drops the state copy.
-func (s *fsmSnapshot) Release() { s.state = nil }
+func (s *fsmSnapshot) Release() {
+	s.report(errSnapshotDropped)
+	s.state = nil
+}
 
 // writeSnapshot writes the header and the compressed state to w.
 func writeSnapshot(w io.Writer, index uint64, state []byte) error {

@@ -205,12 +205,13 @@ func (g *Grant) atStore(store string) bool { return slices.Contains(g.Stores, st
 // allowsControl reports whether the grant lets a connection send a control
 // op that is not a domain command (SUBSCRIBE: the change feed shows every
 // reservation of every store, so the operator's alone; SNAPSHOT: disk work
-// on every shard of the node, an operator's action).
+// on every shard of the node, an operator's action; STATUS: raft indexes,
+// whose growth tells a shard's write rate, for operators' tools only).
 func (g *Grant) allowsControl(op protocol.Op) bool {
 	switch op {
 	case protocol.OpPing, protocol.OpTopology:
 		return g.Role != RoleNone
-	case protocol.OpSubscribe, protocol.OpSnapshot:
+	case protocol.OpSubscribe, protocol.OpSnapshot, protocol.OpStatus:
 		return g.Role == RoleOperator
 	}
 	return g.Role == RoleOperator

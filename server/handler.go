@@ -197,6 +197,16 @@ func (s *Server) serveFrame(c *conn, f protocol.Frame, now time.Time) gnet.Actio
 		if s.admit(c, f.ReqID) {
 			s.serveSnapshot(c, f.ReqID) // replies from its own goroutine (snapshot.go)
 		}
+	case protocol.OpStatus:
+		if !c.grant.allowsControl(f.Op) {
+			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not ask for STATUS")
+			return gnet.None
+		}
+		if len(f.Payload) != 0 {
+			c.sendError(f.ReqID, engine.CodeProtocol, "STATUS takes no payload")
+			return gnet.None
+		}
+		s.serveStatus(c, f.ReqID) // status.go
 	case protocol.OpBatch:
 		if s.admit(c, f.ReqID) && !s.serveBatch(c, f, now) {
 			s.unadmit(c)

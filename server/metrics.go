@@ -78,6 +78,7 @@ func newServerMetrics(s *Server) *serverMetrics {
 	})
 	m.wire = newWireMetrics(m.set)
 	s.observeApplies(m.set)
+	s.observeSnapshots(m.set)
 	m.set.RegisterMetricsWriter(func(w io.Writer) {
 		s.writeShardMetrics(w)
 		s.writeRaftShardMetrics(w)

@@ -10,6 +10,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/raftstore"
 )
 
 // The operator's metrics beyond requests (metrics.go): bytes on the wire,
@@ -23,16 +24,35 @@ import (
 type wireMetrics struct {
 	bytesIn  *metrics.Counter // inv_received_bytes_total
 	bytesOut *metrics.Counter // inv_sent_bytes_total
-	// A shard snapshot's whole duration, from raft's own timing (it does
-	// not say which shard).
-	snapshotDuration *metrics.Histogram // inv_raft_snapshot_duration_seconds
 }
 
 func newWireMetrics(set *metrics.Set) wireMetrics {
 	return wireMetrics{
-		bytesIn:          set.NewCounter("inv_received_bytes_total"),
-		bytesOut:         set.NewCounter("inv_sent_bytes_total"),
-		snapshotDuration: set.NewHistogram("inv_raft_snapshot_duration_seconds"),
+		bytesIn:  set.NewCounter("inv_received_bytes_total"),
+		bytesOut: set.NewCounter("inv_sent_bytes_total"),
+	}
+}
+
+// observeSnapshots gives every shard's FSM an observer that feeds the
+// shard's snapshot and restore duration histograms. The counts
+// (inv_raft_snapshots_total ...) are the FSM's own, written when scraped
+// (writeRaftShardMetrics): they hold from the node's open, before this
+// server existed.
+func (s *Server) observeSnapshots(set *metrics.Set) {
+	for i, sh := range s.shards {
+		label := `{shard="` + strconv.Itoa(i) + `"}`
+		snapshot := set.NewHistogram("inv_raft_snapshot_duration_seconds" + label)
+		restore := set.NewHistogram("inv_raft_restore_duration_seconds" + label)
+		sh.FSM().SetSnapshotObserver(func(_ uint16, kind raftstore.SnapshotKind, took time.Duration, err error) {
+			switch {
+			case err != nil:
+				// Counted as a failure; its duration says nothing.
+			case kind == raftstore.SnapshotPersisted:
+				snapshot.Update(took.Seconds())
+			case kind == raftstore.SnapshotRestored:
+				restore.Update(took.Seconds())
+			}
+		})
 	}
 }
 
@@ -124,6 +144,11 @@ func (s *Server) writeRaftShardMetrics(w io.Writer) {
 		metrics.WriteGaugeUint64(w, "inv_shard_commit_index"+label, statUint(stats, "commit_index"))
 		metrics.WriteGaugeUint64(w, "inv_shard_last_log_index"+label, statUint(stats, "last_log_index"))
 		metrics.WriteGaugeUint64(w, "inv_shard_last_snapshot_index"+label, statUint(stats, "last_snapshot_index"))
+		snaps := sh.FSM().SnapshotStats()
+		metrics.WriteCounterUint64(w, "inv_raft_snapshots_total"+label, snaps.Persisted)
+		metrics.WriteCounterUint64(w, "inv_raft_snapshot_failures_total"+label, snaps.PersistFailed)
+		metrics.WriteCounterUint64(w, "inv_raft_restores_total"+label, snaps.Restored)
+		metrics.WriteCounterUint64(w, "inv_raft_restore_failures_total"+label, snaps.RestoreFailed)
 		first, _ := sh.Logs().FirstIndex()
 		last, _ := sh.Logs().LastIndex()
 		entries := uint64(0)

@@ -16,15 +16,15 @@ import (
 //	raft.fsm.applyBatch      the FSM applying a round of committed entries
 //
 // Together they are the raft apply latency; inv_request_duration_seconds
-// adds the group-commit wait and the reply path.
+// adds the group-commit wait and the reply path. Snapshot and restore
+// timings are not taken from here: raft's do not say which shard, so the
+// FSM measures them per shard (opmetrics.go, observeSnapshots).
 type raftSink struct{ m *serverMetrics }
 
 var (
 	keyDispatch   = []string{"raft", "leader", "dispatchLog"}
 	keyCommitTime = []string{"raft", "commitTime"}
 	keyApplyBatch = []string{"raft", "fsm", "applyBatch"}
-	// A snapshot's whole duration.
-	keyTakeSnapshot = []string{"raft", "snapshot", "takeSnapshot"}
 )
 
 // ObserveRaft routes raft's timings into this server's metrics. It replaces
@@ -44,8 +44,6 @@ func (r raftSink) AddSample(key []string, val float32) {
 	// go-metrics measures in milliseconds; Prometheus wants seconds.
 	sec := float64(val) / 1000
 	switch {
-	case slices.Equal(key, keyTakeSnapshot):
-		r.m.wire.snapshotDuration.Update(sec)
 	case slices.Equal(key, keyCommitTime):
 		r.m.raftCommit.Update(sec)
 	case slices.Equal(key, keyDispatch):

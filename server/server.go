@@ -31,6 +31,7 @@ type Server struct {
 	eng       gnet.Engine
 	addr      string                 // the protocol's bound address
 	advertise atomic.Pointer[string] // the client address in TOPOLOGY, known once bound
+	started   time.Time              // when Start began serving (STATUS's uptime)
 	booted    chan struct{}          // closed by OnBoot
 	exited    chan struct{}          // closed when gnet.Run returned
 	runErr    error
@@ -100,6 +101,7 @@ func (s *Server) Start() error {
 	if s.cfg.EventLoops > 0 {
 		opts = append(opts, gnet.WithNumEventLoop(s.cfg.EventLoops))
 	}
+	s.started = time.Now() // before any event loop runs: they read it unlocked
 	go func() {
 		s.runErr = gnet.Run(s, "tcp://"+s.cfg.Listen, opts...)
 		close(s.exited)

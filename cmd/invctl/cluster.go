@@ -1,8 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/invsys/inv/client"
+	"github.com/invsys/inv/protocol"
 )
 
 type clusterJSON struct {
@@ -11,20 +18,54 @@ type clusterJSON struct {
 	Shards  []shardJSON `json:"shards"`
 }
 
+// Node status values of nodeJSON.Status.
+const (
+	nodeOK          = "ok"          // answered STATUS
+	nodeUnreachable = "unreachable" // no answer: down, refused the connection, or timed out
+	nodeRefused     = "refused"     // answered STATUS with an ERROR (unauthorized ...)
+)
+
 type nodeJSON struct {
-	ID   uint32 `json:"id"`
-	Addr string `json:"addr"`
+	ID       uint32 `json:"id"`
+	Addr     string `json:"addr"`
+	Status   string `json:"status"`          // ok, unreachable or refused
+	Error    string `json:"error,omitempty"` // why not ok
+	Server   string `json:"server,omitempty"`
+	UptimeMs uint64 `json:"uptime_ms,omitempty"`
 }
 
 type shardJSON struct {
 	Shard    int      `json:"shard"`
 	Leader   uint32   `json:"leader"` // 0: none known (an election is running)
 	Replicas []uint32 `json:"replicas"`
+	// Raft is each answering node's view of its replica of the shard, in
+	// the order of nodes; nodes that did not answer are left out (see
+	// their status in nodes).
+	Raft []replicaJSON `json:"raft"`
 }
 
-// clusterStatus prints TOPOLOGY: the nodes, and each shard's leader and
-// replicas. Raft indexes are on each node's /metrics
-// (inv_shard_commit_index, inv_shard_applied_index).
+type replicaJSON struct {
+	Node              uint32 `json:"node"`
+	State             string `json:"state"`  // leader, follower, candidate or shutdown
+	Leader            uint32 `json:"leader"` // the leader this replica knows; 0: none
+	Term              uint64 `json:"term"`
+	LastLogIndex      uint64 `json:"last_log_index"`
+	LastLogTerm       uint64 `json:"last_log_term"`
+	CommitIndex       uint64 `json:"commit_index"`
+	AppliedIndex      uint64 `json:"applied_index"`
+	LastSnapshotIndex uint64 `json:"last_snapshot_index"`
+	LastSnapshotTerm  uint64 `json:"last_snapshot_term"`
+}
+
+// errNodesUnanswered makes invctl exit 3 when some node did not answer
+// STATUS (after printing what the others said).
+var errNodesUnanswered = errors.New("some nodes did not answer STATUS")
+
+// clusterStatus prints TOPOLOGY (the nodes, and each shard's leader and
+// replicas), then asks every node of it for STATUS and prints each
+// replica's raft state and indexes, shard by shard. A node that does not
+// answer is shown as such and does not hide the others; the command then
+// exits 3 after printing everything. STATUS needs an operator token.
 func clusterStatus(e *env, args []string) error {
 	fs := newFlags(e, "cluster status")
 	if err := parse(fs, args, 0); err != nil {
@@ -41,23 +82,88 @@ func clusterStatus(e *env, args []string) error {
 		return err
 	}
 	out := clusterJSON{Version: t.Version}
-	addr := map[uint32]string{}
-	for _, n := range t.Nodes {
-		out.Nodes = append(out.Nodes, nodeJSON{ID: n.ID, Addr: n.Addr})
-		addr[n.ID] = n.Addr
-	}
 	for i, s := range t.Shards {
-		out.Shards = append(out.Shards, shardJSON{Shard: i, Leader: s.Leader, Replicas: s.Replicas})
+		out.Shards = append(out.Shards, shardJSON{Shard: i, Leader: s.Leader, Replicas: s.Replicas,
+			Raft: []replicaJSON{}})
+	}
+	statuses, errs := nodeStatuses(c, cl, t.Nodes)
+	var firstErr error
+	unanswered := 0
+	for i, n := range t.Nodes {
+		nj := nodeJSON{ID: n.ID, Addr: n.Addr, Status: nodeOK}
+		if err := errs[i]; err != nil {
+			unanswered++
+			if firstErr == nil {
+				firstErr = err
+			}
+			nj.Status, nj.Error = nodeUnreachable, err.Error()
+			if _, answered := client.CodeOf(err); answered {
+				nj.Status = nodeRefused
+			}
+		} else {
+			st := &statuses[i]
+			nj.Server, nj.UptimeMs = st.Server, st.UptimeMs
+			addReplicas(out.Shards, n.ID, st)
+		}
+		out.Nodes = append(out.Nodes, nj)
 	}
 	if e.json {
-		return show(e, out, nil, nil)
+		err = show(e, out, nil, nil)
+	} else {
+		err = printCluster(e, &out)
 	}
-	fmt.Fprintf(e.stdout, "topology version %d, %d nodes, %d shards\n\n", t.Version, len(out.Nodes), len(out.Shards))
+	if err != nil {
+		return err
+	}
+	if unanswered > 0 {
+		return fmt.Errorf("%w: %d of %d: %w", errNodesUnanswered, unanswered, len(t.Nodes), firstErr)
+	}
+	return nil
+}
+
+// nodeStatuses asks every node for STATUS at once; errs[i] is node i's
+// failure, else statuses[i] its answer.
+func nodeStatuses(c context.Context, cl *client.Client, nodes []protocol.Node) ([]protocol.StatusReply, []error) {
+	statuses := make([]protocol.StatusReply, len(nodes))
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() { statuses[i], errs[i] = cl.NodeStatus(c, n.Addr) })
+	}
+	wg.Wait()
+	return statuses, errs
+}
+
+// addReplicas files a node's answer under each of the shards it reports.
+func addReplicas(shards []shardJSON, node uint32, st *protocol.StatusReply) {
+	for _, s := range st.Shards {
+		if int(s.Shard) >= len(shards) {
+			continue // a node of another shard count than the topology's; TOPOLOGY wins
+		}
+		sh := &shards[s.Shard]
+		sh.Raft = append(sh.Raft, replicaJSON{Node: node, State: s.State.String(), Leader: s.Leader,
+			Term: s.Term, LastLogIndex: s.LastLogIndex, LastLogTerm: s.LastLogTerm,
+			CommitIndex: s.CommitIndex, AppliedIndex: s.AppliedIndex,
+			LastSnapshotIndex: s.LastSnapshotIndex, LastSnapshotTerm: s.LastSnapshotTerm})
+	}
+}
+
+// printCluster prints the three tables: nodes, placement, and replicas.
+func printCluster(e *env, out *clusterJSON) error {
+	fmt.Fprintf(e.stdout, "topology version %d, %d nodes, %d shards\n\n", out.Version, len(out.Nodes), len(out.Shards))
+	addr := map[uint32]string{}
 	nodeRows := make([][]string, len(out.Nodes))
 	for i, n := range out.Nodes {
-		nodeRows[i] = []string{num(uint64(n.ID)), n.Addr}
+		addr[n.ID] = n.Addr
+		status, uptime := n.Status, "-"
+		if n.Error != "" {
+			status += ": " + n.Error
+		} else {
+			uptime = (time.Duration(n.UptimeMs) * time.Millisecond).Truncate(time.Second).String()
+		}
+		nodeRows[i] = []string{num(uint64(n.ID)), n.Addr, n.Server, uptime, status}
 	}
-	if err := table(e.stdout, []string{"NODE", "ADDR"}, nodeRows); err != nil {
+	if err := table(e.stdout, []string{"NODE", "ADDR", "SERVER", "UPTIME", "STATUS"}, nodeRows); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout)
@@ -73,5 +179,38 @@ func clusterStatus(e *env, args []string) error {
 		}
 		shardRows[i] = []string{num(s.Shard), leader, strings.Join(reps, ",")}
 	}
-	return table(e.stdout, []string{"SHARD", "LEADER", "REPLICAS"}, shardRows)
+	if err := table(e.stdout, []string{"SHARD", "LEADER", "REPLICAS"}, shardRows); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout)
+	return table(e.stdout, []string{"SHARD", "NODE", "STATE", "LEADER", "TERM", "LAST_LOG", "COMMIT", "APPLIED",
+		"SNAPSHOT"}, replicaRows(out))
+}
+
+// replicaRows is one row per shard and node of the topology, in shard
+// then node order; a node that did not answer shows its status instead of
+// indexes.
+func replicaRows(out *clusterJSON) [][]string {
+	var rows [][]string
+	for _, s := range out.Shards {
+		for _, n := range out.Nodes {
+			row := []string{num(s.Shard), num(uint64(n.ID)), n.Status, "-", "-", "-", "-", "-", "-"}
+			for _, r := range s.Raft {
+				if r.Node != n.ID {
+					continue
+				}
+				leader := "none"
+				if r.Leader != 0 {
+					leader = num(uint64(r.Leader))
+				}
+				row = []string{num(s.Shard), num(uint64(n.ID)), r.State, leader, num(r.Term), num(r.LastLogIndex),
+					num(r.CommitIndex), num(r.AppliedIndex), num(r.LastSnapshotIndex)}
+			}
+			if n.Status == nodeOK && row[2] == nodeOK {
+				row[2] = "absent" // the node answered but holds no replica of the shard
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows
 }

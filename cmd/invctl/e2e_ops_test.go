@@ -8,7 +8,8 @@
 //   - customers: block (a reserve is then refused), get, tier, unblock;
 //   - reservations: get, list by customer, a pickup locked by wrong codes
 //     and unlocked, extend, reschedule, return;
-//   - cluster status from TOPOLOGY;
+//   - cluster status: TOPOLOGY, and each shard's raft state and indexes
+//     from STATUS, which move on with writes (applied <= commit <= last log);
 //   - tail: the change feed in order from the start, from a position, and
 //     followed live;
 //   - import of a file with bad rows (exit 1, every bad line reported,
@@ -209,29 +210,121 @@ func TestInvctlCustomersAndReservations(t *testing.T) {
 	refused(t, a, "not_found", "reservation", "get", "999999")
 }
 
+// clusterOut is `invctl --json cluster status`.
+type clusterOut struct {
+	Version uint64
+	Nodes   []struct {
+		ID       uint32
+		Addr     string
+		Status   string
+		Error    string
+		Server   string
+		UptimeMs uint64 `json:"uptime_ms"`
+	}
+	Shards []struct {
+		Shard    int
+		Leader   uint32
+		Replicas []uint32
+		Raft     []replicaOut
+	}
+}
+
+type replicaOut struct {
+	Node              uint32
+	State             string
+	Leader            uint32
+	Term              uint64
+	LastLogIndex      uint64 `json:"last_log_index"`
+	LastLogTerm       uint64 `json:"last_log_term"`
+	CommitIndex       uint64 `json:"commit_index"`
+	AppliedIndex      uint64 `json:"applied_index"`
+	LastSnapshotIndex uint64 `json:"last_snapshot_index"`
+	LastSnapshotTerm  uint64 `json:"last_snapshot_term"`
+}
+
+// checkIndexes fails unless a replica's indexes are in the order raft
+// keeps them: something applied, applied <= commit <= last log, and a
+// term for each.
+func checkIndexes(t *testing.T, shard int, r replicaOut) {
+	t.Helper()
+	if r.AppliedIndex == 0 || r.CommitIndex < r.AppliedIndex || r.LastLogIndex < r.CommitIndex ||
+		r.Term == 0 || r.LastLogTerm == 0 || r.LastLogTerm > r.Term {
+		t.Fatalf("shard %d, node %d: indexes out of order: %+v", shard, r.Node, r)
+	}
+}
+
 func TestInvctlClusterStatus(t *testing.T) {
 	a := startServer(t, 3).Addr()
-	var st struct {
-		Nodes []struct {
-			ID   uint32
-			Addr string
-		}
-		Shards []struct {
-			Shard    int
-			Leader   uint32
-			Replicas []uint32
-		}
+	var before clusterOut
+	okJSON(t, a, &before, "cluster", "status")
+	for i := range 6 {
+		ok(t, a, "item", "put", "--sku", fmt.Sprintf("47100000000%02d", i), "--store", "TPE0001", "--stock", "5")
 	}
+	ok(t, a, "customer", "block", "M1") // a write on every shard
+
+	var st clusterOut
 	okJSON(t, a, &st, "cluster", "status")
-	if len(st.Nodes) != 1 || st.Nodes[0].Addr != a || len(st.Shards) != 3 {
+	if len(st.Nodes) != 1 || st.Nodes[0].Addr != a || st.Nodes[0].Status != "ok" || st.Nodes[0].Server == "" ||
+		st.Nodes[0].Error != "" || len(st.Shards) != 3 {
 		t.Fatalf("cluster status: %+v", st)
 	}
-	for _, s := range st.Shards {
-		if s.Leader != st.Nodes[0].ID || len(s.Replicas) != 1 {
-			t.Fatalf("shard %d: %+v", s.Shard, s)
+	if st.Nodes[0].UptimeMs == 0 {
+		t.Errorf("uptime 0 ms on a node started a while ago")
+	}
+	id := st.Nodes[0].ID
+	written := uint64(0)
+	for i, s := range st.Shards {
+		if s.Shard != i || s.Leader != id || len(s.Replicas) != 1 || len(s.Raft) != 1 {
+			t.Fatalf("shard %d: %+v", i, s)
+		}
+		r := s.Raft[0]
+		if r.Node != id || r.State != "leader" || r.Leader != id {
+			t.Fatalf("shard %d: replica %+v, want node %d leading", i, r, id)
+		}
+		checkIndexes(t, i, r)
+		// A single node commits and applies at once: nothing is in
+		// flight once invctl has its answers.
+		if r.CommitIndex != r.AppliedIndex || r.LastLogIndex != r.CommitIndex {
+			t.Errorf("shard %d: commit %d, applied %d, last log %d on an idle single node",
+				i, r.CommitIndex, r.AppliedIndex, r.LastLogIndex)
+		}
+		// The writes moved every shard on.
+		if prev := before.Shards[i].Raft[0].AppliedIndex; r.AppliedIndex <= prev {
+			t.Errorf("shard %d: applied %d after the writes, %d before", i, r.AppliedIndex, prev)
+		}
+		written += r.AppliedIndex - before.Shards[i].Raft[0].AppliedIndex
+	}
+	if written < 9 { // 6 items and a block on each of 3 shards, each its own entry at least
+		t.Errorf("the indexes moved by %d entries over 9 writes", written)
+	}
+	out := ok(t, a, "cluster", "status")
+	mustContain(t, "cluster status table", out, "NODE", "SHARD", "LEADER", a, "STATE", "TERM", "COMMIT", "APPLIED",
+		"SNAPSHOT", "leader")
+	// One replica row per shard, with its applied index.
+	for i, s := range st.Shards {
+		row := replicaRow(out, i, id)
+		if row == nil || row[2] != "leader" || row[7] != fmt.Sprint(s.Raft[0].AppliedIndex) {
+			t.Fatalf("cluster status table: shard %d's replica row %q:\n%s", i, row, out)
 		}
 	}
-	mustContain(t, "cluster status table", ok(t, a, "cluster", "status"), "NODE", "SHARD", "LEADER", a)
+}
+
+// replicaRow finds the row of the replica table for shard and node:
+// SHARD NODE STATE LEADER TERM LAST_LOG COMMIT APPLIED SNAPSHOT, or the
+// node's status and dashes. nil if there is none.
+func replicaRow(table string, shard int, node uint32) []string {
+	header := false
+	for _, line := range strings.Split(table, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 2 && f[0] == "SHARD" && f[1] == "NODE" {
+			header = true
+			continue
+		}
+		if header && len(f) == 9 && f[0] == fmt.Sprint(shard) && f[1] == fmt.Sprint(node) {
+			return f
+		}
+	}
+	return nil
 }
 
 type tailEvent struct {

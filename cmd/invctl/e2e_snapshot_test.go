@@ -2,7 +2,8 @@
 // then `invctl snapshot` (operator token): every shard reports a snapshot
 // taken at an index, which /metrics and the snapshot folder confirm; a
 // second snapshot right after reports every shard unchanged (nothing new)
-// instead of failing; a storefront token is refused.
+// instead of failing; a storefront token is refused, and so is its STATUS
+// (cluster status), while the operator's shows each shard's snapshot.
 package main_test
 
 import (
@@ -119,5 +120,21 @@ func TestInvctlSnapshot(t *testing.T) {
 	_, errs, code := invctl(t, a, "--token", sfToken, "snapshot")
 	if code != 3 || !strings.HasPrefix(errs, "unauthorized") {
 		t.Fatalf("storefront snapshot: exit %d, stderr %q; want 3 and unauthorized", code, errs)
+	}
+	// So is STATUS: cluster status still prints the topology, the node
+	// refused, and exits 3; the operator sees the snapshots taken above.
+	out, errs, code = invctl(t, a, "--token", sfToken, "cluster", "status")
+	if code != 3 || !strings.HasPrefix(errs, "unauthorized") || !strings.Contains(out, "refused: inv: unauthorized") ||
+		!strings.Contains(out, "REPLICAS") {
+		t.Fatalf("storefront cluster status: exit %d, stderr %q, out:\n%s", code, errs, out)
+	}
+	var st clusterOut
+	if err := json.Unmarshal([]byte(op("--json", "cluster", "status")), &st); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range st.Shards {
+		if len(s.Raft) != 1 || s.Raft[0].LastSnapshotIndex < first.Shards[i].Index || s.Raft[0].LastSnapshotTerm == 0 {
+			t.Errorf("cluster status: shard %d: %+v, want a snapshot at %d or later", i, s.Raft, first.Shards[i].Index)
+		}
 	}
 }

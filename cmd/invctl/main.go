@@ -10,7 +10,7 @@
 //	reservations  reservation get|list|unlock
 //	storefront    reserve, confirm, extend, cancel, pickup, reschedule, return
 //	stores        stores --sku S          (stores with units available)
-//	cluster       cluster status          (nodes, shards, leaders, replicas)
+//	cluster       cluster status          (nodes, shards, leaders, replicas, raft indexes of every node; operator)
 //	snapshot      snapshot                (raft snapshot of every shard of the --addr node, now; operator)
 //	feed          tail [--shard N] [--from POS] [--count N]
 //	catalog       import FILE.csv, export [--out FILE] [--sku S]

@@ -164,6 +164,37 @@ func TestAuthRoles(t *testing.T) {
 		want(t, op, engine.OK, engine.Command{Op: engine.OpPickup, ID: h.ID, Store: []byte("S2"), PickupCode: code})
 	})
 
+	t.Run("STATUS is the operator's", func(t *testing.T) {
+		for _, c := range []*wireconn.Conn{web, s1} {
+			if _, err := c.Status(); wireconn.CodeOf(err) != engine.CodeUnauthorized {
+				t.Fatalf("STATUS of a non-operator: %v, want unauthorized", err)
+			}
+			if err := c.Ping(7); err != nil { // the connection is kept
+				t.Fatalf("ping after a refused STATUS: %v", err)
+			}
+		}
+		st, err := op.Status()
+		if err != nil || st.NodeID == 0 || len(st.Shards) != 2 {
+			t.Fatalf("operator STATUS: %+v %v", st, err)
+		}
+		for i, sh := range st.Shards {
+			if int(sh.Shard) != i || sh.State != protocol.RaftLeader || sh.Leader != st.NodeID || sh.AppliedIndex == 0 {
+				t.Fatalf("operator STATUS: shard %d: %+v", i, sh)
+			}
+		}
+		// A payload where none belongs is malformed; the connection stays.
+		id := op.NextID()
+		if err := op.Send(protocol.AppendFrame(nil, protocol.OpStatus, 0, id, []byte{1})); err != nil {
+			t.Fatal(err)
+		}
+		if f, err := op.Next(); err != nil || f.ReqID != id || wireconn.CodeOf(wireconn.ReplyError(f)) != engine.CodeProtocol {
+			t.Fatalf("STATUS with a payload: %v %v, want protocol_error", f.Op, err)
+		}
+		if err := op.Ping(8); err != nil {
+			t.Fatalf("ping after a malformed STATUS: %v", err)
+		}
+	})
+
 	t.Run("unknown and missing tokens are refused at HELLO", func(t *testing.T) {
 		for _, tok := range []string{"", "guess", storefrontToken + "x", server.HashToken(operatorToken)} {
 			_, err := wireconn.DialToken(p.Addr(), tok, 5*time.Second)

@@ -10,7 +10,14 @@
 // /healthz and /readyz, the per-shard raft series, the wire byte counters,
 // and that /debug/pprof is served only with --pprof. Last, every inv_
 // metric that docs/OPERATIONS.md lists or docs/grafana-dashboard.json
-// queries is one the server really writes.
+// queries is one the server really writes (before and after a restart,
+// which restores every shard from a snapshot).
+//
+// TestMetricsSnapshotsPerShard counts snapshots and restores per shard
+// exactly: one SNAPSHOT op is one snapshot of each shard, in its counter
+// and its duration histogram; one with nothing new adds none; a restart
+// restores each shard once, and the restore at open is counted although
+// it happens before the server's metrics exist.
 package main_test
 
 import (
@@ -24,12 +31,18 @@ import (
 
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
+	"github.com/invsys/inv/protocol"
 )
 
 func TestMetricsExactCounts(t *testing.T) {
 	// Snapshots every few entries, so that the snapshot histogram has
 	// observations by the time the documents are checked.
-	p := startInvd(t, 2, "snapshot_threshold = 8\ntrailing_logs = 4\nsnapshot_interval = 50ms\n")
+	p, err := invdtest.Start(invdtest.Options{Bin: invdBin, Data: t.TempDir() + "/data", Shards: 2,
+		Config: fastRaft + "snapshot_threshold = 8\ntrailing_logs = 4\nsnapshot_interval = 50ms\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanupProc(t, &p)
 	c := dial(t, p)
 	now := time.Now().UnixNano()
 
@@ -137,13 +150,25 @@ func TestMetricsExactCounts(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	written := map[string]bool{}
-	for series := range scrape(t, p) {
-		name, _, _ := strings.Cut(series, "{")
-		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-			name = strings.TrimSuffix(name, suffix)
+	addWritten := func() {
+		for series := range scrape(t, p) {
+			name, _, _ := strings.Cut(series, "{")
+			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+				name = strings.TrimSuffix(name, suffix)
+			}
+			written[name] = true
 		}
-		written[name] = true
 	}
+	addWritten()
+	// Restored series appear once a shard restores: restart on snapshots.
+	if _, err := c.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Stop(20 * time.Second); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+	p = restart(t, p)
+	addWritten()
 	for _, doc := range []string{"../../docs/OPERATIONS.md", "../../docs/grafana-dashboard.json"} {
 		text, err := os.ReadFile(doc)
 		if err != nil {
@@ -159,6 +184,69 @@ func TestMetricsExactCounts(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestMetricsSnapshotsPerShard(t *testing.T) {
+	const shards = 3
+	// Automatic snapshots out of reach: only the SNAPSHOT ops take any.
+	p, err := invdtest.Start(invdtest.Options{Bin: invdBin, Data: t.TempDir() + "/data", Shards: shards,
+		Config: fastRaft + "snapshot_threshold = 100000\nsnapshot_interval = 1h\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanupProc(t, &p)
+	c := dial(t, p)
+	for i := range shards {
+		want(t, c, engine.OK, putItem("SP", storeInShard("SP", i, shards), 5))
+	}
+	// counts checks every shard's snapshot series against the wanted
+	// numbers; a histogram without observations is not written at all.
+	counts := func(when string, snapshots, restores float64) {
+		t.Helper()
+		m := scrape(t, p)
+		for i := range shards {
+			l := `{shard="` + strconv.Itoa(i) + `"}`
+			for name, v := range map[string]float64{
+				"inv_raft_snapshots_total" + l: snapshots, "inv_raft_snapshot_failures_total" + l: 0,
+				"inv_raft_restores_total" + l: restores, "inv_raft_restore_failures_total" + l: 0,
+				"inv_raft_snapshot_duration_seconds_count" + l: snapshots,
+				"inv_raft_restore_duration_seconds_count" + l:  restores,
+			} {
+				got, ok := m[name]
+				if !ok && v == 0 && strings.Contains(name, "_duration_seconds_count") {
+					continue
+				}
+				if !ok || got != v {
+					t.Errorf("%s: %s = %v (written %v), want %v", when, name, got, ok, v)
+				}
+			}
+		}
+		if _, ok := m["inv_raft_snapshot_duration_seconds_count"]; ok {
+			t.Errorf("%s: a snapshot histogram without a shard label", when)
+		}
+	}
+	counts("at start", 0, 0)
+
+	r, err := c.Snapshot()
+	if err != nil || len(r.Shards) != shards {
+		t.Fatalf("snapshot: %+v %v", r, err)
+	}
+	for _, s := range r.Shards {
+		if s.Status != protocol.SnapshotTaken {
+			t.Fatalf("snapshot: shard %d %s", s.Shard, s.Status)
+		}
+	}
+	counts("after one snapshot", 1, 0)
+	if r, err = c.Snapshot(); err != nil || r.Shards[0].Status != protocol.SnapshotUnchanged {
+		t.Fatalf("second snapshot: %+v %v", r, err)
+	}
+	counts("after a snapshot with nothing new", 1, 0)
+
+	if err := p.Stop(20 * time.Second); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+	p = restart(t, p)
+	counts("after a restart", 0, 1)
 }
 
 // metricName finds the server's metric names in a document.

@@ -214,6 +214,32 @@ func (c *Conn) Topology() (protocol.Topology, error) {
 	return t, err
 }
 
+// Snapshot asks the node to snapshot every shard it holds now (operator).
+func (c *Conn) Snapshot() (protocol.SnapshotReply, error) {
+	id := c.id()
+	c.buf = protocol.AppendSnapshotRequest(c.buf[:0], id)
+	var r protocol.SnapshotReply
+	f, err := c.roundTrip(id)
+	if err != nil {
+		return r, err
+	}
+	err = protocol.DecodeSnapshotReply(f.Payload, &r)
+	return r, err
+}
+
+// Status asks the node for its raft view of each of its shards (operator).
+func (c *Conn) Status() (protocol.StatusReply, error) {
+	id := c.id()
+	c.buf = protocol.AppendStatusRequest(c.buf[:0], id)
+	var r protocol.StatusReply
+	f, err := c.roundTrip(id)
+	if err != nil {
+		return r, err
+	}
+	err = protocol.DecodeStatusReply(f.Payload, &r)
+	return r, err
+}
+
 // Subscribe starts a shard's change feed; read its EVENT frames with Next
 // (their request id is the returned one).
 func (c *Conn) Subscribe(shard uint16, from uint64) (protocol.Subscribed, uint32, error) {
