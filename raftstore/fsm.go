@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/internal/failpoint"
 )
 
 // EventSink receives the events of every applied entry, in log order, on
@@ -116,6 +117,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			f.applied.Store(l.Index)
 			continue
 		}
+		if len(resps) > 0 {
+			failpoint.Hit(failpoint.FSMApply)
+		}
 		r := f.applyLocked(l)
 		out[i] = r
 		resps = append(resps, r)
@@ -189,6 +193,9 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 // Restore replaces the state with a snapshot's. On error the old state stays.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	if err := failpoint.Err(failpoint.SnapshotRestoreBefore); err != nil {
+		return err
+	}
 	eng, index, err := readSnapshot(rc, f.cfg, f.bytesMax)
 	if err != nil {
 		return fmt.Errorf("raftstore: shard %d: %w", f.shard, err)
@@ -201,6 +208,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if f.feed != nil {
 		f.feed.restored(index)
 	}
+	failpoint.Hit(failpoint.SnapshotRestoreAfter)
 	return nil
 }
 

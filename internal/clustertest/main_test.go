@@ -3,7 +3,9 @@
 // detector when the tests run with it) and each test starts its own cluster
 // of real invd processes on free loopback ports (internal/invdtest), each
 // node with its own Pebble folder. With -short nothing is built and the
-// tests skip.
+// tests skip. When the tests run with -tags failpoints, so does the invd
+// they build, and every node serves a failpoint endpoint
+// (failpoint_test.go).
 package clustertest
 
 import (
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/invsys/inv/client"
+	"github.com/invsys/inv/internal/failpoint"
 	"github.com/invsys/inv/internal/invdtest"
 )
 
@@ -52,7 +55,11 @@ func runWithInvd(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmpRoot)
-	bins, err := invdtest.Build(tmpRoot, "github.com/invsys/inv/cmd/invd")
+	tags := ""
+	if failpoint.Enabled {
+		tags = "failpoints"
+	}
+	bins, err := invdtest.BuildTags(tmpRoot, tags, "github.com/invsys/inv/cmd/invd")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -70,7 +77,7 @@ func startCluster(t testing.TB, nodes, shards int) *invdtest.Cluster {
 	}
 	c, err := invdtest.StartCluster(invdtest.ClusterOptions{Bin: invdBin,
 		Dir: filepath.Join(tmpRoot, fmt.Sprintf("cluster-%d", seq.Add(1))), Nodes: nodes, Shards: shards,
-		Config: clusterConfig})
+		Config: clusterConfig, Failpoints: failpoint.Enabled})
 	if err != nil {
 		t.Fatal(err)
 	}
