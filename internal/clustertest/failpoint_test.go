@@ -47,17 +47,6 @@ import (
 // being reached.
 const crashWait = 20 * time.Second
 
-// leaderOf waits for shard's leader and returns it.
-func leaderOf(t *testing.T, c *invdtest.Cluster, shard int) int {
-	t.Helper()
-	l := -1
-	waitFor(t, fmt.Sprintf("a leader of shard %d", shard), 15*time.Second, func() bool {
-		l = c.Leader(shard)
-		return l >= 0
-	})
-	return l
-}
-
 // arm arms spec on node i.
 func arm(t *testing.T, c *invdtest.Cluster, i int, spec string) {
 	t.Helper()

@@ -119,3 +119,14 @@ func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// leaderOf waits for shard's leader and returns it.
+func leaderOf(t testing.TB, c *invdtest.Cluster, shard int) int {
+	t.Helper()
+	l := -1
+	waitFor(t, fmt.Sprintf("a leader of shard %d", shard), 15*time.Second, func() bool {
+		l = c.Leader(shard)
+		return l >= 0
+	})
+	return l
+}
