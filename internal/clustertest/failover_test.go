@@ -116,7 +116,7 @@ func TestFaultsLong(t *testing.T) {
 	end := time.Now().Add(total)
 	for round := 1; time.Now().Before(end); round++ {
 		w.restock(300)
-		lin := startLin(t, c, fmt.Sprintf("lin-r%d", round), 2, 2)
+		lin := startLin(t, c, fmt.Sprintf("lin-r%d", round), 2, 2, hotShard)
 		stop := make(chan struct{})
 		wg := w.run(4, stop)
 		// A few faults, a few seconds apart, then a check with the load stopped.

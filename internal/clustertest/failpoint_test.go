@@ -115,7 +115,7 @@ func TestFailpointCrashAfterLogWriteBeforeReply(t *testing.T) {
 
 	// An error in place of the reply: the client's keyed retry gets the
 	// first outcome, and the units are taken once.
-	l := leaderOf(t, c, 0)
+	l := settledLeaderOf(t, c, 0)
 	arm(t, c, l, failpoint.RaftBeforeReply+"=error(reply lost)@1")
 	req := client.ReserveRequest{SKU: sku, Store: store, Customer: "c-err", Qty: qty, Key: cl.NewKey()}
 	res, err := cl.Reserve(ctx, req)
@@ -133,7 +133,7 @@ func TestFailpointCrashAfterLogWriteBeforeReply(t *testing.T) {
 	arm(t, c, l, failpoint.RaftBeforeReply+"=off")
 
 	for _, point := range []string{failpoint.RaftBeforeReply, failpoint.RaftAfterLogWrite} {
-		l := leaderOf(t, c, 0)
+		l := settledLeaderOf(t, c, 0)
 		one := once(t, c) // its map is fresh: the reserve goes straight to l
 		arm(t, c, l, point+"=crash")
 		req := client.ReserveRequest{SKU: sku, Store: store, Customer: "c-" + point, Qty: qty, Key: cl.NewKey()}
@@ -186,7 +186,7 @@ func TestFailpointCrashInsideApply(t *testing.T) {
 		stop := make(chan struct{})
 		wg := w.run(3, stop)
 		time.Sleep(500 * time.Millisecond)
-		n := leaderOf(t, c, hotShard)
+		n := settledLeaderOf(t, c, hotShard)
 		if who == "follower" {
 			n = (n + 1) % c.Size()
 		}

@@ -61,7 +61,7 @@ func TestFiveNodesLeaderKillAndMinorityPartition(t *testing.T) {
 	}
 	phase := func(name string, fault func()) {
 		t.Helper()
-		lin := startLin(t, c, "lin-"+name, 2, 2)
+		lin := startLin(t, c, "lin-"+name, 2, 2, hotShard) // where the faults strike
 		stop := make(chan struct{})
 		wg := w.run(3, stop)
 		time.Sleep(800 * time.Millisecond)
@@ -78,7 +78,7 @@ func TestFiveNodesLeaderKillAndMinorityPartition(t *testing.T) {
 	}
 
 	phase("kill", func() {
-		l := leaderOf(t, c, hotShard)
+		l := settledLeaderOf(t, c, hotShard)
 		t.Logf("kill -9 node %d, leader of hot shard %d, after %d ops", l+1, hotShard, w.ops.Load())
 		c.Kill(l)
 		nl := newLeaderOutside(l)
@@ -91,7 +91,7 @@ func TestFiveNodesLeaderKillAndMinorityPartition(t *testing.T) {
 
 	w.restock(150)
 	phase("partition", func() {
-		old := leaderOf(t, c, hotShard)
+		old := settledLeaderOf(t, c, hotShard)
 		other := (old + 1) % nodes
 		t.Logf("partition nodes %d (leader of hot shard %d) and %d from the other three after %d ops", old+1, hotShard, other+1, w.ops.Load())
 		if err := c.Partition(old, other); err != nil {
@@ -103,13 +103,18 @@ func TestFiveNodesLeaderKillAndMinorityPartition(t *testing.T) {
 			return err == nil && !hs[hotShard].Leader
 		})
 		progress("in the majority")
-		t.Logf("node %d leads the hot shard in the majority; heal after %d ops", nl+1, w.ops.Load())
+		hs, err := c.ShardHashes(nl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		committed := hs[hotShard].Applied
+		t.Logf("node %d leads the hot shard in the majority (applied %d); heal after %d ops", nl+1, committed, w.ops.Load())
 		if err := c.Heal(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the old leader to follow the new one", 15*time.Second, func() bool {
+		waitFor(t, "the old leader to catch up with the majority", 15*time.Second, func() bool {
 			hs, err := c.ShardHashes(old)
-			return err == nil && !hs[hotShard].Leader && c.Leader(hotShard) >= 0
+			return err == nil && hs[hotShard].Applied >= committed
 		})
 	})
 	if w.windowFull.Load() == 0 || w.limited.Load() == 0 {

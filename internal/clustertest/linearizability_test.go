@@ -105,7 +105,7 @@ func itemModel(stock int64) porcupine.Model {
 
 func TestLinearizableItemsThroughFaults(t *testing.T) {
 	c := startCluster(t, 3, faultShards)
-	lin := startLin(t, c, "lin", 3, 3)
+	lin := startLin(t, c, "lin", 3, 3, -1)
 	firstShard := lin.shard(0)
 
 	time.Sleep(1200 * time.Millisecond)
@@ -151,15 +151,21 @@ type linLoad struct {
 // linStock is each item's stock: small, so that reserves run into sold out.
 const linStock = 40
 
-// startLin puts items fresh items named after tag and starts the load.
-func startLin(t testing.TB, c *invdtest.Cluster, tag string, items, clients int) *linLoad {
+// startLin puts items fresh items named after tag, all on shard unless it
+// is -1, and starts the load.
+func startLin(t testing.TB, c *invdtest.Cluster, tag string, items, clients, shard int) *linLoad {
 	l := &linLoad{t: t, base: time.Now(), done: make(chan struct{}), nodes: c.Size()}
 	setup := dial(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for i := range items {
-		l.skus = append(l.skus, fmt.Sprintf("%s-%d", tag, i))
-		if err := setup.PutItem(ctx, client.ItemSpec{SKU: l.skus[i], Store: "s1", Stock: linStock}); err != nil {
+	for i, k := 0, 0; i < items; k++ {
+		sku := fmt.Sprintf("%s-%d", tag, k)
+		if shard >= 0 && protocol.ShardOf([]byte(sku), []byte("s1"), faultShards) != shard {
+			continue
+		}
+		l.skus = append(l.skus, sku)
+		i++
+		if err := setup.PutItem(ctx, client.ItemSpec{SKU: sku, Store: "s1", Stock: linStock}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -120,13 +120,15 @@ func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 	}
 }
 
-// leaderOf waits for shard's leader and returns it.
-func leaderOf(t testing.TB, c *invdtest.Cluster, shard int) int {
+// settledLeaderOf waits until shard is led by its preferred node (shard
+// mod the cluster's size), where invd's leader balancer moves it and then
+// leaves it, and returns that node: a test that arms a fault on the leader
+// must not see the leadership move away meanwhile.
+func settledLeaderOf(t testing.TB, c *invdtest.Cluster, shard int) int {
 	t.Helper()
-	l := -1
-	waitFor(t, fmt.Sprintf("a leader of shard %d", shard), 15*time.Second, func() bool {
-		l = c.Leader(shard)
-		return l >= 0
+	want := shard % c.Size()
+	waitFor(t, fmt.Sprintf("node %d to lead shard %d", want+1, shard), 30*time.Second, func() bool {
+		return c.Leader(shard) == want
 	})
-	return l
+	return want
 }
