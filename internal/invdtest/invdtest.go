@@ -1,7 +1,9 @@
 // Package invdtest runs real invd processes for end-to-end tests: it builds
 // the binaries once, starts a server on free loopback ports with a data
 // folder and a config file of the test's choosing, waits until it serves,
-// and stops it gently (SIGTERM) or not at all (SIGKILL).
+// and stops it gently (SIGTERM) or not at all (SIGKILL). Built with the
+// failpoints tag (BuildTags), a server can also be made to crash, sleep or
+// fail at a named site (internal/failpoint), armed at start or later.
 package invdtest
 
 import (
