@@ -168,6 +168,19 @@ func TestFaultsLong(t *testing.T) {
 				if err := c.Heal(); err != nil {
 					t.Fatal(err)
 				}
+			case 5: // slow or lossy raft traffic on every node
+				fault := []string{"delay=5ms", "delay=20ms", "drop=0.01", "drop=0.05"}[rng.IntN(4)]
+				say("round %d: %s on every node", round, fault)
+				injected[fault]++
+				for i := range c.Size() {
+					if err := c.Faults(i, fault); err != nil {
+						t.Fatal(err)
+					}
+				}
+				time.Sleep(time.Duration(500+rng.IntN(2000)) * time.Millisecond)
+				if err := c.Heal(); err != nil {
+					t.Fatal(err)
+				}
 			case 6: // a minority with the hot shard's leader cut off from the rest
 				l := c.Leader(hotShard)
 				if nodes < 5 || l < 0 {
@@ -184,19 +197,6 @@ func TestFaultsLong(t *testing.T) {
 					t.Fatal(err)
 				}
 				time.Sleep(time.Duration(1500+rng.IntN(3000)) * time.Millisecond)
-				if err := c.Heal(); err != nil {
-					t.Fatal(err)
-				}
-			case 5: // slow or lossy raft traffic on every node
-				fault := []string{"delay=5ms", "delay=20ms", "drop=0.01", "drop=0.05"}[rng.IntN(4)]
-				say("round %d: %s on every node", round, fault)
-				injected[fault]++
-				for i := range c.Size() {
-					if err := c.Faults(i, fault); err != nil {
-						t.Fatal(err)
-					}
-				}
-				time.Sleep(time.Duration(500+rng.IntN(2000)) * time.Millisecond)
 				if err := c.Heal(); err != nil {
 					t.Fatal(err)
 				}

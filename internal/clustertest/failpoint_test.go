@@ -73,15 +73,7 @@ func crashed(t *testing.T, c *invdtest.Cluster, i int, point string) {
 // unknown outcome instead of being retried away.
 func once(t *testing.T, c *invdtest.Cluster) *client.Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cl, err := client.Dial(ctx, c.Clients, client.WithRetry(client.RetryPolicy{MaxAttempts: 1}),
-		client.WithRequestTimeout(5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cl.Close() })
-	return cl
+	return dial(t, c, client.WithRetry(client.RetryPolicy{MaxAttempts: 1}), client.WithRequestTimeout(5*time.Second))
 }
 
 func TestFailpointCrashAfterLogWriteBeforeReply(t *testing.T) {

@@ -93,14 +93,15 @@ func startCluster(t testing.TB, nodes, shards int) *invdtest.Cluster {
 }
 
 // dial returns a client seeded with every node of c, retrying patiently
-// enough to ride out an election and a restart.
-func dial(t testing.TB, c *invdtest.Cluster) *client.Client {
+// enough to ride out an election and a restart; opts come after those
+// defaults, so they override them.
+func dial(t testing.TB, c *invdtest.Cluster, opts ...client.Option) *client.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cl, err := client.Dial(ctx, c.Clients,
+	cl, err := client.Dial(ctx, c.Clients, append([]client.Option{
 		client.WithRetry(client.RetryPolicy{MaxAttempts: 200, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 250 * time.Millisecond}),
-		client.WithRequestTimeout(2*time.Second), client.WithDialTimeout(time.Second))
+		client.WithRequestTimeout(2 * time.Second), client.WithDialTimeout(time.Second)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
