@@ -23,8 +23,11 @@
 //     close, after it) under load: the restarted node restores a snapshot
 //     (the previous one, or the new one once closed) and replays the log,
 //     with nothing acknowledged lost;
-//   - during restore at start (before and after the state is replaced):
-//     the start fails, and the next start succeeds with identical state.
+//   - during restore (before and after the state is replaced), at start
+//     from the node's own snapshot and when the leader installs its
+//     snapshot on a node that fell behind its compacted log: the node
+//     crashes, and its next start succeeds and converges to identical
+//     state with every acknowledged operation present.
 //
 // make test runs these with go test -race -tags failpoints -run TestFailpoint.
 package clustertest
@@ -44,8 +47,10 @@ import (
 )
 
 // crashWait bounds the wait for an armed crash to happen once its site is
-// being reached.
-const crashWait = 20 * time.Second
+// being reached. The longest wait is for a snapshot install: a leader
+// whose follower was down backs off its replication to it exponentially,
+// up to about ten seconds, before it tries again.
+const crashWait = 30 * time.Second
 
 // arm arms spec on node i.
 func arm(t *testing.T, c *invdtest.Cluster, i int, spec string) {
@@ -268,17 +273,23 @@ func TestFailpointCrashDuringSnapshotPersist(t *testing.T) {
 }
 
 func TestFailpointCrashDuringSnapshotRestore(t *testing.T) {
-	c := startCluster(t, 3, 2)
+	// Leaders keep few entries past a snapshot: a node that was down for a
+	// while gets the leader's snapshot installed.
+	c := startClusterWith(t, 3, 2, "trailing_logs = 10\n")
 	w := newWorkload(t, c, 2, 4, 150, 100000, "restore")
 	const n = 2
 	stop := make(chan struct{})
 	wg := w.run(2, stop)
 	time.Sleep(time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := w.clients[0].SnapshotAt(ctx, c.Clients[n]); err != nil {
-		t.Fatal(err)
+	snapshotAt := func(i int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := w.clients[0].SnapshotAt(ctx, c.Clients[i]); err != nil {
+			t.Fatalf("snapshot of node %d: %v", i+1, err)
+		}
 	}
+	snapshotAt(n)
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
 	wg.Wait()
@@ -310,4 +321,35 @@ func TestFailpointCrashDuringSnapshotRestore(t *testing.T) {
 		t.Errorf("%d operations failed after their retries", f)
 	}
 	w.check(c, "under load after the restart")
+
+	// Install: node n misses entries that the leaders then compact away.
+	c.Kill(n)
+	stop = make(chan struct{})
+	wg = w.run(2, stop)
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+	for i := range c.Size() {
+		if i != n {
+			snapshotAt(i)
+		}
+	}
+	// Hits 1 and 2 are the restores of n's own snapshots at start (one per
+	// shard); the third is the first snapshot a leader installs.
+	point := failpoint.SnapshotRestoreAfter
+	c.StartFailpoints(n, point+"=crash@3")
+	if err := c.Start(n); err != nil {
+		// It crashed before it opened its port.
+		if !strings.Contains(err.Error(), "failpoint: crash") || !strings.Contains(err.Error(), point) {
+			t.Fatalf("start with %s armed: %v, want a crash there", point, err)
+		}
+		t.Logf("node %d crashed in %s of an installed snapshot before it served", n+1, point)
+	} else {
+		crashed(t, c, n, point)
+	}
+	c.StartFailpoints(n, "")
+	if err := c.Start(n); err != nil {
+		t.Fatalf("the start after a crash in an installed snapshot's restore: %v", err)
+	}
+	w.check(c, "after a crash in an installed snapshot's restore")
 }

@@ -72,12 +72,19 @@ func runWithInvd(m *testing.M) int {
 // checks the nodes' race detectors) when the test ends.
 func startCluster(t testing.TB, nodes, shards int) *invdtest.Cluster {
 	t.Helper()
+	return startClusterWith(t, nodes, shards, "")
+}
+
+// startClusterWith is startCluster with config lines added to
+// clusterConfig.
+func startClusterWith(t testing.TB, nodes, shards int, config string) *invdtest.Cluster {
+	t.Helper()
 	if invdBin == "" {
 		t.Skip("cluster: needs invd (not built with -short)")
 	}
 	c, err := invdtest.StartCluster(invdtest.ClusterOptions{Bin: invdBin,
 		Dir: filepath.Join(tmpRoot, fmt.Sprintf("cluster-%d", seq.Add(1))), Nodes: nodes, Shards: shards,
-		Config: clusterConfig, Failpoints: failpoint.Enabled})
+		Config: clusterConfig + config, Failpoints: failpoint.Enabled})
 	if err != nil {
 		t.Fatal(err)
 	}
