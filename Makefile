@@ -18,11 +18,16 @@ run: build
 
 vet:
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags failpoints $(PKGS)
 
-# Everything under the race detector; then the engine's long randomized run
-# (over a million commands) once without it, where it runs ten times faster.
+# Everything under the race detector; then the failpoint tests, whose invd
+# is built with -tags failpoints (internal/failpoint, docs/adr/0060); then
+# the engine's long randomized run (over a million commands) once without
+# the race detector, where it runs ten times faster.
 test: vet
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(GO) test -race -count=1 -timeout 10m -tags failpoints ./internal/failpoint/
+	$(GO) test -race -count=1 -timeout 10m -tags failpoints -run 'TestFailpoint|TestInvdFailpoint' ./internal/clustertest/
 	$(GO) test -count=1 -timeout 20m -run 'TestModel' ./engine/
 
 bench:
@@ -58,10 +63,11 @@ cluster: build
 cluster-stop:
 	bash scripts/cluster.sh stop
 
-# The long fault run: random kills, restarts, partitions, delays and drops
-# on a cluster of FAULT_NODES (3) under load for FAULTS (5m), printing every
-# fault and check.
+# The long fault run: random kills, restarts, partitions (of a minority
+# with the hot leader, on 5 nodes or more), delays and drops on a cluster of
+# FAULT_NODES (3) under load for FAULTS (5m), printing every fault and
+# check; then the short 5-node test.
 FAULTS      ?= 5m
 FAULT_NODES ?= 3
 test-faults:
-	INV_FAULTS=$(FAULTS) INV_FAULT_NODES=$(FAULT_NODES) $(GO) test -count=1 -v -timeout 0 -run 'TestFaultsLong|TestFailover|TestClusterTopology' ./internal/clustertest/
+	INV_FAULTS=$(FAULTS) INV_FAULT_NODES=$(FAULT_NODES) $(GO) test -count=1 -v -timeout 0 -run 'TestFaultsLong|TestFailover|TestFiveNodes|TestClusterTopology' ./internal/clustertest/

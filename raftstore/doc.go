@@ -22,6 +22,7 @@
 //     feedcodec.go, docs/adr/0014).
 //
 // It may import engine, pebble, hashicorp/raft (and its hclog),
-// klauspost/compress, log/slog and the standard library. It must not import
+// klauspost/compress, log/slog, the standard library and internal/failpoint
+// (fault sites that exist only in test builds). It must not import
 // protocol, server or client: those sit above it.
 package raftstore

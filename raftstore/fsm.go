@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/internal/failpoint"
 )
 
 // EventSink receives the events of every applied entry, in log order, on
@@ -119,6 +120,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			f.applied.Store(l.Index)
 			continue
 		}
+		if len(resps) > 0 {
+			failpoint.Hit(failpoint.FSMApply)
+		}
 		r := f.applyLocked(l)
 		out[i] = r
 		resps = append(resps, r)
@@ -196,6 +200,9 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 // Restore replaces the state with a snapshot's. On error the old state stays.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	if err := failpoint.Err(failpoint.SnapshotRestoreBefore); err != nil {
+		return err
+	}
 	start := time.Now()
 	eng, index, err := readSnapshot(rc, f.cfg, f.bytesMax)
 	if err != nil {
@@ -212,6 +219,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		f.feed.restored(index)
 	}
 	f.observeSnapshot(SnapshotRestored, start, nil)
+	failpoint.Hit(failpoint.SnapshotRestoreAfter)
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
+
+	"github.com/invsys/inv/internal/failpoint"
 )
 
 // ShardStore is one shard group's view of the node's Store: its
@@ -124,7 +126,7 @@ func (s *ShardStore) StoreLogs(logs []*raft.Log) error {
 		return fmt.Errorf("raftstore: shard %d: store logs %d..%d: %w",
 			s.shard, logs[0].Index, logs[len(logs)-1].Index, err)
 	}
-	return nil
+	return failpoint.Err(failpoint.RaftAfterLogWrite)
 }
 
 // DeleteRange deletes entries min..max inclusive with one range tombstone:

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/internal/failpoint"
 )
 
 // The proposer of one shard: group commit in front of raft (docs/adr/0013).
@@ -317,6 +318,11 @@ func (p *proposer) resolveLoop() {
 			if err != nil {
 				p.log.Error("raftstore: proposer", "error", err) // a bug, not an operating condition
 				resp = nil
+			}
+		}
+		if err == nil {
+			if fp := failpoint.Err(failpoint.RaftBeforeReply); fp != nil {
+				resp, err = nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, fp) // as if the reply were lost
 			}
 		}
 		p.resolve(fl.b, resp, err)

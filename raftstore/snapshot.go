@@ -11,6 +11,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/internal/failpoint"
 )
 
 // The FSM's snapshot, as raft's snapshot store keeps it and as it travels to
@@ -87,11 +88,23 @@ func (s *fsmSnapshot) persist(sink raft.SnapshotSink) error {
 			return err
 		}
 	}
+	if err := failpoint.Err(failpoint.SnapshotPersistBeforeWrite); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
 	if err := writeSnapshot(sink, s.index, s.state); err != nil {
 		_ = sink.Cancel()
 		return err
 	}
-	return sink.Close()
+	if err := failpoint.Err(failpoint.SnapshotPersistBeforeClose); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	if err := sink.Close(); err != nil {
+		return err
+	}
+	failpoint.Hit(failpoint.SnapshotPersistAfterClose)
+	return nil
 }
 
 // Release drops the state copy.

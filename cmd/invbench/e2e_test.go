@@ -209,3 +209,64 @@ func TestWorkloadsAgainstInvd(t *testing.T) {
 		}
 	})
 }
+
+// clusterRaft is each cluster node's raft timing: a little tighter than
+// invd's LAN defaults, so that the elections at start are quick.
+const clusterRaft = `
+log_level = warn
+heartbeat_timeout = 400ms
+election_timeout = 400ms
+leader_lease_timeout = 200ms
+`
+
+// TestWorkloadsAgainstCluster runs invbench against a 3-node cluster, once
+// given every node and once given a single node: the client library finds
+// the shards' leaders from the node's TOPOLOGY, sends each request to its
+// shard's leader, and the invariant check reads every item from its
+// shard's leader. The JSON line must say the invariant is ok.
+func TestWorkloadsAgainstCluster(t *testing.T) {
+	if bins == nil {
+		t.Skip("end-to-end: needs invd (not built with -short)")
+	}
+	c, err := invdtest.StartCluster(invdtest.ClusterOptions{Bin: bins["invd"], Dir: t.TempDir(), Nodes: 3, Shards: 4,
+		Config: clusterRaft})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("cluster logs:\n%s", c.Logs())
+		}
+		for _, r := range c.StopAll(30 * time.Second) {
+			t.Errorf("invd reported a data race:\n%s", r)
+		}
+	})
+	for _, tc := range []struct{ name, addr, workload string }{
+		{"every-node", strings.Join(c.Clients, ","), "flash-spread"},
+		{"one-node", c.Clients[2], "pickup-window"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := invbench(t, "--addr", tc.addr, "--workload", tc.workload, "--scale", "2000",
+				"--conns", "4", "--inflight", "8", "--duration", "30s", "--quiet")
+			if code != 0 || strings.Contains(errOut, "DATA RACE") {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+			}
+			lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+			if len(lines) < 2 || lines[len(lines)-1] != "invariant ok" {
+				t.Fatalf("want invariant ok last:\n%s", out)
+			}
+			var l line
+			if err := json.Unmarshal([]byte(lines[len(lines)-2]), &l); err != nil {
+				t.Fatalf("JSON line %q: %v", lines[len(lines)-2], err)
+			}
+			if l.Workload != tc.workload || l.Invariant != "ok" || !l.Complete || l.Errors != 0 || l.Successes == 0 ||
+				l.Requests != l.Successes+l.Refused+l.Errors {
+				t.Errorf("JSON line %s", lines[len(lines)-2])
+			}
+			t.Logf("%s: %s", tc.name, lines[len(lines)-2])
+		})
+	}
+	if _, err := c.WaitConverged(30 * time.Second); err != nil {
+		t.Error(err)
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/invsys/inv/internal/failpoint"
 	"github.com/invsys/inv/raftstore"
 	"github.com/invsys/inv/server"
 )
@@ -68,6 +69,10 @@ func run(args []string) error {
 	level.Set(cfg.LogLevel)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
+	// Test builds only (-tags failpoints): arm INV_FAILPOINTS; a no-op otherwise.
+	if err := failpoint.Setup(log); err != nil {
+		return err
+	}
 
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return err

@@ -12,7 +12,10 @@
 // TestFaultsLong) injects random faults every few seconds for the given
 // time (kill -9 of the hot leader or of any node, kill -9 of every node,
 // graceful restarts, partitions of a node from the others, delayed and
-// dropped raft traffic) and prints each fault and each check;
+// dropped raft traffic; on 5 nodes or more, partitions of a minority that
+// holds the hot shard's leader) and prints each fault and each check: the
+// checks of workload_test.go and porcupine on the histories of
+// linearizability_test.go's load, run beside it each round.
 // INV_FAULT_NODES=5 runs it on 5 nodes.
 package clustertest
 
@@ -113,12 +116,13 @@ func TestFaultsLong(t *testing.T) {
 	end := time.Now().Add(total)
 	for round := 1; time.Now().Before(end); round++ {
 		w.restock(300)
+		lin := startLin(t, c, fmt.Sprintf("lin-r%d", round), 2, 2, hotShard)
 		stop := make(chan struct{})
 		wg := w.run(4, stop)
 		// A few faults, a few seconds apart, then a check with the load stopped.
 		for range 1 + rng.IntN(3) {
 			time.Sleep(time.Duration(1000+rng.IntN(3000)) * time.Millisecond)
-			switch f := rng.IntN(6); f {
+			switch f := rng.IntN(7); f {
 			case 0: // kill the hot shard's leader, restart it after a while
 				l := c.Leader(hotShard)
 				if l < 0 {
@@ -177,13 +181,36 @@ func TestFaultsLong(t *testing.T) {
 				if err := c.Heal(); err != nil {
 					t.Fatal(err)
 				}
+			case 6: // a minority with the hot shard's leader cut off from the rest
+				l := c.Leader(hotShard)
+				if nodes < 5 || l < 0 {
+					continue
+				}
+				group := []int{l}
+				for k := 1; len(group) < (nodes-1)/2; k++ {
+					group = append(group, (l+k)%nodes)
+				}
+				say("round %d: partition a minority %v (node %d leads hot shard %d) from the other %d nodes",
+					round, plusOne(group), l+1, hotShard, nodes-len(group))
+				injected["partition minority"]++
+				if err := c.Partition(group...); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(time.Duration(1500+rng.IntN(3000)) * time.Millisecond)
+				if err := c.Heal(); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		time.Sleep(time.Second)
 		close(stop)
 		wg.Wait()
+		lin.stop()
 		w.check(c, fmt.Sprintf("round %d", round))
-		say("round %d checked: %d ops, %d reservations, %d failed after retries", round, w.ops.Load(), len(w.resvs), w.failures.Load())
+		lin.check(1)
+		say("round %d checked: replicas identical on %d nodes, no oversell, windows within quota, customers within the limit, "+
+			"every acknowledged op present (%d ops, %d reservations, %d failed after retries); porcupine on %d ops: %s",
+			round, nodes, w.ops.Load(), len(w.resvs), w.failures.Load(), len(lin.hist), okOrFailed(t))
 		if t.Failed() {
 			break
 		}
@@ -192,6 +219,22 @@ func TestFaultsLong(t *testing.T) {
 	if n := w.failures.Load(); n > 0 {
 		t.Errorf("%d operations failed after their retries", n)
 	}
+}
+
+// plusOne turns 0-based node indexes into node ids.
+func plusOne(ix []int) []int {
+	out := make([]int, len(ix))
+	for i, v := range ix {
+		out[i] = v + 1
+	}
+	return out
+}
+
+func okOrFailed(t *testing.T) string {
+	if t.Failed() {
+		return "FAILED"
+	}
+	return "ok"
 }
 
 func mustStart(t *testing.T, c interface{ Start(...int) error }, nodes ...int) {

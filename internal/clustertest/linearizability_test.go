@@ -1,8 +1,9 @@
 // Linearizability of each item's history through faults, checked with
 // porcupine. Several clients reserve units of a few items, cancel their own
-// holds and read the items' available units, while the leader of the first
-// item's shard is killed with SIGKILL and restarted, and then partitioned
-// away from the majority and healed. Every call is recorded with its
+// holds and read the items' available units (linLoad, also run by the
+// 5-node test), while the leader of the first item's shard is killed with
+// SIGKILL and restarted, and then partitioned away from the majority and
+// healed. Every call is recorded with its
 // invocation and response times; a call whose answer never came (it failed
 // after its retries) is recorded as unknown, with no response time: it may
 // or may not have taken effect. The model of an item is its available
@@ -25,6 +26,7 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"github.com/invsys/inv/client"
+	"github.com/invsys/inv/internal/invdtest"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -103,100 +105,8 @@ func itemModel(stock int64) porcupine.Model {
 
 func TestLinearizableItemsThroughFaults(t *testing.T) {
 	c := startCluster(t, 3, faultShards)
-	const items, stock = 3, 40
-	setup := dial(t, c)
-	ctx0, cancel0 := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel0()
-	skus := make([]string, items)
-	for i := range skus {
-		skus[i] = fmt.Sprintf("lin-%d", i)
-		if err := setup.PutItem(ctx0, client.ItemSpec{SKU: skus[i], Store: "s1", Stock: stock}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	firstShard := protocol.ShardOf([]byte(skus[0]), []byte("s1"), faultShards)
-
-	var mu sync.Mutex
-	var history []porcupine.Operation
-	base := time.Now()
-	now := func() int64 { return time.Since(base).Nanoseconds() }
-	record := func(id int, in linInput, call int64, out linOutput) {
-		ret := now()
-		if out.unknown {
-			ret = math.MaxInt64 // it may take effect at any time after the call
-		}
-		mu.Lock()
-		history = append(history, porcupine.Operation{ClientId: id, Input: in, Call: call, Output: out, Return: ret})
-		mu.Unlock()
-	}
-
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for ci := range 3 {
-		cl := dial(t, c)
-		for g := range 3 {
-			id := ci*3 + g
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				rng := rand.New(rand.NewPCG(uint64(id), uint64(base.UnixNano())))
-				type hold struct {
-					id   uint64
-					item int
-					qty  int64
-				}
-				var mine []hold
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					ctx, cancel := callCtx()
-					item := rng.IntN(items)
-					switch p := rng.IntN(4); {
-					case p < 2:
-						in := linInput{item: item, kind: linReserve, qty: 1 + rng.Int64N(2)}
-						call := now()
-						res, err := cl.Reserve(ctx, client.ReserveRequest{SKU: skus[item], Store: "s1",
-							Customer: fmt.Sprintf("lin-%d-%d", id, rng.IntN(1000)), Qty: in.qty, Key: cl.NewKey()})
-						switch {
-						case err == nil:
-							record(id, in, call, linOutput{ok: true})
-							mine = append(mine, hold{res.ID, item, in.qty})
-						case errors.Is(err, client.ErrSoldOut):
-							record(id, in, call, linOutput{})
-						default:
-							record(id, in, call, linOutput{unknown: true})
-						}
-					case p == 2 && len(mine) > 0:
-						k := rng.IntN(len(mine))
-						h := mine[k]
-						mine = append(mine[:k], mine[k+1:]...)
-						in := linInput{item: h.item, kind: linCancel, qty: h.qty}
-						call := now()
-						_, err := cl.Cancel(ctx, client.CancelRequest{ID: h.id, Key: cl.NewKey()})
-						if err != nil {
-							t.Errorf("cancel %d: %v", h.id, err)
-							record(id, in, call, linOutput{unknown: true})
-						} else {
-							record(id, in, call, linOutput{ok: true})
-						}
-					default:
-						in := linInput{item: item, kind: linRead}
-						call := now()
-						it, err := cl.GetItem(ctx, skus[item], "s1")
-						if err != nil {
-							record(id, in, call, linOutput{unknown: true})
-						} else {
-							record(id, in, call, linOutput{avail: it.Available})
-						}
-					}
-					cancel()
-				}
-			}()
-		}
-	}
+	lin := startLin(t, c, "lin", 3, 3, -1)
+	firstShard := lin.shard(0)
 
 	time.Sleep(1200 * time.Millisecond)
 	if l := c.Leader(firstShard); l >= 0 {
@@ -219,24 +129,158 @@ func TestLinearizableItemsThroughFaults(t *testing.T) {
 		}
 	}
 	time.Sleep(1200 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	lin.stop()
+	lin.check(100)
+}
 
+// linLoad is the load of the linearizability checks and its history:
+// clients×3 goroutines reserve units of a few items, cancel their own
+// holds and read the items, each call recorded with its invocation and
+// response times (none for a call whose answer never came).
+type linLoad struct {
+	t     testing.TB
+	skus  []string
+	base  time.Time
+	done  chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	hist  []porcupine.Operation
+	nodes int
+}
+
+// linStock is each item's stock: small, so that reserves run into sold out.
+const linStock = 40
+
+// startLin puts items fresh items named after tag, all on shard unless it
+// is -1, and starts the load.
+func startLin(t testing.TB, c *invdtest.Cluster, tag string, items, clients, shard int) *linLoad {
+	l := &linLoad{t: t, base: time.Now(), done: make(chan struct{}), nodes: c.Size()}
+	setup := dial(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i, k := 0, 0; i < items; k++ {
+		sku := fmt.Sprintf("%s-%d", tag, k)
+		if shard >= 0 && protocol.ShardOf([]byte(sku), []byte("s1"), faultShards) != shard {
+			continue
+		}
+		l.skus = append(l.skus, sku)
+		i++
+		if err := setup.PutItem(ctx, client.ItemSpec{SKU: sku, Store: "s1", Stock: linStock}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for ci := range clients {
+		cl := dial(t, c)
+		for g := range 3 {
+			l.wg.Add(1)
+			go l.run(cl, ci*3+g)
+		}
+	}
+	return l
+}
+
+// shard returns item i's shard.
+func (l *linLoad) shard(i int) int {
+	return protocol.ShardOf([]byte(l.skus[i]), []byte("s1"), faultShards)
+}
+
+func (l *linLoad) now() int64 { return time.Since(l.base).Nanoseconds() }
+
+func (l *linLoad) record(id int, in linInput, call int64, out linOutput) {
+	ret := l.now()
+	if out.unknown {
+		ret = math.MaxInt64 // it may take effect at any time after the call
+	}
+	l.mu.Lock()
+	l.hist = append(l.hist, porcupine.Operation{ClientId: id, Input: in, Call: call, Output: out, Return: ret})
+	l.mu.Unlock()
+}
+
+func (l *linLoad) run(cl *client.Client, id int) {
+	defer l.wg.Done()
+	rng := rand.New(rand.NewPCG(uint64(id), uint64(l.base.UnixNano())))
+	type hold struct {
+		id   uint64
+		item int
+		qty  int64
+	}
+	var mine []hold
+	for {
+		select {
+		case <-l.done:
+			return
+		default:
+		}
+		ctx, cancel := callCtx()
+		item := rng.IntN(len(l.skus))
+		switch p := rng.IntN(4); {
+		case p < 2:
+			in := linInput{item: item, kind: linReserve, qty: 1 + rng.Int64N(2)}
+			call := l.now()
+			res, err := cl.Reserve(ctx, client.ReserveRequest{SKU: l.skus[item], Store: "s1",
+				Customer: fmt.Sprintf("lin-%d-%d", id, rng.IntN(1000)), Qty: in.qty, Key: cl.NewKey()})
+			switch {
+			case err == nil:
+				l.record(id, in, call, linOutput{ok: true})
+				mine = append(mine, hold{res.ID, item, in.qty})
+			case errors.Is(err, client.ErrSoldOut):
+				l.record(id, in, call, linOutput{})
+			default:
+				l.record(id, in, call, linOutput{unknown: true})
+			}
+		case p == 2 && len(mine) > 0:
+			k := rng.IntN(len(mine))
+			h := mine[k]
+			mine = append(mine[:k], mine[k+1:]...)
+			in := linInput{item: h.item, kind: linCancel, qty: h.qty}
+			call := l.now()
+			_, err := cl.Cancel(ctx, client.CancelRequest{ID: h.id, Key: cl.NewKey()})
+			if err != nil {
+				l.t.Errorf("cancel %d: %v", h.id, err)
+				l.record(id, in, call, linOutput{unknown: true})
+			} else {
+				l.record(id, in, call, linOutput{ok: true})
+			}
+		default:
+			in := linInput{item: item, kind: linRead}
+			call := l.now()
+			it, err := cl.GetItem(ctx, l.skus[item], "s1")
+			if err != nil {
+				l.record(id, in, call, linOutput{unknown: true})
+			} else {
+				l.record(id, in, call, linOutput{avail: it.Available})
+			}
+		}
+		cancel()
+	}
+}
+
+// stop ends the load and waits for every call in flight.
+func (l *linLoad) stop() {
+	close(l.done)
+	l.wg.Wait()
+}
+
+// check has porcupine check each item's history, which must hold at least
+// minOps operations.
+func (l *linLoad) check(minOps int) {
+	t := l.t
+	t.Helper()
 	unknown := 0
-	for _, op := range history {
+	for _, op := range l.hist {
 		if op.Output.(linOutput).unknown {
 			unknown++
 		}
 	}
 	start := time.Now()
-	res, info := porcupine.CheckOperationsVerbose(itemModel(stock), history, 2*time.Minute)
-	t.Logf("porcupine: %s over %d operations on %d items (%d unknown) in %s",
-		res, len(history), items, unknown, time.Since(start).Round(time.Millisecond))
+	res, info := porcupine.CheckOperationsVerbose(itemModel(linStock), l.hist, 2*time.Minute)
+	t.Logf("porcupine: %s over %d operations on %d items (%d unknown), %d nodes, in %s",
+		res, len(l.hist), len(l.skus), unknown, l.nodes, time.Since(start).Round(time.Millisecond))
 	switch res {
 	case porcupine.Illegal:
 		t.Errorf("an item's history is not linearizable")
 		if f, err := os.CreateTemp("", "inv-lin-*.html"); err == nil {
-			if porcupine.Visualize(itemModel(stock), info, f) == nil {
+			if porcupine.Visualize(itemModel(linStock), info, f) == nil {
 				t.Logf("visualization in %s", f.Name())
 			}
 			f.Close()
@@ -244,8 +288,8 @@ func TestLinearizableItemsThroughFaults(t *testing.T) {
 	case porcupine.Unknown:
 		t.Logf("porcupine timed out: no violation found within its budget")
 	}
-	if len(history) < 100 {
-		t.Errorf("only %d operations recorded", len(history))
+	if len(l.hist) < minOps {
+		t.Errorf("only %d operations recorded", len(l.hist))
 	}
 }
 

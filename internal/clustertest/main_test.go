@@ -3,7 +3,9 @@
 // detector when the tests run with it) and each test starts its own cluster
 // of real invd processes on free loopback ports (internal/invdtest), each
 // node with its own Pebble folder. With -short nothing is built and the
-// tests skip.
+// tests skip. When the tests run with -tags failpoints, so does the invd
+// they build, and every node serves a failpoint endpoint
+// (failpoint_test.go).
 package clustertest
 
 import (
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/invsys/inv/client"
+	"github.com/invsys/inv/internal/failpoint"
 	"github.com/invsys/inv/internal/invdtest"
 )
 
@@ -52,7 +55,11 @@ func runWithInvd(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmpRoot)
-	bins, err := invdtest.Build(tmpRoot, "github.com/invsys/inv/cmd/invd")
+	tags := ""
+	if failpoint.Enabled {
+		tags = "failpoints"
+	}
+	bins, err := invdtest.BuildTags(tmpRoot, tags, "github.com/invsys/inv/cmd/invd")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -65,12 +72,19 @@ func runWithInvd(m *testing.M) int {
 // checks the nodes' race detectors) when the test ends.
 func startCluster(t testing.TB, nodes, shards int) *invdtest.Cluster {
 	t.Helper()
+	return startClusterWith(t, nodes, shards, "")
+}
+
+// startClusterWith is startCluster with config lines added to
+// clusterConfig.
+func startClusterWith(t testing.TB, nodes, shards int, config string) *invdtest.Cluster {
+	t.Helper()
 	if invdBin == "" {
 		t.Skip("cluster: needs invd (not built with -short)")
 	}
 	c, err := invdtest.StartCluster(invdtest.ClusterOptions{Bin: invdBin,
 		Dir: filepath.Join(tmpRoot, fmt.Sprintf("cluster-%d", seq.Add(1))), Nodes: nodes, Shards: shards,
-		Config: clusterConfig})
+		Config: clusterConfig + config, Failpoints: failpoint.Enabled})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,14 +100,15 @@ func startCluster(t testing.TB, nodes, shards int) *invdtest.Cluster {
 }
 
 // dial returns a client seeded with every node of c, retrying patiently
-// enough to ride out an election and a restart.
-func dial(t testing.TB, c *invdtest.Cluster) *client.Client {
+// enough to ride out an election and a restart; opts come after those
+// defaults, so they override them.
+func dial(t testing.TB, c *invdtest.Cluster, opts ...client.Option) *client.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cl, err := client.Dial(ctx, c.Clients,
+	cl, err := client.Dial(ctx, c.Clients, append([]client.Option{
 		client.WithRetry(client.RetryPolicy{MaxAttempts: 200, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 250 * time.Millisecond}),
-		client.WithRequestTimeout(2*time.Second), client.WithDialTimeout(time.Second))
+		client.WithRequestTimeout(2 * time.Second), client.WithDialTimeout(time.Second)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,4 +126,17 @@ func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// settledLeaderOf waits until shard is led by its preferred node (shard
+// mod the cluster's size), where invd's leader balancer moves it and then
+// leaves it, and returns that node: a test that arms a fault on the leader
+// must not see the leadership move away meanwhile.
+func settledLeaderOf(t testing.TB, c *invdtest.Cluster, shard int) int {
+	t.Helper()
+	want := shard % c.Size()
+	waitFor(t, fmt.Sprintf("node %d to lead shard %d", want+1, shard), 30*time.Second, func() bool {
+		return c.Leader(shard) == want
+	})
+	return want
 }

@@ -2,7 +2,9 @@
 // fault. Several client.Client instances, each with a few goroutines,
 // reserve units of a hot item and of spread items, then confirm, cancel or
 // leave their holds; now and then they resend a reserve with the key it
-// succeeded with. Every answer is recorded. A call that fails after all
+// succeeded with. Two of the spread items carry rules: one has two pickup
+// windows with small quotas (every reserve of it names one), one a
+// per-customer limit that a handful of customers run into. Every answer is recorded. A call that fails after all
 // its retries (which must not happen: the client rides out a failover)
 // leaves its operation unknown, and the checks then allow for it either
 // way. The checks, with the load stopped:
@@ -10,6 +12,13 @@
 //   - every replica of every shard has applied the same index and holds a
 //     byte-identical engine state (sha256 from /debug/shardhash);
 //   - no item is oversold: held + confirmed + picked up <= stock;
+//   - no window is over its quota, and each window's used units equal the
+//     acknowledged reservations' in it (exactly, when no outcome is
+//     unknown);
+//   - no customer holds more of the limited item than its limit (the
+//     engine enforces limits per item shard; the limited item is one item
+//     on one shard), counting every acknowledged reservation in its last
+//     state, plus the units of the ones with an unknown outcome;
 //   - every acknowledged operation is present: each item's held and
 //     confirmed counts equal the sums over the acknowledged reservations of
 //     the state their last acknowledged operation left them in (exactly,
@@ -39,15 +48,27 @@ import (
 type item struct {
 	sku, store string
 	stock      int64
+	limit      int64       // per-customer limit; 0: none
+	windows    []time.Time // pickup windows' starts; every reserve names one
 }
+
+// The rules of the two rule items: small enough that the load runs into
+// them within a second.
+const (
+	windowQuota     = 25
+	customerLimit   = 3
+	limitedCustomer = 4 // customers of the limited item
+)
 
 // resv is what the workload knows of one reservation it was told about.
 type resv struct {
-	id    uint64
-	item  int
-	qty   int64
-	state engine.State // after the last acknowledged operation
-	key   string
+	id       uint64
+	item     int
+	qty      int64
+	state    engine.State // after the last acknowledged operation
+	key      string
+	window   int // index in the item's windows; -1: none
+	customer string
 }
 
 // workload drives the load and keeps the record.
@@ -65,6 +86,7 @@ type workload struct {
 	checked int // reservations acknowledged before the last check
 
 	ops, resends, soldOut, failures atomic.Int64
+	windowFull, limited             atomic.Int64 // refusals by the rules
 	slowest                         atomic.Int64 // longest reserve, retries included, in ns
 }
 
@@ -77,12 +99,22 @@ func newWorkload(t testing.TB, c *invdtest.Cluster, nclients, nitems int, hotSto
 	for i := range nitems {
 		w.items = append(w.items, item{sku: fmt.Sprintf("spread-%s-%d", tag, i), store: fmt.Sprintf("s%d", i%4), stock: stock})
 	}
+	day := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
+	w.items[1].windows = []time.Time{day, day.Add(time.Hour)}
+	w.items[2].limit = customerLimit
 	w.unknown = make([]int, len(w.items))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, it := range w.items {
-		if err := w.clients[0].PutItem(ctx, client.ItemSpec{SKU: it.sku, Store: it.store, Stock: it.stock}); err != nil {
+		if err := w.clients[0].PutItem(ctx, client.ItemSpec{SKU: it.sku, Store: it.store, Stock: it.stock, Limit: it.limit}); err != nil {
 			t.Fatalf("put item %s: %v", it.sku, err)
+		}
+		for _, start := range it.windows {
+			err := w.clients[0].PutWindow(ctx, client.WindowSpec{SKU: it.sku, Store: it.store, Start: start,
+				End: start.Add(time.Hour), Quota: windowQuota})
+			if err != nil {
+				t.Fatalf("put window of %s: %v", it.sku, err)
+			}
 		}
 	}
 	return w
@@ -143,6 +175,14 @@ func (w *workload) step(cl *client.Client, rng *rand.Rand, who string) {
 	ctx, cancel := callCtx()
 	defer cancel()
 	req := client.ReserveRequest{SKU: it.sku, Store: it.store, Customer: fmt.Sprintf("%s-%d", who, rng.IntN(1000)), Qty: qty, Key: key}
+	win := -1
+	if len(it.windows) > 0 {
+		win = rng.IntN(len(it.windows))
+		req.Window = it.windows[win]
+	}
+	if it.limit > 0 {
+		req.Customer = fmt.Sprintf("limited-%d", rng.IntN(limitedCustomer))
+	}
 	began := time.Now()
 	res, err := cl.Reserve(ctx, req)
 	w.ops.Add(1)
@@ -153,11 +193,17 @@ func (w *workload) step(cl *client.Client, rng *rand.Rand, who string) {
 	case errors.Is(err, client.ErrSoldOut):
 		w.soldOut.Add(1)
 		return
+	case errors.Is(err, client.ErrWindowFull):
+		w.windowFull.Add(1)
+		return
+	case errors.Is(err, client.ErrLimitExceeded):
+		w.limited.Add(1)
+		return
 	case err != nil:
 		w.failed(ix, nil, "reserve", err)
 		return
 	}
-	r := &resv{id: res.ID, item: ix, qty: qty, state: engine.StateHeld, key: key}
+	r := &resv{id: res.ID, item: ix, qty: qty, state: engine.StateHeld, key: key, window: win, customer: req.Customer}
 	w.mu.Lock()
 	w.resvs = append(w.resvs, r)
 	w.mu.Unlock()
@@ -268,6 +314,8 @@ func (w *workload) check(c *invdtest.Cluster, phase string) {
 			w.t.Errorf("%s: reservation %d has %d units, reserved %d", phase, r.id, got.Qty, r.qty)
 		}
 	}
+	used := map[[2]int]int64{}  // by item and window: units of active reservations
+	owned := map[string]int64{} // by customer: active units of the limited item
 	for _, r := range w.resvs {
 		st := r.state
 		if uncertain[r] {
@@ -278,6 +326,22 @@ func (w *workload) check(c *invdtest.Cluster, phase string) {
 			held[r.item] += r.qty
 		case engine.StateConfirmed:
 			confirmed[r.item] += r.qty
+		default:
+			continue
+		}
+		if r.window >= 0 {
+			used[[2]int{r.item, r.window}] += r.qty
+		}
+		if w.items[r.item].limit > 0 {
+			owned[r.customer] += r.qty
+		}
+	}
+	// The acknowledged units are a lower bound of what a customer owns
+	// (a reserve whose answer never came may add some): over the limit is
+	// a violation either way.
+	for cust, n := range owned {
+		if n > customerLimit {
+			w.t.Errorf("%s: customer %s owns %d units of the limited item, limit %d", phase, cust, n, customerLimit)
 		}
 	}
 	checked := len(look)
@@ -298,8 +362,23 @@ func (w *workload) check(c *invdtest.Cluster, phase string) {
 			w.t.Errorf("%s: item %s holds %d and has %d confirmed; acknowledged reservations account for %d and %d (unknown ops %d)",
 				phase, it.sku, got.Held, got.Confirmed, held[ix], confirmed[ix], w.unknown[ix])
 		}
+		if len(got.Windows) != len(it.windows) {
+			w.t.Errorf("%s: item %s has %d windows, put %d", phase, it.sku, len(got.Windows), len(it.windows))
+			continue
+		}
+		for k, start := range it.windows {
+			gw, acked := got.Windows[k], used[[2]int{ix, k}]
+			if !gw.Start.Equal(start) || gw.Quota != windowQuota {
+				w.t.Errorf("%s: item %s window %d is %v quota %d, put %v quota %d", phase, it.sku, k, gw.Start, gw.Quota, start, windowQuota)
+			}
+			if gw.Used > gw.Quota || gw.Used < acked || gw.Used > acked+slack {
+				w.t.Errorf("%s: item %s window %d uses %d of quota %d; acknowledged reservations in it hold %d (unknown ops %d)",
+					phase, it.sku, k, gw.Used, gw.Quota, acked, w.unknown[ix])
+			}
+		}
 	}
-	w.t.Logf("%s: checked %d shards × %d replicas identical, %d items, %d of %d reservations looked up; %d ops so far (%d resends, %d sold out, %d failed after retries; slowest reserve %s with its retries) in %s",
-		phase, shards, c.Size(), len(w.items), checked, len(w.resvs), w.ops.Load(), w.resends.Load(), w.soldOut.Load(), w.failures.Load(),
+	w.t.Logf("%s: checked %d shards × %d replicas identical, %d items (%d windows, %d limited customers), %d of %d reservations looked up; %d ops so far (%d resends, %d sold out, %d window full, %d over limit, %d failed after retries; slowest reserve %s with its retries) in %s",
+		phase, shards, c.Size(), len(w.items), len(w.items[1].windows), len(owned), checked, len(w.resvs), w.ops.Load(), w.resends.Load(), w.soldOut.Load(),
+		w.windowFull.Load(), w.limited.Load(), w.failures.Load(),
 		time.Duration(w.slowest.Load()).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 }

@@ -21,6 +21,9 @@ type ClusterOptions struct {
 	// level, raft timing). The cluster adds node_id, raft_bind, peers and a
 	// shared pickup_secret.
 	Config string
+	// Failpoints gives every node a failpoint endpoint (Cluster.Failpoint);
+	// Bin must be built with the failpoints tag.
+	Failpoints bool
 }
 
 // Cluster is a set of invd processes forming one cluster. Node i (0-based)
@@ -51,6 +54,9 @@ func StartCluster(o ClusterOptions) (*Cluster, error) {
 	for i := range o.Nodes {
 		c.opts[i] = Options{Bin: o.Bin, Data: filepath.Join(o.Dir, fmt.Sprintf("node-%d", i+1)),
 			Shards: o.Shards, Addr: FreeAddr(), HTTP: FreeAddr()}
+		if o.Failpoints {
+			c.opts[i].FailpointHTTP = FreeAddr()
+		}
 		raft[i] = FreeAddr()
 		c.Rafts = append(c.Rafts, raft[i])
 		c.Clients = append(c.Clients, c.opts[i].Addr)
@@ -93,7 +99,10 @@ func (c *Cluster) Start(nodes ...int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, err := Start(c.opts[i])
+			c.mu.Lock()
+			o := c.opts[i]
+			c.mu.Unlock()
+			p, err := Start(o)
 			if err != nil {
 				errs[k] = fmt.Errorf("node %d: %w", i+1, err)
 				return
@@ -116,6 +125,40 @@ func (c *Cluster) Kill(i int) {
 	if p != nil {
 		p.Kill()
 	}
+}
+
+// Failpoint arms points of a failpoint spec on running node i (see
+// Proc.Failpoint) and returns its armed points with their hits.
+func (c *Cluster) Failpoint(i int, spec string) (string, error) {
+	p := c.Proc(i)
+	if p == nil {
+		return "", fmt.Errorf("node %d is down", i+1)
+	}
+	return p.Failpoint(spec)
+}
+
+// StartFailpoints sets the failpoint spec node i is started with from now
+// on (INV_FAILPOINTS; "" for none).
+func (c *Cluster) StartFailpoints(i int, spec string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.opts[i].Failpoints = spec
+}
+
+// WaitExit waits up to timeout for node i to end by itself (a failpoint's
+// crash), marks it down and returns its exit code and its last logs.
+func (c *Cluster) WaitExit(i int, timeout time.Duration) (code int, logs string, err error) {
+	p := c.Proc(i)
+	if p == nil {
+		return 0, "", fmt.Errorf("node %d is down", i+1)
+	}
+	if code, err = p.Wait(timeout); err != nil {
+		return 0, p.Logs(), fmt.Errorf("node %d: %w", i+1, err)
+	}
+	c.mu.Lock()
+	c.procs[i] = nil
+	c.mu.Unlock()
+	return code, p.Logs(), nil
 }
 
 // KillAll kills every running node.

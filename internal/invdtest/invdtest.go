@@ -1,7 +1,9 @@
 // Package invdtest runs real invd processes for end-to-end tests: it builds
 // the binaries once, starts a server on free loopback ports with a data
 // folder and a config file of the test's choosing, waits until it serves,
-// and stops it gently (SIGTERM) or not at all (SIGKILL).
+// and stops it gently (SIGTERM) or not at all (SIGKILL). Built with the
+// failpoints tag (BuildTags), a server can also be made to crash, sleep or
+// fail at a named site (internal/failpoint), armed at start or later.
 package invdtest
 
 import (
@@ -11,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,10 +29,20 @@ import (
 // (RaceEnabled), so do the processes it starts: the server is where the
 // concurrency is.
 func Build(dir string, pkgs ...string) (map[string]string, error) {
+	return BuildTags(dir, "", pkgs...)
+}
+
+// BuildTags is Build with build tags (comma-separated, as go build -tags
+// takes them): "failpoints" builds an invd whose failpoints can be armed
+// (internal/failpoint; Options.Failpoints and FailpointHTTP).
+func BuildTags(dir, tags string, pkgs ...string) (map[string]string, error) {
 	out := make(map[string]string, len(pkgs))
 	args := []string{"build", "-o", dir + string(os.PathSeparator)}
 	if RaceEnabled {
 		args = append(args, "-race")
+	}
+	if tags != "" {
+		args = append(args, "-tags", tags)
 	}
 	cmd := exec.Command("go", append(args, pkgs...)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -61,6 +74,11 @@ type Options struct {
 	Config string
 	// Addr and HTTP, when empty, are chosen free.
 	Addr, HTTP string
+	// Failpoints is the failpoint spec armed at start (INV_FAILPOINTS), and
+	// FailpointHTTP the address of the failpoint endpoint
+	// (INV_FAILPOINTS_HTTP) where Proc.Failpoint arms points later; both
+	// need a binary built with the failpoints tag (BuildTags).
+	Failpoints, FailpointHTTP string
 }
 
 // Proc is a running invd.
@@ -98,6 +116,13 @@ func Start(o Options) (*Proc, error) {
 	}
 	p := &Proc{Opts: o, logs: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(o.Bin, args...)
+	p.cmd.Env = os.Environ()
+	if o.Failpoints != "" {
+		p.cmd.Env = append(p.cmd.Env, "INV_FAILPOINTS="+o.Failpoints)
+	}
+	if o.FailpointHTTP != "" {
+		p.cmd.Env = append(p.cmd.Env, "INV_FAILPOINTS_HTTP="+o.FailpointHTTP)
+	}
 	p.cmd.Stdout = p.logs
 	p.cmd.Stderr = p.logs
 	if err := p.cmd.Start(); err != nil {
@@ -149,6 +174,37 @@ func (p *Proc) Stop(timeout time.Duration) error {
 		p.Kill()
 		return errors.New("invd did not stop in time; killed")
 	}
+}
+
+// Wait waits up to timeout for the process to end by itself (a failpoint's
+// crash) and returns its exit code; an error if it still runs.
+func (p *Proc) Wait(timeout time.Duration) (int, error) {
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode(), nil
+	case <-time.After(timeout):
+		return 0, fmt.Errorf("invd still runs after %s", timeout)
+	}
+}
+
+// Failpoint arms points of the failpoint spec (internal/failpoint's syntax;
+// "" only reads) through the failpoint endpoint, and returns the armed
+// points with their hits.
+func (p *Proc) Failpoint(spec string) (string, error) {
+	if p.Opts.FailpointHTTP == "" {
+		return "", errors.New("invd was started without a failpoint endpoint")
+	}
+	cl := http.Client{Timeout: 10 * time.Second}
+	resp, err := cl.Get("http://" + p.Opts.FailpointHTTP + "/?set=" + url.QueryEscape(spec))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("failpoint %q: %d %s", spec, resp.StatusCode, b)
+	}
+	return string(b), err
 }
 
 // Alive reports whether the process still runs.
