@@ -28,7 +28,9 @@ type call struct {
 	cmd   engine.Command
 	cmds  []engine.Command // kindCart: the chain, Linked on every line but the last
 	ids   [3*engine.MaxIDBytes + engine.MaxKeyBytes]byte
-	nonce uint64 // kindPing
+	nonce uint64                 // kindPing
+	stale bool                   // kindSolo: a read any replica may answer (FlagStale)
+	admin *protocol.AdminRequest // kindAdmin
 
 	// The outcome, written by the connection before it finishes the call.
 	res     engine.Result
@@ -38,6 +40,7 @@ type call struct {
 	hint    protocol.NotLeader
 	topo    *protocol.Topology
 	snap    *protocol.SnapshotReply // kindSnapshot
+	adminR  *protocol.AdminReply    // kindAdmin
 	err     error                   // a local failure: lost connection, undecodable reply
 	sent    bool                    // handed to the socket: if its reply is lost, the outcome is unknown
 
@@ -55,6 +58,7 @@ const (
 	kindTopology                 // TOPOLOGY
 	kindPing                     // PING
 	kindSnapshot                 // SNAPSHOT (operator)
+	kindAdmin                    // ADMIN (operator)
 )
 
 // batchable reports whether the call's commands go into BATCH frames.
@@ -89,6 +93,7 @@ func (k *call) release() {
 	k.code, k.msg, k.hint, k.topo, k.err, k.sent = engine.OK, "", protocol.NotLeader{}, nil, nil, false
 	k.nonce = 0
 	k.snap = nil
+	k.stale, k.admin, k.adminR = false, nil, nil
 	k.state.Store(statePending)
 	callPool.Put(k)
 }

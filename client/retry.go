@@ -22,6 +22,8 @@ type request struct {
 	genKey               [keyBytes]byte // the generated key, when key is empty
 	hasGenKey            bool
 	cmds                 []engine.Command // kindCart: ids and keys already in place
+	stale                bool             // a read any replica may answer (ReadOption Stale)
+	staleAt              string           // the node to ask, for StaleAt; "": any
 
 	res     engine.Result
 	results []engine.Result    // kindCart: one per line
@@ -120,6 +122,13 @@ func (c *Client) attempt(ctx context.Context, r *request, to *node) outcome {
 	r.fill(k)
 	rt := c.route.Load()
 	n := to
+	if n == nil && r.stale {
+		if r.staleAt != "" {
+			n = c.nodeAt(r.staleAt)
+		} else {
+			n = rt.nodes[c.rr.Add(1)%uint32(len(rt.nodes))]
+		}
+	}
 	if n == nil {
 		var cmd *engine.Command
 		switch r.kind {
@@ -197,6 +206,7 @@ func (r *request) fill(k *call) {
 			gen = r.genKey[:]
 		}
 		k.putIDs(r.sku, r.store, r.customer, r.key, gen)
+		k.stale = r.stale
 	case kindCart:
 		k.cmds = r.cmds
 	case kindPing:

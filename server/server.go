@@ -49,7 +49,8 @@ type Server struct {
 	httpSrv *http.Server
 	httpLn  net.Listener
 
-	tokens       *Tokens // never nil (auth.go)
+	peers        *peerTable // the cluster's nodes (peers.go); nil for a single node
+	tokens       *Tokens    // never nil (auth.go)
 	pickupStores storeBuckets
 	tlsLn        net.Listener // the TLS client listener (tls.go), or nil
 }
@@ -72,6 +73,11 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 	}
 	if s.tokens == nil {
 		s.tokens = NewTokens(nil)
+	}
+	if len(cfg.Peers) > 0 {
+		if s.peers, err = openPeerTable(cfg.PeersFile, cfg.Peers); err != nil {
+			return nil, err
+		}
 	}
 	for i := range n {
 		sh := node.Shard(uint16(i))

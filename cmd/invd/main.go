@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -106,16 +107,25 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := waitForLeaders(node, leaderWait); err != nil {
-		_ = node.Close()
-		return err
+	if cfg.Join {
+		// Its groups get a leader once the cluster adds it (invctl cluster
+		// add-node), which needs its client port open for the health check.
+		log.Info("joining: waiting to be added to the shard groups", "shards", cfg.Shards, "data", cfg.Data)
+	} else {
+		if err := waitForLeaders(node, leaderWait); err != nil {
+			_ = node.Close()
+			return err
+		}
+		log.Info("shards ready", "shards", cfg.Shards, "data", cfg.Data, "took", time.Since(start).Round(time.Millisecond))
 	}
-	log.Info("shards ready", "shards", cfg.Shards, "data", cfg.Data, "took", time.Since(start).Round(time.Millisecond))
 
 	scfg := cfg.Server
 	scfg.Listen, scfg.HTTP, scfg.Logger = cfg.Listen, cfg.HTTP, log
 	scfg.Tokens = tokens
 	scfg.Peers = peers
+	if len(peers) > 0 {
+		scfg.PeersFile = filepath.Join(cfg.Data, "peers.json")
+	}
 	if scfg.GroupMaxCommands == 0 {
 		scfg.GroupMaxCommands = opts.BatchMaxCommands
 	}
@@ -136,7 +146,7 @@ func run(args []string) error {
 	}
 
 	stopBalance := make(chan struct{})
-	startBalancer(node, peers, log, stopBalance)
+	startBalancer(node, srv, log, stopBalance)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	<-ctx.Done()
@@ -161,6 +171,7 @@ func parseArgs(args []string) (config, error) {
 	nodeID := fs.Uint("node-id", 1, "this node's id (cluster mode: its entry in --peers)")
 	raftAddr := fs.String("raft", "", "raft address host:port (default: any free loopback port; cluster mode: this node's entry in --peers)")
 	peersSpec := fs.String("peers", "", "cluster members id=raft-address=client-address,... (empty: one node)")
+	join := fs.Bool("join", false, "join a running cluster: --peers lists its nodes; wait for invctl cluster add-node instead of bootstrapping")
 	file := fs.String("config", "", "config file of key = value lines")
 	pprofOn := fs.Bool("pprof", false, "serve /debug/pprof on the HTTP address")
 	if err := fs.Parse(args); err != nil {
@@ -193,6 +204,8 @@ func parseArgs(args []string) (config, error) {
 			cfg.Node.BindAddr = *raftAddr
 		case "peers":
 			cfg.PeersSpec = *peersSpec
+		case "join":
+			cfg.Join = *join
 		}
 	})
 	if cfg.Shards < 1 || cfg.Shards > raftstore.MaxShards {

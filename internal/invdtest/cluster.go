@@ -34,6 +34,10 @@ type Cluster struct {
 	Clients []string
 	// Rafts lists every node's raft address.
 	Rafts []string
+
+	bin, dir, shared string // for Join: the binary, the data root, the shared config
+	shards           int
+	peers            []string // id=raft=client of the nodes started together
 }
 
 // clusterSecret is the pickup secret every test cluster node shares.
@@ -45,7 +49,8 @@ func StartCluster(o ClusterOptions) (*Cluster, error) {
 	if o.Nodes == 0 {
 		o.Nodes = 3
 	}
-	c := &Cluster{opts: make([]Options, o.Nodes), procs: make([]*Proc, o.Nodes)}
+	c := &Cluster{opts: make([]Options, o.Nodes), procs: make([]*Proc, o.Nodes),
+		bin: o.Bin, dir: o.Dir, shared: o.Config, shards: o.Shards}
 	raft := make([]string, o.Nodes)
 	var peers []string
 	for i := range o.Nodes {
@@ -56,6 +61,7 @@ func StartCluster(o ClusterOptions) (*Cluster, error) {
 		c.Clients = append(c.Clients, c.opts[i].Addr)
 		peers = append(peers, fmt.Sprintf("%d=%s=%s", i+1, raft[i], c.opts[i].Addr))
 	}
+	c.peers = peers
 	for i := range o.Nodes {
 		c.opts[i].Config = fmt.Sprintf("%s\nnode_id = %d\nraft_bind = %s\npeers = %s\npickup_secret = %s\n",
 			o.Config, i+1, raft[i], strings.Join(peers, ","), clusterSecret)
