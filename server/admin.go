@@ -52,7 +52,12 @@ func (s *Server) serveAdmin(c *conn, f protocol.Frame) {
 			} else if nl, ok := notLeaderOf(err); ok {
 				c.out = protocol.AppendNotLeader(c.out, reqID, &nl)
 			} else {
-				c.appendError(reqID, codeOf(err), clip(err.Error()))
+				msg := err.Error()
+				var r *refusal
+				if errors.As(err, &r) {
+					msg = r.msg
+				}
+				c.appendError(reqID, codeOf(err), clip(msg))
 			}
 		}
 		c.inflight.Add(-1)
@@ -155,10 +160,19 @@ func (s *Server) forgetPeer(id uint32) (bool, error) {
 	if id == s.cfg.NodeID {
 		return false, adminRefused("node %d is this node", id)
 	}
-	for i, sh := range s.shards {
-		if sh.HasMember(raft.ServerID(RaftIDOf(id))) {
+	// The removal was committed on the leaders; wait a little for it to
+	// reach this node's copy of every configuration.
+	rid := raft.ServerID(RaftIDOf(id))
+	deadline := time.Now().Add(adminTimeout)
+	for i := 0; i < len(s.shards); {
+		if !s.shards[i].HasMember(rid) {
+			i++
+			continue
+		}
+		if time.Now().After(deadline) || s.draining.Load() {
 			return false, adminRefused("node %d is still a member of shard %d: remove it first", id, i)
 		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	return s.peers.update(func(list []Peer) ([]Peer, bool) {
 		for i := range list {
