@@ -66,7 +66,9 @@ func (c *Client) exec(ctx context.Context, r *request) error {
 			last = o.err
 		}
 		unknown = unknown || o.unknown && r.mutating()
-		final = o.v == verdictFinal
+		// A stale read pinned to one node (StaleAt) that does not hold the
+		// shard will not start holding it: no point asking again.
+		final = o.v == verdictFinal || r.staleAt != "" && o.v == verdictLeader
 		if final || attempt >= pol.MaxAttempts || ctx.Err() != nil {
 			break
 		}
@@ -126,7 +128,7 @@ func (c *Client) attempt(ctx context.Context, r *request, to *node) outcome {
 		if r.staleAt != "" {
 			n = c.nodeAt(r.staleAt)
 		} else {
-			n = rt.nodes[c.rr.Add(1)%uint32(len(rt.nodes))]
+			n = rt.replicaFor(rt.shardOf(&k.cmd), c.rr.Add(1))
 		}
 	}
 	if n == nil {
@@ -179,6 +181,7 @@ func (c *Client) attempt(ctx context.Context, r *request, to *node) outcome {
 	}
 	r.take(k)
 	if r.kind == kindTopology {
+		c.completeTopology(ctx, r.topo, n)
 		c.applyTopology(r.topo, n)
 	}
 	return outcome{}

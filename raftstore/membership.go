@@ -40,6 +40,10 @@ func (s *Shard) HasMember(id raft.ServerID) bool {
 	return false
 }
 
+// IsMember reports whether this node is in the shard group's configuration
+// (a node the placement left out holds an empty group).
+func (s *Shard) IsMember() bool { return s.HasMember(s.local) }
+
 // AddVoter adds id at addr as a voter of the group and waits until the new
 // configuration is committed; it returns the configuration's raft index. A
 // server already a voter at addr is not an error: index is 0. The new

@@ -163,6 +163,7 @@ type ShardHash struct {
 	Shard   int    `json:"shard"`
 	Node    uint32 `json:"node"`
 	Leader  bool   `json:"leader"`
+	Member  bool   `json:"member"` // the node replicates the shard (false: an empty group, docs/adr/0046)
 	Applied uint64 `json:"applied"`
 	Hash    string `json:"hash"`
 }
@@ -182,7 +183,7 @@ func (s *Server) ShardHash(shard int) (ShardHash, error) {
 			return ShardHash{}, err
 		}
 		if after := sh.FSM().AppliedIndex(); after == before {
-			return ShardHash{Shard: shard, Node: s.cfg.NodeID, Leader: sh.IsLeader(), Applied: after,
+			return ShardHash{Shard: shard, Node: s.cfg.NodeID, Leader: sh.IsLeader(), Member: sh.IsMember(), Applied: after,
 				Hash: hex.EncodeToString(h.Sum(nil))}, nil
 		}
 		h.Reset()

@@ -41,11 +41,16 @@ func (s *Server) propose(shard int, cmd *engine.Command, done func(engine.Result
 }
 
 // staleRead serves a read-only op from this node's applied state, leader
-// or follower (the request's stale flag, docs/adr/0033).
+// or follower (the request's stale flag, docs/adr/0033); a node that does
+// not replicate the shard answers NOT_LEADER.
 func (s *Server) staleRead(shard int, cmd *engine.Command) (engine.Result, error) {
 	sh := s.shards[shard]
 	if sh == nil {
 		return engine.Result{}, errNoShard
+	}
+	if s.clustered() && !sh.IsMember() {
+		// A node the shard is not placed on holds no state of it.
+		return engine.Result{}, &raftstore.NotLeaderError{Shard: uint16(shard)}
 	}
 	return sh.Read(cmd), nil
 }

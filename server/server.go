@@ -232,10 +232,13 @@ func (s *Server) waitFor(ctx context.Context, done func() bool) {
 	}
 }
 
-// Ready reports whether every shard has a leader (this node, in a cluster
-// of one), which is when requests can be served.
+// Ready reports whether every shard this node replicates has a leader
+// (this node, in a cluster of one), which is when requests can be served.
 func (s *Server) Ready() bool {
 	for _, sh := range s.shards {
+		if s.clustered() && !sh.IsMember() {
+			continue
+		}
 		if addr, _ := sh.Leader(); addr == "" {
 			return false
 		}

@@ -22,11 +22,16 @@ import (
 //	     --peers 1=127.0.0.1:7430=127.0.0.1:7420,2=127.0.0.1:7440=127.0.0.1:7422,3=...
 //
 // Each member is node-id=raft-address=client-address. A node without state
-// bootstraps every shard group with all members as voters (replication
-// factor = number of members); a node with state resumes it. The client
+// bootstraps the shard groups the placement gives it (replicas = 3 by
+// default: each shard on 3 of the members, chosen by rendezvous hashing,
+// raftstore/placement.go); a node with state resumes it. The client
 // addresses let any node name a shard's leader in NOT_LEADER and TOPOLOGY.
 // The pickup secret and the engine's rules must be the same on every node,
 // so cluster mode wants pickup_secret set (in the shared config file).
+
+// defaultReplicas is the replication factor of a new cluster: each shard on
+// 3 nodes (all of them in a cluster of 3 or fewer).
+const defaultReplicas = 3
 
 // parsePeers parses the --peers list.
 func parsePeers(spec string) ([]server.Peer, error) {
@@ -73,6 +78,13 @@ func applyCluster(cfg *config, opts *raftstore.Options) ([]server.Peer, error) {
 	if cfg.PickupSecretHex == "" {
 		return nil, fmt.Errorf("cluster mode needs pickup_secret in the config, the same on every node")
 	}
+	if cfg.Node.Replicas < 0 {
+		return nil, fmt.Errorf("replicas %d: want 1 or more", cfg.Node.Replicas)
+	}
+	if cfg.Node.Replicas == 0 {
+		cfg.Node.Replicas = defaultReplicas
+	}
+	opts.Replicas = cfg.Node.Replicas
 	if cfg.Join {
 		// A joining node is in no group yet: it bootstraps nothing, and
 		// lists itself from its own addresses if --peers does not.

@@ -127,6 +127,7 @@ var configKeys = map[string]setter{
 	"raft_bind": strKey(func(c *config) *string { return &c.Node.BindAddr }),
 	"peers":     strKey(func(c *config) *string { return &c.PeersSpec }),
 	"join":      boolKey(func(c *config) *bool { return &c.Join }),
+	"replicas":  intKey(func(c *config) *int { return &c.Node.Replicas }),
 	// fault_injection enables /debug/faults (partitions, delays, drops of
 	// raft traffic): for fault tests, never in production.
 	"fault_injection": boolKey(func(c *config) *bool { return &c.FaultInjection }),

@@ -214,12 +214,15 @@ func parseArgs(args []string) (config, error) {
 	return cfg, nil
 }
 
-// waitForLeaders waits until every shard has elected a leader (in a cluster
-// of one, this node), so that the protocol port opens only when requests
-// can be served.
+// waitForLeaders waits until every shard this node replicates has elected
+// a leader (in a cluster of one, this node), so that the protocol port
+// opens only when requests can be served.
 func waitForLeaders(node *raftstore.Node, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for i := 0; i < node.NumShards(); i++ {
+		if !node.Shard(uint16(i)).IsMember() {
+			continue
+		}
 		for {
 			if addr, _ := node.Shard(uint16(i)).Leader(); addr != "" {
 				break

@@ -192,6 +192,18 @@ func TestMembershipAddTransferRemove(t *testing.T) {
 		}
 		return len(topo.Nodes) == 4 && topo.Nodes[3].Addr == c.Clients[j]
 	})
+	waitFor(t, "node 4 to hold every shard", 30*time.Second, func() bool {
+		hs, err := c.ShardHashes(j)
+		if err != nil || len(hs) != shards {
+			return false
+		}
+		for _, h := range hs {
+			if !h.Member {
+				return false
+			}
+		}
+		return true
+	})
 	if n, err := c.WaitConverged(60 * time.Second); err != nil || n != shards {
 		t.Fatalf("after add-node: %d shards, %v", n, err)
 	}

@@ -166,6 +166,7 @@ type ShardHash struct {
 	Shard   int    `json:"shard"`
 	Node    uint32 `json:"node"`
 	Leader  bool   `json:"leader"`
+	Member  bool   `json:"member"` // false: the node does not replicate the shard
 	Applied uint64 `json:"applied"`
 	Hash    string `json:"hash"`
 }
@@ -216,8 +217,8 @@ func (c *Cluster) LeaderCounts() []int {
 	return n
 }
 
-// WaitConverged waits until every running node reports, for every shard,
-// the same applied index and the same state hash, and returns the number
+// WaitConverged waits until every running node that replicates a shard
+// reports, for every shard, the same applied index and the same state hash, and returns the number
 // of shards compared; or an error describing the difference at timeout.
 func (c *Cluster) WaitConverged(timeout time.Duration) (int, error) {
 	deadline := time.Now().Add(timeout)
@@ -240,16 +241,30 @@ func (c *Cluster) WaitConverged(timeout time.Duration) (int, error) {
 		}
 		if ok && len(views) > 0 {
 			for s := range views[0] {
-				for _, v := range views[1:] {
-					if s >= len(v) || v[s].Applied != views[0][s].Applied || v[s].Hash != views[0][s].Hash {
+				// Only the nodes that replicate the shard hold its state.
+				var first *ShardHash
+				for _, v := range views {
+					if s >= len(v) {
 						ok = false
-						other := ShardHash{}
-						if s < len(v) {
-							other = v[s]
-						}
-						report += fmt.Sprintf("\n  shard %d: node %d applied %d hash %.12s; node %d applied %d hash %.12s",
-							s, views[0][s].Node, views[0][s].Applied, views[0][s].Hash, other.Node, other.Applied, other.Hash)
+						report += fmt.Sprintf("\n  shard %d: missing from a node", s)
+						continue
 					}
+					if !v[s].Member {
+						continue
+					}
+					if first == nil {
+						first = &v[s]
+						continue
+					}
+					if v[s].Applied != first.Applied || v[s].Hash != first.Hash {
+						ok = false
+						report += fmt.Sprintf("\n  shard %d: node %d applied %d hash %.12s; node %d applied %d hash %.12s",
+							s, first.Node, first.Applied, first.Hash, v[s].Node, v[s].Applied, v[s].Hash)
+					}
+				}
+				if first == nil {
+					ok = false
+					report += fmt.Sprintf("\n  shard %d: no running node replicates it", s)
 				}
 			}
 			if ok {
