@@ -273,11 +273,16 @@ func (c *Client) AddNode(ctx context.Context, n NodeSpec, shards ...int) ([]Admi
 
 // RemoveNode removes a node from every shard group it is a member of (a
 // leader asked to remove itself first hands its leadership over), then has
-// every other node forget it. Without force, a removal that would leave a
-// group with fewer live voters than a majority is refused; the last voter
-// is never removed.
-func (c *Client) RemoveNode(ctx context.Context, id uint32, force bool) ([]AdminStep, error) {
+// every other node forget it. Given shards, it removes the node from those
+// groups only and every node keeps it (moving replicas between nodes).
+// Without force, a removal that would leave a group with fewer live voters
+// than a majority is refused; the last voter is never removed.
+func (c *Client) RemoveNode(ctx context.Context, id uint32, force bool, shards ...int) ([]AdminStep, error) {
 	t, err := c.Topology(ctx)
+	if err != nil {
+		return nil, err
+	}
+	only, err := shardsOf(&t, shards)
 	if err != nil {
 		return nil, err
 	}
@@ -289,13 +294,13 @@ func (c *Client) RemoveNode(ctx context.Context, id uint32, force bool) ([]Admin
 		return nil, fmt.Errorf("%w: node %d is not a node of the cluster", ErrNotFound, id)
 	}
 	var steps []AdminStep
-	for s, pl := range t.Shards {
-		if slices.Contains(pl.Replicas, id) {
+	for _, s := range only {
+		if slices.Contains(t.Shards[s].Replicas, id) {
 			steps = append(steps, c.adminShard(ctx, protocol.AdminRequest{Cmd: protocol.AdminRemove,
 				Shard: uint16(s), Node: id, Force: force}))
 		}
 	}
-	if err := stepsErr(steps); err != nil {
+	if err := stepsErr(steps); err != nil || len(shards) > 0 {
 		return steps, err
 	}
 	rest := t

@@ -197,15 +197,21 @@ func clusterAddNode(e *env, args []string) error {
 	return showSteps(e, steps, err)
 }
 
-// clusterRemoveNode: cluster remove-node ID [--force] removes the node from
-// every shard group, then every other node forgets it.
+// clusterRemoveNode: cluster remove-node ID [--force] [--shard N,...]
+// removes the node from every shard group, then every other node forgets
+// it; with --shard, from those groups only.
 func clusterRemoveNode(e *env, args []string) error {
 	fs := newFlags(e, "cluster remove-node")
 	force := fs.Bool("force", false, "remove even if a group is left without a live majority")
+	shardList := fs.String("shard", "", "only from these shards, and every node keeps it (comma separated)")
 	if err := parse(fs, args, 1); err != nil {
 		return err
 	}
 	id, err := parseNodeID(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	shards, err := parseShards(*shardList)
 	if err != nil {
 		return err
 	}
@@ -215,7 +221,7 @@ func clusterRemoveNode(e *env, args []string) error {
 	}
 	c, cancel := adminCtx()
 	defer cancel()
-	steps, err := cl.RemoveNode(c, id, *force)
+	steps, err := cl.RemoveNode(c, id, *force, shards...)
 	return showSteps(e, steps, err)
 }
 

@@ -3,6 +3,7 @@ package clustertest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"testing"
@@ -89,5 +90,48 @@ func TestReplicationFactor(t *testing.T) {
 	}
 	if n, err := c.WaitConverged(60 * time.Second); err != nil || n != shards {
 		t.Fatalf("%d shards, %v", n, err)
+	}
+
+	// Move shard 0's replica from one of its nodes to the node it is not
+	// placed on: add there, remove from the other, for shard 0 only.
+	var to, from uint32
+	for i := 1; i <= nodes; i++ {
+		if !slices.Contains(want[0], uint32(i)) {
+			to = uint32(i)
+		}
+	}
+	from = want[0][0]
+	if steps, err := cl.AddNode(ctx, client.NodeSpec{ID: to, RaftAddr: c.Rafts[to-1], ClientAddr: c.Clients[to-1]}, 0); err != nil {
+		t.Fatalf("add node %d to shard 0: %v (%+v)", to, err, steps)
+	}
+	if steps, err := cl.RemoveNode(ctx, from, false, 0); err != nil {
+		t.Fatalf("remove node %d from shard 0: %v (%+v)", from, err, steps)
+	}
+	moved := slices.Sorted(slices.Values(append(slices.DeleteFunc(slices.Clone(want[0]), func(n uint32) bool { return n == from }), to)))
+	topologyWhere(t, cl, fmt.Sprintf("shard 0 on %v, the others unchanged, node %d still listed", moved, from), func(topo protocol.Topology) bool {
+		if !slices.Equal(topo.Shards[0].Replicas, moved) || topo.Shards[0].Leader == 0 {
+			return false
+		}
+		for s := 1; s < shards; s++ {
+			if !slices.Equal(topo.Shards[s].Replicas, want[s]) {
+				return false
+			}
+		}
+		return len(topo.Nodes) == nodes
+	})
+	sku := skuInShard(0, shards)
+	if err := cl.Restock(ctx, client.StockChange{SKU: sku, Store: "s1", Qty: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if it, err := cl.GetItem(ctx, sku, "s1", client.StaleAt(c.Clients[to-1])); err != nil || it.Stock > 12 {
+		t.Fatalf("stale read at the new replica: stock %d, %v", it.Stock, err)
+	}
+	waitFor(t, fmt.Sprintf("node %d to hold shard 0 and node %d not", to, from), 30*time.Second, func() bool {
+		a, err1 := c.ShardHashes(int(to - 1))
+		b, err2 := c.ShardHashes(int(from - 1))
+		return err1 == nil && err2 == nil && a[0].Member && !b[0].Member
+	})
+	if n, err := c.WaitConverged(60 * time.Second); err != nil || n != shards {
+		t.Fatalf("after the move: %d shards, %v", n, err)
 	}
 }
