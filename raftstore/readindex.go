@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -27,6 +28,7 @@ import (
 
 // readIndexer gathers the reads waiting for a round.
 type readIndexer struct {
+	term    atomic.Uint64 // a term in which this node committed an entry as leader
 	mu      sync.Mutex
 	waiting []func(error)
 	running bool
@@ -80,11 +82,15 @@ func (s *Shard) readIndex(timeout time.Duration) error {
 	}
 	term := s.raft.CurrentTerm()
 	commit := s.raft.CommitIndex()
-	if !s.committedInTerm(commit, term) {
-		if err := s.raft.Barrier(timeout).Error(); err != nil {
-			return s.readError(err)
+	if s.ri.term.Load() != term {
+		if !s.committedInTerm(commit, term) {
+			if err := s.raft.Barrier(timeout).Error(); err != nil {
+				return s.readError(err)
+			}
+			commit = s.raft.CommitIndex()
 		}
-		commit = s.raft.CommitIndex()
+		// From now on in this term the commit index is trustworthy.
+		s.ri.term.Store(term)
 	}
 	if err := s.raft.VerifyLeader().Error(); err != nil {
 		return s.readError(err)
