@@ -114,7 +114,7 @@ func (c Config) withDefaults() (Config, error) {
 			c.ReadMode = ReadLocal
 		}
 	}
-	if err := c.ReadMode.check(); err != nil {
+	if err := c.ReadMode.Check(); err != nil {
 		return c, err
 	}
 	if c.Name == "" {
@@ -177,7 +177,8 @@ const (
 	ReadLocal ReadMode = "local"
 )
 
-func (m ReadMode) check() error {
+// Check returns an error unless m is a read mode of this version.
+func (m ReadMode) Check() error {
 	switch m {
 	case ReadIndex, ReadLog, ReadLocal:
 		return nil

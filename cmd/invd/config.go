@@ -198,7 +198,7 @@ var configKeys = map[string]setter{
 	"local_reads": boolKey(func(c *config) *bool { return &c.Server.LocalReads }),
 	"read_mode": func(c *config, v string) error {
 		c.Server.ReadMode = server.ReadMode(v)
-		return nil
+		return c.Server.ReadMode.Check()
 	},
 	"drain_timeout": durKey(func(c *config) *time.Duration { return &c.Server.DrainTimeout }),
 	"hello_timeout": durKey(func(c *config) *time.Duration { return &c.Server.HelloTimeout }),
