@@ -87,6 +87,22 @@ func TestReadModes(t *testing.T) {
 	if it, err := cl.GetItem(ctx, sku, "s1"); err != nil || it.Stock != stock {
 		t.Fatalf("linearizable read with a follower cut off: stock %d, %v; want %d", it.Stock, err, stock)
 	}
+	// A BATCH of reads with the stale flag: the cut-off follower answers
+	// every entry from its state; without the flag it refuses them.
+	for _, stale := range []bool{true, false} {
+		results := rawBatch(t, c.Clients[follower], stale, []engine.Command{
+			{Op: engine.OpGetItem, SKU: []byte(sku), Store: []byte("s1")},
+			{Op: engine.OpGetItem, SKU: []byte(sku), Store: []byte("s1")},
+		})
+		for i, r := range results {
+			switch {
+			case stale && (r.Op != protocol.DomainOp(engine.OpGetItem) || r.Result.Item == nil || r.Result.Item.Stock != old):
+				t.Errorf("stale BATCH entry %d at the cut-off follower: %+v", i, r)
+			case !stale && r.Op != protocol.OpNotLeader:
+				t.Errorf("BATCH entry %d at the cut-off follower without the flag: %+v, want not_leader", i, r)
+			}
+		}
+	}
 	if err := c.Heal(); err != nil {
 		t.Fatal(err)
 	}
@@ -139,4 +155,34 @@ func TestReadModes(t *testing.T) {
 	if n, err := c.WaitConverged(60 * time.Second); err != nil || n != shards {
 		t.Fatalf("after healing: %d shards, %v", n, err)
 	}
+}
+
+// rawBatch sends a BATCH of cmds to addr, with or without the stale flag,
+// and returns its entries' results.
+func rawBatch(t *testing.T, addr string, stale bool, cmds []engine.Command) []protocol.BatchResult {
+	t.Helper()
+	wc, err := wireconn.Dial(addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wc.Close()
+	frame := protocol.AppendBatchRequest(nil, wc.NextID(), cmds)
+	if stale {
+		frame[5] |= byte(protocol.FlagStale)
+	}
+	if err := wc.Send(frame); err != nil {
+		t.Fatal(err)
+	}
+	f, err := wc.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wireconn.ReplyError(f); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := protocol.DecodeBatchResult(f.Payload, nil)
+	if err != nil || len(rs) != len(cmds) {
+		t.Fatalf("BATCH reply: %d entries, %v", len(rs), err)
+	}
+	return rs
 }
