@@ -70,8 +70,8 @@ func TestReplicationFactor(t *testing.T) {
 		if it, err := cl.GetItem(ctx, sku, "s1"); err != nil || it.Stock != int64(11+s) {
 			t.Fatalf("shard %d: read: stock %d, %v", s, it.Stock, err)
 		}
-		for range 4 { // round-robin over the replicas
-			if _, err := cl.GetItem(ctx, sku, "s1", client.Stale()); err != nil {
+		for range 4 { // round-robin over the replicas, which may not have the item yet
+			if _, err := cl.GetItem(ctx, sku, "s1", client.Stale()); err != nil && !errors.Is(err, client.ErrUnknownItem) {
 				t.Fatalf("shard %d: stale read: %v", s, err)
 			}
 		}
@@ -90,6 +90,15 @@ func TestReplicationFactor(t *testing.T) {
 	}
 	if n, err := c.WaitConverged(60 * time.Second); err != nil || n != shards {
 		t.Fatalf("%d shards, %v", n, err)
+	}
+	// Caught up, every replica answers stale reads with the last write.
+	for s := range shards {
+		for range 6 {
+			it, err := cl.GetItem(ctx, skuInShard(s, shards), "s1", client.Stale())
+			if err != nil || it.Stock != int64(11+s) {
+				t.Fatalf("shard %d: stale read after convergence: stock %d, %v", s, it.Stock, err)
+			}
+		}
 	}
 
 	// Move shard 0's replica from one of its nodes to the node it is not
