@@ -43,6 +43,24 @@ func TestReadModes(t *testing.T) {
 	var leader int
 	waitFor(t, "a leader of shard 0", 20*time.Second, func() bool { leader = c.Leader(0); return leader >= 0 })
 	follower := (leader + 1) % 3
+
+	// Linearizable reads add nothing to the log (read index, the default).
+	applied := func() uint64 {
+		hs, err := c.ShardHashes(leader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hs[0].Applied
+	}
+	before := applied()
+	for range 30 {
+		if it, err := cl.GetItem(ctx, sku, "s1"); err != nil || it.Stock != stock {
+			t.Fatalf("read: stock %d, %v; want %d", it.Stock, err, stock)
+		}
+	}
+	if after := applied(); after > before+1 { // +1: a barrier if a new term began
+		t.Errorf("30 reads moved shard 0's applied index from %d to %d", before, after)
+	}
 	linearAt := func(node int) (engine.Result, error) {
 		wc, err := wireconn.Dial(c.Clients[node], 5*time.Second)
 		if err != nil {
