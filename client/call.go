@@ -28,7 +28,9 @@ type call struct {
 	cmd   engine.Command
 	cmds  []engine.Command // kindCart: the chain, Linked on every line but the last
 	ids   [3*engine.MaxIDBytes + engine.MaxKeyBytes]byte
-	nonce uint64 // kindPing
+	nonce uint64                 // kindPing
+	stale bool                   // kindSolo: a read any replica may answer (FlagStale)
+	admin *protocol.AdminRequest // kindAdmin
 
 	// The outcome, written by the connection before it finishes the call.
 	res     engine.Result
@@ -39,6 +41,7 @@ type call struct {
 	topo    *protocol.Topology
 	snap    *protocol.SnapshotReply // kindSnapshot
 	status  *protocol.StatusReply   // kindStatus
+	adminR  *protocol.AdminReply    // kindAdmin
 	err     error                   // a local failure: lost connection, undecodable reply
 	sent    bool                    // handed to the socket: if its reply is lost, the outcome is unknown
 
@@ -57,6 +60,7 @@ const (
 	kindPing                     // PING
 	kindSnapshot                 // SNAPSHOT (operator)
 	kindStatus                   // STATUS (operator)
+	kindAdmin                    // ADMIN (operator)
 )
 
 // batchable reports whether the call's commands go into BATCH frames.
@@ -92,6 +96,7 @@ func (k *call) release() {
 	k.nonce = 0
 	k.snap = nil
 	k.status = nil
+	k.stale, k.admin, k.adminR = false, nil, nil
 	k.state.Store(statePending)
 	callPool.Put(k)
 }

@@ -107,6 +107,13 @@ func deliver(k *call, f protocol.Frame) {
 		}
 		k.status = new(protocol.StatusReply)
 		err = protocol.DecodeStatusReply(f.Payload, k.status)
+	case protocol.OpAdmin:
+		if k.kind != kindAdmin {
+			err = errUnexpected(f.Op)
+			break
+		}
+		k.adminR = new(protocol.AdminReply)
+		err = protocol.DecodeAdminReply(f.Payload, k.adminR)
 	case protocol.OpPing:
 		var nonce uint64
 		if nonce, err = protocol.DecodePing(f.Payload); err == nil && (k.kind != kindPing || nonce != k.nonce) {

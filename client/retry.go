@@ -22,6 +22,8 @@ type request struct {
 	genKey               [keyBytes]byte // the generated key, when key is empty
 	hasGenKey            bool
 	cmds                 []engine.Command // kindCart: ids and keys already in place
+	stale                bool             // a read any replica may answer (ReadOption Stale)
+	staleAt              string           // the node to ask, for StaleAt; "": any
 
 	res     engine.Result
 	results []engine.Result    // kindCart: one per line
@@ -64,7 +66,9 @@ func (c *Client) exec(ctx context.Context, r *request) error {
 			last = o.err
 		}
 		unknown = unknown || o.unknown && r.mutating()
-		final = o.v == verdictFinal
+		// A stale read pinned to one node (StaleAt) that does not hold the
+		// shard will not start holding it: no point asking again.
+		final = o.v == verdictFinal || r.staleAt != "" && o.v == verdictLeader
 		if final || attempt >= pol.MaxAttempts || ctx.Err() != nil {
 			break
 		}
@@ -120,6 +124,13 @@ func (c *Client) attempt(ctx context.Context, r *request, to *node) outcome {
 	r.fill(k)
 	rt := c.route.Load()
 	n := to
+	if n == nil && r.stale {
+		if r.staleAt != "" {
+			n = c.nodeAt(r.staleAt)
+		} else {
+			n = rt.replicaFor(rt.shardOf(&k.cmd), c.rr.Add(1))
+		}
+	}
 	if n == nil {
 		var cmd *engine.Command
 		switch r.kind {
@@ -170,6 +181,7 @@ func (c *Client) attempt(ctx context.Context, r *request, to *node) outcome {
 	}
 	r.take(k)
 	if r.kind == kindTopology {
+		c.completeTopology(ctx, r.topo, n)
 		c.applyTopology(r.topo, n)
 	}
 	return outcome{}
@@ -197,6 +209,7 @@ func (r *request) fill(k *call) {
 			gen = r.genKey[:]
 		}
 		k.putIDs(r.sku, r.store, r.customer, r.key, gen)
+		k.stale = r.stale
 	case kindCart:
 		k.cmds = r.cmds
 	case kindPing:

@@ -15,10 +15,11 @@ import (
 // so the hot path takes no lock to route.
 type routing struct {
 	version uint64
-	shards  int     // 0: unknown; every call goes to some node, which forwards or hints
-	hashed  bool    // shards are placed by protocol.HashName, so the client can compute them
-	leaders []*node // by shard; nil = no leader known
-	nodes   []*node // every node of the map (never empty): where unroutable calls go
+	shards  int       // 0: unknown; every call goes to some node, which forwards or hints
+	hashed  bool      // shards are placed by protocol.HashName, so the client can compute them
+	leaders []*node   // by shard; nil = no leader known
+	holders [][]*node // by shard: its replicas (stale reads go to one of them); empty = unknown
+	nodes   []*node   // every node of the map (never empty): where unroutable calls go
 }
 
 // nodeFor returns the node to send a call for shard to: its leader, or any
@@ -29,6 +30,16 @@ func (r *routing) nodeFor(shard int, rr uint32) *node {
 		if n := r.leaders[shard]; n != nil {
 			return n
 		}
+	}
+	return r.nodes[rr%uint32(len(r.nodes))]
+}
+
+// replicaFor returns a node holding a replica of shard (round-robin), for a
+// stale read; any node when the replicas are unknown.
+func (r *routing) replicaFor(shard int, rr uint32) *node {
+	if shard >= 0 && shard < len(r.holders) && len(r.holders[shard]) > 0 {
+		h := r.holders[shard]
+		return h[rr%uint32(len(h))]
 	}
 	return r.nodes[rr%uint32(len(r.nodes))]
 }
@@ -99,6 +110,7 @@ func (c *Client) refresh(ctx context.Context) error {
 			errs = append(errs, err)
 			return false
 		}
+		c.completeTopology(ctx, t, n)
 		c.applyTopology(t, n)
 		return true
 	}
@@ -119,6 +131,43 @@ func (c *Client) refresh(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// completeTopology fills in the shards t (fetched from node from) knows
+// nothing of: with a replication factor below the node count, a node
+// holds no raft group, and so no leader or replicas, for the shards it
+// does not replicate. Each such shard is taken from the first other node
+// that reports replicas for it. The version is the highest of the maps used.
+func (c *Client) completeTopology(ctx context.Context, t *protocol.Topology, from *node) {
+	missing := func() bool {
+		for _, s := range t.Shards {
+			if len(s.Replicas) == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	if !missing() {
+		return
+	}
+	for _, tn := range t.Nodes {
+		if tn.Addr == "" || tn.ID == from.id.Load() || ctx.Err() != nil {
+			continue
+		}
+		other, err := c.fetchTopology(ctx, c.nodeAt(tn.Addr))
+		if err != nil || len(other.Shards) != len(t.Shards) {
+			continue
+		}
+		for i := range t.Shards {
+			if len(t.Shards[i].Replicas) == 0 && len(other.Shards[i].Replicas) > 0 {
+				t.Shards[i] = other.Shards[i]
+			}
+		}
+		t.Version = max(t.Version, other.Version)
+		if !missing() {
+			return
+		}
+	}
 }
 
 // fetchTopology asks one node for the map, in a single attempt.
@@ -175,8 +224,14 @@ func (c *Client) applyTopology(t *protocol.Topology, from *node) {
 	}
 	r := &routing{version: t.Version, shards: len(t.Shards), hashed: t.Hash == protocol.HashName,
 		leaders: make([]*node, len(t.Shards)), nodes: nodes}
+	r.holders = make([][]*node, len(t.Shards))
 	for i := range t.Shards {
 		r.leaders[i] = byID[t.Shards[i].Leader]
+		for _, id := range t.Shards[i].Replicas {
+			if n := byID[id]; n != nil {
+				r.holders[i] = append(r.holders[i], n)
+			}
+		}
 	}
 	c.route.Store(r)
 	if cur.version != r.version || cur.shards != r.shards {

@@ -267,7 +267,7 @@ func (c *conn) closeBatch(buf []byte, frames int) ([]byte, int, bool) {
 			buf, ok = c.register(buf, start, pend{b: b})
 			return buf, frames + 1, ok
 		}
-		buf = protocol.AppendRequest(buf, 0, &k.cmd)
+		buf = appendSolo(buf, k)
 		var ok bool
 		buf, ok = c.register(buf, start, pend{c: k})
 		return buf, frames + 1, ok
@@ -286,6 +286,11 @@ func appendSolo(buf []byte, k *call) []byte {
 		return protocol.AppendSnapshotRequest(buf, 0)
 	case kindStatus:
 		return protocol.AppendStatusRequest(buf, 0)
+	case kindAdmin:
+		return protocol.AppendAdminRequest(buf, 0, k.admin)
+	}
+	if k.stale {
+		return protocol.AppendStaleRequest(buf, 0, &k.cmd)
 	}
 	return protocol.AppendRequest(buf, 0, &k.cmd)
 }

@@ -84,12 +84,18 @@ func TestTruncatedFrames(t *testing.T) {
 }
 
 func TestHeaderFlags(t *testing.T) {
-	for _, flags := range []Flags{0x06, 0x08, 0x10, 0x80, 0xF9} {
+	for _, flags := range []Flags{0x06, 0x10, 0x20, 0x80, 0xF9} {
 		frame := AppendFrame(nil, OpPing, flags, 1, make([]byte, 8))
 		_, n, err := ReadFrame(frame, 0)
 		if !errors.Is(err, ErrMalformed) || n != len(frame) {
 			t.Errorf("flags %#x: n=%d err=%v; want ErrMalformed and the frame's size", flags, n, err)
 		}
+	}
+	// The stale flag (bit 3) is no longer reserved: a frame with it reads.
+	frame := AppendFrame(nil, DomainOp(engine.OpGetItem), FlagStale, 1, nil)
+	f, n, err := ReadFrame(frame, 0)
+	if err != nil || n != len(frame) || !f.Flags.Stale() {
+		t.Errorf("stale flag: n=%d err=%v stale=%v; want the frame read with the flag", n, err, f.Flags.Stale())
 	}
 }
 

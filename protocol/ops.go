@@ -19,6 +19,7 @@ const (
 	OpEvent     Op = 0x06 // one change of the feed (server to client)
 	OpSnapshot  Op = 0x07 // operator: take a raft snapshot of every shard of the node now
 	OpStatus    Op = 0x08 // operator: this node's raft state and indexes of each of its shards
+	OpAdmin     Op = 0x09 // operator: membership and leadership of the shard groups (admin.go)
 	OpError     Op = 0x0E // reply: the request was not served; code and message
 	OpNotLeader Op = 0x0F // reply: this node does not lead the shard; leader hint
 
@@ -48,7 +49,7 @@ func clientOp(op engine.Op) bool { return op.Valid() && op != engine.OpExpire }
 
 // Known reports whether o is an op code of this protocol version.
 func (o Op) Known() bool {
-	if o >= OpHello && o <= OpStatus || o == OpError || o == OpNotLeader {
+	if o >= OpHello && o <= OpStatus || o == OpAdmin || o == OpError || o == OpNotLeader {
 		return true
 	}
 	_, ok := o.Engine()
@@ -57,7 +58,8 @@ func (o Op) Known() bool {
 
 var controlNames = [...]string{
 	OpHello: "HELLO", OpPing: "PING", OpBatch: "BATCH", OpTopology: "TOPOLOGY",
-	OpSubscribe: "SUBSCRIBE", OpEvent: "EVENT", OpSnapshot: "SNAPSHOT", OpStatus: "STATUS", OpError: "ERROR", OpNotLeader: "NOT_LEADER",
+	OpSubscribe: "SUBSCRIBE", OpEvent: "EVENT", OpSnapshot: "SNAPSHOT", OpStatus: "STATUS", OpAdmin: "ADMIN",
+	OpError: "ERROR", OpNotLeader: "NOT_LEADER",
 }
 
 // String returns the op's name: upper case for control ops, the engine's
@@ -81,16 +83,25 @@ func hex2(b uint8) string {
 //
 //	bit 0     FlagReply: the server sent the frame (a reply, an EVENT)
 //	bits 1-2  compression of the payload: 0 none, 1 S2, 2 zstd (3 is invalid)
-//	bits 3-7  reserved, must be zero
+//	bit 3     FlagStale: the request's reads may be served from any
+//	          replica's applied state (docs/adr/0033)
+//	bits 4-7  reserved, must be zero
 type Flags uint8
 
 const (
 	FlagReply Flags = 0x01
+	// FlagStale on a read (a read-only domain op, or a BATCH) lets any
+	// replica, leader or follower, answer its read-only ops from the state
+	// it has applied, which may lag the leader's. Writes are unaffected.
+	FlagStale Flags = 0x08
 
 	flagCompressionShift       = 1
 	flagCompressionMask  Flags = 0x06
-	flagsReserved        Flags = 0xF8
+	flagsReserved        Flags = 0xF0
 )
+
+// Stale reports whether FlagStale is set.
+func (f Flags) Stale() bool { return f&FlagStale != 0 }
 
 // Compression returns the payload's compression.
 func (f Flags) Compression() Compression {

@@ -21,6 +21,10 @@ import (
 type BalanceOptions struct {
 	// Members is every node's raft id, in the same order on every node.
 	Members []raft.ServerID
+	// MembersFunc, if set, is asked for the members at every check instead
+	// (a cluster whose membership changes at run time). Nodes it leaves out
+	// (drained ones) are never given leaderships.
+	MembersFunc func() []raft.ServerID
 	// Alive reports whether a node is up and serving (e.g. its client port
 	// accepts connections). nil: always.
 	Alive func(raft.ServerID) bool
@@ -41,7 +45,7 @@ func PreferredLeader(members []raft.ServerID, shard uint16) raft.ServerID {
 // BalanceLeaders runs the balancer until stop is closed. It returns at once
 // for fewer than two members.
 func (n *Node) BalanceLeaders(o BalanceOptions, stop <-chan struct{}) {
-	if len(o.Members) < 2 {
+	if o.MembersFunc == nil && len(o.Members) < 2 {
 		return
 	}
 	if o.Interval <= 0 {
@@ -70,11 +74,18 @@ func (n *Node) BalanceLeaders(o BalanceOptions, stop <-chan struct{}) {
 // preferred leader. It reports whether it tried.
 func (n *Node) balanceOnce(o *BalanceOptions, retryAt []time.Time) bool {
 	now := time.Now()
+	members := o.Members
+	if o.MembersFunc != nil {
+		members = o.MembersFunc()
+	}
 	for i, s := range n.shards {
 		if !s.IsLeader() || now.Before(retryAt[i]) {
 			continue
 		}
-		want := PreferredLeader(o.Members, uint16(i))
+		want := PreferredLeader(n.votersAmong(s, members), uint16(i))
+		if want == "" {
+			continue
+		}
 		if want == n.id {
 			continue
 		}
@@ -92,6 +103,24 @@ func (n *Node) balanceOnce(o *BalanceOptions, retryAt []time.Time) bool {
 		return true
 	}
 	return false
+}
+
+// votersAmong returns the members that are voters of s, in members' order.
+func (n *Node) votersAmong(s *Shard, members []raft.ServerID) []raft.ServerID {
+	servers, err := s.Configuration()
+	if err != nil {
+		return nil
+	}
+	out := make([]raft.ServerID, 0, len(members))
+	for _, m := range members {
+		for _, srv := range servers {
+			if srv.ID == m && srv.Suffrage == raft.Voter {
+				out = append(out, m)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // memberAddr finds id's raft address in s's configuration.

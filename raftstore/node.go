@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -69,7 +70,13 @@ func OpenNode(o Options) (*Node, error) {
 	n.faults = o.Faults
 	n.mux = NewMux(ln, MuxOptions{Advertise: advertise, Logger: o.Logger.With("component", "raft-mux"), Faults: o.Faults, TLS: o.RaftTLS})
 	for i := 0; i < o.Shards; i++ {
-		s, err := openShard(uint16(i), &o, n.store, n.mux, n.id, peers)
+		// Only the nodes the placement names bootstrap the shard; the
+		// others hold an empty group until a leader adds them.
+		shardPeers := placeServers(peers, uint16(i), o.Replicas)
+		if !slices.ContainsFunc(shardPeers, func(s raft.Server) bool { return s.ID == n.id }) {
+			shardPeers = nil
+		}
+		s, err := openShard(uint16(i), &o, n.store, n.mux, n.id, shardPeers)
 		if err != nil {
 			_ = n.Close()
 			return nil, err

@@ -40,6 +40,10 @@ type Options struct {
 	// NoBootstrap leaves a node without state unbootstrapped, to be added
 	// to an existing cluster with raft's AddVoter.
 	NoBootstrap bool
+	// Replicas is the replication factor of a new cluster: each shard group
+	// is bootstrapped on Replicas of the Peers (Placement); 0 or at least
+	// len(Peers): on every peer.
+	Replicas int
 
 	// Shards is the number of shard groups (default DefaultShards). It is
 	// part of the cluster's identity: every node must use the same value.
@@ -130,6 +134,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.BindAddr == "" {
 		o.BindAddr = "127.0.0.1:0"
+	}
+	if o.Replicas < 0 {
+		return o, fmt.Errorf("raftstore: Options.Replicas %d below 0", o.Replicas)
 	}
 	setDefault(&o.Shards, DefaultShards)
 	setDefault(&o.HeartbeatTimeout, DefaultHeartbeatTimeout)

@@ -24,6 +24,10 @@ type Shard struct {
 	fsm   *FSM
 	feed  *Feed
 	prop  *proposer
+	ri    readIndexer // linearizable reads without a log entry (readindex.go)
+
+	readTimeout time.Duration // bound on a read round (Options.ApplyTimeout)
+	local       raft.ServerID // this node's raft id
 }
 
 // shardTransportTimeout bounds one raft RPC on the wire (InstallSnapshot
@@ -39,7 +43,7 @@ const shardTransportPool = 2
 func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.ServerID, peers []raft.Server) (*Shard, error) {
 	log := o.Logger.With("shard", id)
 	hl := newHCLog(log, "raft", hclog.Debug)
-	s := &Shard{id: id, logs: store.Shard(id)}
+	s := &Shard{id: id, logs: store.Shard(id), readTimeout: o.ApplyTimeout, local: localID}
 	var err error
 	if s.feed, err = openFeed(store.db, id, o.feedRetention(), log); err != nil {
 		return nil, err

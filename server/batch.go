@@ -22,6 +22,7 @@ type batchCall struct {
 	c       *conn
 	reqID   uint32
 	start   time.Time
+	stale   bool // the frame's stale flag: read-only groups are served from this node's state
 	ops     []engine.Op
 	results []engine.Result
 	errs    []error
@@ -47,7 +48,7 @@ func (s *Server) serveBatch(c *conn, f protocol.Frame, start time.Time) bool {
 		}
 	}
 	n := len(cmds)
-	b := &batchCall{s: s, c: c, reqID: f.ReqID, start: start,
+	b := &batchCall{s: s, c: c, reqID: f.ReqID, start: start, stale: f.Flags.Stale(),
 		ops: make([]engine.Op, n), results: make([]engine.Result, n), errs: make([]error, n)}
 	for i := range cmds {
 		b.ops[i] = cmds[i].Op
@@ -142,6 +143,12 @@ func (b *batchCall) proposeGroup(shard int, cmds []engine.Command, idx []int32) 
 	group := make([]engine.Command, len(idx))
 	for k, i := range idx {
 		group[k] = cmds[i]
+	}
+	if b.stale && allReadOnly(group) {
+		for k, i := range idx {
+			b.results[i], b.errs[i] = b.s.staleRead(shard, &group[k])
+		}
+		return
 	}
 	b.pending.Add(1)
 	err := b.s.proposeGroup(shard, group, func(rs []engine.Result, err error) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,10 +25,13 @@ import (
 // the same list, so every node can name every shard's leader by its client
 // address.
 type Peer struct {
-	NodeID     uint32
-	RaftID     string // raft.ServerID in every shard group
-	RaftAddr   string
-	ClientAddr string
+	NodeID     uint32 `json:"node_id"`
+	RaftID     string `json:"raft_id"` // raft.ServerID in every shard group
+	RaftAddr   string `json:"raft_addr"`
+	ClientAddr string `json:"client_addr"`
+	// Drained: the leader balancer gives the node no leaderships
+	// (docs/adr/0046).
+	Drained bool `json:"drained,omitempty"`
 }
 
 // RaftIDOf is the raft server id invd gives node id n. It must stay the
@@ -36,13 +40,29 @@ func RaftIDOf(n uint32) string { return "node-" + strconv.FormatUint(uint64(n), 
 
 // peerByRaftID finds the peer with raft id id, or nil.
 func (s *Server) peerByRaftID(id raft.ServerID) *Peer {
-	for i := range s.cfg.Peers {
-		if s.cfg.Peers[i].RaftID == string(id) {
-			return &s.cfg.Peers[i]
+	peers := s.peerList()
+	for i := range peers {
+		if peers[i].RaftID == string(id) {
+			return &peers[i]
 		}
 	}
 	return nil
 }
+
+// clustered reports whether the server runs as a node of a cluster.
+func (s *Server) clustered() bool { return s.peers != nil }
+
+// peerList is the current peer table (peers.go), nil for a single node.
+func (s *Server) peerList() []Peer {
+	if s.peers == nil {
+		return nil
+	}
+	return s.peers.list()
+}
+
+// Members returns the cluster's nodes as this node knows them, sorted by
+// node id (nil for a single node). The caller must not change the slice.
+func (s *Server) Members() []Peer { return s.peerList() }
 
 // leaderHint is a NOT_LEADER refusal with the leader named by its client
 // address. It unwraps to the raftstore error, so codes and errors.Is work
@@ -61,7 +81,7 @@ func (h *leaderHint) Unwrap() error { return h.nle }
 // hint turns a raftstore not-leader error into one that names the leader's
 // client address (in a cluster); other errors pass unchanged.
 func (s *Server) hint(err error) error {
-	if err == nil || len(s.cfg.Peers) == 0 {
+	if err == nil || !s.clustered() {
 		return err
 	}
 	var nle *raftstore.NotLeaderError
@@ -83,29 +103,30 @@ func (s *Server) hint(err error) error {
 	return &leaderHint{nle: nle, nodeID: p.NodeID, addr: p.ClientAddr}
 }
 
-// clusterTopology describes the whole cluster: every configured node with
-// its client address, and for each shard the members of its raft group and
+// clusterTopology describes the whole cluster: every node of the peer
+// table with its client address, and for each shard the members of its
+// raft group (from the group's configuration, as this node knows it) and
 // the leader this node knows of. Version is the sum of the shards' raft
-// terms, which grows whenever any shard elects a leader.
+// terms and configuration indexes, which grows whenever any shard elects a
+// leader or changes its members.
 func (s *Server) clusterTopology() protocol.Topology {
+	peers := s.peerList()
 	t := protocol.Topology{
 		Hash:   protocol.HashName,
-		Nodes:  make([]protocol.Node, 0, len(s.cfg.Peers)),
+		Nodes:  make([]protocol.Node, 0, len(peers)),
 		Shards: make([]protocol.ShardPlacement, len(s.shards)),
 	}
-	replicas := make([]uint32, 0, len(s.cfg.Peers))
-	for _, p := range s.cfg.Peers {
+	for _, p := range peers {
 		addr := p.ClientAddr
 		if p.NodeID == s.cfg.NodeID {
 			addr = s.advertiseAddr()
 		}
 		t.Nodes = append(t.Nodes, protocol.Node{ID: p.NodeID, Addr: addr})
-		replicas = append(replicas, p.NodeID)
 	}
 	for i, sh := range s.shards {
 		t.Version += sh.Raft().CurrentTerm()
 		pl := &t.Shards[i]
-		pl.Replicas = replicas
+		pl.Replicas = s.replicasOf(sh, &t.Version)
 		if sh.IsLeader() {
 			pl.Leader = s.cfg.NodeID
 		} else if _, id := sh.Leader(); id != "" {
@@ -117,6 +138,24 @@ func (s *Server) clusterTopology() protocol.Topology {
 	return t
 }
 
+// replicasOf returns the node ids of shard's raft group members that the
+// peer table knows, sorted, and adds the configuration's index to version.
+func (s *Server) replicasOf(sh *raftstore.Shard, version *uint64) []uint32 {
+	f := sh.Raft().GetConfiguration()
+	if f.Error() != nil {
+		return nil
+	}
+	*version += f.Index()
+	var out []uint32
+	for _, srv := range f.Configuration().Servers {
+		if p := s.peerByRaftID(srv.ID); p != nil {
+			out = append(out, p.NodeID)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // ShardHash is one replica's view of a shard: the index it has applied and
 // the sha256 of its engine state, which every replica that applied the same
 // index must share.
@@ -124,6 +163,7 @@ type ShardHash struct {
 	Shard   int    `json:"shard"`
 	Node    uint32 `json:"node"`
 	Leader  bool   `json:"leader"`
+	Member  bool   `json:"member"` // the node replicates the shard (false: an empty group, docs/adr/0046)
 	Applied uint64 `json:"applied"`
 	Hash    string `json:"hash"`
 }
@@ -143,7 +183,7 @@ func (s *Server) ShardHash(shard int) (ShardHash, error) {
 			return ShardHash{}, err
 		}
 		if after := sh.FSM().AppliedIndex(); after == before {
-			return ShardHash{Shard: shard, Node: s.cfg.NodeID, Leader: sh.IsLeader(), Applied: after,
+			return ShardHash{Shard: shard, Node: s.cfg.NodeID, Leader: sh.IsLeader(), Member: sh.IsMember(), Applied: after,
 				Hash: hex.EncodeToString(h.Sum(nil))}, nil
 		}
 		h.Reset()

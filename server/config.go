@@ -32,6 +32,9 @@ type Config struct {
 	// Peers lists every node of a cluster, this one included (cluster.go);
 	// empty for a single node. TOPOLOGY and NOT_LEADER name nodes by it.
 	Peers []Peer
+	// PeersFile, in a cluster, is where the node keeps its peer table
+	// across restarts (peers.go); empty: not kept.
+	PeersFile string
 
 	// EventLoops is the number of gnet event loops; 0 means one per CPU.
 	EventLoops int
@@ -53,6 +56,11 @@ type Config struct {
 	// miss the last writes (docs/adr/0033). Default false: reads are
 	// linearizable.
 	LocalReads bool
+	// ReadMode is how reads without the stale flag are served
+	// (docs/adr/0033): ReadIndex (default; linearizable, no log entry),
+	// ReadLog (linearizable, through the log) or ReadLocal (what
+	// LocalReads = true selects).
+	ReadMode ReadMode
 
 	// DrainTimeout bounds Shutdown's wait for requests in flight.
 	DrainTimeout time.Duration
@@ -100,6 +108,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.NodeID == 0 {
 		c.NodeID = 1
 	}
+	if c.ReadMode == "" {
+		c.ReadMode = ReadIndex
+		if c.LocalReads {
+			c.ReadMode = ReadLocal
+		}
+	}
+	if err := c.ReadMode.Check(); err != nil {
+		return c, err
+	}
 	if c.Name == "" {
 		c.Name = "invd"
 	}
@@ -142,4 +159,29 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("server: GroupMaxCommands %d over %d", c.GroupMaxCommands, raftstore.MaxEntryCommands)
 	}
 	return c, nil
+}
+
+// ReadMode is how a node serves linearizable reads (docs/adr/0033).
+type ReadMode string
+
+const (
+	// ReadIndex: the leader confirms its leadership with a heartbeat round
+	// and waits until it has applied its commit index, then reads its
+	// state. Linearizable without a log entry.
+	ReadIndex ReadMode = "read_index"
+	// ReadLog: reads ride in the log like writes. Linearizable; costs
+	// bytes in a raft entry.
+	ReadLog ReadMode = "log"
+	// ReadLocal: the leader reads its applied state at once. Not
+	// linearizable around leadership changes.
+	ReadLocal ReadMode = "local"
+)
+
+// Check returns an error unless m is a read mode of this version.
+func (m ReadMode) Check() error {
+	switch m {
+	case ReadIndex, ReadLog, ReadLocal:
+		return nil
+	}
+	return fmt.Errorf("server: read mode %q: want read_index, log or local", string(m))
 }

@@ -154,6 +154,10 @@ func (s *Server) serveFrame(c *conn, f protocol.Frame, now time.Time) gnet.Actio
 			return gnet.None
 		}
 	}
+	if f.Flags.Stale() && !staleAllowed(f.Op) {
+		c.sendError(f.ReqID, engine.CodeProtocol, "the stale flag is for reads: "+f.Op.String()+" is not one")
+		return gnet.None
+	}
 	switch f.Op {
 	case protocol.OpHello:
 		c.sendError(f.ReqID, engine.CodeProtocol, "a second HELLO")
@@ -207,6 +211,14 @@ func (s *Server) serveFrame(c *conn, f protocol.Frame, now time.Time) gnet.Actio
 			return gnet.None
 		}
 		s.serveStatus(c, f.ReqID) // status.go
+	case protocol.OpAdmin:
+		if !c.grant.allowsControl(f.Op) {
+			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not change the cluster")
+			return gnet.None
+		}
+		if s.admit(c, f.ReqID) {
+			s.serveAdmin(c, f) // replies from its own goroutine (admin.go)
+		}
 	case protocol.OpBatch:
 		if s.admit(c, f.ReqID) && !s.serveBatch(c, f, now) {
 			s.unadmit(c)
@@ -222,6 +234,16 @@ func (s *Server) serveFrame(c *conn, f protocol.Frame, now time.Time) gnet.Actio
 		}
 	}
 	return gnet.None
+}
+
+// staleAllowed reports whether a frame of op may carry the stale flag: a
+// read-only domain op, or a BATCH (whose read-only groups it applies to).
+func staleAllowed(op protocol.Op) bool {
+	if op == protocol.OpBatch {
+		return true
+	}
+	eop, ok := op.Engine()
+	return ok && eop.ReadOnly()
 }
 
 // admit counts a request in flight, or answers it busy (over the
@@ -261,10 +283,13 @@ func (s *Server) serveOp(c *conn, f protocol.Frame, op engine.Op, now time.Time)
 		return
 	}
 	reqID := f.ReqID
-	switch sh := route(cmd, len(s.shards)); sh {
-	case routeNoShard:
+	switch sh := route(cmd, len(s.shards)); {
+	case f.Flags.Stale() && sh >= 0:
+		r, err := s.staleRead(sh, cmd)
+		s.finishOp(c, reqID, op, &r, err, now)
+	case sh == routeNoShard:
 		s.finishOp(c, reqID, op, &engine.Result{Code: engine.CodeNotFound}, nil, now)
-	case routeAll:
+	case sh == routeAll:
 		s.fanOut(cmd, func(r *engine.Result, err error) { s.finishOp(c, reqID, op, r, err, now) })
 	default:
 		k := newCall(c, reqID, op, now)
@@ -344,7 +369,7 @@ func (s *Server) serveHello(c *conn, f protocol.Frame) gnet.Action {
 // every shard. Version is the sum of the shards' raft terms, which grows
 // whenever any shard elects a leader.
 func (s *Server) topology() protocol.Topology {
-	if len(s.cfg.Peers) > 0 {
+	if s.clustered() {
 		return s.clusterTopology()
 	}
 	t := protocol.Topology{

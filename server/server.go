@@ -50,7 +50,8 @@ type Server struct {
 	httpSrv *http.Server
 	httpLn  net.Listener
 
-	tokens       *Tokens // never nil (auth.go)
+	peers        *peerTable // the cluster's nodes (peers.go); nil for a single node
+	tokens       *Tokens    // never nil (auth.go)
 	pickupStores storeBuckets
 	tlsLn        net.Listener // the TLS client listener (tls.go), or nil
 }
@@ -73,6 +74,11 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 	}
 	if s.tokens == nil {
 		s.tokens = NewTokens(nil)
+	}
+	if len(cfg.Peers) > 0 {
+		if s.peers, err = openPeerTable(cfg.PeersFile, cfg.Peers); err != nil {
+			return nil, err
+		}
 	}
 	for i := range n {
 		sh := node.Shard(uint16(i))
@@ -228,10 +234,13 @@ func (s *Server) waitFor(ctx context.Context, done func() bool) {
 	}
 }
 
-// Ready reports whether every shard has a leader (this node, in a cluster
-// of one), which is when requests can be served.
+// Ready reports whether every shard this node replicates has a leader
+// (this node, in a cluster of one), which is when requests can be served.
 func (s *Server) Ready() bool {
 	for _, sh := range s.shards {
+		if s.clustered() && !sh.IsMember() {
+			continue
+		}
 		if addr, _ := sh.Leader(); addr == "" {
 			return false
 		}

@@ -160,7 +160,7 @@ func exportCatalog(e *env, args []string) error {
 	}
 	c, cancel := ctx()
 	defer cancel()
-	items, err := cl.ListItems(c, *sku)
+	items, err := cl.ListItems(c, *sku, e.readOpts()...)
 	if err != nil {
 		return err
 	}

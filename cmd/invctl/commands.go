@@ -209,7 +209,7 @@ func itemGet(e *env, args []string) error {
 	}
 	c, cancel := ctx()
 	defer cancel()
-	it, err := cl.GetItem(c, *sku, *store)
+	it, err := cl.GetItem(c, *sku, *store, e.readOpts()...)
 	if err != nil {
 		return err
 	}

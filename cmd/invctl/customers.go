@@ -40,7 +40,7 @@ func customerGet(e *env, args []string) error {
 	}
 	c, cancel := ctx()
 	defer cancel()
-	cu, err := cl.GetCustomer(c, id)
+	cu, err := cl.GetCustomer(c, id, e.readOpts()...)
 	if err != nil {
 		return err
 	}

@@ -127,7 +127,7 @@ func itemList(e *env, args []string) error {
 	}
 	c, cancel := ctx()
 	defer cancel()
-	items, err := cl.ListItems(c, *sku)
+	items, err := cl.ListItems(c, *sku, e.readOpts()...)
 	if err != nil {
 		return err
 	}
@@ -192,7 +192,7 @@ func windowGet(e *env, args []string) error {
 	}
 	c, cancel := ctx()
 	defer cancel()
-	w, err := cl.GetWindow(c, *sku, *store, at)
+	w, err := cl.GetWindow(c, *sku, *store, at, e.readOpts()...)
 	if err != nil {
 		return err
 	}
@@ -222,7 +222,7 @@ func stores(e *env, args []string) error {
 	}
 	c, cancel := ctx()
 	defer cancel()
-	ss, err := cl.StoresWithStock(c, *sku)
+	ss, err := cl.StoresWithStock(c, *sku, e.readOpts()...)
 	if err != nil {
 		return err
 	}

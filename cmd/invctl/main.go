@@ -11,11 +11,13 @@
 //	storefront    reserve, confirm, extend, cancel, pickup, reschedule, return
 //	stores        stores --sku S          (stores with units available)
 //	cluster       cluster status          (nodes, shards, leaders, replicas, raft indexes of every node; operator)
+//	              cluster add-node|remove-node|transfer-leader|drain|undrain (operator; docs/OPERATIONS.md)
 //	snapshot      snapshot                (raft snapshot of every shard of the --addr node, now; operator)
 //	feed          tail [--shard N] [--from POS] [--count N]
 //	catalog       import FILE.csv, export [--out FILE] [--sku S]
 //
-// Global flags: --addr HOST:PORT, --token TOKEN, --config FILE, --json.
+// Global flags: --addr HOST:PORT, --token TOKEN, --config FILE, --json,
+// --stale (reads: any replica answers from its applied state, which may lag).
 // The address and token come from the flags, else the environment
 // (INV_ADDR, INV_TOKEN), else the config file (--config, default
 // ~/.config/inv/invctl.conf: "addr = host:port" and "token = ..." lines),
@@ -80,6 +82,7 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 type env struct {
 	stdout, stderr io.Writer
 	json           bool
+	stale          bool // reads may be served by any replica (client.Stale)
 	addr, token    string
 	cl             *client.Client
 }
@@ -111,10 +114,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	token := global.String("token", "", "access token (env INV_TOKEN)")
 	confPath := global.String("config", "", "config file (default ~/.config/inv/invctl.conf)")
 	asJSON := global.Bool("json", false, "print JSON instead of tables")
+	stale := global.Bool("stale", false, "reads: any replica may answer from its applied state (possibly behind)")
 	if err := global.Parse(args); err != nil {
 		return exitUsage
 	}
-	e := &env{stdout: stdout, stderr: stderr, json: *asJSON}
+	e := &env{stdout: stdout, stderr: stderr, json: *asJSON, stale: *stale}
 	var err error
 	e.addr, e.token, err = resolveSettings(*addr, *token, *confPath, os.Getenv)
 	if err == nil {
@@ -131,12 +135,19 @@ func exitCode(err error, stderr io.Writer) int {
 	var ref refusedError
 	var use usageError
 	var bad badRowsError
+	var adm adminFailed
 	if code, ok := client.CodeOf(err); ok && err != nil && code < engine.CodeUnauthorized {
 		ref = refusedError{code}
 	}
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &adm):
+		fmt.Fprintln(stderr, "invctl:", adm.Error())
+		if adm.refused {
+			return exitRefused
+		}
+		return exitFailed
 	case errors.As(err, &bad):
 		fmt.Fprintln(stderr, "invctl:", bad.Error())
 		return exitRefused
@@ -176,7 +187,10 @@ func init() {
 		"reserve": reserve, "confirm": confirm, "extend": extend, "cancel": cancel, "pickup": pickup,
 		"reschedule": reschedule, "return": returnCmd,
 		"stores": stores, "cluster status": clusterStatus,
-		"tail": tail, "import": importCatalog, "export": exportCatalog,
+		"cluster add-node": clusterAddNode, "cluster remove-node": clusterRemoveNode,
+		"cluster transfer-leader": clusterTransferLeader, "cluster drain": clusterDrain,
+		"cluster undrain": clusterUndrain,
+		"tail":            tail, "import": importCatalog, "export": exportCatalog,
 		"snapshot": snapshot,
 	}
 }
@@ -209,6 +223,14 @@ func dispatch(e *env, args []string) error {
 		return usagef("unknown command %q", name)
 	}
 	return f(e, rest)
+}
+
+// readOpts are the options of every read (--stale).
+func (e *env) readOpts() []client.ReadOption {
+	if e.stale {
+		return []client.ReadOption{client.Stale()}
+	}
+	return nil
 }
 
 // ctx bounds a command that is not long-running.

@@ -59,7 +59,7 @@ func reservationGet(e *env, args []string) error {
 	}
 	c, cancel := ctx()
 	defer cancel()
-	r, err := cl.GetReservation(c, id)
+	r, err := cl.GetReservation(c, id, e.readOpts()...)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func reservationList(e *env, args []string) error {
 	}
 	c, cancel := ctx()
 	defer cancel()
-	rs, err := cl.ListReservations(c, *customer)
+	rs, err := cl.ListReservations(c, *customer, e.readOpts()...)
 	if err != nil {
 		return err
 	}

@@ -22,11 +22,16 @@ import (
 //	     --peers 1=127.0.0.1:7430=127.0.0.1:7420,2=127.0.0.1:7440=127.0.0.1:7422,3=...
 //
 // Each member is node-id=raft-address=client-address. A node without state
-// bootstraps every shard group with all members as voters (replication
-// factor = number of members); a node with state resumes it. The client
+// bootstraps the shard groups the placement gives it (replicas = 3 by
+// default: each shard on 3 of the members, chosen by rendezvous hashing,
+// raftstore/placement.go); a node with state resumes it. The client
 // addresses let any node name a shard's leader in NOT_LEADER and TOPOLOGY.
 // The pickup secret and the engine's rules must be the same on every node,
 // so cluster mode wants pickup_secret set (in the shared config file).
+
+// defaultReplicas is the replication factor of a new cluster: each shard on
+// 3 nodes (all of them in a cluster of 3 or fewer).
+const defaultReplicas = 3
 
 // parsePeers parses the --peers list.
 func parsePeers(spec string) ([]server.Peer, error) {
@@ -73,6 +78,38 @@ func applyCluster(cfg *config, opts *raftstore.Options) ([]server.Peer, error) {
 	if cfg.PickupSecretHex == "" {
 		return nil, fmt.Errorf("cluster mode needs pickup_secret in the config, the same on every node")
 	}
+	if cfg.Node.Replicas < 0 {
+		return nil, fmt.Errorf("replicas %d: want 1 or more", cfg.Node.Replicas)
+	}
+	if cfg.Node.Replicas == 0 {
+		cfg.Node.Replicas = defaultReplicas
+	}
+	opts.Replicas = cfg.Node.Replicas
+	if cfg.Join {
+		// A joining node is in no group yet: it bootstraps nothing, and
+		// lists itself from its own addresses if --peers does not.
+		opts.NoBootstrap = true
+		listed := false
+		for _, p := range peers {
+			listed = listed || p.NodeID == cfg.Server.NodeID
+		}
+		if !listed {
+			if cfg.Node.BindAddr == "" {
+				return nil, fmt.Errorf("--join needs this node's --raft address")
+			}
+			client := cfg.Server.Advertise
+			if client == "" {
+				client = cfg.Listen
+			}
+			for _, a := range []string{cfg.Node.BindAddr, client} {
+				if _, _, err := net.SplitHostPort(a); err != nil {
+					return nil, fmt.Errorf("--join: %v", err)
+				}
+			}
+			peers = append(peers, server.Peer{NodeID: cfg.Server.NodeID, RaftID: server.RaftIDOf(cfg.Server.NodeID),
+				RaftAddr: cfg.Node.BindAddr, ClientAddr: client})
+		}
+	}
 	var self *server.Peer
 	for i := range peers {
 		if peers[i].NodeID == cfg.Server.NodeID {
@@ -93,26 +130,39 @@ func applyCluster(cfg *config, opts *raftstore.Options) ([]server.Peer, error) {
 	return peers, nil
 }
 
-// startBalancer spreads shard leaders over the members (raftstore/balance.go);
-// a member counts as up when its client port accepts a connection, which
-// invd opens only once it has joined every shard group.
-func startBalancer(node *raftstore.Node, peers []server.Peer, log *slog.Logger, stop <-chan struct{}) {
-	if len(peers) < 2 {
+// startBalancer spreads shard leaders over the members (raftstore/balance.go)
+// as the server's peer table lists them now, leaving out drained nodes
+// (docs/adr/0046); a member counts as up when its client port accepts a
+// connection, which invd opens only once it has joined every shard group.
+func startBalancer(node *raftstore.Node, srv *server.Server, log *slog.Logger, stop <-chan struct{}) {
+	if len(srv.Members()) == 0 {
 		return
 	}
-	members := make([]raft.ServerID, len(peers))
-	client := make(map[raft.ServerID]string, len(peers))
-	for i, p := range peers {
-		members[i] = raft.ServerID(p.RaftID)
-		client[members[i]] = p.ClientAddr
+	members := func() []raft.ServerID {
+		var out []raft.ServerID
+		for _, p := range srv.Members() {
+			if !p.Drained {
+				out = append(out, raft.ServerID(p.RaftID))
+			}
+		}
+		return out
 	}
 	alive := func(id raft.ServerID) bool {
-		c, err := net.DialTimeout("tcp", client[id], 300*time.Millisecond)
+		addr := ""
+		for _, p := range srv.Members() {
+			if p.RaftID == string(id) {
+				addr = p.ClientAddr
+			}
+		}
+		if addr == "" {
+			return false
+		}
+		c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
 		if err != nil {
 			return false
 		}
 		_ = c.Close()
 		return true
 	}
-	go node.BalanceLeaders(raftstore.BalanceOptions{Members: members, Alive: alive, Logger: log}, stop)
+	go node.BalanceLeaders(raftstore.BalanceOptions{MembersFunc: members, Alive: alive, Logger: log}, stop)
 }

@@ -56,8 +56,35 @@ func TestApplyCluster(t *testing.T) {
 	if _, err := applyCluster(&cfg, &opts); err == nil {
 		t.Fatal("a node missing from --peers was accepted")
 	}
+	if opts.Replicas != defaultReplicas || opts.NoBootstrap {
+		t.Fatalf("replicas %d, no bootstrap %v", opts.Replicas, opts.NoBootstrap)
+	}
 	single := defaultConfig()
 	if p, err := applyCluster(&single, &single.Node); err != nil || p != nil {
 		t.Fatalf("single node: %v %v", p, err)
+	}
+
+	// A joining node bootstraps nothing and lists itself from its own
+	// addresses when --peers does not.
+	join := defaultConfig()
+	join.PeersSpec, join.PickupSecretHex, join.Join = cfg.PeersSpec, cfg.PickupSecretHex, true
+	join.Server.NodeID, join.Node.BindAddr, join.Listen = 4, "127.0.0.1:7433", "127.0.0.1:7426"
+	jopts := join.Node
+	peers, err = applyCluster(&join, &jopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !jopts.NoBootstrap || len(peers) != 3 || peers[2].NodeID != 4 || peers[2].RaftAddr != "127.0.0.1:7433" ||
+		peers[2].ClientAddr != "127.0.0.1:7426" || join.Server.Advertise != "127.0.0.1:7426" {
+		t.Fatalf("join: no bootstrap %v, peers %+v, advertise %s", jopts.NoBootstrap, peers, join.Server.Advertise)
+	}
+	join.Node.BindAddr = ""
+	if _, err := applyCluster(&join, &join.Node); err == nil || !strings.Contains(err.Error(), "--raft") {
+		t.Fatalf("join without a raft address: %v", err)
+	}
+	neg := cfg
+	neg.Server.NodeID, neg.Node.Replicas = 2, -1
+	if _, err := applyCluster(&neg, &neg.Node); err == nil || !strings.Contains(err.Error(), "replicas") {
+		t.Fatalf("replicas -1: %v", err)
 	}
 }

@@ -37,6 +37,7 @@ type config struct {
 	TLSCert, TLSKey                    string                  // PEM files of the TLS client listener (auth.go)
 	RaftTLSCert, RaftTLSKey, RaftTLSCA string                  // PEM files of mutual TLS between nodes (auth.go)
 	PeersSpec                          string                  // cluster members, see cluster.go; empty: one node
+	Join                               bool                    // a new node joining a running cluster (cluster.go)
 	FaultInjection                     bool                    // the raft fault layer and /debug/faults (fault tests only)
 
 	Node   raftstore.Options
@@ -125,6 +126,8 @@ var configKeys = map[string]setter{
 	},
 	"raft_bind": strKey(func(c *config) *string { return &c.Node.BindAddr }),
 	"peers":     strKey(func(c *config) *string { return &c.PeersSpec }),
+	"join":      boolKey(func(c *config) *bool { return &c.Join }),
+	"replicas":  intKey(func(c *config) *int { return &c.Node.Replicas }),
 	// fault_injection enables /debug/faults (partitions, delays, drops of
 	// raft traffic): for fault tests, never in production.
 	"fault_injection": boolKey(func(c *config) *bool { return &c.FaultInjection }),
@@ -191,8 +194,12 @@ var configKeys = map[string]setter{
 		return err
 	},
 	// pprof serves /debug/pprof on the HTTP address (off by default).
-	"pprof":         boolKey(func(c *config) *bool { return &c.Server.Pprof }),
-	"local_reads":   boolKey(func(c *config) *bool { return &c.Server.LocalReads }),
+	"pprof":       boolKey(func(c *config) *bool { return &c.Server.Pprof }),
+	"local_reads": boolKey(func(c *config) *bool { return &c.Server.LocalReads }),
+	"read_mode": func(c *config, v string) error {
+		c.Server.ReadMode = server.ReadMode(v)
+		return c.Server.ReadMode.Check()
+	},
 	"drain_timeout": durKey(func(c *config) *time.Duration { return &c.Server.DrainTimeout }),
 	"hello_timeout": durKey(func(c *config) *time.Duration { return &c.Server.HelloTimeout }),
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/invsys/inv/server"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -25,6 +27,9 @@ local_reads = true
 pickup_secret = "00112233445566778899aabbccddeeff"
 log_level = warn
 node_id = 3
+read_mode = log
+replicas = 5
+join = true
 `), "test.conf")
 	if err != nil {
 		t.Fatal(err)
@@ -32,10 +37,12 @@ node_id = 3
 	if c.Node.BatchMaxDelay != 500*time.Microsecond || c.Node.BatchMaxCommands != 2048 ||
 		c.Node.SnapshotThreshold != 64 || c.Engine.DefaultHoldTTL != 5*time.Minute ||
 		c.Engine.RatePerSecond != 2.5 || !c.Server.LocalReads || c.Server.NodeID != 3 ||
-		c.PickupSecretHex != "00112233445566778899aabbccddeeff" || c.LogLevel.String() != "WARN" {
+		c.PickupSecretHex != "00112233445566778899aabbccddeeff" || c.LogLevel.String() != "WARN" ||
+		c.Server.ReadMode != server.ReadLog || c.Node.Replicas != 5 || !c.Join {
 		t.Fatalf("parsed: %+v", c)
 	}
-	for _, bad := range []string{"nope = 1", "batch_max_delay = soon", "shards", "node_id = 0", "hold_ttl = -1s"} {
+	for _, bad := range []string{"nope = 1", "batch_max_delay = soon", "shards", "node_id = 0", "hold_ttl = -1s",
+		"read_mode = sometimes", "join = maybe", "replicas = three"} {
 		c := defaultConfig()
 		if err := parseConfig(&c, strings.NewReader(bad), "bad.conf"); err == nil || !strings.Contains(err.Error(), "bad.conf:1") {
 			t.Errorf("%q: error %v, want one naming bad.conf:1", bad, err)

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -111,16 +112,25 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := waitForLeaders(node, leaderWait); err != nil {
-		_ = node.Close()
-		return err
+	if cfg.Join {
+		// Its groups get a leader once the cluster adds it (invctl cluster
+		// add-node), which needs its client port open for the health check.
+		log.Info("joining: waiting to be added to the shard groups", "shards", cfg.Shards, "data", cfg.Data)
+	} else {
+		if err := waitForLeaders(node, leaderWait); err != nil {
+			_ = node.Close()
+			return err
+		}
+		log.Info("shards ready", "shards", cfg.Shards, "data", cfg.Data, "took", time.Since(start).Round(time.Millisecond))
 	}
-	log.Info("shards ready", "shards", cfg.Shards, "data", cfg.Data, "took", time.Since(start).Round(time.Millisecond))
 
 	scfg := cfg.Server
 	scfg.Listen, scfg.HTTP, scfg.Logger = cfg.Listen, cfg.HTTP, log
 	scfg.Tokens = tokens
 	scfg.Peers = peers
+	if len(peers) > 0 {
+		scfg.PeersFile = filepath.Join(cfg.Data, "peers.json")
+	}
 	if scfg.GroupMaxCommands == 0 {
 		scfg.GroupMaxCommands = opts.BatchMaxCommands
 	}
@@ -141,7 +151,7 @@ func run(args []string) error {
 	}
 
 	stopBalance := make(chan struct{})
-	startBalancer(node, peers, log, stopBalance)
+	startBalancer(node, srv, log, stopBalance)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	<-ctx.Done()
@@ -166,6 +176,7 @@ func parseArgs(args []string) (config, error) {
 	nodeID := fs.Uint("node-id", 1, "this node's id (cluster mode: its entry in --peers)")
 	raftAddr := fs.String("raft", "", "raft address host:port (default: any free loopback port; cluster mode: this node's entry in --peers)")
 	peersSpec := fs.String("peers", "", "cluster members id=raft-address=client-address,... (empty: one node)")
+	join := fs.Bool("join", false, "join a running cluster: --peers lists its nodes; wait for invctl cluster add-node instead of bootstrapping")
 	file := fs.String("config", "", "config file of key = value lines")
 	pprofOn := fs.Bool("pprof", false, "serve /debug/pprof on the HTTP address")
 	if err := fs.Parse(args); err != nil {
@@ -198,6 +209,8 @@ func parseArgs(args []string) (config, error) {
 			cfg.Node.BindAddr = *raftAddr
 		case "peers":
 			cfg.PeersSpec = *peersSpec
+		case "join":
+			cfg.Join = *join
 		}
 	})
 	if cfg.Shards < 1 || cfg.Shards > raftstore.MaxShards {
@@ -206,12 +219,15 @@ func parseArgs(args []string) (config, error) {
 	return cfg, nil
 }
 
-// waitForLeaders waits until every shard has elected a leader (in a cluster
-// of one, this node), so that the protocol port opens only when requests
-// can be served.
+// waitForLeaders waits until every shard this node replicates has elected
+// a leader (in a cluster of one, this node), so that the protocol port
+// opens only when requests can be served.
 func waitForLeaders(node *raftstore.Node, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for i := 0; i < node.NumShards(); i++ {
+		if !node.Shard(uint16(i)).IsMember() {
+			continue
+		}
 		for {
 			if addr, _ := node.Shard(uint16(i)).Leader(); addr != "" {
 				break
