@@ -18,6 +18,7 @@ const (
 	OpSubscribe Op = 0x05 // start a shard's change feed from a position
 	OpEvent     Op = 0x06 // one change of the feed (server to client)
 	OpSnapshot  Op = 0x07 // operator: take a raft snapshot of every shard of the node now
+	OpShardCall Op = 0x0A // node to node: one domain command for one named shard (shardcall.go)
 	OpError     Op = 0x0E // reply: the request was not served; code and message
 	OpNotLeader Op = 0x0F // reply: this node does not lead the shard; leader hint
 
@@ -47,7 +48,7 @@ func clientOp(op engine.Op) bool { return op.Valid() && op != engine.OpExpire }
 
 // Known reports whether o is an op code of this protocol version.
 func (o Op) Known() bool {
-	if o >= OpHello && o <= OpSnapshot || o == OpError || o == OpNotLeader {
+	if o >= OpHello && o <= OpSnapshot || o == OpShardCall || o == OpError || o == OpNotLeader {
 		return true
 	}
 	_, ok := o.Engine()
@@ -56,7 +57,7 @@ func (o Op) Known() bool {
 
 var controlNames = [...]string{
 	OpHello: "HELLO", OpPing: "PING", OpBatch: "BATCH", OpTopology: "TOPOLOGY",
-	OpSubscribe: "SUBSCRIBE", OpEvent: "EVENT", OpSnapshot: "SNAPSHOT", OpError: "ERROR", OpNotLeader: "NOT_LEADER",
+	OpSubscribe: "SUBSCRIBE", OpEvent: "EVENT", OpSnapshot: "SNAPSHOT", OpShardCall: "SHARD_CALL", OpError: "ERROR", OpNotLeader: "NOT_LEADER",
 }
 
 // String returns the op's name: upper case for control ops, the engine's

@@ -197,6 +197,14 @@ func (s *Server) serveFrame(c *conn, f protocol.Frame, now time.Time) gnet.Actio
 		if s.admit(c, f.ReqID) {
 			s.serveSnapshot(c, f.ReqID) // replies from its own goroutine (snapshot.go)
 		}
+	case protocol.OpShardCall:
+		if !c.grant.allowsControl(f.Op) {
+			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not forward")
+			return gnet.None
+		}
+		if s.admit(c, f.ReqID) {
+			s.serveShardCall(c, f, now) // forward.go
+		}
 	case protocol.OpBatch:
 		if s.admit(c, f.ReqID) && !s.serveBatch(c, f, now) {
 			s.unadmit(c)

@@ -52,6 +52,7 @@ type Server struct {
 	tokens       *Tokens // never nil (auth.go)
 	pickupStores storeBuckets
 	tlsLn        net.Listener // the TLS client listener (tls.go), or nil
+	fwd          *forwarder   // runs commands on other nodes' shards (forward.go); nil alone
 }
 
 // New returns a server for node's shards. SUBSCRIBE streams each shard's
@@ -76,6 +77,9 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 	for i := range n {
 		sh := node.Shard(uint16(i))
 		s.shards = append(s.shards, sh)
+	}
+	if len(cfg.Peers) > 0 {
+		s.fwd = newForwarder(cfg.ClusterToken, s.log)
 	}
 	s.met = newServerMetrics(s)
 	return s, nil
@@ -182,6 +186,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.eng.Stop(ctx)
 	<-s.exited
 	s.stopTLS()
+	if s.fwd != nil {
+		s.fwd.close()
+	}
 	if s.httpSrv != nil {
 		err = errors.Join(err, s.httpSrv.Shutdown(ctx))
 	}

@@ -65,12 +65,18 @@ func runWithInvd(m *testing.M) int {
 // checks the nodes' race detectors) when the test ends.
 func startCluster(t testing.TB, nodes, shards int) *invdtest.Cluster {
 	t.Helper()
+	return startClusterConfig(t, nodes, shards, clusterConfig)
+}
+
+// startClusterConfig is startCluster with the nodes' config text given.
+func startClusterConfig(t testing.TB, nodes, shards int, config string) *invdtest.Cluster {
+	t.Helper()
 	if invdBin == "" {
 		t.Skip("cluster: needs invd (not built with -short)")
 	}
 	c, err := invdtest.StartCluster(invdtest.ClusterOptions{Bin: invdBin,
 		Dir: filepath.Join(tmpRoot, fmt.Sprintf("cluster-%d", seq.Add(1))), Nodes: nodes, Shards: shards,
-		Config: clusterConfig})
+		Config: config})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,13 +93,14 @@ func startCluster(t testing.TB, nodes, shards int) *invdtest.Cluster {
 
 // dial returns a client seeded with every node of c, retrying patiently
 // enough to ride out an election and a restart.
-func dial(t testing.TB, c *invdtest.Cluster) *client.Client {
+func dial(t testing.TB, c *invdtest.Cluster, opts ...client.Option) *client.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cl, err := client.Dial(ctx, c.Clients,
+	opts = append([]client.Option{
 		client.WithRetry(client.RetryPolicy{MaxAttempts: 200, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 250 * time.Millisecond}),
-		client.WithRequestTimeout(2*time.Second), client.WithDialTimeout(time.Second))
+		client.WithRequestTimeout(2 * time.Second), client.WithDialTimeout(time.Second)}, opts...)
+	cl, err := client.Dial(ctx, c.Clients, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
