@@ -8,6 +8,7 @@ func (s *state) apply(now int64, cmds []Command) ([]Result, []Event) {
 	s.results = s.results[:0]
 	s.events = s.events[:0]
 	s.expireDue()
+	s.expireClaims()
 	s.idem.age(s.now - int64(s.cfg.IdempotencyRetention))
 	s.collectFinished()
 	for i := 0; i < len(cmds); {
@@ -147,7 +148,9 @@ func (s *state) applyKeyed(c *Command) Result {
 		return r
 	}
 	r := s.applyOne(c)
-	s.idem.store(c, &r, s.now)
+	if r.Code != CodeClaimRequired { // not an answer: the request comes again with its claim
+		s.idem.store(c, &r, s.now)
+	}
 	return r
 }
 
@@ -195,6 +198,16 @@ func (s *state) applyOne(c *Command) Result {
 		return s.customerOp(c)
 	case OpUnlock:
 		return s.unlock(c)
+	case OpClaim:
+		return s.claimOp(c)
+	case OpReleaseClaim:
+		return s.releaseClaim(c)
+	case OpSettleClaim:
+		return s.settleClaim(c)
+	case OpExtendClaim:
+		return s.extendClaim(c)
+	case OpClaimReleased:
+		return s.claimReleased(c)
 	}
 	if c.Op.ReadOnly() && c.Op.Valid() {
 		return s.read(c)
