@@ -97,17 +97,23 @@ func (s *state) applyLinked(chain []Command) {
 		s.commit()
 	} else {
 		s.rollback()
-		code := s.results[base+failed].Code
+		failure := s.results[base+failed]
+		if failure.Code != CodeClaimRequired {
+			failure = Result{Code: failure.Code} // claim_required keeps what it names: the limit, the claim
+		}
 		s.results = s.results[:base]
 		for i := range chain {
 			r := Result{Code: CodeLinkFailed}
 			if i == failed {
-				r = Result{Code: code}
+				r = failure
 			} else if prev, ok := s.idem.lookup(&chain[i]); ok {
 				r = prev // a replay keeps the first result
 			}
 			s.results = append(s.results, r)
 		}
+	}
+	if failed >= 0 && s.results[base+failed].Code == CodeClaimRequired {
+		return // not an answer: the group comes again with its claims (claim.go)
 	}
 	for i := range chain {
 		if len(chain[i].Key) > 0 {

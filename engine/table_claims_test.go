@@ -240,6 +240,7 @@ func tbClaimTable() []tbCase {
 		c("linked: a failed group takes back its queued release", R("L", "S1", far, 1).proven(far, "L", 1, "k1", "5m"),
 			do.cancel(1).linked().is(CodeLinkFailed), R("Z", "S1", far, 5).is(CodeSoldOut).releases(""), do.getRes(1).res("held id=1 qty=1 expires=4m58s")),
 		c("claim_released: no id", do.claimReleased(0).rawID(0).is(CodeBadRequest)),
+		tbClaimChainCases()[0],
 		c("claims survive a snapshot", do.claim(near, "L", 1, 2, "k1"), R("L", "S1", far, 1).proven(far, "L", 1, "k2", "5m"), do.cancel(1),
 			do.expire().chk(tbSnapshotRoundTrip)),
 	}
@@ -268,4 +269,17 @@ func tbSnapBytes(e *Engine) []byte {
 		panic(err)
 	}
 	return b.Bytes()
+}
+
+// tbClaimChainCases: a linked group refused claim_required keeps no key,
+// so that it can come again with its claims.
+func tbClaimChainCases() []tbCase {
+	R := do.reserve
+	far := tbFar
+	return []tbCase{
+		tcc("linked: a group refused claim_required keeps no key", tbClaimCfg,
+			R("A", "S1", far, 1).key("g1").linked().is(CodeLinkFailed), R("L", "S1", far, 1).key("g2").is(CodeClaimRequired).qtyIs(2),
+			R("A", "S1", far, 1).key("g1").linked().res("held id=1 qty=1 expires=10m"),
+			R("L", "S1", far, 1).key("g2").proven(far, "L", 1, "k1", "5m").res("held id=2 qty=1 expires=4m58s")),
+	}
 }

@@ -140,8 +140,13 @@ func (b *batchCall) proposeShard(shard int, cmds []engine.Command, idx []int32) 
 
 func (b *batchCall) proposeGroup(shard int, cmds []engine.Command, idx []int32) {
 	group := make([]engine.Command, len(idx))
+	coord := false
 	for k, i := range idx {
 		group[k] = cmds[i]
+		coord = coord || needsCoordinator(cmds[i].Op)
+	}
+	if coord = coord && len(b.s.shards) > 1; coord {
+		group = cloneCommands(group) // it may come again with claims (coordinator.go)
 	}
 	b.pending.Add(1)
 	err := b.s.proposeGroup(shard, group, func(rs []engine.Result, err error) {
@@ -152,6 +157,9 @@ func (b *batchCall) proposeGroup(shard int, cmds []engine.Command, idx []int32) 
 				b.results[i] = rs[k]
 			}
 		}
+		if err == nil && coord {
+			b.coordinate(shard, group, idx, rs)
+		}
 		b.arrive()
 	})
 	if err != nil {
@@ -159,6 +167,35 @@ func (b *batchCall) proposeGroup(shard int, cmds []engine.Command, idx []int32) 
 			b.errs[i] = err
 		}
 		b.arrive()
+	}
+}
+
+// coordinate hands every chain of a group answered claim_required to the
+// coordinator, each on its own goroutine; the batch waits for them.
+func (b *batchCall) coordinate(shard int, group []engine.Command, idx []int32, rs []engine.Result) {
+	for from := 0; from < len(group); {
+		to := from
+		for to < len(group)-1 && group[to].Linked {
+			to++
+		}
+		if claimAsked(rs[from:to+1]) >= 0 {
+			cmds := group[from : to+1]
+			first := append([]engine.Result(nil), rs[from:to+1]...)
+			at := idx[from : to+1]
+			b.pending.Add(1)
+			go func() {
+				out, err := b.s.coordinate(shard, cmds, first)
+				for k, i := range at {
+					if err != nil {
+						b.errs[i] = err
+					} else {
+						b.results[i] = out[k]
+					}
+				}
+				b.arrive()
+			}()
+		}
+		from = to + 1
 	}
 }
 

@@ -266,6 +266,9 @@ func (s *Server) serveOp(c *conn, f protocol.Frame, op engine.Op, now time.Time)
 		s.fanOut(cmd, func(r *engine.Result, err error) { s.finishOp(c, reqID, op, r, err, now) })
 	default:
 		k := newCall(c, reqID, op, now)
+		if len(s.shards) > 1 && needsCoordinator(op) {
+			k.keep(cmd, sh) // it may need a claim on the customer's shard (coordinator.go)
+		}
 		if err := s.propose(sh, cmd, k.done); err != nil {
 			k.release()
 			s.finishOp(c, reqID, op, &engine.Result{}, err, now)

@@ -51,8 +51,9 @@ type Server struct {
 
 	tokens       *Tokens // never nil (auth.go)
 	pickupStores storeBuckets
-	tlsLn        net.Listener // the TLS client listener (tls.go), or nil
-	fwd          *forwarder   // runs commands on other nodes' shards (forward.go); nil alone
+	tlsLn        net.Listener   // the TLS client listener (tls.go), or nil
+	fwd          *forwarder     // runs commands on other nodes' shards (forward.go); nil alone
+	bgWG         sync.WaitGroup // background loops (release.go), ended by stopping
 }
 
 // New returns a server for node's shards. SUBSCRIBE streams each shard's
@@ -131,6 +132,10 @@ func (s *Server) Start() error {
 			return err
 		}
 	}
+	if len(s.shards) > 1 {
+		s.bgWG.Add(1)
+		go s.releaseClaims()
+	}
 	s.log.Info("serving", "addr", s.addr, "http", s.HTTPAddr(), "shards", len(s.shards),
 		"local_reads", s.cfg.LocalReads)
 	return nil
@@ -182,6 +187,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.subsMu.Lock() // no subscription starts after this: serveSubscribe checks draining under subsMu
 	s.subsMu.Unlock()
 	s.subsWG.Wait()
+	s.bgWG.Wait()
 	s.flushAll(drainCtx)
 	err := s.eng.Stop(ctx)
 	<-s.exited
