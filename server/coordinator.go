@@ -191,6 +191,11 @@ func (s *Server) claimFor(ctx context.Context, cmd *engine.Command, asked *engin
 	}
 	cr, err := s.run(ctx, home, &claim)
 	if err != nil {
+		if _, nl := notLeaderOf(err); nl {
+			// The request's own shard answered; only the customer's shard
+			// is between leaders. NOT_LEADER would name the wrong shard.
+			return 0, &refusal{engine.CodeUnavailable, "the customer's shard has no leader: " + err.Error()}
+		}
 		return 0, err
 	}
 	switch {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/invsys/inv/engine"
@@ -115,11 +117,20 @@ func (f *forwarder) call(ctx context.Context, addr string, shard uint16, cmd *en
 // callOnce sends one SHARD_CALL to addr and reads its reply. sent reports
 // whether the frame may have reached the peer.
 func (f *forwarder) callOnce(ctx context.Context, addr string, shard uint16, cmd *engine.Command) (engine.Result, bool, error) {
-	pc, err := f.get(ctx, addr)
+	pc, reused, err := f.get(ctx, addr)
 	if err != nil {
 		return engine.Result{}, false, err
 	}
 	r, err := pc.do(ctx, shard, cmd)
+	if err != nil && reused && pc.replied == 0 && retrySafe(cmd) && peerGone(err) {
+		// An idle connection the peer had closed (a restart): the request
+		// found nobody; once more on a new connection.
+		pc.nc.Close()
+		if pc, err = dialPeer(ctx, addr, f.token); err != nil {
+			return engine.Result{}, true, err
+		}
+		r, err = pc.do(ctx, shard, cmd)
+	}
 	if err != nil {
 		var pe *peerError
 		var pnl *peerNotLeader
@@ -134,20 +145,33 @@ func (f *forwarder) callOnce(ctx context.Context, addr string, shard uint16, cmd
 	return r, true, nil
 }
 
-func (f *forwarder) get(ctx context.Context, addr string) (*peerConn, error) {
+// peerGone reports an error of a connection the peer had closed.
+func peerGone(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// retrySafe reports whether a command may be sent twice: reads, the claim
+// ops (idempotent by their claim) and keyed commands.
+func retrySafe(cmd *engine.Command) bool {
+	return cmd.Op.ReadOnly() || cmd.Op.Internal() || len(cmd.Key) > 0
+}
+
+// get returns an idle connection to addr (reused) or a new one.
+func (f *forwarder) get(ctx context.Context, addr string) (*peerConn, bool, error) {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
-		return nil, errForwardClosed
+		return nil, false, errForwardClosed
 	}
 	if l := f.idle[addr]; len(l) > 0 {
 		pc := l[len(l)-1]
 		f.idle[addr] = l[:len(l)-1]
 		f.mu.Unlock()
-		return pc, nil
+		return pc, true, nil
 	}
 	f.mu.Unlock()
-	return dialPeer(ctx, addr, f.token)
+	pc, err := dialPeer(ctx, addr, f.token)
+	return pc, false, err
 }
 
 func (f *forwarder) put(pc *peerConn) {
@@ -178,11 +202,12 @@ func (f *forwarder) close() {
 // peerConn is one connection to a peer's client port, used by one call at
 // a time.
 type peerConn struct {
-	addr  string
-	nc    net.Conn
-	rd    *protocol.Reader
-	buf   []byte
-	reqID uint32
+	addr    string
+	nc      net.Conn
+	rd      *protocol.Reader
+	buf     []byte
+	reqID   uint32
+	replied int // frames read for the call in progress
 }
 
 func dialPeer(ctx context.Context, addr, token string) (*peerConn, error) {
@@ -234,6 +259,7 @@ func (pc *peerConn) do(ctx context.Context, shard uint16, cmd *engine.Command) (
 	}
 	_ = pc.nc.SetDeadline(deadline)
 	pc.reqID++
+	pc.replied = 0
 	id := pc.reqID
 	pc.buf = protocol.AppendShardCall(pc.buf[:0], id, shard, cmd)
 	if _, err := pc.nc.Write(pc.buf); err != nil {
@@ -244,6 +270,7 @@ func (pc *peerConn) do(ctx context.Context, shard uint16, cmd *engine.Command) (
 		if err != nil {
 			return engine.Result{}, err
 		}
+		pc.replied++
 		if fr.ReqID != id || !fr.Reply() {
 			continue // a late reply to nothing we wait for
 		}
