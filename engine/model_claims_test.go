@@ -17,10 +17,13 @@
 // step may be cut short (a crash of the coordinator) at random. After every
 // action the guarantee is checked over every shard: per customer and SKU
 // the units held, confirmed or picked up add up to at most the limit. Every
-// run logs its seed; replay one with -seed=N.
+// run logs its seed; replay one with -seed=N. Each shard also has a
+// replica fed the same batches, restored from a snapshot half way: at the
+// end both snapshot to the same bytes (claims are deterministic state).
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -54,6 +57,7 @@ type mcRun struct {
 	t     *testing.T
 	r     *rand.Rand
 	e     [mcShards]*Engine
+	rep   [mcShards]*Engine // replicas: the same batches
 	skew  [mcShards]int64
 	now   int64
 	res   []mcRes
@@ -65,8 +69,9 @@ func newMCRun(t *testing.T, seed int64) *mcRun {
 	m := &mcRun{t: t, r: rand.New(rand.NewPCG(uint64(seed), 7)), now: 1_700_000_000 * int64(time.Second),
 		stats: map[string]int{}}
 	for i := range m.e {
-		m.e[i] = New(Config{ShardID: uint16(i), Shards: mcShards, PickupSecret: []byte("mc"), DefaultHoldTTL: mcHold,
-			MaxHold: 5 * time.Minute, PickupPeriod: time.Hour, NoShowLimit: -1})
+		cfg := Config{ShardID: uint16(i), Shards: mcShards, PickupSecret: []byte("mc"), DefaultHoldTTL: mcHold,
+			MaxHold: 5 * time.Minute, PickupPeriod: time.Hour, NoShowLimit: -1}
+		m.e[i], m.rep[i] = New(cfg), New(cfg)
 		m.skew[i] = int64(m.r.IntN(int(ClaimMargin/time.Millisecond)/2)) * int64(time.Millisecond)
 	}
 	for _, sku := range mcSKUs {
@@ -83,6 +88,7 @@ func (m *mcRun) apply(shard int, c Command) Result {
 	m.t.Helper()
 	res, _ := m.e[shard].Apply(m.now+m.skew[shard], []Command{c})
 	r := res[0]
+	m.rep[shard].Apply(m.now+m.skew[shard], []Command{c})
 	if err := m.e[shard].CheckInvariants(); err != nil {
 		m.t.Fatalf("shard %d after %v: %v", shard, c.Op, err)
 	}
@@ -154,7 +160,7 @@ func (m *mcRun) withClaim(x *mcRes, c Command) Result {
 	if r.Code != CodeClaimRequired {
 		return r
 	}
-	cust, sku := []byte(r.Reservation.Customer), []byte(r.Reservation.SKU)
+	cust := []byte(r.Reservation.Customer)
 	cc := Command{Op: OpSettleClaim, Claim: []byte(r.Reservation.Claim), Qty: c.Qty}
 	if c.Op == OpExtend {
 		cc = Command{Op: OpExtendClaim, Claim: []byte(r.Reservation.Claim), TTL: c.TTL + ClaimMargin}
@@ -164,7 +170,6 @@ func (m *mcRun) withClaim(x *mcRes, c Command) Result {
 		m.stats[cc.Op.String()+"_cut"]++
 		return cr
 	}
-	_ = sku
 	c.Claim, c.ClaimExpiry, c.Proof = []byte(r.Reservation.Claim), cr.ExpiresAt, cr.PickupCode
 	r = m.apply(x.shard, c)
 	if r.Code != OK {
@@ -235,6 +240,26 @@ func (m *mcRun) advance(d time.Duration) {
 	m.now += int64(d)
 	for sh := range m.e {
 		m.apply(sh, Command{Op: OpExpire})
+	}
+}
+
+// restoreReplicas replaces every replica by a restore of its snapshot.
+func (m *mcRun) restoreReplicas() {
+	for i, r := range m.rep {
+		e, err := Restore(r.Config(), bytes.NewReader(tbSnapBytes(r)))
+		if err != nil {
+			m.t.Fatalf("replica %d: %v", i, err)
+		}
+		m.rep[i] = e
+	}
+}
+
+// checkReplicas: every replica's state is its shard's, byte for byte.
+func (m *mcRun) checkReplicas() {
+	for i := range m.e {
+		if !bytes.Equal(tbSnapBytes(m.e[i]), tbSnapBytes(m.rep[i])) {
+			m.t.Fatalf("shard %d: the replica's state differs", i)
+		}
 	}
 }
 
@@ -327,12 +352,16 @@ func TestClaimsAcrossShards(t *testing.T) {
 				m.advance(time.Duration(m.r.IntN(40)) * time.Second)
 			}
 			m.checkLimits(i)
+			if i == steps/2 {
+				m.restoreReplicas()
+			}
 		}
 		m.advance(2 * time.Hour)
 		m.deliver(true)
 		m.deliver(true)
 		m.checkLimits(steps)
 		m.checkSettledUp()
+		m.checkReplicas()
 		for k, v := range m.stats {
 			total[k] += v
 		}
