@@ -211,14 +211,14 @@ func (s *state) claimOp(c *Command) Result {
 	owned := s.claimedUnits(string(c.Customer), string(c.SKU))
 	if _, cu := s.findCustomer(c.Customer); cu != nil {
 		if cu.blocked {
-			return s.refuse(CodeBlocked)
+			return s.claimRefusal(c, CodeBlocked)
 		}
 		if k, ok := s.skuByName[string(c.SKU)]; ok {
 			owned += cu.owned(k)
 		}
 	}
 	if int64(owned)+c.Qty > c.Limit {
-		return s.refuse(CodeLimitExceeded)
+		return s.claimRefusal(c, CodeLimitExceeded)
 	}
 	ttl := c.TTL
 	if ttl == 0 {
@@ -342,8 +342,30 @@ func (s *state) queueRelease(r *reservation) {
 // provenClaim checks the claim a command carries for a customer's units of
 // a SKU: bad_request if the proof does not match.
 func (s *state) provenClaim(c *Command, customer, sku []byte, units int32) bool {
-	return validKey(c.Claim) && c.ClaimExpiry >= 0 && c.Proof != 0 &&
-		s.claimProof(customer, sku, units, c.Claim, c.ClaimExpiry) == c.Proof
+	return validKey(c.Claim) && c.Proof != 0 && s.claimProof(customer, sku, units, c.Claim, c.ClaimExpiry) == c.Proof
+}
+
+// claimRefusal is a refused claim with the proof of its refusal: the
+// expiry field carries minus the code. The item shard answers a reserve
+// carrying it with that code, and keeps it for the reserve's key like any
+// refusal, so that a retry gets the first answer.
+func (s *state) claimRefusal(c *Command, code Code) Result {
+	r := s.refuse(code)
+	r.PickupCode = s.claimProof(c.Customer, c.SKU, int32(c.Qty), c.Claim, -int64(code))
+	return r
+}
+
+// refusedClaim returns the code of a refusal proof a reserve carries
+// (claimRefusal), or OK if it carries none.
+func refusedClaim(c *Command) Code {
+	if c.ClaimExpiry >= 0 {
+		return OK
+	}
+	switch code := Code(-c.ClaimExpiry); code {
+	case CodeLimitExceeded, CodeBlocked:
+		return code
+	}
+	return CodeBadRequest
 }
 
 // claimRequired is the refusal of a confirm or extend of a claimed hold

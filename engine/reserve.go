@@ -56,6 +56,9 @@ func (s *state) reserve(c *Command) Result {
 		if !s.provenClaim(c, c.Customer, c.SKU, qty) || c.ClaimExpiry == 0 {
 			return s.refuse(CodeBadRequest)
 		}
+		if code := refusedClaim(c); code != OK {
+			return s.refuse(code) // the customer's shard refused the claim
+		}
 		if c.ClaimExpiry-int64(ClaimMargin) <= s.now {
 			return s.refuse(CodeExpired)
 		}
@@ -312,7 +315,7 @@ func (s *state) extend(c *Command) Result {
 			return s.claimRequired(r)
 		}
 		it := s.items.at(r.item)
-		if string(c.Claim) != r.claim || c.ClaimExpiry == 0 ||
+		if string(c.Claim) != r.claim || c.ClaimExpiry <= 0 ||
 			!s.provenClaim(c, []byte(s.customers.at(r.cust).id), []byte(it.skuName()), r.qty) {
 			return s.refuse(CodeBadRequest)
 		}

@@ -141,7 +141,13 @@ func tbClaimTable() []tbCase {
 		// ---- claim (customer shard) ----
 		c("claim: takes units of the limit, expires after the default hold and the margin",
 			do.claim(near, "L", 2, 2, "k1").claimRes(near, "L", 2, "k1", "10m2s").events("claimed L/ "+near+" qty=2").due("10m2s")),
-		c("claim: over the limit", do.claim(near, "L", 2, 2, "k1"), do.claim(near, "L", 1, 2, "k2").is(CodeLimitExceeded).events()),
+		c("claim: over the limit, with the proof of the refusal", do.claim(near, "L", 2, 2, "k1"),
+			do.claim(near, "L", 1, 2, "k2").is(CodeLimitExceeded).events().chk(func(_ *Engine, r Result) string {
+				if r.PickupCode != tbProof(near, "L", 1, "k2", -int64(CodeLimitExceeded)) {
+					return "no proof of the refusal"
+				}
+				return ""
+			})),
 		c("claim: the customer's own holds in its shard count", R("L", "S1", near, 1), do.claim(near, "L", 2, 2, "k1").is(CodeLimitExceeded),
 			do.claim(near, "L", 1, 2, "k2").claimRes(near, "L", 1, "k2", "10m2s")),
 		c("claim: other SKUs and customers are apart", do.claim(near, "L", 2, 2, "k1"), do.claim(near, "X", 2, 2, "k2"),
@@ -209,6 +215,16 @@ func tbClaimTable() []tbCase {
 			R("L", "S1", far, 1).proven(far, "L", 1, "k1", "settled").is(CodeBadRequest),
 			R("L", "S1", far, 1).withCmd(func(c *Command) { c.Claim, c.ClaimExpiry = []byte("k1"), tbAbs("5m") }).is(CodeBadRequest),
 			do.getItem("L", "S1").item("stock=10 available=10 limit=2")),
+		c("reserve: a refused claim is the answer, kept for the key",
+			R("L", "S1", far, 1).key("r1").withCmd(func(c *Command) {
+				c.Claim, c.ClaimExpiry = []byte("k1"), -int64(CodeLimitExceeded)
+				c.Proof = tbProof(far, "L", 1, "k1", c.ClaimExpiry)
+			}).is(CodeLimitExceeded),
+			R("L", "S1", far, 1).key("r1").is(CodeLimitExceeded).events(),
+			R("L", "S1", far, 1).withCmd(func(c *Command) { // a proof for a code a claim never gives
+				c.Claim, c.ClaimExpiry = []byte("k2"), -int64(CodeSoldOut)
+				c.Proof = tbProof(far, "L", 1, "k2", c.ClaimExpiry)
+			}).is(CodeBadRequest)),
 		c("reserve: a claim that ends within the margin", R("L", "S1", far, 1).proven(far, "L", 1, "k1", "2s").is(CodeExpired)),
 		c("reserve: claim_required is not kept for the key", R("L", "S1", far, 1).key("r1").is(CodeClaimRequired),
 			R("L", "S1", far, 1).key("r1").proven(far, "L", 1, "k1", "5m").res("held id=1 qty=1 expires=4m58s"),

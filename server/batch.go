@@ -13,10 +13,10 @@ import (
 // in one raft entry), fan-out entries fan out on their own, and the reply
 // frame is written once every part has answered, entries in request order.
 //
-// A linked chain (a cart's lines) must lie in one shard: the engine applies
-// a chain atomically only within one log. A chain that spans shards is
-// refused whole with bad_request; cross-shard carts are the cluster work's
-// two-step reserve (ARCHITECTURE.md).
+// A linked chain (a cart's lines) is applied atomically by the engine
+// within one shard. A chain of reserves that spans shards is a cart the
+// node holds shard by shard, all or nothing (cart.go); any other chain
+// across shards is refused whole with bad_request.
 type batchCall struct {
 	s       *Server
 	c       *conn
@@ -105,6 +105,23 @@ func (b *batchCall) place(cmds []engine.Command, i, j int, perShard [][]int32) {
 	ok := sh >= 0 && !cmds[j].Linked
 	for k := i + 1; k <= j && ok; k++ {
 		ok = route(&cmds[k], shards) == sh
+	}
+	if !ok && crossShardCart(cmds[i:j+1], shards) {
+		b.flush(cmds, perShard) // what came before it is proposed first
+		chain := cloneCommands(cmds[i : j+1])
+		b.pending.Add(1)
+		go func() {
+			rs, err := b.s.reserveCart(chain)
+			for k := range chain {
+				if err != nil {
+					b.errs[i+k] = err
+				} else {
+					b.results[i+k] = rs[k]
+				}
+			}
+			b.arrive()
+		}()
+		return
 	}
 	if !ok {
 		for k := i; k <= j; k++ {

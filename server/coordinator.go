@@ -109,11 +109,14 @@ func (s *Server) coordinate(shard int, cmds []engine.Command, rs []engine.Result
 		if err != nil {
 			return nil, err // unknown: a claim taken here expires with its TTL
 		}
-		if code != engine.OK {
+		switch {
+		case code == errRecord:
+			// The reserve carries the refusal's proof now: run again, so
+			// that its shard keeps the refusal for the reserve's key.
+		case code != engine.OK:
 			s.releaseAll(ctx, taken)
 			return refuseChain(len(cmds), i, code), nil
-		}
-		if cmds[i].Op == engine.OpReserve {
+		case cmds[i].Op == engine.OpReserve:
 			taken = append(taken, heldClaim{home: s.homeShard(cmds[i].Customer), key: cmds[i].Claim})
 		}
 		if rs, err = s.runChain(ctx, shard, cmds); err != nil {
@@ -162,9 +165,14 @@ func refuseChain(n, i int, code engine.Code) []engine.Result {
 	return rs
 }
 
+// errRecord is claimFor's answer when a reserve's claim was refused with a
+// proof of the refusal, now attached to the reserve: run it again, and its
+// shard answers the refusal and keeps it for the key.
+const errRecord engine.Code = 0xffff
+
 // claimFor takes, settles or extends the claim cmd needs on its customer's
 // shard and attaches its proof to cmd. A refusal of the claim is returned
-// as the code to answer.
+// as the code to answer (or errRecord).
 func (s *Server) claimFor(ctx context.Context, cmd *engine.Command, asked *engine.Result) (engine.Code, error) {
 	var home int
 	var claim engine.Command
@@ -201,6 +209,9 @@ func (s *Server) claimFor(ctx context.Context, cmd *engine.Command, asked *engin
 	switch {
 	case cr.Code == engine.CodeNotFound:
 		return engine.CodeExpired, nil // the claim ended, and so did (or will, at once) its hold
+	case cr.Code != engine.OK && cmd.Op == engine.OpReserve && cr.PickupCode != 0:
+		cmd.Claim, cmd.ClaimExpiry, cmd.Proof = claim.Claim, -int64(cr.Code), cr.PickupCode
+		return errRecord, nil
 	case cr.Code != engine.OK:
 		return cr.Code, nil
 	}

@@ -365,3 +365,88 @@ func (s *Server) serveShardCall(c *conn, f protocol.Frame, now time.Time) {
 		s.finishOp(c, f.ReqID, cmd.Op, &engine.Result{}, err, now)
 	}
 }
+
+// callBatch runs a linked group on the node serving addr as a BATCH (the
+// group lies in one shard, which that node's batch path routes and whose
+// claims its coordinator takes), following NOT_LEADER hints.
+func (f *forwarder) callBatch(ctx context.Context, addr string, chain []engine.Command) ([]engine.Result, error) {
+	for i := range chain {
+		if err := protocol.CheckRequest(&chain[i]); err != nil {
+			return nil, &refusal{protocol.CodeOf(err), err.Error()}
+		}
+	}
+	for hop := 0; ; hop++ {
+		pc, _, err := f.get(ctx, addr)
+		if err != nil {
+			return nil, forwardErr(err, false)
+		}
+		rs, nl, err := pc.doBatch(ctx, chain)
+		if err != nil {
+			pc.nc.Close()
+			return nil, forwardErr(err, true)
+		}
+		f.put(pc)
+		if nl == nil {
+			return rs, nil
+		}
+		if hop+1 >= forwardHopsMax || nl.LeaderAddr == "" || nl.LeaderAddr == addr {
+			return nil, forwardErr(&peerNotLeader{*nl}, true)
+		}
+		addr = nl.LeaderAddr
+	}
+}
+
+// doBatch sends one BATCH and reads its reply: the results, or the first
+// NOT_LEADER among its entries. An ERROR entry fails the group with its code.
+func (pc *peerConn) doBatch(ctx context.Context, chain []engine.Command) ([]engine.Result, *protocol.NotLeader, error) {
+	deadline := time.Now().Add(forwardTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	_ = pc.nc.SetDeadline(deadline)
+	pc.reqID++
+	id := pc.reqID
+	pc.buf = protocol.AppendBatchRequest(pc.buf[:0], id, chain)
+	if _, err := pc.nc.Write(pc.buf); err != nil {
+		return nil, nil, err
+	}
+	for {
+		fr, err := pc.rd.Next()
+		if err != nil {
+			return nil, nil, err
+		}
+		if fr.ReqID != id || !fr.Reply() {
+			continue
+		}
+		switch fr.Op {
+		case protocol.OpError:
+			var e protocol.ErrorReply
+			if err := protocol.DecodeErrorReply(fr.Payload, &e); err != nil {
+				return nil, nil, err
+			}
+			return nil, nil, &peerError{e.Code, e.Message}
+		case protocol.OpBatch:
+		default:
+			return nil, nil, errors.New("BATCH answered with " + fr.Op.String())
+		}
+		brs, err := protocol.DecodeBatchResult(fr.Payload, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(brs) != len(chain) {
+			return nil, nil, fmt.Errorf("BATCH of %d answered with %d entries", len(chain), len(brs))
+		}
+		rs := make([]engine.Result, len(brs))
+		for i := range brs {
+			switch brs[i].Op {
+			case protocol.OpNotLeader:
+				nl := brs[i].NotLeader
+				return nil, &nl, nil
+			case protocol.OpError:
+				return nil, nil, &peerError{brs[i].Err.Code, brs[i].Err.Message}
+			}
+			rs[i] = brs[i].Result
+		}
+		return rs, nil, nil
+	}
+}

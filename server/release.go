@@ -33,12 +33,22 @@ func (s *Server) releaseClaims() {
 		case <-s.stopping:
 			return
 		case <-t.C:
+		case <-s.releaseNow:
 		}
 		for i, sh := range s.shards {
 			if sh.IsLeader() {
 				s.releaseShard(i, sh.FSM().ClaimReleases(releaseBatchMax))
 			}
 		}
+	}
+}
+
+// kickRelease asks for a release round now (a cart's lines were just
+// cancelled: their claims should not wait for the next tick).
+func (s *Server) kickRelease() {
+	select {
+	case s.releaseNow <- struct{}{}:
+	default:
 	}
 }
 

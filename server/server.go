@@ -54,6 +54,7 @@ type Server struct {
 	tlsLn        net.Listener   // the TLS client listener (tls.go), or nil
 	fwd          *forwarder     // runs commands on other nodes' shards (forward.go); nil alone
 	bgWG         sync.WaitGroup // background loops (release.go), ended by stopping
+	releaseNow   chan struct{}  // capacity 1: a release round is wanted now
 }
 
 // New returns a server for node's shards. SUBSCRIBE streams each shard's
@@ -70,7 +71,7 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, node: node, log: cfg.Logger.With("component", "server"),
 		booted: make(chan struct{}), exited: make(chan struct{}), stopping: make(chan struct{}),
-		conns: make(map[*conn]struct{}), tokens: cfg.Tokens,
+		conns: make(map[*conn]struct{}), tokens: cfg.Tokens, releaseNow: make(chan struct{}, 1),
 	}
 	if s.tokens == nil {
 		s.tokens = NewTokens(nil)

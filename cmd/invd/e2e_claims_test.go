@@ -45,12 +45,14 @@ func keyed(cmd engine.Command, key string) engine.Command {
 	return cmd
 }
 
-// eventually retries cmd until it gives code (the release of a claim
-// follows its reservation's end by a few hundred milliseconds).
-func eventually(t *testing.T, c *wireconn.Conn, code engine.Code, cmd engine.Command) engine.Result {
+// eventually sends cmd with key-0, key-1 ... until it gives code (the
+// release of a claim follows its reservation's end by a few hundred
+// milliseconds; a refusal is kept for its key, so each try has its own).
+func eventually(t *testing.T, c *wireconn.Conn, code engine.Code, cmd engine.Command, key string) engine.Result {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
+	for i := 0; ; i++ {
+		cmd.Key = fmt.Appendf(nil, "%s-%d", key, i)
 		r := do(t, c, cmd)
 		if r.Code == code || time.Now().After(deadline) {
 			if r.Code != code {
@@ -91,7 +93,7 @@ func TestLimitAcrossShards(t *testing.T) {
 	want(t, c, engine.CodeLimitExceeded, keyed(reserve(sku, st[2], cust, 1), "ka"))
 
 	// The short hold expires: its unit comes back.
-	cr := eventually(t, c, engine.OK, keyed(reserve(sku, st[2], cust, 1), "kc3"))
+	cr := eventually(t, c, engine.OK, reserve(sku, st[2], cust, 1), "kc3")
 	if it := getItem(t, c, sku, st[1]); it.Held != 0 {
 		t.Fatalf("the expired hold still holds %d", it.Held)
 	}
@@ -102,7 +104,11 @@ func TestLimitAcrossShards(t *testing.T) {
 		t.Fatalf("confirm of a claimed hold: %+v", r)
 	}
 	want(t, c, engine.OK, onID(engine.OpCancel, a.ID))
-	d := eventually(t, c, engine.OK, keyed(reserve(sku, st[1], cust, 1), "kb3"))
+	// A refusal stays the answer for its key, though a unit is free now
+	// (its claim is released within moments of the cancel).
+	time.Sleep(1500 * time.Millisecond)
+	want(t, c, engine.CodeLimitExceeded, keyed(reserve(sku, st[1], cust, 1), "kb2"))
+	d := eventually(t, c, engine.OK, reserve(sku, st[1], cust, 1), "kb3")
 	want(t, c, engine.CodeLimitExceeded, keyed(reserve(sku, st[0], cust, 1), "ka2"))
 
 	// An extend of a claimed hold extends its claim first.
@@ -129,10 +135,10 @@ func TestLimitAcrossShards(t *testing.T) {
 		free = fmt.Sprintf("FREE%d", i) // a cart lies in one shard
 	}
 	want(t, c, engine.OK, putItem(free, st[0], 10))
-	cart := []engine.Command{keyed(reserve(free, st[0], cust, 1), "cart1"), keyed(reserve(sku, st[0], cust, 1), "cart2")}
-	cart[0].Linked = true
-	batchCodes := func() []engine.Code {
-		brs, err := c.Batch(append([]engine.Command{keyed(reserve(sku, st[0], cust, 1), "kz")}, cart...))
+	batchCodes := func(try string) []engine.Code {
+		cart := []engine.Command{keyed(reserve(free, st[0], cust, 1), "cart1"+try), keyed(reserve(sku, st[0], cust, 1), "cart2"+try)}
+		cart[0].Linked = true
+		brs, err := c.Batch(append([]engine.Command{keyed(reserve(sku, st[0], cust, 1), "kz"+try)}, cart...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,14 +148,16 @@ func TestLimitAcrossShards(t *testing.T) {
 		}
 		return codes
 	}
-	if got := batchCodes(); got[0] != engine.CodeLimitExceeded || got[1] != engine.CodeLinkFailed || got[2] != engine.CodeLimitExceeded {
+	if got := batchCodes("first"); got[0] != engine.CodeLimitExceeded || got[1] != engine.CodeLinkFailed || got[2] != engine.CodeLimitExceeded {
 		t.Fatalf("a BATCH over the limit: %v", got)
 	}
 	want(t, c, engine.OK, onID(engine.OpCancel, d.ID))
 	// One unit is free: the lone reserve or the cart takes it, not both.
 	deadline := time.Now().Add(10 * time.Second)
-	got := batchCodes()
-	for ; got[0] != engine.OK && got[2] != engine.OK; got = batchCodes() {
+	try := 0
+	got := batchCodes("0")
+	for ; got[0] != engine.OK && got[2] != engine.OK; got = batchCodes(fmt.Sprint(try)) {
+		try++
 		if time.Now().After(deadline) {
 			t.Fatalf("the BATCH after a cancel: %v", got)
 		}
@@ -160,7 +168,7 @@ func TestLimitAcrossShards(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(loneWon) && fmt.Sprint(got) != fmt.Sprint(cartWon) {
 		t.Fatalf("the BATCH after a cancel: %v, want %v or %v", got, loneWon, cartWon)
 	}
-	if again := batchCodes(); fmt.Sprint(again) != fmt.Sprint(got) {
+	if again := batchCodes(fmt.Sprint(try)); fmt.Sprint(again) != fmt.Sprint(got) {
 		t.Fatalf("the BATCH again (every line a retry): %v, first %v", again, got)
 	}
 
@@ -174,4 +182,82 @@ func TestLimitAcrossShards(t *testing.T) {
 	if _, err := c.Do(&claim); wireconn.CodeOf(err) != engine.CodeUnauthorized {
 		t.Fatalf("a claim from a client: %v, want unauthorized", err)
 	}
+}
+
+// TestCartAcrossShardsWithLimits: a cart (one BATCH chain) whose limited
+// lines lie in three shards, none the customer's, is held all or nothing:
+// over the limit it is refused limit_exceeded and nothing stays held or
+// claimed; with a sold-out line the same; within the limit every line is
+// held, and the limit then counts them.
+func TestCartAcrossShardsWithLimits(t *testing.T) {
+	const shards = 4
+	p := startInvd(t, shards, "")
+	c := dial(t, p)
+	const sku, cust = "CART", "M0077"
+	st := claimShop(t, c, sku, cust, shards)
+	cart := func(key string, stores ...string) []engine.Code {
+		t.Helper()
+		var cmds []engine.Command
+		for i, s := range stores {
+			cmd := keyed(reserve(sku, s, cust, 1), fmt.Sprintf("%s/%d", key, i))
+			cmd.Linked = i < len(stores)-1
+			cmds = append(cmds, cmd)
+		}
+		brs, err := c.Batch(cmds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var codes []engine.Code
+		for _, br := range brs {
+			if br.Op == protocol.OpError || br.Op == protocol.OpNotLeader {
+				t.Fatalf("cart entry: %v %+v", br.Op, br.Err)
+			}
+			codes = append(codes, br.Result.Code)
+		}
+		return codes
+	}
+	nothingHeld := func() {
+		t.Helper()
+		for _, s := range st {
+			if it := getItem(t, c, sku, s); it.Held != 0 {
+				t.Fatalf("%s/%s holds %d after a refused cart", sku, s, it.Held)
+			}
+		}
+	}
+	if got := cart("over", st[0], st[1], st[2]); fmt.Sprint(got) != fmt.Sprint([]engine.Code{engine.CodeLinkFailed, engine.CodeLinkFailed, engine.CodeLimitExceeded}) {
+		t.Fatalf("a cart over the limit: %v", got)
+	}
+	nothingHeld()
+	soldOut := putItem(sku, st[2], 0)
+	soldOut.Limit = 2
+	want(t, c, engine.OK, soldOut)
+	// The refused cart's claims go with its cancelled lines' releases,
+	// within moments.
+	deadline := time.Now().Add(10 * time.Second)
+	try := 0
+	for got := cart("sold0", st[0], st[2]); got[1] != engine.CodeSoldOut || got[0] != engine.CodeLinkFailed; got = cart(fmt.Sprint("sold", try), st[0], st[2]) {
+		try++
+		if got[0] != engine.CodeLimitExceeded || time.Now().After(deadline) {
+			t.Fatalf("a cart with a sold-out line: %v", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	nothingHeld()
+	// The refused carts gave their claims back: two units fit.
+	try = 0
+	got := cart("ok0", st[0], st[1])
+	for ; got[0] != engine.OK || got[1] != engine.OK; got = cart(fmt.Sprint("ok", try), st[0], st[1]) {
+		try++
+		if got[1] != engine.CodeLimitExceeded || time.Now().After(deadline) {
+			t.Fatalf("a cart within the limit: %v", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if again := cart(fmt.Sprint("ok", try), st[0], st[1]); fmt.Sprint(again) != fmt.Sprint(got) {
+		t.Fatalf("the cart again: %v, first %v", again, got)
+	}
+	restock := putItem(sku, st[2], 10)
+	restock.Limit = 2
+	want(t, c, engine.OK, restock)
+	want(t, c, engine.CodeLimitExceeded, keyed(reserve(sku, st[2], cust, 1), "after"))
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/internal/invdtest"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -91,11 +92,14 @@ func TestLimitsAcrossShardsInCluster(t *testing.T) {
 	if _, err := cl.Cancel(ctx, client.CancelRequest{ID: first.ID}); err != nil {
 		t.Fatal(err)
 	}
+	tries := 0
 	waitFor(t, "the cancelled unit back", 15*time.Second, func() bool {
-		_, err := res(far[2], "a5")
+		tries++ // a refusal is kept for its key: each try has its own
+		_, err := res(far[2], fmt.Sprint("a5-", tries))
 		return err == nil
 	})
 	checkLimits(t, ctx, cl, limits, []string{cust})
+	cartAcrossNodes(t, ctx, c, cl, shards)
 
 	// The workload, and a kill of the busiest customer's shard leader.
 	customers := []string{"W0", "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9"}
@@ -185,6 +189,88 @@ func checkLimits(t *testing.T, ctx context.Context, cl *client.Client, limits ma
 			if n > limits[sku] {
 				t.Errorf("customer %s owns %d units of %s across shards, limit %d", cust, n, sku, limits[sku])
 			}
+		}
+	}
+}
+
+// cartAcrossNodes: a cart (one store, three SKUs) whose lines lie in two
+// shards led by different nodes, one line limited, for a customer whose
+// counters are in a third shard. The node that receives the cart holds its
+// own shard's line and forwards the other shard's two lines (a linked
+// group) to their leader; over the limit nothing stays held.
+func cartAcrossNodes(t *testing.T, ctx context.Context, c *invdtest.Cluster, cl *client.Client, shards int) {
+	t.Helper()
+	const cust = "M-cluster-cart"
+	home := protocol.ShardOfCustomer([]byte(cust), shards)
+	store := "CART-S"
+	for i := 0; protocol.ShardOf([]byte("LIM-A"), []byte(store), shards) == home; i++ {
+		store = fmt.Sprintf("CART-S%d", i) // the limited line outside the customer's shard
+	}
+	b := protocol.ShardOf([]byte("LIM-A"), []byte(store), shards)
+	skuIn := func(prefix string, ok func(int) bool) string {
+		for i := 0; ; i++ {
+			sku := fmt.Sprintf("%s-%d", prefix, i)
+			if ok(protocol.ShardOf([]byte(sku), []byte(store), shards)) {
+				return sku
+			}
+		}
+	}
+	free1 := skuIn("FREE1", func(sh int) bool { return c.Leader(sh) != c.Leader(b) })
+	free2 := skuIn("FREE2", func(sh int) bool { return sh == b })
+	for _, it := range []client.ItemSpec{{SKU: "LIM-A", Store: store, Stock: 100, Limit: 2},
+		{SKU: free1, Store: store, Stock: 100}, {SKU: free2, Store: store, Stock: 100}} {
+		if err := cl.PutItem(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two units of LIM-A elsewhere: the limit is full.
+	var elsewhere []client.Result
+	for i, sh := 0, 0; len(elsewhere) < 2; sh++ {
+		if sh == home || sh == b {
+			continue
+		}
+		r, err := cl.Reserve(ctx, client.ReserveRequest{SKU: "LIM-A", Store: storeIn("LIM-A", sh, shards), Customer: cust,
+			Qty: 1, Key: fmt.Sprintf("cart-pre-%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		elsewhere = append(elsewhere, r)
+		i++
+	}
+	lines := []client.CartLine{{SKU: free1}, {SKU: "LIM-A"}, {SKU: free2}}
+	_, err := cl.ReserveMany(ctx, client.CartRequest{Store: store, Customer: cust, Lines: lines, Key: "cart-over"})
+	var ce *client.CartError
+	if !errors.As(err, &ce) || ce.Line != 1 || !errors.Is(err, client.ErrLimitExceeded) {
+		t.Fatalf("a cart over the limit: %v", err)
+	}
+	for _, sku := range []string{free1, free2} {
+		if it, err := cl.GetItem(ctx, sku, store); err != nil || it.Held != 0 {
+			t.Fatalf("%s after a refused cart: %+v %v", sku, it, err)
+		}
+	}
+	if _, err := cl.Cancel(ctx, client.CancelRequest{ID: elsewhere[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	var res []client.Result
+	try := 0
+	waitFor(t, "the cart within the limit", 15*time.Second, func() bool {
+		try++ // a refusal is kept for its key: each try has its own
+		res, err = cl.ReserveMany(ctx, client.CartRequest{Store: store, Customer: cust, Lines: lines, Key: fmt.Sprint("cart-ok-", try)})
+		return err == nil
+	})
+	again, err := cl.ReserveMany(ctx, client.CartRequest{Store: store, Customer: cust, Lines: lines, Key: fmt.Sprint("cart-ok-", try)})
+	if err != nil || again[0].ID != res[0].ID || again[2].ID != res[2].ID {
+		t.Fatalf("the cart again: %+v %v", again, err)
+	}
+	if _, err := cl.ReserveMany(ctx, client.CartRequest{Store: store, Customer: cust, Lines: lines, Key: "cart-over"}); !errors.Is(err, client.ErrLimitExceeded) {
+		t.Fatalf("the refused cart again: %v, want its first answer", err)
+	}
+	if len(res) != 3 {
+		t.Fatalf("cart results %+v", res)
+	}
+	for _, sku := range []string{free1, free2, "LIM-A"} {
+		if it, err := cl.GetItem(ctx, sku, store); err != nil || it.Held != 1 {
+			t.Fatalf("%s after the cart: %+v %v", sku, it, err)
 		}
 	}
 }
