@@ -125,6 +125,18 @@ func (m *mcRun) reserve() {
 			TTL: ttl + ClaimMargin, Claim: claimKey})
 		if cr.Code != OK {
 			m.stats["claim_"+cr.Code.String()]++
+			if cr.PickupCode != 0 && !m.crash() {
+				// The refusal, proven, is kept for the reserve's key.
+				c.Claim, c.ClaimExpiry, c.Proof = claimKey, -int64(cr.Code), cr.PickupCode
+				if r := m.apply(sh, c); r.Code != cr.Code {
+					m.t.Fatalf("reserve with a refused claim (%v): %v", cr.Code, r.Code)
+				}
+				c.Claim, c.ClaimExpiry, c.Proof = nil, 0, 0
+				if r := m.apply(sh, c); r.Code != cr.Code {
+					m.t.Fatalf("retry of a reserve refused by its claim (%v): %v", cr.Code, r.Code)
+				}
+				m.stats["refusal_kept"]++
+			}
 			return
 		}
 		if m.crash() {
@@ -367,7 +379,7 @@ func TestClaimsAcrossShards(t *testing.T) {
 		}
 	}
 	t.Logf("seeds %d..%d: %v", base, base+int64(seeds)-1, total)
-	for _, k := range []string{"claim_required", "held", "confirmed", "released", "claim_limit_exceeded", "crash_after_claim", "extended"} {
+	for _, k := range []string{"claim_required", "held", "confirmed", "released", "claim_limit_exceeded", "crash_after_claim", "extended", "refusal_kept"} {
 		if total[k] == 0 {
 			t.Errorf("the run never reached %q: the generator lost it", k)
 		}
