@@ -1,8 +1,8 @@
 // These tests prove carts (ReserveMany) against a real invd: a cart whose
 // items share a shard is held whole or not at all by the engine; a cart
-// across shards ends the same way through the client's compensation (the
-// lines held before a refusal are cancelled); and a cart repeated with its
-// key is answered with the first outcome, not held twice.
+// across shards ends the same way through the server's compensation (the
+// lines held before a refusal are cancelled, docs/adr/0050); and a cart
+// repeated with its key is answered with the first outcome, not held twice.
 package client_test
 
 import (

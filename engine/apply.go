@@ -8,6 +8,7 @@ func (s *state) apply(now int64, cmds []Command) ([]Result, []Event) {
 	s.results = s.results[:0]
 	s.events = s.events[:0]
 	s.expireDue()
+	s.expireClaims()
 	s.idem.age(s.now - int64(s.cfg.IdempotencyRetention))
 	s.collectFinished()
 	for i := 0; i < len(cmds); {
@@ -96,17 +97,23 @@ func (s *state) applyLinked(chain []Command) {
 		s.commit()
 	} else {
 		s.rollback()
-		code := s.results[base+failed].Code
+		failure := s.results[base+failed]
+		if failure.Code != CodeClaimRequired {
+			failure = Result{Code: failure.Code} // claim_required keeps what it names: the limit, the claim
+		}
 		s.results = s.results[:base]
 		for i := range chain {
 			r := Result{Code: CodeLinkFailed}
 			if i == failed {
-				r = Result{Code: code}
+				r = failure
 			} else if prev, ok := s.idem.lookup(&chain[i]); ok {
 				r = prev // a replay keeps the first result
 			}
 			s.results = append(s.results, r)
 		}
+	}
+	if failed >= 0 && s.results[base+failed].Code == CodeClaimRequired {
+		return // not an answer: the group comes again with its claims (claim.go)
 	}
 	for i := range chain {
 		if len(chain[i].Key) > 0 {
@@ -147,7 +154,9 @@ func (s *state) applyKeyed(c *Command) Result {
 		return r
 	}
 	r := s.applyOne(c)
-	s.idem.store(c, &r, s.now)
+	if r.Code != CodeClaimRequired { // not an answer: the request comes again with its claim
+		s.idem.store(c, &r, s.now)
+	}
 	return r
 }
 
@@ -195,6 +204,16 @@ func (s *state) applyOne(c *Command) Result {
 		return s.customerOp(c)
 	case OpUnlock:
 		return s.unlock(c)
+	case OpClaim:
+		return s.claimOp(c)
+	case OpReleaseClaim:
+		return s.releaseClaim(c)
+	case OpSettleClaim:
+		return s.settleClaim(c)
+	case OpExtendClaim:
+		return s.extendClaim(c)
+	case OpClaimReleased:
+		return s.claimReleased(c)
 	}
 	if c.Op.ReadOnly() && c.Op.Valid() {
 		return s.read(c)

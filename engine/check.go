@@ -131,5 +131,56 @@ func (s *state) check() error {
 			return fmt.Errorf("due heap out of order at %d", i)
 		}
 	}
+	return s.checkClaims()
+}
+
+// checkClaims: the claim totals agree with the claims, every held claim has
+// its expiry entry, and no claimed hold outlives its claim (claim.go).
+func (s *state) checkClaims() error {
+	totals := map[claimSubject]int32{}
+	due := make(map[claimDue]bool, len(s.claims.due))
+	for i, d := range s.claims.due {
+		due[d] = true
+		if p := (i - 1) / 2; i > 0 && s.claims.due.less(i, p) {
+			return fmt.Errorf("claim heap out of order at %d", i)
+		}
+	}
+	for k, c := range s.claims.byKey {
+		if k != c.key || c.units <= 0 || c.expiresAt < 0 {
+			return fmt.Errorf("claim %q: key %q units %d expires %d", k, c.key, c.units, c.expiresAt)
+		}
+		if c.expiresAt != 0 && !due[claimDue{at: c.expiresAt, key: c.key}] {
+			return fmt.Errorf("claim %q: held without an expiry entry", k)
+		}
+		totals[claimSubject{c.customer, c.sku}] += c.units
+	}
+	if len(totals) != len(s.claims.units) {
+		return fmt.Errorf("claims: %d subjects counted, %d in the totals", len(totals), len(s.claims.units))
+	}
+	for sub, n := range totals {
+		if s.claims.units[sub] != n {
+			return fmt.Errorf("claims of %q/%q: total %d, claims %d", sub.customer, sub.sku, s.claims.units[sub], n)
+		}
+	}
+	var err error
+	s.res.each(func(r *reservation) {
+		switch {
+		case err != nil || r.claim == "":
+		case r.state == StateHeld && (r.claimUntil == 0 || r.expiresAt > r.claimUntil-int64(ClaimMargin)):
+			err = fmt.Errorf("reservation %x: held until %d, its claim until %d", r.id, r.expiresAt, r.claimUntil)
+		case r.state == StateConfirmed && r.claimUntil != 0:
+			err = fmt.Errorf("reservation %x: confirmed with an unsettled claim", r.id)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	seen := make(map[uint64]bool, len(s.releases))
+	for _, r := range s.releases {
+		if seen[r.ID] || r.Key == "" {
+			return fmt.Errorf("claim release of %x: listed twice or without a key", r.ID)
+		}
+		seen[r.ID] = true
+	}
 	return nil
 }

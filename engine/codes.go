@@ -31,6 +31,7 @@ const (
 	CodeWindowConflict Code = 19 // a new window overlaps another window of the item
 	CodeLinkFailed     Code = 20 // another command of the linked group failed; nothing was applied
 	CodeTooMany        Code = 21 // a per-item or per-shard count limit (windows per item, linked group length)
+	CodeClaimRequired  Code = 22 // a limited item of a customer whose counters live in another shard: claim there first
 
 	// Refusals of the server and protocol (never produced by the engine).
 	CodeUnauthorized Code = 64 // missing or wrong token, or the role may not do this
@@ -68,6 +69,7 @@ var codeNames = map[Code]string{
 	CodeWindowConflict: "window_conflict",
 	CodeLinkFailed:     "link_failed",
 	CodeTooMany:        "too_many",
+	CodeClaimRequired:  "claim_required",
 	CodeUnauthorized:   "unauthorized",
 	CodeBusy:           "busy",
 	CodeNotLeader:      "not_leader",

@@ -17,6 +17,15 @@ const (
 	OpReturn     Op = 7 // ID, Restock, Key?
 	OpExpire     Op = 8 // nothing: expires what is due at the batch's time (the leader's timer)
 
+	// Claims on a customer's per-SKU limit across shards (claim.go,
+	// docs/adr/0050). Nodes send them to the customer's shard (and
+	// claim_released to an item's shard) in SHARD_CALL frames only.
+	OpClaim         Op = 9  // Customer, SKU, Qty, Limit, TTL?, Claim (key): count Qty units against Limit
+	OpReleaseClaim  Op = 10 // Claim: give the units back (an unknown key is done already)
+	OpSettleClaim   Op = 11 // Claim, Qty? (0 = all): the hold was confirmed; the units count until released
+	OpExtendClaim   Op = 12 // Claim, TTL: a held claim lives longer
+	OpClaimReleased Op = 13 // ID: the item shard's release of the reservation's claim is done
+
 	// Operator operations.
 	OpPutItem          Op = 16 // SKU, Store, Stock, Limit, OpensAt, ClosesAt, MemberTier, MemberUnits, MemberCutoff
 	OpPutWindow        Op = 17 // SKU, Store, Window (start), WindowEnd, Quota
@@ -42,6 +51,8 @@ const (
 var opNames = map[Op]string{
 	OpReserve: "reserve", OpConfirm: "confirm", OpExtend: "extend", OpCancel: "cancel",
 	OpPickup: "pickup", OpReschedule: "reschedule", OpReturn: "return", OpExpire: "expire",
+	OpClaim: "claim", OpReleaseClaim: "release_claim", OpSettleClaim: "settle_claim",
+	OpExtendClaim: "extend_claim", OpClaimReleased: "claim_released",
 	OpPutItem: "put_item", OpPutWindow: "put_window", OpRestock: "restock",
 	OpAdjustStock: "adjust_stock", OpSetSaleWindow: "set_sale_window", OpSetLimit: "set_limit",
 	OpSetMemberShare: "set_member_share", OpBlock: "block", OpUnblock: "unblock",
@@ -66,8 +77,14 @@ func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
 // may also be served by Read on a replica that knows it is up to date.
 func (o Op) ReadOnly() bool { return o >= OpGetItem }
 
-// Mutating reports whether the op may change state and so takes an idempotency key.
-func (o Op) Mutating() bool { return !o.ReadOnly() && o != OpExpire }
+// Mutating reports whether the op may change state and so takes an
+// idempotency key. The claim ops are idempotent by their claim's key
+// instead (claim.go).
+func (o Op) Mutating() bool { return !o.ReadOnly() && o != OpExpire && !o.Internal() }
+
+// Internal reports whether the op is one nodes send each other (the claim
+// ops): a client's frame may not carry it.
+func (o Op) Internal() bool { return o >= OpClaim && o <= OpClaimReleased }
 
 // Limits on what comes in. The protocol checks them at the edge; the engine
 // checks them again and refuses with CodeBadRequest or CodeTooMany.
@@ -112,6 +129,14 @@ type Command struct {
 	MemberUnits  int64 // units kept for members until MemberCutoff
 	MemberCutoff int64
 	Tier         uint8 // OpSetTier
+
+	// A claim on the customer's shard (docs/adr/0050): its key in the claim
+	// ops; on reserve, confirm and extend of an item shard, the claim that
+	// covers the units, with its expiry (0 = settled) and Proof, the
+	// customer shard's MAC over them (ClaimProof), which a client cannot make.
+	Claim       []byte
+	ClaimExpiry int64
+	Proof       uint64
 }
 
 // State of a reservation.
@@ -150,7 +175,7 @@ type Result struct {
 	Qty        int64
 	Window     int64
 	ExpiresAt  int64  // hold expiry (HELD) or pickup deadline (CONFIRMED)
-	PickupCode uint64 // set once confirmed
+	PickupCode uint64 // set once confirmed; the claim ops: the claim's proof (claimProof)
 
 	Item         *ItemInfo
 	WindowInfo   *WindowInfo
@@ -200,6 +225,7 @@ type ReservationInfo struct {
 	PickupCode uint64
 	Attempts   int64 // wrong pickup codes so far
 	Locked     bool
+	Claim      string // key of the claim on the customer's shard that covers the units; "" = none
 }
 
 // CustomerInfo is a read of one customer.
@@ -238,11 +264,16 @@ const (
 	EvStockChanged EventKind = 14 // restock or adjust
 	EvCustomer     EventKind = 15 // customer blocked, unblocked (also by the no-show rule) or tier set
 	EvBadCode      EventKind = 16 // a wrong pickup code was tried
+	EvClaimed      EventKind = 17 // units of a customer's limit were claimed (customer shard)
+	EvClaimEnded   EventKind = 18 // a claim was released or expired: its units are free again
+	EvClaimSettled EventKind = 19 // a claim's hold was confirmed: it counts until released
+	EvClaimMoved   EventKind = 20 // a held claim's expiry moved
 )
 
 var eventNames = [...]string{"", "reserved", "confirmed", "extended", "cancelled", "expired",
 	"picked_up", "no_show", "rescheduled", "returned", "locked", "unlocked", "item_put",
-	"window_put", "stock_changed", "customer", "bad_code"}
+	"window_put", "stock_changed", "customer", "bad_code", "claimed", "claim_ended", "claim_settled",
+	"claim_moved"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && k != 0 {
@@ -273,6 +304,7 @@ type Event struct {
 // with the same Config (it is part of the deterministic state machine).
 type Config struct {
 	ShardID              uint16        // high 16 bits of every reservation id this shard issues
+	Shards               int           // shards of the cluster: > 1 makes limits count across shards (claim.go)
 	PickupSecret         []byte        // HMAC key of pickup codes; must be the same on every replica
 	DefaultHoldTTL       time.Duration // TTL of a hold when the request gives 0 (default 10 min)
 	MaxHold              time.Duration // longest a hold may live from its creation, extensions included (default 30 min)

@@ -47,7 +47,38 @@ func FuzzRestore(f *testing.F) {
 		f.Add(s)
 	}
 	f.Add([]byte("INVSNAP\x01"))
+	f.Add([]byte("INVSNAP\x02"))
+	f.Add(fuzzClaimSnapshot())
 	f.Fuzz(fuzzRestoreOne)
+}
+
+// fuzzClaimSnapshot is a snapshot with every claim section filled: claims
+// held and settled, a claimed hold, and a pending release.
+func fuzzClaimSnapshot() []byte {
+	e := New(fuzzRestoreConfig())
+	t0 := int64(1_700_000_000) * int64(time.Second)
+	e.Apply(t0, []Command{{Op: OpPutItem, SKU: []byte("L"), Store: []byte("S1"), Stock: 9, Limit: 3}})
+	claim := func(key string, qty int64) Result {
+		res, _ := e.Apply(t0, []Command{{Op: OpClaim, Customer: []byte("c1"), SKU: []byte("L"), Qty: qty, Limit: 9,
+			TTL: 3 * time.Minute, Claim: []byte(key)}})
+		return res[0]
+	}
+	claim("settled", 1)
+	e.Apply(t0, []Command{{Op: OpSettleClaim, Claim: []byte("settled")}})
+	for _, key := range []string{"held", "cancelled"} {
+		cr := claim(key, 1)
+		e.Apply(t0, []Command{{Op: OpReserve, SKU: []byte("L"), Store: []byte("S1"), Customer: []byte("c1"), Qty: 1,
+			Claim: []byte(key), ClaimExpiry: cr.ExpiresAt, Proof: cr.PickupCode}})
+	}
+	e.Apply(t0, []Command{{Op: OpCancel, ID: MakeID(1, 2)}})
+	var b bytes.Buffer
+	if err := e.Snapshot(&b); err != nil {
+		panic(err)
+	}
+	if len(e.ClaimReleases(10)) != 1 || len(e.st.claims.byKey) != 3 {
+		panic("the claim seed lost its claims")
+	}
+	return b.Bytes()
 }
 
 func fuzzRestoreOne(t *testing.T, data []byte) {

@@ -28,6 +28,7 @@ const (
 	undoRes
 	undoNewRes
 	undoPIN
+	undoReleases
 )
 
 type undo struct {
@@ -101,6 +102,13 @@ func (j *journal) pin(code uint64, old uint64, had bool) {
 	}
 }
 
+// releases records the length of the claim release queue before an append.
+func (j *journal) releases(n int) {
+	if j.on {
+		j.entries = append(j.entries, undo{kind: undoReleases, slot: uint32(n)})
+	}
+}
+
 // begin starts journaling a linked group.
 func (s *state) begin() {
 	s.j.on = true
@@ -142,6 +150,8 @@ func (s *state) rollback() {
 			*u.res = u.oldR
 		case undoNewRes:
 			s.res.remove(u.key)
+		case undoReleases:
+			s.releases = s.releases[:u.slot]
 		case undoPIN:
 			if u.had {
 				s.pins.put(u.key, u.val)

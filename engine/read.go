@@ -121,5 +121,5 @@ func (s *state) resInfo(r *reservation) ReservationInfo {
 	return ReservationInfo{ID: r.id, SKU: it.skuName(), Store: it.storeName(),
 		Customer: s.customers.at(r.cust).id, Qty: int64(r.qty), Window: r.window, State: r.state,
 		CreatedAt: r.createdAt, ExpiresAt: r.expiresAt, UpdatedAt: r.updatedAt, PickupCode: r.code,
-		Attempts: int64(r.attempts), Locked: r.locked}
+		Attempts: int64(r.attempts), Locked: r.locked, Claim: r.claim}
 }

@@ -48,7 +48,25 @@ func (s *state) reserve(c *Command) Result {
 	if w != nil && w.used+qty > w.quota {
 		return s.refuse(CodeWindowFull)
 	}
-	if it.limit > 0 && cu.owned(it.sku)+qty > it.limit {
+	proven := len(c.Claim) > 0
+	switch {
+	case proven:
+		// The customer's shard counted the units (claim.go): only the
+		// proof is checked here, and the hold ends before the claim.
+		if !s.provenClaim(c, c.Customer, c.SKU, qty) || c.ClaimExpiry == 0 {
+			return s.refuse(CodeBadRequest)
+		}
+		if code := refusedClaim(c); code != OK {
+			return s.refuse(code) // the customer's shard refused the claim
+		}
+		if c.ClaimExpiry-int64(ClaimMargin) <= s.now {
+			return s.refuse(CodeExpired)
+		}
+	case it.limit > 0 && s.claimsElsewhere(c.Customer):
+		r := s.refuse(CodeClaimRequired)
+		r.Qty = int64(it.limit)
+		return r
+	case it.limit > 0 && cu.owned(it.sku)+s.claimedUnits(cu.id, it.skuName())+qty > it.limit:
 		return s.refuse(CodeLimitExceeded)
 	}
 
@@ -61,6 +79,10 @@ func (s *state) reserve(c *Command) Result {
 	r.state, r.window = StateHeld, c.Window
 	r.createdAt, r.updatedAt = s.now, s.now
 	r.expiresAt = s.now + int64(ttl)
+	if proven {
+		r.claim, r.claimUntil = string(c.Claim), c.ClaimExpiry
+		r.expiresAt = min(r.expiresAt, c.ClaimExpiry-int64(ClaimMargin))
+	}
 
 	s.j.item(it)
 	it.held += qty
@@ -193,6 +215,7 @@ func (s *state) finish(r *reservation, to State) {
 	}
 	s.stats.Outcomes[to]++
 	s.finished.push(dueEntry{at: s.now, id: r.id})
+	s.queueRelease(r)
 }
 
 // leave updates counts and indexes for a reservation leaving its current state.
@@ -222,6 +245,21 @@ func (s *state) confirm(c *Command) Result {
 		return s.refuse(CodeBadRequest)
 	}
 	it := s.items.at(r.item)
+	settled := false
+	if r.claim != "" {
+		// A claimed hold is confirmed only once its claim is settled on the
+		// customer's shard, so the units keep counting after the hold.
+		if len(c.Claim) == 0 {
+			return s.claimRequired(r)
+		}
+		if string(c.Claim) != r.claim || c.ClaimExpiry != 0 ||
+			!s.provenClaim(c, []byte(s.customers.at(r.cust).id), []byte(it.skuName()), qty) {
+			return s.refuse(CodeBadRequest)
+		}
+		settled = true
+	} else if len(c.Claim) > 0 {
+		return s.refuse(CodeBadRequest)
+	}
 	if r.window != 0 && s.pickupDeadline(it, r.window) <= s.now {
 		// The window is over: an order confirmed now would be a no-show at
 		// once and count against the customer. Reschedule first.
@@ -236,6 +274,9 @@ func (s *state) confirm(c *Command) Result {
 	s.leave(r)
 	s.j.res(r)
 	r.qty = qty
+	if settled {
+		r.claimUntil = 0
+	}
 	r.state = StateConfirmed
 	r.updatedAt = s.now
 	r.expiresAt = s.pickupDeadline(it, r.window)
@@ -266,8 +307,31 @@ func (s *state) extend(c *Command) Result {
 	if code != OK {
 		return s.refuse(code)
 	}
+	claimUntil := r.claimUntil
+	if r.claim != "" {
+		// The claim is extended on the customer's shard first; the hold
+		// follows it, ClaimMargin earlier.
+		if len(c.Claim) == 0 {
+			return s.claimRequired(r)
+		}
+		it := s.items.at(r.item)
+		if string(c.Claim) != r.claim || c.ClaimExpiry <= 0 ||
+			!s.provenClaim(c, []byte(s.customers.at(r.cust).id), []byte(it.skuName()), r.qty) {
+			return s.refuse(CodeBadRequest)
+		}
+		claimUntil = max(claimUntil, c.ClaimExpiry)
+	} else if len(c.Claim) > 0 {
+		return s.refuse(CodeBadRequest)
+	}
 	// TTL is clamped to MaxHold first, so that a huge TTL cannot overflow now+TTL.
 	exp := min(s.now+int64(min(c.TTL, s.cfg.MaxHold)), r.createdAt+int64(s.cfg.MaxHold))
+	if r.claim != "" {
+		exp = min(exp, claimUntil-int64(ClaimMargin))
+	}
+	if claimUntil != r.claimUntil {
+		s.j.res(r)
+		r.claimUntil = claimUntil
+	}
 	if exp > r.expiresAt {
 		s.j.res(r)
 		r.expiresAt = exp

@@ -11,16 +11,20 @@ import (
 
 // Snapshot format (all integers varints, strings length-prefixed):
 //
-//	magic "INVSNAP" version(1)
+//	magic "INVSNAP" version(2; 1 is read too)
 //	now seq stats
 //	skus, items, customers, owned (sorted by key), reservation slots
 //	(0 id = free), free list, pickup-code index (sorted), due heap (array
-//	order), finished queue, idempotency entries (oldest first)
+//	order), finished queue, idempotency entries (oldest first), and from
+//	version 2 the claims (snapshot_claims.go)
 //
 // Everything is written in a fixed order (slab order, sorted map keys), so
 // the same state gives the same bytes; restore rebuilds the maps.
 
-var snapMagic = []byte("INVSNAP\x01")
+var snapMagic = []byte("INVSNAP\x02")
+
+// snapMagicV1 is the format before claims, still restored.
+var snapMagicV1 = []byte("INVSNAP\x01")
 
 type enc struct {
 	w   *bufio.Writer
@@ -79,6 +83,7 @@ func (s *state) snapshot(w io.Writer) error {
 	snapDue(e, s.due)
 	snapDue(e, s.finished.buf[s.finished.head:])
 	s.snapIdem(e)
+	s.snapClaims(e)
 	return bw.Flush()
 }
 
@@ -291,7 +296,11 @@ func (s *state) restore(r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("engine: read snapshot: %w", err)
 	}
-	if len(data) < len(snapMagic) || string(data[:len(snapMagic)]) != string(snapMagic) {
+	if len(data) < len(snapMagic) {
+		return fmt.Errorf("%w: bad magic or version", errSnapshot)
+	}
+	v1 := string(data[:len(snapMagic)]) == string(snapMagicV1)
+	if !v1 && string(data[:len(snapMagic)]) != string(snapMagic) {
 		return fmt.Errorf("%w: bad magic or version", errSnapshot)
 	}
 	d := &dec{b: data[len(snapMagic):]}
@@ -305,6 +314,9 @@ func (s *state) restore(r io.Reader) error {
 	s.due = restoreDue(d)
 	s.finished = fifo{buf: restoreDue(d)}
 	s.restoreIdem(d)
+	if !v1 {
+		s.restoreClaims(d)
+	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
 	}

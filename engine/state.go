@@ -30,6 +30,9 @@ type state struct {
 	finished fifo    // finished reservations by the time they finished, for garbage collection
 	idem     idemTable
 
+	claims   claimTable     // customer shard: units of customers' limits claimed by other shards
+	releases []ClaimRelease // item shard: claims of finished reservations still to release
+
 	stats Stats
 
 	// Per-batch buffers, reused.
@@ -41,6 +44,8 @@ type state struct {
 	mac    hash.Hash
 	macBuf [sha256.Size]byte
 	pinBuf [16]byte
+
+	proofBuf []byte
 }
 
 // sku is one SKU known to the shard, with the items (stores) that carry it.
@@ -137,12 +142,16 @@ type reservation struct {
 	updatedAt int64
 	code      uint64
 	pinNext   uint64 // seq of the next confirmed reservation with the same pickup code, 0 = end
+
+	claim      string // key of the claim on the customer's shard that covers the units; "" = none
+	claimUntil int64  // that claim's expiry; 0 = settled
 }
 
 func (s *state) init(cfg *Config) {
 	s.cfg = cfg
 	s.skuByName = make(map[string]uint32)
 	s.idem.init()
+	s.claims.init()
 	s.mac = hmac.New(sha256.New, cfg.PickupSecret)
 	s.keyBuf = make([]byte, 0, 2*MaxIDBytes+1)
 }
@@ -246,8 +255,12 @@ func (s *state) resEvent(k EventKind, r *reservation, qty int64) {
 // OpExpire at that time only drops it. Reading must not pop: the heap is part
 // of the replicated state and a leader-only change would make replicas differ.
 func (s *state) nextDue() int64 {
-	if len(s.due) == 0 {
-		return 0
+	var at int64
+	if len(s.due) > 0 {
+		at = s.due[0].at
 	}
-	return s.due[0].at
+	if len(s.claims.due) > 0 && (at == 0 || s.claims.due[0].at < at) {
+		at = s.claims.due[0].at
+	}
+	return at
 }

@@ -754,6 +754,10 @@ func tbConfirmed(cust string, n int, first uint64) []tbStep {
 }
 
 func tbTable() []tbCase {
+	return append(tbMainTable(), tbClaimTable()...)
+}
+
+func tbMainTable() []tbCase {
 	R := do.reserve
 	return []tbCase{
 		// ---- reserve: success and results ----
@@ -1167,7 +1171,7 @@ func tbTable() []tbCase {
 
 		// ---- unknown ops ----
 		tc("unknown op 0", do.cmd(Command{Op: 0}).is(CodeBadRequest)),
-		tc("unknown op 9", do.cmd(Command{Op: 9, Key: []byte("k")}).is(CodeBadRequest)),
+		tc("unknown op 15", do.cmd(Command{Op: 15, Key: []byte("k")}).is(CodeBadRequest)),
 		tc("unknown op 39 (read range)", do.cmd(Command{Op: 39}).is(CodeBadRequest)),
 		tc("expire: a batch of only an expire is fine", do.expire().res("ok").events()),
 

@@ -329,3 +329,16 @@ func FuzzDecompress(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeShardCall: a SHARD_CALL payload decodes or is refused, never
+// panics; what decodes encodes back to the same bytes.
+func FuzzDecodeShardCall(f *testing.F) {
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		var cmd engine.Command
+		shard, err := DecodeShardCall(payload, &cmd)
+		if err != nil {
+			return
+		}
+		mustEqualBytes(t, "shard call", AppendShardCall(nil, 0, shard, &cmd)[HeaderSize:], payload)
+	})
+}

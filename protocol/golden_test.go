@@ -323,6 +323,8 @@ func fuzzTargetsOf(kind string, f Frame) map[string][]any {
 		return map[string][]any{"FuzzDecodeEvent": {f.Payload}}
 	case "status":
 		return map[string][]any{"FuzzDecodeStatus": {f.Payload}}
+	case "shard_call":
+		return map[string][]any{"FuzzDecodeShardCall": {f.Payload}}
 	case "ping", "subscribe", "subscribed", "error", "not_leader", "snapshot":
 		return map[string][]any{"FuzzDecodeControl": {f.Payload}}
 	}

@@ -100,7 +100,7 @@ func TestHeaderFlags(t *testing.T) {
 }
 
 func TestUnknownOps(t *testing.T) {
-	unknown := []Op{0x00, 0x0D, 0x10, DomainOp(engine.OpExpire), 0x19, 0x1F, 0x2B, 0x37, 0xFF}
+	unknown := []Op{0x00, 0x0B, 0x0D, 0x10, DomainOp(engine.OpExpire), 0x1E, 0x1F, 0x2B, 0x37, 0xFF}
 	for _, op := range unknown {
 		// Framing does not depend on the op: the frame reads, the server answers it.
 		frame := AppendFrame(nil, op, 0, 9, []byte{0, 0, 0, 0})

@@ -20,6 +20,7 @@ const (
 	OpSnapshot  Op = 0x07 // operator: take a raft snapshot of every shard of the node now
 	OpStatus    Op = 0x08 // operator: this node's raft state and indexes of each of its shards
 	OpAdmin     Op = 0x09 // operator: membership and leadership of the shard groups (admin.go)
+	OpShardCall Op = 0x0A // node to node: one domain command for one named shard (shardcall.go)
 	OpError     Op = 0x0E // reply: the request was not served; code and message
 	OpNotLeader Op = 0x0F // reply: this node does not lead the shard; leader hint
 
@@ -49,7 +50,7 @@ func clientOp(op engine.Op) bool { return op.Valid() && op != engine.OpExpire }
 
 // Known reports whether o is an op code of this protocol version.
 func (o Op) Known() bool {
-	if o >= OpHello && o <= OpStatus || o == OpAdmin || o == OpError || o == OpNotLeader {
+	if o >= OpHello && o <= OpShardCall || o == OpError || o == OpNotLeader {
 		return true
 	}
 	_, ok := o.Engine()
@@ -59,7 +60,7 @@ func (o Op) Known() bool {
 var controlNames = [...]string{
 	OpHello: "HELLO", OpPing: "PING", OpBatch: "BATCH", OpTopology: "TOPOLOGY",
 	OpSubscribe: "SUBSCRIBE", OpEvent: "EVENT", OpSnapshot: "SNAPSHOT", OpStatus: "STATUS", OpAdmin: "ADMIN",
-	OpError: "ERROR", OpNotLeader: "NOT_LEADER",
+	OpShardCall: "SHARD_CALL", OpError: "ERROR", OpNotLeader: "NOT_LEADER",
 }
 
 // String returns the op's name: upper case for control ops, the engine's

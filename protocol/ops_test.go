@@ -17,9 +17,14 @@ import (
 // opFields restates the Op comments of engine/command.go, plus the
 // idempotency key every mutating op may carry (engine.Op.Mutating).
 var opFields = map[engine.Op][]string{
-	engine.OpReserve:          {"sku", "store", "customer", "qty", "window", "ttl", "key"},
-	engine.OpConfirm:          {"id", "qty", "key"},
-	engine.OpExtend:           {"id", "ttl", "key"},
+	engine.OpReserve:          {"sku", "store", "customer", "qty", "window", "ttl", "key", "claim", "claim_expiry", "proof"},
+	engine.OpConfirm:          {"id", "qty", "key", "claim", "claim_expiry", "proof"},
+	engine.OpExtend:           {"id", "ttl", "key", "claim", "claim_expiry", "proof"},
+	engine.OpClaim:            {"customer", "sku", "qty", "limit", "ttl", "claim"},
+	engine.OpReleaseClaim:     {"claim"},
+	engine.OpSettleClaim:      {"claim", "qty"},
+	engine.OpExtendClaim:      {"claim", "ttl"},
+	engine.OpClaimReleased:    {"id"},
 	engine.OpCancel:           {"id", "key"},
 	engine.OpPickup:           {"id", "store", "pickup_code", "key"},
 	engine.OpReschedule:       {"id", "window", "key"},

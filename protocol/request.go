@@ -39,13 +39,16 @@ const (
 	fMemberUnits         // i64
 	fMemberCutoff        // i64
 	fTier                // u8
+	fClaim               // str8, <= MaxKeyBytes: a claim's key (docs/adr/0050)
+	fClaimExpiry         // i64: the claim's expiry, Unix ns
+	fProof               // u64: the claim's proof
 	requestFieldCount
 )
 
 var requestFieldNames = [requestFieldCount]string{
 	"sku", "store", "customer", "key", "id", "qty", "window", "window_end", "quota", "ttl",
 	"pickup_code", "restock", "stock", "limit", "opens_at", "closes_at", "member_tier",
-	"member_units", "member_cutoff", "tier",
+	"member_units", "member_cutoff", "tier", "claim", "claim_expiry", "proof",
 }
 
 func bits(fields ...int) uint32 {
@@ -60,9 +63,10 @@ func bits(fields ...int) uint32 {
 // op a client may not send.
 var requestFields = func() (t [256]uint32) {
 	item := bits(fSKU, fStore, fKey)
-	t[engine.OpReserve] = bits(fSKU, fStore, fCustomer, fQty, fWindow, fTTL, fKey)
-	t[engine.OpConfirm] = bits(fID, fQty, fKey)
-	t[engine.OpExtend] = bits(fID, fTTL, fKey)
+	proof := bits(fClaim, fClaimExpiry, fProof) // set by the coordinating node only (claim.go)
+	t[engine.OpReserve] = bits(fSKU, fStore, fCustomer, fQty, fWindow, fTTL, fKey) | proof
+	t[engine.OpConfirm] = bits(fID, fQty, fKey) | proof
+	t[engine.OpExtend] = bits(fID, fTTL, fKey) | proof
 	t[engine.OpCancel] = bits(fID, fKey)
 	t[engine.OpPickup] = bits(fID, fStore, fPickupCode, fKey)
 	t[engine.OpReschedule] = bits(fID, fWindow, fKey)
@@ -78,6 +82,11 @@ var requestFields = func() (t [256]uint32) {
 	t[engine.OpUnblock] = bits(fCustomer, fKey)
 	t[engine.OpSetTier] = bits(fCustomer, fTier, fKey)
 	t[engine.OpUnlock] = bits(fID, fKey)
+	t[engine.OpClaim] = bits(fCustomer, fSKU, fQty, fLimit, fTTL, fClaim)
+	t[engine.OpReleaseClaim] = bits(fClaim)
+	t[engine.OpSettleClaim] = bits(fClaim, fQty)
+	t[engine.OpExtendClaim] = bits(fClaim, fTTL)
+	t[engine.OpClaimReleased] = bits(fID)
 	t[engine.OpGetItem] = bits(fSKU, fStore)
 	t[engine.OpGetWindow] = bits(fSKU, fStore, fWindow)
 	t[engine.OpGetReservation] = bits(fID)
@@ -111,6 +120,7 @@ func CheckRequest(cmd *engine.Command) error {
 		{fStore, len(cmd.Store), MaxIDBytes},
 		{fCustomer, len(cmd.Customer), MaxIDBytes},
 		{fKey, len(cmd.Key), MaxKeyBytes},
+		{fClaim, len(cmd.Claim), MaxKeyBytes},
 	} {
 		if allowed&(1<<f.bit) != 0 && f.n > f.limit {
 			return tooLarge(requestFieldNames[f.bit]+" bytes", f.n, f.limit)
@@ -147,6 +157,9 @@ func presentFields(cmd *engine.Command) uint32 {
 	set(fMemberUnits, cmd.MemberUnits != 0)
 	set(fMemberCutoff, cmd.MemberCutoff != 0)
 	set(fTier, cmd.Tier != 0)
+	set(fClaim, len(cmd.Claim) != 0)
+	set(fClaimExpiry, cmd.ClaimExpiry != 0)
+	set(fProof, cmd.Proof != 0)
 	return m
 }
 
@@ -216,6 +229,15 @@ func appendCommand(dst []byte, cmd *engine.Command) []byte {
 	}
 	if has(fTier) {
 		dst = appendU8(dst, cmd.Tier)
+	}
+	if has(fClaim) {
+		dst = appendStr8(dst, cmd.Claim, MaxKeyBytes, "claim")
+	}
+	if has(fClaimExpiry) {
+		dst = appendI64(dst, cmd.ClaimExpiry)
+	}
+	if has(fProof) {
+		dst = appendU64(dst, cmd.Proof)
 	}
 	return dst
 }
@@ -292,6 +314,12 @@ func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
 	i64(fMemberUnits, &cmd.MemberUnits)
 	i64(fMemberCutoff, &cmd.MemberCutoff)
 	u8(fTier, &cmd.Tier)
+	if has(fClaim) {
+		cmd.Claim = c.str8(MaxKeyBytes, "claim bytes")
+		c.nonzero(len(cmd.Claim) != 0)
+	}
+	i64(fClaimExpiry, &cmd.ClaimExpiry)
+	u64(fProof, &cmd.Proof)
 	return c.end()
 }
 

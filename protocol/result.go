@@ -24,6 +24,7 @@ const (
 	rReservations        // u16 count (>= 1), ReservationInfo × count
 	rStores              // u16 count (>= 1), StoreStock × count
 	rItems               // u16 count (>= 1), ItemInfo × count
+	rClaim               // str8, <= MaxKeyBytes: the claim of the rReservation (a claim_required refusal names it, docs/adr/0050)
 	resultFieldCount
 )
 
@@ -70,6 +71,9 @@ func CheckResult(r *engine.Result) error {
 			return tooLarge("store id bytes", len(r.Stores[i].Store), MaxIDBytes)
 		}
 	}
+	if r.Reservation != nil && len(r.Reservation.Claim) > MaxKeyBytes {
+		return tooLarge("claim bytes", len(r.Reservation.Claim), MaxKeyBytes)
+	}
 	if len(r.Items) > MaxListItems {
 		return tooLarge("items", len(r.Items), MaxListItems)
 	}
@@ -101,6 +105,7 @@ func resultMask(r *engine.Result) uint16 {
 	set(rReservations, len(r.Reservations) != 0)
 	set(rStores, len(r.Stores) != 0)
 	set(rItems, len(r.Items) != 0)
+	set(rClaim, r.Reservation != nil && r.Reservation.Claim != "")
 	return m
 }
 
@@ -160,6 +165,9 @@ func appendResult(dst []byte, r *engine.Result) []byte {
 		for i := range r.Items {
 			dst = appendItem(dst, &r.Items[i])
 		}
+	}
+	if has(rClaim) {
+		dst = appendStr8(dst, r.Reservation.Claim, MaxKeyBytes, "claim")
 	}
 	return dst
 }
@@ -258,5 +266,14 @@ func decodeReadData(c *cursor, m uint16, r *engine.Result) {
 		for i := range r.Items {
 			decodeItem(c, &r.Items[i])
 		}
+	}
+	if has(rClaim) {
+		claim := c.str8(MaxKeyBytes, "claim bytes")
+		c.nonzero(len(claim) != 0)
+		if r.Reservation == nil {
+			c.fail(malformed("a claim without its reservation"))
+			return
+		}
+		r.Reservation.Claim = string(claim)
 	}
 }

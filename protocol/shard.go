@@ -72,8 +72,12 @@ const AllShards = -1
 //     unlock, get_reservation, pickup with an ID): the shard in the ID's high
 //     16 bits (engine.ShardOfID); a result >= shards means an id no shard
 //     issued, which the caller refuses
-//   - ops on a customer (block, unblock, set_tier, get_customer):
-//     ShardOfCustomer(Customer)
+//   - ops on a customer (block, unblock, set_tier, get_customer, and the
+//     node-to-node claim): ShardOfCustomer(Customer)
+//   - claim_released: the shard in the ID; release_claim, settle_claim and
+//     extend_claim name only a claim's key (AllShards): nodes send every
+//     claim op in SHARD_CALL frames, naming the shard themselves
+//     (docs/adr/0050)
 func Route(cmd *engine.Command, shards int) int {
 	switch cmd.Op {
 	case engine.OpReserve, engine.OpPutItem, engine.OpPutWindow, engine.OpRestock,
@@ -86,9 +90,9 @@ func Route(cmd *engine.Command, shards int) int {
 		}
 		return int(engine.ShardOfID(cmd.ID))
 	case engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
-		engine.OpReturn, engine.OpUnlock, engine.OpGetReservation:
+		engine.OpReturn, engine.OpUnlock, engine.OpGetReservation, engine.OpClaimReleased:
 		return int(engine.ShardOfID(cmd.ID))
-	case engine.OpBlock, engine.OpUnblock, engine.OpSetTier, engine.OpGetCustomer:
+	case engine.OpBlock, engine.OpUnblock, engine.OpSetTier, engine.OpGetCustomer, engine.OpClaim:
 		return ShardOfCustomer(cmd.Customer, shards)
 	}
 	return AllShards

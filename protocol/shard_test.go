@@ -88,6 +88,8 @@ func TestRoute(t *testing.T) {
 			engine.OpReschedule: 11, engine.OpReturn: 11, engine.OpUnlock: 11, engine.OpGetReservation: 11,
 			engine.OpBlock: cust, engine.OpUnblock: cust, engine.OpSetTier: cust, engine.OpGetCustomer: cust,
 			engine.OpListReservations: AllShards, engine.OpStoresWithStock: AllShards, engine.OpListItems: AllShards,
+			engine.OpClaim: cust, engine.OpClaimReleased: 11, engine.OpReleaseClaim: AllShards,
+			engine.OpSettleClaim: AllShards, engine.OpExtendClaim: AllShards,
 		}
 		w, ok := want[op]
 		if !ok {
@@ -101,5 +103,18 @@ func TestRoute(t *testing.T) {
 	byCode := engine.Command{Op: engine.OpPickup, Store: vStore, PickupCode: vCode}
 	if got := Route(&byCode, shards); got != AllShards {
 		t.Errorf("pickup by code alone routed to %d", got)
+	}
+}
+
+// TestCustomerShardAgrees: the engine's CustomerShard (which decides
+// whether a reserve needs a claim) is ShardOfCustomer, for every id length.
+func TestCustomerShardAgrees(t *testing.T) {
+	for n := 1; n <= MaxIDBytes; n++ {
+		for shards := 1; shards <= 17; shards += 4 {
+			id := fmt.Appendf(nil, "%0*d", n, n*shards)
+			if a, b := engine.CustomerShard(id, shards), ShardOfCustomer(id, shards); a != b {
+				t.Fatalf("%q over %d shards: engine %d, protocol %d", id, shards, a, b)
+			}
+		}
 	}
 }

@@ -47,9 +47,17 @@ var (
 		Customer: string(vCustomer), Qty: 2, Window: vWindow, State: engine.StateConfirmed, PickupCode: vCode}}
 	vEventCustomer = Event{Shard: 1, Position: 88, Ordinal: 1, Event: engine.Event{Kind: engine.EvCustomer,
 		At: vNow, Customer: string(vCustomer), Tier: 1, Blocked: true}}
+	vShardCall = shardCall{Shard: 3, Command: engine.Command{Op: engine.OpBlock, Customer: vCustomer,
+		Key: []byte("blk-7f3a")}}
 	vEventStock = Event{Shard: 3, Position: 90, Event: engine.Event{Kind: engine.EvStockChanged,
 		At: vNow, SKU: string(vSKU), Store: string(vStore), Qty: -3, Stock: 97}}
 )
+
+// shardCall is a SHARD_CALL request as golden.json shows it.
+type shardCall struct {
+	Shard   uint16
+	Command engine.Command
+}
 
 func controlVectors() []vector {
 	v := func(name, about, kind string, value any, encode func([]byte) []byte, decode func(Frame) (any, error)) vector {
@@ -127,6 +135,14 @@ func controlVectors() []vector {
 			NotLeader{Shard: 3},
 			func(dst []byte) []byte { return AppendNotLeader(dst, 7, &NotLeader{Shard: 3}) },
 			func(f Frame) (any, error) { var nl NotLeader; err := DecodeNotLeader(f.Payload, &nl); return nl, err }),
+		v("shard_call", "node to node: block customer M00012345 on shard 3 alone, with its key", "shard_call", vShardCall,
+			func(dst []byte) []byte { return AppendShardCall(dst, 12, vShardCall.Shard, &vShardCall.Command) },
+			func(f Frame) (any, error) {
+				var sc shardCall
+				var err error
+				sc.Shard, err = DecodeShardCall(f.Payload, &sc.Command)
+				return sc, err
+			}),
 		compressedVector("list_items_s2", CompressionS2),
 		compressedVector("list_items_zstd", CompressionZstd),
 	}

@@ -120,6 +120,20 @@ func requestVectors() []vector {
 			engine.Command{Op: engine.OpListItems, SKU: vSKU}),
 		requestVector("list_items_all", "every item of the shard (no SKU)", 35,
 			engine.Command{Op: engine.OpListItems}),
+		requestVector("reserve_claimed", "node to node: a reserve carrying its claim (key, expiry, proof)", 36,
+			engine.Command{Op: engine.OpReserve, SKU: vSKU, Store: vStore, Customer: vCustomer, Qty: 1, Key: vKey,
+				Claim: vClaim, ClaimExpiry: vNow + int64(10*time.Minute+2*time.Second), Proof: vProof}),
+		requestVector("claim", "node to node: claim 1 unit of a limit of 2 on the customer's shard", 37,
+			engine.Command{Op: engine.OpClaim, Customer: vCustomer, SKU: vSKU, Qty: 1, Limit: 2,
+				TTL: 10*time.Minute + 2*time.Second, Claim: vClaim}),
+		requestVector("release_claim", "node to node: give a claim's units back", 38,
+			engine.Command{Op: engine.OpReleaseClaim, Claim: vClaim}),
+		requestVector("settle_claim", "node to node: the hold is being confirmed; keep every claimed unit", 39,
+			engine.Command{Op: engine.OpSettleClaim, Claim: vClaim}),
+		requestVector("extend_claim", "node to node: the claim lives 5 minutes from now", 40,
+			engine.Command{Op: engine.OpExtendClaim, Claim: vClaim, TTL: 5 * time.Minute}),
+		requestVector("claim_released", "node to node: the claim of this reservation is released", 41,
+			engine.Command{Op: engine.OpClaimReleased, ID: vID}),
 	}
 }
 
@@ -131,8 +145,13 @@ var (
 			{Start: vWindow, End: vWindow2, Quota: 10, Used: 6},
 			{Start: vWindow2, End: vWindow3, Quota: 10, Used: 2},
 		}}
-	vItem2 = engine.ItemInfo{SKU: string(vSKU), Store: string(vStore2), Stock: 40, Available: 40}
-	vRes   = engine.ReservationInfo{ID: vID, SKU: string(vSKU), Store: string(vStore), Customer: string(vCustomer),
+	vItem2      = engine.ItemInfo{SKU: string(vSKU), Store: string(vStore2), Stock: 40, Available: 40}
+	vClaim      = []byte("c7f3a9d2e4b6")
+	vProof      = uint64(0x9b2e_47c1_d05a_3f17)
+	vResClaimed = engine.ReservationInfo{ID: vID, SKU: string(vSKU), Store: string(vStore), Customer: string(vCustomer),
+		Qty: 1, State: engine.StateHeld, CreatedAt: vNow, ExpiresAt: vNow + int64(10*time.Minute), UpdatedAt: vNow,
+		Claim: string(vClaim)}
+	vRes = engine.ReservationInfo{ID: vID, SKU: string(vSKU), Store: string(vStore), Customer: string(vCustomer),
 		Qty: 2, Window: vWindow, State: engine.StateConfirmed, CreatedAt: vNow,
 		ExpiresAt: vWindow2, UpdatedAt: vNow + int64(time.Minute), PickupCode: vCode, Attempts: 1}
 	vRes2 = engine.ReservationInfo{ID: engine.MakeID(5, 7), SKU: string(vSKU2), Store: string(vStore),
@@ -195,6 +214,18 @@ func resultVectors() []vector {
 			engine.Result{Stores: []engine.StoreStock{{Store: string(vStore), Available: 92}, {Store: string(vStore2), Available: 40}}}),
 		resultVector("list_items", "two items of one SKU", 34, engine.OpListItems,
 			engine.Result{Items: []engine.ItemInfo{vItem, vItem2}}),
+		resultVector("reserve_claim_required", "refused: a limited item (limit 2) of a customer of another shard", 36,
+			engine.OpReserve, engine.Result{Code: engine.CodeClaimRequired, Qty: 2}),
+		resultVector("confirm_claim_required", "refused: the hold's claim must be settled first; the reply names it", 9,
+			engine.OpConfirm, engine.Result{Code: engine.CodeClaimRequired, Reservation: &vResClaimed}),
+		resultVector("claim_ok", "claimed: units, expiry and the proof the item's shard checks", 37, engine.OpClaim,
+			engine.Result{Qty: 1, ExpiresAt: vNow + int64(10*time.Minute+2*time.Second), PickupCode: vProof}),
+		resultVector("release_claim_ok", "released: the units given back", 38, engine.OpReleaseClaim, engine.Result{Qty: 1}),
+		resultVector("settle_claim_ok", "settled: no expiry any more, a proof of that", 39, engine.OpSettleClaim,
+			engine.Result{Qty: 1, PickupCode: vProof ^ 0xff00}),
+		resultVector("extend_claim_ok", "the claim's new expiry and proof", 40, engine.OpExtendClaim,
+			engine.Result{Qty: 1, ExpiresAt: vNow + int64(5*time.Minute), PickupCode: vProof ^ 0xff0000}),
+		resultVector("claim_released_ok", "done", 41, engine.OpClaimReleased, engine.Result{ID: vID}),
 	}
 }
 

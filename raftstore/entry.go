@@ -64,6 +64,9 @@ const (
 	fMemberUnits
 	fMemberCutoff
 	fTier
+	fClaim       // a claim's key (engine/claim.go)
+	fClaimExpiry //
+	fProof       // uvarint
 	fieldCount
 
 	fieldsKnown = 1<<fieldCount - 1
@@ -159,13 +162,16 @@ func commandFields(c *engine.Command) uint64 {
 	set(fMemberUnits, c.MemberUnits != 0)
 	set(fMemberCutoff, c.MemberCutoff != 0)
 	set(fTier, c.Tier != 0)
+	set(fClaim, len(c.Claim) > 0)
+	set(fClaimExpiry, c.ClaimExpiry != 0)
+	set(fProof, c.Proof != 0)
 	return m
 }
 
 // checkCommand reports whether c fits the entry format.
 func checkCommand(c *engine.Command) error {
 	if len(c.SKU) > MaxFieldBytes || len(c.Store) > MaxFieldBytes ||
-		len(c.Customer) > MaxFieldBytes || len(c.Key) > MaxFieldBytes {
+		len(c.Customer) > MaxFieldBytes || len(c.Key) > MaxFieldBytes || len(c.Claim) > MaxFieldBytes {
 		return ErrFieldTooLarge
 	}
 	return nil
@@ -185,7 +191,7 @@ func appendCommand(dst []byte, c *engine.Command) ([]byte, error) {
 			continue
 		}
 		switch bit {
-		case fSKU, fStore, fCustomer, fKey:
+		case fSKU, fStore, fCustomer, fKey, fClaim:
 			b := *bytesField(c, bit)
 			dst = append(dst, byte(len(b)))
 			dst = append(dst, b...)
@@ -193,6 +199,8 @@ func appendCommand(dst []byte, c *engine.Command) ([]byte, error) {
 			dst = binary.AppendUvarint(dst, c.ID)
 		case fPickupCode:
 			dst = binary.AppendUvarint(dst, c.PickupCode)
+		case fProof:
+			dst = binary.AppendUvarint(dst, c.Proof)
 		case fMemberTier:
 			dst = append(dst, c.MemberTier)
 		case fTier:
@@ -226,22 +234,25 @@ func decodeCommand(b []byte, c *engine.Command) ([]byte, error) {
 			return nil, ErrEntryCorrupt
 		}
 		switch bit {
-		case fSKU, fStore, fCustomer, fKey:
+		case fSKU, fStore, fCustomer, fKey, fClaim:
 			size := int(b[0])
 			if size == 0 || size > len(b)-1 {
 				return nil, ErrEntryCorrupt
 			}
 			*bytesField(c, bit) = b[1 : 1+size : 1+size]
 			b = b[1+size:]
-		case fID, fPickupCode:
+		case fID, fPickupCode, fProof:
 			v, n := readUvarint(b)
 			if n <= 0 || v == 0 {
 				return nil, ErrEntryCorrupt
 			}
-			if bit == fID {
+			switch bit {
+			case fID:
 				c.ID = v
-			} else {
+			case fPickupCode:
 				c.PickupCode = v
+			default:
+				c.Proof = v
 			}
 			b = b[n:]
 		case fMemberTier, fTier:
@@ -277,6 +288,8 @@ func bytesField(c *engine.Command, bit int) *[]byte {
 		return &c.Customer
 	case fKey:
 		return &c.Key
+	case fClaim:
+		return &c.Claim
 	}
 	panic(fmt.Sprintf("raftstore: field %d is not a byte string", bit))
 }
@@ -306,6 +319,8 @@ func intField(c *engine.Command, bit int) *int64 {
 		return &c.MemberUnits
 	case fMemberCutoff:
 		return &c.MemberCutoff
+	case fClaimExpiry:
+		return &c.ClaimExpiry
 	}
 	panic(fmt.Sprintf("raftstore: field %d is not a signed integer", bit))
 }

@@ -62,8 +62,14 @@ func randomCommand(r *rand.Rand) engine.Command {
 	if pick() {
 		c.PickupCode = r.Uint64N(1e12)
 	}
+	if pick() {
+		c.Claim = bs()
+	}
+	if pick() {
+		c.Proof = r.Uint64()
+	}
 	for _, f := range []*int64{&c.Qty, &c.Window, &c.WindowEnd, &c.Quota, (*int64)(&c.TTL),
-		&c.Stock, &c.Limit, &c.OpensAt, &c.ClosesAt, &c.MemberUnits, &c.MemberCutoff} {
+		&c.Stock, &c.Limit, &c.OpensAt, &c.ClosesAt, &c.MemberUnits, &c.MemberCutoff, &c.ClaimExpiry} {
 		if pick() {
 			*f = i64()
 		}
@@ -81,7 +87,7 @@ func randomCommand(r *rand.Rand) engine.Command {
 func normalize(cmds []engine.Command) []engine.Command {
 	out := append([]engine.Command(nil), cmds...)
 	for i := range out {
-		for _, b := range []*[]byte{&out[i].SKU, &out[i].Store, &out[i].Customer, &out[i].Key} {
+		for _, b := range []*[]byte{&out[i].SKU, &out[i].Store, &out[i].Customer, &out[i].Key, &out[i].Claim} {
 			if len(*b) == 0 {
 				*b = nil
 			}

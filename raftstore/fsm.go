@@ -239,6 +239,14 @@ func (f *FSM) Stats() engine.Stats {
 	return f.eng.Stats()
 }
 
+// ClaimReleases returns up to max of the shard's pending claim releases
+// (engine.ClaimRelease): its leader sends them to the customers' shards.
+func (f *FSM) ClaimReleases(max int) []engine.ClaimRelease {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.eng.ClaimReleases(max)
+}
+
 // NextDue returns the engine's next expiry time, 0 if none.
 func (f *FSM) NextDue() int64 {
 	f.mu.Lock()

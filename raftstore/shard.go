@@ -48,7 +48,11 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	if s.feed, err = openFeed(store.db, id, o.feedRetention(), log); err != nil {
 		return nil, err
 	}
-	s.fsm = NewFSM(FSMConfig{Shard: id, Engine: o.Engine, Sink: o.EventSink, Feed: s.feed,
+	// Every shard knows how many there are: a customer's limit counts
+	// across them (engine/claim.go).
+	eng := o.Engine
+	eng.Shards = o.Shards
+	s.fsm = NewFSM(FSMConfig{Shard: id, Engine: eng, Sink: o.EventSink, Feed: s.feed,
 		SnapshotBytesMax: o.SnapshotBytesMax, Logger: log})
 
 	// The file store adds its own "snapshots" folder: Dir/shards/<id>/snapshots.

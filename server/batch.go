@@ -13,10 +13,10 @@ import (
 // in one raft entry), fan-out entries fan out on their own, and the reply
 // frame is written once every part has answered, entries in request order.
 //
-// A linked chain (a cart's lines) must lie in one shard: the engine applies
-// a chain atomically only within one log. A chain that spans shards is
-// refused whole with bad_request; cross-shard carts are the cluster work's
-// two-step reserve (ARCHITECTURE.md).
+// A linked chain (a cart's lines) is applied atomically by the engine
+// within one shard. A chain of reserves that spans shards is a cart the
+// node holds shard by shard, all or nothing (cart.go); any other chain
+// across shards is refused whole with bad_request.
 type batchCall struct {
 	s       *Server
 	c       *conn
@@ -107,6 +107,23 @@ func (b *batchCall) place(cmds []engine.Command, i, j int, perShard [][]int32) {
 	for k := i + 1; k <= j && ok; k++ {
 		ok = route(&cmds[k], shards) == sh
 	}
+	if !ok && crossShardCart(cmds[i:j+1], shards) {
+		b.flush(cmds, perShard) // what came before it is proposed first
+		chain := cloneCommands(cmds[i : j+1])
+		b.pending.Add(1)
+		go func() {
+			rs, err := b.s.reserveCart(chain)
+			for k := range chain {
+				if err != nil {
+					b.errs[i+k] = err
+				} else {
+					b.results[i+k] = rs[k]
+				}
+			}
+			b.arrive()
+		}()
+		return
+	}
 	if !ok {
 		for k := i; k <= j; k++ {
 			b.results[k] = engine.Result{Code: engine.CodeBadRequest}
@@ -141,8 +158,13 @@ func (b *batchCall) proposeShard(shard int, cmds []engine.Command, idx []int32) 
 
 func (b *batchCall) proposeGroup(shard int, cmds []engine.Command, idx []int32) {
 	group := make([]engine.Command, len(idx))
+	coord := false
 	for k, i := range idx {
 		group[k] = cmds[i]
+		coord = coord || needsCoordinator(cmds[i].Op)
+	}
+	if coord = coord && len(b.s.shards) > 1; coord {
+		group = cloneCommands(group) // it may come again with claims (coordinator.go)
 	}
 	if b.stale && allReadOnly(group) {
 		for k, i := range idx {
@@ -159,6 +181,9 @@ func (b *batchCall) proposeGroup(shard int, cmds []engine.Command, idx []int32) 
 				b.results[i] = rs[k]
 			}
 		}
+		if err == nil && coord {
+			b.coordinate(shard, group, idx, rs)
+		}
 		b.arrive()
 	})
 	if err != nil {
@@ -166,6 +191,35 @@ func (b *batchCall) proposeGroup(shard int, cmds []engine.Command, idx []int32) 
 			b.errs[i] = err
 		}
 		b.arrive()
+	}
+}
+
+// coordinate hands every chain of a group answered claim_required to the
+// coordinator, each on its own goroutine; the batch waits for them.
+func (b *batchCall) coordinate(shard int, group []engine.Command, idx []int32, rs []engine.Result) {
+	for from := 0; from < len(group); {
+		to := from
+		for to < len(group)-1 && group[to].Linked {
+			to++
+		}
+		if claimAsked(rs[from:to+1]) >= 0 {
+			cmds := group[from : to+1]
+			first := append([]engine.Result(nil), rs[from:to+1]...)
+			at := idx[from : to+1]
+			b.pending.Add(1)
+			go func() {
+				out, err := b.s.coordinate(shard, cmds, first)
+				for k, i := range at {
+					if err != nil {
+						b.errs[i] = err
+					} else {
+						b.results[i] = out[k]
+					}
+				}
+				b.arrive()
+			}()
+		}
+		from = to + 1
 	}
 }
 

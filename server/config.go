@@ -76,6 +76,11 @@ type Config struct {
 	// or empty runs the server open, every connection an operator, which
 	// Start allows on a loopback address only. Rotate with SetTokens.
 	Tokens *Tokens
+	// ClusterToken is the token this node presents to the other nodes of
+	// its cluster when it forwards a command to a shard they lead
+	// (forward.go). Every node must accept it with the operator role; empty
+	// when the cluster runs without tokens.
+	ClusterToken string
 
 	// TLSListen, when set, is a second client address served over TLS with
 	// TLSConfig (tls.go): the same protocol and handlers, one goroutine per

@@ -30,7 +30,7 @@ func (s *Server) fanOut(cmd *engine.Command, finish func(*engine.Result, error))
 	f := &fanout{op: cmd.Op, results: make([]engine.Result, n), errs: make([]error, n), finish: finish}
 	f.pending.Store(int32(n))
 	for i := range n {
-		err := s.propose(i, cmd, func(r engine.Result, err error) {
+		err := s.proposeAny(i, cmd, func(r engine.Result, err error) {
 			f.results[i], f.errs[i] = r, err
 			f.arrive()
 		})

@@ -219,6 +219,14 @@ func (s *Server) serveFrame(c *conn, f protocol.Frame, now time.Time) gnet.Actio
 		if s.admit(c, f.ReqID) {
 			s.serveAdmin(c, f) // replies from its own goroutine (admin.go)
 		}
+	case protocol.OpShardCall:
+		if !c.grant.allowsControl(f.Op) {
+			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not forward")
+			return gnet.None
+		}
+		if s.admit(c, f.ReqID) {
+			s.serveShardCall(c, f, now) // forward.go
+		}
 	case protocol.OpBatch:
 		if s.admit(c, f.ReqID) && !s.serveBatch(c, f, now) {
 			s.unadmit(c)
@@ -293,6 +301,9 @@ func (s *Server) serveOp(c *conn, f protocol.Frame, op engine.Op, now time.Time)
 		s.fanOut(cmd, func(r *engine.Result, err error) { s.finishOp(c, reqID, op, r, err, now) })
 	default:
 		k := newCall(c, reqID, op, now)
+		if len(s.shards) > 1 && needsCoordinator(op) {
+			k.keep(cmd, sh) // it may need a claim on the customer's shard (coordinator.go)
+		}
 		if err := s.propose(sh, cmd, k.done); err != nil {
 			k.release()
 			s.finishOp(c, reqID, op, &engine.Result{}, err, now)

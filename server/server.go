@@ -53,7 +53,10 @@ type Server struct {
 	peers        *peerTable // the cluster's nodes (peers.go); nil for a single node
 	tokens       *Tokens    // never nil (auth.go)
 	pickupStores storeBuckets
-	tlsLn        net.Listener // the TLS client listener (tls.go), or nil
+	tlsLn        net.Listener   // the TLS client listener (tls.go), or nil
+	fwd          *forwarder     // runs commands on other nodes' shards (forward.go); nil alone
+	bgWG         sync.WaitGroup // background loops (release.go), ended by stopping
+	releaseNow   chan struct{}  // capacity 1: a release round is wanted now
 }
 
 // New returns a server for node's shards. SUBSCRIBE streams each shard's
@@ -70,7 +73,7 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, node: node, log: cfg.Logger.With("component", "server"),
 		booted: make(chan struct{}), exited: make(chan struct{}), stopping: make(chan struct{}),
-		conns: make(map[*conn]struct{}), tokens: cfg.Tokens,
+		conns: make(map[*conn]struct{}), tokens: cfg.Tokens, releaseNow: make(chan struct{}, 1),
 	}
 	if s.tokens == nil {
 		s.tokens = NewTokens(nil)
@@ -83,6 +86,9 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 	for i := range n {
 		sh := node.Shard(uint16(i))
 		s.shards = append(s.shards, sh)
+	}
+	if len(cfg.Peers) > 0 {
+		s.fwd = newForwarder(cfg.ClusterToken, s.log)
 	}
 	s.met = newServerMetrics(s)
 	return s, nil
@@ -135,6 +141,10 @@ func (s *Server) Start() error {
 			return err
 		}
 	}
+	if len(s.shards) > 1 {
+		s.bgWG.Add(1)
+		go s.releaseClaims()
+	}
 	s.log.Info("serving", "addr", s.addr, "http", s.HTTPAddr(), "shards", len(s.shards),
 		"local_reads", s.cfg.LocalReads)
 	return nil
@@ -186,10 +196,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.subsMu.Lock() // no subscription starts after this: serveSubscribe checks draining under subsMu
 	s.subsMu.Unlock()
 	s.subsWG.Wait()
+	s.bgWG.Wait()
 	s.flushAll(drainCtx)
 	err := s.eng.Stop(ctx)
 	<-s.exited
 	s.stopTLS()
+	if s.fwd != nil {
+		s.fwd.close()
+	}
 	if s.httpSrv != nil {
 		err = errors.Join(err, s.httpSrv.Shutdown(ctx))
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/invsys/inv/protocol"
 	"github.com/invsys/inv/server"
 )
 
@@ -54,6 +55,35 @@ func floatKey(f func(c *config) *float64) setter {
 		return err
 	}
 }
+
+// clusterTokenKey sets the token the nodes of a cluster present to each
+// other when one forwards a command to a shard another leads (the same
+// value on every node; keep the config file private). It is accepted with
+// the operator role, so that a node may run any command on any shard.
+//
+//	cluster_token = 3f0c…   # a long random string, e.g. openssl rand -hex 32
+func clusterTokenKey(c *config, v string) error {
+	if len(v) < minClusterTokenBytes || len(v) > protocol.MaxTokenBytes {
+		return fmt.Errorf("cluster_token wants %d to %d bytes", minClusterTokenBytes, protocol.MaxTokenBytes)
+	}
+	if c.Server.ClusterToken != "" {
+		return errors.New("cluster_token given twice")
+	}
+	hash := server.HashToken(v)
+	if c.Tokens == nil {
+		c.Tokens = make(map[string]server.Grant)
+	}
+	if _, dup := c.Tokens[hash]; dup {
+		return errors.New("cluster_token is also a token line")
+	}
+	c.Tokens[hash] = server.Grant{Role: server.RoleOperator}
+	c.Server.ClusterToken = v
+	return nil
+}
+
+// minClusterTokenBytes refuses a guessable cluster token: it grants the
+// operator role.
+const minClusterTokenBytes = 16
 
 // maxTokenInput bounds what hash-token reads: tokens are at most
 // protocol.MaxTokenBytes; a little more shows a mistake instead of cutting.

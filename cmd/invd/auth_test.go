@@ -42,3 +42,24 @@ func TestConfigTokens(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigClusterToken(t *testing.T) {
+	const tok = "a-cluster-token-of-some-length"
+	c := defaultConfig()
+	if err := parseConfig(&c, strings.NewReader("cluster_token = "+tok+"\n"), "t.conf"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.ClusterToken != tok || c.Tokens[server.HashToken(tok)].Role != server.RoleOperator {
+		t.Fatalf("cluster token %q, grants %+v", c.Server.ClusterToken, c.Tokens)
+	}
+	for _, bad := range []string{
+		"cluster_token = short",
+		"cluster_token = " + tok + "\ncluster_token = " + tok + "x",
+		"token = storefront " + server.HashToken(tok) + "\ncluster_token = " + tok,
+	} {
+		c := defaultConfig()
+		if err := parseConfig(&c, strings.NewReader(bad), "t.conf"); err == nil || !strings.Contains(err.Error(), "t.conf:") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

@@ -208,6 +208,7 @@ var configKeys = map[string]setter{
 
 	// Access and abuse (auth.go, docs/SECURITY.md).
 	"token":                  tokenKey,
+	"cluster_token":          clusterTokenKey,
 	"tls_listen":             strKey(func(c *config) *string { return &c.Server.TLSListen }),
 	"tls_cert":               strKey(func(c *config) *string { return &c.TLSCert }),
 	"tls_key":                strKey(func(c *config) *string { return &c.TLSKey }),

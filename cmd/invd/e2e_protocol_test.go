@@ -62,9 +62,12 @@ func TestProtocol(t *testing.T) {
 			// A cart in shard 0 whose second line is sold out: all or nothing.
 			linked(reserve("BT", s0, "bt-2", 1)),
 			reserve("BT", s0b, "bt-2", 5),
-			// A cart across shards: refused whole.
+			// A cart across shards: held shard by shard (docs/adr/0050).
 			linked(reserve("BT", stores[1], "bt-3", 1)),
 			reserve("BT", stores[2], "bt-3", 1),
+			// Any other chain across shards: refused whole.
+			linked(onID(engine.OpCancel, engine.MakeID(1, 999))),
+			reserve("BT", stores[2], "bt-5", 1),
 			// A fan-out and a read in the same frame.
 			{Op: engine.OpGetCustomer, Customer: []byte("bt-1")},
 			{Op: engine.OpGetItem, SKU: []byte("BT"), Store: []byte(stores[3])},
@@ -75,7 +78,7 @@ func TestProtocol(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantCodes := []engine.Code{engine.OK, engine.OK, engine.CodeLinkFailed, engine.CodeSoldOut,
-			engine.CodeBadRequest, engine.CodeBadRequest, engine.OK, engine.OK, engine.OK}
+			engine.OK, engine.OK, engine.CodeBadRequest, engine.CodeBadRequest, engine.OK, engine.OK, engine.OK}
 		if len(rs) != len(cmds) {
 			t.Fatalf("%d entries for %d commands", len(rs), len(cmds))
 		}
@@ -87,7 +90,7 @@ func TestProtocol(t *testing.T) {
 				t.Fatalf("entry %d (%s): %s, want %s", i, cmds[i].Op, rs[i].Result.Code, wantCodes[i])
 			}
 		}
-		if cu := rs[6].Result.Customer; cu == nil || cu.Open != 2 {
+		if cu := rs[8].Result.Customer; cu == nil || cu.Open != 2 {
 			t.Fatalf("get_customer in a batch: %+v", cu)
 		}
 		if it := getItem(t, c, "BT", s0); it.Held != 0 {

@@ -97,6 +97,11 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(peers) > 0 && tokens.Len() > 0 && cfg.Server.ClusterToken == "" {
+		// Nodes forward commands to the shards other nodes lead: with tokens
+		// in force they need a credential of their own (docs/SECURITY.md).
+		return errors.New("a cluster with tokens needs cluster_token")
+	}
 	if len(peers) == 2 {
 		log.Warn("a cluster of 2 nodes stops when either fails; 3 or more tolerate failures")
 	}
