@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/protocol"
+	"github.com/invsys/inv/raftstore"
 )
 
 // Limits of forwarding (docs/adr/0050).
@@ -323,8 +325,19 @@ func (s *Server) proposeAny(shard int, cmd *engine.Command, done func(engine.Res
 	if err == nil || s.fwd == nil {
 		return err
 	}
+	var addrs []string
 	var h *leaderHint
-	if !errors.As(err, &h) {
+	switch {
+	case errors.As(err, &h):
+		addrs = []string{h.addr}
+	case errors.Is(err, errNoShard):
+		// This node does not replicate the shard (replicas below the node
+		// count): ask the nodes that do; a follower among them names the
+		// leader, and the forwarder follows it.
+		if addrs = s.holderAddrs(shard); len(addrs) == 0 {
+			return err
+		}
+	default:
 		return err // no leader known (an election): the caller retries
 	}
 	select {
@@ -332,15 +345,44 @@ func (s *Server) proposeAny(shard int, cmd *engine.Command, done func(engine.Res
 	default:
 		return errForwardBusy
 	}
-	cp, addr := cloneCommand(cmd), h.addr
+	cp := cloneCommand(cmd)
 	go func() {
 		defer func() { <-s.fwd.slots }()
 		ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
 		defer cancel()
-		r, err := s.fwd.call(ctx, addr, uint16(shard), cp)
+		var r engine.Result
+		var err error
+		for _, addr := range addrs {
+			r, err = s.fwd.call(ctx, addr, uint16(shard), cp)
+			var pe *peerError
+			if !errors.As(err, &pe) || pe.code != errNoShard.code || !strings.Contains(pe.msg, errNoShard.msg) {
+				break // an answer, or a failure other than "not held here"
+			}
+		}
 		done(r, err)
 	}()
 	return nil
+}
+
+// holderAddrs lists the client addresses of the other nodes, those the
+// placement (raftstore.Placement) puts shard on first: where a node that
+// does not replicate shard looks for it.
+func (s *Server) holderAddrs(shard int) []string {
+	peers := s.peerList()
+	ids := make([]string, 0, len(peers))
+	byID := make(map[string]string, len(peers))
+	for _, p := range peers {
+		if p.NodeID == s.cfg.NodeID {
+			continue
+		}
+		ids = append(ids, p.RaftID)
+		byID[p.RaftID] = p.ClientAddr
+	}
+	addrs := make([]string, 0, len(ids))
+	for _, id := range raftstore.Placement(uint16(shard), ids, 0) {
+		addrs = append(addrs, byID[id])
+	}
+	return addrs
 }
 
 // serveShardCall runs a SHARD_CALL from another node on the shard it
