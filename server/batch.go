@@ -91,7 +91,9 @@ func (b *batchCall) place(cmds []engine.Command, i, j int, perShard [][]int32) {
 		case routeAll:
 			b.flush(cmds, perShard)
 			b.pending.Add(1)
-			b.s.fanOut(&cmds[i], func(r *engine.Result, err error) {
+			// A read after writes of the same frame goes through the log,
+			// behind them: a frame's entries take effect in order.
+			b.s.fanOutVia(&cmds[i], anyMutating(cmds[:i]), func(r *engine.Result, err error) {
 				b.results[i], b.errs[i] = *r, err
 				b.arrive()
 			})
@@ -173,7 +175,9 @@ func (b *batchCall) proposeGroup(shard int, cmds []engine.Command, idx []int32) 
 		return
 	}
 	b.pending.Add(1)
-	err := b.s.proposeGroup(shard, group, func(rs []engine.Result, err error) {
+	// Reads after writes of the same frame go through the log, behind them.
+	viaLog := len(idx) > 0 && anyMutating(cmds[:idx[0]])
+	err := b.s.proposeGroupVia(shard, group, viaLog, func(rs []engine.Result, err error) {
 		for k, i := range idx {
 			if err != nil {
 				b.errs[i] = err
@@ -275,4 +279,13 @@ func clip(msg string) string {
 		return msg[:maxErrorMessageBytes]
 	}
 	return msg
+}
+
+func anyMutating(cmds []engine.Command) bool {
+	for i := range cmds {
+		if cmds[i].Op.Mutating() {
+			return true
+		}
+	}
+	return false
 }

@@ -26,11 +26,17 @@ type fanout struct {
 // fanOut proposes cmd to every shard; finish gets the merged outcome once
 // every shard has answered (on whichever goroutine answers last).
 func (s *Server) fanOut(cmd *engine.Command, finish func(*engine.Result, error)) {
+	s.fanOutVia(cmd, false, finish)
+}
+
+// fanOutVia is fanOut; viaLog sends a read's parts through the log
+// (proposeVia).
+func (s *Server) fanOutVia(cmd *engine.Command, viaLog bool, finish func(*engine.Result, error)) {
 	n := len(s.shards)
 	f := &fanout{op: cmd.Op, results: make([]engine.Result, n), errs: make([]error, n), finish: finish}
 	f.pending.Store(int32(n))
 	for i := range n {
-		err := s.proposeAny(i, cmd, func(r engine.Result, err error) {
+		err := s.proposeAnyVia(i, cmd, viaLog, func(r engine.Result, err error) {
 			f.results[i], f.errs[i] = r, err
 			f.arrive()
 		})

@@ -321,7 +321,12 @@ func cloneCommand(cmd *engine.Command) *engine.Command {
 // this node leads it, forwarded to the leader otherwise (a cluster node
 // with peers). Its contract is propose's: on error done is not called.
 func (s *Server) proposeAny(shard int, cmd *engine.Command, done func(engine.Result, error)) error {
-	err := s.propose(shard, cmd, done)
+	return s.proposeAnyVia(shard, cmd, false, done)
+}
+
+// proposeAnyVia is proposeAny with proposeVia's viaLog for the local part.
+func (s *Server) proposeAnyVia(shard int, cmd *engine.Command, viaLog bool, done func(engine.Result, error)) error {
+	err := s.proposeVia(shard, cmd, viaLog, done)
 	if err == nil || s.fwd == nil {
 		return err
 	}

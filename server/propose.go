@@ -15,11 +15,18 @@ import (
 // its entry's place in the log); with ReadLocal from the leader's applied
 // state at once.
 func (s *Server) propose(shard int, cmd *engine.Command, done func(engine.Result, error)) error {
+	return s.proposeVia(shard, cmd, false, done)
+}
+
+// proposeVia is propose; viaLog sends a read through the log whatever the
+// read mode, so that it is answered after the commands proposed to the
+// shard before it (a read that follows writes in one BATCH frame).
+func (s *Server) proposeVia(shard int, cmd *engine.Command, viaLog bool, done func(engine.Result, error)) error {
 	sh := s.shards[shard]
 	if sh == nil {
 		return errNoShard
 	}
-	if cmd.Op.ReadOnly() && s.cfg.ReadMode != ReadLog {
+	if cmd.Op.ReadOnly() && s.cfg.ReadMode != ReadLog && !viaLog {
 		if !sh.IsLeader() {
 			return s.hint(&raftstore.NotLeaderError{Shard: uint16(shard)})
 		}
@@ -84,11 +91,17 @@ func ownCommands(cmds []engine.Command) []engine.Command {
 // proposeGroup hands a BATCH's share of one shard to that shard as one
 // group, so that it lands in one raft entry and its chains stay whole.
 func (s *Server) proposeGroup(shard int, cmds []engine.Command, done func([]engine.Result, error)) error {
+	return s.proposeGroupVia(shard, cmds, false, done)
+}
+
+// proposeGroupVia is proposeGroup; viaLog sends a group of reads through
+// the log whatever the read mode (proposeVia).
+func (s *Server) proposeGroupVia(shard int, cmds []engine.Command, viaLog bool, done func([]engine.Result, error)) error {
 	sh := s.shards[shard]
 	if sh == nil {
 		return errNoShard
 	}
-	if s.cfg.ReadMode != ReadLog && allReadOnly(cmds) {
+	if s.cfg.ReadMode != ReadLog && !viaLog && allReadOnly(cmds) {
 		if !sh.IsLeader() {
 			return s.hint(&raftstore.NotLeaderError{Shard: uint16(shard)})
 		}

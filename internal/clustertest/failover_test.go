@@ -103,7 +103,8 @@ func TestFaultsLong(t *testing.T) {
 			t.Fatalf("INV_FAULT_NODES=%q: want 3 or more", s)
 		}
 	}
-	c := startCluster(t, nodes, faultShards)
+	// Every node replicates every shard: the faults cut any minority.
+	c := startClusterWith(t, nodes, faultShards, fmt.Sprintf("replicas = %d\n", nodes))
 	all := make([]int, nodes)
 	for i := range all {
 		all[i] = i

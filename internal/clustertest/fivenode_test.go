@@ -22,6 +22,7 @@
 package clustertest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -30,7 +31,10 @@ import (
 
 func TestFiveNodesLeaderKillAndMinorityPartition(t *testing.T) {
 	const nodes = 5
-	c := startCluster(t, nodes, faultShards)
+	// Every node replicates every shard, so that a minority partition
+	// leaves each shard a majority (with 3 replicas of 5 nodes, two cut
+	// nodes may hold two of a shard's three).
+	c := startClusterWith(t, nodes, faultShards, fmt.Sprintf("replicas = %d\n", nodes))
 	w := newWorkload(t, c, 3, 6, 150, 100000, "five")
 	hotShard := protocol.ShardOf([]byte(w.items[w.hot].sku), []byte(w.items[w.hot].store), faultShards)
 

@@ -23,9 +23,10 @@ const (
 	memberStorefrontToken = "web-7e2a9c1d0b3f6a44"
 )
 
-// memberConfig is clusterConfig with an operator and a storefront token.
-var memberConfig = clusterConfig + fmt.Sprintf("token = operator %s\ntoken = storefront %s\n",
-	server.HashToken(memberOperatorToken), server.HashToken(memberStorefrontToken))
+// memberConfig is clusterConfig with an operator and a storefront token,
+// and the nodes' own credential for forwarding between them.
+var memberConfig = clusterConfig + fmt.Sprintf("token = operator %s\ntoken = storefront %s\ncluster_token = %s\n",
+	server.HashToken(memberOperatorToken), server.HashToken(memberStorefrontToken), "cluster-token-of-the-membership-test")
 
 // startTokenCluster starts a cluster whose nodes want tokens.
 func startTokenCluster(t *testing.T, nodes, shards int) *invdtest.Cluster {
