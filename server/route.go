@@ -21,8 +21,9 @@ const (
 //   - ops on a reservation: the shard in the id's high 16 bits;
 //   - a customer's block, unblock, tier and reads, and the lists: every
 //     shard, because the engine keeps a customer's record in each shard where
-//     the customer reserves (until the cluster work gives customers a shard
-//     of their own; protocol.Route already names that shard);
+//     the customer reserves (only the per-SKU limit counters live in the
+//     customer's own shard, as claims: docs/adr/0050); each shard's part
+//     goes to its leader, here or forwarded (forward.go);
 //   - pickup by code alone (ID 0): every shard, since the code names none.
 func route(cmd *engine.Command, shards int) int {
 	switch cmd.Op {
