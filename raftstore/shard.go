@@ -127,7 +127,14 @@ func raftConfig(o *Options, localID raft.ServerID, hl hclog.Logger) *raft.Config
 
 // shutdownRaft stops the raft group and its transport.
 func (s *Shard) shutdownRaft() error {
-	if err := s.raft.Shutdown().Error(); err != nil {
+	err := s.raft.Shutdown().Error()
+	// Raft does not close its transport: without this, the transport's
+	// accept loop and the handlers of connections peers still hold would
+	// outlive the shard, waiting for a raft that no longer reads them.
+	if cerr := s.trans.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("raftstore: shard %d: shutdown: %w", s.id, err)
 	}
 	return nil
