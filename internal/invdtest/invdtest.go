@@ -11,12 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -55,8 +57,29 @@ func BuildTags(dir, tags string, pkgs ...string) (map[string]string, error) {
 	return out, nil
 }
 
-// FreeAddr returns a loopback address with a port that was free a moment ago.
+// FreeAddr returns a loopback address with a port that was free a moment
+// ago. The port comes from below the kernel's ephemeral range (Linux's
+// default starts at 32768), where the outgoing connections of tests and
+// servers cannot take it between this call and the server's bind, which a
+// port the kernel handed out (":0") is exposed to. A port handed out before
+// by this process is not handed out again.
 func FreeAddr() string {
+	portMu.Lock()
+	defer portMu.Unlock()
+	for range 1000 {
+		port := portLow + rand.IntN(portHigh-portLow)
+		if portsGiven[port] {
+			continue
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		_ = ln.Close()
+		portsGiven[port] = true
+		return addr
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
@@ -64,6 +87,17 @@ func FreeAddr() string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// The ports FreeAddr chooses from: [portLow, portHigh).
+const (
+	portLow  = 20000
+	portHigh = 32000
+)
+
+var (
+	portMu     sync.Mutex
+	portsGiven = map[int]bool{}
+)
 
 // Options of one server process.
 type Options struct {
