@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,6 +30,9 @@ func parse(fs *flag.FlagSet, args []string, positional int) error {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return helpFor(fs, positional)
+			}
 			return usagef("%s: %v", fs.Name(), err)
 		}
 		args = fs.Args()
@@ -43,6 +47,26 @@ func parse(fs *flag.FlagSet, args []string, positional int) error {
 	}
 	_ = fs.Parse(append([]string{"--"}, pos...)) // fs.Arg(i) is now pos[i]
 	return nil
+}
+
+// helpRequest is -h or --help on a command: its text goes to stdout and
+// invctl exits 0.
+type helpRequest struct{ text string }
+
+func (h helpRequest) Error() string { return h.text }
+
+// helpFor describes the command fs parses: its arguments and flags.
+func helpFor(fs *flag.FlagSet, positional int) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: invctl [global flags] %s", fs.Name())
+	if positional > 0 {
+		fmt.Fprintf(&b, " (%d argument(s))", positional)
+	}
+	b.WriteString(" [flags]\nflags:\n")
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	return helpRequest{b.String()}
 }
 
 // required checks that every named flag was given a value.

@@ -116,6 +116,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	asJSON := global.Bool("json", false, "print JSON instead of tables")
 	stale := global.Bool("stale", false, "reads: any replica may answer from its applied state (possibly behind)")
 	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, "usage: invctl [--addr HOST:PORT] [--token T] [--config FILE] [--json] [--stale] COMMAND ...; commands:",
+				strings.Join(commandNames(), ", "))
+			fmt.Fprintln(stdout, "invctl COMMAND -h describes a command's arguments and flags.")
+			return 0
+		}
 		return exitUsage
 	}
 	e := &env{stdout: stdout, stderr: stderr, json: *asJSON, stale: *stale}
@@ -126,6 +132,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if e.cl != nil {
 		e.cl.Close()
+	}
+	var help helpRequest
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, help.text)
+		return 0
 	}
 	return exitCode(err, stderr)
 }
