@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -23,32 +22,16 @@ const (
 	memberStorefrontToken = "web-7e2a9c1d0b3f6a44"
 )
 
-// memberConfig is clusterConfig with an operator and a storefront token,
-// and the nodes' own credential for forwarding between them.
-var memberConfig = clusterConfig + fmt.Sprintf("token = operator %s\ntoken = storefront %s\ncluster_token = %s\n",
+// memberTokens are the config lines of a cluster that wants tokens: an
+// operator and a storefront token, and the nodes' own credential for
+// forwarding between them.
+var memberTokens = fmt.Sprintf("token = operator %s\ntoken = storefront %s\ncluster_token = %s\n",
 	server.HashToken(memberOperatorToken), server.HashToken(memberStorefrontToken), "cluster-token-of-the-membership-test")
 
 // startTokenCluster starts a cluster whose nodes want tokens.
 func startTokenCluster(t *testing.T, nodes, shards int) *invdtest.Cluster {
 	t.Helper()
-	if invdBin == "" {
-		t.Skip("cluster: needs invd (not built with -short)")
-	}
-	c, err := invdtest.StartCluster(invdtest.ClusterOptions{Bin: invdBin,
-		Dir: filepath.Join(tmpRoot, fmt.Sprintf("cluster-%d", seq.Add(1))), Nodes: nodes, Shards: shards,
-		Config: memberConfig})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("cluster logs:\n%s", c.Logs())
-		}
-		for _, r := range c.StopAll(30 * time.Second) {
-			t.Errorf("invd reported a data race:\n%s", r)
-		}
-	})
-	return c
+	return startClusterWith(t, nodes, shards, memberTokens)
 }
 
 // dialAs returns a client of addrs with token, patient enough for
