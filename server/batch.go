@@ -23,6 +23,11 @@ type batchCall struct {
 	reqID   uint32
 	start   time.Time
 	stale   bool // the frame's stale flag: read-only groups are served from this node's state
+	// firstWrite is the index of the frame's first mutating command (the
+	// frame's length if none): a read after it goes through the log, behind
+	// the writes proposed before it, so a frame's entries take effect in
+	// order.
+	firstWrite int
 	ops     []engine.Op
 	results []engine.Result
 	errs    []error
@@ -50,8 +55,12 @@ func (s *Server) serveBatch(c *conn, f protocol.Frame, start time.Time) bool {
 	n := len(cmds)
 	b := &batchCall{s: s, c: c, reqID: f.ReqID, start: start, stale: f.Flags.Stale(),
 		ops: make([]engine.Op, n), results: make([]engine.Result, n), errs: make([]error, n)}
+	b.firstWrite = n
 	for i := range cmds {
 		b.ops[i] = cmds[i].Op
+		if b.firstWrite == n && cmds[i].Op.Mutating() {
+			b.firstWrite = i
+		}
 	}
 	b.pending.Store(1)
 	perShard := make([][]int32, len(s.shards))
@@ -91,9 +100,7 @@ func (b *batchCall) place(cmds []engine.Command, i, j int, perShard [][]int32) {
 		case routeAll:
 			b.flush(cmds, perShard)
 			b.pending.Add(1)
-			// A read after writes of the same frame goes through the log,
-			// behind them: a frame's entries take effect in order.
-			b.s.fanOutVia(&cmds[i], anyMutating(cmds[:i]), func(r *engine.Result, err error) {
+			b.s.fanOutVia(&cmds[i], i > b.firstWrite, func(r *engine.Result, err error) {
 				b.results[i], b.errs[i] = *r, err
 				b.arrive()
 			})
@@ -175,9 +182,7 @@ func (b *batchCall) proposeGroup(shard int, cmds []engine.Command, idx []int32) 
 		return
 	}
 	b.pending.Add(1)
-	// Reads after writes of the same frame go through the log, behind them.
-	viaLog := len(idx) > 0 && anyMutating(cmds[:idx[0]])
-	err := b.s.proposeGroupVia(shard, group, viaLog, func(rs []engine.Result, err error) {
+	err := b.s.proposeGroupVia(shard, group, int(idx[0]) > b.firstWrite, func(rs []engine.Result, err error) {
 		for k, i := range idx {
 			if err != nil {
 				b.errs[i] = err
@@ -279,13 +284,4 @@ func clip(msg string) string {
 		return msg[:maxErrorMessageBytes]
 	}
 	return msg
-}
-
-func anyMutating(cmds []engine.Command) bool {
-	for i := range cmds {
-		if cmds[i].Op.Mutating() {
-			return true
-		}
-	}
-	return false
 }
