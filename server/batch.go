@@ -18,20 +18,20 @@ import (
 // node holds shard by shard, all or nothing (cart.go); any other chain
 // across shards is refused whole with bad_request.
 type batchCall struct {
-	s       *Server
-	c       *conn
-	reqID   uint32
-	start   time.Time
-	stale   bool // the frame's stale flag: read-only groups are served from this node's state
+	s     *Server
+	c     *conn
+	reqID uint32
+	start time.Time
+	stale bool // the frame's stale flag: read-only groups are served from this node's state
 	// firstWrite is the index of the frame's first mutating command (the
 	// frame's length if none): a read after it goes through the log, behind
 	// the writes proposed before it, so a frame's entries take effect in
 	// order.
 	firstWrite int
-	ops     []engine.Op
-	results []engine.Result
-	errs    []error
-	pending atomic.Int32 // parts not yet answered, plus one while dispatching
+	ops        []engine.Op
+	results    []engine.Result
+	errs       []error
+	pending    atomic.Int32 // parts not yet answered, plus one while dispatching
 }
 
 // serveBatch decodes and dispatches a BATCH (event loop). It reports
