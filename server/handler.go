@@ -124,7 +124,12 @@ func (s *Server) readFrames(c *conn) gnet.Action {
 			return act
 		}
 	}
-	_, _ = gc.Discard(off)
+	if off > 0 {
+		// Only a positive count: gnet's Discard(n) with n <= 0 empties the
+		// whole inbound buffer, which would throw away the start of a frame
+		// still arriving.
+		_, _ = gc.Discard(off)
+	}
 	c.notePartial(off < len(buf))
 	s.met.wire.bytesIn.Add(off)
 	return gnet.None
