@@ -55,8 +55,8 @@ var (
 	ErrNotFound       = sentinel(engine.CodeNotFound)
 	ErrExpired        = sentinel(engine.CodeExpired)
 	ErrWrongState     = sentinel(engine.CodeWrongState)
-	ErrWrongStore     = sentinel(engine.CodeWrongStore)
-	ErrBadCode        = sentinel(engine.CodeBadCode)
+	ErrWrongStore     = sentinel(engine.CodeWrongStore) // a pickup by id at another store than the reservation's
+	ErrBadCode        = sentinel(engine.CodeBadCode)    // also a pickup by code alone whose code is another store's
 	ErrLocked         = sentinel(engine.CodeLocked)
 	ErrBelowPromised  = sentinel(engine.CodeBelowPromised)
 	ErrUnknownWindow  = sentinel(engine.CodeUnknownWindow)

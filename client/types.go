@@ -92,12 +92,15 @@ type UnlockRequest struct {
 
 // Result is a reservation as a mutating call left it.
 type Result struct {
-	ID         uint64
-	State      engine.State
-	Qty        int64
-	Window     time.Time // zero = no window
-	ExpiresAt  time.Time // hold expiry (held) or pickup deadline (confirmed)
-	PickupCode uint64    // once confirmed
+	ID        uint64
+	State     engine.State
+	Qty       int64
+	Window    time.Time // zero = no window
+	ExpiresAt time.Time // hold expiry (held) or pickup deadline (confirmed)
+	// PickupCode, once confirmed: in Confirm's result always (a retry with
+	// the same key gets it again); in the results of other calls only on
+	// an operator token (docs/SECURITY.md, "Who sees pickup codes").
+	PickupCode uint64
 }
 
 // PickupCodeString renders the pickup code as its 12 digits.
@@ -206,8 +209,8 @@ type Reservation struct {
 	CreatedAt            time.Time
 	ExpiresAt            time.Time // hold expiry or pickup deadline
 	UpdatedAt            time.Time
-	PickupCode           uint64
-	Attempts             int64 // wrong pickup codes so far
+	PickupCode           uint64 // once confirmed, and only on an operator token: 0 for the other roles
+	Attempts             int64  // wrong pickup codes so far
 	Locked               bool
 }
 

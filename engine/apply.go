@@ -168,6 +168,15 @@ func (s *state) refuse(c Code) Result {
 	return Result{Code: c}
 }
 
+// refuseAs counts a refusal under one code and answers another: for an
+// answer that must not tell the caller what the count tells the operators.
+func (s *state) refuseAs(counted, answered Code) Result {
+	if int(counted) < len(s.stats.Refusals) {
+		s.stats.Refusals[counted]++
+	}
+	return Result{Code: answered}
+}
+
 func (s *state) applyOne(c *Command) Result {
 	switch c.Op {
 	case OpReserve:

@@ -23,7 +23,7 @@ const (
 	CodeNotFound       Code = 11 // unknown reservation, customer or window
 	CodeExpired        Code = 12 // the reservation expired (EXPIRED or NO_SHOW)
 	CodeWrongState     Code = 13 // the reservation is not in a state that allows the operation
-	CodeWrongStore     Code = 14 // pickup at a store that is not the reservation's
+	CodeWrongStore     Code = 14 // pickup by id at a store that is not the reservation's (by code alone: CodeBadCode)
 	CodeBadCode        Code = 15 // wrong pickup code
 	CodeLocked         Code = 16 // too many wrong pickup codes; an operator must unlock
 	CodeBelowPromised  Code = 17 // stock or quota change would go below what is already promised

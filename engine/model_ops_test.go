@@ -289,22 +289,16 @@ func (m *refModel) pickup(c *Command) Result {
 	var r *refRes
 	if c.ID == 0 {
 		// By code alone: the confirmed reservation with that code at this
-		// store (lowest id if codes collide).
-		elsewhere := false
+		// store (lowest id if codes collide). None is bad_code, also when
+		// the code is another store's: the answer must not tell a guesser
+		// that the code is real.
 		for _, x := range m.res {
-			if x.state != StateConfirmed || x.code != c.PickupCode {
-				continue
-			}
-			if x.store != string(c.Store) {
-				elsewhere = true
-			} else if r == nil || x.id < r.id {
+			if x.state == StateConfirmed && x.code == c.PickupCode && x.store == string(c.Store) &&
+				(r == nil || x.id < r.id) {
 				r = x
 			}
 		}
 		if r == nil {
-			if elsewhere {
-				return refBad(CodeWrongStore)
-			}
 			return refBad(CodeBadCode)
 		}
 	} else {

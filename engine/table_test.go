@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -923,7 +924,8 @@ func tbMainTable() []tbCase {
 			do.pickupByCode("S1", tbPin(2)).res("picked_up id=2 qty=1 code=ok"), do.getRes(1).res("confirmed id=1 qty=2 pickup-by=7d code=ok")),
 		tc("pickup: wrong store (right code) is refused and not counted", R("A", "S1", "c1", 2), do.confirm(1, 0),
 			do.pickup(1, "S2", tbPin(1)).is(CodeWrongStore).events(), do.getRes(1).resv("id=1 A/S1 c1 qty=2 confirmed pickup-by=7d code=ok")),
-		tc("pickup: by code alone at the wrong store", R("A", "S1", "c1", 2), do.confirm(1, 0), do.pickupByCode("S2", tbPin(1)).is(CodeWrongStore)),
+		tc("pickup: by code alone, another store's code is answered like an unknown one and not counted", R("A", "S1", "c1", 2), do.confirm(1, 0),
+			do.pickupByCode("S2", tbPin(1)).is(CodeBadCode).events(), do.getRes(1).resv("id=1 A/S1 c1 qty=2 confirmed pickup-by=7d code=ok")),
 		tc("pickup: by code alone with an unknown code", R("A", "S1", "c1", 2), do.confirm(1, 0), do.pickupByCode("S1", (tbPin(1)+1)%1e12).is(CodeBadCode).events()),
 		tc("pickup: wrong code counts an attempt", R("A", "S1", "c1", 2), do.confirm(1, 0),
 			do.pickup(1, "S1", 1).is(CodeBadCode).events("bad_code id=1 A/S1 c1 confirmed code=ok"),
@@ -1261,6 +1263,46 @@ func tbMainTable() []tbCase {
 func (s tbStep) withCmd(f func(*Command)) tbStep {
 	f(&s.cmd)
 	return s
+}
+
+// TestPickupAnotherStoresCode: at a counter, a pickup by code alone with a
+// real code of another store gets exactly the answer an unknown code gets
+// (bad_code, no fields, no events, nothing counted against the
+// reservation), so the answer cannot tell a guesser the code is real; the
+// engine's refusal counts keep the reason for the operators.
+func TestPickupAnotherStoresCode(t *testing.T) {
+	e := tbNewEngine(t, nil)
+	apply := func(cmds ...tbStep) ([]Result, []Event) {
+		t.Helper()
+		batch := make([]Command, len(cmds))
+		for i, s := range cmds {
+			batch[i] = s.cmd
+		}
+		res, ev := e.Apply(tbAbs("0"), batch)
+		return slices.Clone(res), slices.Clone(ev)
+	}
+	apply(do.reserve("A", "S1", "c1", 1))
+	apply(do.confirm(1, 0))
+	before := e.Stats()
+	other, otherEv := apply(do.pickupByCode("S2", tbPin(1)))
+	unknown, unknownEv := apply(do.pickupByCode("S2", (tbPin(1)+1)%1e12))
+	if !reflect.DeepEqual(other[0], Result{Code: CodeBadCode}) || !reflect.DeepEqual(other[0], unknown[0]) ||
+		len(otherEv) != 0 || len(unknownEv) != 0 {
+		t.Fatalf("another store's code: %+v %v; an unknown code: %+v %v; want the same bad_code, no events",
+			other[0], otherEv, unknown[0], unknownEv)
+	}
+	read := do.getRes(1).cmd
+	got := e.Read(&read)
+	if got.Reservation == nil || got.Reservation.Attempts != 0 || got.Reservation.Locked {
+		t.Fatalf("the reservation changed: %+v", got.Reservation)
+	}
+	after := e.Stats()
+	if d := after.Refusals[CodeWrongStore] - before.Refusals[CodeWrongStore]; d != 1 {
+		t.Errorf("wrong_store refusals counted %d, want 1", d)
+	}
+	if d := after.Refusals[CodeBadCode] - before.Refusals[CodeBadCode]; d != 1 {
+		t.Errorf("bad_code refusals counted %d, want 1 (the unknown code)", d)
+	}
 }
 
 // TestEngineStats: the running counts for metrics agree with what happened.

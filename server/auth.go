@@ -202,6 +202,43 @@ func (g *Grant) allows(cmd *engine.Command, shardRead func(*engine.Command) (eng
 
 func (g *Grant) atStore(store string) bool { return slices.Contains(g.Stores, store) }
 
+// seesPickupCodes reports whether replies to the grant carry pickup codes
+// beyond the confirm that issues one: the operator's only. Ids are
+// sequential, so a role that could read codes could collect every order's
+// (docs/adr/0056-pickup-codes-in-replies.md).
+func (g *Grant) seesPickupCodes() bool { return g.Role == RoleOperator }
+
+// hidePickupCodes returns r without its pickup codes unless op is the
+// confirm that issued the code (its idempotent replay included). r itself is
+// left as it was, since its records may be shared: a copy is made only when
+// there is a code to hide.
+func hidePickupCodes(op engine.Op, r *engine.Result) *engine.Result {
+	if op == engine.OpConfirm {
+		return r
+	}
+	has := r.PickupCode != 0 || r.Reservation != nil && r.Reservation.PickupCode != 0
+	for i := 0; i < len(r.Reservations) && !has; i++ {
+		has = r.Reservations[i].PickupCode != 0
+	}
+	if !has {
+		return r
+	}
+	out := *r
+	out.PickupCode = 0
+	if r.Reservation != nil {
+		ri := *r.Reservation
+		ri.PickupCode = 0
+		out.Reservation = &ri
+	}
+	if len(r.Reservations) > 0 {
+		out.Reservations = slices.Clone(r.Reservations)
+		for i := range out.Reservations {
+			out.Reservations[i].PickupCode = 0
+		}
+	}
+	return &out
+}
+
 // allowsControl reports whether the grant lets a connection send a control
 // op that is not a domain command (SUBSCRIBE: the change feed shows every
 // reservation of every store, so the operator's alone; SNAPSHOT: disk work

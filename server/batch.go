@@ -251,7 +251,11 @@ func (s *Server) finishBatch(b *batchCall) {
 		var w protocol.BatchWriter
 		w.Begin(c.out, b.reqID, true)
 		for i, op := range b.ops {
-			addBatchEntry(&w, op, &b.results[i], b.errs[i])
+			r := &b.results[i]
+			if c.hideCodes.Load() {
+				r = hidePickupCodes(op, r)
+			}
+			addBatchEntry(&w, op, r, b.errs[i])
 		}
 		c.out = w.Finish()
 		c.finishFrame(start, b.reqID)

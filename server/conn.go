@@ -34,6 +34,9 @@ type conn struct {
 	grant     *Grant
 	tokenHash atomic.Pointer[string]
 	pickups   bucket // pickup attempts of this connection (pickuplimit.go), event loop only
+	// hideCodes: the role sees a pickup code only in the confirm that
+	// issued it (auth.go). Set at HELLO, read wherever replies are encoded.
+	hideCodes atomic.Bool
 
 	// Deadlines (deadline.go): Unix nanoseconds, 0 when not running.
 	partialSince atomic.Int64 // the first bytes of a frame not yet whole arrived
@@ -126,6 +129,9 @@ func (c *conn) sendError(reqID uint32, code engine.Code, msg string) {
 // the reply cannot be encoded or would not fit the client's frame limit, and
 // compresses a large reply when the connection negotiated compression.
 func (c *conn) appendResult(reqID uint32, op engine.Op, r *engine.Result) {
+	if c.hideCodes.Load() {
+		r = hidePickupCodes(op, r)
+	}
 	if r.Code == engine.OK && hasReadData(r) {
 		if err := protocol.CheckResult(r); err != nil {
 			c.appendError(reqID, engine.CodeTooLarge, err.Error())

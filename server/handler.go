@@ -339,6 +339,7 @@ func (s *Server) serveHello(c *conn, f protocol.Frame) gnet.Action {
 		return gnet.Close
 	}
 	c.grant = grant
+	c.hideCodes.Store(!grant.seesPickupCodes())
 	if tokenHash != "" {
 		c.tokenHash.Store(&tokenHash)
 	}

@@ -1,7 +1,7 @@
 // invctl end to end: a real invd, and the invctl binary run as a shell user
 // would, checking each command's output and exit code: item put and get
 // (with --json), reserve, confirm, pickup by code, cancel, and the refusals
-// (sold_out, limit_exceeded, wrong_store, wrong_state, unknown_item), which
+// (sold_out, limit_exceeded, bad_code, wrong_state, unknown_item), which
 // must print the refusal's name and exit 1; usage errors exit 2; an
 // unreachable server exits 3.
 package main_test
@@ -130,7 +130,7 @@ func TestInvctl(t *testing.T) {
 	if len(code) != 12 {
 		t.Fatalf("confirm printed %q, want a 12-digit pickup code", code)
 	}
-	refused(t, a, "wrong_store", "pickup", "--store", "KHH0113", "--code", code)
+	refused(t, a, "bad_code", "pickup", "--store", "KHH0113", "--code", code) // another store's code: as if unknown
 	if out := ok(t, a, "pickup", "--store", "TPE0427", "--code", code); out != id+" picked_up" {
 		t.Fatalf("pickup printed %q", out)
 	}

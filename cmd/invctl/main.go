@@ -7,7 +7,7 @@
 //	items         item put|get|list|adjust|restock|sale-window|limit|member-share
 //	windows       window put|get
 //	customers     customer get|block|unblock|tier
-//	reservations  reservation get|list|unlock
+//	reservations  reservation get|list|unlock (pickup codes shown with an operator token only)
 //	storefront    reserve, confirm, extend, cancel, pickup, reschedule, return
 //	stores        stores --sku S          (stores with units available)
 //	cluster       cluster status          (nodes, shards, leaders, replicas, raft indexes of every node; operator)

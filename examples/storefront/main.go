@@ -35,7 +35,8 @@ func main() {
 func run() error {
 	invAddrs := flag.String("inv", "127.0.0.1:7420", "inv node addresses, comma separated")
 	listen := flag.String("listen", "127.0.0.1:8080", "HTTP address to serve on")
-	demo := flag.Bool("demo", false, "put a demo catalogue (SKU "+demoSKU+" in three stores, with pickup windows) before serving")
+	demo := flag.Bool("demo", false, "put a demo catalogue (SKU "+demoSKU+" in three stores, with pickup windows) before serving (needs an operator token, or a server without tokens)")
+	token := flag.String("token", os.Getenv("INV_TOKEN"), "inv access token, a storefront token in production (env INV_TOKEN)")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -43,7 +44,8 @@ func run() error {
 	defer stop()
 
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	c, err := client.Dial(dctx, strings.Split(*invAddrs, ","), client.WithLogger(log), client.WithClientName("storefront"))
+	c, err := client.Dial(dctx, strings.Split(*invAddrs, ","), client.WithLogger(log), client.WithClientName("storefront"),
+		client.WithToken(*token))
 	cancel()
 	if err != nil {
 		return err

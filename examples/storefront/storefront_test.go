@@ -4,12 +4,16 @@
 // item's pickup windows, reserve with a window, confirm with a pickup code
 // and barcode, show, list, cancel), a cart, the repeat of a POST with its
 // Idempotency-Key, and the HTTP status of every refusal the shop meets:
-// 409, 403, 404, 410, 422, 429, 400, and 503 when the engine is gone.
+// 409, 403, 404, 410, 422, 429, 400, and 503 when the engine is gone; and
+// the shop on a storefront token, which inv gives pickup codes only in the
+// confirm's reply.
 package main
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -360,5 +364,61 @@ func TestStatusTable(t *testing.T) {
 		if st, code := statusOf(tc.err); st != tc.status || code != tc.code {
 			t.Errorf("%v: %d %q, want %d %q", tc.err, st, code, tc.status, tc.code)
 		}
+	}
+}
+
+// TestShopperPathWithStorefrontToken runs the shop as deployed: on a
+// storefront token of a server with tokens, which gives the pickup code
+// only in the confirm's reply. The shop shows the code on the confirm
+// page, again on the order's page and in the customer's list (from the
+// codes it kept); a shop that did not confirm the order (a restarted one)
+// shows the order without a code, since inv's reads leave it out.
+func TestShopperPathWithStorefrontToken(t *testing.T) {
+	if invdBin == "" {
+		t.Skip("end-to-end: needs invd (not built with -short)")
+	}
+	hash := func(tok string) string { h := sha256.Sum256([]byte(tok)); return hex.EncodeToString(h[:]) }
+	const opTok, webTok = "op-3f9a1c7e2b", "web-8d2e6b0a41"
+	s, err := invdtest.Start(invdtest.Options{Bin: invdBin, Data: filepath.Join(tmpRoot, "tokens"), Shards: 2,
+		Config: "log_level = warn\ntoken = operator " + hash(opTok) + "\ntoken = storefront " + hash(webTok) + "\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(30 * time.Second) })
+	_, opc := shopOn(t, s.Addr(), client.WithToken(opTok))
+	if err := putDemoCatalogue(context.Background(), opc, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	hs, web := shopOn(t, s.Addr(), client.WithToken(webTok))
+	cust := uniq("T")
+	var held, paid, shown orderJSON
+	if st := call(t, hs, "POST", "/orders", "", orderRequest{SKU: demoSKU, Store: demoStores[0], Customer: cust, Qty: 1}, &held); st != 201 {
+		t.Fatalf("reserve: %d %+v", st, held)
+	}
+	if st := call(t, hs, "POST", "/orders/"+held.ID+"/confirm", "", nil, &paid); st != 200 ||
+		len(paid.PickupCode) != engine.PickupCodeDigits || paid.Barcode == "" {
+		t.Fatalf("confirm: %d %+v", st, paid)
+	}
+	if st := call(t, hs, "GET", "/orders/"+held.ID, "", nil, &shown); st != 200 || shown.PickupCode != paid.PickupCode || shown.Barcode != paid.Barcode {
+		t.Fatalf("show: %d %+v, want code %s", st, shown, paid.PickupCode)
+	}
+	var list struct {
+		Orders []orderJSON `json:"orders"`
+	}
+	if st := call(t, hs, "GET", "/customers/"+cust+"/orders", "", nil, &list); st != 200 || len(list.Orders) != 1 ||
+		list.Orders[0].PickupCode != paid.PickupCode {
+		t.Fatalf("orders: %d %+v", st, list)
+	}
+	// inv itself does not give a storefront token the code on a read.
+	var id uint64
+	fmt.Sscan(held.ID, &id)
+	if r, err := web.GetReservation(context.Background(), id); err != nil || r.State != engine.StateConfirmed || r.PickupCode != 0 {
+		t.Fatalf("GetReservation on a storefront token: %+v %v, want confirmed without a code", r, err)
+	}
+	fresh, _ := shopOn(t, s.Addr(), client.WithToken(webTok))
+	var again orderJSON
+	if st := call(t, fresh, "GET", "/orders/"+held.ID, "", nil, &again); st != 200 || again.State != "confirmed" ||
+		again.PickupCode != "" || again.Barcode != "" {
+		t.Fatalf("a shop that did not confirm it: %d %+v, want the order without a code", st, again)
 	}
 }
