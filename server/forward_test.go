@@ -119,7 +119,7 @@ func TestForwarderFollowsHintsAndReuses(t *testing.T) {
 	// An ERROR is that refusal.
 	_, err := f.call(context.Background(), leader.addr(), 4, claim)
 	var rf *refusal
-	if !errors.As(err, &rf) || rf.code != engine.CodeBadRequest {
+	if !errors.As(err, &rf) || rf.Code != engine.CodeBadRequest {
 		t.Fatalf("an ERROR reply: %v", err)
 	}
 }
@@ -133,13 +133,13 @@ func TestForwarderDeadline(t *testing.T) {
 	start := time.Now()
 	_, err := f.call(ctx, silent.addr(), 0, &engine.Command{Op: engine.OpReleaseClaim, Claim: []byte("k")})
 	var rf *refusal
-	if !errors.As(err, &rf) || rf.code != engine.CodeTimeout {
+	if !errors.As(err, &rf) || rf.Code != engine.CodeTimeout {
 		t.Fatalf("a silent peer: %v, want timeout", err)
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("gave up after %s", d)
 	}
-	if _, err := f.call(context.Background(), "127.0.0.1:1", 0, &engine.Command{Op: engine.OpReleaseClaim, Claim: []byte("k")}); !errors.As(err, &rf) || rf.code != engine.CodeUnavailable {
+	if _, err := f.call(context.Background(), "127.0.0.1:1", 0, &engine.Command{Op: engine.OpReleaseClaim, Claim: []byte("k")}); !errors.As(err, &rf) || rf.Code != engine.CodeUnavailable {
 		t.Fatalf("no peer at all: %v, want unavailable", err)
 	}
 }

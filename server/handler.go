@@ -295,25 +295,7 @@ func (s *Server) serveOp(c *conn, f protocol.Frame, op engine.Op, now time.Time)
 		s.unadmit(c)
 		return
 	}
-	reqID := f.ReqID
-	switch sh := route(cmd, len(s.shards)); {
-	case f.Flags.Stale() && sh >= 0:
-		r, err := s.staleRead(sh, cmd)
-		s.finishOp(c, reqID, op, &r, err, now)
-	case sh == routeNoShard:
-		s.finishOp(c, reqID, op, &engine.Result{Code: engine.CodeNotFound}, nil, now)
-	case sh == routeAll:
-		s.fanOut(cmd, func(r *engine.Result, err error) { s.finishOp(c, reqID, op, r, err, now) })
-	default:
-		k := newCall(c, reqID, op, now)
-		if len(s.shards) > 1 && needsCoordinator(op) {
-			k.keep(cmd, sh) // it may need a claim on the customer's shard (coordinator.go)
-		}
-		if err := s.propose(sh, cmd, k.done); err != nil {
-			k.release()
-			s.finishOp(c, reqID, op, &engine.Result{}, err, now)
-		}
-	}
+	s.router.Serve(cmd, f.Flags.Stale(), newCall(c, f.ReqID, op, now).done)
 }
 
 // serveHello answers HELLO: the version both speak, the compression both
