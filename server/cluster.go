@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -119,13 +118,13 @@ func (s *Server) clusterTopology() protocol.Topology {
 		t.Nodes = append(t.Nodes, protocol.Node{ID: p.NodeID, Addr: addr})
 	}
 	for i, sh := range s.shards {
-		t.Version += sh.Raft().CurrentTerm()
+		t.Version += sh.Term()
 		pl := &t.Shards[i]
 		pl.Replicas = s.replicasOf(sh, &t.Version)
 		if sh.IsLeader() {
 			pl.Leader = s.cfg.NodeID
-		} else if _, id := sh.Leader(); id != "" {
-			if p := s.peerByRaftID(id); p != nil {
+		} else if id := sh.LeaderID(); id != "" {
+			if p := s.peerByRaftID(raft.ServerID(id)); p != nil {
 				pl.Leader = p.NodeID
 			}
 		}
@@ -136,13 +135,14 @@ func (s *Server) clusterTopology() protocol.Topology {
 // replicasOf returns the node ids of shard's raft group members that the
 // peer table knows, sorted, and adds the configuration's index to version.
 func (s *Server) replicasOf(sh *raftstore.Shard, version *uint64) []uint32 {
-	f := sh.Raft().GetConfiguration()
-	if f.Error() != nil {
+	servers, err := sh.Configuration()
+	if err != nil {
 		return nil
 	}
-	*version += f.Index()
+	index, _ := sh.ConfigurationIndex()
+	*version += index
 	var out []uint32
-	for _, srv := range f.Configuration().Servers {
+	for _, srv := range servers {
 		if p := s.peerByRaftID(srv.ID); p != nil {
 			out = append(out, p.NodeID)
 		}
@@ -169,20 +169,12 @@ func (s *Server) ShardHash(shard int) (ShardHash, error) {
 		return ShardHash{}, fmt.Errorf("no shard %d", shard)
 	}
 	sh := s.shards[shard]
-	h := sha256.New()
-	// StateBytes holds the FSM's lock: the applied index read before and
-	// after brackets the state that was hashed.
-	for {
-		before := sh.FSM().AppliedIndex()
-		if err := sh.FSM().StateBytes(h); err != nil {
-			return ShardHash{}, err
-		}
-		if after := sh.FSM().AppliedIndex(); after == before {
-			return ShardHash{Shard: shard, Node: s.cfg.NodeID, Leader: sh.IsLeader(), Member: sh.IsMember(), Applied: after,
-				Hash: hex.EncodeToString(h.Sum(nil))}, nil
-		}
-		h.Reset()
+	applied, sum, err := sh.StateHash()
+	if err != nil {
+		return ShardHash{}, err
 	}
+	return ShardHash{Shard: shard, Node: s.cfg.NodeID, Leader: sh.IsLeader(), Member: sh.IsMember(), Applied: applied,
+		Hash: hex.EncodeToString(sum[:])}, nil
 }
 
 // clusterHTTP registers the cluster's admin endpoints:

@@ -309,7 +309,7 @@ func (s *Server) topology() protocol.Topology {
 	}
 	self := []uint32{s.cfg.NodeID}
 	for i, sh := range s.shards {
-		t.Version += sh.Raft().CurrentTerm()
+		t.Version += sh.Term()
 		p := &t.Shards[i]
 		p.Replicas = self
 		if sh.IsLeader() {
