@@ -77,6 +77,8 @@ func (e *env) run(td *datadriven.TestData) string {
 		e.drop(e.shards[a.int("shard", 0)])
 	case "crash-after":
 		e.crashOp, e.crashNode, e.crashCount = opNamed(td.CmdArgs[0].Key), a.int("node", 1), a.int("n", 1)
+	case "crash":
+		e.node(a).crash()
 	case "restart":
 		e.node(a).start()
 		fmt.Fprintf(e.out, "node %d restarted\n", a.int("node", 1))

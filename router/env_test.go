@@ -179,11 +179,7 @@ type shardView struct {
 }
 
 func (v *shardView) notLeader() error {
-	id := ""
-	if v.sh.leader > 0 {
-		id = raftID(v.sh.leader)
-	}
-	return &envNotLeader{shard: uint16(v.sh.id), leader: id}
+	return &envNotLeader{shard: uint16(v.sh.id), leader: v.LeaderID()}
 }
 
 func (v *shardView) Propose(cmd engine.Command, done func(engine.Result, error)) error {
@@ -212,11 +208,13 @@ func (v *shardView) enqueue(p *proposal) {
 }
 
 func (v *shardView) Read(cmd *engine.Command) engine.Result { return v.sh.eng.Read(cmd) }
-func (v *shardView) IsLeader() bool                         { return v.sh.leader == v.node.id }
+func (v *shardView) IsLeader() bool                         { return v.sh.leader == v.node.id && v.IsMember() }
 func (v *shardView) IsMember() bool                         { return v.sh.members[v.node.id-1] }
 
+// LeaderID names the leader; a node outside the shard's group hears from
+// no leader, so it knows none.
 func (v *shardView) LeaderID() string {
-	if v.sh.leader == 0 {
+	if v.sh.leader == 0 || !v.IsMember() {
 		return ""
 	}
 	return raftID(v.sh.leader)
@@ -262,7 +260,7 @@ func (f envForwarder) target(addr string) *envNode {
 }
 
 func (f envForwarder) Forward(shard int, addr string, cmd *engine.Command, done func(engine.Result, error)) error {
-	fmt.Fprintf(f.from.env.out, "n%d forwards %s to %s\n", f.from.id, fmtCmd(cmd), addr)
+	fmt.Fprintf(f.from.env.out, "n%d forwards %s (shard %d) to %s\n", f.from.id, fmtCmd(cmd), shard, addr)
 	f.call(shard, addr, cmd, f.guard(done), 0)
 	return nil
 }
@@ -270,6 +268,7 @@ func (f envForwarder) Forward(shard int, addr string, cmd *engine.Command, done 
 func (f envForwarder) call(shard int, addr string, cmd *engine.Command, done func(engine.Result, error), hop int) {
 	to := f.target(addr)
 	if to == nil || to.down {
+		fmt.Fprintf(f.from.env.out, "%s does not answer n%d\n", addr, f.from.id)
 		done(engine.Result{}, &Refusal{engine.CodeUnavailable, "cannot reach " + addr})
 		return
 	}
@@ -278,6 +277,9 @@ func (f envForwarder) call(shard int, addr string, cmd *engine.Command, done fun
 		if errors.As(err, &nl) && nl.Addr != "" && nl.Addr != addr && hop+1 < 3 {
 			f.call(shard, nl.Addr, cmd, done, hop+1)
 			return
+		}
+		if err != nil {
+			fmt.Fprintf(f.from.env.out, "%s answers n%d: %s\n", addr, f.from.id, fmtErr(wireErr(err)))
 		}
 		done(res, wireErr(err))
 	})
