@@ -77,35 +77,14 @@ func (s *asyncShard) ClaimReleases(max int) []engine.ClaimRelease {
 	return s.eng.ClaimReleases(max)
 }
 
+var (
+	concStores = []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8"}
+	concCusts  = []string{"ann", "bob", "cat", "dan", "eve", "fay"}
+)
+
 func TestConcurrentRequests(t *testing.T) {
-	const shards, workers, rounds = 3, 16, 60
-	e := newEnv(t, shards, 1, ReadIndex, 0)
-	e.out = new(strings.Builder)
-	var clock atomic.Int64
-	clock.Store(envT0.UnixNano())
-	cfg := Config{}
-	var ledger sync.Mutex
-	for _, s := range e.shards {
-		a := &asyncShard{envShard: s, env: e, work: make(chan func(), 1024), clock: &clock, ledger: &ledger}
-		go a.run()
-		defer close(a.work)
-		cfg.Shards = append(cfg.Shards, a)
-	}
-	r, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stores := []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8"}
-	custs := []string{"ann", "bob", "cat", "dan", "eve", "fay"}
-	for _, st := range stores {
-		for _, sku := range []string{"L1", "CAP"} {
-			put := e.command("put-item", envArgs{"sku": sku, "store": st, "stock": "6", "limit": limitOf(sku)})
-			wait(t, func(done func(engine.Result, error)) { r.Serve(&put, false, done) })
-		}
-	}
-	for _, c := range custs {
-		e.command("get-customer", envArgs{"cust": c}) // the checks look at every customer
-	}
+	const workers, rounds = 16, 60
+	e, r, async := newConcurrentRouter(t, 3)
 	var answers atomic.Int64
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -114,25 +93,7 @@ func TestConcurrentRequests(t *testing.T) {
 			defer wg.Done()
 			rnd := rand.New(rand.NewPCG(uint64(w), 9))
 			for i := range rounds {
-				pick := func(l []string) string { return l[rnd.IntN(len(l))] }
-				cust, key := pick(custs), fmt.Sprintf("w%d-%d", w, i)
-				switch i % 4 {
-				case 0, 1: // a limited reserve, often of a customer of another shard
-					cmd := engine.Command{Op: engine.OpReserve, SKU: []byte("L1"), Store: []byte(pick(stores)),
-						Customer: []byte(cust), Qty: 1, Key: []byte(key)}
-					wait(t, func(done func(engine.Result, error)) { r.Serve(&cmd, false, done) })
-				case 2: // a cart across shards, limited and not
-					cart := []engine.Command{
-						{Op: engine.OpReserve, SKU: []byte("CAP"), Store: []byte(pick(stores)), Customer: []byte(cust), Qty: 1, Key: []byte(key + "a"), Linked: true},
-						{Op: engine.OpReserve, SKU: []byte("L1"), Store: []byte(pick(stores)), Customer: []byte(cust), Qty: 1, Key: []byte(key + "b")},
-					}
-					waitBatch(t, func(done func([]engine.Result, []error)) { r.ServeBatch(cart, false, done) })
-				case 3: // a fan-out and reads in a BATCH
-					b := []engine.Command{{Op: engine.OpGetCustomer, Customer: []byte(cust)},
-						{Op: engine.OpGetItem, SKU: []byte("L1"), Store: []byte(pick(stores))},
-						{Op: engine.OpListReservations, Customer: []byte(cust)}}
-					waitBatch(t, func(done func([]engine.Result, []error)) { r.ServeBatch(b, false, done) })
-				}
+				sendOne(t, r, rnd, fmt.Sprintf("w%d-%d", w, i), i%4)
 				answers.Add(1)
 			}
 		}()
@@ -141,20 +102,77 @@ func TestConcurrentRequests(t *testing.T) {
 	if n := answers.Load(); n != workers*rounds {
 		t.Fatalf("%d answers for %d requests", n, workers*rounds)
 	}
-	for _, s := range cfg.Shards {
-		a := s.(*asyncShard)
+	for _, a := range async {
 		a.mu.Lock() // the shards' goroutines are idle: every request was answered
 	}
 	e.checkLimits()
 	e.checkStock()
-	for _, s := range cfg.Shards {
-		s.(*asyncShard).mu.Unlock()
+	for _, a := range async {
+		a.mu.Unlock()
 	}
 	if got := e.out.String(); got != "limits hold\nstock holds\n" {
 		t.Fatal(got)
 	}
 	if st := r.Stats(); st.Coordinated == 0 || st.Carts == 0 {
 		t.Fatalf("the mix took no claims or held no cart across shards: %+v", st)
+	}
+}
+
+// newConcurrentRouter returns a router over asyncShards with items of an
+// unlimited SKU (CAP) and a limited one (L1, 2 a customer) at every store.
+func newConcurrentRouter(t *testing.T, shards int) (*env, *Router, []*asyncShard) {
+	e := newEnv(t, shards, 1, ReadIndex, 0)
+	e.out = new(strings.Builder)
+	clock := new(atomic.Int64)
+	clock.Store(envT0.UnixNano())
+	var cfg Config
+	var async []*asyncShard
+	ledger := new(sync.Mutex)
+	for _, s := range e.shards {
+		a := &asyncShard{envShard: s, env: e, work: make(chan func(), 1024), clock: clock, ledger: ledger}
+		go a.run()
+		t.Cleanup(func() { close(a.work) })
+		cfg.Shards = append(cfg.Shards, a)
+		async = append(async, a)
+	}
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range concStores {
+		for _, sku := range []string{"L1", "CAP"} {
+			put := e.command("put-item", envArgs{"sku": sku, "store": st, "stock": "6", "limit": limitOf(sku)})
+			wait(t, func(done func(engine.Result, error)) { r.Serve(&put, false, done) })
+		}
+	}
+	for _, c := range concCusts {
+		e.command("get-customer", envArgs{"cust": c}) // the checks look at every customer
+	}
+	return e, r, async
+}
+
+// sendOne sends one request of the mix and waits for its answer.
+func sendOne(t *testing.T, r *Router, rnd *rand.Rand, key string, kind int) {
+	pick := func(l []string) string { return l[rnd.IntN(len(l))] }
+	cust := []byte(pick(concCusts))
+	switch kind {
+	case 0, 1: // a limited reserve, often of a customer of another shard
+		cmd := engine.Command{Op: engine.OpReserve, SKU: []byte("L1"), Store: []byte(pick(concStores)),
+			Customer: cust, Qty: 1, Key: []byte(key)}
+		wait(t, func(done func(engine.Result, error)) { r.Serve(&cmd, false, done) })
+	case 2: // a cart across shards, limited and not
+		cart := []engine.Command{
+			{Op: engine.OpReserve, SKU: []byte("CAP"), Store: []byte(pick(concStores)), Customer: cust, Qty: 1,
+				Key: []byte(key + "a"), Linked: true},
+			{Op: engine.OpReserve, SKU: []byte("L1"), Store: []byte(pick(concStores)), Customer: cust, Qty: 1,
+				Key: []byte(key + "b")},
+		}
+		waitBatch(t, func(done func([]engine.Result, []error)) { r.ServeBatch(cart, false, done) })
+	default: // a fan-out and reads in a BATCH
+		b := []engine.Command{{Op: engine.OpGetCustomer, Customer: cust},
+			{Op: engine.OpGetItem, SKU: []byte("L1"), Store: []byte(pick(concStores))},
+			{Op: engine.OpListReservations, Customer: cust}}
+		waitBatch(t, func(done func([]engine.Result, []error)) { r.ServeBatch(b, false, done) })
 	}
 }
 
