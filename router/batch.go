@@ -137,7 +137,7 @@ func (b *batch) proposeShard(shard int, cmds []engine.Command, idx []int32) {
 				cut = to
 			}
 		}
-		if cut == from { // cannot happen: chains are at most engine.MaxLinked <= groupMax
+		if cut == from { // a chain longer than a group (groupMax below engine.MaxLinked): cut it, the shard refuses it
 			cut = to
 		}
 		b.proposeGroup(shard, cmds, idx[from:cut])

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"sync/atomic"
-
-	"github.com/invsys/inv/engine"
 )
 
 // ReadMode is how a read without the stale flag is served (docs/adr/0033).
@@ -21,6 +19,10 @@ const (
 	ReadLocal
 )
 
+// DefaultGroupMaxCommands is the size of a proposed group when Config
+// names none: raftstore's default batch of one raft entry.
+const DefaultGroupMaxCommands = 1024
+
 // Config is what a Router is made of.
 type Config struct {
 	// Shards are this node's shard groups, by shard id: every shard of the
@@ -30,8 +32,9 @@ type Config struct {
 	// ReadMode serves reads (default ReadIndex).
 	ReadMode ReadMode
 	// GroupMaxCommands is the most commands one proposed group holds (a
-	// BATCH's share of one shard is cut into groups between chains).
-	// Default and minimum engine.MaxLinked, the longest chain.
+	// BATCH's share of one shard is cut into groups between chains); it
+	// must not pass what a Shard takes in one group. Default
+	// DefaultGroupMaxCommands.
 	GroupMaxCommands int
 	// Forwarder and Peers make the router a node of a cluster: it forwards
 	// to other nodes and names leaders in its hints. Both nil: a node alone.
@@ -66,9 +69,12 @@ func New(cfg Config) (*Router, error) {
 	if (cfg.Forwarder == nil) != (cfg.Peers == nil) {
 		return nil, errors.New("router: a cluster node needs both a Forwarder and Peers")
 	}
-	r := &Router{shards: cfg.Shards, readMode: cfg.ReadMode, groupMax: max(cfg.GroupMaxCommands, engine.MaxLinked),
+	r := &Router{shards: cfg.Shards, readMode: cfg.ReadMode, groupMax: cfg.GroupMaxCommands,
 		fwd: cfg.Forwarder, peers: cfg.Peers, log: cfg.Logger, clock: cfg.Clock,
 		releaseNow: make(chan struct{}, 1)}
+	if r.groupMax <= 0 {
+		r.groupMax = DefaultGroupMaxCommands
+	}
 	if r.log == nil {
 		r.log = slog.Default()
 	}

@@ -75,8 +75,12 @@ func (s *syncShard) ClaimReleases(max int) []engine.ClaimRelease { return s.eng.
 
 func newSyncRouter(t *testing.T, n int) (*Router, []*syncShard) {
 	t.Helper()
+	return newSyncRouterWith(t, n, Config{})
+}
+
+func newSyncRouterWith(t *testing.T, n int, cfg Config) (*Router, []*syncShard) {
+	t.Helper()
 	shards := make([]*syncShard, n)
-	cfg := Config{}
 	for i := range shards {
 		shards[i] = newSyncShard(i, n)
 		cfg.Shards = append(cfg.Shards, shards[i])
@@ -167,7 +171,7 @@ func TestServeAllocatesNothing(t *testing.T) {
 // more for one shard make a group of 60 (the chain would pass 64) and one
 // of 15, in request order.
 func TestBatchGroupsCutBetweenChains(t *testing.T) {
-	r, shards := newSyncRouter(t, 1)
+	r, shards := newSyncRouterWith(t, 1, Config{GroupMaxCommands: 64})
 	var cmds []engine.Command
 	put := engine.Command{Op: engine.OpPutItem, SKU: []byte("L1"), Store: []byte("S1"), Stock: 1000}
 	cmds = append(cmds, put)
