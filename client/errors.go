@@ -78,6 +78,9 @@ var (
 	ErrUnavailable  = sentinel(engine.CodeUnavailable)
 	ErrTimeout      = sentinel(engine.CodeTimeout)
 	ErrInternal     = sentinel(engine.CodeInternal)
+	// ErrNotHeld is a node's answer to another node (a node that holds no
+	// replica of a shard); a client is not sent it, and retries it.
+	ErrNotHeld = sentinel(engine.CodeNotHeld)
 )
 
 // Errors of the client itself.
@@ -174,7 +177,7 @@ const (
 // never come here: they are answers, not failures, and are never retried.
 func verdictOf(code engine.Code) verdict {
 	switch code {
-	case engine.CodeBusy, engine.CodeUnavailable:
+	case engine.CodeBusy, engine.CodeUnavailable, engine.CodeNotHeld:
 		return verdictRetry
 	case engine.CodeNotLeader:
 		return verdictLeader

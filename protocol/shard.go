@@ -58,42 +58,71 @@ func ShardOfCustomer(customer []byte, shards int) int {
 	return int(CustomerHash(customer) % uint64(shards))
 }
 
-// AllShards is Route's answer for requests that every shard must see.
+// AllShards is what a client routes by when a request names no one shard
+// (RouteAll or RouteNone): any node takes it.
 const AllShards = -1
 
-// Route returns the shard a request goes to, or AllShards when it must go to
-// every shard and the answers be merged (list_reservations, stores_with_stock,
-// list_items, and a pickup by code alone, whose code names no shard).
+// RouteKind says where a request goes: to one shard, to every shard, or
+// nowhere (it names a shard that does not exist).
+type RouteKind uint8
+
+const (
+	// RouteShard: the request goes to one shard, the one RouteOf returns.
+	RouteShard RouteKind = iota
+	// RouteAll: the request concerns every shard. A client sends it to any
+	// node, which proposes it to every shard (here or forwarded to their
+	// leaders) and merges the answers (docs/adr/0032).
+	RouteAll
+	// RouteNone: a reservation id whose shard bits name no shard; no shard
+	// issued it, so the answer is not_found without asking any.
+	RouteNone
+)
+
+// RouteOf is the one routing table of clients and nodes (docs/adr/0030):
+// it returns where cmd goes among shards, and the shard for RouteShard.
 //
 //   - ops on an item (reserve, put_item, put_window, restock, adjust_stock,
 //     set_sale_window, set_limit, set_member_share, get_item, get_window):
-//     ShardOf(SKU, Store)
+//     ShardOf(SKU, Store);
 //   - ops on a reservation (confirm, extend, cancel, reschedule, return,
-//     unlock, get_reservation, pickup with an ID): the shard in the ID's high
-//     16 bits (engine.ShardOfID); a result >= shards means an id no shard
-//     issued, which the caller refuses
-//   - ops on a customer (block, unblock, set_tier, get_customer, and the
-//     node-to-node claim): ShardOfCustomer(Customer)
-//   - claim_released: the shard in the ID; release_claim, settle_claim and
-//     extend_claim name only a claim's key (AllShards): nodes send every
-//     claim op in SHARD_CALL frames, naming the shard themselves
-//     (docs/adr/0050)
-func Route(cmd *engine.Command, shards int) int {
+//     unlock, get_reservation, pickup with an ID, and the node-to-node
+//     claim_released): the shard in the ID's high 16 bits
+//     (engine.ShardOfID), RouteNone if there is no such shard;
+//   - a customer's block, unblock, set_tier and get_customer: every shard,
+//     because the engine keeps a customer's record in each shard where the
+//     customer reserves (only the per-SKU limit counters live in the
+//     customer's own shard, as claims: docs/adr/0050);
+//   - list_reservations, stores_with_stock, list_items, and a pickup by
+//     code alone (ID 0), whose code names no shard: every shard;
+//   - the node-to-node claim: ShardOfCustomer(Customer); release_claim,
+//     settle_claim and extend_claim name only a claim's key: every shard
+//     (nodes send every claim op in SHARD_CALL frames, naming the shard
+//     themselves, so none of these is routed by this table in practice).
+func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 	switch cmd.Op {
 	case engine.OpReserve, engine.OpPutItem, engine.OpPutWindow, engine.OpRestock,
 		engine.OpAdjustStock, engine.OpSetSaleWindow, engine.OpSetLimit,
 		engine.OpSetMemberShare, engine.OpGetItem, engine.OpGetWindow:
-		return ShardOf(cmd.SKU, cmd.Store, shards)
+		return RouteShard, ShardOf(cmd.SKU, cmd.Store, shards)
 	case engine.OpPickup:
 		if cmd.ID == 0 {
-			return AllShards
+			return RouteAll, AllShards
 		}
-		return int(engine.ShardOfID(cmd.ID))
+		return idRoute(cmd.ID, shards)
 	case engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
 		engine.OpReturn, engine.OpUnlock, engine.OpGetReservation, engine.OpClaimReleased:
-		return int(engine.ShardOfID(cmd.ID))
-	case engine.OpBlock, engine.OpUnblock, engine.OpSetTier, engine.OpGetCustomer, engine.OpClaim:
-		return ShardOfCustomer(cmd.Customer, shards)
+		return idRoute(cmd.ID, shards)
+	case engine.OpClaim:
+		return RouteShard, ShardOfCustomer(cmd.Customer, shards)
 	}
-	return AllShards
+	// Block, unblock, set_tier, get_customer, the lists, release_claim,
+	// settle_claim, extend_claim.
+	return RouteAll, AllShards
+}
+
+func idRoute(id uint64, shards int) (RouteKind, int) {
+	if s := int(engine.ShardOfID(id)); s < shards {
+		return RouteShard, s
+	}
+	return RouteNone, AllShards
 }

@@ -1,7 +1,7 @@
 // This file proves that the routing hash is the documented one and stays
 // put: fixed vectors (also in testdata/golden.json and docs/PROTOCOL.md)
 // computed by an independent, plainly written FNV-1a; an even spread of a
-// realistic item population over the shards; and Route sending every op
+// realistic item population over the shards; and RouteOf sending every op
 // where the spec says.
 package protocol
 
@@ -70,39 +70,52 @@ func TestShardSpread(t *testing.T) {
 	}
 }
 
-func TestRoute(t *testing.T) {
+func TestRouteOf(t *testing.T) {
 	const shards = 16
 	item := ShardOf(vSKU, vStore, shards)
 	cust := ShardOfCustomer(vCustomer, shards)
 	id := engine.MakeID(11, 5)
+	type where struct {
+		kind  RouteKind
+		shard int
+	}
+	one := func(s int) where { return where{RouteShard, s} }
+	all := where{RouteAll, AllShards}
+	want := map[engine.Op]where{
+		engine.OpReserve: one(item), engine.OpPutItem: one(item), engine.OpPutWindow: one(item),
+		engine.OpRestock: one(item), engine.OpAdjustStock: one(item), engine.OpSetSaleWindow: one(item),
+		engine.OpSetLimit: one(item), engine.OpSetMemberShare: one(item), engine.OpGetItem: one(item),
+		engine.OpGetWindow: one(item),
+		engine.OpConfirm:   one(11), engine.OpExtend: one(11), engine.OpCancel: one(11), engine.OpPickup: one(11),
+		engine.OpReschedule: one(11), engine.OpReturn: one(11), engine.OpUnlock: one(11),
+		engine.OpGetReservation: one(11), engine.OpClaimReleased: one(11),
+		// A customer's record lives in every shard where the customer reserves.
+		engine.OpBlock: all, engine.OpUnblock: all, engine.OpSetTier: all, engine.OpGetCustomer: all,
+		engine.OpListReservations: all, engine.OpStoresWithStock: all, engine.OpListItems: all,
+		engine.OpClaim: one(cust), engine.OpReleaseClaim: all, engine.OpSettleClaim: all,
+		engine.OpExtendClaim: all, engine.OpExpire: all,
+	}
 	for op := engine.Op(1); op <= engine.OpLast; op++ {
-		if !clientOp(op) {
+		if !op.Valid() {
 			continue
 		}
 		cmd := engine.Command{Op: op, SKU: vSKU, Store: vStore, Customer: vCustomer, ID: id}
-		want := map[engine.Op]int{
-			engine.OpReserve: item, engine.OpPutItem: item, engine.OpPutWindow: item, engine.OpRestock: item,
-			engine.OpAdjustStock: item, engine.OpSetSaleWindow: item, engine.OpSetLimit: item,
-			engine.OpSetMemberShare: item, engine.OpGetItem: item, engine.OpGetWindow: item,
-			engine.OpConfirm: 11, engine.OpExtend: 11, engine.OpCancel: 11, engine.OpPickup: 11,
-			engine.OpReschedule: 11, engine.OpReturn: 11, engine.OpUnlock: 11, engine.OpGetReservation: 11,
-			engine.OpBlock: cust, engine.OpUnblock: cust, engine.OpSetTier: cust, engine.OpGetCustomer: cust,
-			engine.OpListReservations: AllShards, engine.OpStoresWithStock: AllShards, engine.OpListItems: AllShards,
-			engine.OpClaim: cust, engine.OpClaimReleased: 11, engine.OpReleaseClaim: AllShards,
-			engine.OpSettleClaim: AllShards, engine.OpExtendClaim: AllShards,
-		}
 		w, ok := want[op]
 		if !ok {
 			t.Errorf("%v: no routing rule in this test", op)
 			continue
 		}
-		if got := Route(&cmd, shards); got != w {
-			t.Errorf("Route(%v) = %d, want %d", op, got, w)
+		if k, s := RouteOf(&cmd, shards); k != w.kind || s != w.shard {
+			t.Errorf("RouteOf(%v) = %d/%d, want %d/%d", op, k, s, w.kind, w.shard)
 		}
 	}
 	byCode := engine.Command{Op: engine.OpPickup, Store: vStore, PickupCode: vCode}
-	if got := Route(&byCode, shards); got != AllShards {
-		t.Errorf("pickup by code alone routed to %d", got)
+	if k, s := RouteOf(&byCode, shards); k != RouteAll || s != AllShards {
+		t.Errorf("pickup by code alone routed to %d/%d", k, s)
+	}
+	nowhere := engine.Command{Op: engine.OpCancel, ID: engine.MakeID(shards, 1)}
+	if k, s := RouteOf(&nowhere, shards); k != RouteNone || s != AllShards {
+		t.Errorf("an id of shard %d among %d routed to %d/%d", shards, shards, k, s)
 	}
 }
 

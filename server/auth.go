@@ -257,8 +257,8 @@ func (g *Grant) allowsControl(op protocol.Op) bool {
 // readReservation reads a reservation from the state this node holds, for
 // a permission check (any goroutine).
 func (s *Server) readReservation(cmd *engine.Command) (engine.Result, bool) {
-	sh := idShard(cmd.ID, len(s.shards))
-	if sh < 0 || s.shards[sh] == nil {
+	kind, sh := protocol.RouteOf(cmd, len(s.shards))
+	if kind != protocol.RouteShard || s.shards[sh] == nil {
 		return engine.Result{}, false
 	}
 	return s.shards[sh].Read(cmd), true

@@ -135,7 +135,8 @@ func (s *Server) readFrames(c *conn) gnet.Action {
 	return gnet.None
 }
 
-// serveFrame serves one frame (event loop).
+// serveFrame serves one frame (event loop): HELLO first, then each op by
+// its row of frameOps (frames.go).
 func (s *Server) serveFrame(c *conn, f protocol.Frame, now time.Time) gnet.Action {
 	if f.Reply() {
 		c.sendError(f.ReqID, engine.CodeProtocol, "a request with the reply flag set")
@@ -163,90 +164,21 @@ func (s *Server) serveFrame(c *conn, f protocol.Frame, now time.Time) gnet.Actio
 		c.sendError(f.ReqID, engine.CodeProtocol, "the stale flag is for reads: "+f.Op.String()+" is not one")
 		return gnet.None
 	}
-	switch f.Op {
-	case protocol.OpHello:
-		c.sendError(f.ReqID, engine.CodeProtocol, "a second HELLO")
-		return gnet.Close
-	case protocol.OpPing:
-		nonce, err := protocol.DecodePing(f.Payload)
-		if err != nil {
-			c.sendError(f.ReqID, protocol.CodeOf(err), err.Error())
-			return gnet.None
-		}
-		c.lock()
-		c.out = protocol.AppendPing(c.out, f.ReqID, nonce, true)
-		c.unlock(true)
-	case protocol.OpTopology:
-		if len(f.Payload) != 0 {
-			c.sendError(f.ReqID, engine.CodeProtocol, "TOPOLOGY takes no payload")
-			return gnet.None
-		}
-		t := s.topology()
-		s.tlsTopology(c, &t)
-		c.lock()
-		start := len(c.out)
-		c.out = protocol.AppendTopology(c.out, f.ReqID, &t)
-		c.finishFrame(start, f.ReqID)
-		c.unlock(true)
-	case protocol.OpSubscribe:
-		if !c.grant.allowsControl(f.Op) {
-			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not subscribe")
-			return gnet.None
-		}
-		s.serveSubscribe(c, f)
-	case protocol.OpSnapshot:
-		if !c.grant.allowsControl(f.Op) {
-			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not snapshot")
-			return gnet.None
-		}
-		if len(f.Payload) != 0 {
-			c.sendError(f.ReqID, engine.CodeProtocol, "SNAPSHOT takes no payload")
-			return gnet.None
-		}
-		if s.admit(c, f.ReqID) {
-			s.serveSnapshot(c, f.ReqID) // replies from its own goroutine (snapshot.go)
-		}
-	case protocol.OpStatus:
-		if !c.grant.allowsControl(f.Op) {
-			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not ask for STATUS")
-			return gnet.None
-		}
-		if len(f.Payload) != 0 {
-			c.sendError(f.ReqID, engine.CodeProtocol, "STATUS takes no payload")
-			return gnet.None
-		}
-		s.serveStatus(c, f.ReqID) // status.go
-	case protocol.OpAdmin:
-		if !c.grant.allowsControl(f.Op) {
-			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not change the cluster")
-			return gnet.None
-		}
-		if s.admit(c, f.ReqID) {
-			s.serveAdmin(c, f) // replies from its own goroutine (admin.go)
-		}
-	case protocol.OpShardCall:
-		if !c.grant.allowsControl(f.Op) {
-			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not forward")
-			return gnet.None
-		}
-		if s.admit(c, f.ReqID) {
-			s.serveShardCall(c, f, now) // forward.go
-		}
-	case protocol.OpBatch:
-		if s.admit(c, f.ReqID) && !s.serveBatch(c, f, now) {
-			s.unadmit(c)
-		}
-	default:
-		op, ok := f.Op.Engine()
-		if !ok {
-			c.sendError(f.ReqID, engine.CodeUnknownOp, "unknown op code 0x"+strconv.FormatUint(uint64(f.Op), 16))
-			return gnet.None
-		}
-		if s.admit(c, f.ReqID) {
-			s.serveOp(c, f, op, now)
-		}
+	op := frameOpOf(f.Op)
+	switch {
+	case op == nil:
+		c.sendError(f.ReqID, engine.CodeUnknownOp, "unknown op code 0x"+strconv.FormatUint(uint64(f.Op), 16))
+		return gnet.None
+	case op.control && !c.grant.allowsControl(f.Op):
+		c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not "+op.denied)
+		return gnet.None
+	case op.noPayload && len(f.Payload) != 0:
+		c.sendError(f.ReqID, engine.CodeProtocol, f.Op.String()+" takes no payload")
+		return gnet.None
+	case op.admit && !s.admit(c, f.ReqID):
+		return gnet.None
 	}
-	return gnet.None
+	return op.serve(s, c, f, now) // frames.go
 }
 
 // staleAllowed reports whether a frame of op may carry the stale flag: a
@@ -295,25 +227,7 @@ func (s *Server) serveOp(c *conn, f protocol.Frame, op engine.Op, now time.Time)
 		s.unadmit(c)
 		return
 	}
-	reqID := f.ReqID
-	switch sh := route(cmd, len(s.shards)); {
-	case f.Flags.Stale() && sh >= 0:
-		r, err := s.staleRead(sh, cmd)
-		s.finishOp(c, reqID, op, &r, err, now)
-	case sh == routeNoShard:
-		s.finishOp(c, reqID, op, &engine.Result{Code: engine.CodeNotFound}, nil, now)
-	case sh == routeAll:
-		s.fanOut(cmd, func(r *engine.Result, err error) { s.finishOp(c, reqID, op, r, err, now) })
-	default:
-		k := newCall(c, reqID, op, now)
-		if len(s.shards) > 1 && needsCoordinator(op) {
-			k.keep(cmd, sh) // it may need a claim on the customer's shard (coordinator.go)
-		}
-		if err := s.propose(sh, cmd, k.done); err != nil {
-			k.release()
-			s.finishOp(c, reqID, op, &engine.Result{}, err, now)
-		}
-	}
+	s.router.Serve(cmd, f.Flags.Stale(), newCall(c, f.ReqID, op, now).done)
 }
 
 // serveHello answers HELLO: the version both speak, the compression both
@@ -396,7 +310,7 @@ func (s *Server) topology() protocol.Topology {
 	}
 	self := []uint32{s.cfg.NodeID}
 	for i, sh := range s.shards {
-		t.Version += sh.Raft().CurrentTerm()
+		t.Version += sh.Term()
 		p := &t.Shards[i]
 		p.Replicas = self
 		if sh.IsLeader() {

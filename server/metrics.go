@@ -83,6 +83,7 @@ func newServerMetrics(s *Server) *serverMetrics {
 		s.writeShardMetrics(w)
 		s.writeRaftShardMetrics(w)
 		s.writeBusinessMetrics(w)
+		s.writeRouterMetrics(w)
 	})
 	return m
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/invsys/inv/protocol"
 	"github.com/invsys/inv/raftstore"
+	"github.com/invsys/inv/router"
 )
 
 // Server serves the protocol for the shards of one raftstore.Node.
@@ -25,6 +26,7 @@ type Server struct {
 	cfg    Config
 	node   *raftstore.Node
 	shards []*raftstore.Shard
+	router *router.Router // between a decoded command and its shards
 	log    *slog.Logger
 	met    *serverMetrics
 
@@ -54,9 +56,8 @@ type Server struct {
 	tokens       *Tokens    // never nil (auth.go)
 	pickupStores storeBuckets
 	tlsLn        net.Listener   // the TLS client listener (tls.go), or nil
-	fwd          *forwarder     // runs commands on other nodes' shards (forward.go); nil alone
-	bgWG         sync.WaitGroup // background loops (release.go), ended by stopping
-	releaseNow   chan struct{}  // capacity 1: a release round is wanted now
+	fwd          *forwarder     // the router's wire to other nodes' shards (forward.go); nil alone
+	bgWG         sync.WaitGroup // background loops (the router's claim releases), ended by stopping
 }
 
 // New returns a server for node's shards. SUBSCRIBE streams each shard's
@@ -73,7 +74,7 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, node: node, log: cfg.Logger.With("component", "server"),
 		booted: make(chan struct{}), exited: make(chan struct{}), stopping: make(chan struct{}),
-		conns: make(map[*conn]struct{}), tokens: cfg.Tokens, releaseNow: make(chan struct{}, 1),
+		conns: make(map[*conn]struct{}), tokens: cfg.Tokens,
 	}
 	if s.tokens == nil {
 		s.tokens = NewTokens(nil)
@@ -87,11 +88,34 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 		sh := node.Shard(uint16(i))
 		s.shards = append(s.shards, sh)
 	}
-	if len(cfg.Peers) > 0 {
-		s.fwd = newForwarder(cfg.ClusterToken, s.log)
+	if s.router, err = s.newRouter(); err != nil {
+		return nil, err
 	}
 	s.met = newServerMetrics(s)
 	return s, nil
+}
+
+// newRouter gives the router this node's shards, and in a cluster the
+// forwarder and the peer table.
+func (s *Server) newRouter() (*router.Router, error) {
+	rc := router.Config{Shards: make([]router.Shard, len(s.shards)), GroupMaxCommands: s.cfg.GroupMaxCommands,
+		Logger: s.log}
+	for i, sh := range s.shards {
+		rc.Shards[i] = sh
+	}
+	switch s.cfg.ReadMode {
+	case ReadLog:
+		rc.ReadMode = router.ReadLog
+	case ReadLocal:
+		rc.ReadMode = router.ReadLocal
+	default:
+		rc.ReadMode = router.ReadIndex
+	}
+	if len(s.cfg.Peers) > 0 {
+		s.fwd = newForwarder(s.cfg.ClusterToken, s.log)
+		rc.Forwarder, rc.Peers = s.fwd, clusterPeers{s}
+	}
+	return router.New(rc)
 }
 
 // Start binds the protocol and HTTP addresses and starts serving. It returns
@@ -143,7 +167,10 @@ func (s *Server) Start() error {
 	}
 	if len(s.shards) > 1 {
 		s.bgWG.Add(1)
-		go s.releaseClaims()
+		go func() {
+			defer s.bgWG.Done()
+			s.router.RunReleases(s.stopping) // claims of finished reservations (docs/adr/0050)
+		}()
 	}
 	s.log.Info("serving", "addr", s.addr, "http", s.HTTPAddr(), "shards", len(s.shards),
 		"local_reads", s.cfg.LocalReads)

@@ -1,7 +1,7 @@
 // Tests that a node of a 3-node cluster serves the customer-wide ops that
 // fan out to every shard (block, get_customer, list_reservations, pickup by
 // code alone) although it leads only some shards: each shard's part goes to
-// its leader, here or on another node (server/forward.go, SHARD_CALL). The
+// its leader, here or on another node (router/forward.go, SHARD_CALL). The
 // requests are sent on the raw protocol to one chosen node, so no client
 // routing can hide a missing forward; the cluster runs with tokens and a
 // cluster_token, so forwarding must authenticate.
