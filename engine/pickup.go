@@ -120,7 +120,8 @@ func (s *state) byPIN(code uint64, store []byte) (r *reservation, wrongStore boo
 // pickup hands a confirmed reservation over at the counter. By id, the code
 // must match (a wrong code counts; MaxPickupAttempts wrong codes lock it); by
 // code alone (ID 0), the code names the reservation. Either way the store
-// must be the reservation's.
+// must be the reservation's, and a reservation with a pickup window is
+// handed over from the window's start (too_early before).
 func (s *state) pickup(c *Command) Result {
 	if !validID(c.Store) || c.PickupCode >= pickupCodeMod {
 		return s.refuse(CodeBadRequest)
@@ -146,6 +147,14 @@ func (s *state) pickup(c *Command) Result {
 	}
 	if r.locked {
 		return s.refuse(CodeLocked)
+	}
+	if r.window != 0 && s.now < r.window {
+		// Not yet: the order waits for its pickup window (the store may
+		// not even have it on the shelf). Nothing is counted, the code is
+		// not checked; the reply names the window's start.
+		res := s.refuse(CodeTooEarly)
+		res.Window = r.window
+		return res
 	}
 	if r.code != c.PickupCode {
 		s.j.res(r)
