@@ -151,9 +151,9 @@ var (
 			{Start: vWindow, End: vWindow2, Quota: 10, Used: 6},
 			{Start: vWindow2, End: vWindow3, Quota: 10, Used: 2},
 		}}
-	vItem2      = engine.ItemInfo{SKU: string(vSKU), Store: string(vStore2), Stock: 40, Available: 40, Limit: 2}
-	vZone       = []byte("Asia/Taipei")
-	vStoreInfo  = engine.StoreInfo{Store: string(vStore), Zone: string(vZone), Windows: []engine.WindowInfo{
+	vItem2     = engine.ItemInfo{SKU: string(vSKU), Store: string(vStore2), Stock: 40, Available: 40, Limit: 2}
+	vZone      = []byte("Asia/Taipei")
+	vStoreInfo = engine.StoreInfo{Store: string(vStore), Zone: string(vZone), Windows: []engine.WindowInfo{
 		{Start: vWindow, End: vWindow2, Quota: 12, Used: 8},
 		{Start: vWindow2, End: vWindow3, Quota: 12, Used: 0},
 	}}
