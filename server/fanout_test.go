@@ -31,6 +31,12 @@ func TestRoute(t *testing.T) {
 		{engine.Command{Op: engine.OpGetCustomer, Customer: []byte("c")}, routeAll},
 		{engine.Command{Op: engine.OpListItems}, routeAll},
 		{engine.Command{Op: engine.OpStoresWithStock, SKU: []byte("s")}, routeAll},
+		{engine.Command{Op: engine.OpSetLimit, SKU: []byte("s"), Limit: 2}, routeAll},
+		{engine.Command{Op: engine.OpPutItem, SKU: []byte("A"), Store: []byte("TPE0427")}, protocol.ShardOfStore([]byte("TPE0427"), shards)},
+		{engine.Command{Op: engine.OpPutItem, SKU: []byte("B"), Store: []byte("TPE0427")}, protocol.ShardOfStore([]byte("TPE0427"), shards)},
+		{engine.Command{Op: engine.OpPutStore, Store: []byte("TPE0427")}, protocol.ShardOfStore([]byte("TPE0427"), shards)},
+		{engine.Command{Op: engine.OpPutStoreWindow, Store: []byte("KHH0113")}, protocol.ShardOfStore([]byte("KHH0113"), shards)},
+		{engine.Command{Op: engine.OpGetStore, Store: []byte("KHH0113")}, protocol.ShardOfStore([]byte("KHH0113"), shards)},
 	} {
 		if got := route(&c.cmd, shards); got != c.want {
 			t.Errorf("%s: routed to %d, want %d", c.cmd.Op, got, c.want)

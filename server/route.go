@@ -17,7 +17,9 @@ const (
 
 // route returns the shard of cmd, or routeAll, or routeNoShard.
 //
-//   - ops on an item: protocol.ShardOf(SKU, Store), the hash clients route by;
+//   - ops on an item or a store: the store's shard (protocol.ShardOf, the
+//     hash clients route by: items are placed by store, docs/adr/0071);
+//   - set_limit: every shard, each keeps the SKU's limit for its items;
 //   - ops on a reservation: the shard in the id's high 16 bits;
 //   - a customer's block, unblock, tier and reads, and the lists: every
 //     shard, because the engine keeps a customer's record in each shard where
@@ -28,8 +30,9 @@ const (
 func route(cmd *engine.Command, shards int) int {
 	switch cmd.Op {
 	case engine.OpReserve, engine.OpPutItem, engine.OpPutWindow, engine.OpRestock,
-		engine.OpAdjustStock, engine.OpSetSaleWindow, engine.OpSetLimit,
-		engine.OpSetMemberShare, engine.OpGetItem, engine.OpGetWindow:
+		engine.OpAdjustStock, engine.OpSetSaleWindow,
+		engine.OpSetMemberShare, engine.OpGetItem, engine.OpGetWindow,
+		engine.OpPutStore, engine.OpPutStoreWindow, engine.OpGetStore:
 		return protocol.ShardOf(cmd.SKU, cmd.Store, shards)
 	case engine.OpPickup:
 		if cmd.ID == 0 {
@@ -40,8 +43,8 @@ func route(cmd *engine.Command, shards int) int {
 		engine.OpReturn, engine.OpUnlock, engine.OpGetReservation:
 		return idShard(cmd.ID, shards)
 	}
-	// Block, unblock, set_tier, get_customer, list_reservations,
-	// stores_with_stock, list_items.
+	// Block, unblock, set_tier, set_limit, get_customer,
+	// list_reservations, stores_with_stock, list_items.
 	return routeAll
 }
 
