@@ -259,7 +259,7 @@ func cloneCommands(cmds []engine.Command) []engine.Command {
 	n := 0
 	for i := range cmds {
 		c := &cmds[i]
-		n += len(c.SKU) + len(c.Store) + len(c.Customer) + len(c.Key) + len(c.Claim)
+		n += len(c.SKU) + len(c.Store) + len(c.Customer) + len(c.Key) + len(c.Claim) + len(c.Zone)
 	}
 	arena := make([]byte, 0, n)
 	out := make([]engine.Command, len(cmds))
@@ -273,6 +273,7 @@ func cloneCommands(cmds []engine.Command) []engine.Command {
 	for i := range cmds {
 		c := cmds[i]
 		c.SKU, c.Store, c.Customer, c.Key, c.Claim = keep(c.SKU), keep(c.Store), keep(c.Customer), keep(c.Key), keep(c.Claim)
+		c.Zone = keep(c.Zone)
 		out[i] = c
 	}
 	return out

@@ -314,6 +314,7 @@ func cloneCommand(cmd *engine.Command) *engine.Command {
 		return append([]byte(nil), b...)
 	}
 	cp.SKU, cp.Store, cp.Customer, cp.Key = clone(cmd.SKU), clone(cmd.Store), clone(cmd.Customer), clone(cmd.Key)
+	cp.Zone = clone(cmd.Zone)
 	return &cp
 }
 
