@@ -159,7 +159,7 @@ func TestE2EOperatorOps(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := c.SetLimit(ctx, client.LimitSpec{SKU: sku, Store: store, Limit: 1}); err != nil {
+	if err := c.SetLimit(ctx, client.LimitSpec{SKU: sku, Limit: 1}); err != nil {
 		t.Fatal(err)
 	}
 	cust := uniq("c")
@@ -169,7 +169,7 @@ func TestE2EOperatorOps(t *testing.T) {
 	if _, err := c.Reserve(ctx, client.ReserveRequest{SKU: sku, Store: store, Customer: cust}); !errors.Is(err, client.ErrLimitExceeded) {
 		t.Fatalf("over the limit: %v", err)
 	}
-	if err := c.SetLimit(ctx, client.LimitSpec{SKU: sku, Store: store}); err != nil {
+	if err := c.SetLimit(ctx, client.LimitSpec{SKU: sku}); err != nil {
 		t.Fatal(err)
 	}
 
