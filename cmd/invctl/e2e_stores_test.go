@@ -2,11 +2,13 @@
 // zone and windows put (times without an offset read in the store's zone),
 // read back in that zone (table and JSON), an item's windows printed in its
 // store's zone too, a store window's capacity shared by two SKUs (the
-// second reserve is refused window_full), and bad zones and times refused
-// before anything is sent.
+// second reserve is refused window_full), bad zones and times refused
+// before anything is sent, and stores exported and imported again whole.
 package main_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -65,4 +67,22 @@ func TestInvctlStores(t *testing.T) {
 		}
 	}
 	refused(t, a, "not_found", "store", "get", "--store", "NOWHERE")
+
+	// Export the stores, import them into another server: the same stores.
+	file := filepath.Join(t.TempDir(), "stores.csv")
+	ok(t, a, "store", "export", "--out", file)
+	exported := ok(t, a, "store", "export")
+	mustContain(t, "store export", exported, "store,time_zone,pickup_windows", "TPE0427,Asia/Taipei,2039-12-24T10:00:00+08:00/2039-12-24T12:00:00+08:00/2")
+	b := startServer(t, 2).Addr()
+	mustContain(t, "store import", ok(t, b, "store", "import", file), "imported 1 of 1 stores")
+	if again := ok(t, b, "store", "export", "--store", store); again != exported {
+		t.Fatalf("stores after export and import:\n%s\nwant\n%s", again, exported)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(bad, []byte("store,time_zone\nS1,Asia/Atlantis\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := invctl(t, b, "store", "import", bad); code != 1 || !strings.Contains(errs, `line 2: time_zone: "Asia/Atlantis"`) {
+		t.Fatalf("import of a bad stores file: exit %d, stderr %q", code, errs)
+	}
 }

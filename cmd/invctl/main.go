@@ -8,6 +8,7 @@
 //	              (item limit --sku S --limit N: the SKU's limit, at every store)
 //	windows       window put|get          (an item's own windows and quotas)
 //	stores        store put|window|get    (a store's time zone; its windows' capacity across every SKU)
+//	              store import FILE.csv, store export [--out FILE] [--store S ...]
 //	customers     customer get|block|unblock|tier
 //	reservations  reservation get|list|unlock
 //	storefront    reserve, confirm, extend, cancel, pickup, reschedule, return
@@ -203,6 +204,7 @@ func init() {
 		"item limit": itemLimit, "item member-share": itemMemberShare,
 		"window put": windowPut, "window get": windowGet,
 		"store put": storePut, "store window": storeWindow, "store get": storeGet,
+		"store import": storeImport, "store export": storeExport,
 		"customer get": customerGet, "customer block": customerBlock, "customer unblock": customerUnblock,
 		"customer tier":   customerTier,
 		"reservation get": reservationGet, "reservation list": reservationList, "reservation unlock": reservationUnlock,

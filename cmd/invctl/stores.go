@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/invsys/inv/client"
+	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/internal/catalog"
+	"github.com/invsys/inv/protocol"
 )
 
 // Stores: a store's time zone and its pickup windows, whose capacity every
@@ -209,3 +214,135 @@ func storeGet(e *env, args []string) error {
 		return rows
 	})
 }
+
+// storeImport checks a whole stores file (every bad row is listed, then
+// nothing is loaded), then puts each store's zone and windows in order.
+func storeImport(e *env, args []string) error {
+	fs := newFlags(e, "store import")
+	if err := parse(fs, args, 1); err != nil {
+		return err
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return usagef("store import: %v", err)
+	}
+	rows, bad := catalog.ParseStores(f)
+	f.Close()
+	if len(bad) > 0 {
+		for _, b := range bad {
+			fmt.Fprintln(e.stderr, b.Error())
+		}
+		return badRowsError{bad: len(bad)}
+	}
+	cl, err := e.client()
+	if err != nil {
+		return err
+	}
+	var refused []string
+	for _, r := range rows {
+		c, cancel := context.WithTimeout(context.Background(), commandTimeout)
+		err := loadStore(c, cl, r)
+		cancel()
+		if code, ok := client.CodeOf(err); err != nil && ok && code < engine.CodeUnauthorized {
+			refused = append(refused, fmt.Sprintf("line %d: %s: %s", r.Line, r.Store, code))
+		} else if err != nil {
+			return fmt.Errorf("line %d: %w", r.Line, err)
+		}
+	}
+	for _, r := range refused {
+		fmt.Fprintln(e.stderr, r)
+	}
+	fmt.Fprintf(e.stdout, "imported %d of %d stores\n", len(rows)-len(refused), len(rows))
+	if len(refused) > 0 {
+		return badRowsError{bad: len(refused)}
+	}
+	return nil
+}
+
+func loadStore(c context.Context, cl *client.Client, r catalog.StoreRow) error {
+	if r.Zone != "" {
+		if err := cl.PutStore(c, client.StoreSpec{Store: r.Store, Zone: r.Zone}); err != nil {
+			return err
+		}
+	}
+	for _, w := range r.Windows {
+		err := cl.PutStoreWindow(c, client.StoreWindowSpec{Store: r.Store, Start: at(w.Start), End: at(w.End), Capacity: w.Quota})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storeExport writes the stores of every item (or of --store) in the
+// stores format. The server lists items, not stores: a store with a zone
+// or windows and no item yet is exported only when named.
+func storeExport(e *env, args []string) error {
+	fs := newFlags(e, "store export")
+	out := fs.String("out", "", "file to write (default: stdout)")
+	var named storeNames
+	fs.Var(&named, "store", "only this store (repeatable)")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	cl, err := e.client()
+	if err != nil {
+		return err
+	}
+	c, cancel := ctx()
+	defer cancel()
+	names := []string(named)
+	if len(names) == 0 {
+		items, err := cl.ListItems(c, "", e.readOpts()...)
+		if err != nil {
+			return err
+		}
+		if len(items) >= protocol.MaxListItems {
+			return fmt.Errorf("store export: %d or more items, more than one reply holds: name the stores with --store", len(items))
+		}
+		seen := map[string]bool{}
+		for _, it := range items {
+			if !seen[it.Store] {
+				seen[it.Store] = true
+				names = append(names, it.Store)
+			}
+		}
+	}
+	var infos []engine.StoreInfo
+	for _, name := range names {
+		st, err := cl.GetStore(c, name, e.readOpts()...)
+		if errors.Is(err, client.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		info := engine.StoreInfo{Store: st.Store, Zone: st.Zone}
+		for _, w := range st.Windows {
+			info.Windows = append(info.Windows, engine.WindowInfo{Start: nanos(w.Start), End: nanos(w.End), Quota: w.Capacity, Used: w.Used})
+		}
+		infos = append(infos, info)
+	}
+	w := e.stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := catalog.WriteStores(w, infos); err != nil {
+		return err
+	}
+	if *out != "" {
+		fmt.Fprintf(e.stderr, "exported %d stores to %s\n", len(infos), *out)
+	}
+	return nil
+}
+
+// storeNames collects repeated --store flags.
+type storeNames []string
+
+func (s *storeNames) String() string     { return strings.Join(*s, ",") }
+func (s *storeNames) Set(v string) error { *s = append(*s, v); return nil }

@@ -243,8 +243,13 @@ func checkShare(tier uint8, units, cutoff int64) (int, string) {
 // checkWindows returns what is wrong with an item's windows, one message
 // per problem.
 func checkWindows(ws []Window, label func(i int) string) []string {
-	if len(ws) > engine.MaxWindowsPerItem {
-		return []string{fmt.Sprintf("has %d windows; an item has at most %d", len(ws), engine.MaxWindowsPerItem)}
+	return checkWindowsOf(ws, "an item", engine.MaxWindowsPerItem, label)
+}
+
+// checkWindowsOf checks the windows of an item or a store, at most most.
+func checkWindowsOf(ws []Window, of string, most int, label func(i int) string) []string {
+	if len(ws) > most {
+		return []string{fmt.Sprintf("has %d windows; %s has at most %d", len(ws), of, most)}
 	}
 	var msgs []string
 	for i, w := range ws {
