@@ -438,10 +438,10 @@ func (g *refGen) putWindow() Command {
 // operator draws one operator command.
 func (g *refGen) operator() Command {
 	sku, store := g.itemRef()
-	switch g.r.IntN(15) {
+	switch g.r.IntN(17) {
 	case 0, 1:
 		return g.putItem()
-	case 2, 13:
+	case 2, 3, 13:
 		return g.putWindow()
 	case 4:
 		q := 1 + g.r.Int64N(5)
@@ -478,7 +478,7 @@ func (g *refGen) operator() Command {
 		return Command{Op: OpUnblock, Customer: g.idOf(refCusts)}
 	case 10, 14:
 		return Command{Op: OpUnblock, Customer: g.idOf(refCusts)}
-	case 12, 3:
+	case 15, 16:
 		if g.chance(30) {
 			return g.putStore()
 		}
