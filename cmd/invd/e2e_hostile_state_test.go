@@ -143,7 +143,6 @@ func TestHostileNothingChanges(t *testing.T) {
 			{Op: engine.OpAdjustStock, SKU: sku, Store: st, Qty: -1000},
 			{Op: engine.OpPutWindow, SKU: sku, Store: st, Window: 10, WindowEnd: 5, Quota: -1},
 			{Op: engine.OpSetLimit, SKU: sku, Limit: -1},
-			{Op: engine.OpSetLimit, SKU: sku, Store: st, Limit: 1}, // the limit is the SKU's: no store
 		} {
 			frame := protocol.AppendRequest(nil, op.NextID(), &cmd)
 			if err := op.Send(frame); err != nil {
