@@ -63,6 +63,15 @@ var (
 	ErrWindowConflict = sentinel(engine.CodeWindowConflict)
 	ErrLinkFailed     = sentinel(engine.CodeLinkFailed)
 	ErrTooMany        = sentinel(engine.CodeTooMany)
+	// ErrWindowRequired: the item has pickup windows, and a reserve must
+	// name one (ReserveRequest.Window); GetItem lists them.
+	ErrWindowRequired = sentinelSaying(engine.CodeWindowRequired,
+		"the item has pickup windows: reserve into one of them (GetItem lists them)")
+	// ErrTooEarly: a pickup before the reservation's pickup window starts;
+	// nothing was counted against the customer. Pickup returns, with it,
+	// a Result whose Window is the window's start.
+	ErrTooEarly = sentinelSaying(engine.CodeTooEarly,
+		"the pickup window has not started yet: come back at its start")
 
 	// Refusals of the server and protocol: the request was not applied,
 	// except ErrTimeout and ErrInternal, whose outcome is unknown. The
@@ -108,8 +117,11 @@ var (
 // bounds check and a load.
 var sentinels [128]*ServerError
 
-func sentinel(code engine.Code) *ServerError {
-	e := &ServerError{Code: code}
+func sentinel(code engine.Code) *ServerError { return sentinelSaying(code, "") }
+
+// sentinelSaying is a sentinel whose message says what to do about it.
+func sentinelSaying(code engine.Code, msg string) *ServerError {
+	e := &ServerError{Code: code, Message: msg}
 	sentinels[code] = e
 	return e
 }

@@ -213,6 +213,10 @@ func (s *state) applyOne(c *Command) Result {
 		return s.customerOp(c)
 	case OpUnlock:
 		return s.unlock(c)
+	case OpPutStore:
+		return s.putStore(c)
+	case OpPutStoreWindow:
+		return s.putStoreWindow(c)
 	case OpClaim:
 		return s.claimOp(c)
 	case OpReleaseClaim:

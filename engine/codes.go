@@ -32,6 +32,8 @@ const (
 	CodeLinkFailed     Code = 20 // another command of the linked group failed; nothing was applied
 	CodeTooMany        Code = 21 // a per-item or per-shard count limit (windows per item, linked group length)
 	CodeClaimRequired  Code = 22 // a limited item of a customer whose counters live in another shard: claim there first
+	CodeWindowRequired Code = 23 // a reserve without a pickup window of an item that has windows: pick one
+	CodeTooEarly       Code = 24 // a pickup before the reservation's pickup window starts (no attempt counted)
 
 	// Refusals of the server and protocol (never produced by the engine).
 	CodeUnauthorized Code = 64 // missing or wrong token, or the role may not do this
@@ -71,6 +73,8 @@ var codeNames = map[Code]string{
 	CodeLinkFailed:     "link_failed",
 	CodeTooMany:        "too_many",
 	CodeClaimRequired:  "claim_required",
+	CodeWindowRequired: "window_required",
+	CodeTooEarly:       "too_early",
 	CodeUnauthorized:   "unauthorized",
 	CodeBusy:           "busy",
 	CodeNotLeader:      "not_leader",

@@ -4,6 +4,17 @@ import "time"
 
 // Op names a command. Values are part of the wire format (protocol op codes
 // 0x10 + Op): never renumber, only append.
+//
+// Values lie in ranges, and ReadOnly, Mutating and Internal follow from them:
+//
+//	1..15   the storefront's ops, expire, and the nodes' own ops (Internal)
+//	16..31  operator ops: they change state
+//	32..    reads: they never change state
+//
+// A new op that changes state takes the next free value below 32 (29, 30
+// and 31 are left); a new read takes the next value after OpLast. A change
+// op numbered above 31 would be taken for a read (ReadOnly) and served from
+// a replica without the log; TestOpRanges keeps the ranges honest.
 type Op uint8
 
 const (
@@ -27,17 +38,19 @@ const (
 	OpClaimReleased Op = 13 // ID: the item shard's release of the reservation's claim is done
 
 	// Operator operations.
-	OpPutItem          Op = 16 // SKU, Store, Stock, Limit, OpensAt, ClosesAt, MemberTier, MemberUnits, MemberCutoff
+	OpPutItem          Op = 16 // SKU, Store, Stock, OpensAt, ClosesAt, MemberTier, MemberUnits, MemberCutoff (Limit must be 0: set_limit sets it)
 	OpPutWindow        Op = 17 // SKU, Store, Window (start), WindowEnd, Quota
 	OpRestock          Op = 18 // SKU, Store, Qty (> 0 units added)
 	OpAdjustStock      Op = 19 // SKU, Store, Qty (signed delta)
 	OpSetSaleWindow    Op = 20 // SKU, Store, OpensAt, ClosesAt (0 = unbounded)
-	OpSetLimit         Op = 21 // SKU, Store, Limit (0 = none)
+	OpSetLimit         Op = 21 // SKU, Limit (0 = none): the SKU's per-customer limit, at every store (every shard keeps it)
 	OpSetMemberShare   Op = 22 // SKU, Store, MemberTier, MemberUnits, MemberCutoff
 	OpBlock            Op = 23 // Customer
 	OpUnblock          Op = 24 // Customer (also clears the no-show history)
 	OpSetTier          Op = 25 // Customer, Tier
 	OpUnlock           Op = 26 // ID: lift a wrong-code lock
+	OpPutStore         Op = 27 // Store, Zone: a store's time zone (an IANA name, checked at the edge)
+	OpPutStoreWindow   Op = 28 // Store, Window (start), WindowEnd, Quota (the capacity across every SKU of the store)
 	OpGetItem          Op = 32 // SKU, Store
 	OpGetWindow        Op = 33 // SKU, Store, Window
 	OpGetReservation   Op = 34 // ID
@@ -45,7 +58,8 @@ const (
 	OpListReservations Op = 36 // Customer
 	OpStoresWithStock  Op = 37 // SKU
 	OpListItems        Op = 38 // SKU? (empty = all items of the shard): every item, for export and checks
-	OpLast             Op = 38
+	OpGetStore         Op = 39 // Store: its time zone and pickup windows with their capacity and use
+	OpLast             Op = 39
 )
 
 var opNames = map[Op]string{
@@ -59,7 +73,8 @@ var opNames = map[Op]string{
 	OpSetTier: "set_tier", OpUnlock: "unlock", OpGetItem: "get_item", OpGetWindow: "get_window",
 	OpGetReservation: "get_reservation", OpGetCustomer: "get_customer",
 	OpListReservations: "list_reservations", OpStoresWithStock: "stores_with_stock",
-	OpListItems: "list_items",
+	OpListItems: "list_items", OpPutStore: "put_store", OpPutStoreWindow: "put_store_window",
+	OpGetStore: "get_store",
 }
 
 func (o Op) String() string {
@@ -89,13 +104,15 @@ func (o Op) Internal() bool { return o >= OpClaim && o <= OpClaimReleased }
 // Limits on what comes in. The protocol checks them at the edge; the engine
 // checks them again and refuses with CodeBadRequest or CodeTooMany.
 const (
-	MaxIDBytes        = 64      // SKU, store and customer ids: barcodes, store codes and member ids fit
-	MaxKeyBytes       = 64      // idempotency keys: a UUID in text form fits
-	MaxQty            = 1 << 20 // units in one reservation or one stock change
-	MaxStock          = 1 << 30 // units of one item: keeps every sum inside int32
-	MaxWindowsPerItem = 64      // pickup windows of one item (8 a day for a week fits)
-	MaxLinked         = 64      // commands in one linked group (a cart's lines)
-	MaxTier           = 15      // customer tiers 0..15 (0 regular, 1 member, 2 loyal, ...)
+	MaxIDBytes         = 64      // SKU, store and customer ids: barcodes, store codes and member ids fit
+	MaxKeyBytes        = 64      // idempotency keys: a UUID in text form fits
+	MaxQty             = 1 << 20 // units in one reservation or one stock change
+	MaxStock           = 1 << 30 // units of one item: keeps every sum inside int32
+	MaxWindowsPerItem  = 64      // pickup windows of one item (8 a day for a week fits)
+	MaxWindowsPerStore = 256     // pickup windows of one store (8 a day for a month fits)
+	MaxZoneBytes       = 64      // a store's time zone name: the longest IANA names have about 30 bytes
+	MaxLinked          = 64      // commands in one linked group (a cart's lines)
+	MaxTier            = 15      // customer tiers 0..15 (0 regular, 1 member, 2 loyal, ...)
 )
 
 // Command is one request to the engine. Which fields matter depends on Op
@@ -115,14 +132,15 @@ type Command struct {
 	ID         uint64        // reservation id
 	Qty        int64         // units (reserve, confirm, restock); signed delta for OpAdjustStock
 	Window     int64         // pickup window start; 0 = no window
-	WindowEnd  int64         // OpPutWindow
-	Quota      int64         // OpPutWindow
+	WindowEnd  int64         // OpPutWindow, OpPutStoreWindow
+	Quota      int64         // OpPutWindow: the item's quota; OpPutStoreWindow: the store's capacity
+	Zone       []byte        // OpPutStore: IANA time zone name
 	TTL        time.Duration // hold time (0 = the configured default)
 	PickupCode uint64        // 12-digit pickup code
 	Restock    bool          // OpReturn: put the units back into stock
 
 	Stock        int64 // OpPutItem
-	Limit        int64 // per-customer limit for the SKU; 0 = none
+	Limit        int64 // OpSetLimit: per-customer limit of the SKU; 0 = none
 	OpensAt      int64 // sale window; 0 = open since forever
 	ClosesAt     int64 // 0 = never closes
 	MemberTier   uint8 // customers of this tier or higher may take the member share
@@ -184,6 +202,7 @@ type Result struct {
 	Reservations []ReservationInfo
 	Stores       []StoreStock
 	Items        []ItemInfo
+	Store        *StoreInfo
 }
 
 // ItemInfo is a read of one item.
@@ -194,7 +213,7 @@ type ItemInfo struct {
 	Confirmed    int64
 	PickedUp     int64
 	Available    int64 // Stock - Held - Confirmed - PickedUp
-	Limit        int64
+	Limit        int64 // the SKU's per-customer limit (the same at every store)
 	OpensAt      int64
 	ClosesAt     int64
 	MemberTier   uint8
@@ -209,6 +228,17 @@ type WindowInfo struct {
 	Start, End int64
 	Quota      int64
 	Used       int64 // held + confirmed + picked up in the window
+}
+
+// StoreInfo is a read of one store: its time zone (an IANA name; "" = none
+// set, read as UTC) and its pickup windows, where Quota is the capacity
+// across every SKU of the store and Used what its reservations hold in the
+// window. The engine keeps the zone's name only: whoever prints the windows
+// finds the zone's offsets (time.LoadLocation).
+type StoreInfo struct {
+	Store   string
+	Zone    string
+	Windows []WindowInfo
 }
 
 // ReservationInfo is a read of one reservation.
@@ -268,12 +298,15 @@ const (
 	EvClaimEnded   EventKind = 18 // a claim was released or expired: its units are free again
 	EvClaimSettled EventKind = 19 // a claim's hold was confirmed: it counts until released
 	EvClaimMoved   EventKind = 20 // a held claim's expiry moved
+	EvLimitSet     EventKind = 21 // a SKU's per-customer limit was set (SKU, Qty = the limit)
+	EvStorePut     EventKind = 22 // a store's time zone was set (Store, Zone)
+	EvStoreWindow  EventKind = 23 // a store's pickup window was created or changed (Store, Window, Qty = the capacity)
 )
 
 var eventNames = [...]string{"", "reserved", "confirmed", "extended", "cancelled", "expired",
 	"picked_up", "no_show", "rescheduled", "returned", "locked", "unlocked", "item_put",
 	"window_put", "stock_changed", "customer", "bad_code", "claimed", "claim_ended", "claim_settled",
-	"claim_moved"}
+	"claim_moved", "limit_set", "store_put", "store_window_put"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && k != 0 {
@@ -298,6 +331,7 @@ type Event struct {
 	Stock      int64  // item's stock after EvItemPut / EvStockChanged
 	Tier       uint8  // EvCustomer
 	Blocked    bool   // EvCustomer
+	Zone       string // EvStorePut
 }
 
 // Config is the engine's configuration. Every replica of a shard must run

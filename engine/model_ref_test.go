@@ -24,7 +24,7 @@ type refItemKey struct{ sku, store string }
 type refItem struct {
 	sku, store                       string
 	stock, held, confirmed, pickedUp int64
-	limit, opensAt, closesAt         int64
+	opensAt, closesAt                int64
 	memberTier                       uint8
 	memberUnits, memberUsed          int64
 	memberCutoff                     int64
@@ -73,16 +73,20 @@ type refModel struct {
 	res       map[uint64]*refRes  // kept reservations
 	owned     map[[2]string]int64 // (customer, sku) -> units held, confirmed or picked up (forgotten pickups included)
 	keys      map[string]refKey
+	limits    map[string]int64     // sku -> per-customer limit (model_stores_test.go)
+	stores    map[string]*refStore // stores given a zone or a window
 
 	// limitChecks counts accepted reserves checked against the limit (the
 	// check itself fails the test through fault).
 	limitChecks int
+	storeFull   int // reserves refused by a store window's capacity
 	fault       string
 }
 
 func newRefModel(cfg Config) *refModel {
 	return &refModel{cfg: cfg.WithDefaults(), items: map[refItemKey]*refItem{}, custs: map[string]*refCust{},
-		res: map[uint64]*refRes{}, owned: map[[2]string]int64{}, keys: map[string]refKey{}}
+		res: map[uint64]*refRes{}, owned: map[[2]string]int64{}, keys: map[string]refKey{},
+		limits: map[string]int64{}, stores: map[string]*refStore{}}
 }
 
 // clone copies everything a linked group may change. Keys are shared: a
@@ -111,6 +115,16 @@ func (m *refModel) clone() *refModel {
 	c.owned = make(map[[2]string]int64, len(m.owned))
 	for k, v := range m.owned {
 		c.owned[k] = v
+	}
+	c.limits = make(map[string]int64, len(m.limits))
+	for k, v := range m.limits {
+		c.limits[k] = v
+	}
+	c.stores = make(map[string]*refStore, len(m.stores))
+	for k, st := range m.stores {
+		x := *st
+		x.windows = append([]refWindow(nil), st.windows...)
+		c.stores[k] = &x
 	}
 	return &c
 }
@@ -161,7 +175,7 @@ func refSame(a, b *Command) bool {
 	op := func(c *Command) operator {
 		return operator{c.WindowEnd, c.Quota, c.Stock, c.Limit, c.OpensAt, c.ClosesAt, c.MemberUnits, c.MemberCutoff, c.MemberTier, c.Tier}
 	}
-	return sf(a) == sf(b) && (a.Op < OpPutItem || op(a) == op(b))
+	return sf(a) == sf(b) && (a.Op < OpPutItem || op(a) == op(b) && string(a.Zone) == string(b.Zone))
 }
 
 func refCopyCmd(c *Command) Command {
@@ -170,6 +184,7 @@ func refCopyCmd(c *Command) Command {
 	x.Store = append([]byte(nil), c.Store...)
 	x.Customer = append([]byte(nil), c.Customer...)
 	x.Key = append([]byte(nil), c.Key...)
+	x.Zone = append([]byte(nil), c.Zone...)
 	return x
 }
 
@@ -414,6 +429,12 @@ func (m *refModel) one(c *Command) Result {
 		return m.customerOp(c)
 	case OpUnlock:
 		return m.unlock(c)
+	case OpPutStore:
+		return m.putStore(c)
+	case OpPutStoreWindow:
+		return m.putStoreWindow(c)
+	case OpGetStore:
+		return m.getStore(c)
 	case OpGetItem, OpGetWindow, OpGetReservation, OpGetCustomer, OpListReservations, OpStoresWithStock, OpListItems:
 		return m.read(c)
 	}

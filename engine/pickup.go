@@ -122,7 +122,9 @@ func (s *state) byPIN(code uint64, store []byte) (r *reservation, wrongStore boo
 // and another store's reservation is refused wrong_store before its code is
 // looked at, so that answer tells nothing about the code. By code alone (ID
 // 0), the code names the reservation at this store; a code of another
-// store's reservation is answered bad_code like an unknown one.
+// store's reservation is answered bad_code like an unknown one. A
+// reservation with a pickup window is handed over from the window's start
+// (too_early before).
 func (s *state) pickup(c *Command) Result {
 	if !validID(c.Store) || c.PickupCode >= pickupCodeMod {
 		return s.refuse(CodeBadRequest)
@@ -154,6 +156,14 @@ func (s *state) pickup(c *Command) Result {
 	}
 	if r.locked {
 		return s.refuse(CodeLocked)
+	}
+	if r.window != 0 && s.now < r.window {
+		// Not yet: the order waits for its pickup window (the store may
+		// not even have it on the shelf). Nothing is counted, the code is
+		// not checked; the reply names the window's start.
+		res := s.refuse(CodeTooEarly)
+		res.Window = r.window
+		return res
 	}
 	if r.code != c.PickupCode {
 		s.j.res(r)

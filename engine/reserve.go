@@ -5,7 +5,9 @@ import "time"
 // reserve takes Qty units of an item for a customer, or refuses with exactly
 // one reason. Checks run in a fixed order (documented in docs/DOMAIN-RULES
 // through the scenario tests): request shape, item, customer state, rate,
-// sale window, pickup window, stock, window quota, customer limit.
+// sale window, pickup window (an item with windows is reserved into one),
+// stock, the store window's capacity and the item window's quota,
+// customer limit.
 func (s *state) reserve(c *Command) Result {
 	if !validID(c.SKU) || !validID(c.Store) || !validID(c.Customer) ||
 		c.Qty <= 0 || c.Qty > MaxQty || c.TTL < 0 || c.TTL > s.cfg.MaxHold || c.Window < 0 {
@@ -28,7 +30,7 @@ func (s *state) reserve(c *Command) Result {
 	if it.closesAt != 0 && s.now >= it.closesAt {
 		return s.refuse(CodeClosed)
 	}
-	var w *window
+	var w, sw *window // the item's window and its store's (stores.go)
 	if c.Window != 0 {
 		if w = it.window(c.Window); w == nil {
 			return s.refuse(CodeUnknownWindow)
@@ -36,6 +38,9 @@ func (s *state) reserve(c *Command) Result {
 		if w.end <= s.now {
 			return s.refuse(CodeClosed)
 		}
+		sw = s.storeWindow(it, c.Window)
+	} else if it.hasWindows() {
+		return s.refuse(CodeWindowRequired)
 	}
 	qty := int32(c.Qty)
 	share := s.shareFor(it, cu, qty)
@@ -45,7 +50,7 @@ func (s *state) reserve(c *Command) Result {
 	if avail := it.available(); qty > avail || qty-share > max(0, avail-s.memberReserved(it)) {
 		return s.refuse(CodeSoldOut)
 	}
-	if w != nil && w.used+qty > w.quota {
+	if sw != nil && sw.used+qty > sw.quota || w != nil && w.used+qty > w.quota {
 		return s.refuse(CodeWindowFull)
 	}
 	proven := len(c.Claim) > 0
@@ -62,11 +67,11 @@ func (s *state) reserve(c *Command) Result {
 		if c.ClaimExpiry-int64(ClaimMargin) <= s.now {
 			return s.refuse(CodeExpired)
 		}
-	case it.limit > 0 && s.claimsElsewhere(c.Customer):
+	case s.skuLimit(it) > 0 && s.claimsElsewhere(c.Customer):
 		r := s.refuse(CodeClaimRequired)
-		r.Qty = int64(it.limit)
+		r.Qty = int64(s.skuLimit(it))
 		return r
-	case it.limit > 0 && cu.owned(it.sku)+s.claimedUnits(cu.id, it.skuName())+qty > it.limit:
+	case s.skuLimit(it) > 0 && cu.owned(it.sku)+s.claimedUnits(cu.id, it.skuName())+qty > s.skuLimit(it):
 		return s.refuse(CodeLimitExceeded)
 	}
 
@@ -92,6 +97,10 @@ func (s *state) reserve(c *Command) Result {
 	if w != nil {
 		s.j.window(w)
 		w.used += qty
+	}
+	if sw != nil {
+		s.j.window(sw)
+		sw.used += qty
 	}
 	s.addOwned(custSlot, it.sku, qty)
 	s.j.customer(cu)
@@ -196,6 +205,10 @@ func (s *state) release(r *reservation, units int32) {
 		if w := it.window(r.window); w != nil {
 			s.j.window(w)
 			w.used -= units
+		}
+		if sw := s.storeWindow(it, r.window); sw != nil {
+			s.j.window(sw)
+			sw.used -= units
 		}
 	}
 	s.addOwned(r.cust, it.sku, -units)
@@ -372,7 +385,8 @@ func (s *state) reschedule(c *Command) Result {
 	if to.end <= s.now {
 		return s.refuse(CodeClosed)
 	}
-	if to.used+r.qty > to.quota {
+	toStore := s.storeWindow(it, c.Window)
+	if toStore != nil && toStore.used+r.qty > toStore.quota || to.used+r.qty > to.quota {
 		return s.refuse(CodeWindowFull)
 	}
 	if r.window != 0 {
@@ -380,9 +394,17 @@ func (s *state) reschedule(c *Command) Result {
 			s.j.window(from)
 			from.used -= r.qty
 		}
+		if from := s.storeWindow(it, r.window); from != nil {
+			s.j.window(from)
+			from.used -= r.qty
+		}
 	}
 	s.j.window(to)
 	to.used += r.qty
+	if toStore != nil {
+		s.j.window(toStore)
+		toStore.used += r.qty
+	}
 	s.j.res(r)
 	r.window = c.Window
 	r.updatedAt = s.now

@@ -11,20 +11,24 @@ import (
 
 // Snapshot format (all integers varints, strings length-prefixed):
 //
-//	magic "INVSNAP" version(2; 1 is read too)
+//	magic "INVSNAP" version(3)
 //	now seq stats
-//	skus, items, customers, owned (sorted by key), reservation slots
-//	(0 id = free), free list, pickup-code index (sorted), due heap (array
-//	order), finished queue, idempotency entries (oldest first), and from
-//	version 2 the claims (snapshot_claims.go)
+//	skus (with their limit), items, customers, owned (sorted by key),
+//	reservation slots (0 id = free), free list, pickup-code index (sorted),
+//	due heap (array order), finished queue, idempotency entries (oldest
+//	first), the claims (snapshot_claims.go), the stores (snapshot_stores.go)
 //
 // Everything is written in a fixed order (slab order, sorted map keys), so
 // the same state gives the same bytes; restore rebuilds the maps.
+//
+// Versions 1 and 2 kept a limit per item and came from nodes that placed
+// items by SKU and store (docs/adr/0071): their shards hold other items
+// than this version's, so they are refused, not converted.
 
-var snapMagic = []byte("INVSNAP\x02")
+var snapMagic = []byte("INVSNAP\x03")
 
-// snapMagicV1 is the format before claims, still restored.
-var snapMagicV1 = []byte("INVSNAP\x01")
+// snapMagicOld is the part of the magic before the version byte.
+var snapMagicOld = []byte("INVSNAP")
 
 type enc struct {
 	w   *bufio.Writer
@@ -52,6 +56,7 @@ func (s *state) snapshot(w io.Writer) error {
 	e.u(uint64(len(s.skus)))
 	for _, k := range s.skus {
 		e.s(k.name)
+		e.i(int64(k.limit))
 		e.u(uint64(len(k.items)))
 		for _, slot := range k.items {
 			e.u(uint64(slot))
@@ -84,6 +89,7 @@ func (s *state) snapshot(w io.Writer) error {
 	snapDue(e, s.finished.buf[s.finished.head:])
 	s.snapIdem(e)
 	s.snapClaims(e)
+	s.snapStores(e)
 	return bw.Flush()
 }
 
@@ -103,7 +109,7 @@ func (s *state) snapStats(e *enc) {
 func snapItem(e *enc, it *item) {
 	e.s(it.key)
 	e.u(uint64(it.sku))
-	for _, v := range []int32{it.stock, it.held, it.confirmed, it.pickedUp, it.limit} {
+	for _, v := range []int32{it.stock, it.held, it.confirmed, it.pickedUp} {
 		e.i(int64(v))
 	}
 	e.i(it.opensAt)
@@ -296,11 +302,14 @@ func (s *state) restore(r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("engine: read snapshot: %w", err)
 	}
-	if len(data) < len(snapMagic) {
+	if len(data) < len(snapMagic) || string(data[:len(snapMagicOld)]) != string(snapMagicOld) {
 		return fmt.Errorf("%w: bad magic or version", errSnapshot)
 	}
-	v1 := string(data[:len(snapMagic)]) == string(snapMagicV1)
-	if !v1 && string(data[:len(snapMagic)]) != string(snapMagic) {
+	if v := data[len(snapMagicOld)]; v == 1 || v == 2 {
+		return fmt.Errorf("%w: version %d places items by SKU and store; this version places them by store "+
+			"(export the catalog with the old version, import it here)", errSnapshot, v)
+	}
+	if string(data[:len(snapMagic)]) != string(snapMagic) {
 		return fmt.Errorf("%w: bad magic or version", errSnapshot)
 	}
 	d := &dec{b: data[len(snapMagic):]}
@@ -309,14 +318,14 @@ func (s *state) restore(r io.Reader) error {
 	s.restoreStats(d)
 	s.restoreSKUs(d)
 	s.restoreItems(d)
+	s.restoreStoreItems(d)
 	s.restoreCustomers(d)
 	s.restoreRes(d)
 	s.due = restoreDue(d)
 	s.finished = fifo{buf: restoreDue(d)}
 	s.restoreIdem(d)
-	if !v1 {
-		s.restoreClaims(d)
-	}
+	s.restoreClaims(d)
+	s.restoreStores(d)
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
 	}
@@ -348,6 +357,7 @@ func (s *state) restoreSKUs(d *dec) {
 	for i := range s.skus {
 		k := &s.skus[i]
 		k.name = d.str(MaxIDBytes)
+		k.limit = d.i32(0, MaxStock)
 		m := d.count(1)
 		k.items = make([]uint32, m)
 		for j := range k.items {
@@ -372,7 +382,6 @@ func (s *state) restoreItems(d *dec) {
 		it.held = d.i32(0, MaxStock)
 		it.confirmed = d.i32(0, MaxStock)
 		it.pickedUp = d.i32(0, MaxStock)
-		it.limit = d.i32(0, MaxStock)
 		it.opensAt, it.closesAt = d.i(), d.i()
 		if d.bool() {
 			x := &itemExt{}

@@ -204,7 +204,7 @@ func tbClaimTable() []tbCase {
 			do.getItem("L", "S1").item("stock=10 available=10 limit=2")),
 		c("reserve: an unlimited item needs no claim", R("A", "S1", far, 1).res("held id=1 qty=1 expires=10m")),
 		tc("reserve: a single shard needs no claim", R("L", "S1", far, 2).res("held id=1 qty=2 expires=10m")),
-		c("reserve: an item without a limit needs no claim", do.setLimit("L", "S1", 0), R("L", "S1", far, 3).res("held id=1 qty=3 expires=10m")),
+		c("reserve: an item without a limit needs no claim", do.setLimit("L", 0), R("L", "S1", far, 3).res("held id=1 qty=3 expires=10m")),
 		c("reserve: with a claim, held until the margin before the claim's expiry",
 			R("L", "S1", far, 2).proven(far, "L", 2, "k1", "5m").res("held id=1 qty=2 expires=4m58s").events("reserved id=1 L/S1 "+far+" qty=2 held"),
 			do.getRes(1).chk(func(_ *Engine, r Result) string { return tbDiff("claim", r.Reservation.Claim, "k1") })),

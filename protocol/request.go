@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/invsys/inv/engine"
@@ -42,13 +43,14 @@ const (
 	fClaim               // str8, <= MaxKeyBytes: a claim's key (docs/adr/0050)
 	fClaimExpiry         // i64: the claim's expiry, Unix ns
 	fProof               // u64: the claim's proof
+	fZone                // str8, <= MaxZoneBytes: a store's IANA time zone (put_store)
 	requestFieldCount
 )
 
 var requestFieldNames = [requestFieldCount]string{
 	"sku", "store", "customer", "key", "id", "qty", "window", "window_end", "quota", "ttl",
 	"pickup_code", "restock", "stock", "limit", "opens_at", "closes_at", "member_tier",
-	"member_units", "member_cutoff", "tier", "claim", "claim_expiry", "proof",
+	"member_units", "member_cutoff", "tier", "claim", "claim_expiry", "proof", "zone",
 }
 
 func bits(fields ...int) uint32 {
@@ -71,17 +73,19 @@ var requestFields = func() (t [256]uint32) {
 	t[engine.OpPickup] = bits(fID, fStore, fPickupCode, fKey)
 	t[engine.OpReschedule] = bits(fID, fWindow, fKey)
 	t[engine.OpReturn] = bits(fID, fRestock, fKey)
-	t[engine.OpPutItem] = item | bits(fStock, fLimit, fOpensAt, fClosesAt, fMemberTier, fMemberUnits, fMemberCutoff)
+	t[engine.OpPutItem] = item | bits(fStock, fOpensAt, fClosesAt, fMemberTier, fMemberUnits, fMemberCutoff)
 	t[engine.OpPutWindow] = item | bits(fWindow, fWindowEnd, fQuota)
 	t[engine.OpRestock] = item | bits(fQty)
 	t[engine.OpAdjustStock] = item | bits(fQty)
 	t[engine.OpSetSaleWindow] = item | bits(fOpensAt, fClosesAt)
-	t[engine.OpSetLimit] = item | bits(fLimit)
+	t[engine.OpSetLimit] = bits(fSKU, fLimit, fKey) // the SKU's limit, at every store: no store
 	t[engine.OpSetMemberShare] = item | bits(fMemberTier, fMemberUnits, fMemberCutoff)
 	t[engine.OpBlock] = bits(fCustomer, fKey)
 	t[engine.OpUnblock] = bits(fCustomer, fKey)
 	t[engine.OpSetTier] = bits(fCustomer, fTier, fKey)
 	t[engine.OpUnlock] = bits(fID, fKey)
+	t[engine.OpPutStore] = bits(fStore, fZone, fKey)
+	t[engine.OpPutStoreWindow] = bits(fStore, fWindow, fWindowEnd, fQuota, fKey)
 	t[engine.OpClaim] = bits(fCustomer, fSKU, fQty, fLimit, fTTL, fClaim)
 	t[engine.OpReleaseClaim] = bits(fClaim)
 	t[engine.OpSettleClaim] = bits(fClaim, fQty)
@@ -94,6 +98,7 @@ var requestFields = func() (t [256]uint32) {
 	t[engine.OpListReservations] = bits(fCustomer)
 	t[engine.OpStoresWithStock] = bits(fSKU)
 	t[engine.OpListItems] = bits(fSKU)
+	t[engine.OpGetStore] = bits(fStore)
 	return t
 }()
 
@@ -121,6 +126,7 @@ func CheckRequest(cmd *engine.Command) error {
 		{fCustomer, len(cmd.Customer), MaxIDBytes},
 		{fKey, len(cmd.Key), MaxKeyBytes},
 		{fClaim, len(cmd.Claim), MaxKeyBytes},
+		{fZone, len(cmd.Zone), MaxZoneBytes},
 	} {
 		if allowed&(1<<f.bit) != 0 && f.n > f.limit {
 			return tooLarge(requestFieldNames[f.bit]+" bytes", f.n, f.limit)
@@ -160,6 +166,7 @@ func presentFields(cmd *engine.Command) uint32 {
 	set(fClaim, len(cmd.Claim) != 0)
 	set(fClaimExpiry, cmd.ClaimExpiry != 0)
 	set(fProof, cmd.Proof != 0)
+	set(fZone, len(cmd.Zone) != 0)
 	return m
 }
 
@@ -239,13 +246,17 @@ func appendCommand(dst []byte, cmd *engine.Command) []byte {
 	if has(fProof) {
 		dst = appendU64(dst, cmd.Proof)
 	}
+	if has(fZone) {
+		dst = appendStr8(dst, cmd.Zone, MaxZoneBytes, "zone")
+	}
 	return dst
 }
 
 // DecodeRequest decodes the payload of a request frame with op code op into
 // cmd, overwriting all of it. cmd's byte slices alias payload: the caller
 // keeps payload unchanged while it uses cmd (the engine copies what it keeps).
-// It allocates nothing.
+// It allocates nothing, except for put_store, whose time zone it looks up
+// (CheckZone): a zone the zone database does not know is a bad request.
 func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
 	eop, ok := op.Engine()
 	if !ok {
@@ -320,7 +331,17 @@ func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
 	}
 	i64(fClaimExpiry, &cmd.ClaimExpiry)
 	u64(fProof, &cmd.Proof)
-	return c.end()
+	if has(fZone) {
+		cmd.Zone = c.str8(MaxZoneBytes, "zone bytes")
+		c.nonzero(len(cmd.Zone) != 0)
+	}
+	if err := c.end(); err != nil {
+		return err
+	}
+	if eop == engine.OpPutStore {
+		return CheckZone(string(cmd.Zone))
+	}
+	return nil
 }
 
 // fieldNotAllowed names the first offending bit. Errors allocate; only a
@@ -333,7 +354,45 @@ func fieldNotAllowed(extra uint32, op engine.Op) error {
 		if f >= requestFieldCount {
 			return errReservedMask
 		}
+		if f == fLimit && op == engine.OpPutItem {
+			return errItemLimit
+		}
+		if f == fStore && op == engine.OpSetLimit {
+			return errLimitStore
+		}
 		return malformed("field " + requestFieldNames[f] + " is not used by " + op.String())
+	}
+	return nil
+}
+
+// A client written for the per-item limit sends it where it no longer
+// belongs: the request is well formed, its content is not, and the answer
+// says what to do instead.
+var (
+	errItemLimit = &Error{Code: engine.CodeBadRequest,
+		Msg: "put_item carries no limit: the per-customer limit is the SKU's, the same at every store; set it with set_limit (SKU and limit, no store)"}
+	errLimitStore = &Error{Code: engine.CodeBadRequest,
+		Msg: "set_limit names a SKU and no store: the per-customer limit is the SKU's, the same at every store"}
+)
+
+// CheckZone reports whether name is a time zone of the zone database
+// (time.LoadLocation), or why not, as a bad_request Error. The engine keeps
+// only the name and checks its form; whether the zone exists is decided
+// here, once, where the request enters, so that every replica applies the
+// same command whatever zone database its host has.
+func CheckZone(name string) error {
+	if name == "" {
+		return &Error{Code: engine.CodeBadRequest, Msg: "put_store needs a time zone (an IANA name such as Asia/Taipei)"}
+	}
+	for i := 0; i < len(name); i++ { // the characters of IANA names; nothing else reaches the zone database
+		switch ch := name[i]; {
+		case ch >= 'a' && ch <= 'z', ch >= 'A' && ch <= 'Z', ch >= '0' && ch <= '9', ch == '/', ch == '_', ch == '-', ch == '+':
+		default:
+			return &Error{Code: engine.CodeBadRequest, Msg: "time zone " + strconv.Quote(name) + " is not an IANA name such as Asia/Taipei"}
+		}
+	}
+	if _, err := time.LoadLocation(name); err != nil || name == "Local" {
+		return &Error{Code: engine.CodeBadRequest, Msg: "unknown time zone " + strconv.Quote(name) + ": use an IANA name such as Asia/Taipei"}
 	}
 	return nil
 }

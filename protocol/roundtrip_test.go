@@ -64,9 +64,12 @@ func (g gen) command(op engine.Op) engine.Command {
 		Key: g.id(MaxKeyBytes), ID: g.u64(), Qty: g.i64(), Window: g.i64(), WindowEnd: g.i64(),
 		Quota: g.i64(), TTL: time.Duration(g.i64()), PickupCode: g.u64(), Restock: g.r.IntN(2) == 0,
 		Stock: g.i64(), Limit: g.i64(), OpensAt: g.i64(), ClosesAt: g.i64(), MemberTier: g.u8(),
-		MemberUnits: g.i64(), MemberCutoff: g.i64(), Tier: g.u8()}
+		MemberUnits: g.i64(), MemberCutoff: g.i64(), Tier: g.u8(),
+		Zone: []byte(rtZones[g.r.IntN(len(rtZones))])} // put_store's zone must be one the zone database knows
 	return onlyFieldsOf(c)
 }
+
+var rtZones = []string{"Asia/Taipei", "UTC", "America/Argentina/Buenos_Aires", "Etc/GMT+8", "Europe/Paris"}
 
 // onlyFieldsOf clears the fields op does not carry, as the wire drops them.
 func onlyFieldsOf(c engine.Command) engine.Command {
@@ -115,6 +118,9 @@ func onlyFieldsOf(c engine.Command) engine.Command {
 	copyIf(fMemberCutoff, &out.MemberCutoff, c.MemberCutoff)
 	if keep(fTier) {
 		out.Tier = c.Tier
+	}
+	if keep(fZone) {
+		out.Zone = c.Zone
 	}
 	return out
 }
@@ -226,6 +232,12 @@ func (g gen) result() engine.Result {
 		for n := 1 + g.r.IntN(5); n > 0; n-- {
 			r.Items = append(r.Items, g.item())
 		}
+	case 7:
+		st := engine.StoreInfo{Store: g.str(), Zone: string(g.id(MaxZoneBytes))}
+		for n := g.r.IntN(4); n > 0; n-- {
+			st.Windows = append(st.Windows, engine.WindowInfo{Start: g.i64(), End: g.i64(), Quota: g.i64(), Used: g.i64()})
+		}
+		r.Store = &st
 	}
 	return r
 }

@@ -67,6 +67,7 @@ const (
 	fClaim       // a claim's key (engine/claim.go)
 	fClaimExpiry //
 	fProof       // uvarint
+	fZone        // a store's time zone (put_store)
 	fieldCount
 
 	fieldsKnown = 1<<fieldCount - 1
@@ -165,13 +166,15 @@ func commandFields(c *engine.Command) uint64 {
 	set(fClaim, len(c.Claim) > 0)
 	set(fClaimExpiry, c.ClaimExpiry != 0)
 	set(fProof, c.Proof != 0)
+	set(fZone, len(c.Zone) > 0)
 	return m
 }
 
 // checkCommand reports whether c fits the entry format.
 func checkCommand(c *engine.Command) error {
 	if len(c.SKU) > MaxFieldBytes || len(c.Store) > MaxFieldBytes ||
-		len(c.Customer) > MaxFieldBytes || len(c.Key) > MaxFieldBytes || len(c.Claim) > MaxFieldBytes {
+		len(c.Customer) > MaxFieldBytes || len(c.Key) > MaxFieldBytes || len(c.Claim) > MaxFieldBytes ||
+		len(c.Zone) > MaxFieldBytes {
 		return ErrFieldTooLarge
 	}
 	return nil
@@ -191,7 +194,7 @@ func appendCommand(dst []byte, c *engine.Command) ([]byte, error) {
 			continue
 		}
 		switch bit {
-		case fSKU, fStore, fCustomer, fKey, fClaim:
+		case fSKU, fStore, fCustomer, fKey, fClaim, fZone:
 			b := *bytesField(c, bit)
 			dst = append(dst, byte(len(b)))
 			dst = append(dst, b...)
@@ -234,7 +237,7 @@ func decodeCommand(b []byte, c *engine.Command) ([]byte, error) {
 			return nil, ErrEntryCorrupt
 		}
 		switch bit {
-		case fSKU, fStore, fCustomer, fKey, fClaim:
+		case fSKU, fStore, fCustomer, fKey, fClaim, fZone:
 			size := int(b[0])
 			if size == 0 || size > len(b)-1 {
 				return nil, ErrEntryCorrupt
@@ -290,6 +293,8 @@ func bytesField(c *engine.Command, bit int) *[]byte {
 		return &c.Key
 	case fClaim:
 		return &c.Claim
+	case fZone:
+		return &c.Zone
 	}
 	panic(fmt.Sprintf("raftstore: field %d is not a byte string", bit))
 }

@@ -21,10 +21,11 @@ const (
 	// RoleNone is no role: the zero Grant, which allows nothing.
 	RoleNone Role = iota
 	// RoleStorefront is the web tier: reserve, confirm, extend, cancel,
-	// reschedule, and reads of reservations, items and stock by store.
+	// reschedule, and reads of reservations, items, stores (their pickup
+	// windows) and stock by store.
 	RoleStorefront
 	// RoleStore is a store terminal: pickup and return at its own stores
-	// (and reads of its own items), nothing else.
+	// (and reads of its own items and store records), nothing else.
 	RoleStore
 	// RoleOperator may do everything, including the catalogue, customer
 	// rules, unlocks, exports and the change feed.
@@ -183,12 +184,12 @@ func (g *Grant) allows(cmd *engine.Command, shardRead func(*engine.Command) (eng
 		switch cmd.Op {
 		case engine.OpReserve, engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
 			engine.OpGetItem, engine.OpGetWindow, engine.OpGetReservation, engine.OpListReservations,
-			engine.OpStoresWithStock:
+			engine.OpStoresWithStock, engine.OpGetStore:
 			return true
 		}
 	case RoleStore:
 		switch cmd.Op {
-		case engine.OpPickup, engine.OpGetItem, engine.OpGetWindow:
+		case engine.OpPickup, engine.OpGetItem, engine.OpGetWindow, engine.OpGetStore:
 			return g.atStore(string(cmd.Store))
 		case engine.OpReturn:
 			// The command names only the reservation; its store never

@@ -22,6 +22,7 @@ package main_test
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"regexp"
 	"strconv"
@@ -47,16 +48,19 @@ func TestMetricsExactCounts(t *testing.T) {
 	now := time.Now().UnixNano()
 
 	// Script; the comments tally what /metrics must show.
-	want(t, c, engine.OK, putItem("MA", "S1", 2))                // put_item ok 1
-	h1 := want(t, c, engine.OK, reserve("MA", "S1", "c1", 1))    // reserve ok 1, held 1
-	h2 := want(t, c, engine.OK, reserve("MA", "S1", "c2", 1))    // reserve ok 2, held 2
-	want(t, c, engine.CodeSoldOut, reserve("MA", "S1", "c3", 1)) // reserve sold_out 1
-	conf := want(t, c, engine.OK, onID(engine.OpConfirm, h1.ID)) // confirm ok 1, confirmed 1
-	want(t, c, engine.OK, onID(engine.OpCancel, h2.ID))          // cancel ok 1, cancelled 1
-	lim := putItem("MB", "S1", 10)
-	lim.Limit = 1
-	want(t, c, engine.OK, lim)                                                        // put_item ok 2
-	want(t, c, engine.CodeLimitExceeded, reserve("MB", "S1", "c4", 2))                // reserve limit_exceeded 1
+	want(t, c, engine.OK, putItem("MA", "S1", 2))                                             // put_item ok 1
+	h1 := want(t, c, engine.OK, reserve("MA", "S1", "c1", 1))                                 // reserve ok 1, held 1
+	h2 := want(t, c, engine.OK, reserve("MA", "S1", "c2", 1))                                 // reserve ok 2, held 2
+	want(t, c, engine.CodeSoldOut, reserve("MA", "S1", "c3", 1))                              // reserve sold_out 1
+	conf := want(t, c, engine.OK, onID(engine.OpConfirm, h1.ID))                              // confirm ok 1, confirmed 1
+	want(t, c, engine.OK, onID(engine.OpCancel, h2.ID))                                       // cancel ok 1, cancelled 1
+	want(t, c, engine.OK, engine.Command{Op: engine.OpSetLimit, SKU: []byte("MB"), Limit: 1}) // set_limit ok 1 (every shard)
+	want(t, c, engine.OK, putItem("MB", "S1", 10))                                            // put_item ok 2
+	limCust := "c4"                                                                           // a customer of S1's shard: the limit is counted there, no claim elsewhere
+	for i := 0; protocol.ShardOfCustomer([]byte(limCust), 2) != protocol.ShardOfStore([]byte("S1"), 2); i++ {
+		limCust = fmt.Sprintf("c4-%d", i)
+	}
+	want(t, c, engine.CodeLimitExceeded, reserve("MB", "S1", limCust, 2))             // reserve limit_exceeded 1
 	want(t, c, engine.OK, engine.Command{Op: engine.OpBlock, Customer: []byte("c9")}) // block ok 1
 	want(t, c, engine.CodeBlocked, reserve("MB", "S1", "c9", 1))                      // reserve blocked 1
 	want(t, c, engine.OK, putItem("MC", "S1", 10))                                    // put_item ok 3
@@ -120,11 +124,11 @@ func TestMetricsExactCounts(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, got, v)
 		}
 	}
-	// Every write went through the log: 21 commands (block is kept per
-	// shard, so it is one command on each of the 2 shards), whatever the
-	// group commit made of them.
-	if n := m[`inv_shard_entry_commands_sum{shard="0"}`] + m[`inv_shard_entry_commands_sum{shard="1"}`]; n != 21 {
-		t.Errorf("commands applied (inv_shard_entry_commands_sum) = %v, want 21", n)
+	// Every write went through the log: 23 commands (block and set_limit
+	// are kept per shard, so each is one command on each of the 2 shards),
+	// whatever the group commit made of them.
+	if n := m[`inv_shard_entry_commands_sum{shard="0"}`] + m[`inv_shard_entry_commands_sum{shard="1"}`]; n != 23 {
+		t.Errorf("commands applied (inv_shard_entry_commands_sum) = %v, want 23", n)
 	}
 	positive := []string{`inv_shard_apply_duration_seconds_count{shard="0"}`, `inv_shard_apply_batch_entries_count{shard="1"}`, "inv_received_bytes_total", "inv_sent_bytes_total",
 		`inv_shard_commit_index{shard="0"}`, `inv_shard_applied_index{shard="0"}`, `inv_shard_log_entries{shard="0"}`,

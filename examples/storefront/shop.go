@@ -103,6 +103,7 @@ type windowJSON struct {
 type itemJSON struct {
 	SKU       string       `json:"sku"`
 	Store     string       `json:"store"`
+	Zone      string       `json:"zone,omitempty"` // the store's time zone: the windows' times are in it
 	Available int64        `json:"available"`
 	Limit     int64        `json:"limit,omitempty"`
 	Windows   []windowJSON `json:"windows,omitempty"`
@@ -162,7 +163,10 @@ func (s *shop) stores(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"sku": sku, "stores": out})
 }
 
-// GET /items/{sku}/{store} : availability and the pickup windows to choose from.
+// GET /items/{sku}/{store} : availability and the pickup windows to choose
+// from, in the store's time zone. A window offers what the item's own
+// quota, the store's capacity across its SKUs (the store's window of the
+// same start) and the stock all leave.
 func (s *shop) item(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
@@ -171,12 +175,27 @@ func (s *shop) item(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	out := itemJSON{SKU: it.SKU, Store: it.Store, Available: it.Available, Limit: it.Limit}
+	st, err := s.inv.GetStore(ctx, it.Store)
+	if err != nil && !errors.Is(err, client.ErrNotFound) {
+		s.fail(w, err)
+		return
+	}
+	loc := st.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	out := itemJSON{SKU: it.SKU, Store: it.Store, Zone: st.Zone, Available: it.Available, Limit: it.Limit}
 	for _, win := range it.Windows {
-		if win.End.After(time.Now()) {
-			out.Windows = append(out.Windows, windowJSON{Start: win.Start, End: win.End,
-				Available: min(win.Quota-win.Used, it.Available)})
+		if !win.End.After(time.Now()) {
+			continue
 		}
+		left := min(win.Quota-win.Used, it.Available)
+		for _, sw := range st.Windows {
+			if sw.Start.Equal(win.Start) {
+				left = min(left, sw.Capacity-sw.Used)
+			}
+		}
+		out.Windows = append(out.Windows, windowJSON{Start: win.Start.In(loc), End: win.End.In(loc), Available: max(left, 0)})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -181,7 +181,7 @@ func TestShopperPath(t *testing.T) {
 	}
 
 	var second orderJSON
-	call(t, hs, "POST", "/orders", "", orderRequest{SKU: demoSKU, Store: store, Customer: cust, Qty: 1}, &second)
+	call(t, hs, "POST", "/orders", "", orderRequest{SKU: demoSKU, Store: store, Customer: cust, Qty: 1, Window: &window}, &second)
 	var cancelled orderJSON
 	if st := call(t, hs, "DELETE", "/orders/"+second.ID, "", nil, &cancelled); st != 200 || cancelled.State != "cancelled" {
 		t.Fatalf("cancel: %d %+v", st, cancelled)
@@ -258,7 +258,10 @@ func TestStatuses(t *testing.T) {
 	st, eb, _ := reserve(soldOut, uniq("M"), nil)
 	check("sold out", st, eb, 409, "sold_out")
 
-	limited := item(client.ItemSpec{Stock: 10, Limit: 1})
+	limited := item(client.ItemSpec{Stock: 10})
+	if err := c.SetLimit(ctx, client.LimitSpec{SKU: limited, Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
 	st, eb, _ = reserve(limited, uniq("M"), func(r *orderRequest) { r.Qty = 2 })
 	check("limit", st, eb, 409, "limit_exceeded")
 
@@ -273,6 +276,8 @@ func TestStatuses(t *testing.T) {
 	other := w.Add(time.Hour)
 	st, eb, _ = reserve(windowed, uniq("M"), func(r *orderRequest) { r.Window = &other })
 	check("unknown window", st, eb, 422, "unknown_window")
+	st, eb, _ = reserve(windowed, uniq("M"), nil)
+	check("window required", st, eb, 422, "window_required")
 
 	st, eb, _ = reserve(item(client.ItemSpec{Stock: 1, OpensAt: time.Now().Add(time.Hour)}), uniq("M"), nil)
 	check("not open", st, eb, 409, "not_open")
@@ -420,5 +425,49 @@ func TestShopperPathWithStorefrontToken(t *testing.T) {
 	if st := call(t, fresh, "GET", "/orders/"+held.ID, "", nil, &again); st != 200 || again.State != "confirmed" ||
 		again.PickupCode != "" || again.Barcode != "" {
 		t.Fatalf("a shop that did not confirm it: %d %+v, want the order without a code", st, again)
+
+// TestStoreCapacityAcrossSKUs: a store's counter takes one pre-order in a
+// window whatever the product. Two SKUs of the store each have quota left,
+// yet the second order is refused window_full, the item's windows show
+// what the store leaves (in the store's zone), and a reserve without a
+// window on an item that has windows is refused window_required.
+func TestStoreCapacityAcrossSKUs(t *testing.T) {
+	hs, c := newShopT(t)
+	ctx := context.Background()
+	store := uniq("TPE")
+	w := time.Now().Add(72 * time.Hour).Truncate(time.Hour).UTC()
+	if err := c.PutStore(ctx, client.StoreSpec{Store: store, Zone: "Asia/Taipei"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PutStoreWindow(ctx, client.StoreWindowSpec{Store: store, Start: w, End: w.Add(2 * time.Hour), Capacity: 1}); err != nil {
+		t.Fatal(err)
+	}
+	cake, tart := uniq("cake"), uniq("tart")
+	for _, sku := range []string{cake, tart} {
+		if err := c.PutItem(ctx, client.ItemSpec{SKU: sku, Store: store, Stock: 10}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PutWindow(ctx, client.WindowSpec{SKU: sku, Store: store, Start: w, End: w.Add(2 * time.Hour), Quota: 5}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var shown itemJSON
+	if st := call(t, hs, "GET", "/items/"+tart+"/"+store, "", nil, &shown); st != 200 || shown.Zone != "Asia/Taipei" ||
+		len(shown.Windows) != 1 || shown.Windows[0].Available != 1 || shown.Windows[0].Start.Format("-07:00") != "+08:00" {
+		t.Fatalf("item before: %d %+v", st, shown)
+	}
+	var held orderJSON
+	if st := call(t, hs, "POST", "/orders", "", orderRequest{SKU: cake, Store: store, Customer: uniq("M"), Qty: 1, Window: &w}, &held); st != 201 {
+		t.Fatalf("the cake: %d %+v", st, held)
+	}
+	var eb errorBody
+	if st := call(t, hs, "POST", "/orders", "", orderRequest{SKU: tart, Store: store, Customer: uniq("M"), Qty: 1, Window: &w}, &eb); st != 409 || eb.Error != "window_full" {
+		t.Fatalf("the tart in the full slot: %d %+v", st, eb)
+	}
+	if st := call(t, hs, "GET", "/items/"+tart+"/"+store, "", nil, &shown); st != 200 || shown.Windows[0].Available != 0 {
+		t.Fatalf("item after: %d %+v", st, shown)
+	}
+	if st := call(t, hs, "POST", "/orders", "", orderRequest{SKU: tart, Store: store, Customer: uniq("M"), Qty: 1}, &eb); st != 422 || eb.Error != "window_required" {
+		t.Fatalf("no window: %d %+v", st, eb)
 	}
 }
