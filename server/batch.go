@@ -256,7 +256,7 @@ func (s *Server) finishBatch(b *batchCall) {
 		c.out = w.Finish()
 		c.finishFrame(start, b.reqID)
 	}
-	c.inflight.Add(-1)
+	c.answered(b.reqID, opBatch)
 	c.unlock(false)
 	s.inflight.Add(-1)
 }
