@@ -8,8 +8,9 @@
 // that a paused one is neither decoded nor peeked, that it resumes once
 // the budget lets it (and stops mid-buffer, frame by frame, once its own
 // replies put it over), that one that keeps sending while paused is cut and
-// counted, that closing gives everything back, and the config's limits at
-// and past their edges.
+// counted, that closing gives everything back, that the TLS listener stops
+// reading a paused socket, and the config's limits at and past their
+// edges.
 package server
 
 import (
@@ -17,6 +18,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -72,7 +74,7 @@ func budgetServer(t *testing.T) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[*conn]struct{}{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[*conn]struct{}{}, tokens: NewTokens(nil)}
 	s.budget.limit = testBudget
 	s.met = newServerMetrics(s)
 	return s
@@ -402,6 +404,58 @@ func TestCloseGivesEverythingBack(t *testing.T) {
 	c.answered(7, engine.OpStoresWithStock)
 	c.unlock(false)
 	wantHeld(t, s, c, 0, 100, 1)
+}
+
+// TestTLSStopsReadingWhilePaused drives the TLS listener's loop (serveTLS)
+// over a pipe: while its connection is paused it stops taking what the
+// reader read, so the reader stops reading the socket and the peer's writes
+// block (TCP's backpressure on a real socket), instead of piling requests
+// up; once woken with room again it serves them all.
+func TestTLSStopsReadingWhilePaused(t *testing.T) {
+	s := budgetServer(t)
+	peer, server := net.Pipe()
+	defer peer.Close()
+	go s.serveTLS(server)
+	if _, err := peer.Write(protocol.AppendHello(nil, 1, &protocol.Hello{Version: 1})); err != nil {
+		t.Fatal(err)
+	}
+	r := protocol.NewReader(peer, 0)
+	if f, err := r.Next(); err != nil || f.Op != protocol.OpHello {
+		t.Fatalf("HELLO: %v %v", f.Op, err)
+	}
+	s.mu.Lock()
+	var c *conn
+	for c = range s.conns {
+	}
+	s.mu.Unlock()
+	over := int64(testBudget/replySharesMin + 1)
+	hold(c, over)
+
+	const n = 10_000
+	frames := pings(n)
+	_ = peer.SetWriteDeadline(time.Now().Add(500 * time.Millisecond))
+	sent, err := peer.Write(frames)
+	if err == nil || sent > 4*tlsReadChunk {
+		t.Fatalf("a paused connection took %d bytes of %d (error %v): it should stop reading", sent, len(frames), err)
+	}
+	if !c.readPaused.Load() || c.unread.Load() > 2*tlsReadChunk {
+		t.Fatalf("paused %v with %d bytes unread", c.readPaused.Load(), c.unread.Load())
+	}
+	_ = peer.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if f, err := r.Next(); err == nil {
+		t.Fatalf("a paused connection answered %s", f.Op)
+	}
+
+	hold(c, -over)
+	_ = c.gc.Wake(nil) // the ticker's wake of a paused connection
+	_ = peer.SetDeadline(time.Time{})
+	r = protocol.NewReader(peer, 0) // the timed-out read left no partial frame: nothing had arrived
+	go func() { _, _ = peer.Write(frames[sent:]) }()
+	for i := range n {
+		if f, err := r.Next(); err != nil || f.Op != protocol.OpPing {
+			t.Fatalf("reply %d after resuming: %v %v", i, f.Op, err)
+		}
+	}
 }
 
 func TestReplyBudgetConfig(t *testing.T) {
