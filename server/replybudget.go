@@ -34,13 +34,14 @@ import (
 // per connection. Bytes already admitted cannot be taken back, which is
 // why a connection alone may not take the whole budget and why the shares
 // start at half: the connections that came first keep what they took
-// while newcomers take their shares. gnet
-// has no way to stop reading a socket, so a paused peer that keeps sending
-// fills gnet's inbound buffer instead of its TCP window; past a frame's
-// worth of unread requests it is cut. A paused peer that takes no replies
-// is cut by write_timeout, as any other. The TLS listener stops reading
-// the socket of a paused connection, so there the peer meets TCP's own
-// backpressure.
+// while newcomers take their shares.
+//
+// gnet has no way to stop reading a socket, so a paused peer that keeps
+// sending fills gnet's inbound buffer instead of its TCP window; past a
+// frame's worth of unread requests it is cut. A paused peer that takes no
+// replies is cut by write_timeout, as any other. The TLS listener stops
+// reading the socket of a paused connection, so there the peer meets TCP's
+// own backpressure.
 
 // cutReason says why a slow consumer was closed (a label of
 // inv_slow_consumers_cut_total).
