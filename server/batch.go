@@ -66,7 +66,7 @@ func (b *batchCall) finish(results []engine.Result, errs []error) {
 		c.out = w.Finish()
 		c.finishFrame(start, b.reqID)
 	}
-	c.inflight.Add(-1)
+	c.answered(b.reqID, opBatch)
 	c.unlock(false)
 	s.inflight.Add(-1)
 }

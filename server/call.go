@@ -54,7 +54,7 @@ func (s *Server) finishOp(c *conn, reqID uint32, op engine.Op, r *engine.Result,
 	if !c.closed {
 		c.appendOutcome(reqID, op, r, err)
 	}
-	c.inflight.Add(-1)
+	c.answered(reqID, op)
 	c.unlock(false)
 	s.inflight.Add(-1)
 }

@@ -53,6 +53,18 @@ type conn struct {
 	inflight atomic.Int32 // frames accepted and not yet answered
 	outbound atomic.Int64 // bytes in gnet's outbound buffer at the last flush (for subscriptions)
 
+	// The node's reply budget (replybudget.go): what this connection holds
+	// for its peer, as counted in the node's total.
+	held        atomic.Int64 // reply bytes: gathered, in gnet's buffer, reserved for large reads in flight
+	unread      atomic.Int64 // requests left in the inbound buffer after the last read
+	readPaused  atomic.Bool  // whole frames wait unread because the connection holds over its share
+	outCounted  int          // of out, under mu
+	obCounted   int          // of gnet's outbound buffer (event loop)
+	readHeld    bool         // this read stopped for the budget (event loop)
+	admitting   pendingReserve
+	reserved    map[reserveKey]reservation // large reads in flight, under mu
+	reservedSum int64                      // their bytes, under mu
+
 	mu          sync.Mutex
 	out         []byte // replies waiting for the event loop
 	wakePending bool   // a Wake is on its way; no need for another
@@ -73,6 +85,7 @@ func (c *conn) lock() { c.mu.Lock() }
 // unlock releases the outbound buffer and, off the event loop, wakes the
 // loop if this is the first reply since its last flush.
 func (c *conn) unlock(onLoop bool) {
+	c.countOut(false)
 	wake := false
 	if !onLoop && !c.wakePending && len(c.out) > 0 && !c.closed {
 		c.wakePending = true
@@ -87,13 +100,14 @@ func (c *conn) unlock(onLoop bool) {
 }
 
 // flush writes every reply gathered since the last flush (event loop only).
-// It reports false when the peer has stopped reading and the connection
-// must close.
-func (c *conn) flush() bool {
+// It reports why the connection must close when the peer has stopped
+// reading (cutNone while it reads).
+func (c *conn) flush() cutReason {
 	c.mu.Lock()
 	buf := c.out
 	c.out = c.spare[:0]
 	c.wakePending = false
+	c.countOut(true)
 	c.mu.Unlock()
 	pre := c.gc.OutboundBuffered()
 	if len(buf) > 0 {
@@ -108,7 +122,14 @@ func (c *conn) flush() bool {
 	c.spare = buf[:0]
 	ob := c.gc.OutboundBuffered()
 	c.outbound.Store(int64(ob))
-	return ob <= c.srv.cfg.MaxOutboundBytes && c.writeProgress(pre, ob)
+	c.countOutbound(ob)
+	switch {
+	case ob > c.srv.cfg.MaxOutboundBytes:
+		return cutOutbound
+	case !c.writeProgress(pre, ob):
+		return cutStalled
+	}
+	return cutNone
 }
 
 // appendError appends an ERROR frame (under mu).
@@ -140,6 +161,9 @@ func (c *conn) appendResult(reqID uint32, op engine.Op, r *engine.Result) {
 	}
 	start := len(c.out)
 	c.out = protocol.AppendResult(c.out, reqID, op, r)
+	if largeRead(op) {
+		c.srv.budget.observe(op, len(c.out)-start)
+	}
 	c.finishFrame(start, reqID)
 }
 

@@ -48,6 +48,7 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 	c.lock()
 	c.closed = true
 	c.out = nil
+	c.dropHeld() // replybudget.go
 	c.unlock(true)
 	for _, sub := range c.subs {
 		close(sub.stop)
@@ -65,16 +66,21 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 
 // OnTraffic serves every whole frame that has arrived, then writes every
 // reply gathered since the last flush. Proposers wake it (conn.unlock) when
-// replies are waiting, so it also runs with nothing new to read.
+// replies are waiting, so it also runs with nothing new to read. A
+// connection over its share of the node's reply budget is not read
+// (replybudget.go); its frames wait in the inbound buffer.
 func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 	c, ok := gc.Context().(*conn)
 	if !ok {
 		return gnet.Close
 	}
 	act := s.readFrames(c)
-	if !c.flush() {
-		s.log.Warn("closing a slow consumer", "conn", c.id, "remote", c.remote,
-			"outbound_bytes", c.outbound.Load())
+	why := c.flush()
+	if why == cutNone {
+		why = s.afterRead(c)
+	}
+	if why != cutNone {
+		s.cutSlowConsumer(c, why)
 		return gnet.Close
 	}
 	return act
@@ -84,6 +90,9 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 // alias gnet's buffer, and every proposal copies what it keeps before the
 // buffer is discarded. A partial frame stays buffered for the next read.
 func (s *Server) readFrames(c *conn) gnet.Action {
+	if s.holdReading(c) { // paused for the reply budget: not even a Peek, which may copy (replybudget.go)
+		return gnet.None
+	}
 	gc := c.gc
 	n := gc.InboundBuffered()
 	if n == 0 {
@@ -97,6 +106,9 @@ func (s *Server) readFrames(c *conn) gnet.Action {
 	now := time.Now() // one clock read per read: every frame of it arrived together
 	off := 0
 	for off < len(buf) {
+		if s.holdReading(c) { // over its share of the reply budget (replybudget.go)
+			break
+		}
 		f, size, err := protocol.ReadFrame(buf[off:], s.cfg.MaxFrameBytes)
 		if err == protocol.ErrIncomplete {
 			break
@@ -130,7 +142,7 @@ func (s *Server) readFrames(c *conn) gnet.Action {
 		// still arriving.
 		_, _ = gc.Discard(off)
 	}
-	c.notePartial(off < len(buf))
+	c.notePartial(off < len(buf) && !c.readHeld) // held frames are not late: they are not being read
 	s.met.wire.bytesIn.Add(off)
 	return gnet.None
 }
@@ -164,6 +176,7 @@ func (s *Server) serveFrame(c *conn, f protocol.Frame, now time.Time) gnet.Actio
 		c.sendError(f.ReqID, engine.CodeProtocol, "the stale flag is for reads: "+f.Op.String()+" is not one")
 		return gnet.None
 	}
+	s.noteFrame(c, f) // the reply reservation admit takes (replybudget.go)
 	op := frameOpOf(f.Op)
 	switch {
 	case op == nil:
@@ -200,6 +213,7 @@ func (s *Server) admit(c *conn, reqID uint32) bool {
 	}
 	c.inflight.Add(1)
 	s.inflight.Add(1)
+	c.reserveAdmitted()
 	// Checked after counting, so that Shutdown, which sets draining and then
 	// waits for the count to reach zero, never misses a request.
 	if s.draining.Load() {
@@ -211,6 +225,7 @@ func (s *Server) admit(c *conn, reqID uint32) bool {
 }
 
 func (s *Server) unadmit(c *conn) {
+	c.unreserveAdmitted()
 	c.inflight.Add(-1)
 	s.inflight.Add(-1)
 }

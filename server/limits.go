@@ -36,8 +36,59 @@ const (
 	// DefaultMaxOutboundBytes bounds replies waiting in one connection's
 	// outbound buffer for a peer that does not read them. Past it the
 	// connection is closed as a slow consumer (as nats-server does): the
-	// alternative is unbounded memory for one bad client.
+	// alternative is unbounded memory for one bad client. The reply budget
+	// stops reading such a connection first (at a sixteenth of
+	// MaxReplyBufferBytes, replySharesMin), so this cut is for replies
+	// already admitted when it stopped; it never exceeds
+	// MaxReplyBufferBytes, and left unset it is the smaller of this and the
+	// node's budget.
 	DefaultMaxOutboundBytes = 64 << 20
+
+	// DefaultMaxReplyBufferBytes bounds what the whole node holds for its
+	// clients' replies (replybudget.go, docs/adr/0037): encoded replies not
+	// yet taken by the kernel, a reservation for every large read in
+	// flight, and requests left unread while a connection is paused. From
+	// half of it, a connection holding more than its share (this divided
+	// by the connections holding anything) is no longer read until it
+	// drains; past all of it, only connections holding nothing are read.
+	// 256 MiB is a sixteenth of a host with 4 GiB of memory: with Go's
+	// heap growing to twice its live size and results built before they
+	// are encoded, slow readers cost at most about a GiB of resident
+	// memory, while the budget still holds 256 replies of a full frame, or
+	// 4,096 large reads at their least reservation, at once. A larger host
+	// may raise it (docs/OPERATIONS.md).
+	DefaultMaxReplyBufferBytes = 256 << 20
+
+	// replySharesMin: a connection never holds more than
+	// MaxReplyBufferBytes / 16 (16 MiB by default: 256 large replies in
+	// flight, far past a client library's pipeline) before it is paused,
+	// even on an idle node. Reservations admitted cannot be taken back, so
+	// without it the first connections of an attack would take the whole
+	// budget before the shares apply, and leave later clients nothing.
+	replySharesMin = 16
+
+	// replyShareFromDivisor: from MaxReplyBufferBytes / 2 on, connections
+	// over their share wait. Replies already admitted cannot be taken
+	// back, so the shares must start before the budget is spent: the
+	// first connections keep what they took while later ones take their
+	// shares, and together they stay within the budget.
+	replyShareFromDivisor = 2
+
+	// largeReadReserveMinBytes is the least reserved for a large read in
+	// flight (list_items, list_reservations, stores_with_stock) before the
+	// node has sent a reply of that op: the reply of a stores_with_stock
+	// over 4,000 stores. After the first, the reservation is the largest
+	// reply of the op the node has sent, up to the client's frame limit
+	// (replybudget.go): an estimate that only grows, so that a client
+	// cannot lower it with small reads before it asks for large ones.
+	largeReadReserveMinBytes = 64 << 10
+
+	// replyAccountStepBytes is how far a connection's gathered replies may
+	// grow before they are added to the node's total: the small replies of
+	// the hot path (a reserve's is ~40 bytes) then cost no shared atomic,
+	// and each connection's count is short by less than this until its
+	// next flush, which counts everything.
+	replyAccountStepBytes = 4 << 10
 
 	// MaxSubscriptionsPerConn bounds change-feed subscriptions on one
 	// connection: a consumer follows a few shards, each subscription costs

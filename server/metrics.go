@@ -77,6 +77,7 @@ func newServerMetrics(s *Server) *serverMetrics {
 		return float64(m.commandsPerEntry.Load()) / 1000
 	})
 	m.wire = newWireMetrics(m.set)
+	s.budget.register(m.set)
 	s.observeApplies(m.set)
 	s.observeSnapshots(m.set)
 	m.set.RegisterMetricsWriter(func(w io.Writer) {

@@ -40,6 +40,7 @@ type Server struct {
 
 	nconns   atomic.Int64
 	inflight atomic.Int64 // frames in flight on every connection
+	budget   replyBudget  // bytes held for every connection's peer (replybudget.go)
 	connSeq  atomic.Uint64
 	draining atomic.Bool
 	subsMu   sync.Mutex    // orders subscriptions starting against Shutdown's wait
@@ -79,6 +80,7 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 	if s.tokens == nil {
 		s.tokens = NewTokens(nil)
 	}
+	s.budget.limit = int64(cfg.MaxReplyBufferBytes)
 	if len(cfg.Peers) > 0 {
 		if s.peers, err = openPeerTable(cfg.PeersFile, cfg.Peers); err != nil {
 			return nil, err
@@ -296,9 +298,12 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	return gnet.None
 }
 
-// OnTick sweeps connections that never said HELLO and samples metrics.
+// OnTick sweeps connections that never said HELLO, enforces deadlines,
+// wakes the connections whose reply bytes it must count afresh, and samples
+// metrics.
 func (s *Server) OnTick() (time.Duration, gnet.Action) {
 	s.met.sample(s)
+	s.budget.sample(s.log)
 	now := time.Now()
 	s.mu.Lock()
 	for c := range s.conns {

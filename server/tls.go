@@ -94,8 +94,14 @@ func (s *Server) serveTLS(nc net.Conn) {
 	closing := false
 loop:
 	for {
+		data := tc.data
+		if c, ok := tc.ctx.(*conn); ok && c.readPaused.Load() {
+			// Paused for the reply budget: the reader blocks and TCP
+			// pushes back on the peer; ticks and replies still wake us.
+			data = nil
+		}
 		select {
-		case b, ok := <-tc.data:
+		case b, ok := <-data:
 			if !ok {
 				err = tc.readErr
 				break loop

@@ -179,6 +179,19 @@ var configKeys = map[string]setter{
 	"max_in_flight":      intKey(func(c *config) *int { return &c.Server.MaxInFlight }),
 	"max_frame_bytes":    intKey(func(c *config) *int { return &c.Server.MaxFrameBytes }),
 	"max_outbound_bytes": intKey(func(c *config) *int { return &c.Server.MaxOutboundBytes }),
+	// max_reply_buffer_bytes is the node-wide budget of bytes held for
+	// clients' replies (server/replybudget.go); the server refuses one
+	// under max_frame_bytes or max_outbound_bytes at start.
+	"max_reply_buffer_bytes": func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err == nil && n <= 0 {
+			err = fmt.Errorf("max_reply_buffer_bytes must be positive")
+		}
+		if err == nil {
+			c.Server.MaxReplyBufferBytes = n
+		}
+		return err
+	},
 	"compress_min_bytes": intKey(func(c *config) *int { return &c.Server.CompressMinBytes }),
 	// feed_events sized the in-memory ring SUBSCRIBE once read; the feed
 	// is now durable (feed_retention, feed_max_events). Accepted and

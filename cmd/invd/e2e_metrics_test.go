@@ -8,6 +8,7 @@
 // shards applied (the per-shard commands-per-entry histograms' sums) with
 // the writes sent. It also checks
 // /healthz and /readyz, the per-shard raft series, the wire byte counters,
+// the reply budget's series (zero for a client that reads its replies),
 // and that /debug/pprof is served only with --pprof. Last, every inv_
 // metric that docs/OPERATIONS.md lists or docs/grafana-dashboard.json
 // queries is one the server really writes (before and after a restart,
@@ -122,6 +123,15 @@ func TestMetricsExactCounts(t *testing.T) {
 			t.Errorf("/metrics lacks %s", name)
 		} else if got != v {
 			t.Errorf("%s = %v, want %v", name, got, v)
+		}
+	}
+	// A client that reads its replies leaves nothing held, paused or cut
+	// for the reply budget (server/replybudget.go).
+	for _, name := range []string{"inv_reply_buffer_bytes", "inv_connections_paused",
+		`inv_slow_consumers_cut_total{reason="write_timeout"}`, `inv_slow_consumers_cut_total{reason="max_outbound_bytes"}`,
+		`inv_slow_consumers_cut_total{reason="unread_while_paused"}`} {
+		if got, ok := m[name]; !ok || got != 0 {
+			t.Errorf("%s = %v (written %v), want 0", name, got, ok)
 		}
 	}
 	// Every write went through the log: 23 commands (block and set_limit
