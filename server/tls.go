@@ -82,7 +82,9 @@ func (s *Server) serveTLS(nc net.Conn) {
 		return
 	}
 	if t, ok := nc.(*tls.Conn); ok {
-		_ = nc.SetDeadline(time.Now().Add(s.cfg.HelloTimeout))
+		// The hello sweep closes (and counts) a handshake that outlives
+		// HelloTimeout; the deadline, a tick later, is only a backstop.
+		_ = nc.SetDeadline(time.Now().Add(s.cfg.HelloTimeout + 2*tickInterval))
 		if err := t.Handshake(); err != nil {
 			s.OnClose(tc, err)
 			_ = tc.Close()

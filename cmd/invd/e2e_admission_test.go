@@ -67,6 +67,15 @@ func waitMetrics(t *testing.T, p *invdtest.Proc, what string, ok func(m map[stri
 	}
 }
 
+// settled waits until no connection without HELLO is left: the probes of
+// the port that invdtest.Start makes are gone.
+func settled(t *testing.T, p *invdtest.Proc) {
+	t.Helper()
+	waitMetrics(t, p, "no connection without HELLO at the start", func(m map[string]float64) bool {
+		return m["inv_connections_pre_hello"] == 0
+	})
+}
+
 func TestSilentSocketsDoNotLockOut(t *testing.T) {
 	const maxConns, maxPre, extra = 12, 16, 40
 	p := startInvd(t, 2, tokenConfig(storefrontToken)+fmt.Sprintf(`
@@ -77,7 +86,7 @@ hello_timeout = 1m
 `, maxConns, maxPre))
 	admin := dialToken(t, p, operatorToken)
 	want(t, admin, engine.OK, putItem("SILENT", "S1", 1000))
-
+	settled(t, p)
 	silent := silentSockets(t, p.Addr(), maxPre+extra)
 	waitMetrics(t, p, "silent sockets past the pre-HELLO budget", func(m map[string]float64) bool {
 		return m["inv_connections_pre_hello"] == maxPre && m[`inv_pre_hello_closed_total{reason="evicted"}`] == extra
@@ -124,6 +133,7 @@ hello_timeout = 1m
 func TestPerAddressLimit(t *testing.T) {
 	const perAddr = 5
 	p := startInvd(t, 2, fmt.Sprintf("max_connections_per_address = %d\nhello_timeout = 1m\n", perAddr))
+	settled(t, p)
 	var held []*wireconn.Conn
 	for len(held) < perAddr-1 {
 		held = append(held, dial(t, p))
@@ -203,4 +213,41 @@ func TestSilentSocketsClosedAfterHelloTimeout(t *testing.T) {
 	if err := witness.Ping(1); err != nil {
 		t.Fatalf("a connection that said HELLO was cut: %v", err)
 	}
+}
+
+// TestTLSSilentSocketsAdmitted: sockets on the TLS port that never start a
+// handshake are admitted like silent ones on the plain port: counted in the
+// pre-HELLO budget, the oldest pushed out past it, the rest closed by
+// hello_timeout; a TLS client with a token is served meanwhile.
+func TestTLSSilentSocketsAdmitted(t *testing.T) {
+	const maxPre, extra = 4, 3
+	certPath, keyPath, pool := selfSigned(t)
+	tlsAddr := invdtest.FreeAddr()
+	p := startInvd(t, 2, tokenConfig(storefrontToken)+fmt.Sprintf(`
+max_unauthenticated_connections = %d
+hello_timeout = 2s
+tls_listen = %s
+tls_cert = %s
+tls_key = %s
+`, maxPre, tlsAddr, certPath, keyPath))
+	settled(t, p)
+	silent := silentSockets(t, tlsAddr, maxPre+extra)
+	waitMetrics(t, p, "silent TLS sockets past the pre-HELLO budget", func(m map[string]float64) bool {
+		return m["inv_connections_pre_hello"] == maxPre && m[`inv_pre_hello_closed_total{reason="evicted"}`] == extra
+	})
+	if _, _, code := tlsHello(t, tlsAddr, pool, storefrontToken); code != engine.CodeInternal { // CodeOf(nil): no ERROR
+		t.Fatalf("HELLO over TLS beside silent sockets: %s", code)
+	}
+	for i, nc := range silent {
+		if !isClosed(nc, 10*time.Second) {
+			t.Fatalf("silent TLS socket %d still open after hello_timeout", i)
+		}
+	}
+	waitMetrics(t, p, "the silent TLS sockets timed out", func(m map[string]float64) bool {
+		// The client's connection, pre-HELLO for a moment, pushed out one
+		// more; the rest waited out hello_timeout.
+		return m["inv_connections_pre_hello"] == 0 && m["inv_connections_authenticated"] == 1 &&
+			m[`inv_pre_hello_closed_total{reason="evicted"}`] == extra+1 &&
+			m[`inv_pre_hello_closed_total{reason="timeout"}`] == maxPre-1
+	})
 }

@@ -1,9 +1,15 @@
 // Frames that arrive in pieces: a real network hands a frame to the server
-// in as many reads as it likes. Each test here writes valid frames cut at
+// in as many reads as it likes. The tests here write valid frames cut at
 // every byte offset (with a pause between the pieces, so that the server
-// reads them apart) and in 1-byte writes, and checks that every frame is
+// reads them apart) and in 1-byte writes, and check that every frame is
 // answered exactly as if it had arrived whole: nothing lost, nothing of a
-// payload read as a header.
+// payload read as a header. TestEveryFrameKindSplit does so for every kind
+// of frame the server accepts (HELLO, PING, TOPOLOGY, each domain op, BATCH,
+// a compressed BATCH, SUBSCRIBE, SNAPSHOT, STATUS, ADMIN, SHARD_CALL),
+// comparing each reply with the reply to the whole frame;
+// TestSplitBatchHidingAReserve cuts a BATCH where a SKU that holds a whole
+// reserve frame begins, and checks nothing is reserved. Large frames in many
+// reads are in e2e_shaped_test.go.
 package main_test
 
 import (
