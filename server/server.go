@@ -134,14 +134,14 @@ func (s *Server) Start() error {
 	s.advertise.Store(&adv)
 	if s.cfg.TLSListen != "" {
 		if err := s.startTLS(); err != nil {
-			s.stopProtocol()
+			_ = s.stopProtocol()
 			return err
 		}
 	}
 	if s.cfg.HTTP != "" {
 		if err := s.startHTTP(); err != nil {
 			s.stopTLS()
-			s.stopProtocol()
+			_ = s.stopProtocol()
 			return err
 		}
 	}
