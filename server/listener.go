@@ -59,11 +59,10 @@ func acceptErrorKind(err error) int {
 }
 
 // listen binds the protocol address and starts gnet's event loops and the
-// accept loop.
-// Go's listener sets SO_REUSEADDR (a restarted server binds its port while
-// its old connections sit in TIME_WAIT), and TCP_NODELAY and keepalive on
-// every connection it accepts; gnet's duplicate shares the socket and so
-// its options.
+// accept loop. Go's listener sets SO_REUSEADDR (a restarted server binds
+// its port while its old connections sit in TIME_WAIT), and TCP_NODELAY and
+// keepalive on every connection it accepts; gnet's duplicate of a
+// connection's descriptor shares its socket, and so its options.
 func (s *Server) listen(opts []gnet.Option) error {
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
