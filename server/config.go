@@ -39,11 +39,18 @@ type Config struct {
 	// EventLoops is the number of gnet event loops; 0 means one per CPU.
 	EventLoops int
 
-	MaxFrameBytes    int
-	MaxConnections   int
-	MaxInFlight      int // frames per connection
-	MaxOutboundBytes int // per connection; at most MaxReplyBufferBytes
-	CompressMinBytes int
+	MaxFrameBytes int
+	// MaxConnections bounds connections that completed HELLO; past it
+	// HELLO is answered busy. MaxUnauthenticated bounds those that have
+	// not yet: past it the oldest of them is closed (admission.go).
+	MaxConnections     int
+	MaxUnauthenticated int
+	// MaxConnsPerAddress bounds the connections of one remote IP address;
+	// negative: no bound.
+	MaxConnsPerAddress int
+	MaxInFlight        int // frames per connection
+	MaxOutboundBytes   int // per connection; at most MaxReplyBufferBytes
+	CompressMinBytes   int
 	// MaxReplyBufferBytes is the node-wide budget of bytes held for
 	// clients' replies (replybudget.go); past it the connections holding
 	// more than their share are not read until they drain.
@@ -131,6 +138,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.MaxFrameBytes, DefaultMaxFrameBytes)
 	def(&c.MaxConnections, DefaultMaxConnections)
+	def(&c.MaxUnauthenticated, DefaultMaxUnauthenticated)
+	if c.MaxConnsPerAddress == 0 {
+		c.MaxConnsPerAddress = DefaultMaxConnsPerAddress
+	}
 	def(&c.MaxInFlight, DefaultMaxInFlight)
 	def(&c.MaxReplyBufferBytes, DefaultMaxReplyBufferBytes)
 	def(&c.MaxOutboundBytes, min(DefaultMaxOutboundBytes, c.MaxReplyBufferBytes))

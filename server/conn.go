@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,8 +24,13 @@ type conn struct {
 	srv    *Server
 	gc     gnet.Conn
 	id     uint64
-	openAt time.Time
 	remote string
+	addr   netip.Addr // the remote IP the per-address bound counts (admission.go)
+
+	// Admission (admission.go), under srv.adm.mu.
+	openAt           time.Time
+	stage            connStage
+	prePrev, preNext *conn // the pre-HELLO list
 
 	hello atomic.Bool // HELLO answered; written on the loop, read by the ticker
 
@@ -49,6 +55,7 @@ type conn struct {
 	cmds    []engine.Command // a BATCH's decoded commands
 	spare   []byte           // the other half of out's double buffer
 	subs    []*subscription
+	warned  bool // a refused frame of this connection was logged (refuseFrame)
 
 	inflight atomic.Int32 // frames accepted and not yet answered
 	outbound atomic.Int64 // bytes in gnet's outbound buffer at the last flush (for subscriptions)

@@ -30,9 +30,15 @@
 // and the HTTP port: /metrics (metrics.go, opmetrics.go), /healthz,
 // /readyz and, when enabled, /debug/pprof (http.go).
 //
+// The edge: the server accepts its own connections and hands them to gnet's
+// loops (listener.go), so that no accept error stops the port; admission
+// bounds connections before and after HELLO and per address (admission.go);
+// frames are reassembled from reads of any size by drainInbound
+// (framescan.go).
+//
 // docs/adr/0030..0035 and 0065 record the decisions: routing, the reply
-// path, fan-out operations, the read path, SUBSCRIBE on the durable feed,
-// and the router.
+// path, fan-out operations, the read path, SUBSCRIBE on the durable feed
+// and the router; docs/adr/0057 the accept loop and admission.
 //
 // It may import engine, protocol, raftstore, router, gnet,
 // VictoriaMetrics/metrics, hashicorp/go-metrics (to observe raft's own

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -14,23 +13,30 @@ import (
 	"github.com/invsys/inv/protocol"
 )
 
-// OnOpen admits a connection, or answers busy (over MaxConnections) or
+// OnOpen admits a connection as one that has not said HELLO yet
+// (admission.go), or answers busy (its address holds too many) or
 // unavailable (shutting down) and closes it.
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if s.draining.Load() {
+		s.met.edge.connsRefused[refusedShuttingDown].Inc()
 		return protocol.AppendError(nil, 0, &protocol.ErrorReply{Code: engine.CodeUnavailable,
 			Message: "the server is shutting down"}), gnet.Close
 	}
-	if s.nconns.Add(1) > int64(s.cfg.MaxConnections) {
-		s.nconns.Add(-1)
-		return protocol.AppendError(nil, 0, &protocol.ErrorReply{Code: engine.CodeBusy,
-			Message: "too many connections"}), gnet.Close
-	}
-	c := &conn{srv: s, gc: gc, id: s.connSeq.Add(1), openAt: time.Now(),
-		maxFrameOut: protocol.DefaultMaxFrameBytes}
+	c := &conn{srv: s, gc: gc, id: s.connSeq.Add(1), maxFrameOut: protocol.DefaultMaxFrameBytes}
 	if a := gc.RemoteAddr(); a != nil {
 		c.remote = a.String()
+		c.addr = addrKey(a)
 	}
+	victim, ok := s.adm.open(c, s.cfg.MaxConnsPerAddress, s.cfg.MaxUnauthenticated)
+	if !ok {
+		s.refuseConn(c, refusedPerAddress)
+		return protocol.AppendError(nil, 0, &protocol.ErrorReply{Code: engine.CodeBusy,
+			Message: "too many connections from this address"}), gnet.Close
+	}
+	if victim != nil {
+		s.cutPreHello(victim, cutEvicted)
+	}
+	s.nconns.Add(1)
 	gc.SetContext(c)
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
@@ -57,6 +63,7 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	s.adm.close(c)
 	s.nconns.Add(-1)
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
 		s.log.Debug("connection closed", "conn", c.id, "remote", c.remote, "error", err)
@@ -86,64 +93,30 @@ func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 	return act
 }
 
-// readFrames decodes the frames in the inbound buffer in place: payloads
-// alias gnet's buffer, and every proposal copies what it keeps before the
-// buffer is discarded. A partial frame stays buffered for the next read.
+// readFrames serves the whole frames in the inbound buffer in place:
+// payloads alias gnet's buffer, and every proposal copies what it keeps
+// before the buffer is discarded. A partial frame stays buffered for the
+// next read (drainInbound, framescan.go).
 func (s *Server) readFrames(c *conn) gnet.Action {
 	if s.holdReading(c) { // paused for the reply budget: not even a Peek, which may copy (replybudget.go)
 		return gnet.None
 	}
-	gc := c.gc
-	n := gc.InboundBuffered()
-	if n == 0 {
-		c.notePartial(false)
-		return gnet.None
-	}
-	buf, err := gc.Peek(n)
-	if err != nil {
-		return gnet.None
-	}
 	now := time.Now() // one clock read per read: every frame of it arrived together
-	off := 0
-	for off < len(buf) {
-		if s.holdReading(c) { // over its share of the reply budget (replybudget.go)
-			break
+	act := gnet.None
+	hold := func() bool { return s.holdReading(c) } // over its share of the reply budget
+	d := drainInbound(c.gc, s.cfg.MaxFrameBytes, hold, func(f protocol.Frame, err error) bool {
+		if err != nil {
+			act = s.refuseFrame(c, f, err)
+		} else {
+			act = s.serveFrame(c, f, now)
 		}
-		f, size, err := protocol.ReadFrame(buf[off:], s.cfg.MaxFrameBytes)
-		if err == protocol.ErrIncomplete {
-			break
-		}
-		if err != nil && size == 0 {
-			// Over the frame limit: answer, and close, since the peer is no
-			// longer at a frame boundary we could find.
-			var reqID uint32
-			if len(buf)-off >= protocol.HeaderSize {
-				reqID = binary.LittleEndian.Uint32(buf[off+6:])
-			}
-			c.sendError(reqID, protocol.CodeOf(err), err.Error())
-			_, _ = gc.Discard(len(buf))
-			s.met.wire.bytesIn.Add(len(buf))
-			return gnet.Close
-		}
-		off += size
-		if err != nil { // bad flags: the frame is delimited, answer it and go on
-			c.sendError(f.ReqID, protocol.CodeOf(err), err.Error())
-			continue
-		}
-		if act := s.serveFrame(c, f, now); act != gnet.None {
-			_, _ = gc.Discard(len(buf))
-			s.met.wire.bytesIn.Add(len(buf))
-			return act
-		}
+		return act != gnet.None
+	})
+	s.met.wire.bytesIn.Add(d.consumed)
+	if d.stopped {
+		return act
 	}
-	if off > 0 {
-		// Only a positive count: gnet's Discard(n) with n <= 0 empties the
-		// whole inbound buffer, which would throw away the start of a frame
-		// still arriving.
-		_, _ = gc.Discard(off)
-	}
-	c.notePartial(off < len(buf) && !c.readHeld) // held frames are not late: they are not being read
-	s.met.wire.bytesIn.Add(off)
+	c.notePartial(d.partial) // frames held back for the reply budget are not late: they are not being read
 	return gnet.None
 }
 
@@ -266,6 +239,9 @@ func (s *Server) serveHello(c *conn, f protocol.Frame) gnet.Action {
 		s.log.Info("refused a token", "conn", c.id, "remote", c.remote, "client", h.Client)
 		c.sendError(f.ReqID, engine.CodeUnauthorized, "missing or unknown token")
 		return gnet.Close
+	}
+	if act := s.admitHello(c, f.ReqID); act != gnet.None {
+		return act
 	}
 	c.grant = grant
 	c.hideCodes.Store(!grant.seesPickupCodes())

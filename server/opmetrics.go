@@ -183,6 +183,10 @@ func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if p := s.acceptProblem(); p != "" { // listener.go
+		http.Error(w, p, http.StatusServiceUnavailable)
+		return
+	}
 	for i := range s.shards {
 		if !s.shardCaughtUp(i) {
 			http.Error(w, "shard "+strconv.Itoa(i)+" has no leader or has not caught up", http.StatusServiceUnavailable)

@@ -30,13 +30,27 @@ type Server struct {
 	log    *slog.Logger
 	met    *serverMetrics
 
-	eng       gnet.Engine
 	addr      string                 // the protocol's bound address
 	advertise atomic.Pointer[string] // the client address in TOPOLOGY, known once bound
 	started   time.Time              // when Start began serving (STATUS's uptime)
-	booted    chan struct{}          // closed by OnBoot
-	exited    chan struct{}          // closed when gnet.Run returned
-	runErr    error
+
+	// The protocol port (listener.go): its listener and accept loop, and
+	// gnet's event loops, which serve the connections it accepts.
+	ln             net.Listener
+	cli            *gnet.Client
+	reserve        *os.File      // spare descriptor, spent to shed a connection when out of them (accept loop)
+	stopAccept     chan struct{} // closed by Shutdown: the accept loop stops waiting
+	acceptDone     chan struct{} // closed when the accept loop returned
+	enrollWG       sync.WaitGroup
+	lastAcceptFail atomic.Int64 // Unix nanoseconds of the last failed accept; 0: none
+	lastAcceptErr  atomic.Pointer[string]
+	lastTick       atomic.Int64 // Unix nanoseconds of the last OnTick: the event loops run
+	acceptWarns    warnLimiter
+
+	adm        admission // which connections are kept (admission.go)
+	frameWarns warnLimiter
+	connWarns  warnLimiter
+	sweep      []*conn // OnTick's scratch: connections past hello_timeout
 
 	nconns   atomic.Int64
 	inflight atomic.Int64 // frames in flight on every connection
@@ -74,7 +88,7 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, node: node, log: cfg.Logger.With("component", "server"),
-		booted: make(chan struct{}), exited: make(chan struct{}), stopping: make(chan struct{}),
+		stopping: make(chan struct{}), stopAccept: make(chan struct{}),
 		conns: make(map[*conn]struct{}), tokens: cfg.Tokens,
 	}
 	if s.tokens == nil {
@@ -128,11 +142,6 @@ func (s *Server) Start() error {
 	}
 	opts := []gnet.Option{
 		gnet.WithMulticore(true),
-		gnet.WithReusePort(false),
-		// SO_REUSEADDR, as Go's own listeners set it: a restarted server
-		// must bind its port while its old connections sit in TIME_WAIT.
-		gnet.WithReuseAddr(true),
-		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithTicker(true),
 		gnet.WithLogger(gnetLogger{s.log.With("component", "gnet")}),
 	}
@@ -140,16 +149,10 @@ func (s *Server) Start() error {
 		opts = append(opts, gnet.WithNumEventLoop(s.cfg.EventLoops))
 	}
 	s.started = time.Now() // before any event loop runs: they read it unlocked
-	go func() {
-		s.runErr = gnet.Run(s, "tcp://"+s.cfg.Listen, opts...)
-		close(s.exited)
-	}()
-	select {
-	case <-s.booted:
-	case <-s.exited:
-		return fmt.Errorf("server: listen on %s: %w", s.cfg.Listen, s.runErr)
+	if err := s.listen(opts); err != nil {
+		return fmt.Errorf("server: listen on %s: %w", s.cfg.Listen, err)
 	}
-	s.addr = s.boundAddr()
+	s.addr = s.ln.Addr().String()
 	adv := s.cfg.Advertise
 	if adv == "" {
 		adv = s.addr
@@ -157,13 +160,14 @@ func (s *Server) Start() error {
 	s.advertise.Store(&adv)
 	if s.cfg.TLSListen != "" {
 		if err := s.startTLS(); err != nil {
-			_ = s.eng.Stop(context.Background())
+			_ = s.stopProtocol()
 			return err
 		}
 	}
 	if s.cfg.HTTP != "" {
 		if err := s.startHTTP(); err != nil {
-			_ = s.eng.Stop(context.Background())
+			s.stopTLS()
+			_ = s.stopProtocol()
 			return err
 		}
 	}
@@ -190,21 +194,11 @@ func (s *Server) HTTPAddr() string {
 	return s.httpLn.Addr().String()
 }
 
-// boundAddr asks the listening socket for its address (the configured one
-// may have port 0).
-func (s *Server) boundAddr() string {
-	fd, err := s.eng.Dup()
-	if err != nil {
-		return s.cfg.Listen
-	}
-	f := os.NewFile(uintptr(fd), "listener") // owns fd: f.Close closes it
-	ln, err := net.FileListener(f)
-	_ = f.Close()
-	if err != nil {
-		return s.cfg.Listen
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+// stopProtocol closes the protocol listener and then gnet's event loops,
+// which close every connection they hold.
+func (s *Server) stopProtocol() error {
+	s.closeListener()
+	return s.cli.Stop()
 }
 
 // Shutdown stops the server gracefully: it refuses new connections and
@@ -227,8 +221,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.subsWG.Wait()
 	s.bgWG.Wait()
 	s.flushAll(drainCtx)
-	err := s.eng.Stop(ctx)
-	<-s.exited
+	err := s.stopProtocol()
 	s.stopTLS()
 	if s.fwd != nil {
 		s.fwd.close()
@@ -291,26 +284,22 @@ func (s *Server) Ready() bool {
 	return true
 }
 
-// OnBoot records the engine; Start is waiting for it.
-func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
-	s.eng = eng
-	close(s.booted)
-	return gnet.None
-}
-
-// OnTick sweeps connections that never said HELLO, enforces deadlines,
-// wakes the connections whose reply bytes it must count afresh, and samples
-// metrics.
+// OnTick cuts connections that never said HELLO (admission.go), enforces
+// the read and write deadlines (deadline.go), wakes the connections whose
+// reply bytes it must count afresh (replybudget.go), and samples metrics. It
+// runs on a goroutine of its own, not on an event loop.
 func (s *Server) OnTick() (time.Duration, gnet.Action) {
-	s.met.sample(s)
 	s.budget.sample(s.log)
 	now := time.Now()
+	s.lastTick.Store(now.UnixNano())
+	s.met.sample(s)
+	s.sweep = s.adm.expired(s.sweep[:0], now.Add(-s.cfg.HelloTimeout))
+	for _, c := range s.sweep {
+		s.cutPreHello(c, cutHelloTimeout)
+	}
+	clear(s.sweep)
 	s.mu.Lock()
 	for c := range s.conns {
-		if !c.hello.Load() && now.Sub(c.openAt) > s.cfg.HelloTimeout {
-			_ = c.gc.Close()
-			continue
-		}
 		s.checkDeadlines(c, now)
 	}
 	s.mu.Unlock()

@@ -53,6 +53,34 @@ max_reply_buffer_bytes = 134217728
 	}
 }
 
+func TestParseConnectionLimits(t *testing.T) {
+	c := defaultConfig()
+	if err := parseConfig(&c, strings.NewReader("max_unauthenticated_connections = 1\nmax_connections_per_address = 7\n"), "a.conf"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.MaxUnauthenticated != 1 || c.Server.MaxConnsPerAddress != 7 {
+		t.Fatalf("parsed %d %d", c.Server.MaxUnauthenticated, c.Server.MaxConnsPerAddress)
+	}
+	c = defaultConfig()
+	if err := parseConfig(&c, strings.NewReader("max_connections_per_address = 0\n"), "b.conf"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.MaxConnsPerAddress >= 0 {
+		t.Fatalf("max_connections_per_address = 0 gave %d, want the server's no bound (negative)", c.Server.MaxConnsPerAddress)
+	}
+	for _, bad := range []string{"max_unauthenticated_connections = 0", "max_unauthenticated_connections = -3",
+		"max_unauthenticated_connections = many", "max_connections_per_address = -1", "max_connections_per_address = 1.5"} {
+		c := defaultConfig()
+		err := parseConfig(&c, strings.NewReader(bad), "bad.conf")
+		if err == nil || !strings.Contains(err.Error(), "bad.conf:1") {
+			t.Errorf("%q: error %v, want one naming bad.conf:1", bad, err)
+		}
+		if c.Server.MaxUnauthenticated != 0 || c.Server.MaxConnsPerAddress != 0 {
+			t.Errorf("%q changed the config: %d %d", bad, c.Server.MaxUnauthenticated, c.Server.MaxConnsPerAddress)
+		}
+	}
+}
+
 func TestFlagsOverrideFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "invd.conf")
 	if err := os.WriteFile(path, []byte("shards = 8\nlisten = 127.0.0.1:1\n"), 0o644); err != nil {

@@ -281,6 +281,11 @@ func scrape(t *testing.T, p *invdtest.Proc) map[string]float64 {
 	if err != nil || code != 200 {
 		t.Fatalf("/metrics: %d %v", code, err)
 	}
+	return parseMetrics(body)
+}
+
+// parseMetrics reads Prometheus text into series name (with labels) → value.
+func parseMetrics(body string) map[string]float64 {
 	out := map[string]float64{}
 	sc := bufio.NewScanner(strings.NewReader(body))
 	for sc.Scan() {

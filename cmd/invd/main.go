@@ -76,6 +76,11 @@ func run(args []string) error {
 	if err := failpoint.Setup(log); err != nil {
 		return err
 	}
+	// Before anything is opened: a limit the port would run into refuses
+	// the start now rather than clients later.
+	if err := checkDescriptors(cfg.Server, log); err != nil {
+		return err
+	}
 
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return err
