@@ -2,8 +2,9 @@
 // (RLIMIT_NOFILE, set by the shell's ulimit before invd runs). At start:
 // a hard limit one below what the configuration needs
 // (server.DescriptorsNeeded) refuses the start with both numbers and the
-// settings to change, the exact need starts, and a low soft limit under a
-// high enough hard one starts. Running out: the test takes every
+// settings to change, the exact need starts, a low soft limit under a
+// high enough hard one starts, and a default max_connections under a hard
+// limit of 4096 is lowered to fit (with one warning) rather than refused. Running out: the test takes every
 // descriptor the process has left with HTTP keep-alive connections (the
 // HTTP port has no bound of its own), then connects to the protocol port,
 // which must refuse at once (busy, or closed) and keep running, with
@@ -84,6 +85,21 @@ func TestDescriptorLimitAtStart(t *testing.T) {
 	}
 	if err := dial(t, p).Ping(1); err != nil {
 		t.Fatal(err)
+	}
+	// A DEFAULT max_connections under a common hard limit of 4096: the node
+	// starts with max_connections lowered to fit, and says so once.
+	p, err = invdtest.Start(invdtest.Options{Bin: invdBin, Data: t.TempDir() + "/data", Shards: 2,
+		Config: "heartbeat_timeout = 100ms\nelection_timeout = 100ms\nleader_lease_timeout = 50ms\nevent_loops = 2\n",
+		NoFileSoft: 1024, NoFileHard: 4096})
+	if err != nil {
+		t.Fatalf("invd with the default max_connections refused a hard limit of 4096: %v", err)
+	}
+	cleanupProc(t, &p)
+	if err := dial(t, p).Ping(1); err != nil {
+		t.Fatal(err)
+	}
+	if logs := p.Logs(); strings.Count(logs, "max_connections lowered to fit") != 1 {
+		t.Errorf("want one line saying max_connections was lowered:\n%s", logs)
 	}
 }
 

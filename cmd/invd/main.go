@@ -78,7 +78,7 @@ func run(args []string) error {
 	}
 	// Before anything is opened: a limit the port would run into refuses
 	// the start now rather than clients later.
-	if err := checkDescriptors(cfg.Server, log); err != nil {
+	if err := checkDescriptors(&cfg.Server, log); err != nil {
 		return err
 	}
 

@@ -27,3 +27,25 @@ func planNoFile(soft, hard uint64, need server.Descriptors) (uint64, error) {
 		"or lower max_connections or max_unauthenticated_connections",
 		hard, total, need.Connections, need.Unauthenticated, need.Rest)
 }
+
+// minFittedConnections is the fewest connections a default max_connections
+// is lowered to when the descriptor limit is tight: below it the node
+// could not serve a storefront's pools, and a refusal with what to change
+// helps more than a node that turns its clients away.
+const minFittedConnections = 256
+
+// fitConnections lowers a DEFAULT max_connections (the operator did not
+// set it) to what the hard descriptor limit leaves after everything else,
+// so that a node on a host with a low limit starts (and says so) instead
+// of refusing; ok is false when even minFittedConnections would not fit.
+// An explicit max_connections is never changed: the operator asked for it.
+func fitConnections(hard uint64, need server.Descriptors) (connections int, ok bool) {
+	if hard == math.MaxUint64 {
+		return need.Connections, true
+	}
+	rest := uint64(need.Unauthenticated + need.Rest)
+	if hard < rest+minFittedConnections {
+		return 0, false
+	}
+	return int(min(hard-rest, uint64(need.Connections))), true
+}

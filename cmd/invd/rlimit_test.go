@@ -48,3 +48,25 @@ func TestPlanNoFile(t *testing.T) {
 		}
 	}
 }
+
+// TestFitConnections: a default max_connections is lowered to what the
+// hard limit leaves (never raised, never below minFittedConnections).
+func TestFitConnections(t *testing.T) {
+	need := server.Descriptors{Connections: 10_000, Unauthenticated: 1024, Rest: 1300}
+	for _, tc := range []struct {
+		hard uint64
+		want int
+		ok   bool
+	}{
+		{hard: 4096, want: 4096 - 2324, ok: true},
+		{hard: 2324 + minFittedConnections, want: minFittedConnections, ok: true},
+		{hard: 2324 + minFittedConnections - 1, ok: false},
+		{hard: 1 << 20, want: 10_000, ok: true},
+		{hard: math.MaxUint64, want: 10_000, ok: true},
+	} {
+		got, ok := fitConnections(tc.hard, need)
+		if ok != tc.ok || (ok && got != tc.want) {
+			t.Errorf("hard %d: %d %v, want %d %v", tc.hard, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -8,4 +8,4 @@ import (
 
 // checkDescriptors has nothing to check on Windows: sockets are handles,
 // bounded by memory, with no per-process limit to raise.
-func checkDescriptors(server.Config, *slog.Logger) error { return nil }
+func checkDescriptors(*server.Config, *slog.Logger) error { return nil }
