@@ -19,7 +19,7 @@ type Shard struct {
 	id    uint16
 	logs  *ShardStore
 	snaps *snapshotStore
-	trans *raft.NetworkTransport
+	trans *guardedTransport
 	raft  *raft.Raft
 	fsm   *FSM
 	feed  *Feed
@@ -72,9 +72,9 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	if err != nil {
 		return nil, err
 	}
-	s.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+	s.trans = &guardedTransport{stall: pipelineStallTimeout, NetworkTransport: raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: layer, MaxPool: shardTransportPool, Timeout: shardTransportTimeout, Logger: hl,
-	})
+	})}
 	fail := func(err error) (*Shard, error) {
 		_ = s.trans.Close()
 		return nil, fmt.Errorf("raftstore: shard %d: %w", id, err)
