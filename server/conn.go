@@ -61,6 +61,9 @@ type conn struct {
 	compMin     int
 	maxFrameOut int    // largest frame the client accepts
 	zbuf        []byte // compression scratch, under mu
+	// replyAt: when the first reply since the last flush was encoded
+	// (zero: none since); the flush observes the reply_write stage.
+	replyAt time.Time
 }
 
 // keepBufferBytes is the most a connection keeps of a buffer that grew for a
@@ -73,6 +76,9 @@ func (c *conn) lock() { c.mu.Lock() }
 // unlock releases the outbound buffer and, off the event loop, wakes the
 // loop if this is the first reply since its last flush.
 func (c *conn) unlock(onLoop bool) {
+	if len(c.out) > 0 && c.replyAt.IsZero() {
+		c.replyAt = time.Now() // once per write, not per reply
+	}
 	wake := false
 	if !onLoop && !c.wakePending && len(c.out) > 0 && !c.closed {
 		c.wakePending = true
@@ -94,6 +100,8 @@ func (c *conn) flush() bool {
 	buf := c.out
 	c.out = c.spare[:0]
 	c.wakePending = false
+	replyAt := c.replyAt
+	c.replyAt = time.Time{}
 	c.mu.Unlock()
 	pre := c.gc.OutboundBuffered()
 	if len(buf) > 0 {
@@ -101,6 +109,9 @@ func (c *conn) flush() bool {
 		// bytes are copied, so buf can be reused.
 		_, _ = c.gc.Write(buf)
 		c.srv.met.wire.bytesOut.Add(len(buf))
+		if !replyAt.IsZero() {
+			c.srv.met.stages.replyWrite.UpdateDuration(replyAt)
+		}
 	}
 	if cap(buf) > keepBufferBytes {
 		buf = nil

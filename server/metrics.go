@@ -29,7 +29,8 @@ type serverMetrics struct {
 	raftDispatch *metrics.Histogram
 	raftFSMApply *metrics.Histogram
 
-	wire wireMetrics // opmetrics.go
+	wire   wireMetrics   // opmetrics.go
+	stages *stageMetrics // stagemetrics.go
 
 	// commandsPerEntry is the mean batch size over the last tick, in
 	// thousandths (a gauge reads it).
@@ -77,13 +78,16 @@ func newServerMetrics(s *Server) *serverMetrics {
 		return float64(m.commandsPerEntry.Load()) / 1000
 	})
 	m.wire = newWireMetrics(m.set)
-	s.observeApplies(m.set)
+	m.stages = newStageMetrics(m.set)
+	s.observeApplies(m.set, m.stages.apply)
+	s.observeStages(m.stages)
 	s.observeSnapshots(m.set)
 	m.set.RegisterMetricsWriter(func(w io.Writer) {
 		s.writeShardMetrics(w)
 		s.writeRaftShardMetrics(w)
 		s.writeBusinessMetrics(w)
 		s.writeRouterMetrics(w)
+		s.writeWALMetrics(w)
 	})
 	return m
 }
