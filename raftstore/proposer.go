@@ -217,9 +217,10 @@ func (p *proposer) readiness(now time.Time) (ready bool, wait time.Duration) {
 }
 
 // take removes the oldest batch from the queue: a sealed one, or else the
-// open one with everything it gathered while waiting for a slot, sealed
-// now.
-func (p *proposer) take(now time.Time) *batch {
+// open one with everything it gathered while waiting for a slot. An open
+// batch counts as sealed from due, when the flusher found it ready to go
+// (its delay run out) and began waiting for a slot.
+func (p *proposer) take(due time.Time) *batch {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var b *batch
@@ -229,7 +230,7 @@ func (p *proposer) take(now time.Time) *batch {
 		p.sealed = p.sealed[1:]
 	} else if p.open != nil {
 		b, p.open = p.open, nil
-		b.sealed = now
+		b.sealed = due
 	}
 	if b != nil {
 		p.queued -= b.count
@@ -247,8 +248,12 @@ func (p *proposer) flushLoop() {
 		defer ticker.Stop()
 		tick = ticker.C
 	}
+	// readySince: when the flusher found a batch ready to go, and so began
+	// waiting for a slot (zero: none ready since the last take).
+	var readySince time.Time
 	for {
-		if ready, wait := p.readiness(time.Now()); !ready {
+		now := time.Now()
+		if ready, wait := p.readiness(now); !ready {
 			var timeout <-chan time.Time
 			if wait > 0 {
 				timer.Reset(wait)
@@ -265,6 +270,9 @@ func (p *proposer) flushLoop() {
 			timer.Stop()
 			continue
 		}
+		if readySince.IsZero() {
+			readySince = now
+		}
 		select {
 		case p.slots <- struct{}{}:
 		case <-tick:
@@ -273,10 +281,11 @@ func (p *proposer) flushLoop() {
 		case <-p.stop:
 			return
 		}
-		// One clock read seals an open batch, stamps the entry and times
-		// the submission.
-		now := time.Now()
-		if b := p.take(now); b != nil {
+		// One clock read stamps the entry and times its submission.
+		now = time.Now()
+		b := p.take(readySince)
+		readySince = time.Time{}
+		if b != nil {
 			p.submit(b, now)
 		} else {
 			<-p.slots

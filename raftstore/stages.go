@@ -12,8 +12,9 @@ import (
 // (docs/OPERATIONS.md, "Where the time goes"). The stages are measured
 // where they happen, with clock reads per batch and per log write, never
 // per request: a batch is stamped when its first command arrives (as
-// before), when it is sealed and when raft takes it; its resolution is
-// stamped once the future answers. The observers are set after the node
+// before), when it is sealed full (or, open, found ready by the flusher,
+// which read the clock anyway) and when raft takes it (the entry's time
+// stamp); its resolution is stamped once the future answers. The observers are set after the node
 // opens; until then nothing is measured beyond what the proposer already
 // stamped.
 
@@ -23,14 +24,13 @@ import (
 // the proposer.
 type EntryTimes struct {
 	Commands int // commands in the entry
-	// Queued runs from the first command's arrival to the batch's sealing,
-	// when no more commands may join: the group commit's wait. An open
-	// batch is sealed when it fills, or when an in-flight slot frees once
-	// its delay ran out; so a Queued well over BatchMaxDelay is an open
-	// batch that waited for a slot, filling meanwhile.
+	// Queued runs from the first command's arrival to the batch being due:
+	// full, or found by the flusher with its BatchMaxDelay run out (the
+	// timer's lateness included). The group commit's wait for company.
 	Queued time.Duration
-	// InflightWait runs from the sealing to raft.Apply: a full batch
-	// waiting for an in-flight slot (MaxInFlight entries await commit).
+	// InflightWait runs from due to raft.Apply: waiting for an in-flight
+	// slot while MaxInFlight entries await commit. An open batch keeps
+	// taking commands meanwhile; a full one is sealed.
 	InflightWait time.Duration
 	// Commit runs from raft.Apply to the future's answer: the log write
 	// and its fsync, replication to a quorum, and the FSM's apply.
