@@ -47,6 +47,9 @@ type Report struct {
 	ServerCPU    float64
 	ServerCPUOK  bool
 	ServerCPUErr string
+	// ServerStages are the servers' own stage histograms over the run,
+	// when the CPU meter reads them too (StageMeter).
+	ServerStages []StageStats
 }
 
 // Invariant values.
@@ -210,6 +213,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	row("all", all, r.Latency)
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if err := writeStages(w, r.ServerStages); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\ninvariant %s\n", r.Invariant)

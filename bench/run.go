@@ -28,8 +28,9 @@ type Config struct {
 
 	// CPU, when set, measures the server's CPU seconds over the run (from
 	// just before the first order to just after the last reply), reported
-	// per request beside the throughput. Not a flag: invbench sets it from
-	// --metrics.
+	// per request beside the throughput; if it is also a StageMeter, the
+	// server's stages over the run are reported too. Not a flag: invbench
+	// sets it from --metrics.
 	CPU CPUMeter
 
 	// Progress receives the progress line (nil = os.Stderr) every
@@ -160,6 +161,9 @@ func Run(ctx context.Context, cfg Config, t Target) (*Report, error) {
 	}
 	rep := newReport(&cfg, w, r, problems, dumpErr)
 	rep.setCPU(cpu)
+	if sm, ok := cfg.CPU.(StageMeter); ok && cpu.measured {
+		rep.ServerStages = sm.Stages()
+	}
 	if cfg.HTML != "" {
 		if err := writeHTMLFile(cfg.HTML, rep); err != nil {
 			return rep, fmt.Errorf("html report: %w", err)

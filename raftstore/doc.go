@@ -16,13 +16,16 @@
 //   - Node / Shard: opens the store, starts one raft group per shard, and
 //     offers a group-committing proposer per shard (node.go, shard.go,
 //     proposer.go, docs/adr/0013).
+//   - stage timings: where a proposal's time goes (queued, in-flight wait,
+//     commit, log write), told to observers the server sets (stages.go).
 //   - Feed: each shard's change feed, every applied event stored in the same
 //     Pebble under (raft index, ordinal), read from any position and tailed
 //     live (ReadEvents, WaitEvents), pruned by retention (feed.go,
 //     feedcodec.go, docs/adr/0014).
 //
 // It may import engine, pebble, hashicorp/raft (and its hclog),
-// klauspost/compress, log/slog, the standard library and internal/failpoint
-// (fault sites that exist only in test builds). It must not import
+// klauspost/compress, log/slog, the standard library, internal/failpoint
+// (fault sites that exist only in test builds) and prometheus/client_model
+// (to read Pebble's own fsync histogram, stages.go). It must not import
 // protocol, server or client: those sit above it.
 package raftstore

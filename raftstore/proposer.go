@@ -64,6 +64,9 @@ type batch struct {
 	count   int
 	waiters []waiter
 	started time.Time // arrival of the first command: its deadline is started+BatchMaxDelay
+	// sealed: no more commands joined; submitted: handed to raft. With
+	// started, where the batch's time went (stages.go).
+	sealed, submitted time.Time
 }
 
 type flight struct {
@@ -99,7 +102,8 @@ type proposer struct {
 	flushed  chan struct{} // closed when the flusher returned
 	resolved chan struct{} // closed when the resolver returned
 
-	lastNow  int64 // flusher only: the last time stamped
+	lastNow  int64                         // flusher only: the last time stamped
+	observer atomic.Pointer[EntryObserver] // stages.go; nil: none
 	expiring atomic.Bool
 	entries  atomic.Uint64
 	commands atomic.Uint64
@@ -181,6 +185,7 @@ func (p *proposer) propose(cmds []engine.Command, w waiter) error {
 // sealLocked closes the open batch to new commands.
 func (p *proposer) sealLocked() {
 	if p.open != nil {
+		p.open.sealed = time.Now() // once per batch, for its stages
 		p.sealed = append(p.sealed, p.open)
 		p.open = nil
 		p.notify()
@@ -212,8 +217,10 @@ func (p *proposer) readiness(now time.Time) (ready bool, wait time.Duration) {
 }
 
 // take removes the oldest batch from the queue: a sealed one, or else the
-// open one with everything it gathered while waiting for a slot.
-func (p *proposer) take() *batch {
+// open one with everything it gathered while waiting for a slot. An open
+// batch counts as sealed from due, when the flusher found it ready to go
+// (its delay run out) and began waiting for a slot.
+func (p *proposer) take(due time.Time) *batch {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var b *batch
@@ -223,6 +230,7 @@ func (p *proposer) take() *batch {
 		p.sealed = p.sealed[1:]
 	} else if p.open != nil {
 		b, p.open = p.open, nil
+		b.sealed = due
 	}
 	if b != nil {
 		p.queued -= b.count
@@ -240,8 +248,12 @@ func (p *proposer) flushLoop() {
 		defer ticker.Stop()
 		tick = ticker.C
 	}
+	// readySince: when the flusher found a batch ready to go, and so began
+	// waiting for a slot (zero: none ready since the last take).
+	var readySince time.Time
 	for {
-		if ready, wait := p.readiness(time.Now()); !ready {
+		now := time.Now()
+		if ready, wait := p.readiness(now); !ready {
 			var timeout <-chan time.Time
 			if wait > 0 {
 				timer.Reset(wait)
@@ -258,6 +270,9 @@ func (p *proposer) flushLoop() {
 			timer.Stop()
 			continue
 		}
+		if readySince.IsZero() {
+			readySince = now
+		}
 		select {
 		case p.slots <- struct{}{}:
 		case <-tick:
@@ -266,17 +281,22 @@ func (p *proposer) flushLoop() {
 		case <-p.stop:
 			return
 		}
-		if b := p.take(); b != nil {
-			p.submit(b)
+		// One clock read stamps the entry and times its submission.
+		now = time.Now()
+		b := p.take(readySince)
+		readySince = time.Time{}
+		if b != nil {
+			p.submit(b, now)
 		} else {
 			<-p.slots
 		}
 	}
 }
 
-// submit stamps b with the leader's time and hands it to raft. The caller
-// holds an in-flight slot, which the resolver returns.
-func (p *proposer) submit(b *batch) {
+// submit stamps b with the leader's time (at, read by the caller) and
+// hands it to raft. The caller holds an in-flight slot, which the resolver
+// returns.
+func (p *proposer) submit(b *batch, at time.Time) {
 	if p.r.State() != raft.Leader {
 		p.fail(b, notLeader(p.shard, p.r))
 		<-p.slots
@@ -284,7 +304,8 @@ func (p *proposer) submit(b *batch) {
 	}
 	// The leader's clock, never behind a time already stamped here or
 	// applied from an earlier leader: holds expire in log order everywhere.
-	now := time.Now().UnixNano()
+	b.submitted = at
+	now := at.UnixNano()
 	if p.floor != nil {
 		now = max(now, p.floor())
 	}
@@ -318,6 +339,8 @@ func (p *proposer) resolveLoop() {
 			if err != nil {
 				p.log.Error("raftstore: proposer", "error", err) // a bug, not an operating condition
 				resp = nil
+			} else {
+				p.observeEntry(fl.b)
 			}
 		}
 		if err == nil {

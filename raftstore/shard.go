@@ -28,6 +28,7 @@ type Shard struct {
 
 	readTimeout time.Duration // bound on a read round (Options.ApplyTimeout)
 	local       raft.ServerID // this node's raft id
+	timedLogs   *timedLogs    // logs as raft appends to them, timed (stages.go)
 }
 
 // shardTransportTimeout bounds one raft RPC on the wire (InstallSnapshot
@@ -44,6 +45,7 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	log := o.Logger.With("shard", id)
 	hl := newHCLog(log, "raft", hclog.Debug)
 	s := &Shard{id: id, logs: store.Shard(id), readTimeout: o.ApplyTimeout, local: localID}
+	s.timedLogs = &timedLogs{ShardStore: s.logs}
 	var err error
 	if s.feed, err = openFeed(store.db, id, o.feedRetention(), log); err != nil {
 		return nil, err
@@ -95,7 +97,7 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	}
 	// Raft reads recent entries back to replicate them; the cache serves
 	// those from memory instead of Pebble.
-	cached, err := raft.NewLogCache(o.LogCacheEntries, s.logs)
+	cached, err := raft.NewLogCache(o.LogCacheEntries, s.timedLogs)
 	if err != nil {
 		return fail(err)
 	}

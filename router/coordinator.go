@@ -50,8 +50,9 @@ type coordination struct {
 	cmds     []engine.Command // the node's own copies: their claim fields are set here
 	round    int
 	taken    []heldClaim // the reserves' claims, released if the request is refused
+	begun    time.Time   // the first claim_required came back (the router's clock)
 	deadline time.Time
-	done     func([]engine.Result, error)
+	done     func([]engine.Result, error) // through answer, which times the whole
 }
 
 type heldClaim struct {
@@ -64,8 +65,15 @@ type heldClaim struct {
 // done gets the last results.
 func (r *Router) coordinate(shard int, cmds []engine.Command, rs []engine.Result, done func([]engine.Result, error)) {
 	r.stats.coordinated.Add(1)
-	c := &coordination{r: r, shard: shard, cmds: cmds, deadline: r.clock.Now().Add(coordinateTimeout), done: done}
+	now := r.clock.Now()
+	c := &coordination{r: r, shard: shard, cmds: cmds, begun: now, deadline: now.Add(coordinateTimeout), done: done}
 	c.next(rs)
+}
+
+// answer ends the coordination with its answer.
+func (c *coordination) answer(rs []engine.Result, err error) {
+	c.r.observeStep(StepCoordination, c.begun)
+	c.done(rs, err)
 }
 
 // next looks at the latest results: the answer, or the next claim to take.
@@ -73,11 +81,11 @@ func (c *coordination) next(rs []engine.Result) {
 	i := claimAsked(rs)
 	switch {
 	case i < 0 && refused(rs):
-		c.releaseTaken(func() { c.done(rs, nil) })
+		c.releaseTaken(func() { c.answer(rs, nil) })
 	case i < 0:
-		c.done(rs, nil)
+		c.answer(rs, nil)
 	case c.round == claimRoundsMax:
-		c.releaseTaken(func() { c.done(nil, &Refusal{engine.CodeInternal, "a request kept asking for claims"}) })
+		c.releaseTaken(func() { c.answer(nil, &Refusal{engine.CodeInternal, "a request kept asking for claims"}) })
 	default:
 		c.round++
 		c.claim(i, &rs[i])
@@ -90,27 +98,31 @@ func (c *coordination) claim(i int, asked *engine.Result) {
 	r, cmd := c.r, &c.cmds[i]
 	home, claim, err := r.claimCommand(cmd, asked)
 	if err != nil {
-		c.done(nil, err)
+		c.answer(nil, err)
 		return
 	}
+	claimSent := r.clock.Now()
 	r.runWithin(home, claim, c.deadline, "a claim step", func(cr engine.Result, err error) {
+		r.observeStep(StepClaim, claimSent)
 		code, err := r.claimed(cmd, claim, &cr, err)
 		switch {
 		case err != nil:
-			c.done(nil, err) // unknown: a claim taken here expires with its TTL
+			c.answer(nil, err) // unknown: a claim taken here expires with its TTL
 			return
 		case code == errRecord:
 			// The reserve carries the refusal's proof now: run again, so
 			// that its shard keeps the refusal for the reserve's key.
 		case code != engine.OK:
-			c.releaseTaken(func() { c.done(refuseChain(len(c.cmds), i, code), nil) })
+			c.releaseTaken(func() { c.answer(refuseChain(len(c.cmds), i, code), nil) })
 			return
 		case cmd.Op == engine.OpReserve:
 			c.taken = append(c.taken, heldClaim{home: home, key: claim.Claim})
 		}
+		again := r.clock.Now()
 		r.runChainWithin(c.shard, c.cmds, c.deadline, "a claimed request", func(rs []engine.Result, err error) {
+			r.observeStep(StepHold, again)
 			if err != nil {
-				c.done(nil, err) // the hold's outcome is unknown: its claim must stay
+				c.answer(nil, err) // the hold's outcome is unknown: its claim must stay
 				return
 			}
 			c.next(rs)
@@ -128,7 +140,9 @@ func (c *coordination) releaseTaken(then func()) {
 	h := c.taken[0]
 	c.taken = c.taken[1:]
 	rel := &engine.Command{Op: engine.OpReleaseClaim, Claim: h.key}
+	sent := c.r.clock.Now()
 	c.r.runWithin(h.home, rel, c.deadline, "a claim release", func(res engine.Result, err error) {
+		c.r.observeStep(StepRelease, sent)
 		if err != nil || res.Code != engine.OK {
 			c.r.log.Info("a claim of a refused request stays until it expires", "error", err, "code", res.Code.String())
 		}

@@ -34,5 +34,6 @@
 // (testdata/*.txt, env_test.go). docs/adr/0065 records the split.
 //
 // It may import engine, protocol and the standard library: no sockets, no
-// raft, no metrics library (Stats are counters the server exports).
+// raft, no metrics library (Stats are counters the server exports, and
+// Config.ObserveStep a hook the server turns into histograms).
 package router

@@ -45,6 +45,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock bounds steps in time. Default: the wall clock.
 	Clock Clock
+	// ObserveStep, if set, is told how long each step of a coordination
+	// took and how long the whole did (StepObserver): the server's
+	// histograms, which the router, free of any metrics library, only
+	// measures.
+	ObserveStep StepObserver
 }
 
 // Router routes decoded commands to a node's shards (see the package
@@ -57,6 +62,7 @@ type Router struct {
 	peers      Peers
 	log        *slog.Logger
 	clock      Clock
+	observe    StepObserver  // nil: none
 	releaseNow chan struct{} // capacity 1: a release round is wanted now
 	stats      counters
 }
@@ -70,7 +76,7 @@ func New(cfg Config) (*Router, error) {
 		return nil, errors.New("router: a cluster node needs both a Forwarder and Peers")
 	}
 	r := &Router{shards: cfg.Shards, readMode: cfg.ReadMode, groupMax: cfg.GroupMaxCommands,
-		fwd: cfg.Forwarder, peers: cfg.Peers, log: cfg.Logger, clock: cfg.Clock,
+		fwd: cfg.Forwarder, peers: cfg.Peers, log: cfg.Logger, clock: cfg.Clock, observe: cfg.ObserveStep,
 		releaseNow: make(chan struct{}, 1)}
 	if r.groupMax <= 0 {
 		r.groupMax = DefaultGroupMaxCommands

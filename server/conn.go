@@ -80,6 +80,9 @@ type conn struct {
 	compMin     int
 	maxFrameOut int    // largest frame the client accepts
 	zbuf        []byte // compression scratch, under mu
+	// replyAt: when the first reply since the last flush was encoded
+	// (zero: none since); the flush observes the reply_write stage.
+	replyAt time.Time
 }
 
 // keepBufferBytes is the most a connection keeps of a buffer that grew for a
@@ -93,6 +96,9 @@ func (c *conn) lock() { c.mu.Lock() }
 // loop if this is the first reply since its last flush.
 func (c *conn) unlock(onLoop bool) {
 	c.countOut(false)
+	if len(c.out) > 0 && c.replyAt.IsZero() {
+		c.replyAt = time.Now() // once per write, not per reply
+	}
 	wake := false
 	if !onLoop && !c.wakePending && len(c.out) > 0 && !c.closed {
 		c.wakePending = true
@@ -115,6 +121,8 @@ func (c *conn) flush() cutReason {
 	c.out = c.spare[:0]
 	c.wakePending = false
 	c.countOut(true)
+	replyAt := c.replyAt
+	c.replyAt = time.Time{}
 	c.mu.Unlock()
 	pre := c.gc.OutboundBuffered()
 	if len(buf) > 0 {
@@ -122,6 +130,9 @@ func (c *conn) flush() cutReason {
 		// bytes are copied, so buf can be reused.
 		_, _ = c.gc.Write(buf)
 		c.srv.met.wire.bytesOut.Add(len(buf))
+		if !replyAt.IsZero() {
+			c.srv.met.stages.replyWrite.UpdateDuration(replyAt)
+		}
 	}
 	if cap(buf) > keepBufferBytes {
 		buf = nil

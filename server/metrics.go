@@ -29,8 +29,9 @@ type serverMetrics struct {
 	raftDispatch *metrics.Histogram
 	raftFSMApply *metrics.Histogram
 
-	wire wireMetrics // opmetrics.go
-	edge edgeMetrics // what the network edge refused
+	wire   wireMetrics   // opmetrics.go
+	edge   edgeMetrics   // what the network edge refused
+	stages *stageMetrics // stagemetrics.go
 
 	// commandsPerEntry is the mean batch size over the last tick, in
 	// thousandths (a gauge reads it).
@@ -80,13 +81,16 @@ func newServerMetrics(s *Server) *serverMetrics {
 	m.wire = newWireMetrics(m.set)
 	s.budget.register(m.set)
 	m.edge = newEdgeMetrics(m.set, s)
-	s.observeApplies(m.set)
+	m.stages = newStageMetrics(m.set)
+	s.observeApplies(m.set, m.stages.apply)
+	s.observeStages(m.stages)
 	s.observeSnapshots(m.set)
 	m.set.RegisterMetricsWriter(func(w io.Writer) {
 		s.writeShardMetrics(w)
 		s.writeRaftShardMetrics(w)
 		s.writeBusinessMetrics(w)
 		s.writeRouterMetrics(w)
+		s.writeWALMetrics(w)
 	})
 	return m
 }

@@ -60,7 +60,8 @@ func (s *Server) observeSnapshots(set *metrics.Set) {
 // shard's apply histograms: the apply latency of each round of committed
 // entries, the entries per round, and the commands per entry (the group
 // commit's batch size). They are per shard, on leaders and followers alike.
-func (s *Server) observeApplies(set *metrics.Set) {
+// Every round is also the apply stage of the write path (stagemetrics.go).
+func (s *Server) observeApplies(set *metrics.Set, stage *metrics.Histogram) {
 	for i, sh := range s.shards {
 		label := `{shard="` + strconv.Itoa(i) + `"}`
 		took := set.NewHistogram("inv_shard_apply_duration_seconds" + label)
@@ -68,6 +69,7 @@ func (s *Server) observeApplies(set *metrics.Set) {
 		commands := set.NewHistogram("inv_shard_entry_commands" + label)
 		sh.SetApplyObserver(func(_ uint16, d time.Duration, perEntry []int) {
 			took.Update(d.Seconds())
+			stage.Update(d.Seconds())
 			entries.Update(float64(len(perEntry)))
 			for _, n := range perEntry {
 				commands.Update(float64(n))

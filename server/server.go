@@ -104,10 +104,12 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 		sh := node.Shard(uint16(i))
 		s.shards = append(s.shards, sh)
 	}
+	// The metrics first: the router is made with their coordinator
+	// observer. They read the router only when scraped.
+	s.met = newServerMetrics(s)
 	if s.router, err = s.newRouter(); err != nil {
 		return nil, err
 	}
-	s.met = newServerMetrics(s)
 	return s, nil
 }
 
@@ -115,7 +117,7 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 // forwarder and the peer table.
 func (s *Server) newRouter() (*router.Router, error) {
 	rc := router.Config{Shards: make([]router.Shard, len(s.shards)), GroupMaxCommands: s.cfg.GroupMaxCommands,
-		Logger: s.log}
+		Logger: s.log, ObserveStep: s.met.stages.observeStep}
 	for i, sh := range s.shards {
 		rc.Shards[i] = sh
 	}

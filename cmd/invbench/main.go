@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	token := fs.String("token", "", "auth token (its role must allow the catalog operations and reserves)")
 	runID := fs.String("run-id", "auto", `prefix of every SKU, customer and key id ("auto": a random one; "": none, needs a fresh server)`)
 	batchDelay := fs.Duration("batch-delay", 0, "client option WithBatchDelay of the measured connections (0: the client's default, send at once)")
-	metricsAddr := fs.String("metrics", "", "the servers' metrics pages (host:port of invd's HTTP, or URLs, comma-separated): report their CPU µs per request")
+	metricsAddr := fs.String("metrics", "", "the servers' metrics pages (host:port of invd's HTTP, or URLs, comma-separated): report their CPU µs per request and their stages (inv_stage_duration_seconds)")
 	cpuProfile := fs.String("cpuprofile", "", "write invbench's own CPU profile (load, run and dump) to this file")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage

@@ -1,0 +1,110 @@
+// This test proves that /metrics shows where a request's time goes: after
+// reserves on a fresh invd of several shards (plain ones; one of a limited
+// item whose customer's counters live in another shard, so it takes a
+// claim; and a linked BATCH whose claim is taken and then released because
+// its second line is sold out), every stage histogram of
+// inv_stage_duration_seconds has observations, and the figures agree with
+// each other and with the end-to-end inv_request_duration_seconds:
+//
+//   - queued, inflight_wait and commit are observed once per entry the
+//     proposers made (inv_raft_entries_total), and their sums do not pass
+//     the requests' own durations (each entry's stages lie inside the
+//     request of its first command; the requests were sent one at a time);
+//   - every entry was appended through a timed log write
+//     (inv_log_write_entries_sum), and Pebble fsynced its WAL;
+//   - a coordination's time holds its steps', and lies inside requests;
+//   - replies are written at most once each (reply_write counts writes).
+package main_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/protocol"
+)
+
+func TestStageMetrics(t *testing.T) {
+	const shards = 4
+	p := startInvd(t, shards, "")
+	c := dial(t, p)
+
+	// Plain writes.
+	want(t, c, engine.OK, putItem("PLAIN", "S1", 100))
+	for _, cust := range []string{"p1", "p2", "p3", "p4", "p5"} {
+		want(t, c, engine.OK, reserve("PLAIN", "S1", cust, 1))
+	}
+	// A limited item outside the customer's shard: the reserve claims.
+	const cust = "M0042"
+	home := protocol.ShardOfCustomer([]byte(cust), shards)
+	other := (home + 1) % shards
+	limited := storeInShard("LIM", other, shards)
+	lim := putItem("LIM", limited, 10)
+	lim.Limit = 2
+	want(t, c, engine.OK, lim)
+	want(t, c, engine.OK, keyed(reserve("LIM", limited, cust, 1), "k1"))
+	// A cart on that shard: the limited line's claim is taken, then the
+	// sold-out line refuses the chain, and the claim is released.
+	gone := storeInShard("GONE", other, shards)
+	want(t, c, engine.OK, putItem("GONE", gone, 0))
+	cart := []engine.Command{keyed(reserve("LIM", limited, cust, 1), "k2"), keyed(reserve("GONE", gone, cust, 1), "k3")}
+	cart[0].Linked = true
+	rs, err := c.Batch(cart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || rs[1].Result.Code != engine.CodeSoldOut {
+		t.Fatalf("cart: %+v, want its second line sold_out", rs)
+	}
+
+	m := scrape(t, p)
+	stage := func(name, part string) float64 {
+		return m[`inv_stage_duration_seconds_`+part+`{stage="`+name+`"}`]
+	}
+	for _, name := range []string{"queued", "inflight_wait", "commit", "log_write", "apply", "reply_write",
+		"coordinator_claim", "coordinator_hold", "coordinator_release", "coordinator"} {
+		if stage(name, "count") <= 0 {
+			t.Errorf("stage %s has no observations", name)
+		}
+		t.Logf("%-20s %3.0f observations, %8.3f ms in all", name, stage(name, "count"), stage(name, "sum")*1000)
+	}
+	// Every entry is a request's: no hold expires and no claim is released
+	// in the background during the test, so none is in flight now.
+	entries := m["inv_raft_entries_total"]
+	for _, name := range []string{"queued", "inflight_wait", "commit"} {
+		if n := stage(name, "count"); n != entries {
+			t.Errorf("stage %s observed %v entries; the proposers made %v", name, n, entries)
+		}
+	}
+	var requests, requestSeconds float64
+	for series, v := range m {
+		if strings.HasPrefix(series, "inv_request_duration_seconds_sum{") {
+			requestSeconds += v
+		}
+		if strings.HasPrefix(series, "inv_requests_total{") {
+			requests += v
+		}
+	}
+	if proposer := stage("queued", "sum") + stage("inflight_wait", "sum") + stage("commit", "sum"); proposer > requestSeconds {
+		t.Errorf("queued+inflight_wait+commit = %vs, more than the requests' %vs", proposer, requestSeconds)
+	}
+	if written := m["inv_log_write_entries_sum"]; written < entries || m["inv_log_write_entries_count"] != stage("log_write", "count") {
+		t.Errorf("%v entries in %v log writes (%v timed), for %v proposed", written,
+			m["inv_log_write_entries_count"], stage("log_write", "count"), entries)
+	}
+	if m["inv_wal_syncs_total"] <= 0 || m["inv_wal_sync_seconds_total"] <= 0 {
+		t.Errorf("WAL syncs %v in %vs", m["inv_wal_syncs_total"], m["inv_wal_sync_seconds_total"])
+	}
+	steps := stage("coordinator_claim", "sum") + stage("coordinator_hold", "sum") + stage("coordinator_release", "sum")
+	if whole := stage("coordinator", "sum"); whole < steps || whole > requestSeconds {
+		t.Errorf("coordinations took %vs, their steps %vs, the requests %vs", whole, steps, requestSeconds)
+	}
+	if n := stage("coordinator", "count"); n != 2 {
+		t.Errorf("%v coordinations, want 2 (the reserve and the cart)", n)
+	}
+	// One write per flush that had replies: never more than the replies
+	// (every request answered, and the HELLO).
+	if n := stage("reply_write", "count"); n > requests+1 {
+		t.Errorf("%v reply writes for %v replies", n, requests+1)
+	}
+}
