@@ -44,6 +44,7 @@ const (
 	CodeUnavailable  Code = 71 // the shard is not ready (no leader, shutting down)
 	CodeTimeout      Code = 72 // the proposal did not commit in time; outcome unknown
 	CodeInternal     Code = 73 // a bug; the server logged it
+	CodeDiskFull     Code = 74 // the node's disk is below its free-space reserve: writes refused, reads served
 )
 
 var codeNames = map[Code]string{
@@ -80,6 +81,7 @@ var codeNames = map[Code]string{
 	CodeUnavailable:    "unavailable",
 	CodeTimeout:        "timeout",
 	CodeInternal:       "internal",
+	CodeDiskFull:       "disk_full",
 }
 
 // String returns the code's stable snake_case name (used by invctl, logs and metrics).

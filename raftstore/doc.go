@@ -20,6 +20,9 @@
 //     Pebble under (raft index, ordinal), read from any position and tailed
 //     live (ReadEvents, WaitEvents), pruned by retention (feed.go,
 //     feedcodec.go, docs/adr/0014).
+//   - the disk reserve: writes refused with ErrDiskFull while the data
+//     folder's free space is below Options.DiskReserveBytes, so that
+//     Pebble never meets a full disk (diskguard.go, docs/adr/0015).
 //
 // It may import engine, pebble, hashicorp/raft (and its hclog),
 // klauspost/compress, log/slog, the standard library and internal/failpoint

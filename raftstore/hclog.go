@@ -2,6 +2,7 @@ package raftstore
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log"
 	"log/slog"
@@ -49,6 +50,11 @@ func (a *hclogAdapter) enabled(level hclog.Level) bool {
 }
 
 func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
+	if level > hclog.Debug && carriesDiskFull(args) {
+		// A follower on a full disk fails every append the leader retries;
+		// the node logged the state once (diskguard.go).
+		level = hclog.Debug
+	}
 	if !a.enabled(level) {
 		return
 	}
@@ -59,6 +65,18 @@ func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	all = append(all, a.args...)
 	all = append(all, args...)
 	a.l.Log(context.Background(), slogLevel(level), msg, all...)
+}
+
+// carriesDiskFull reports whether a record's arguments hold ErrDiskFull.
+// raft's log cache wraps a store's error with %q, which drops the chain, so
+// the text is matched too.
+func carriesDiskFull(args []any) bool {
+	for _, v := range args {
+		if err, ok := v.(error); ok && (errors.Is(err, ErrDiskFull) || strings.Contains(err.Error(), ErrDiskFull.Error())) {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *hclogAdapter) Trace(msg string, args ...any) { a.Log(hclog.Trace, msg, args...) }

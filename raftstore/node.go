@@ -23,6 +23,7 @@ type Node struct {
 	mux    *Mux
 	shards []*Shard
 	faults *Faults // nil unless fault injection is on
+	disk   *diskGuard
 
 	pruneStop chan struct{} // closed to stop the feed pruner
 	pruneDone chan struct{} // closed when it has stopped
@@ -63,6 +64,12 @@ func OpenNode(o Options) (*Node, error) {
 		return nil, err
 	}
 
+	// Before Pebble opens: on a disk without room to open it, Pebble would
+	// retry the flush of its recovered log forever.
+	if n.disk, err = openDiskGuard(&o); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	if n.store, err = Open(filepath.Join(o.Dir, "raft"), o.Store); err != nil {
 		_ = ln.Close()
 		return nil, err
@@ -76,7 +83,7 @@ func OpenNode(o Options) (*Node, error) {
 		if !slices.ContainsFunc(shardPeers, func(s raft.Server) bool { return s.ID == n.id }) {
 			shardPeers = nil
 		}
-		s, err := openShard(uint16(i), &o, n.store, n.mux, n.id, shardPeers)
+		s, err := openShard(uint16(i), &o, n.store, n.mux, n.id, shardPeers, n.disk)
 		if err != nil {
 			_ = n.Close()
 			return nil, err
@@ -85,6 +92,7 @@ func OpenNode(o Options) (*Node, error) {
 	}
 	n.pruneStop, n.pruneDone = make(chan struct{}), make(chan struct{})
 	go n.pruner(o.FeedPruneInterval, n.pruneStop, n.pruneDone, o.Logger)
+	n.disk.start(o.DiskCheckInterval)
 	return n, nil
 }
 
@@ -132,6 +140,9 @@ func (n *Node) Shard(id uint16) *Shard {
 // Faults returns the node's fault layer, nil unless Options.Faults was set.
 func (n *Node) Faults() *Faults { return n.faults }
 
+// DiskStatus returns the node's disk reserve as last read.
+func (n *Node) DiskStatus() DiskStatus { return n.disk.status() }
+
 // Store returns the node's Pebble store.
 func (n *Node) Store() *Store { return n.store }
 
@@ -176,6 +187,7 @@ func (n *Node) close() error {
 		close(n.pruneStop)
 		<-n.pruneDone
 	}
+	n.disk.close()
 	for _, s := range n.shards {
 		s.feed.close()
 	}

@@ -85,6 +85,15 @@ type Options struct {
 	FeedMaxEvents     int64         // per shard, default 4,000,000
 	FeedPruneInterval time.Duration // default 1 min
 
+	// Disk reserve (diskguard.go, docs/adr/0015): writes are refused with
+	// ErrDiskFull while the data folder's filesystem has less than
+	// DiskReserveBytes free (0: DefaultDiskReserveBytes; negative: no
+	// reserve), read every DiskCheckInterval (default 1s) and after every
+	// reserve/16 bytes proposed, by DiskFree (default StatfsFree).
+	DiskReserveBytes  int64
+	DiskCheckInterval time.Duration
+	DiskFree          DiskProbe
+
 	// Faults, if set, is a fault layer over the node's raft connections
 	// (fault tests only, faults.go).
 	Faults *Faults
@@ -158,6 +167,13 @@ func (o Options) withDefaults() (Options, error) {
 	setDefault(&o.ApplyTimeout, DefaultApplyTimeout)
 	setDefault(&o.ExpiryCheck, DefaultExpiryCheck)
 	setDefault(&o.FeedPruneInterval, DefaultFeedPruneInterval)
+	setDefault(&o.DiskCheckInterval, DefaultDiskCheckInterval)
+	if o.DiskReserveBytes == 0 {
+		o.DiskReserveBytes = DefaultDiskReserveBytes
+	}
+	if o.DiskFree == nil {
+		o.DiskFree = StatfsFree
+	}
 	if o.FeedRetention == 0 {
 		o.FeedRetention = DefaultFeedRetention
 	}
@@ -182,6 +198,10 @@ func (o Options) withDefaults() (Options, error) {
 			o.QueueMaxCommands, o.BatchMaxCommands)
 	case o.LeaderLeaseTimeout > o.HeartbeatTimeout:
 		return o, errors.New("raftstore: LeaderLeaseTimeout must not exceed HeartbeatTimeout")
+	case o.DiskReserveBytes > 0 && uint64(o.DiskReserveBytes) < diskStartBytes(&o):
+		// A node stopped at its reserve must be able to start again.
+		return o, fmt.Errorf("raftstore: DiskReserveBytes %d below the %d bytes a restart needs",
+			o.DiskReserveBytes, diskStartBytes(&o))
 	}
 	return o, nil
 }

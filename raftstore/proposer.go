@@ -46,6 +46,7 @@ type proposerConfig struct {
 	queueMaxCommands int
 	applyTimeout     time.Duration
 	expiryCheck      time.Duration
+	disk             *diskGuard // the node's disk reserve; nil: none
 }
 
 // batchBufInitial is the initial capacity of a batch's buffer: a few dozen
@@ -132,6 +133,9 @@ func (p *proposer) propose(cmds []engine.Command, w waiter) error {
 	w.n = len(cmds)
 	if p.r.State() != raft.Leader {
 		return notLeader(p.shard, p.r)
+	}
+	if err := p.cfg.disk.refuse(); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -293,6 +297,7 @@ func (p *proposer) submit(b *batch) {
 	putEntryHeader(b.buf, now, b.count)
 	p.entries.Add(1)
 	p.commands.Add(uint64(b.count))
+	p.cfg.disk.wrote(len(b.buf))
 	p.flights <- flight{b: b, f: p.r.Apply(b.buf, p.cfg.applyTimeout)} // never blocks: slots bound it
 }
 
@@ -401,7 +406,9 @@ func (p *proposer) fail(b *batch, err error) { p.resolve(b, nil, err) }
 // expire is already on its way. Any batch expires what is due before its
 // commands run; this one exists for the quiet moments.
 func (p *proposer) checkExpiry() {
-	if p.r.State() != raft.Leader || p.expiring.Load() {
+	// On a full disk expiries wait with every other write: nobody can
+	// take the units they would free until writes resume.
+	if p.r.State() != raft.Leader || p.expiring.Load() || p.cfg.disk.isFull() {
 		return
 	}
 	if due := p.nextDue(); due == 0 || due > time.Now().UnixNano() {

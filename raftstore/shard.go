@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -40,10 +41,20 @@ const shardTransportPool = 2
 
 // openShard starts one shard group. peers is the configuration to bootstrap
 // with if the shard has no state yet (nil: do not bootstrap).
-func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.ServerID, peers []raft.Server) (*Shard, error) {
+func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.ServerID, peers []raft.Server, disk *diskGuard) (*Shard, error) {
 	log := o.Logger.With("shard", id)
 	hl := newHCLog(log, "raft", hclog.Debug)
 	s := &Shard{id: id, logs: store.Shard(id), readTimeout: o.ApplyTimeout, local: localID}
+	// A follower on a full disk refuses the leader's appends; the leader's
+	// own appends go on (its proposer refuses new writes instead), or raft
+	// would step it down over entries it already accepted.
+	var running atomic.Pointer[raft.Raft] // nil until raft runs: bootstrap writes go ahead
+	if disk != nil {
+		s.logs.refuseAppends = func() bool {
+			r := running.Load()
+			return r != nil && disk.isFull() && r.State() != raft.Leader
+		}
+	}
 	var err error
 	if s.feed, err = openFeed(store.db, id, o.feedRetention(), log); err != nil {
 		return nil, err
@@ -94,6 +105,7 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	if s.raft, err = raft.NewRaft(conf, s.fsm, cached, s.logs, s.snaps, s.trans); err != nil {
 		return fail(err)
 	}
+	running.Store(s.raft)
 	s.prop = newProposer(id, s.raft, s.fsm.Now, s.fsm.NextDue, proposerConfig{
 		batchMaxCommands: o.BatchMaxCommands,
 		batchMaxBytes:    o.BatchMaxBytes,
@@ -102,6 +114,7 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 		queueMaxCommands: o.QueueMaxCommands,
 		applyTimeout:     o.ApplyTimeout,
 		expiryCheck:      o.ExpiryCheck,
+		disk:             disk,
 	}, log)
 	return s, nil
 }
@@ -163,9 +176,10 @@ func (s *Shard) AppliedIndex() uint64 { return s.raft.AppliedIndex() }
 
 // Propose queues one command for the shard's log. It returns at once: an
 // error means the command was not queued (ErrBusy, *NotLeaderError,
-// ErrClosed, ErrBadGroup, ErrFieldTooLarge) and done will not be called;
-// otherwise done is called exactly once with the command's result, or with
-// an error (see errors.go for which errors leave the outcome unknown).
+// ErrClosed, ErrBadGroup, ErrFieldTooLarge,
+// ErrDiskFull) and done will not be called; otherwise done is called exactly
+// once with the command's result, or with an error (see errors.go for which
+// errors leave the outcome unknown).
 //
 // The command's byte slices are copied before Propose returns. done runs on
 // a proposer goroutine and must not block; it may call Propose.

@@ -83,6 +83,7 @@ func newServerMetrics(s *Server) *serverMetrics {
 		s.writeShardMetrics(w)
 		s.writeRaftShardMetrics(w)
 		s.writeBusinessMetrics(w)
+		s.writeDiskMetrics(w)
 	})
 	return m
 }
@@ -159,4 +160,21 @@ func (s *Server) writeShardMetrics(w io.Writer) {
 	metrics.WriteCounterUint64(w, "inv_raft_entries_total", entries)
 	metrics.WriteCounterUint64(w, "inv_raft_commands_total", commands)
 	metrics.WriteCounterUint64(w, "inv_proposer_busy_total", busy)
+}
+
+// writeDiskMetrics writes the node's disk reserve (raftstore/diskguard.go),
+// read when scraped; nothing when the reserve is off.
+func (s *Server) writeDiskMetrics(w io.Writer) {
+	d := s.node.DiskStatus()
+	if !d.Enabled {
+		return
+	}
+	full := 0.0
+	if d.Full {
+		full = 1
+	}
+	metrics.WriteGaugeFloat64(w, "inv_disk_full", full)
+	metrics.WriteGaugeUint64(w, "inv_disk_free_bytes", d.FreeBytes)
+	metrics.WriteGaugeUint64(w, "inv_disk_reserve_bytes", d.ReserveBytes)
+	metrics.WriteCounterUint64(w, "inv_disk_full_refused_total", d.Refused)
 }

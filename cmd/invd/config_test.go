@@ -30,6 +30,8 @@ node_id = 3
 read_mode = log
 replicas = 5
 join = true
+disk_reserve_bytes = 2147483648
+disk_check_interval = 250ms
 `), "test.conf")
 	if err != nil {
 		t.Fatal(err)
@@ -38,11 +40,13 @@ join = true
 		c.Node.SnapshotThreshold != 64 || c.Engine.DefaultHoldTTL != 5*time.Minute ||
 		c.Engine.RatePerSecond != 2.5 || !c.Server.LocalReads || c.Server.NodeID != 3 ||
 		c.PickupSecretHex != "00112233445566778899aabbccddeeff" || c.LogLevel.String() != "WARN" ||
-		c.Server.ReadMode != server.ReadLog || c.Node.Replicas != 5 || !c.Join {
+		c.Server.ReadMode != server.ReadLog || c.Node.Replicas != 5 || !c.Join ||
+		c.Node.DiskReserveBytes != 2<<30 || c.Node.DiskCheckInterval != 250*time.Millisecond {
 		t.Fatalf("parsed: %+v", c)
 	}
 	for _, bad := range []string{"nope = 1", "batch_max_delay = soon", "shards", "node_id = 0", "hold_ttl = -1s",
-		"read_mode = sometimes", "join = maybe", "replicas = three"} {
+		"read_mode = sometimes", "join = maybe", "replicas = three",
+		"disk_reserve_bytes = -2", "disk_reserve_bytes = 1GiB", "disk_check_interval = -1s"} {
 		c := defaultConfig()
 		if err := parseConfig(&c, strings.NewReader(bad), "bad.conf"); err == nil || !strings.Contains(err.Error(), "bad.conf:1") {
 			t.Errorf("%q: error %v, want one naming bad.conf:1", bad, err)

@@ -260,6 +260,27 @@ func (p *Proc) Logs() string {
 	return s
 }
 
+// LogLines counts the lines of the process's whole output that contain
+// every one of subs.
+func (p *Proc) LogLines(subs ...string) int {
+	return countLines(p.logs.String(), subs...)
+}
+
+// countLines counts the lines of text that contain every one of subs.
+func countLines(text string, subs ...string) int {
+	n := 0
+	for _, line := range strings.Split(text, "\n") {
+		all := line != ""
+		for _, s := range subs {
+			all = all && strings.Contains(line, s)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}
+
 // DataRace reports whether the race detector flagged a race in the process.
 func (p *Proc) DataRace() bool { return strings.Contains(p.logs.String(), "WARNING: DATA RACE") }
 
