@@ -21,7 +21,7 @@ import (
 )
 
 type testCluster struct {
-	t       *testing.T
+	t       testing.TB
 	opts    []Options
 	nodes   []*Node
 	keys    int // idempotency keys issued by doRetry
@@ -34,7 +34,7 @@ func newTestCluster(t *testing.T, size, shards int) *testCluster {
 
 // newTestClusterWith is newTestCluster with node i's options changed by
 // tweak (nil: none) before it opens.
-func newTestClusterWith(t *testing.T, size, shards int, tweak func(i int, o *Options)) *testCluster {
+func newTestClusterWith(t testing.TB, size, shards int, tweak func(i int, o *Options)) *testCluster {
 	c := &testCluster{t: t}
 	var peers []Peer
 	var lns []net.Listener

@@ -50,9 +50,10 @@ func (a *hclogAdapter) enabled(level hclog.Level) bool {
 }
 
 func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
-	if level > hclog.Debug && carriesDiskFull(args) {
-		// A follower on a full disk fails every append the leader retries;
-		// the node logged the state once (diskguard.go).
+	if level > hclog.Debug && carriesQuiet(args) {
+		// A follower on a full disk fails every append the leader retries,
+		// a shard whose vote is withheld every vote it would ask for: the
+		// node logged each state once (diskguard.go, votegate.go).
 		level = hclog.Debug
 	}
 	if !a.enabled(level) {
@@ -67,13 +68,19 @@ func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	a.l.Log(context.Background(), slogLevel(level), msg, all...)
 }
 
-// carriesDiskFull reports whether a record's arguments hold ErrDiskFull.
-// raft's log cache wraps a store's error with %q, which drops the chain, so
-// the text is matched too.
-func carriesDiskFull(args []any) bool {
+// carriesQuiet reports whether a record's arguments hold ErrDiskFull or
+// errVoteWithheld. raft's log cache wraps a store's error with %q, which
+// drops the chain, so the text is matched too.
+func carriesQuiet(args []any) bool {
 	for _, v := range args {
-		if err, ok := v.(error); ok && (errors.Is(err, ErrDiskFull) || strings.Contains(err.Error(), ErrDiskFull.Error())) {
-			return true
+		err, ok := v.(error)
+		if !ok {
+			continue
+		}
+		for _, quiet := range []error{ErrDiskFull, errVoteWithheld} {
+			if errors.Is(err, quiet) || strings.Contains(err.Error(), quiet.Error()) {
+				return true
+			}
 		}
 	}
 	return false

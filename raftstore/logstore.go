@@ -23,6 +23,11 @@ type ShardStore struct {
 	// answers the leader with a failure and the leader retries with a
 	// back-off; the follower catches up once space returns. nil: never.
 	refuseAppends func() bool
+	// persistMark, when set, records the log's new end in the marks file
+	// (marks.go) after each append: a cluster node's record of the entries
+	// it acknowledged, to its leader or, as the leader, to its own count
+	// towards a commit. nil: none.
+	persistMark func(index, term uint64) (*markRound, error)
 }
 
 var (
@@ -136,7 +141,30 @@ func (s *ShardStore) StoreLogs(logs []*raft.Log) error {
 		return fmt.Errorf("raftstore: shard %d: store logs %d..%d: %w",
 			s.shard, logs[0].Index, logs[len(logs)-1].Index, err)
 	}
+	if err := s.markAppend(logs[len(logs)-1]); err != nil {
+		return err
+	}
 	return failpoint.Err(failpoint.RaftAfterLogWrite)
+}
+
+// markAppend records the log's new end in the marks file and waits until
+// that is on disk, before raft hears of the append (and a follower acks
+// it). Only after the batch is synced, not beside it: a mark ahead of the
+// log would read, after a crash, as a loss that never happened, and nodes
+// crashed together mid-append could then all withhold their votes from
+// each other (docs/adr/0016).
+func (s *ShardStore) markAppend(last *raft.Log) error {
+	if s.persistMark == nil {
+		return nil
+	}
+	r, err := s.persistMark(last.Index, last.Term)
+	if err == nil {
+		err = r.wait()
+	}
+	if err != nil {
+		return fmt.Errorf("raftstore: shard %d: mark %d: %w", s.shard, last.Index, err)
+	}
+	return nil
 }
 
 // DeleteRange deletes entries min..max inclusive with one range tombstone:

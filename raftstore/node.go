@@ -24,6 +24,7 @@ type Node struct {
 	shards []*Shard
 	faults *Faults // nil unless fault injection is on
 	disk   *diskGuard
+	marks  *markFile // what each shard's log is known to hold (marks.go)
 
 	pruneStop chan struct{} // closed to stop the feed pruner
 	pruneDone chan struct{} // closed when it has stopped
@@ -76,14 +77,26 @@ func OpenNode(o Options) (*Node, error) {
 	}
 	n.faults = o.Faults
 	n.mux = NewMux(ln, MuxOptions{Advertise: advertise, Logger: o.Logger.With("component", "raft-mux"), Faults: o.Faults, TLS: o.RaftTLS})
-	for i := 0; i < o.Shards; i++ {
-		// Only the nodes the placement names bootstrap the shard; the
-		// others hold an empty group until a leader adds them.
-		shardPeers := placeServers(peers, uint16(i), o.Replicas)
-		if !slices.ContainsFunc(shardPeers, func(s raft.Server) bool { return s.ID == n.id }) {
-			shardPeers = nil
+	// Only the nodes the placement names bootstrap a shard; the others
+	// hold an empty group until a leader adds them.
+	placed := make([][]raft.Server, o.Shards)
+	for i := range placed {
+		placed[i] = placeServers(peers, uint16(i), o.Replicas)
+		if !slices.ContainsFunc(placed[i], func(s raft.Server) bool { return s.ID == n.id }) {
+			placed[i] = nil
 		}
-		s, err := openShard(uint16(i), &o, n.store, n.mux, n.id, shardPeers, n.disk)
+	}
+	// Before any raft runs: compare each log with what it acknowledged.
+	snaps, lost, err := n.recoverShards(&o, placed)
+	if err != nil {
+		_ = n.Close()
+		return nil, err
+	}
+	for i := 0; i < o.Shards; i++ {
+		s, err := openShard(uint16(i), &o, n.store, n.mux, n.id, shardDeps{
+			peers: placed[i], snaps: snaps[i], disk: n.disk, marks: n.marks,
+			persistMarks: o.clusterMode(), lost: lost[i],
+		})
 		if err != nil {
 			_ = n.Close()
 			return nil, err
@@ -193,6 +206,9 @@ func (n *Node) close() error {
 	}
 	if n.mux != nil {
 		err = errors.Join(err, n.mux.Close())
+	}
+	if n.marks != nil {
+		err = errors.Join(err, n.marks.close()) // no raft or proposer left to change it
 	}
 	if n.store != nil {
 		err = errors.Join(err, n.store.Close())

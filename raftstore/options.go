@@ -94,6 +94,13 @@ type Options struct {
 	DiskCheckInterval time.Duration
 	DiskFree          DiskProbe
 
+	// AcceptDataLoss lets a node start although a shard's recovered raft
+	// log ends before what the node acknowledged and no other replica holds
+	// the rest (recovery.go, docs/adr/0016): the loss is logged, recorded in
+	// Dir/data-loss.log and the shard serves what remains. Without it such
+	// a node refuses to start with a *DataLossError.
+	AcceptDataLoss bool
+
 	// Faults, if set, is a fault layer over the node's raft connections
 	// (fault tests only, faults.go).
 	Faults *Faults
@@ -211,6 +218,12 @@ func setDefault[T int | int64 | uint64 | time.Duration](v *T, def T) {
 		*v = def
 	}
 }
+
+// clusterMode reports whether the node's shard groups (may) have other
+// voters: then every append records the log's end in the marks file, since
+// a follower's appends count towards commits; a single node records what
+// its proposers acknowledge instead.
+func (o *Options) clusterMode() bool { return len(o.Peers) > 1 || o.NoBootstrap }
 
 // feedRetention returns the retention of every shard's feed (negative
 // options mean no bound, which FeedRetention spells 0).

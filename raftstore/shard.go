@@ -26,6 +26,7 @@ type Shard struct {
 	feed  *Feed
 	prop  *proposer
 	ri    readIndexer // linearizable reads without a log entry (readindex.go)
+	gate  *voteGate   // the transport's vote gate after a loss (votegate.go); nil: none
 
 	readTimeout time.Duration // bound on a read round (Options.ApplyTimeout)
 	local       raft.ServerID // this node's raft id
@@ -39,22 +40,27 @@ const shardTransportTimeout = 10 * time.Second
 // one for pipelined appends and one for the rest.
 const shardTransportPool = 2
 
-// openShard starts one shard group. peers is the configuration to bootstrap
-// with if the shard has no state yet (nil: do not bootstrap).
-func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.ServerID, peers []raft.Server, disk *diskGuard) (*Shard, error) {
+// shardDeps are what a shard shares with its node, or what the node decided
+// for it before it opens.
+type shardDeps struct {
+	peers []raft.Server // the configuration to bootstrap with if the shard has no state (nil: none)
+	snaps *raft.FileSnapshotStore
+	disk  *diskGuard
+	marks *markFile
+	// persistMarks: every append records the log's end in marks (a
+	// cluster node); otherwise the proposer records what it acknowledges.
+	persistMarks bool
+	// lost, if set, is the mark the shard's log lost entries up to: its
+	// vote is withheld until the log is back (votegate.go).
+	lost *ShardLoss
+}
+
+// openShard starts one shard group.
+func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.ServerID, d shardDeps) (*Shard, error) {
 	log := o.Logger.With("shard", id)
 	hl := newHCLog(log, "raft", hclog.Debug)
-	s := &Shard{id: id, logs: store.Shard(id), readTimeout: o.ApplyTimeout, local: localID}
-	// A follower on a full disk refuses the leader's appends; the leader's
-	// own appends go on (its proposer refuses new writes instead), or raft
-	// would step it down over entries it already accepted.
-	var running atomic.Pointer[raft.Raft] // nil until raft runs: bootstrap writes go ahead
-	if disk != nil {
-		s.logs.refuseAppends = func() bool {
-			r := running.Load()
-			return r != nil && disk.isFull() && r.State() != raft.Leader
-		}
-	}
+	s := &Shard{id: id, logs: store.Shard(id), snaps: d.snaps, readTimeout: o.ApplyTimeout, local: localID}
+	running := s.guardAppends(d)
 	var err error
 	if s.feed, err = openFeed(store.db, id, o.feedRetention(), log); err != nil {
 		return nil, err
@@ -66,11 +72,6 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	s.fsm = NewFSM(FSMConfig{Shard: id, Engine: eng, Sink: o.EventSink, Feed: s.feed,
 		SnapshotBytesMax: o.SnapshotBytesMax, Logger: log})
 
-	// The file store adds its own "snapshots" folder: Dir/shards/<id>/snapshots.
-	snapDir := filepath.Join(o.Dir, "shards", strconv.Itoa(int(id)))
-	if s.snaps, err = raft.NewFileSnapshotStoreWithLogger(snapDir, o.SnapshotsRetained, hl); err != nil {
-		return nil, fmt.Errorf("raftstore: shard %d: snapshot store: %w", id, err)
-	}
 	layer, err := mux.Layer(id)
 	if err != nil {
 		return nil, err
@@ -78,20 +79,25 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	s.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: layer, MaxPool: shardTransportPool, Timeout: shardTransportTimeout, Logger: hl,
 	})
+	var trans raft.Transport = s.trans
+	if d.lost != nil {
+		s.gate = newVoteGate(s.trans, id, d.lost.Acknowledged, d.lost.markTerm(), log)
+		trans = s.gate
+	}
 	fail := func(err error) (*Shard, error) {
-		_ = s.trans.Close()
+		_ = s.closeTransport()
 		return nil, fmt.Errorf("raftstore: shard %d: %w", id, err)
 	}
 
 	conf := raftConfig(o, localID, hl)
-	if peers != nil {
+	if d.peers != nil {
 		has, err := raft.HasExistingState(s.logs, s.logs, s.snaps)
 		if err != nil {
 			return fail(err)
 		}
 		if !has {
-			if err := raft.BootstrapCluster(conf, s.logs, s.logs, s.snaps, s.trans,
-				raft.Configuration{Servers: peers}); err != nil {
+			if err := raft.BootstrapCluster(conf, s.logs, s.logs, s.snaps, trans,
+				raft.Configuration{Servers: d.peers}); err != nil {
 				return fail(fmt.Errorf("bootstrap: %w", err))
 			}
 		}
@@ -102,10 +108,13 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	if err != nil {
 		return fail(err)
 	}
-	if s.raft, err = raft.NewRaft(conf, s.fsm, cached, s.logs, s.snaps, s.trans); err != nil {
+	if s.raft, err = raft.NewRaft(conf, s.fsm, cached, s.logs, s.snaps, trans); err != nil {
 		return fail(err)
 	}
 	running.Store(s.raft)
+	if s.gate != nil {
+		s.gate.start(func() (uint64, uint64) { st := s.Status(); return st.LastLogIndex, st.LastLogTerm })
+	}
 	s.prop = newProposer(id, s.raft, s.fsm.Now, s.fsm.NextDue, proposerConfig{
 		batchMaxCommands: o.BatchMaxCommands,
 		batchMaxBytes:    o.BatchMaxBytes,
@@ -114,9 +123,54 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 		queueMaxCommands: o.QueueMaxCommands,
 		applyTimeout:     o.ApplyTimeout,
 		expiryCheck:      o.ExpiryCheck,
-		disk:             disk,
+		disk:             d.disk,
+		ack:              s.ackMark(d),
 	}, log)
 	return s, nil
+}
+
+// guardAppends sets the log store's checks on appends: the disk reserve,
+// and on a cluster node the marks file. It returns where raft goes once it
+// runs (nil until then: bootstrap writes go ahead).
+func (s *Shard) guardAppends(d shardDeps) *atomic.Pointer[raft.Raft] {
+	running := new(atomic.Pointer[raft.Raft])
+	// A follower on a full disk refuses the leader's appends; the leader's
+	// own appends go on (its proposer refuses new writes instead), or raft
+	// would step it down over entries it already accepted.
+	if d.disk != nil {
+		s.logs.refuseAppends = func() bool {
+			r := running.Load()
+			return r != nil && d.disk.isFull() && r.State() != raft.Leader
+		}
+	}
+	if d.marks != nil && d.persistMarks {
+		id := s.id
+		s.logs.persistMark = func(index, term uint64) (*markRound, error) { return d.marks.persist(id, index, term) }
+	}
+	return running
+}
+
+// ackMark returns what the proposer calls before it replies, on a node
+// whose proposer records what it acknowledges (nil: none). Everything
+// applied is committed, so the mark takes the applied index when that is
+// further: the entries resolved next then find it on disk already.
+func (s *Shard) ackMark(d shardDeps) func(index uint64) error {
+	if d.marks == nil || d.persistMarks {
+		return nil
+	}
+	return func(index uint64) error { return d.marks.ack(s.id, max(index, s.fsm.AppliedIndex())) }
+}
+
+// openSnapshots opens shard id's snapshot store,
+// Dir/shards/<id>/snapshots (the file store adds "snapshots").
+func openSnapshots(o *Options, id uint16) (*raft.FileSnapshotStore, error) {
+	hl := newHCLog(o.Logger.With("shard", id), "raft", hclog.Debug)
+	dir := filepath.Join(o.Dir, "shards", strconv.Itoa(int(id)))
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, o.SnapshotsRetained, hl)
+	if err != nil {
+		return nil, fmt.Errorf("raftstore: shard %d: snapshot store: %w", id, err)
+	}
+	return snaps, nil
 }
 
 func raftConfig(o *Options, localID raft.ServerID, hl hclog.Logger) *raft.Config {
@@ -144,7 +198,7 @@ func (s *Shard) shutdownRaft() error {
 	// Raft does not close its transport: without this, the transport's
 	// accept loop and the handlers of connections peers still hold would
 	// outlive the shard, waiting for a raft that no longer reads them.
-	if cerr := s.trans.Close(); err == nil && cerr != nil {
+	if cerr := s.closeTransport(); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {
@@ -152,6 +206,18 @@ func (s *Shard) shutdownRaft() error {
 	}
 	return nil
 }
+
+// closeTransport closes the transport, through its vote gate if any.
+func (s *Shard) closeTransport() error {
+	if s.gate != nil {
+		return s.gate.Close()
+	}
+	return s.trans.Close()
+}
+
+// VoteWithheld reports whether the shard withholds its vote because its
+// log lost entries this node acknowledged and has not caught up yet.
+func (s *Shard) VoteWithheld() bool { return s.gate != nil && !s.gate.isOpen() }
 
 // ID returns the shard id.
 func (s *Shard) ID() uint16 { return s.id }

@@ -156,6 +156,9 @@ func (s *Server) writeShardMetrics(w io.Writer) {
 		}
 		metrics.WriteGaugeFloat64(w, fmt.Sprintf(`inv_shard_leader{shard="%d"}`, i), leader)
 		metrics.WriteGaugeUint64(w, fmt.Sprintf(`inv_shard_applied_index{shard="%d"}`, i), sh.AppliedIndex())
+		if sh.VoteWithheld() {
+			metrics.WriteGaugeUint64(w, fmt.Sprintf(`inv_shard_vote_withheld{shard="%d"}`, i), 1)
+		}
 	}
 	metrics.WriteCounterUint64(w, "inv_raft_entries_total", entries)
 	metrics.WriteCounterUint64(w, "inv_raft_commands_total", commands)
