@@ -39,6 +39,7 @@ type config struct {
 	PeersSpec                          string                  // cluster members, see cluster.go; empty: one node
 	Join                               bool                    // a new node joining a running cluster (cluster.go)
 	FaultInjection                     bool                    // the raft fault layer and /debug/faults (fault tests only)
+	AcceptDataLoss                     bool                    // start although the raft log lost acknowledged entries (--accept-data-loss)
 
 	Node   raftstore.Options
 	Engine engine.Config
@@ -205,6 +206,9 @@ var configKeys = map[string]setter{
 		return err
 	},
 	"disk_check_interval": durKey(func(c *config) *time.Duration { return &c.Node.DiskCheckInterval }),
+	// accept_data_loss starts a node whose raft log lost entries it had
+	// acknowledged (as --accept-data-loss); leave it off but for that start.
+	"accept_data_loss": boolKey(func(c *config) *bool { return &c.AcceptDataLoss }),
 	// pprof serves /debug/pprof on the HTTP address (off by default).
 	"pprof":       boolKey(func(c *config) *bool { return &c.Server.Pprof }),
 	"local_reads": boolKey(func(c *config) *bool { return &c.Server.LocalReads }),
