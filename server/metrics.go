@@ -156,9 +156,11 @@ func (s *Server) writeShardMetrics(w io.Writer) {
 		}
 		metrics.WriteGaugeFloat64(w, fmt.Sprintf(`inv_shard_leader{shard="%d"}`, i), leader)
 		metrics.WriteGaugeUint64(w, fmt.Sprintf(`inv_shard_applied_index{shard="%d"}`, i), sh.AppliedIndex())
+		withheld := 0.0
 		if sh.VoteWithheld() {
-			metrics.WriteGaugeUint64(w, fmt.Sprintf(`inv_shard_vote_withheld{shard="%d"}`, i), 1)
+			withheld = 1
 		}
+		metrics.WriteGaugeFloat64(w, fmt.Sprintf(`inv_shard_vote_withheld{shard="%d"}`, i), withheld)
 	}
 	metrics.WriteCounterUint64(w, "inv_raft_entries_total", entries)
 	metrics.WriteCounterUint64(w, "inv_raft_commands_total", commands)
