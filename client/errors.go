@@ -90,6 +90,11 @@ var (
 	// ErrNotHeld is a node's answer to another node (a node that holds no
 	// replica of a shard); a client is not sent it, and retries it.
 	ErrNotHeld = sentinel(engine.CodeNotHeld)
+	// ErrDiskFull: the shard leader's disk is below its free-space reserve;
+	// writes are refused (not applied) until the operator frees space,
+	// reads still work. It is not retried: space rarely returns within a
+	// back-off.
+	ErrDiskFull = sentinel(engine.CodeDiskFull)
 )
 
 // Errors of the client itself.
@@ -113,7 +118,7 @@ var (
 )
 
 // sentinels is the one table from code to sentinel. Codes are below 128
-// (engine: < 64; server and protocol: 64..73); an array keeps the lookup a
+// (engine: < 64; server and protocol: 64..74); an array keeps the lookup a
 // bounds check and a load.
 var sentinels [128]*ServerError
 

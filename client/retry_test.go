@@ -128,13 +128,21 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 }
 
 func TestFinalErrorsAreNotRetried(t *testing.T) {
-	f := newFake(t, 1, func(cmd *engine.Command) fakeReply {
-		return fakeReply{code: engine.CodeUnauthorized, msg: "role may not put items"}
-	})
-	c := dialFake(t, f, fastRetry)
-	err := c.PutItem(context.Background(), ItemSpec{SKU: "A", Store: "S", Stock: 1})
-	if !errors.Is(err, ErrUnauthorized) || len(f.received()) != 1 {
-		t.Fatalf("%v after %d attempts", err, len(f.received()))
+	for _, tc := range []struct {
+		code engine.Code
+		want error
+	}{
+		{engine.CodeUnauthorized, ErrUnauthorized},
+		{engine.CodeDiskFull, ErrDiskFull}, // space rarely returns within a back-off
+	} {
+		f := newFake(t, 1, func(cmd *engine.Command) fakeReply {
+			return fakeReply{code: tc.code, msg: "refused"}
+		})
+		c := dialFake(t, f, fastRetry)
+		err := c.PutItem(context.Background(), ItemSpec{SKU: "A", Store: "S", Stock: 1})
+		if !errors.Is(err, tc.want) || errors.Is(err, ErrUnknownOutcome) || len(f.received()) != 1 {
+			t.Fatalf("%s: %v after %d attempts", tc.code, err, len(f.received()))
+		}
 	}
 }
 

@@ -47,6 +47,7 @@ const (
 	CodeTimeout      Code = 72 // the proposal did not commit in time; outcome unknown
 	CodeInternal     Code = 73 // a bug; the server logged it
 	CodeNotHeld      Code = 74 // node to node: this node holds no replica of the shard; ask a node that does
+	CodeDiskFull     Code = 75 // the node's disk is below its free-space reserve: writes refused, reads served
 )
 
 var codeNames = map[Code]string{
@@ -86,6 +87,7 @@ var codeNames = map[Code]string{
 	CodeTimeout:        "timeout",
 	CodeInternal:       "internal",
 	CodeNotHeld:        "not_held",
+	CodeDiskFull:       "disk_full",
 }
 
 // String returns the code's stable snake_case name (used by invctl, logs and metrics).

@@ -21,7 +21,7 @@ import (
 )
 
 type testCluster struct {
-	t       *testing.T
+	t       testing.TB
 	opts    []Options
 	nodes   []*Node
 	keys    int // idempotency keys issued by doRetry
@@ -29,6 +29,12 @@ type testCluster struct {
 }
 
 func newTestCluster(t *testing.T, size, shards int) *testCluster {
+	return newTestClusterWith(t, size, shards, nil)
+}
+
+// newTestClusterWith is newTestCluster with node i's options changed by
+// tweak (nil: none) before it opens.
+func newTestClusterWith(t testing.TB, size, shards int, tweak func(i int, o *Options)) *testCluster {
 	c := &testCluster{t: t}
 	var peers []Peer
 	var lns []net.Listener
@@ -50,6 +56,9 @@ func newTestCluster(t *testing.T, size, shards int) *testCluster {
 		// that a leader is not deposed by a slow scheduler mid-test.
 		o.HeartbeatTimeout, o.ElectionTimeout = 200*time.Millisecond, 200*time.Millisecond
 		o.LeaderLeaseTimeout = 100 * time.Millisecond
+		if tweak != nil {
+			tweak(i, &o)
+		}
 		c.opts = append(c.opts, o)
 		c.nodes = append(c.nodes, openTestNode(t, o))
 	}

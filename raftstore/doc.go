@@ -22,6 +22,14 @@
 //     Pebble under (raft index, ordinal), read from any position and tailed
 //     live (ReadEvents, WaitEvents), pruned by retention (feed.go,
 //     feedcodec.go, docs/adr/0014).
+//   - the disk reserve: writes refused with ErrDiskFull while the data
+//     folder's free space is below Options.DiskReserveBytes, so that
+//     Pebble never meets a full disk (diskguard.go, docs/adr/0015).
+//   - the marks file: per shard, what its log is known to hold, kept
+//     outside Pebble and compared at start with the recovered log, so a
+//     torn write-ahead log is never silent: a single node refuses to start
+//     (unless AcceptDataLoss), a cluster node withholds its vote until it
+//     catches up (marks.go, recovery.go, votegate.go, docs/adr/0016).
 //
 // It may import engine, pebble, hashicorp/raft (and its hclog),
 // klauspost/compress, log/slog, the standard library, internal/failpoint

@@ -13,7 +13,7 @@ import (
 // applied, which decides what a client may do next:
 //
 //	ErrBusy, ErrNotLeader, ErrClosed, ErrBadGroup,
-//	ErrFieldTooLarge              not applied: retry (elsewhere, later) or fix
+//	ErrFieldTooLarge, ErrDiskFull not applied: retry (elsewhere, later) or fix
 //	ErrOutcomeUnknown             may or may not have been applied: retry
 //	                              with the same idempotency key
 var (
@@ -27,6 +27,9 @@ var (
 	// ErrBadGroup: a proposal whose linked chain would run into another
 	// caller's commands, or with more commands than one batch holds.
 	ErrBadGroup = errors.New("raftstore: malformed command group")
+	// ErrDiskFull: the free space of the node's data folder is below its
+	// reserve (diskguard.go); writes are refused until space returns.
+	ErrDiskFull = errors.New("raftstore: disk full: free space below the reserve; writes refused until space is freed")
 	// ErrOutcomeUnknown: the batch reached raft but its fate is unknown
 	// (leadership lost before commit, or shutdown while in flight).
 	ErrOutcomeUnknown = errors.New("raftstore: proposal outcome unknown")
@@ -60,6 +63,8 @@ func Code(err error) engine.Code {
 		return engine.CodeNotLeader
 	case errors.Is(err, ErrClosed):
 		return engine.CodeUnavailable
+	case errors.Is(err, ErrDiskFull):
+		return engine.CodeDiskFull
 	case errors.Is(err, ErrOutcomeUnknown):
 		return engine.CodeTimeout
 	case errors.Is(err, ErrFieldTooLarge):

@@ -2,6 +2,7 @@ package raftstore
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log"
 	"log/slog"
@@ -49,6 +50,12 @@ func (a *hclogAdapter) enabled(level hclog.Level) bool {
 }
 
 func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
+	if level > hclog.Debug && carriesQuiet(args) {
+		// A follower on a full disk fails every append the leader retries,
+		// a shard whose vote is withheld every vote it would ask for: the
+		// node logged each state once (diskguard.go, votegate.go).
+		level = hclog.Debug
+	}
 	if !a.enabled(level) {
 		return
 	}
@@ -59,6 +66,24 @@ func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	all = append(all, a.args...)
 	all = append(all, args...)
 	a.l.Log(context.Background(), slogLevel(level), msg, all...)
+}
+
+// carriesQuiet reports whether a record's arguments hold ErrDiskFull or
+// errVoteWithheld. raft's log cache wraps a store's error with %q, which
+// drops the chain, so the text is matched too.
+func carriesQuiet(args []any) bool {
+	for _, v := range args {
+		err, ok := v.(error)
+		if !ok {
+			continue
+		}
+		for _, quiet := range []error{ErrDiskFull, errVoteWithheld} {
+			if errors.Is(err, quiet) || strings.Contains(err.Error(), quiet.Error()) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (a *hclogAdapter) Trace(msg string, args ...any) { a.Log(hclog.Trace, msg, args...) }

@@ -17,6 +17,17 @@ import (
 type ShardStore struct {
 	db    *pebble.DB
 	shard uint16
+	// refuseAppends, when set, reports whether appends are refused now: on
+	// a follower whose disk is below its reserve (diskguard.go), the
+	// leader's entries would eat the reserve that keeps Pebble alive. raft
+	// answers the leader with a failure and the leader retries with a
+	// back-off; the follower catches up once space returns. nil: never.
+	refuseAppends func() bool
+	// persistMark, when set, records the log's new end in the marks file
+	// (marks.go) after each append: a cluster node's record of the entries
+	// it acknowledged, to its leader or, as the leader, to its own count
+	// towards a commit. nil: none.
+	persistMark func(index, term uint64) (*markRound, error)
 }
 
 var (
@@ -105,6 +116,10 @@ func (s *ShardStore) StoreLogs(logs []*raft.Log) error {
 	if len(logs) == 0 {
 		return nil
 	}
+	if s.refuseAppends != nil && s.refuseAppends() {
+		return fmt.Errorf("raftstore: shard %d: store logs %d..%d: %w",
+			s.shard, logs[0].Index, logs[len(logs)-1].Index, ErrDiskFull)
+	}
 	size := 0
 	for _, l := range logs {
 		size += logKeyLen + encodedLogLen(l) + 16 // + batch record overhead
@@ -126,7 +141,30 @@ func (s *ShardStore) StoreLogs(logs []*raft.Log) error {
 		return fmt.Errorf("raftstore: shard %d: store logs %d..%d: %w",
 			s.shard, logs[0].Index, logs[len(logs)-1].Index, err)
 	}
+	if err := s.markAppend(logs[len(logs)-1]); err != nil {
+		return err
+	}
 	return failpoint.Err(failpoint.RaftAfterLogWrite)
+}
+
+// markAppend records the log's new end in the marks file and waits until
+// that is on disk, before raft hears of the append (and a follower acks
+// it). Only after the batch is synced, not beside it: a mark ahead of the
+// log would read, after a crash, as a loss that never happened, and nodes
+// crashed together mid-append could then all withhold their votes from
+// each other (docs/adr/0016).
+func (s *ShardStore) markAppend(last *raft.Log) error {
+	if s.persistMark == nil {
+		return nil
+	}
+	r, err := s.persistMark(last.Index, last.Term)
+	if err == nil {
+		err = r.wait()
+	}
+	if err != nil {
+		return fmt.Errorf("raftstore: shard %d: mark %d: %w", s.shard, last.Index, err)
+	}
+	return nil
 }
 
 // DeleteRange deletes entries min..max inclusive with one range tombstone:
@@ -137,6 +175,9 @@ func (s *ShardStore) DeleteRange(min, max uint64) error {
 	if min > max {
 		return nil
 	}
+	if err := s.checkSuffixDelete(min); err != nil {
+		return err
+	}
 	start := appendLogKey(nil, s.shard, min)
 	var end []byte
 	if max == ^uint64(0) {
@@ -146,6 +187,25 @@ func (s *ShardStore) DeleteRange(min, max uint64) error {
 	}
 	if err := s.db.DeleteRange(start, end, pebble.Sync); err != nil {
 		return fmt.Errorf("raftstore: shard %d: delete logs %d..%d: %w", s.shard, min, max, err)
+	}
+	return nil
+}
+
+// checkSuffixDelete refuses to clear a log suffix while appends are
+// refused: raft clears a conflicting suffix just before it appends the
+// leader's entries, and when that append fails it keeps believing the
+// cleared entries are there. Deleting a prefix (compaction) frees space
+// and always goes ahead.
+func (s *ShardStore) checkSuffixDelete(min uint64) error {
+	if s.refuseAppends == nil || !s.refuseAppends() {
+		return nil
+	}
+	first, err := s.FirstIndex()
+	if err != nil {
+		return err
+	}
+	if min > first {
+		return fmt.Errorf("raftstore: shard %d: clear log from %d: %w", s.shard, min, ErrDiskFull)
 	}
 	return nil
 }

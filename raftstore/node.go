@@ -23,6 +23,8 @@ type Node struct {
 	mux    *Mux
 	shards []*Shard
 	faults *Faults // nil unless fault injection is on
+	disk   *diskGuard
+	marks  *markFile // what each shard's log is known to hold (marks.go)
 
 	pruneStop chan struct{} // closed to stop the feed pruner
 	pruneDone chan struct{} // closed when it has stopped
@@ -63,6 +65,12 @@ func OpenNode(o Options) (*Node, error) {
 		return nil, err
 	}
 
+	// Before Pebble opens: on a disk without room to open it, Pebble would
+	// retry the flush of its recovered log forever.
+	if n.disk, err = openDiskGuard(&o); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	if n.store, err = Open(filepath.Join(o.Dir, "raft"), o.Store); err != nil {
 		_ = ln.Close()
 		return nil, err
@@ -76,14 +84,26 @@ func OpenNode(o Options) (*Node, error) {
 	}
 	n.faults = o.Faults
 	n.mux = NewMux(ln, MuxOptions{Advertise: advertise, Logger: o.Logger.With("component", "raft-mux"), Faults: o.Faults, TLS: o.RaftTLS})
-	for i := 0; i < o.Shards; i++ {
-		// Only the nodes the placement names bootstrap the shard; the
-		// others hold an empty group until a leader adds them.
-		shardPeers := placeServers(peers, uint16(i), o.Replicas)
-		if !slices.ContainsFunc(shardPeers, func(s raft.Server) bool { return s.ID == n.id }) {
-			shardPeers = nil
+	// Only the nodes the placement names bootstrap a shard; the others
+	// hold an empty group until a leader adds them.
+	placed := make([][]raft.Server, o.Shards)
+	for i := range placed {
+		placed[i] = placeServers(peers, uint16(i), o.Replicas)
+		if !slices.ContainsFunc(placed[i], func(s raft.Server) bool { return s.ID == n.id }) {
+			placed[i] = nil
 		}
-		s, err := openShard(uint16(i), &o, n.store, n.mux, n.id, shardPeers)
+	}
+	// Before any raft runs: compare each log with what it acknowledged.
+	snaps, lost, err := n.recoverShards(&o, placed)
+	if err != nil {
+		_ = n.Close()
+		return nil, err
+	}
+	for i := 0; i < o.Shards; i++ {
+		s, err := openShard(uint16(i), &o, n.store, n.mux, n.id, shardDeps{
+			peers: placed[i], snaps: snaps[i], disk: n.disk, marks: n.marks,
+			persistMarks: o.clusterMode(), lost: lost[i],
+		})
 		if err != nil {
 			_ = n.Close()
 			return nil, err
@@ -92,6 +112,7 @@ func OpenNode(o Options) (*Node, error) {
 	}
 	n.pruneStop, n.pruneDone = make(chan struct{}), make(chan struct{})
 	go n.pruner(o.FeedPruneInterval, n.pruneStop, n.pruneDone, o.Logger)
+	n.disk.start(o.DiskCheckInterval)
 	return n, nil
 }
 
@@ -139,6 +160,9 @@ func (n *Node) Shard(id uint16) *Shard {
 // Faults returns the node's fault layer, nil unless Options.Faults was set.
 func (n *Node) Faults() *Faults { return n.faults }
 
+// DiskStatus returns the node's disk reserve as last read.
+func (n *Node) DiskStatus() DiskStatus { return n.disk.status() }
+
 // Store returns the node's Pebble store.
 func (n *Node) Store() *Store { return n.store }
 
@@ -183,11 +207,15 @@ func (n *Node) close() error {
 		close(n.pruneStop)
 		<-n.pruneDone
 	}
+	n.disk.close()
 	for _, s := range n.shards {
 		s.feed.close()
 	}
 	if n.mux != nil {
 		err = errors.Join(err, n.mux.Close())
+	}
+	if n.marks != nil {
+		err = errors.Join(err, n.marks.close()) // no raft or proposer left to change it
 	}
 	if n.store != nil {
 		err = errors.Join(err, n.store.Close())

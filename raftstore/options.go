@@ -91,6 +91,22 @@ type Options struct {
 	FeedMaxEvents     int64         // per shard, default 4,000,000
 	FeedPruneInterval time.Duration // default 1 min
 
+	// Disk reserve (diskguard.go, docs/adr/0015): writes are refused with
+	// ErrDiskFull while the data folder's filesystem has less than
+	// DiskReserveBytes free (0: DefaultDiskReserveBytes; negative: no
+	// reserve), read every DiskCheckInterval (default 1s) and after every
+	// reserve/16 bytes proposed, by DiskFree (default StatfsFree).
+	DiskReserveBytes  int64
+	DiskCheckInterval time.Duration
+	DiskFree          DiskProbe
+
+	// AcceptDataLoss lets a node start although a shard's recovered raft
+	// log ends before what the node acknowledged and no other replica holds
+	// the rest (recovery.go, docs/adr/0016): the loss is logged, recorded in
+	// Dir/data-loss.log and the shard serves what remains. Without it such
+	// a node refuses to start with a *DataLossError.
+	AcceptDataLoss bool
+
 	// Faults, if set, is a fault layer over the node's raft connections
 	// (fault tests only, faults.go).
 	Faults *Faults
@@ -164,6 +180,13 @@ func (o Options) withDefaults() (Options, error) {
 	setDefault(&o.ApplyTimeout, DefaultApplyTimeout)
 	setDefault(&o.ExpiryCheck, DefaultExpiryCheck)
 	setDefault(&o.FeedPruneInterval, DefaultFeedPruneInterval)
+	setDefault(&o.DiskCheckInterval, DefaultDiskCheckInterval)
+	if o.DiskReserveBytes == 0 {
+		o.DiskReserveBytes = DefaultDiskReserveBytes
+	}
+	if o.DiskFree == nil {
+		o.DiskFree = StatfsFree
+	}
 	if o.FeedRetention == 0 {
 		o.FeedRetention = DefaultFeedRetention
 	}
@@ -188,6 +211,10 @@ func (o Options) withDefaults() (Options, error) {
 			o.QueueMaxCommands, o.BatchMaxCommands)
 	case o.LeaderLeaseTimeout > o.HeartbeatTimeout:
 		return o, errors.New("raftstore: LeaderLeaseTimeout must not exceed HeartbeatTimeout")
+	case o.DiskReserveBytes > 0 && uint64(o.DiskReserveBytes) < diskStartBytes(&o):
+		// A node stopped at its reserve must be able to start again.
+		return o, fmt.Errorf("raftstore: DiskReserveBytes %d below the %d bytes a restart needs",
+			o.DiskReserveBytes, diskStartBytes(&o))
 	}
 	return o, nil
 }
@@ -197,6 +224,12 @@ func setDefault[T int | int64 | uint64 | time.Duration](v *T, def T) {
 		*v = def
 	}
 }
+
+// clusterMode reports whether the node's shard groups (may) have other
+// voters: then every append records the log's end in the marks file, since
+// a follower's appends count towards commits; a single node records what
+// its proposers acknowledge instead.
+func (o *Options) clusterMode() bool { return len(o.Peers) > 1 || o.NoBootstrap }
 
 // feedRetention returns the retention of every shard's feed (negative
 // options mean no bound, which FeedRetention spells 0).

@@ -46,6 +46,10 @@ type proposerConfig struct {
 	queueMaxCommands int
 	applyTimeout     time.Duration
 	expiryCheck      time.Duration
+	disk             *diskGuard // the node's disk reserve; nil: none
+	// ack, if set, records that results up to an index are about to be
+	// acknowledged, and returns once that is durable (marks.go).
+	ack func(index uint64) error
 }
 
 // batchBufInitial is the initial capacity of a batch's buffer: a few dozen
@@ -136,6 +140,9 @@ func (p *proposer) propose(cmds []engine.Command, w waiter) error {
 	w.n = len(cmds)
 	if p.r.State() != raft.Leader {
 		return notLeader(p.shard, p.r)
+	}
+	if err := p.cfg.disk.refuse(); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -314,43 +321,64 @@ func (p *proposer) submit(b *batch, at time.Time) {
 	putEntryHeader(b.buf, now, b.count)
 	p.entries.Add(1)
 	p.commands.Add(uint64(b.count))
+	p.cfg.disk.wrote(len(b.buf))
 	p.flights <- flight{b: b, f: p.r.Apply(b.buf, p.cfg.applyTimeout)} // never blocks: slots bound it
 }
 
 func (p *proposer) resolveLoop() {
 	defer close(p.resolved)
+	var acks chan answered // the ack stage (proposer_ack.go); nil: none
+	if p.cfg.ack != nil {
+		acks = make(chan answered, p.cfg.maxInFlight) // each holds a slot: never full
+		done := make(chan struct{})
+		go p.ackLoop(acks, done)
+		defer func() { close(acks); <-done }()
+	}
 	tick := time.NewTicker(raftDownCheck)
 	defer tick.Stop()
 	for fl := range p.flights {
-		var resp *ApplyResponse
-		err := p.await(fl.f, tick.C)
-		if err != nil {
-			err = applyError(p.shard, p.r, err)
-		} else {
-			resp, _ = fl.f.Response().(*ApplyResponse)
-			switch {
-			case resp == nil:
-				err = fmt.Errorf("raftstore: shard %d: entry without a response", p.shard)
-			case resp.Err != nil:
-				err = fmt.Errorf("raftstore: shard %d: own entry refused: %w", p.shard, resp.Err)
-			case len(resp.Results) != fl.b.count:
-				err = fmt.Errorf("raftstore: shard %d: %d results for %d commands", p.shard, len(resp.Results), fl.b.count)
-			}
-			if err != nil {
-				p.log.Error("raftstore: proposer", "error", err) // a bug, not an operating condition
-				resp = nil
-			} else {
-				p.observeEntry(fl.b)
-			}
+		resp, err := p.outcome(fl, tick.C)
+		if acks != nil {
+			acks <- answered{b: fl.b, resp: resp, err: err}
+			continue
 		}
-		if err == nil {
-			if fp := failpoint.Err(failpoint.RaftBeforeReply); fp != nil {
-				resp, err = nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, fp) // as if the reply were lost
-			}
-		}
-		p.resolve(fl.b, resp, err)
-		<-p.slots
+		p.reply(fl.b, resp, err)
 	}
+}
+
+// outcome waits for an entry's future and returns its response, or the
+// error its waiters get.
+func (p *proposer) outcome(fl flight, tick <-chan time.Time) (*ApplyResponse, error) {
+	if err := p.await(fl.f, tick); err != nil {
+		return nil, applyError(p.shard, p.r, err)
+	}
+	resp, _ := fl.f.Response().(*ApplyResponse)
+	var err error
+	switch {
+	case resp == nil:
+		err = fmt.Errorf("raftstore: shard %d: entry without a response", p.shard)
+	case resp.Err != nil:
+		err = fmt.Errorf("raftstore: shard %d: own entry refused: %w", p.shard, resp.Err)
+	case len(resp.Results) != fl.b.count:
+		err = fmt.Errorf("raftstore: shard %d: %d results for %d commands", p.shard, len(resp.Results), fl.b.count)
+	}
+	if err != nil {
+		p.log.Error("raftstore: proposer", "error", err) // a bug, not an operating condition
+		return nil, err
+	}
+	p.observeEntry(fl.b)
+	return resp, nil
+}
+
+// reply answers b's waiters and frees its in-flight slot.
+func (p *proposer) reply(b *batch, resp *ApplyResponse, err error) {
+	if err == nil {
+		if fp := failpoint.Err(failpoint.RaftBeforeReply); fp != nil {
+			resp, err = nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, fp) // as if the reply were lost
+		}
+	}
+	p.resolve(b, resp, err)
+	<-p.slots
 }
 
 // Raft answers every future it has taken, even when it shuts down, except
@@ -424,7 +452,9 @@ func (p *proposer) fail(b *batch, err error) { p.resolve(b, nil, err) }
 // expire is already on its way. Any batch expires what is due before its
 // commands run; this one exists for the quiet moments.
 func (p *proposer) checkExpiry() {
-	if p.r.State() != raft.Leader || p.expiring.Load() {
+	// On a full disk expiries wait with every other write: nobody can
+	// take the units they would free until writes resume.
+	if p.r.State() != raft.Leader || p.expiring.Load() || p.cfg.disk.isFull() {
 		return
 	}
 	if due := p.nextDue(); due == 0 || due > time.Now().UnixNano() {

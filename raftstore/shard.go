@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -25,6 +26,7 @@ type Shard struct {
 	feed  *Feed
 	prop  *proposer
 	ri    readIndexer // linearizable reads without a log entry (readindex.go)
+	gate  *voteGate   // the transport's vote gate after a loss (votegate.go); nil: none
 
 	readTimeout time.Duration // bound on a read round (Options.ApplyTimeout)
 	local       raft.ServerID // this node's raft id
@@ -39,13 +41,28 @@ const shardTransportTimeout = 10 * time.Second
 // one for pipelined appends and one for the rest.
 const shardTransportPool = 2
 
-// openShard starts one shard group. peers is the configuration to bootstrap
-// with if the shard has no state yet (nil: do not bootstrap).
-func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.ServerID, peers []raft.Server) (*Shard, error) {
+// shardDeps are what a shard shares with its node, or what the node decided
+// for it before it opens.
+type shardDeps struct {
+	peers []raft.Server // the configuration to bootstrap with if the shard has no state (nil: none)
+	snaps *snapshotStore
+	disk  *diskGuard
+	marks *markFile
+	// persistMarks: every append records the log's end in marks (a
+	// cluster node); otherwise the proposer records what it acknowledges.
+	persistMarks bool
+	// lost, if set, is the mark the shard's log lost entries up to: its
+	// vote is withheld until the log is back (votegate.go).
+	lost *ShardLoss
+}
+
+// openShard starts one shard group.
+func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.ServerID, d shardDeps) (*Shard, error) {
 	log := o.Logger.With("shard", id)
 	hl := newHCLog(log, "raft", hclog.Debug)
-	s := &Shard{id: id, logs: store.Shard(id), readTimeout: o.ApplyTimeout, local: localID}
+	s := &Shard{id: id, logs: store.Shard(id), snaps: d.snaps, readTimeout: o.ApplyTimeout, local: localID}
 	s.timedLogs = &timedLogs{ShardStore: s.logs}
+	running := s.guardAppends(d)
 	var err error
 	if s.feed, err = openFeed(store.db, id, o.feedRetention(), log); err != nil {
 		return nil, err
@@ -57,19 +74,6 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	s.fsm = NewFSM(FSMConfig{Shard: id, Engine: eng, Sink: o.EventSink, Feed: s.feed,
 		SnapshotBytesMax: o.SnapshotBytesMax, Logger: log})
 
-	// The file store adds its own "snapshots" folder: Dir/shards/<id>/snapshots.
-	snapDir := filepath.Join(o.Dir, "shards", strconv.Itoa(int(id)))
-	// Before raft reads it: leftovers of a crash go, and a damaged newest
-	// snapshot is passed over only when the log can rebuild its state
-	// (snapdir.go).
-	if err := prepareSnapshots(id, snapDir, s.logs, log); err != nil {
-		return nil, err
-	}
-	files, err := raft.NewFileSnapshotStoreWithLogger(snapDir, o.SnapshotsRetained, hl)
-	if err != nil {
-		return nil, fmt.Errorf("raftstore: shard %d: snapshot store: %w", id, err)
-	}
-	s.snaps = &snapshotStore{FileSnapshotStore: files, logs: s.logs}
 	layer, err := mux.Layer(id)
 	if err != nil {
 		return nil, err
@@ -77,20 +81,25 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	s.trans = &guardedTransport{stall: pipelineStallTimeout, NetworkTransport: raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: layer, MaxPool: shardTransportPool, Timeout: shardTransportTimeout, Logger: hl,
 	})}
+	var trans raft.Transport = s.trans
+	if d.lost != nil {
+		s.gate = newVoteGate(s.trans, id, d.lost.Acknowledged, d.lost.markTerm(), log)
+		trans = s.gate
+	}
 	fail := func(err error) (*Shard, error) {
-		_ = s.trans.Close()
+		_ = s.closeTransport()
 		return nil, fmt.Errorf("raftstore: shard %d: %w", id, err)
 	}
 
 	conf := raftConfig(o, localID, hl)
-	if peers != nil {
+	if d.peers != nil {
 		has, err := raft.HasExistingState(s.logs, s.logs, s.snaps)
 		if err != nil {
 			return fail(err)
 		}
 		if !has {
-			if err := raft.BootstrapCluster(conf, s.logs, s.logs, s.snaps, s.trans,
-				raft.Configuration{Servers: peers}); err != nil {
+			if err := raft.BootstrapCluster(conf, s.logs, s.logs, s.snaps, trans,
+				raft.Configuration{Servers: d.peers}); err != nil {
 				return fail(fmt.Errorf("bootstrap: %w", err))
 			}
 		}
@@ -101,20 +110,24 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	if err != nil {
 		return fail(err)
 	}
-	if s.raft, err = raft.NewRaft(conf, s.fsm, cached, s.logs, s.snaps, s.trans); err != nil {
+	if s.raft, err = raft.NewRaft(conf, s.fsm, cached, s.logs, s.snaps, trans); err != nil {
 		if rerr := s.fsm.lastRestoreError(); rerr != nil {
 			// Raft says only that no snapshot could be loaded; the FSM
 			// knows why the newest failed, and the store that it passed
 			// its checksum (raft checks it before the FSM reads it).
-			de := &SnapshotDamagedError{Shard: id, File: filepath.Join(snapDir, snapshotsDirName),
+			de := &SnapshotDamagedError{Shard: id, File: filepath.Join(snapshotDir(o, id), snapshotsDirName),
 				Problem: "its checksum holds but its state does not restore: " + rerr.Error(),
 				Why:     "no older snapshot that the log continues could be restored instead"}
-			if metas, lerr := files.List(); lerr == nil && len(metas) > 0 {
+			if metas, lerr := s.snaps.FileSnapshotStore.List(); lerr == nil && len(metas) > 0 {
 				de.File = filepath.Join(de.File, metas[0].ID, snapshotStateName)
 			}
 			err = de
 		}
 		return fail(err)
+	}
+	running.Store(s.raft)
+	if s.gate != nil {
+		s.gate.start(func() (uint64, uint64) { st := s.Status(); return st.LastLogIndex, st.LastLogTerm })
 	}
 	s.prop = newProposer(id, s.raft, s.fsm.Now, s.fsm.NextDue, proposerConfig{
 		batchMaxCommands: o.BatchMaxCommands,
@@ -124,8 +137,65 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 		queueMaxCommands: o.QueueMaxCommands,
 		applyTimeout:     o.ApplyTimeout,
 		expiryCheck:      o.ExpiryCheck,
+		disk:             d.disk,
+		ack:              s.ackMark(d),
 	}, log)
 	return s, nil
+}
+
+// guardAppends sets the log store's checks on appends: the disk reserve,
+// and on a cluster node the marks file. It returns where raft goes once it
+// runs (nil until then: bootstrap writes go ahead).
+func (s *Shard) guardAppends(d shardDeps) *atomic.Pointer[raft.Raft] {
+	running := new(atomic.Pointer[raft.Raft])
+	// A follower on a full disk refuses the leader's appends; the leader's
+	// own appends go on (its proposer refuses new writes instead), or raft
+	// would step it down over entries it already accepted.
+	if d.disk != nil {
+		s.logs.refuseAppends = func() bool {
+			r := running.Load()
+			return r != nil && d.disk.isFull() && r.State() != raft.Leader
+		}
+	}
+	if d.marks != nil && d.persistMarks {
+		id := s.id
+		s.logs.persistMark = func(index, term uint64) (*markRound, error) { return d.marks.persist(id, index, term) }
+	}
+	return running
+}
+
+// ackMark returns what the proposer calls before it replies, on a node
+// whose proposer records what it acknowledges (nil: none). Everything
+// applied is committed, so the mark takes the applied index when that is
+// further: the entries resolved next then find it on disk already.
+func (s *Shard) ackMark(d shardDeps) func(index uint64) error {
+	if d.marks == nil || d.persistMarks {
+		return nil
+	}
+	return func(index uint64) error { return d.marks.ack(s.id, max(index, s.fsm.AppliedIndex())) }
+}
+
+// snapshotDir is the folder of shard id's snapshot store (the file store
+// adds its own "snapshots" folder inside it).
+func snapshotDir(o *Options, id uint16) string {
+	return filepath.Join(o.Dir, "shards", strconv.Itoa(int(id)))
+}
+
+// openSnapshots opens shard id's snapshot store, Dir/shards/<id>/snapshots,
+// after preparing the folder: leftovers of a crash go, and a damaged newest
+// snapshot is passed over only when the log can rebuild its state
+// (snapdir.go). The store lists only snapshots the log continues.
+func openSnapshots(o *Options, id uint16, logs *ShardStore) (*snapshotStore, error) {
+	hl := newHCLog(o.Logger.With("shard", id), "raft", hclog.Debug)
+	dir := snapshotDir(o, id)
+	if err := prepareSnapshots(id, dir, logs, o.Logger.With("shard", id)); err != nil {
+		return nil, err
+	}
+	files, err := raft.NewFileSnapshotStoreWithLogger(dir, o.SnapshotsRetained, hl)
+	if err != nil {
+		return nil, fmt.Errorf("raftstore: shard %d: snapshot store: %w", id, err)
+	}
+	return &snapshotStore{FileSnapshotStore: files, logs: logs}, nil
 }
 
 func raftConfig(o *Options, localID raft.ServerID, hl hclog.Logger) *raft.Config {
@@ -153,7 +223,7 @@ func (s *Shard) shutdownRaft() error {
 	// Raft does not close its transport: without this, the transport's
 	// accept loop and the handlers of connections peers still hold would
 	// outlive the shard, waiting for a raft that no longer reads them.
-	if cerr := s.trans.Close(); err == nil && cerr != nil {
+	if cerr := s.closeTransport(); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {
@@ -161,6 +231,18 @@ func (s *Shard) shutdownRaft() error {
 	}
 	return nil
 }
+
+// closeTransport closes the transport, through its vote gate if any.
+func (s *Shard) closeTransport() error {
+	if s.gate != nil {
+		return s.gate.Close()
+	}
+	return s.trans.Close()
+}
+
+// VoteWithheld reports whether the shard withholds its vote because its
+// log lost entries this node acknowledged and has not caught up yet.
+func (s *Shard) VoteWithheld() bool { return s.gate != nil && !s.gate.isOpen() }
 
 // ID returns the shard id.
 func (s *Shard) ID() uint16 { return s.id }
@@ -185,9 +267,10 @@ func (s *Shard) AppliedIndex() uint64 { return s.raft.AppliedIndex() }
 
 // Propose queues one command for the shard's log. It returns at once: an
 // error means the command was not queued (ErrBusy, *NotLeaderError,
-// ErrClosed, ErrBadGroup, ErrFieldTooLarge) and done will not be called;
-// otherwise done is called exactly once with the command's result, or with
-// an error (see errors.go for which errors leave the outcome unknown).
+// ErrClosed, ErrBadGroup, ErrFieldTooLarge,
+// ErrDiskFull) and done will not be called; otherwise done is called exactly
+// once with the command's result, or with an error (see errors.go for which
+// errors leave the outcome unknown).
 //
 // The command's byte slices are copied before Propose returns. done runs on
 // a proposer goroutine and must not block; it may call Propose.

@@ -28,7 +28,7 @@ import (
 // newest snapshot cannot be opened, restores an older one even if the log
 // no longer holds the entries after it, which makes raft panic ("log not
 // found"). prepareSnapshots and snapshotStore close those gaps
-// (docs/adr/0015-snapshot-folder-at-open.md).
+// (docs/adr/0017-snapshot-folder-at-open.md).
 const (
 	snapshotsDirName    = "snapshots"         // the folder raft's store adds under the shard's
 	damagedSnapshotsDir = "snapshots-damaged" // beside it: damaged snapshots moved out of raft's way
@@ -326,18 +326,9 @@ func moveAside(base, dir, name string) (string, error) {
 	if err := os.Rename(filepath.Join(dir, name), to); err != nil {
 		return "", err
 	}
-	syncDir(dir)
-	syncDir(aside)
+	_ = syncDir(dir)
+	_ = syncDir(aside) // best effort: a rename lost to a crash is redone at the next start
 	return to, nil
-}
-
-// syncDir makes a rename in dir durable (best effort: a rename lost to a
-// crash is simply redone at the next start).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }
 
 // folderBytes is the total size of the files under path.

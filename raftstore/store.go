@@ -37,6 +37,7 @@ const (
 // shards that arrive together are made durable by one fsync (docs/adr/0010).
 type Store struct {
 	db  *pebble.DB
+	dir string
 	log *slog.Logger
 }
 
@@ -65,7 +66,7 @@ func Open(dir string, opts StoreOptions) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raftstore: open pebble in %s: %w", dir, err)
 	}
-	return &Store{db: db, log: logger}, nil
+	return &Store{db: db, dir: dir, log: logger}, nil
 }
 
 // Shard returns the log and stable store of one shard group. Views are cheap

@@ -91,6 +91,7 @@ func newServerMetrics(s *Server) *serverMetrics {
 		s.writeBusinessMetrics(w)
 		s.writeRouterMetrics(w)
 		s.writeWALMetrics(w)
+		s.writeDiskMetrics(w)
 	})
 	return m
 }
@@ -163,6 +164,11 @@ func (s *Server) writeShardMetrics(w io.Writer) {
 		}
 		metrics.WriteGaugeFloat64(w, fmt.Sprintf(`inv_shard_leader{shard="%d"}`, i), leader)
 		metrics.WriteGaugeUint64(w, fmt.Sprintf(`inv_shard_applied_index{shard="%d"}`, i), sh.AppliedIndex())
+		withheld := 0.0
+		if sh.VoteWithheld() {
+			withheld = 1
+		}
+		metrics.WriteGaugeFloat64(w, fmt.Sprintf(`inv_shard_vote_withheld{shard="%d"}`, i), withheld)
 	}
 	metrics.WriteCounterUint64(w, "inv_raft_entries_total", entries)
 	metrics.WriteCounterUint64(w, "inv_raft_commands_total", commands)
@@ -237,4 +243,21 @@ func newEdgeMetrics(set *metrics.Set, s *Server) edgeMetrics {
 		return 1
 	})
 	return m
+}
+
+// writeDiskMetrics writes the node's disk reserve (raftstore/diskguard.go),
+// read when scraped; nothing when the reserve is off.
+func (s *Server) writeDiskMetrics(w io.Writer) {
+	d := s.node.DiskStatus()
+	if !d.Enabled {
+		return
+	}
+	full := 0.0
+	if d.Full {
+		full = 1
+	}
+	metrics.WriteGaugeFloat64(w, "inv_disk_full", full)
+	metrics.WriteGaugeUint64(w, "inv_disk_free_bytes", d.FreeBytes)
+	metrics.WriteGaugeUint64(w, "inv_disk_reserve_bytes", d.ReserveBytes)
+	metrics.WriteCounterUint64(w, "inv_disk_full_refused_total", d.Refused)
 }

@@ -187,8 +187,18 @@ func exitCode(err error, stderr io.Writer) int {
 			code = engine.CodeUnavailable
 		}
 		fmt.Fprintf(stderr, "%s\ninvctl: %v\n", code.String(), err)
+		if hint, ok := codeHints[code]; ok {
+			fmt.Fprintln(stderr, "invctl:", hint)
+		}
 		return exitFailed
 	}
+}
+
+// codeHints say what an operator can do about a server's refusal whose
+// name alone does not tell.
+var codeHints = map[engine.Code]string{
+	engine.CodeDiskFull: "the node's data disk is below its free-space reserve (disk_reserve_bytes): " +
+		"it refuses writes until space is freed there, and resumes by itself; reads still work (docs/OPERATIONS.md)",
 }
 
 // command runs one command line (its flags and arguments).

@@ -39,6 +39,7 @@ type config struct {
 	PeersSpec                          string                  // cluster members, see cluster.go; empty: one node
 	Join                               bool                    // a new node joining a running cluster (cluster.go)
 	FaultInjection                     bool                    // the raft fault layer and /debug/faults (fault tests only)
+	AcceptDataLoss                     bool                    // start although the raft log lost acknowledged entries (--accept-data-loss)
 
 	Node   raftstore.Options
 	Engine engine.Config
@@ -234,6 +235,21 @@ var configKeys = map[string]setter{
 		c.Node.FeedMaxEvents = n
 		return err
 	},
+	// The disk reserve (docs/OPERATIONS.md "Disk space"): writes are
+	// refused with disk_full while the data folder's filesystem has less
+	// free (-1: no reserve), read every disk_check_interval.
+	"disk_reserve_bytes": func(c *config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err == nil && n < -1 {
+			err = fmt.Errorf("%d: a size in bytes, or -1 for no reserve", n)
+		}
+		c.Node.DiskReserveBytes = n
+		return err
+	},
+	"disk_check_interval": durKey(func(c *config) *time.Duration { return &c.Node.DiskCheckInterval }),
+	// accept_data_loss starts a node whose raft log lost entries it had
+	// acknowledged (as --accept-data-loss); leave it off but for that start.
+	"accept_data_loss": boolKey(func(c *config) *bool { return &c.AcceptDataLoss }),
 	// pprof serves /debug/pprof on the HTTP address (off by default).
 	"pprof":       boolKey(func(c *config) *bool { return &c.Server.Pprof }),
 	"local_reads": boolKey(func(c *config) *bool { return &c.Server.LocalReads }),

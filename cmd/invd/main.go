@@ -5,7 +5,7 @@
 //	invd                                  one node, data in ./inv-data,
 //	                                      protocol on 127.0.0.1:7420,
 //	                                      metrics and health on 127.0.0.1:7421
-//	invd --data DIR --listen ADDR --http ADDR --shards N --config FILE [--pprof]
+//	invd --data DIR --listen ADDR --http ADDR --shards N --config FILE [--pprof] [--accept-data-loss]
 //
 // The HTTP address serves /metrics, /healthz, /readyz and, with --pprof,
 // /debug/pprof (docs/OPERATIONS.md).
@@ -122,10 +122,13 @@ func run(args []string) error {
 	opts.Placement = protocol.HashName
 	opts.Engine = cfg.Engine
 	opts.Logger = log
+	if cfg.AcceptDataLoss {
+		opts.AcceptDataLoss = true
+	}
 	start := time.Now()
 	node, err := raftstore.OpenNode(opts)
 	if err != nil {
-		return err
+		return withDataLossHint(err)
 	}
 	if cfg.Join {
 		// Its groups get a leader once the cluster adds it (invctl cluster
@@ -194,6 +197,7 @@ func parseArgs(args []string) (config, error) {
 	join := fs.Bool("join", false, "join a running cluster: --peers lists its nodes; wait for invctl cluster add-node instead of bootstrapping")
 	file := fs.String("config", "", "config file of key = value lines")
 	pprofOn := fs.Bool("pprof", false, "serve /debug/pprof on the HTTP address")
+	acceptLoss := fs.Bool("accept-data-loss", false, "start although the raft log lost entries this node acknowledged (a torn write-ahead log): serve what remains, logged and recorded")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -226,12 +230,25 @@ func parseArgs(args []string) (config, error) {
 			cfg.PeersSpec = *peersSpec
 		case "join":
 			cfg.Join = *join
+		case "accept-data-loss":
+			cfg.AcceptDataLoss = *acceptLoss
 		}
 	})
 	if cfg.Shards < 1 || cfg.Shards > raftstore.MaxShards {
 		return cfg, fmt.Errorf("--shards %d outside 1..%d", cfg.Shards, raftstore.MaxShards)
 	}
 	return cfg, nil
+}
+
+// withDataLossHint tells the operator how to start anyway when the node
+// refused because its log lost what it had acknowledged.
+func withDataLossHint(err error) error {
+	var dle *raftstore.DataLossError
+	if errors.As(err, &dle) || errors.Is(err, raftstore.ErrMarksDamaged) {
+		return fmt.Errorf("%w; to start on what remains, run with --accept-data-loss "+
+			"(logged, and recorded in the data folder's data-loss.log)", err)
+	}
+	return err
 }
 
 // waitForLeaders waits until every shard this node replicates has elected

@@ -122,6 +122,30 @@ func (c *Cluster) Start(nodes ...int) error {
 	return errors.Join(errs...)
 }
 
+// Launch starts down node i without waiting for it to serve (Proc(i).
+// WaitServing waits): a node whose shards can only elect a leader once
+// other nodes are back.
+func (c *Cluster) Launch(i int) error {
+	c.mu.Lock()
+	o := c.opts[i]
+	c.mu.Unlock()
+	p, err := Launch(o)
+	if err != nil {
+		return fmt.Errorf("node %d: %w", i+1, err)
+	}
+	c.mu.Lock()
+	c.procs[i] = p
+	c.mu.Unlock()
+	return nil
+}
+
+// DataDir is node i's data folder.
+func (c *Cluster) DataDir(i int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opts[i].Data
+}
+
 // Kill sends SIGKILL to node i and waits for it to be gone.
 func (c *Cluster) Kill(i int) {
 	c.mu.Lock()

@@ -108,6 +108,8 @@ type Options struct {
 	Config string
 	// Addr and HTTP, when empty, are chosen free.
 	Addr, HTTP string
+	// Args are extra command-line flags (such as --accept-data-loss).
+	Args []string
 	// Failpoints is the failpoint spec armed at start (INV_FAILPOINTS), and
 	// FailpointHTTP the address of the failpoint endpoint
 	// (INV_FAILPOINTS_HTTP) where Proc.Failpoint arms points later; both
@@ -135,6 +137,21 @@ const startTimeout = 60 * time.Second
 // Start starts invd and waits until its protocol port accepts connections
 // (invd opens it only once every shard has a leader).
 func Start(o Options) (*Proc, error) {
+	p, err := Launch(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.WaitServing(startTimeout); err != nil {
+		p.Kill()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Launch starts invd without waiting for it to serve: for a node that
+// cannot serve until something else happens (its shards' leaders are on
+// nodes still down). WaitServing waits for it.
+func Launch(o Options) (*Proc, error) {
 	if o.Addr == "" {
 		o.Addr = FreeAddr()
 	}
@@ -152,6 +169,7 @@ func Start(o Options) (*Proc, error) {
 		}
 		args = append(args, "--config", path)
 	}
+	args = append(args, o.Args...)
 	p := &Proc{Opts: o, logs: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(o.Bin, args...)
 	if o.NoFileSoft > 0 || o.NoFileHard > 0 {
@@ -173,21 +191,25 @@ func Start(o Options) (*Proc, error) {
 		p.err = p.cmd.Wait()
 		close(p.done)
 	}()
-	deadline := time.Now().Add(startTimeout)
+	return p, nil
+}
+
+// WaitServing waits up to timeout until the process serves: both its
+// protocol and HTTP ports answer (the HTTP port opens after the protocol
+// port, and tests read /metrics or /debug right away).
+func (p *Proc) WaitServing(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	for {
 		select {
 		case <-p.done:
-			return nil, fmt.Errorf("invd exited at start: %v\n%s", p.err, p.Logs())
+			return fmt.Errorf("invd exited at start: %v\n%s", p.err, p.Logs())
 		default:
 		}
-		// Serving means both ports answer: the HTTP port opens after the
-		// protocol port, and tests read /metrics or /debug right away.
-		if listening(o.Addr) && listening(o.HTTP) {
-			return p, nil
+		if listening(p.Opts.Addr) && listening(p.Opts.HTTP) {
+			return nil
 		}
 		if time.Now().After(deadline) {
-			p.Kill()
-			return nil, fmt.Errorf("invd did not serve within %s\n%s", startTimeout, p.Logs())
+			return fmt.Errorf("invd did not serve within %s\n%s", timeout, p.Logs())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -281,6 +303,27 @@ func (p *Proc) Logs() string {
 		s = "…" + s[len(s)-16<<10:]
 	}
 	return s
+}
+
+// LogLines counts the lines of the process's whole output that contain
+// every one of subs.
+func (p *Proc) LogLines(subs ...string) int {
+	return countLines(p.logs.String(), subs...)
+}
+
+// countLines counts the lines of text that contain every one of subs.
+func countLines(text string, subs ...string) int {
+	n := 0
+	for _, line := range strings.Split(text, "\n") {
+		all := line != ""
+		for _, s := range subs {
+			all = all && strings.Contains(line, s)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
 }
 
 // DataRace reports whether the race detector flagged a race in the process.
