@@ -136,6 +136,7 @@ func itemPut(e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{sku: *sku, store: *store})
 	if err := required("sku", *sku, "store", *store); err != nil {
 		return err
 	}
@@ -227,6 +228,7 @@ func itemGet(e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{sku: *sku, store: *store})
 	if err := required("sku", *sku, "store", *store); err != nil {
 		return err
 	}
@@ -275,6 +277,7 @@ func reserve(e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{sku: *sku, store: *store, customer: *customer, key: *key, window: *window})
 	if err := required("sku", *sku, "store", *store, "customer", *customer); err != nil {
 		return err
 	}
@@ -296,11 +299,17 @@ func parseID(s string) (uint64, error) {
 	return id, nil
 }
 
-// idArgs parses a command of one reservation id and the flags on fs.
-func idArgs(fs *flag.FlagSet, args []string) (uint64, error) {
+// idArgs parses a command of one reservation id and the flags on fs; the
+// id (and --key, when fs has one) is what the command is about.
+func idArgs(e *env, fs *flag.FlagSet, args []string) (uint64, error) {
 	if err := parse(fs, args, 1); err != nil {
 		return 0, err
 	}
+	s := subject{id: fs.Arg(0)}
+	if k := fs.Lookup("key"); k != nil {
+		s.key = k.Value.String()
+	}
+	e.about(s)
 	return parseID(fs.Arg(0))
 }
 
@@ -350,7 +359,7 @@ func confirm(e *env, args []string) error {
 	fs := newFlags(e, "confirm")
 	qty := fs.Int64("qty", 0, "units to confirm (0: every held unit)")
 	key := fs.String("key", "", "idempotency key")
-	id, err := idArgs(fs, args)
+	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -363,7 +372,7 @@ func extend(e *env, args []string) error {
 	fs := newFlags(e, "extend")
 	ttl := fs.Duration("ttl", 0, "how much longer to hold")
 	key := fs.String("key", "", "idempotency key")
-	id, err := idArgs(fs, args)
+	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -378,7 +387,7 @@ func extend(e *env, args []string) error {
 func cancel(e *env, args []string) error {
 	fs := newFlags(e, "cancel")
 	key := fs.String("key", "", "idempotency key")
-	id, err := idArgs(fs, args)
+	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -396,6 +405,10 @@ func pickup(e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{store: *store, key: *key})
+	if *id != 0 {
+		e.sub.id = fmt.Sprint(*id)
+	}
 	if err := required("store", *store); err != nil {
 		return err
 	}
@@ -412,10 +425,11 @@ func reschedule(e *env, args []string) error {
 	fs := newFlags(e, "reschedule")
 	window := fs.String("window", "", "the new pickup window's start")
 	key := fs.String("key", "", "idempotency key")
-	id, err := idArgs(fs, args)
+	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}
+	e.sub.window = *window
 	w, err := parseTime(*window)
 	if err != nil {
 		return err
@@ -432,7 +446,7 @@ func returnCmd(e *env, args []string) error {
 	fs := newFlags(e, "return")
 	restock := fs.Bool("restock", false, "put the units back into stock")
 	key := fs.String("key", "", "idempotency key")
-	id, err := idArgs(fs, args)
+	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ func customerArg(e *env, name string, args []string, extra func(fs *flag.FlagSet
 	if err := parse(fs, args, 1); err != nil {
 		return "", err
 	}
+	e.about(subject{customer: fs.Arg(0)})
 	return fs.Arg(0), nil
 }
 

@@ -38,12 +38,14 @@ func stockChange(e *env, name string, args []string, restock bool) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{sku: *sku, store: *store})
 	if err := required("sku", *sku, "store", *store); err != nil {
 		return err
 	}
 	if *qty == 0 {
 		return usagef("--qty is required")
 	}
+	e.sub.key = *key
 	ch := client.StockChange{SKU: *sku, Store: *store, Qty: *qty, Key: *key}
 	return operate(e, name, func(c context.Context, cl *client.Client) error {
 		if restock {
@@ -61,6 +63,7 @@ func itemSaleWindow(e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{sku: *sku, store: *store})
 	if err := required("sku", *sku, "store", *store); err != nil {
 		return err
 	}
@@ -83,6 +86,7 @@ func itemLimit(e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{sku: *sku})
 	if err := required("sku", *sku); err != nil {
 		return err
 	}
@@ -105,6 +109,7 @@ func itemMemberShare(e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{sku: *sku, store: *store})
 	if err := required("sku", *sku, "store", *store); err != nil {
 		return err
 	}
@@ -159,6 +164,7 @@ func windowPut(e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{sku: *sku, store: *store, window: *start})
 	if err := required("sku", *sku, "store", *store, "start", *start, "end", *end); err != nil {
 		return err
 	}
@@ -183,6 +189,7 @@ func windowGet(e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{sku: *sku, store: *store, window: *start})
 	if err := required("sku", *sku, "store", *store, "start", *start); err != nil {
 		return err
 	}
@@ -218,6 +225,7 @@ func stores(e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{sku: *sku})
 	if err := required("sku", *sku); err != nil {
 		return err
 	}

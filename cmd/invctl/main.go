@@ -29,12 +29,13 @@
 // Times are RFC 3339 (2026-01-03T10:00:00Z) or Unix seconds; a store's
 // windows print in the store's time zone, and store and window commands
 // also read a time without an offset (2026-12-24T10:00) in it. A refusal
-// prints its name (sold_out, window_full, ...) on stderr, and on a second
-// line what to do when the server or client says (window_required: pick a
-// window), and exits 1 (so
-// does an import with bad rows, after listing them); a usage error exits
-// 2; a failure to reach the server or an ERROR reply prints the code's
-// name and exits 3.
+// prints its name (sold_out, window_full, ...) on stderr with what to do
+// about it ("unknown_item: no item sku1 at store s1; create it with invctl
+// item put ..."; the server's or client's message, when there is one, comes
+// first as it came, and the hint on a second line), and exits 1 (so does an
+// import with bad rows, after listing them); a usage error exits 2; a
+// failure to reach the server or an ERROR reply prints the code's name the
+// same way and exits 3.
 package main
 
 import (
@@ -43,6 +44,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"sort"
 	"strings"
@@ -72,11 +74,6 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// refusedError is a domain refusal: the engine said no.
-type refusedError struct{ code engine.Code }
-
-func (e refusedError) Error() string { return e.code.String() }
-
 // usageError is a command line that cannot be run.
 type usageError struct{ msg string }
 
@@ -92,6 +89,7 @@ type env struct {
 	stale          bool // reads may be served by any replica (client.Stale)
 	addr, token    string
 	cl             *client.Client
+	sub            subject // what the command is about, for the hints of its refusals
 }
 
 // client dials the server once; later calls reuse the connection.
@@ -145,50 +143,70 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, help.text)
 		return 0
 	}
-	return exitCode(err, stderr)
+	return exitCode(err, e)
 }
 
-// exitCode prints err the way its kind asks and returns the exit code.
-func exitCode(err error, stderr io.Writer) int {
-	var ref refusedError
+// exitCode prints err the way its kind asks and returns the exit code. A
+// refusal or failure prints once, as "code: text": the server's or
+// client's own message as it came, and a line saying what to do about it
+// (hints.go), or the hint alone when there is no message.
+func exitCode(err error, e *env) int {
 	var use usageError
 	var bad badRowsError
 	var adm adminFailed
-	if code, ok := client.CodeOf(err); ok && err != nil && code < engine.CodeUnauthorized {
-		ref = refusedError{code}
-	}
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &use):
+		fmt.Fprintln(e.stderr, "invctl:", use.msg)
+		fmt.Fprintln(e.stderr, "usage: invctl [--addr HOST:PORT] [--token T] [--config FILE] [--json] COMMAND ...; commands:",
+			strings.Join(commandNames(), ", "))
+		return exitUsage
+	case errors.As(err, &bad):
+		fmt.Fprintln(e.stderr, "invctl:", bad.Error())
+		return exitRefused
 	case errors.As(err, &adm):
-		fmt.Fprintln(stderr, "invctl:", adm.Error())
+		// The steps printed above say which node and shard failed, and why.
+		if code, ok := client.CodeOf(adm.err); ok && !strings.Contains(adm.err.Error(), code.String()) {
+			fmt.Fprintf(e.stderr, "%s: %s\n", code, errText(adm.err, code))
+		} else {
+			fmt.Fprintln(e.stderr, errText(adm.err, 0))
+		}
 		if adm.refused {
 			return exitRefused
 		}
 		return exitFailed
-	case errors.As(err, &bad):
-		fmt.Fprintln(stderr, "invctl:", bad.Error())
-		return exitRefused
-	case ref.code != 0 || errors.As(err, &ref):
-		fmt.Fprintln(stderr, ref.code.String())
-		var se *client.ServerError
-		if errors.As(err, &se) && se.Message != "" {
-			fmt.Fprintln(stderr, "invctl:", se.Message)
-		}
-		return exitRefused
-	case errors.As(err, &use):
-		fmt.Fprintln(stderr, "invctl:", use.msg)
-		fmt.Fprintln(stderr, "usage: invctl [--addr HOST:PORT] [--token T] [--config FILE] [--json] COMMAND ...; commands:",
-			strings.Join(commandNames(), ", "))
-		return exitUsage
+	}
+	code, coded := client.CodeOf(err)
+	var netErr net.Error
+	switch {
+	case coded:
+	case errors.Is(err, client.ErrUnknownOutcome):
+		code = engine.CodeTimeout
+	case errors.As(err, &netErr):
+		code = engine.CodeUnavailable
 	default:
-		code, _ := client.CodeOf(err)
-		if code == 0 {
-			code = engine.CodeUnavailable
-		}
-		fmt.Fprintf(stderr, "%s\ninvctl: %v\n", code.String(), err)
+		fmt.Fprintln(e.stderr, "invctl:", errText(err, 0))
 		return exitFailed
 	}
+	text, hint := errText(err, code), hintFor(code, e)
+	if errors.Is(err, errNodesUnanswered) || errors.Is(err, errSnapshotFailed) {
+		hint = "" // the output above says which nodes or shards, and why
+	}
+	switch {
+	case text == "" && hint == "":
+		fmt.Fprintln(e.stderr, code.String())
+	case text == "":
+		fmt.Fprintf(e.stderr, "%s: %s\n", code, hint)
+	case hint == "":
+		fmt.Fprintf(e.stderr, "%s: %s\n", code, text)
+	default:
+		fmt.Fprintf(e.stderr, "%s: %s\nhint: %s\n", code, text, hint)
+	}
+	if code.Refusal() {
+		return exitRefused
+	}
+	return exitFailed
 }
 
 // command runs one command line (its flags and arguments).

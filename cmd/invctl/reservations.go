@@ -49,7 +49,7 @@ func reservationRow(r reservationJSON) []string {
 
 func reservationGet(e *env, args []string) error {
 	fs := newFlags(e, "reservation get")
-	id, err := idArgs(fs, args)
+	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -73,6 +73,7 @@ func reservationList(e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{customer: *customer})
 	if err := required("customer", *customer); err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func reservationList(e *env, args []string) error {
 
 func reservationUnlock(e *env, args []string) error {
 	fs := newFlags(e, "reservation unlock")
-	id, err := idArgs(fs, args)
+	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}

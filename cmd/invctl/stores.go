@@ -95,6 +95,7 @@ func storePut(e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{store: *store})
 	if err := required("store", *store, "zone", *zone); err != nil {
 		return err
 	}
@@ -140,6 +141,7 @@ func storeWindow(e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{store: *store, key: *key})
 	if err := required("store", *store, "start", *start, "end", *end, "capacity", *capacity); err != nil {
 		return err
 	}
@@ -177,6 +179,7 @@ func storeGet(e *env, args []string) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
+	e.about(subject{store: *store})
 	if err := required("store", *store); err != nil {
 		return err
 	}
