@@ -82,6 +82,7 @@ func newServerMetrics(s *Server) *serverMetrics {
 	m.edge = newEdgeMetrics(m.set, s)
 	s.observeApplies(m.set)
 	s.observeSnapshots(m.set)
+	registerBuildInfo(m.set)
 	m.set.RegisterMetricsWriter(func(w io.Writer) {
 		s.writeShardMetrics(w)
 		s.writeRaftShardMetrics(w)

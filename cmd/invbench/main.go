@@ -6,6 +6,7 @@
 //	         [--conns C] [--inflight P] [--duration D] [--rate R] [--quiet]
 //	         [--report FILE.html] [--run-id ID]
 //	invbench table [FILE ...]     side-by-side table of JSON lines (stdin without FILE)
+//	invbench --version            the version and source revision
 //
 // It prints the human table, then WORKLOAD.md's JSON line, then "invariant
 // ok" on stdout (progress and load lines go to stderr) and exits 0; a
@@ -34,6 +35,7 @@ import (
 
 	"github.com/invsys/inv/bench"
 	"github.com/invsys/inv/client"
+	"github.com/invsys/inv/internal/buildinfo"
 )
 
 const (
@@ -63,8 +65,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	batchDelay := fs.Duration("batch-delay", 0, "client option WithBatchDelay of the measured connections (0: the client's default, send at once)")
 	metricsAddr := fs.String("metrics", "", "the servers' metrics pages (host:port of invd's HTTP, or URLs, comma-separated): report their CPU µs per request")
 	cpuProfile := fs.String("cpuprofile", "", "write invbench's own CPU profile (load, run and dump) to this file")
+	version := fs.Bool("version", false, "print the version and the source revision, and exit")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
+	}
+	if *version {
+		fmt.Fprintln(stdout, "invbench", buildinfo.Read())
+		return 0
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "invbench: unexpected argument %q\n", fs.Arg(0))

@@ -7,7 +7,8 @@ import (
 )
 
 // -h on a command prints that command's arguments and flags to stdout and
-// exits 0, without dialing a server; on invctl itself, the command list.
+// exits 0, without dialing a server; on invctl itself, the command list;
+// --version, the version.
 func TestHelp(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -17,6 +18,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"--addr", "127.0.0.1:1", "confirm", "--help"}, []string{"confirm (1 argument(s))", "-qty", "-key"}},
 		{[]string{"cluster", "drain", "-h"}, []string{"cluster drain (1 argument(s))", "-to"}},
 		{[]string{"-h"}, []string{"commands:", "item put", "cluster status", "COMMAND -h"}},
+		{[]string{"--version"}, []string{"invctl ", "go1."}},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(tc.args, &out, &errb); code != 0 {

@@ -20,7 +20,8 @@
 //	catalog       import FILE.csv, export [--out FILE] [--sku S]
 //
 // Global flags: --addr HOST:PORT, --token TOKEN, --config FILE, --json,
-// --stale (reads: any replica answers from its applied state, which may lag).
+// --stale (reads: any replica answers from its applied state, which may lag),
+// --version (the version and source revision).
 // The address and token come from the flags, else the environment
 // (INV_ADDR, INV_TOKEN), else the config file (--config, default
 // ~/.config/inv/invctl.conf: "addr = host:port" and "token = ..." lines),
@@ -52,6 +53,7 @@ import (
 
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/internal/buildinfo"
 )
 
 // Exit codes.
@@ -120,6 +122,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	confPath := global.String("config", "", "config file (default ~/.config/inv/invctl.conf)")
 	asJSON := global.Bool("json", false, "print JSON instead of tables")
 	stale := global.Bool("stale", false, "reads: any replica may answer from its applied state (possibly behind)")
+	version := global.Bool("version", false, "print the version and the source revision, and exit")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, "usage: invctl [--addr HOST:PORT] [--token T] [--config FILE] [--json] [--stale] COMMAND ...; commands:",
@@ -128,6 +131,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		return exitUsage
+	}
+	if *version {
+		fmt.Fprintln(stdout, "invctl", buildinfo.Read())
+		return 0
 	}
 	e := &env{stdout: stdout, stderr: stderr, json: *asJSON, stale: *stale}
 	var err error

@@ -39,6 +39,7 @@ type config struct {
 	PeersSpec                          string                  // cluster members, see cluster.go; empty: one node
 	Join                               bool                    // a new node joining a running cluster (cluster.go)
 	FaultInjection                     bool                    // the raft fault layer and /debug/faults (fault tests only)
+	ShowVersion                        bool                    // --version: print it and exit
 
 	Node   raftstore.Options
 	Engine engine.Config

@@ -6,6 +6,7 @@
 //	                                      protocol on 127.0.0.1:7420,
 //	                                      metrics and health on 127.0.0.1:7421
 //	invd --data DIR --listen ADDR --http ADDR --shards N --config FILE [--pprof]
+//	invd --version                        the version and source revision
 //
 // The HTTP address serves /metrics, /healthz, /readyz and, with --pprof,
 // /debug/pprof (docs/OPERATIONS.md).
@@ -29,6 +30,7 @@ import (
 	"time"
 	_ "time/tzdata" // stores' time zones are looked up where requests enter: a zone database even on hosts without one
 
+	"github.com/invsys/inv/internal/buildinfo"
 	"github.com/invsys/inv/internal/failpoint"
 	"github.com/invsys/inv/protocol"
 	"github.com/invsys/inv/raftstore"
@@ -59,6 +61,10 @@ func run(args []string) error {
 	cfg, err := parseArgs(args)
 	if err != nil {
 		return err
+	}
+	if cfg.ShowVersion {
+		fmt.Println("invd", buildinfo.Read())
+		return nil
 	}
 	// Before anything is opened: an exposed server without tokens never starts.
 	tokens := server.NewTokens(cfg.Tokens)
@@ -194,8 +200,13 @@ func parseArgs(args []string) (config, error) {
 	join := fs.Bool("join", false, "join a running cluster: --peers lists its nodes; wait for invctl cluster add-node instead of bootstrapping")
 	file := fs.String("config", "", "config file of key = value lines")
 	pprofOn := fs.Bool("pprof", false, "serve /debug/pprof on the HTTP address")
+	version := fs.Bool("version", false, "print the version and the source revision, and exit")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	if *version {
+		cfg.ShowVersion = true
+		return cfg, nil
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
