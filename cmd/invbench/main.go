@@ -23,6 +23,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -36,6 +37,7 @@ import (
 	"github.com/invsys/inv/bench"
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/internal/buildinfo"
+	"github.com/invsys/inv/internal/cli"
 )
 
 const (
@@ -57,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := bench.DefaultConfig()
 	fs := flag.NewFlagSet("invbench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	cfg.RegisterFlags(fs)
 	addr := fs.String("addr", "127.0.0.1:7420", "server address host:port, or a comma-separated list of a cluster's nodes")
 	token := fs.String("token", "", "auth token (its role must allow the catalog operations and reserves)")
@@ -67,6 +69,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cpuProfile := fs.String("cpuprofile", "", "write invbench's own CPU profile (load, run and dump) to this file")
 	version := fs.Bool("version", false, "print the version and the source revision, and exit")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, "usage: invbench [flags]            run a reference workload and check the invariant")
+			fmt.Fprintln(stdout, "       invbench table [FILE ...]   a side-by-side table of result lines (stdin without FILE)")
+			fmt.Fprintln(stdout, "\nflags:")
+			cli.PrintFlags(stdout, fs)
+			return 0
+		}
+		fmt.Fprintf(stderr, "invbench: %v (invbench -h lists the flags)\n", err)
 		return exitUsage
 	}
 	if *version {

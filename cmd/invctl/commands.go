@@ -12,6 +12,7 @@ import (
 
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/internal/cli"
 )
 
 // newFlags returns a flag set whose errors come back as usage errors, with
@@ -20,6 +21,7 @@ func newFlags(e *env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.BoolVar(&e.json, "json", e.json, "print JSON")
+	e.fs = fs
 	return fs
 }
 
@@ -31,7 +33,7 @@ func parse(fs *flag.FlagSet, args []string, positional int) error {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return helpFor(fs, positional)
+				return helpRequest{commandHelp(fs)}
 			}
 			return usagef("%s: %v", fs.Name(), err)
 		}
@@ -45,37 +47,10 @@ func parse(fs *flag.FlagSet, args []string, positional int) error {
 	if len(pos) != positional {
 		return usagef("%s: want %d argument(s), got %d", fs.Name(), positional, len(pos))
 	}
+	if err := cli.MissingError(fs); err != nil {
+		return usageError{err.Error()}
+	}
 	_ = fs.Parse(append([]string{"--"}, pos...)) // fs.Arg(i) is now pos[i]
-	return nil
-}
-
-// helpRequest is -h or --help on a command: its text goes to stdout and
-// invctl exits 0.
-type helpRequest struct{ text string }
-
-func (h helpRequest) Error() string { return h.text }
-
-// helpFor describes the command fs parses: its arguments and flags.
-func helpFor(fs *flag.FlagSet, positional int) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "usage: invctl [global flags] %s", fs.Name())
-	if positional > 0 {
-		fmt.Fprintf(&b, " (%d argument(s))", positional)
-	}
-	b.WriteString(" [flags]\nflags:\n")
-	fs.SetOutput(&b)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
-	return helpRequest{b.String()}
-}
-
-// required checks that every named flag was given a value.
-func required(kv ...string) error {
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == "" {
-			return usagef("--%s is required", kv[i])
-		}
-	}
 	return nil
 }
 
@@ -127,21 +102,19 @@ func itemPut(e *env, args []string) error {
 	fs := newFlags(e, "item put")
 	sku := fs.String("sku", "", "SKU")
 	store := fs.String("store", "", "store")
-	stock := fs.Int64("stock", -1, "units allotted to the store")
+	stock := fs.Int64("stock", 0, "units allotted to the store")
 	limit := fs.Int64("limit", 0, "not here: the per-customer limit is the SKU's (item limit --sku S --limit N)")
 	opens := fs.String("opens", "", "sale opens at")
 	closes := fs.String("closes", "", "sale closes at")
 	var windows windowList
-	fs.Var(&windows, "window", "pickup window START,END,QUOTA (repeatable)")
+	fs.Var(&windows, "window", "pickup window `START,END,QUOTA` (repeatable)")
+	cli.Require(fs, "sku", "store", "stock")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	e.about(subject{sku: *sku, store: *store})
-	if err := required("sku", *sku, "store", *store); err != nil {
-		return err
-	}
 	if *stock < 0 {
-		return usagef("--stock is required")
+		return usagef("--stock %d: want 0 or more units", *stock)
 	}
 	if *limit != 0 {
 		return usagef("--limit: the per-customer limit is the SKU's, the same at every store; set it with invctl item limit --sku %s --limit %d", *sku, *limit)
@@ -225,13 +198,11 @@ func skuStoreFlags(fs *flag.FlagSet) (sku, store *string) {
 func itemGet(e *env, args []string) error {
 	fs := newFlags(e, "item get")
 	sku, store := skuStoreFlags(fs)
+	cli.Require(fs, "sku", "store")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	e.about(subject{sku: *sku, store: *store})
-	if err := required("sku", *sku, "store", *store); err != nil {
-		return err
-	}
 	cl, err := e.client()
 	if err != nil {
 		return err
@@ -274,13 +245,11 @@ func reserve(e *env, args []string) error {
 	window := fs.String("window", "", "pickup window start (RFC 3339 or Unix seconds)")
 	ttl := fs.Duration("ttl", 0, "hold time (0: the server's default)")
 	key := fs.String("key", "", "idempotency key")
+	cli.Require(fs, "sku", "store", "customer")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	e.about(subject{sku: *sku, store: *store, customer: *customer, key: *key, window: *window})
-	if err := required("sku", *sku, "store", *store, "customer", *customer); err != nil {
-		return err
-	}
 	req := client.ReserveRequest{SKU: *sku, Store: *store, Customer: *customer, Qty: *qty, TTL: *ttl, Key: *key}
 	var err error
 	if req.Window, err = parseTime(*window); err != nil {
@@ -370,14 +339,15 @@ func confirm(e *env, args []string) error {
 
 func extend(e *env, args []string) error {
 	fs := newFlags(e, "extend")
-	ttl := fs.Duration("ttl", 0, "how much longer to hold")
+	ttl := fs.Duration("ttl", 0, "hold until at least this long from now")
 	key := fs.String("key", "", "idempotency key")
+	cli.Require(fs, "ttl")
 	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}
 	if *ttl <= 0 {
-		return usagef("--ttl is required")
+		return usagef("--ttl %s: want a positive duration (10m)", *ttl)
 	}
 	return storefront(e, func(c *client.Client) (client.Result, error) {
 		return c.Extend(ctxOnce(), client.ExtendRequest{ID: id, TTL: *ttl, Key: *key})
@@ -402,15 +372,13 @@ func pickup(e *env, args []string) error {
 	code := fs.String("code", "", "12-digit pickup code")
 	id := fs.Uint64("id", 0, "reservation id (optional: the code finds it)")
 	key := fs.String("key", "", "idempotency key")
+	cli.Require(fs, "store", "code")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	e.about(subject{store: *store, key: *key})
 	if *id != 0 {
 		e.sub.id = fmt.Sprint(*id)
-	}
-	if err := required("store", *store); err != nil {
-		return err
 	}
 	pc, err := strconv.ParseUint(*code, 10, 64)
 	if err != nil || len(*code) != engine.PickupCodeDigits {
@@ -425,6 +393,7 @@ func reschedule(e *env, args []string) error {
 	fs := newFlags(e, "reschedule")
 	window := fs.String("window", "", "the new pickup window's start")
 	key := fs.String("key", "", "idempotency key")
+	cli.Require(fs, "window")
 	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
@@ -435,7 +404,7 @@ func reschedule(e *env, args []string) error {
 		return err
 	}
 	if w.IsZero() {
-		return usagef("--window is required")
+		return usagef("--window: want the new window's start")
 	}
 	return storefront(e, func(c *client.Client) (client.Result, error) {
 		return c.Reschedule(ctxOnce(), client.RescheduleRequest{ID: id, Window: w, Key: *key})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/invsys/inv/client"
+	"github.com/invsys/inv/internal/cli"
 )
 
 // operate runs one operator call and prints "ok" (or {"ok":true}).
@@ -35,15 +36,13 @@ func stockChange(e *env, name string, args []string, restock bool) error {
 	sku, store := skuStoreFlags(fs)
 	qty := fs.Int64("qty", 0, "units: added (restock), or a signed change (adjust)")
 	key := fs.String("key", "", "idempotency key")
+	cli.Require(fs, "sku", "store", "qty")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	e.about(subject{sku: *sku, store: *store})
-	if err := required("sku", *sku, "store", *store); err != nil {
-		return err
-	}
 	if *qty == 0 {
-		return usagef("--qty is required")
+		return usagef("--qty 0: want a number of units")
 	}
 	e.sub.key = *key
 	ch := client.StockChange{SKU: *sku, Store: *store, Qty: *qty, Key: *key}
@@ -60,13 +59,11 @@ func itemSaleWindow(e *env, args []string) error {
 	sku, store := skuStoreFlags(fs)
 	opens := fs.String("opens", "", "sale opens at (empty: open already)")
 	closes := fs.String("closes", "", "sale closes at (empty: never)")
+	cli.Require(fs, "sku", "store")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	e.about(subject{sku: *sku, store: *store})
-	if err := required("sku", *sku, "store", *store); err != nil {
-		return err
-	}
 	sw := client.SaleWindow{SKU: *sku, Store: *store}
 	var err error
 	if sw.OpensAt, err = parseTime(*opens); err != nil {
@@ -82,19 +79,17 @@ func itemSaleWindow(e *env, args []string) error {
 func itemLimit(e *env, args []string) error {
 	fs := newFlags(e, "item limit")
 	sku, store := skuStoreFlags(fs)
-	limit := fs.Int64("limit", -1, "units one customer may own of the SKU, at all stores together (0: none)")
+	limit := fs.Int64("limit", 0, "units one customer may own of the SKU, at all stores together (0: no limit)")
+	cli.Require(fs, "sku", "limit")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	e.about(subject{sku: *sku})
-	if err := required("sku", *sku); err != nil {
-		return err
-	}
 	if *store != "" {
 		return usagef("--store: the per-customer limit is the SKU's, the same at every store; give --sku and --limit only")
 	}
 	if *limit < 0 {
-		return usagef("--limit is required")
+		return usagef("--limit %d: want 0 or more units", *limit)
 	}
 	l := client.LimitSpec{SKU: *sku, Limit: *limit}
 	return operate(e, "item limit", func(c context.Context, cl *client.Client) error { return cl.SetLimit(c, l) })
@@ -106,13 +101,11 @@ func itemMemberShare(e *env, args []string) error {
 	tier := fs.Uint("tier", 1, "customers of this tier or higher may take the share")
 	units := fs.Int64("units", 0, "units kept for members (0: no share)")
 	cutoff := fs.String("cutoff", "", "when what is left opens to everyone")
+	cli.Require(fs, "sku", "store")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	e.about(subject{sku: *sku, store: *store})
-	if err := required("sku", *sku, "store", *store); err != nil {
-		return err
-	}
 	if *tier > 255 {
 		return usagef("--tier %d: too large", *tier)
 	}
@@ -160,16 +153,14 @@ func windowPut(e *env, args []string) error {
 	sku, store := skuStoreFlags(fs)
 	start := fs.String("start", "", "window start")
 	end := fs.String("end", "", "window end")
-	quota := fs.Int64("quota", -1, "units that may be collected in the window")
+	quota := fs.Int64("quota", 0, "units that may be collected in the window")
+	cli.Require(fs, "sku", "store", "start", "end", "quota")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	e.about(subject{sku: *sku, store: *store, window: *start})
-	if err := required("sku", *sku, "store", *store, "start", *start, "end", *end); err != nil {
-		return err
-	}
 	if *quota < 0 {
-		return usagef("--quota is required")
+		return usagef("--quota %d: want 0 or more units", *quota)
 	}
 	w := client.WindowSpec{SKU: *sku, Store: *store, Quota: *quota}
 	var err error
@@ -186,13 +177,11 @@ func windowGet(e *env, args []string) error {
 	fs := newFlags(e, "window get")
 	sku, store := skuStoreFlags(fs)
 	start := fs.String("start", "", "window start")
+	cli.Require(fs, "sku", "store", "start")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	e.about(subject{sku: *sku, store: *store, window: *start})
-	if err := required("sku", *sku, "store", *store, "start", *start); err != nil {
-		return err
-	}
 	at, err := parseTime(*start)
 	if err != nil {
 		return err
@@ -222,13 +211,11 @@ type storeJSON struct {
 func stores(e *env, args []string) error {
 	fs := newFlags(e, "stores")
 	sku := fs.String("sku", "", "SKU")
+	cli.Require(fs, "sku")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	e.about(subject{sku: *sku})
-	if err := required("sku", *sku); err != nil {
-		return err
-	}
 	cl, err := e.client()
 	if err != nil {
 		return err

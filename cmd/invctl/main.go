@@ -47,7 +47,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -91,7 +90,9 @@ type env struct {
 	stale          bool // reads may be served by any replica (client.Stale)
 	addr, token    string
 	cl             *client.Client
-	sub            subject // what the command is about, for the hints of its refusals
+	sub            subject       // what the command is about, for the hints of its refusals
+	cmd            *commandInfo  // the command running
+	fs             *flag.FlagSet // its flags, once defined (help, completion)
 }
 
 // client dials the server once; later calls reuse the connection.
@@ -123,15 +124,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	asJSON := global.Bool("json", false, "print JSON instead of tables")
 	stale := global.Bool("stale", false, "reads: any replica may answer from its applied state (possibly behind)")
 	version := global.Bool("version", false, "print the version and the source revision, and exit")
+	global.SetOutput(io.Discard)
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, "usage: invctl [--addr HOST:PORT] [--token T] [--config FILE] [--json] [--stale] COMMAND ...; commands:",
-				strings.Join(commandNames(), ", "))
-			fmt.Fprintln(stdout, "invctl COMMAND -h describes a command's arguments and flags.")
+			fmt.Fprint(stdout, overview(global))
 			return 0
 		}
+		fmt.Fprintf(stderr, "invctl: %v\n%s\n", err, usageLine)
 		return exitUsage
 	}
+	globalFlags = global
 	if *version {
 		fmt.Fprintln(stdout, "invctl", buildinfo.Read())
 		return 0
@@ -166,8 +168,7 @@ func exitCode(err error, e *env) int {
 		return 0
 	case errors.As(err, &use):
 		fmt.Fprintln(e.stderr, "invctl:", use.msg)
-		fmt.Fprintln(e.stderr, "usage: invctl [--addr HOST:PORT] [--token T] [--config FILE] [--json] COMMAND ...; commands:",
-			strings.Join(commandNames(), ", "))
+		fmt.Fprintln(e.stderr, usageOf(e.cmd))
 		return exitUsage
 	case errors.As(err, &bad):
 		fmt.Fprintln(e.stderr, "invctl:", bad.Error())
@@ -216,62 +217,32 @@ func exitCode(err error, e *env) int {
 	return exitFailed
 }
 
-// command runs one command line (its flags and arguments).
-type command func(e *env, args []string) error
-
-// commands by name; two-word commands are "noun verb".
-var commands map[string]command
-
-func init() {
-	commands = map[string]command{
-		"item put": itemPut, "item get": itemGet, "item list": itemList,
-		"item adjust": itemAdjust, "item restock": itemRestock, "item sale-window": itemSaleWindow,
-		"item limit": itemLimit, "item member-share": itemMemberShare,
-		"window put": windowPut, "window get": windowGet,
-		"store put": storePut, "store window": storeWindow, "store get": storeGet,
-		"store import": storeImport, "store export": storeExport,
-		"customer get": customerGet, "customer block": customerBlock, "customer unblock": customerUnblock,
-		"customer tier":   customerTier,
-		"reservation get": reservationGet, "reservation list": reservationList, "reservation unlock": reservationUnlock,
-		"reserve": reserve, "confirm": confirm, "extend": extend, "cancel": cancel, "pickup": pickup,
-		"reschedule": reschedule, "return": returnCmd,
-		"stores": stores, "cluster status": clusterStatus,
-		"cluster add-node": clusterAddNode, "cluster remove-node": clusterRemoveNode,
-		"cluster transfer-leader": clusterTransferLeader, "cluster drain": clusterDrain,
-		"cluster undrain": clusterUndrain,
-		"tail":            tail, "import": importCatalog, "export": exportCatalog,
-		"snapshot": snapshot,
-	}
-}
-
-func commandNames() []string {
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// nouns take a verb after them.
-var nouns = map[string]bool{"item": true, "window": true, "store": true, "customer": true, "reservation": true, "cluster": true}
-
 func dispatch(e *env, args []string) error {
 	if len(args) == 0 {
 		return usagef("no command")
 	}
 	name, rest := args[0], args[1:]
+	switch name {
+	case "help":
+		return helpCommand(e, rest)
+	case "completion":
+		return completion(e, rest)
+	}
 	if nouns[name] {
 		if len(rest) == 0 {
-			return usagef("%s: which operation?", name)
+			return usagef("%s: which operation? %s", name, strings.Join(verbsOf(name), ", "))
+		}
+		if rest[0] == "-h" || rest[0] == "-help" || rest[0] == "--help" {
+			return helpRequest{nounHelp(name)}
 		}
 		name, rest = name+" "+rest[0], rest[1:]
 	}
-	f, ok := commands[name]
+	c, ok := commands[name]
 	if !ok {
-		return usagef("unknown command %q", name)
+		return usagef("unknown command %q (invctl help lists them)", name)
 	}
-	return f(e, rest)
+	e.cmd = c
+	return c.run(e, rest)
 }
 
 // readOpts are the options of every read (--stale).

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/invsys/inv/client"
+	"github.com/invsys/inv/internal/cli"
 )
 
 type reservationJSON struct {
@@ -70,13 +71,11 @@ func reservationGet(e *env, args []string) error {
 func reservationList(e *env, args []string) error {
 	fs := newFlags(e, "reservation list")
 	customer := fs.String("customer", "", "customer id")
+	cli.Require(fs, "customer")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	e.about(subject{customer: *customer})
-	if err := required("customer", *customer); err != nil {
-		return err
-	}
 	cl, err := e.client()
 	if err != nil {
 		return err

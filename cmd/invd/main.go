@@ -22,15 +22,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // stores' time zones are looked up where requests enter: a zone database even on hosts without one
 
 	"github.com/invsys/inv/internal/buildinfo"
+	"github.com/invsys/inv/internal/cli"
 	"github.com/invsys/inv/internal/failpoint"
 	"github.com/invsys/inv/protocol"
 	"github.com/invsys/inv/raftstore"
@@ -48,22 +51,32 @@ const (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		var help helpText
+		if errors.As(err, &help) {
+			fmt.Fprint(os.Stdout, string(help))
+			return
+		}
 		fmt.Fprintln(os.Stderr, "invd:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// helpText is help asked for (-h, --help): printed on stdout, exit 0.
+type helpText string
+
+func (h helpText) Error() string { return string(h) }
+
+func run(args []string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "hash-token" {
-		return hashToken(args[1:], os.Stdin, os.Stdout)
+		return hashToken(args[1:], os.Stdin, stdout)
 	}
 	cfg, err := parseArgs(args)
 	if err != nil {
 		return err
 	}
 	if cfg.ShowVersion {
-		fmt.Println("invd", buildinfo.Read())
+		fmt.Fprintln(stdout, "invd", buildinfo.Read())
 		return nil
 	}
 	// Before anything is opened: an exposed server without tokens never starts.
@@ -201,15 +214,19 @@ func parseArgs(args []string) (config, error) {
 	file := fs.String("config", "", "config file of key = value lines")
 	pprofOn := fs.Bool("pprof", false, "serve /debug/pprof on the HTTP address")
 	version := fs.Bool("version", false, "print the version and the source revision, and exit")
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
-		return cfg, err
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, helpText(usage(fs))
+		}
+		return cfg, fmt.Errorf("%w (invd -h lists the flags)", err)
 	}
 	if *version {
 		cfg.ShowVersion = true
 		return cfg, nil
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return cfg, fmt.Errorf("unexpected argument %q (invd -h lists the flags and commands)", fs.Arg(0))
 	}
 	cfg.File = *file
 	if *file != "" {
@@ -243,6 +260,23 @@ func parseArgs(args []string) (config, error) {
 		return cfg, fmt.Errorf("--shards %d outside 1..%d", cfg.Shards, raftstore.MaxShards)
 	}
 	return cfg, nil
+}
+
+// usage is invd -h: the forms, the flags, and where the rest is set.
+func usage(fs *flag.FlagSet) string {
+	var b strings.Builder
+	b.WriteString(`usage: invd [flags]                 serve: one node, or a cluster's member with --peers
+       invd hash-token [TOKEN]     the SHA-256 a config file's token line wants (TOKEN, or stdin's first line)
+
+flags:
+`)
+	cli.PrintFlags(&b, fs)
+	b.WriteString(`
+The config file (--config, key = value lines) sets the rest: raft timing,
+snapshots, tokens, TLS, limits, the engine's rules, log_level.
+docs/OPERATIONS.md lists its keys. SIGTERM or SIGINT stops invd gracefully.
+`)
+	return b.String()
 }
 
 // waitForLeaders waits until every shard this node replicates has elected
