@@ -259,9 +259,10 @@ func reserve(e *env, args []string) error {
 		func(r client.Result) string { return fmt.Sprint(r.ID) })
 }
 
-// parseID reads a reservation id: decimal, or 0x-prefixed hex.
+// parseID reads a reservation id: decimal, or 0x-prefixed hex, bare or in
+// the double quotes of its JSON form (jq .id without -r prints them).
 func parseID(s string) (uint64, error) {
-	id, err := strconv.ParseUint(s, 0, 64)
+	id, err := strconv.ParseUint(unquote(s), 0, 64)
 	if err != nil || id == 0 {
 		return 0, usagef("reservation id %q: want a positive number", s)
 	}
@@ -308,7 +309,7 @@ func ctxOnce() context.Context {
 }
 
 type resultJSON struct {
-	ID         uint64     `json:"id"`
+	ID         jsonID     `json:"id"`
 	State      string     `json:"state"`
 	Qty        int64      `json:"qty"`
 	Window     *time.Time `json:"window,omitempty"`
@@ -317,7 +318,7 @@ type resultJSON struct {
 }
 
 func resultJSONOf(r client.Result) resultJSON {
-	out := resultJSON{ID: r.ID, State: r.State.String(), Qty: r.Qty, Window: optTime(r.Window), ExpiresAt: optTime(r.ExpiresAt)}
+	out := resultJSON{ID: jsonID(r.ID), State: r.State.String(), Qty: r.Qty, Window: optTime(r.Window), ExpiresAt: optTime(r.ExpiresAt)}
 	if r.PickupCode != 0 {
 		out.PickupCode = r.PickupCodeString()
 	}
@@ -370,22 +371,26 @@ func pickup(e *env, args []string) error {
 	fs := newFlags(e, "pickup")
 	store := fs.String("store", "", "store where the order is collected")
 	code := fs.String("code", "", "12-digit pickup code")
-	id := fs.Uint64("id", 0, "reservation id (optional: the code finds it)")
+	idText := fs.String("id", "", "reservation id (optional: the code finds it)")
 	key := fs.String("key", "", "idempotency key")
 	cli.Require(fs, "store", "code")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	e.about(subject{store: *store, key: *key})
-	if *id != 0 {
-		e.sub.id = fmt.Sprint(*id)
+	e.about(subject{store: *store, key: *key, id: *idText})
+	var id uint64
+	if *idText != "" {
+		var err error
+		if id, err = parseID(*idText); err != nil {
+			return err
+		}
 	}
 	pc, err := strconv.ParseUint(*code, 10, 64)
 	if err != nil || len(*code) != engine.PickupCodeDigits {
 		return usagef("--code %q: want the %d-digit pickup code", *code, engine.PickupCodeDigits)
 	}
 	return storefront(e, func(c *client.Client) (client.Result, error) {
-		return c.Pickup(ctxOnce(), client.PickupRequest{ID: *id, Store: *store, Code: pc, Key: *key})
+		return c.Pickup(ctxOnce(), client.PickupRequest{ID: id, Store: *store, Code: pc, Key: *key})
 	}, func(r client.Result) string { return fmt.Sprint(r.ID, " ", r.State) })
 }
 

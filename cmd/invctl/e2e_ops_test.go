@@ -182,7 +182,7 @@ func TestInvctlCustomersAndReservations(t *testing.T) {
 	}
 	refused(t, a, "locked", "pickup", "--id", id, "--store", store, "--code", wrong)
 	var r struct {
-		ID       uint64
+		ID       strID
 		State    string
 		Locked   bool
 		Attempts int64
@@ -203,7 +203,7 @@ func TestInvctlCustomersAndReservations(t *testing.T) {
 	mustContain(t, "return", ok(t, a, "return", id, "--restock"), "returned")
 
 	var rs []struct {
-		ID    uint64
+		ID    strID
 		State string
 	}
 	okJSON(t, a, &rs, "reservation", "list", "--customer", "M1")
@@ -219,7 +219,7 @@ func TestInvctlCustomersAndReservations(t *testing.T) {
 type clusterOut struct {
 	Version uint64
 	Nodes   []struct {
-		ID       uint32
+		ID       strID
 		Addr     string
 		Status   string
 		Error    string
@@ -228,16 +228,16 @@ type clusterOut struct {
 	}
 	Shards []struct {
 		Shard    int
-		Leader   uint32
-		Replicas []uint32
+		Leader   strID
+		Replicas []strID
 		Raft     []replicaOut
 	}
 }
 
 type replicaOut struct {
-	Node              uint32
+	Node              strID
 	State             string
-	Leader            uint32
+	Leader            strID
 	Term              uint64
 	LastLogIndex      uint64 `json:"last_log_index"`
 	LastLogTerm       uint64 `json:"last_log_term"`
@@ -317,7 +317,7 @@ func TestInvctlClusterStatus(t *testing.T) {
 // replicaRow finds the row of the replica table for shard and node:
 // SHARD NODE STATE LEADER TERM LAST_LOG COMMIT APPLIED SNAPSHOT, or the
 // node's status and dashes. nil if there is none.
-func replicaRow(table string, shard int, node uint32) []string {
+func replicaRow(table string, shard int, node strID) []string {
 	header := false
 	for _, line := range strings.Split(table, "\n") {
 		f := strings.Fields(line)
@@ -336,7 +336,7 @@ type tailEvent struct {
 	Shard    int
 	Position string
 	Kind     string
-	ID       uint64
+	ID       strID
 	SKU      string
 }
 

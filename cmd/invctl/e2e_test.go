@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,6 +54,20 @@ func invctl(t *testing.T, addr string, args ...string) (string, string, int) {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(out.String()), strings.TrimSpace(errb.String()), code
+}
+
+// strID is an id of invctl's JSON output, which must be a string: as a
+// number, an id above 2^53 loses digits in most JSON readers.
+type strID uint64
+
+func (id *strID) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return fmt.Errorf("id %s: not a JSON string", b)
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	*id = strID(v)
+	return err
 }
 
 // ok runs a command that must succeed and returns its output.

@@ -10,7 +10,7 @@ import (
 )
 
 type reservationJSON struct {
-	ID         uint64     `json:"id"`
+	ID         jsonID     `json:"id"`
 	SKU        string     `json:"sku"`
 	Store      string     `json:"store"`
 	Customer   string     `json:"customer"`
@@ -26,7 +26,7 @@ type reservationJSON struct {
 }
 
 func reservationJSONOf(r client.Reservation) reservationJSON {
-	out := reservationJSON{ID: r.ID, SKU: r.SKU, Store: r.Store, Customer: r.Customer, Qty: r.Qty,
+	out := reservationJSON{ID: jsonID(r.ID), SKU: r.SKU, Store: r.Store, Customer: r.Customer, Qty: r.Qty,
 		State: r.State.String(), Window: optTime(r.Window), CreatedAt: optTime(r.CreatedAt),
 		ExpiresAt: optTime(r.ExpiresAt), UpdatedAt: optTime(r.UpdatedAt), Attempts: r.Attempts, Locked: r.Locked}
 	if r.PickupCode != 0 {
