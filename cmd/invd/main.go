@@ -89,7 +89,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	level := new(slog.LevelVar)
 	level.Set(cfg.LogLevel)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(os.Stderr, cfg.LogFormat, level)
 	slog.SetDefault(log)
 	// Test builds only (-tags failpoints): arm INV_FAILPOINTS; a no-op otherwise.
 	if err := failpoint.Setup(log); err != nil {
@@ -191,11 +191,17 @@ func run(args []string, stdout io.Writer) error {
 	<-ctx.Done()
 	stop()
 	close(stopBalance)
-	log.Info("stopping")
+	stopStart := time.Now()
+	log.Info("stopping", "up_to", shutdownWait)
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
 	err = srv.Shutdown(sctx)
-	return errors.Join(err, node.Close())
+	// Entries in flight resolve (a few seconds at most), then each group's
+	// raft stops and Pebble closes: say so, or the stop looks hung.
+	log.Info("stopping: closing the raft groups and Pebble", "shards", node.NumShards())
+	err = errors.Join(err, node.Close())
+	log.Info("stopped", "took", time.Since(stopStart).Round(time.Millisecond))
+	return err
 }
 
 // parseArgs reads the flags and the config file; flags given on the command
@@ -213,6 +219,7 @@ func parseArgs(args []string) (config, error) {
 	join := fs.Bool("join", false, "join a running cluster: --peers lists its nodes; wait for invctl cluster add-node instead of bootstrapping")
 	file := fs.String("config", "", "config file of key = value lines")
 	pprofOn := fs.Bool("pprof", false, "serve /debug/pprof on the HTTP address")
+	logFormat := fs.String("log-format", "text", "log lines as `text` (key=value) or json (one object a line); config key log_format")
 	version := fs.Bool("version", false, "print the version and the source revision, and exit")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
@@ -256,10 +263,22 @@ func parseArgs(args []string) (config, error) {
 			cfg.Join = *join
 		}
 	})
+	if isSet(fs, "log-format") {
+		if err := setLogFormat(&cfg, *logFormat); err != nil {
+			return cfg, fmt.Errorf("--log-format: %w", err)
+		}
+	}
 	if cfg.Shards < 1 || cfg.Shards > raftstore.MaxShards {
 		return cfg, fmt.Errorf("--shards %d outside 1..%d", cfg.Shards, raftstore.MaxShards)
 	}
 	return cfg, nil
+}
+
+// isSet reports whether the command line gave the flag.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // usage is invd -h: the forms, the flags, and where the rest is set.
@@ -273,7 +292,7 @@ flags:
 	cli.PrintFlags(&b, fs)
 	b.WriteString(`
 The config file (--config, key = value lines) sets the rest: raft timing,
-snapshots, tokens, TLS, limits, the engine's rules, log_level.
+snapshots, tokens, TLS, limits, the engine's rules, log_level, log_format.
 docs/OPERATIONS.md lists its keys. SIGTERM or SIGINT stops invd gracefully.
 `)
 	return b.String()
