@@ -4,7 +4,8 @@
 // what the server holds afterwards through another command:
 //
 //   - items: put, get, list, adjust, restock, sale-window, limit,
-//     member-share; windows: put, get; stores with stock for a SKU;
+//     member-share; windows: put, get; stores with stock for a SKU (not
+//     those whose sale has closed);
 //   - customers: block (a reserve is then refused), get, tier, unblock;
 //   - reservations: get, list by customer, a pickup locked by wrong codes
 //     and unlocked, extend, reschedule, return;
@@ -136,6 +137,15 @@ func TestInvctlItems(t *testing.T) {
 		t.Fatalf("stores: %+v", ss)
 	}
 	mustContain(t, "stores table", ok(t, a, "stores", "--sku", sku), "STORE", "AVAILABLE", "KHH0002")
+
+	// A store whose sale has closed cannot sell its units: not listed. One
+	// whose sale opens later will: listed.
+	ok(t, a, "item", "put", "--sku", sku, "--store", "KHH0003", "--stock", "7", "--opens", "2020-01-01T00:00:00Z", "--closes", "2021-01-01T00:00:00Z")
+	ok(t, a, "item", "put", "--sku", sku, "--store", "KHH0004", "--stock", "8", "--opens", "2039-01-01T00:00:00Z")
+	okJSON(t, a, &ss, "stores", "--sku", sku)
+	if len(ss) != 3 || ss[0].Store != "KHH0002" || ss[1].Store != "KHH0004" || ss[2].Store != store {
+		t.Fatalf("stores with a closed and a later sale: %+v", ss)
+	}
 }
 
 func TestInvctlCustomersAndReservations(t *testing.T) {

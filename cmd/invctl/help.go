@@ -41,7 +41,7 @@ func init() { // in init: the commands' help refers back to the table
 		{"pickup", "", "hand over an order at the counter, found by its pickup code", pickup},
 		{"reschedule", "ID", "move an order to another pickup window", reschedule},
 		{"return", "ID", "take back a collected order", returnCmd},
-		{"stores", "", "stores with units of a SKU available, and how many", stores},
+		{"stores", "", "stores where a SKU can still be sold: units available, sale not closed", stores},
 		{"item put", "", "create or change an item: a SKU's stock at a store, sale and pickup windows", itemPut},
 		{"item get", "", "an item's stock, holds, orders, sale window and pickup windows", itemGet},
 		{"item list", "", "every item, or one SKU's at every store", itemList},

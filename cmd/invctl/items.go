@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/internal/cli"
@@ -208,6 +209,11 @@ type storeJSON struct {
 	Available int64  `json:"available"`
 }
 
+// stores lists the stores where the SKU has units available and its sale
+// has not closed. The server lists every store with units available; a
+// store whose sale has closed can no longer sell them (a reserve there is
+// refused closed), so invctl leaves it out, by the items' sale windows
+// against this machine's clock. A sale yet to open stays: it will sell.
 func stores(e *env, args []string) error {
 	fs := newFlags(e, "stores")
 	sku := fs.String("sku", "", "SKU")
@@ -226,9 +232,22 @@ func stores(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := make([]storeJSON, len(ss))
-	for i, s := range ss {
-		out[i] = storeJSON{Store: s.Store, Available: s.Available}
+	items, err := cl.ListItems(c, *sku, e.readOpts()...)
+	if err != nil {
+		return err
+	}
+	closed := map[string]bool{}
+	now := time.Now()
+	for _, it := range items {
+		if !it.ClosesAt.IsZero() && !it.ClosesAt.After(now) {
+			closed[it.Store] = true
+		}
+	}
+	out := []storeJSON{}
+	for _, s := range ss {
+		if !closed[s.Store] {
+			out = append(out, storeJSON{Store: s.Store, Available: s.Available})
+		}
 	}
 	return show(e, out, []string{"STORE", "AVAILABLE"}, func() [][]string {
 		rows := make([][]string, len(out))
