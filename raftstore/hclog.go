@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 
@@ -74,15 +75,29 @@ func (a *hclogAdapter) emit(level hclog.Level, msg string, args []any) {
 // quiet is the level a raft record is logged at: raft's info records at
 // debug, and so its warning that a follower heard no leader and starts an
 // election when it never knew one (every shard's first election at start;
-// a lost leader is still a warning).
+// a lost leader is still a warning), and the error of a transport read
+// cut by this node's own close ("use of closed network connection": one
+// per shard and peer connection at every stop of a cluster node).
 func quiet(level hclog.Level, msg string, args []any) hclog.Level {
 	switch {
 	case level == hclog.Info:
 		return hclog.Debug
 	case level == hclog.Warn && msg == "heartbeat timeout reached, starting election" && argIs(args, "last-leader-id", ""):
 		return hclog.Debug
+	case level == hclog.Error && msg == "failed to decode incoming command" && argHas(args, "error", net.ErrClosed.Error()):
+		return hclog.Debug
 	}
 	return level
+}
+
+// argHas reports whether key's value among args contains s.
+func argHas(args []any, key, s string) bool {
+	for i := 0; i+1 < len(args); i += 2 {
+		if k, ok := args[i].(string); ok && k == key {
+			return strings.Contains(fmt.Sprint(args[i+1]), s)
+		}
+	}
+	return false
 }
 
 func first(v []any) any {

@@ -7,6 +7,7 @@ package raftstore
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -60,8 +61,10 @@ func TestHCLogQuietAndFormatted(t *testing.T) {
 	h.Warn("heartbeat timeout reached, starting election", "last-leader-addr", "127.0.0.1:1", "last-leader-id", "node-2")
 	h.Error("failed to contact", "servers", hclog.Fmt("%+v", struct{ ID string }{"node-3"}), "code", hclog.Hex(255))
 	h.StandardLogger(nil).Print("[ERR] raft-net: failed to decode")
+	h.Error("failed to decode incoming command", "error", errors.New("read tcp 10.0.0.1:7430->10.0.0.2:5000: use of closed network connection"))
+	h.Error("failed to decode incoming command", "error", errors.New("unknown rpc type 9"))
 	out := buf.String()
-	for _, hidden := range []string{"entering leader state", "last-leader-id=\"\""} {
+	for _, hidden := range []string{"entering leader state", "last-leader-id=\"\"", "use of closed network connection"} {
 		if strings.Contains(out, hidden) {
 			t.Errorf("%q logged at info:\n%s", hidden, out)
 		}
@@ -70,6 +73,7 @@ func TestHCLogQuietAndFormatted(t *testing.T) {
 		`level=WARN msg="heartbeat timeout reached, starting election" logger=raft last-leader-addr=127.0.0.1:1 last-leader-id=node-2`,
 		`level=ERROR msg="failed to contact" logger=raft servers={ID:node-3} code=0xff`,
 		`level=ERROR msg="raft-net: failed to decode" logger=raft`,
+		`level=ERROR msg="failed to decode incoming command" logger=raft error="unknown rpc type 9"`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
