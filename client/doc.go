@@ -57,6 +57,18 @@
 // Subscribe follows one shard's events in order and resumes after the last
 // event it delivered, across reconnections.
 //
+// # Testing a program that uses the client
+//
+// Package github.com/invsys/inv/invtest starts a real invd for a test, on
+// free loopback ports with fresh data, and returns its address and a ready
+// client; t.Cleanup closes the client and stops the server:
+//
+//	srv := invtest.Start(t, invtest.WithShards(4))
+//	err := srv.Client.PutItem(ctx, client.ItemSpec{SKU: "sku1", Store: "s1", Stock: 5})
+//
+// It builds invd from the inv module the test depends on, once per test
+// process, unless WithBinary or the INV_INVD environment variable names one.
+//
 // This package imports protocol and engine (types only) and the standard
 // library.
 package client

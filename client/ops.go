@@ -31,7 +31,9 @@ func (c *Client) Confirm(ctx context.Context, req ConfirmRequest) (Result, error
 	return c.mutateID(ctx, &r)
 }
 
-// Extend lengthens a hold while a payment is in progress.
+// Extend keeps a hold until at least req.TTL from now while a payment is
+// in progress (ExtendRequest says how the expiry moves); Result.ExpiresAt
+// is the hold's expiry after it.
 func (c *Client) Extend(ctx context.Context, req ExtendRequest) (Result, error) {
 	r := request{kind: kindOp, key: req.Key, cmd: engine.Command{Op: engine.OpExtend, ID: req.ID, TTL: req.TTL}}
 	return c.mutateID(ctx, &r)

@@ -48,7 +48,11 @@ type ConfirmRequest struct {
 	Key string
 }
 
-// ExtendRequest lengthens a hold by TTL (up to the server's maximum hold).
+// ExtendRequest keeps a hold until at least TTL from now: the hold's expiry
+// becomes max(its expiry, now+TTL), never earlier, and never past the
+// server's maximum hold counted from the reservation's creation (a hold
+// with a claim, docs/adr/0050, also ends before its claim). Extending by
+// 10m twice in a row gives 10m from the second call, not 20m.
 type ExtendRequest struct {
 	ID  uint64
 	TTL time.Duration

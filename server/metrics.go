@@ -85,6 +85,7 @@ func newServerMetrics(s *Server) *serverMetrics {
 	s.observeApplies(m.set, m.stages.apply)
 	s.observeStages(m.stages)
 	s.observeSnapshots(m.set)
+	registerBuildInfo(m.set)
 	m.set.RegisterMetricsWriter(func(w io.Writer) {
 		s.writeShardMetrics(w)
 		s.writeRaftShardMetrics(w)

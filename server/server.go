@@ -145,7 +145,7 @@ func (s *Server) Start() error {
 	opts := []gnet.Option{
 		gnet.WithMulticore(true),
 		gnet.WithTicker(true),
-		gnet.WithLogger(gnetLogger{s.log.With("component", "gnet")}),
+		gnet.WithLogger(gnetLogger{s.cfg.Logger.With("component", "gnet")}), // not s.log: one component key
 	}
 	if s.cfg.EventLoops > 0 {
 		opts = append(opts, gnet.WithNumEventLoop(s.cfg.EventLoops))
@@ -211,9 +211,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if !s.draining.CompareAndSwap(false, true) {
 		return errors.New("server: already shut down")
 	}
+	start := time.Now()
 	drainCtx, cancel := context.WithTimeout(ctx, s.cfg.DrainTimeout)
 	defer cancel()
-	s.waitFor(drainCtx, func() bool { return s.inflight.Load() == 0 })
+	// A wait that lasts says what it waits for: a stop must not look hung.
+	s.waitSaying(drainCtx, func() bool { return s.inflight.Load() == 0 }, func() {
+		s.log.Info("stopping: waiting for requests in flight", "requests", s.inflight.Load(), "up_to", s.cfg.DrainTimeout)
+	})
 	if n := s.inflight.Load(); n > 0 {
 		s.log.Warn("shutdown: requests still in flight", "requests", n)
 	}
@@ -223,6 +227,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.subsWG.Wait()
 	s.bgWG.Wait()
 	s.flushAll(drainCtx)
+	if n := s.nconns.Load(); n > 0 {
+		s.log.Info("stopping: closing client connections", "connections", n)
+	}
 	err := s.stopProtocol()
 	s.stopTLS()
 	if s.fwd != nil {
@@ -231,7 +238,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.httpSrv != nil {
 		err = errors.Join(err, s.httpSrv.Shutdown(ctx))
 	}
-	s.log.Info("stopped")
+	s.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
 	return err
 }
 
@@ -247,7 +254,7 @@ func (s *Server) flushAll(ctx context.Context) {
 	for _, c := range conns {
 		_ = c.gc.Wake(nil)
 	}
-	s.waitFor(ctx, func() bool {
+	s.waitSaying(ctx, func() bool {
 		for _, c := range conns {
 			c.mu.Lock()
 			pending := len(c.out) > 0 && !c.closed
@@ -257,7 +264,27 @@ func (s *Server) flushAll(ctx context.Context) {
 			}
 		}
 		return true
-	})
+	}, func() { s.log.Info("stopping: waiting for replies to be written to slow clients") })
+}
+
+// slowWait is how long a wait of Shutdown runs before it says what it
+// waits for.
+const slowWait = 100 * time.Millisecond
+
+// waitSaying is waitFor that calls say once if done is still false after
+// slowWait.
+func (s *Server) waitSaying(ctx context.Context, done func() bool, say func()) {
+	if done() {
+		return
+	}
+	slow, cancel := context.WithTimeout(ctx, slowWait)
+	s.waitFor(slow, done)
+	cancel()
+	if done() || ctx.Err() != nil {
+		return
+	}
+	say()
+	s.waitFor(ctx, done)
 }
 
 func (s *Server) waitFor(ctx context.Context, done func() bool) {

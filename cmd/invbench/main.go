@@ -6,6 +6,7 @@
 //	         [--conns C] [--inflight P] [--duration D] [--rate R] [--quiet]
 //	         [--report FILE.html] [--run-id ID]
 //	invbench table [FILE ...]     side-by-side table of JSON lines (stdin without FILE)
+//	invbench --version            the version and source revision
 //
 // It prints the human table, then WORKLOAD.md's JSON line, then "invariant
 // ok" on stdout (progress and load lines go to stderr) and exits 0; a
@@ -22,6 +23,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +36,8 @@ import (
 
 	"github.com/invsys/inv/bench"
 	"github.com/invsys/inv/client"
+	"github.com/invsys/inv/internal/buildinfo"
+	"github.com/invsys/inv/internal/cli"
 )
 
 const (
@@ -55,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := bench.DefaultConfig()
 	fs := flag.NewFlagSet("invbench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	cfg.RegisterFlags(fs)
 	addr := fs.String("addr", "127.0.0.1:7420", "server address host:port, or a comma-separated list of a cluster's nodes")
 	token := fs.String("token", "", "auth token (its role must allow the catalog operations and reserves)")
@@ -63,8 +67,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	batchDelay := fs.Duration("batch-delay", 0, "client option WithBatchDelay of the measured connections (0: the client's default, send at once)")
 	metricsAddr := fs.String("metrics", "", "the servers' metrics pages (host:port of invd's HTTP, or URLs, comma-separated): report their CPU µs per request and their stages (inv_stage_duration_seconds)")
 	cpuProfile := fs.String("cpuprofile", "", "write invbench's own CPU profile (load, run and dump) to this file")
+	version := fs.Bool("version", false, "print the version and the source revision, and exit")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, "usage: invbench [flags]            run a reference workload and check the invariant")
+			fmt.Fprintln(stdout, "       invbench table [FILE ...]   a side-by-side table of result lines (stdin without FILE)")
+			fmt.Fprintln(stdout, "\nflags:")
+			cli.PrintFlags(stdout, fs)
+			return 0
+		}
+		fmt.Fprintf(stderr, "invbench: %v (invbench -h lists the flags)\n", err)
 		return exitUsage
+	}
+	if *version {
+		fmt.Fprintln(stdout, "invbench", buildinfo.Read())
+		return 0
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "invbench: unexpected argument %q\n", fs.Arg(0))

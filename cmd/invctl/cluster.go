@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"strconv"
@@ -29,7 +30,7 @@ const (
 )
 
 type nodeJSON struct {
-	ID       uint32 `json:"id"`
+	ID       jsonID `json:"id"`
 	Addr     string `json:"addr"`
 	Status   string `json:"status"`          // ok, unreachable or refused
 	Error    string `json:"error,omitempty"` // why not ok
@@ -39,8 +40,8 @@ type nodeJSON struct {
 
 type shardJSON struct {
 	Shard    int      `json:"shard"`
-	Leader   uint32   `json:"leader"` // 0: none known (an election is running)
-	Replicas []uint32 `json:"replicas"`
+	Leader   jsonID   `json:"leader"` // 0: none known (an election is running)
+	Replicas []jsonID `json:"replicas"`
 	// Raft is each answering node's view of its replica of the shard, in
 	// the order of nodes; nodes that did not answer are left out (see
 	// their status in nodes).
@@ -48,9 +49,9 @@ type shardJSON struct {
 }
 
 type replicaJSON struct {
-	Node              uint32 `json:"node"`
+	Node              jsonID `json:"node"`
 	State             string `json:"state"`  // leader, follower, candidate or shutdown
-	Leader            uint32 `json:"leader"` // the leader this replica knows; 0: none
+	Leader            jsonID `json:"leader"` // the leader this replica knows; 0: none
 	Term              uint64 `json:"term"`
 	LastLogIndex      uint64 `json:"last_log_index"`
 	LastLogTerm       uint64 `json:"last_log_term"`
@@ -86,14 +87,14 @@ func clusterStatus(e *env, args []string) error {
 	}
 	out := clusterJSON{Version: t.Version}
 	for i, s := range t.Shards {
-		out.Shards = append(out.Shards, shardJSON{Shard: i, Leader: s.Leader, Replicas: s.Replicas,
+		out.Shards = append(out.Shards, shardJSON{Shard: i, Leader: jsonID(s.Leader), Replicas: jsonIDs(s.Replicas),
 			Raft: []replicaJSON{}})
 	}
 	statuses, errs := nodeStatuses(c, cl, t.Nodes)
 	var firstErr error
 	unanswered := 0
 	for i, n := range t.Nodes {
-		nj := nodeJSON{ID: n.ID, Addr: n.Addr, Status: nodeOK}
+		nj := nodeJSON{ID: jsonID(n.ID), Addr: n.Addr, Status: nodeOK}
 		if err := errs[i]; err != nil {
 			unanswered++
 			if firstErr == nil {
@@ -106,7 +107,7 @@ func clusterStatus(e *env, args []string) error {
 		} else {
 			st := &statuses[i]
 			nj.Server, nj.UptimeMs = st.Server, st.UptimeMs
-			addReplicas(out.Shards, n.ID, st)
+			addReplicas(out.Shards, jsonID(n.ID), st)
 		}
 		out.Nodes = append(out.Nodes, nj)
 	}
@@ -138,13 +139,13 @@ func nodeStatuses(c context.Context, cl *client.Client, nodes []protocol.Node) (
 }
 
 // addReplicas files a node's answer under each of the shards it reports.
-func addReplicas(shards []shardJSON, node uint32, st *protocol.StatusReply) {
+func addReplicas(shards []shardJSON, node jsonID, st *protocol.StatusReply) {
 	for _, s := range st.Shards {
 		if int(s.Shard) >= len(shards) {
 			continue // a node of another shard count than the topology's; TOPOLOGY wins
 		}
 		sh := &shards[s.Shard]
-		sh.Raft = append(sh.Raft, replicaJSON{Node: node, State: s.State.String(), Leader: s.Leader,
+		sh.Raft = append(sh.Raft, replicaJSON{Node: node, State: s.State.String(), Leader: jsonID(s.Leader),
 			Term: s.Term, LastLogIndex: s.LastLogIndex, LastLogTerm: s.LastLogTerm,
 			CommitIndex: s.CommitIndex, AppliedIndex: s.AppliedIndex,
 			LastSnapshotIndex: s.LastSnapshotIndex, LastSnapshotTerm: s.LastSnapshotTerm})
@@ -154,7 +155,7 @@ func addReplicas(shards []shardJSON, node uint32, st *protocol.StatusReply) {
 // printCluster prints the three tables: nodes, placement, and replicas.
 func printCluster(e *env, out *clusterJSON) error {
 	fmt.Fprintf(e.stdout, "topology version %d, %d nodes, %d shards\n\n", out.Version, len(out.Nodes), len(out.Shards))
-	addr := map[uint32]string{}
+	addr := map[jsonID]string{}
 	nodeRows := make([][]string, len(out.Nodes))
 	for i, n := range out.Nodes {
 		addr[n.ID] = n.Addr
@@ -221,7 +222,7 @@ func replicaRows(out *clusterJSON) [][]string {
 // stepJSON is one ADMIN step of a membership or leadership change.
 type stepJSON struct {
 	Shard   int    `json:"shard"` // -1: a node's peer table
-	Node    uint32 `json:"node"`
+	Node    jsonID `json:"node"`
 	Index   uint64 `json:"index,omitempty"`
 	Message string `json:"message,omitempty"`
 	Error   string `json:"error,omitempty"`
@@ -242,7 +243,7 @@ func (a adminFailed) Error() string { return a.err.Error() }
 func showSteps(e *env, steps []client.AdminStep, err error) error {
 	out := make([]stepJSON, len(steps))
 	for i, s := range steps {
-		out[i] = stepJSON{Shard: s.Shard, Node: s.Node, Index: s.Index, Message: s.Message}
+		out[i] = stepJSON{Shard: s.Shard, Node: jsonID(s.Node), Index: s.Index, Message: s.Message}
 		if s.Err != nil {
 			out[i].Error = s.Err.Error()
 		}
@@ -276,11 +277,33 @@ func showSteps(e *env, steps []client.AdminStep, err error) error {
 
 // parseNodeID reads a node id argument.
 func parseNodeID(s string) (uint32, error) {
-	n, err := strconv.ParseUint(s, 10, 32)
+	n, err := strconv.ParseUint(unquote(s), 10, 32)
 	if err != nil || n == 0 {
 		return 0, usagef("node id %q: want a number above 0", s)
 	}
 	return uint32(n), nil
+}
+
+// nodeValue is a node id flag: a number, bare or in the quotes of invctl's
+// JSON; 0 when not given.
+type nodeValue uint32
+
+func (v *nodeValue) String() string { return strconv.FormatUint(uint64(*v), 10) }
+
+func (v *nodeValue) Set(s string) error {
+	n, err := strconv.ParseUint(unquote(s), 10, 32)
+	if err != nil {
+		return fmt.Errorf("node id %q: want a number", s)
+	}
+	*v = nodeValue(n)
+	return nil
+}
+
+// nodeFlag defines a node id flag on fs.
+func nodeFlag(fs *flag.FlagSet, name, usage string) *nodeValue {
+	v := new(nodeValue)
+	fs.Var(v, name, usage)
+	return v
 }
 
 // parseShards reads a --shard list (comma separated), nil when empty.
@@ -367,8 +390,8 @@ func clusterRemoveNode(e *env, args []string) error {
 func clusterTransferLeader(e *env, args []string) error {
 	fs := newFlags(e, "cluster transfer-leader")
 	shardList := fs.String("shard", "", "the shards to move (comma separated)")
-	to := fs.Uint("to", 0, "the node to lead them (default: another voter)")
-	from := fs.Uint("from", 0, "move every shard this node leads and drain it")
+	to := nodeFlag(fs, "to", "the node (`ID`) to lead them (default: another voter)")
+	from := nodeFlag(fs, "from", "move every shard this node (`ID`) leads and drain it")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -402,7 +425,7 @@ func clusterTransferLeader(e *env, args []string) error {
 // shards it leads. It stays a replica.
 func clusterDrain(e *env, args []string) error {
 	fs := newFlags(e, "cluster drain")
-	to := fs.Uint("to", 0, "the node to lead its shards (default: other voters)")
+	to := nodeFlag(fs, "to", "the node (`ID`) to lead its shards (default: other voters)")
 	if err := parse(fs, args, 1); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/internal/cli"
 )
 
 // newFlags returns a flag set whose errors come back as usage errors, with
@@ -20,6 +21,7 @@ func newFlags(e *env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.BoolVar(&e.json, "json", e.json, "print JSON")
+	e.fs = fs
 	return fs
 }
 
@@ -31,7 +33,7 @@ func parse(fs *flag.FlagSet, args []string, positional int) error {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return helpFor(fs, positional)
+				return helpRequest{commandHelp(fs)}
 			}
 			return usagef("%s: %v", fs.Name(), err)
 		}
@@ -45,37 +47,10 @@ func parse(fs *flag.FlagSet, args []string, positional int) error {
 	if len(pos) != positional {
 		return usagef("%s: want %d argument(s), got %d", fs.Name(), positional, len(pos))
 	}
+	if err := cli.MissingError(fs); err != nil {
+		return usageError{err.Error()}
+	}
 	_ = fs.Parse(append([]string{"--"}, pos...)) // fs.Arg(i) is now pos[i]
-	return nil
-}
-
-// helpRequest is -h or --help on a command: its text goes to stdout and
-// invctl exits 0.
-type helpRequest struct{ text string }
-
-func (h helpRequest) Error() string { return h.text }
-
-// helpFor describes the command fs parses: its arguments and flags.
-func helpFor(fs *flag.FlagSet, positional int) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "usage: invctl [global flags] %s", fs.Name())
-	if positional > 0 {
-		fmt.Fprintf(&b, " (%d argument(s))", positional)
-	}
-	b.WriteString(" [flags]\nflags:\n")
-	fs.SetOutput(&b)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
-	return helpRequest{b.String()}
-}
-
-// required checks that every named flag was given a value.
-func required(kv ...string) error {
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == "" {
-			return usagef("--%s is required", kv[i])
-		}
-	}
 	return nil
 }
 
@@ -127,20 +102,19 @@ func itemPut(e *env, args []string) error {
 	fs := newFlags(e, "item put")
 	sku := fs.String("sku", "", "SKU")
 	store := fs.String("store", "", "store")
-	stock := fs.Int64("stock", -1, "units allotted to the store")
+	stock := fs.Int64("stock", 0, "units allotted to the store")
 	limit := fs.Int64("limit", 0, "not here: the per-customer limit is the SKU's (item limit --sku S --limit N)")
 	opens := fs.String("opens", "", "sale opens at")
 	closes := fs.String("closes", "", "sale closes at")
 	var windows windowList
-	fs.Var(&windows, "window", "pickup window START,END,QUOTA (repeatable)")
+	fs.Var(&windows, "window", "pickup window `START,END,QUOTA` (repeatable)")
+	cli.Require(fs, "sku", "store", "stock")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("sku", *sku, "store", *store); err != nil {
-		return err
-	}
+	e.about(subject{sku: *sku, store: *store})
 	if *stock < 0 {
-		return usagef("--stock is required")
+		return usagef("--stock %d: want 0 or more units", *stock)
 	}
 	if *limit != 0 {
 		return usagef("--limit: the per-customer limit is the SKU's, the same at every store; set it with invctl item limit --sku %s --limit %d", *sku, *limit)
@@ -224,12 +198,11 @@ func skuStoreFlags(fs *flag.FlagSet) (sku, store *string) {
 func itemGet(e *env, args []string) error {
 	fs := newFlags(e, "item get")
 	sku, store := skuStoreFlags(fs)
+	cli.Require(fs, "sku", "store")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("sku", *sku, "store", *store); err != nil {
-		return err
-	}
+	e.about(subject{sku: *sku, store: *store})
 	cl, err := e.client()
 	if err != nil {
 		return err
@@ -272,12 +245,11 @@ func reserve(e *env, args []string) error {
 	window := fs.String("window", "", "pickup window start (RFC 3339 or Unix seconds)")
 	ttl := fs.Duration("ttl", 0, "hold time (0: the server's default)")
 	key := fs.String("key", "", "idempotency key")
+	cli.Require(fs, "sku", "store", "customer")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("sku", *sku, "store", *store, "customer", *customer); err != nil {
-		return err
-	}
+	e.about(subject{sku: *sku, store: *store, customer: *customer, key: *key, window: *window})
 	req := client.ReserveRequest{SKU: *sku, Store: *store, Customer: *customer, Qty: *qty, TTL: *ttl, Key: *key}
 	var err error
 	if req.Window, err = parseTime(*window); err != nil {
@@ -287,20 +259,27 @@ func reserve(e *env, args []string) error {
 		func(r client.Result) string { return fmt.Sprint(r.ID) })
 }
 
-// parseID reads a reservation id: decimal, or 0x-prefixed hex.
+// parseID reads a reservation id: decimal, or 0x-prefixed hex, bare or in
+// the double quotes of its JSON form (jq .id without -r prints them).
 func parseID(s string) (uint64, error) {
-	id, err := strconv.ParseUint(s, 0, 64)
+	id, err := strconv.ParseUint(unquote(s), 0, 64)
 	if err != nil || id == 0 {
 		return 0, usagef("reservation id %q: want a positive number", s)
 	}
 	return id, nil
 }
 
-// idArgs parses a command of one reservation id and the flags on fs.
-func idArgs(fs *flag.FlagSet, args []string) (uint64, error) {
+// idArgs parses a command of one reservation id and the flags on fs; the
+// id (and --key, when fs has one) is what the command is about.
+func idArgs(e *env, fs *flag.FlagSet, args []string) (uint64, error) {
 	if err := parse(fs, args, 1); err != nil {
 		return 0, err
 	}
+	s := subject{id: fs.Arg(0)}
+	if k := fs.Lookup("key"); k != nil {
+		s.key = k.Value.String()
+	}
+	e.about(s)
 	return parseID(fs.Arg(0))
 }
 
@@ -330,7 +309,7 @@ func ctxOnce() context.Context {
 }
 
 type resultJSON struct {
-	ID         uint64     `json:"id"`
+	ID         jsonID     `json:"id"`
 	State      string     `json:"state"`
 	Qty        int64      `json:"qty"`
 	Window     *time.Time `json:"window,omitempty"`
@@ -339,7 +318,7 @@ type resultJSON struct {
 }
 
 func resultJSONOf(r client.Result) resultJSON {
-	out := resultJSON{ID: r.ID, State: r.State.String(), Qty: r.Qty, Window: optTime(r.Window), ExpiresAt: optTime(r.ExpiresAt)}
+	out := resultJSON{ID: jsonID(r.ID), State: r.State.String(), Qty: r.Qty, Window: optTime(r.Window), ExpiresAt: optTime(r.ExpiresAt)}
 	if r.PickupCode != 0 {
 		out.PickupCode = r.PickupCodeString()
 	}
@@ -350,7 +329,7 @@ func confirm(e *env, args []string) error {
 	fs := newFlags(e, "confirm")
 	qty := fs.Int64("qty", 0, "units to confirm (0: every held unit)")
 	key := fs.String("key", "", "idempotency key")
-	id, err := idArgs(fs, args)
+	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -361,14 +340,15 @@ func confirm(e *env, args []string) error {
 
 func extend(e *env, args []string) error {
 	fs := newFlags(e, "extend")
-	ttl := fs.Duration("ttl", 0, "how much longer to hold")
+	ttl := fs.Duration("ttl", 0, "hold until at least this long from now")
 	key := fs.String("key", "", "idempotency key")
-	id, err := idArgs(fs, args)
+	cli.Require(fs, "ttl")
+	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}
 	if *ttl <= 0 {
-		return usagef("--ttl is required")
+		return usagef("--ttl %s: want a positive duration (10m)", *ttl)
 	}
 	return storefront(e, func(c *client.Client) (client.Result, error) {
 		return c.Extend(ctxOnce(), client.ExtendRequest{ID: id, TTL: *ttl, Key: *key})
@@ -378,7 +358,7 @@ func extend(e *env, args []string) error {
 func cancel(e *env, args []string) error {
 	fs := newFlags(e, "cancel")
 	key := fs.String("key", "", "idempotency key")
-	id, err := idArgs(fs, args)
+	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -391,20 +371,26 @@ func pickup(e *env, args []string) error {
 	fs := newFlags(e, "pickup")
 	store := fs.String("store", "", "store where the order is collected")
 	code := fs.String("code", "", "12-digit pickup code")
-	id := fs.Uint64("id", 0, "reservation id (optional: the code finds it)")
+	idText := fs.String("id", "", "reservation id (optional: the code finds it)")
 	key := fs.String("key", "", "idempotency key")
+	cli.Require(fs, "store", "code")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("store", *store); err != nil {
-		return err
+	e.about(subject{store: *store, key: *key, id: *idText})
+	var id uint64
+	if *idText != "" {
+		var err error
+		if id, err = parseID(*idText); err != nil {
+			return err
+		}
 	}
 	pc, err := strconv.ParseUint(*code, 10, 64)
 	if err != nil || len(*code) != engine.PickupCodeDigits {
 		return usagef("--code %q: want the %d-digit pickup code", *code, engine.PickupCodeDigits)
 	}
 	return storefront(e, func(c *client.Client) (client.Result, error) {
-		return c.Pickup(ctxOnce(), client.PickupRequest{ID: *id, Store: *store, Code: pc, Key: *key})
+		return c.Pickup(ctxOnce(), client.PickupRequest{ID: id, Store: *store, Code: pc, Key: *key})
 	}, func(r client.Result) string { return fmt.Sprint(r.ID, " ", r.State) })
 }
 
@@ -412,16 +398,18 @@ func reschedule(e *env, args []string) error {
 	fs := newFlags(e, "reschedule")
 	window := fs.String("window", "", "the new pickup window's start")
 	key := fs.String("key", "", "idempotency key")
-	id, err := idArgs(fs, args)
+	cli.Require(fs, "window")
+	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}
+	e.sub.window = *window
 	w, err := parseTime(*window)
 	if err != nil {
 		return err
 	}
 	if w.IsZero() {
-		return usagef("--window is required")
+		return usagef("--window: want the new window's start")
 	}
 	return storefront(e, func(c *client.Client) (client.Result, error) {
 		return c.Reschedule(ctxOnce(), client.RescheduleRequest{ID: id, Window: w, Key: *key})
@@ -432,7 +420,7 @@ func returnCmd(e *env, args []string) error {
 	fs := newFlags(e, "return")
 	restock := fs.Bool("restock", false, "put the units back into stock")
 	key := fs.String("key", "", "idempotency key")
-	id, err := idArgs(fs, args)
+	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/invsys/inv/client"
+	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/internal/cli"
 )
 
 type customerJSON struct {
@@ -26,6 +28,7 @@ func customerArg(e *env, name string, args []string, extra func(fs *flag.FlagSet
 	if err := parse(fs, args, 1); err != nil {
 		return "", err
 	}
+	e.about(subject{customer: fs.Arg(0)})
 	return fs.Arg(0), nil
 }
 
@@ -73,12 +76,15 @@ func customerUnblock(e *env, args []string) error {
 
 func customerTier(e *env, args []string) error {
 	var tier *uint
-	id, err := customerArg(e, "customer tier", args, func(fs *flag.FlagSet) { tier = fs.Uint("tier", 256, "tier 0..15") })
+	id, err := customerArg(e, "customer tier", args, func(fs *flag.FlagSet) {
+		tier = fs.Uint("tier", 0, "tier 0..15 (0 regular; a member share goes to its tier and above)")
+		cli.Require(fs, "tier")
+	})
 	if err != nil {
 		return err
 	}
-	if *tier > 255 {
-		return usagef("--tier is required")
+	if *tier > engine.MaxTier {
+		return usagef("--tier %d: want 0..%d", *tier, engine.MaxTier)
 	}
 	return operate(e, "customer tier", func(c context.Context, cl *client.Client) error {
 		return cl.SetTier(c, client.TierRequest{Customer: id, Tier: uint8(*tier)})

@@ -84,7 +84,7 @@ func TestInvctlClusterStatusThreeNodes(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	ids := map[uint32]bool{}
+	ids := map[strID]bool{}
 	for _, n := range st.Nodes {
 		ids[n.ID] = true
 		if n.Server == "" || n.UptimeMs == 0 {

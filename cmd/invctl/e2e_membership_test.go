@@ -21,13 +21,13 @@ func failed(t *testing.T, addr string, code int, want string, args ...string) {
 
 type statusOut struct {
 	Nodes []struct {
-		ID   uint32
+		ID   strID
 		Addr string
 	}
 	Shards []struct {
 		Shard    int
-		Leader   uint32
-		Replicas []uint32
+		Leader   strID
+		Replicas []strID
 	}
 }
 
@@ -84,7 +84,7 @@ func TestInvctlMembership(t *testing.T) {
 	}
 	var steps []struct {
 		Shard int
-		Node  uint32
+		Node  strID
 		Index uint64
 		Error string
 	}
@@ -94,7 +94,7 @@ func TestInvctlMembership(t *testing.T) {
 	}
 	waitStatus(t, a, "node 4 a replica of every shard", func(st statusOut) bool {
 		for _, s := range st.Shards {
-			if !slices.Equal(s.Replicas, []uint32{1, 2, 3, 4}) {
+			if !slices.Equal(s.Replicas, []strID{1, 2, 3, 4}) {
 				return false
 			}
 		}
@@ -134,7 +134,7 @@ func TestInvctlMembership(t *testing.T) {
 	ok(t, a, "cluster", "remove-node", "3")
 	waitStatus(t, a, "node 3 gone", func(st statusOut) bool {
 		for _, s := range st.Shards {
-			if !slices.Equal(s.Replicas, []uint32{1, 2, 4}) || s.Leader == 0 || s.Leader == 3 {
+			if !slices.Equal(s.Replicas, []strID{1, 2, 4}) || s.Leader == 0 || s.Leader == 3 {
 				return false
 			}
 		}

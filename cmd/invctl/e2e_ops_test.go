@@ -4,7 +4,8 @@
 // what the server holds afterwards through another command:
 //
 //   - items: put, get, list, adjust, restock, sale-window, limit,
-//     member-share; windows: put, get; stores with stock for a SKU;
+//     member-share; windows: put, get; stores with stock for a SKU (not
+//     those whose sale has closed);
 //   - customers: block (a reserve is then refused), get, tier, unblock;
 //   - reservations: get, list by customer, a pickup locked by wrong codes
 //     and unlocked, extend, reschedule, return;
@@ -136,6 +137,15 @@ func TestInvctlItems(t *testing.T) {
 		t.Fatalf("stores: %+v", ss)
 	}
 	mustContain(t, "stores table", ok(t, a, "stores", "--sku", sku), "STORE", "AVAILABLE", "KHH0002")
+
+	// A store whose sale has closed cannot sell its units: not listed. One
+	// whose sale opens later will: listed.
+	ok(t, a, "item", "put", "--sku", sku, "--store", "KHH0003", "--stock", "7", "--opens", "2020-01-01T00:00:00Z", "--closes", "2021-01-01T00:00:00Z")
+	ok(t, a, "item", "put", "--sku", sku, "--store", "KHH0004", "--stock", "8", "--opens", "2039-01-01T00:00:00Z")
+	okJSON(t, a, &ss, "stores", "--sku", sku)
+	if len(ss) != 3 || ss[0].Store != "KHH0002" || ss[1].Store != "KHH0004" || ss[2].Store != store {
+		t.Fatalf("stores with a closed and a later sale: %+v", ss)
+	}
 }
 
 func TestInvctlCustomersAndReservations(t *testing.T) {
@@ -182,7 +192,7 @@ func TestInvctlCustomersAndReservations(t *testing.T) {
 	}
 	refused(t, a, "locked", "pickup", "--id", id, "--store", store, "--code", wrong)
 	var r struct {
-		ID       uint64
+		ID       strID
 		State    string
 		Locked   bool
 		Attempts int64
@@ -203,7 +213,7 @@ func TestInvctlCustomersAndReservations(t *testing.T) {
 	mustContain(t, "return", ok(t, a, "return", id, "--restock"), "returned")
 
 	var rs []struct {
-		ID    uint64
+		ID    strID
 		State string
 	}
 	okJSON(t, a, &rs, "reservation", "list", "--customer", "M1")
@@ -219,7 +229,7 @@ func TestInvctlCustomersAndReservations(t *testing.T) {
 type clusterOut struct {
 	Version uint64
 	Nodes   []struct {
-		ID       uint32
+		ID       strID
 		Addr     string
 		Status   string
 		Error    string
@@ -228,16 +238,16 @@ type clusterOut struct {
 	}
 	Shards []struct {
 		Shard    int
-		Leader   uint32
-		Replicas []uint32
+		Leader   strID
+		Replicas []strID
 		Raft     []replicaOut
 	}
 }
 
 type replicaOut struct {
-	Node              uint32
+	Node              strID
 	State             string
-	Leader            uint32
+	Leader            strID
 	Term              uint64
 	LastLogIndex      uint64 `json:"last_log_index"`
 	LastLogTerm       uint64 `json:"last_log_term"`
@@ -317,7 +327,7 @@ func TestInvctlClusterStatus(t *testing.T) {
 // replicaRow finds the row of the replica table for shard and node:
 // SHARD NODE STATE LEADER TERM LAST_LOG COMMIT APPLIED SNAPSHOT, or the
 // node's status and dashes. nil if there is none.
-func replicaRow(table string, shard int, node uint32) []string {
+func replicaRow(table string, shard int, node strID) []string {
 	header := false
 	for _, line := range strings.Split(table, "\n") {
 		f := strings.Fields(line)
@@ -336,7 +346,7 @@ type tailEvent struct {
 	Shard    int
 	Position string
 	Kind     string
-	ID       uint64
+	ID       strID
 	SKU      string
 }
 

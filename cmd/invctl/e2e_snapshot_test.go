@@ -52,7 +52,7 @@ func TestInvctlSnapshot(t *testing.T) {
 		Error  string `json:"error"`
 	}
 	var first, second struct {
-		Node   uint32     `json:"node"`
+		Node   strID      `json:"node"`
 		Shards []shardOut `json:"shards"`
 	}
 	if err := json.Unmarshal([]byte(op("snapshot", "--json")), &first); err != nil {

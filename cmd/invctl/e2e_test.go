@@ -2,8 +2,9 @@
 // would, checking each command's output and exit code: item put and get
 // (with --json), reserve, confirm, pickup by code, cancel, and the refusals
 // (sold_out, limit_exceeded, bad_code, wrong_state, unknown_item), which
-// must print the refusal's name and exit 1; usage errors exit 2; an
-// unreachable server exits 3.
+// must print the refusal's name and exit 1, with a hint naming the
+// command's SKU and store; usage errors exit 2; an unreachable server exits
+// 3 and says so once, without the library's prefixes.
 package main_test
 
 import (
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,6 +54,20 @@ func invctl(t *testing.T, addr string, args ...string) (string, string, int) {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(out.String()), strings.TrimSpace(errb.String()), code
+}
+
+// strID is an id of invctl's JSON output, which must be a string: as a
+// number, an id above 2^53 loses digits in most JSON readers.
+type strID uint64
+
+func (id *strID) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return fmt.Errorf("id %s: not a JSON string", b)
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	*id = strID(v)
+	return err
 }
 
 // ok runs a command that must succeed and returns its output.
@@ -132,7 +148,11 @@ func TestInvctl(t *testing.T) {
 	refused(t, a, "limit_exceeded", "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M00012345", "--qty", "2", "--window", later)
 	id2 := ok(t, a, "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M2", "--qty", "2", "--window", later)
 	refused(t, a, "sold_out", "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M3", "--window", later)
-	refused(t, a, "unknown_item", "reserve", "--sku", "nope", "--store", "TPE0427", "--customer", "M3")
+	// A refusal says what to do, once, naming the command's own SKU and store.
+	if _, errs, code := invctl(t, a, "reserve", "--sku", "nope", "--store", "TPE0427", "--customer", "M3"); code != 1 ||
+		errs != "unknown_item: no item nope at store TPE0427; create it with invctl item put --sku nope --store TPE0427 --stock N" {
+		t.Fatalf("reserve of an unknown item: exit %d, stderr %q", code, errs)
+	}
 	// An item with windows is reserved into one: the refusal says so.
 	if _, errs, code := invctl(t, a, "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M4"); code != 1 ||
 		!strings.HasPrefix(errs, "window_required") || !strings.Contains(errs, "reserve into one of them") {
@@ -162,7 +182,9 @@ func TestInvctl(t *testing.T) {
 	if _, _, code := invctl(t, a, "frobnicate"); code != 2 {
 		t.Fatalf("unknown command: exit %d, want 2", code)
 	}
-	if _, _, code := invctl(t, invdtest.FreeAddr(), "cancel", "1"); code != 3 {
-		t.Fatalf("unreachable server: exit %d, want 3", code)
+	down := invdtest.FreeAddr()
+	if _, errs, code := invctl(t, down, "cancel", "1"); code != 3 || !strings.HasPrefix(errs, "unavailable: dial") ||
+		strings.Contains(errs, "inv:") || strings.Contains(errs, "invctl:") || !strings.Contains(errs, "is invd running at "+down) {
+		t.Fatalf("unreachable server: exit %d, stderr %q; want 3, unavailable once and a hint", code, errs)
 	}
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/invsys/inv/client"
+	"github.com/invsys/inv/internal/cli"
 )
 
 // operate runs one operator call and prints "ok" (or {"ok":true}).
@@ -35,15 +37,15 @@ func stockChange(e *env, name string, args []string, restock bool) error {
 	sku, store := skuStoreFlags(fs)
 	qty := fs.Int64("qty", 0, "units: added (restock), or a signed change (adjust)")
 	key := fs.String("key", "", "idempotency key")
+	cli.Require(fs, "sku", "store", "qty")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("sku", *sku, "store", *store); err != nil {
-		return err
-	}
+	e.about(subject{sku: *sku, store: *store})
 	if *qty == 0 {
-		return usagef("--qty is required")
+		return usagef("--qty 0: want a number of units")
 	}
+	e.sub.key = *key
 	ch := client.StockChange{SKU: *sku, Store: *store, Qty: *qty, Key: *key}
 	return operate(e, name, func(c context.Context, cl *client.Client) error {
 		if restock {
@@ -58,12 +60,11 @@ func itemSaleWindow(e *env, args []string) error {
 	sku, store := skuStoreFlags(fs)
 	opens := fs.String("opens", "", "sale opens at (empty: open already)")
 	closes := fs.String("closes", "", "sale closes at (empty: never)")
+	cli.Require(fs, "sku", "store")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("sku", *sku, "store", *store); err != nil {
-		return err
-	}
+	e.about(subject{sku: *sku, store: *store})
 	sw := client.SaleWindow{SKU: *sku, Store: *store}
 	var err error
 	if sw.OpensAt, err = parseTime(*opens); err != nil {
@@ -79,18 +80,17 @@ func itemSaleWindow(e *env, args []string) error {
 func itemLimit(e *env, args []string) error {
 	fs := newFlags(e, "item limit")
 	sku, store := skuStoreFlags(fs)
-	limit := fs.Int64("limit", -1, "units one customer may own of the SKU, at all stores together (0: none)")
+	limit := fs.Int64("limit", 0, "units one customer may own of the SKU, at all stores together (0: no limit)")
+	cli.Require(fs, "sku", "limit")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("sku", *sku); err != nil {
-		return err
-	}
+	e.about(subject{sku: *sku})
 	if *store != "" {
 		return usagef("--store: the per-customer limit is the SKU's, the same at every store; give --sku and --limit only")
 	}
 	if *limit < 0 {
-		return usagef("--limit is required")
+		return usagef("--limit %d: want 0 or more units", *limit)
 	}
 	l := client.LimitSpec{SKU: *sku, Limit: *limit}
 	return operate(e, "item limit", func(c context.Context, cl *client.Client) error { return cl.SetLimit(c, l) })
@@ -102,12 +102,11 @@ func itemMemberShare(e *env, args []string) error {
 	tier := fs.Uint("tier", 1, "customers of this tier or higher may take the share")
 	units := fs.Int64("units", 0, "units kept for members (0: no share)")
 	cutoff := fs.String("cutoff", "", "when what is left opens to everyone")
+	cli.Require(fs, "sku", "store")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("sku", *sku, "store", *store); err != nil {
-		return err
-	}
+	e.about(subject{sku: *sku, store: *store})
 	if *tier > 255 {
 		return usagef("--tier %d: too large", *tier)
 	}
@@ -155,15 +154,14 @@ func windowPut(e *env, args []string) error {
 	sku, store := skuStoreFlags(fs)
 	start := fs.String("start", "", "window start")
 	end := fs.String("end", "", "window end")
-	quota := fs.Int64("quota", -1, "units that may be collected in the window")
+	quota := fs.Int64("quota", 0, "units that may be collected in the window")
+	cli.Require(fs, "sku", "store", "start", "end", "quota")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("sku", *sku, "store", *store, "start", *start, "end", *end); err != nil {
-		return err
-	}
+	e.about(subject{sku: *sku, store: *store, window: *start})
 	if *quota < 0 {
-		return usagef("--quota is required")
+		return usagef("--quota %d: want 0 or more units", *quota)
 	}
 	w := client.WindowSpec{SKU: *sku, Store: *store, Quota: *quota}
 	var err error
@@ -180,12 +178,11 @@ func windowGet(e *env, args []string) error {
 	fs := newFlags(e, "window get")
 	sku, store := skuStoreFlags(fs)
 	start := fs.String("start", "", "window start")
+	cli.Require(fs, "sku", "store", "start")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("sku", *sku, "store", *store, "start", *start); err != nil {
-		return err
-	}
+	e.about(subject{sku: *sku, store: *store, window: *start})
 	at, err := parseTime(*start)
 	if err != nil {
 		return err
@@ -212,15 +209,19 @@ type storeJSON struct {
 	Available int64  `json:"available"`
 }
 
+// stores lists the stores where the SKU has units available and its sale
+// has not closed. The server lists every store with units available; a
+// store whose sale has closed can no longer sell them (a reserve there is
+// refused closed), so invctl leaves it out, by the items' sale windows
+// against this machine's clock. A sale yet to open stays: it will sell.
 func stores(e *env, args []string) error {
 	fs := newFlags(e, "stores")
 	sku := fs.String("sku", "", "SKU")
+	cli.Require(fs, "sku")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("sku", *sku); err != nil {
-		return err
-	}
+	e.about(subject{sku: *sku})
 	cl, err := e.client()
 	if err != nil {
 		return err
@@ -231,9 +232,22 @@ func stores(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := make([]storeJSON, len(ss))
-	for i, s := range ss {
-		out[i] = storeJSON{Store: s.Store, Available: s.Available}
+	items, err := cl.ListItems(c, *sku, e.readOpts()...)
+	if err != nil {
+		return err
+	}
+	closed := map[string]bool{}
+	now := time.Now()
+	for _, it := range items {
+		if !it.ClosesAt.IsZero() && !it.ClosesAt.After(now) {
+			closed[it.Store] = true
+		}
+	}
+	out := []storeJSON{}
+	for _, s := range ss {
+		if !closed[s.Store] {
+			out = append(out, storeJSON{Store: s.Store, Available: s.Available})
+		}
 	}
 	return show(e, out, []string{"STORE", "AVAILABLE"}, func() [][]string {
 		rows := make([][]string, len(out))

@@ -20,7 +20,8 @@
 //	catalog       import FILE.csv, export [--out FILE] [--sku S]
 //
 // Global flags: --addr HOST:PORT, --token TOKEN, --config FILE, --json,
-// --stale (reads: any replica answers from its applied state, which may lag).
+// --stale (reads: any replica answers from its applied state, which may lag),
+// --version (the version and source revision).
 // The address and token come from the flags, else the environment
 // (INV_ADDR, INV_TOKEN), else the config file (--config, default
 // ~/.config/inv/invctl.conf: "addr = host:port" and "token = ..." lines),
@@ -29,12 +30,13 @@
 // Times are RFC 3339 (2026-01-03T10:00:00Z) or Unix seconds; a store's
 // windows print in the store's time zone, and store and window commands
 // also read a time without an offset (2026-12-24T10:00) in it. A refusal
-// prints its name (sold_out, window_full, ...) on stderr, and on a second
-// line what to do when the server or client says (window_required: pick a
-// window), and exits 1 (so
-// does an import with bad rows, after listing them); a usage error exits
-// 2; a failure to reach the server or an ERROR reply prints the code's
-// name and exits 3.
+// prints its name (sold_out, window_full, ...) on stderr with what to do
+// about it ("unknown_item: no item sku1 at store s1; create it with invctl
+// item put ..."; the server's or client's message, when there is one, comes
+// first as it came, and the hint on a second line), and exits 1 (so does an
+// import with bad rows, after listing them); a usage error exits 2; a
+// failure to reach the server or an ERROR reply prints the code's name the
+// same way and exits 3.
 package main
 
 import (
@@ -43,13 +45,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/internal/buildinfo"
 )
 
 // Exit codes.
@@ -72,11 +75,6 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// refusedError is a domain refusal: the engine said no.
-type refusedError struct{ code engine.Code }
-
-func (e refusedError) Error() string { return e.code.String() }
-
 // usageError is a command line that cannot be run.
 type usageError struct{ msg string }
 
@@ -92,6 +90,9 @@ type env struct {
 	stale          bool // reads may be served by any replica (client.Stale)
 	addr, token    string
 	cl             *client.Client
+	sub            subject       // what the command is about, for the hints of its refusals
+	cmd            *commandInfo  // the command running
+	fs             *flag.FlagSet // its flags, once defined (help, completion)
 }
 
 // client dials the server once; later calls reuse the connection.
@@ -122,14 +123,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	confPath := global.String("config", "", "config file (default ~/.config/inv/invctl.conf)")
 	asJSON := global.Bool("json", false, "print JSON instead of tables")
 	stale := global.Bool("stale", false, "reads: any replica may answer from its applied state (possibly behind)")
+	version := global.Bool("version", false, "print the version and the source revision, and exit")
+	global.SetOutput(io.Discard)
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stdout, "usage: invctl [--addr HOST:PORT] [--token T] [--config FILE] [--json] [--stale] COMMAND ...; commands:",
-				strings.Join(commandNames(), ", "))
-			fmt.Fprintln(stdout, "invctl COMMAND -h describes a command's arguments and flags.")
+			fmt.Fprint(stdout, overview(global))
 			return 0
 		}
+		fmt.Fprintf(stderr, "invctl: %v\n%s\n", err, usageLine)
 		return exitUsage
+	}
+	globalFlags = global
+	if *version {
+		fmt.Fprintln(stdout, "invctl", buildinfo.Read())
+		return 0
 	}
 	e := &env{stdout: stdout, stderr: stderr, json: *asJSON, stale: *stale}
 	var err error
@@ -145,118 +152,97 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, help.text)
 		return 0
 	}
-	return exitCode(err, stderr)
+	return exitCode(err, e)
 }
 
-// exitCode prints err the way its kind asks and returns the exit code.
-func exitCode(err error, stderr io.Writer) int {
-	var ref refusedError
+// exitCode prints err the way its kind asks and returns the exit code. A
+// refusal or failure prints once, as "code: text": the server's or
+// client's own message as it came, and a line saying what to do about it
+// (hints.go), or the hint alone when there is no message.
+func exitCode(err error, e *env) int {
 	var use usageError
 	var bad badRowsError
 	var adm adminFailed
-	if code, ok := client.CodeOf(err); ok && err != nil && code < engine.CodeUnauthorized {
-		ref = refusedError{code}
-	}
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &use):
+		fmt.Fprintln(e.stderr, "invctl:", use.msg)
+		fmt.Fprintln(e.stderr, usageOf(e.cmd))
+		return exitUsage
+	case errors.As(err, &bad):
+		fmt.Fprintln(e.stderr, "invctl:", bad.Error())
+		return exitRefused
 	case errors.As(err, &adm):
-		fmt.Fprintln(stderr, "invctl:", adm.Error())
+		// The steps printed above say which node and shard failed, and why.
+		if code, ok := client.CodeOf(adm.err); ok && !strings.Contains(adm.err.Error(), code.String()) {
+			fmt.Fprintf(e.stderr, "%s: %s\n", code, errText(adm.err, code))
+		} else {
+			fmt.Fprintln(e.stderr, errText(adm.err, 0))
+		}
 		if adm.refused {
 			return exitRefused
 		}
 		return exitFailed
-	case errors.As(err, &bad):
-		fmt.Fprintln(stderr, "invctl:", bad.Error())
-		return exitRefused
-	case ref.code != 0 || errors.As(err, &ref):
-		fmt.Fprintln(stderr, ref.code.String())
-		var se *client.ServerError
-		if errors.As(err, &se) && se.Message != "" {
-			fmt.Fprintln(stderr, "invctl:", se.Message)
-		}
-		return exitRefused
-	case errors.As(err, &use):
-		fmt.Fprintln(stderr, "invctl:", use.msg)
-		fmt.Fprintln(stderr, "usage: invctl [--addr HOST:PORT] [--token T] [--config FILE] [--json] COMMAND ...; commands:",
-			strings.Join(commandNames(), ", "))
-		return exitUsage
+	}
+	code, coded := client.CodeOf(err)
+	var netErr net.Error
+	switch {
+	case coded:
+	case errors.Is(err, client.ErrUnknownOutcome):
+		code = engine.CodeTimeout
+	case errors.As(err, &netErr):
+		code = engine.CodeUnavailable
 	default:
-		code, _ := client.CodeOf(err)
-		if code == 0 {
-			code = engine.CodeUnavailable
-		}
-		fmt.Fprintf(stderr, "%s\ninvctl: %v\n", code.String(), err)
-		if hint, ok := codeHints[code]; ok {
-			fmt.Fprintln(stderr, "invctl:", hint)
-		}
+		fmt.Fprintln(e.stderr, "invctl:", errText(err, 0))
 		return exitFailed
 	}
-}
-
-// codeHints say what an operator can do about a server's refusal whose
-// name alone does not tell.
-var codeHints = map[engine.Code]string{
-	engine.CodeDiskFull: "the node's data disk is below its free-space reserve (disk_reserve_bytes): " +
-		"it refuses writes until space is freed there, and resumes by itself; reads still work (docs/OPERATIONS.md)",
-}
-
-// command runs one command line (its flags and arguments).
-type command func(e *env, args []string) error
-
-// commands by name; two-word commands are "noun verb".
-var commands map[string]command
-
-func init() {
-	commands = map[string]command{
-		"item put": itemPut, "item get": itemGet, "item list": itemList,
-		"item adjust": itemAdjust, "item restock": itemRestock, "item sale-window": itemSaleWindow,
-		"item limit": itemLimit, "item member-share": itemMemberShare,
-		"window put": windowPut, "window get": windowGet,
-		"store put": storePut, "store window": storeWindow, "store get": storeGet,
-		"store import": storeImport, "store export": storeExport,
-		"customer get": customerGet, "customer block": customerBlock, "customer unblock": customerUnblock,
-		"customer tier":   customerTier,
-		"reservation get": reservationGet, "reservation list": reservationList, "reservation unlock": reservationUnlock,
-		"reserve": reserve, "confirm": confirm, "extend": extend, "cancel": cancel, "pickup": pickup,
-		"reschedule": reschedule, "return": returnCmd,
-		"stores": stores, "cluster status": clusterStatus,
-		"cluster add-node": clusterAddNode, "cluster remove-node": clusterRemoveNode,
-		"cluster transfer-leader": clusterTransferLeader, "cluster drain": clusterDrain,
-		"cluster undrain": clusterUndrain,
-		"tail":            tail, "import": importCatalog, "export": exportCatalog,
-		"snapshot": snapshot,
+	text, hint := errText(err, code), hintFor(code, e)
+	if errors.Is(err, errNodesUnanswered) || errors.Is(err, errSnapshotFailed) {
+		hint = "" // the output above says which nodes or shards, and why
 	}
-}
-
-func commandNames() []string {
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	switch {
+	case text == "" && hint == "":
+		fmt.Fprintln(e.stderr, code.String())
+	case text == "":
+		fmt.Fprintf(e.stderr, "%s: %s\n", code, hint)
+	case hint == "":
+		fmt.Fprintf(e.stderr, "%s: %s\n", code, text)
+	default:
+		fmt.Fprintf(e.stderr, "%s: %s\nhint: %s\n", code, text, hint)
 	}
-	sort.Strings(names)
-	return names
+	if code.Refusal() {
+		return exitRefused
+	}
+	return exitFailed
 }
-
-// nouns take a verb after them.
-var nouns = map[string]bool{"item": true, "window": true, "store": true, "customer": true, "reservation": true, "cluster": true}
 
 func dispatch(e *env, args []string) error {
 	if len(args) == 0 {
 		return usagef("no command")
 	}
 	name, rest := args[0], args[1:]
+	switch name {
+	case "help":
+		return helpCommand(e, rest)
+	case "completion":
+		return completion(e, rest)
+	}
 	if nouns[name] {
 		if len(rest) == 0 {
-			return usagef("%s: which operation?", name)
+			return usagef("%s: which operation? %s", name, strings.Join(verbsOf(name), ", "))
+		}
+		if rest[0] == "-h" || rest[0] == "-help" || rest[0] == "--help" {
+			return helpRequest{nounHelp(name)}
 		}
 		name, rest = name+" "+rest[0], rest[1:]
 	}
-	f, ok := commands[name]
+	c, ok := commands[name]
 	if !ok {
-		return usagef("unknown command %q", name)
+		return usagef("unknown command %q (invctl help lists them)", name)
 	}
-	return f(e, rest)
+	e.cmd = c
+	return c.run(e, rest)
 }
 
 // readOpts are the options of every read (--stale).

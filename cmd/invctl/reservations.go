@@ -6,10 +6,11 @@ import (
 	"time"
 
 	"github.com/invsys/inv/client"
+	"github.com/invsys/inv/internal/cli"
 )
 
 type reservationJSON struct {
-	ID         uint64     `json:"id"`
+	ID         jsonID     `json:"id"`
 	SKU        string     `json:"sku"`
 	Store      string     `json:"store"`
 	Customer   string     `json:"customer"`
@@ -25,7 +26,7 @@ type reservationJSON struct {
 }
 
 func reservationJSONOf(r client.Reservation) reservationJSON {
-	out := reservationJSON{ID: r.ID, SKU: r.SKU, Store: r.Store, Customer: r.Customer, Qty: r.Qty,
+	out := reservationJSON{ID: jsonID(r.ID), SKU: r.SKU, Store: r.Store, Customer: r.Customer, Qty: r.Qty,
 		State: r.State.String(), Window: optTime(r.Window), CreatedAt: optTime(r.CreatedAt),
 		ExpiresAt: optTime(r.ExpiresAt), UpdatedAt: optTime(r.UpdatedAt), Attempts: r.Attempts, Locked: r.Locked}
 	if r.PickupCode != 0 {
@@ -49,7 +50,7 @@ func reservationRow(r reservationJSON) []string {
 
 func reservationGet(e *env, args []string) error {
 	fs := newFlags(e, "reservation get")
-	id, err := idArgs(fs, args)
+	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -70,12 +71,11 @@ func reservationGet(e *env, args []string) error {
 func reservationList(e *env, args []string) error {
 	fs := newFlags(e, "reservation list")
 	customer := fs.String("customer", "", "customer id")
+	cli.Require(fs, "customer")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("customer", *customer); err != nil {
-		return err
-	}
+	e.about(subject{customer: *customer})
 	cl, err := e.client()
 	if err != nil {
 		return err
@@ -101,7 +101,7 @@ func reservationList(e *env, args []string) error {
 
 func reservationUnlock(e *env, args []string) error {
 	fs := newFlags(e, "reservation unlock")
-	id, err := idArgs(fs, args)
+	id, err := idArgs(e, fs, args)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 type snapshotJSON struct {
-	Node   uint32              `json:"node"`
+	Node   jsonID              `json:"node"`
 	Shards []snapshotShardJSON `json:"shards"`
 }
 
@@ -42,7 +42,7 @@ func snapshot(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := snapshotJSON{Node: r.NodeID, Shards: make([]snapshotShardJSON, len(r.Shards))}
+	out := snapshotJSON{Node: jsonID(r.NodeID), Shards: make([]snapshotShardJSON, len(r.Shards))}
 	failed := 0
 	for i, s := range r.Shards {
 		out.Shards[i] = snapshotShardJSON{Shard: s.Shard, Status: s.Status.String(), Index: s.Index, Message: s.Message}

@@ -12,6 +12,7 @@ import (
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/catalog"
+	"github.com/invsys/inv/internal/cli"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -91,13 +92,12 @@ func storePut(e *env, args []string) error {
 	store := fs.String("store", "", "store")
 	zone := fs.String("zone", "", "time zone, an IANA name (Asia/Taipei)")
 	var windows storeWindowList
-	fs.Var(&windows, "window", "pickup window START,END,CAPACITY across every SKU of the store (repeatable)")
+	fs.Var(&windows, "window", "pickup window `START,END,CAPACITY` across every SKU of the store (repeatable)")
+	cli.Require(fs, "store", "zone")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("store", *store, "zone", *zone); err != nil {
-		return err
-	}
+	e.about(subject{store: *store})
 	loc, err := time.LoadLocation(*zone)
 	if err != nil || *zone == "Local" {
 		return usagef("--zone %q: not a time zone of the IANA database (e.g. Asia/Taipei)", *zone)
@@ -137,12 +137,11 @@ func storeWindow(e *env, args []string) error {
 	end := fs.String("end", "", "window end")
 	capacity := fs.String("capacity", "", "units across every SKU of the store that may be collected in the window")
 	key := fs.String("key", "", "idempotency key")
+	cli.Require(fs, "store", "start", "end", "capacity")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("store", *store, "start", *start, "end", *end, "capacity", *capacity); err != nil {
-		return err
-	}
+	e.about(subject{store: *store, key: *key})
 	cl, err := e.client()
 	if err != nil {
 		return err
@@ -174,12 +173,11 @@ type storeWindowJSON struct {
 func storeGet(e *env, args []string) error {
 	fs := newFlags(e, "store get")
 	store := fs.String("store", "", "store")
+	cli.Require(fs, "store")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("store", *store); err != nil {
-		return err
-	}
+	e.about(subject{store: *store})
 	cl, err := e.client()
 	if err != nil {
 		return err

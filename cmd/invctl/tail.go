@@ -20,7 +20,7 @@ type eventJSON struct {
 	Position   string     `json:"position"` // index.ordinal: resume with --from
 	Kind       string     `json:"kind"`
 	At         time.Time  `json:"at"`
-	ID         uint64     `json:"id,omitempty"`
+	ID         jsonID     `json:"id,omitempty"`
 	SKU        string     `json:"sku,omitempty"`
 	Store      string     `json:"store,omitempty"`
 	Customer   string     `json:"customer,omitempty"`
@@ -35,7 +35,7 @@ type eventJSON struct {
 
 func eventJSONOf(ev client.Event) eventJSON {
 	out := eventJSON{Shard: ev.Shard, Position: fmt.Sprintf("%d.%d", ev.Position.Index, ev.Position.Ordinal),
-		Kind: ev.Kind.String(), At: ev.At, ID: ev.ID, SKU: ev.SKU, Store: ev.Store, Customer: ev.Customer,
+		Kind: ev.Kind.String(), At: ev.At, ID: jsonID(ev.ID), SKU: ev.SKU, Store: ev.Store, Customer: ev.Customer,
 		Qty: ev.Qty, Window: optTime(ev.Window), Stock: ev.Stock, Tier: ev.Tier, Blocked: ev.Blocked}
 	if ev.State != 0 {
 		out.State = ev.State.String()

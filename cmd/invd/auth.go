@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -89,10 +90,28 @@ const minClusterTokenBytes = 16
 // protocol.MaxTokenBytes; a little more shows a mistake instead of cutting.
 const maxTokenInput = 4 << 10
 
+// hashTokenUsage is invd hash-token -h.
+const hashTokenUsage = `usage: invd hash-token [TOKEN]
+Prints the SHA-256 of TOKEN, or of stdin's first line when there is no
+argument (the token then stays out of the shell's history and the process
+list), as a config file's token line wants it:
+  token = ROLE SHA256 [STORES]     (docs/SECURITY.md)
+A token that starts with "-" goes after "--": invd hash-token -- -T.
+`
+
 // hashToken prints the SHA-256 of the token given as the argument or, when
 // there is none, of the first line of stdin (so that the token need not
 // appear in the shell's history or the process list).
 func hashToken(args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("invd hash-token", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return helpText(hashTokenUsage)
+		}
+		return fmt.Errorf("hash-token: %w\n%s", err, hashTokenUsage)
+	}
+	args = fs.Args()
 	var token string
 	switch len(args) {
 	case 0:
@@ -104,7 +123,7 @@ func hashToken(args []string, stdin io.Reader, stdout io.Writer) error {
 	case 1:
 		token = args[0]
 	default:
-		return errors.New("usage: invd hash-token [TOKEN]  (or the token on stdin)")
+		return errors.New(hashTokenUsage)
 	}
 	if token == "" {
 		return errors.New("hash-token: empty token")

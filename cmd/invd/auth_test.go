@@ -1,11 +1,12 @@
 // invd's side of access: `invd hash-token` prints the SHA-256 the config
 // file wants (from an argument or stdin's first line), and token lines in
 // the config file land in the token set, duplicates and bad lines refused
-// with their line.
+// with their line; hash-token -h prints help instead of hashing "-h".
 package main
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -61,5 +62,19 @@ func TestConfigClusterToken(t *testing.T) {
 		if err := parseConfig(&c, strings.NewReader(bad), "t.conf"); err == nil || !strings.Contains(err.Error(), "t.conf:") {
 			t.Errorf("%q: %v", bad, err)
 		}
+	}
+}
+
+// hash-token -h is help, not a token to hash.
+func TestHashTokenHelp(t *testing.T) {
+	var out bytes.Buffer
+	err := hashToken([]string{"-h"}, strings.NewReader(""), &out)
+	var help helpText
+	if !errors.As(err, &help) || !strings.Contains(string(help), "usage: invd hash-token") || out.Len() != 0 {
+		t.Fatalf("hash-token -h: %v, printed %q", err, out.String())
+	}
+	out.Reset()
+	if err := hashToken([]string{"--", "-h"}, strings.NewReader(""), &out); err != nil || len(out.String()) != 65 {
+		t.Fatalf("hash-token -- -h: %v %q", err, out.String())
 	}
 }

@@ -31,6 +31,7 @@ type config struct {
 	Data, Listen, HTTP                 string
 	Shards                             int
 	LogLevel                           slog.Level
+	LogFormat                          string // text (default) or json
 	PickupSecretHex                    string
 	File                               string                  // the config file (--config), read again on SIGHUP
 	Tokens                             map[string]server.Grant // token hash → grant (auth.go)
@@ -40,6 +41,7 @@ type config struct {
 	Join                               bool                    // a new node joining a running cluster (cluster.go)
 	FaultInjection                     bool                    // the raft fault layer and /debug/faults (fault tests only)
 	AcceptDataLoss                     bool                    // start although the raft log lost acknowledged entries (--accept-data-loss)
+	ShowVersion                        bool                    // --version: print it and exit
 
 	Node   raftstore.Options
 	Engine engine.Config
@@ -133,6 +135,7 @@ var configKeys = map[string]setter{
 	// raft traffic): for fault tests, never in production.
 	"fault_injection": boolKey(func(c *config) *bool { return &c.FaultInjection }),
 	"log_level":       func(c *config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) },
+	"log_format":      func(c *config, v string) error { return setLogFormat(c, v) },
 	"event_loops":     intKey(func(c *config) *int { return &c.Server.EventLoops }),
 
 	// Group commit (per shard).
@@ -353,4 +356,23 @@ func decodeSecret(h string) ([]byte, error) {
 		return nil, fmt.Errorf("pickup_secret: %d bytes, want at least %d", len(b), minSecretBytes)
 	}
 	return b, nil
+}
+
+// setLogFormat checks a log format name: text (slog's key=value lines) or
+// json (one object a line).
+func setLogFormat(c *config, v string) error {
+	if v != "text" && v != "json" {
+		return fmt.Errorf("log format %q: want text or json", v)
+	}
+	c.LogFormat = v
+	return nil
+}
+
+// newLogger is invd's logger: to w, in the configured format, at level.
+func newLogger(w io.Writer, format string, level slog.Leveler) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

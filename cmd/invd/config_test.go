@@ -118,3 +118,27 @@ func TestPickupSecretKept(t *testing.T) {
 		t.Fatal("a 2-byte configured secret accepted")
 	}
 }
+
+// The log format comes from log_format or --log-format (the flag wins);
+// anything but text or json is refused, naming what is wanted.
+func TestLogFormat(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "invd.conf")
+	if err := os.WriteFile(path, []byte("log_format = json\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := parseArgs([]string{"--config", path}); err != nil || c.LogFormat != "json" {
+		t.Fatalf("log_format = json: %q %v", c.LogFormat, err)
+	}
+	if c, err := parseArgs([]string{"--config", path, "--log-format", "text"}); err != nil || c.LogFormat != "text" {
+		t.Fatalf("--log-format text over the file: %q %v", c.LogFormat, err)
+	}
+	if _, err := parseArgs([]string{"--log-format", "xml"}); err == nil || !strings.Contains(err.Error(), "want text or json") {
+		t.Fatalf("--log-format xml: %v", err)
+	}
+	if err := os.WriteFile(path, []byte("log_format = yaml\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseArgs([]string{"--config", path}); err == nil || !strings.Contains(err.Error(), "want text or json") {
+		t.Fatalf("log_format = yaml: %v", err)
+	}
+}

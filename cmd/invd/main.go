@@ -6,6 +6,7 @@
 //	                                      protocol on 127.0.0.1:7420,
 //	                                      metrics and health on 127.0.0.1:7421
 //	invd --data DIR --listen ADDR --http ADDR --shards N --config FILE [--pprof] [--accept-data-loss]
+//	invd --version                        the version and source revision
 //
 // The HTTP address serves /metrics, /healthz, /readyz and, with --pprof,
 // /debug/pprof (docs/OPERATIONS.md).
@@ -21,14 +22,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // stores' time zones are looked up where requests enter: a zone database even on hosts without one
 
+	"github.com/invsys/inv/internal/buildinfo"
+	"github.com/invsys/inv/internal/cli"
 	"github.com/invsys/inv/internal/failpoint"
 	"github.com/invsys/inv/protocol"
 	"github.com/invsys/inv/raftstore"
@@ -46,19 +51,33 @@ const (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		var help helpText
+		if errors.As(err, &help) {
+			fmt.Fprint(os.Stdout, string(help))
+			return
+		}
 		fmt.Fprintln(os.Stderr, "invd:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// helpText is help asked for (-h, --help): printed on stdout, exit 0.
+type helpText string
+
+func (h helpText) Error() string { return string(h) }
+
+func run(args []string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "hash-token" {
-		return hashToken(args[1:], os.Stdin, os.Stdout)
+		return hashToken(args[1:], os.Stdin, stdout)
 	}
 	cfg, err := parseArgs(args)
 	if err != nil {
 		return err
+	}
+	if cfg.ShowVersion {
+		fmt.Fprintln(stdout, "invd", buildinfo.Read())
+		return nil
 	}
 	// Before anything is opened: an exposed server without tokens never starts.
 	tokens := server.NewTokens(cfg.Tokens)
@@ -70,7 +89,7 @@ func run(args []string) error {
 	}
 	level := new(slog.LevelVar)
 	level.Set(cfg.LogLevel)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(os.Stderr, cfg.LogFormat, level)
 	slog.SetDefault(log)
 	// Test builds only (-tags failpoints): arm INV_FAILPOINTS; a no-op otherwise.
 	if err := failpoint.Setup(log); err != nil {
@@ -175,11 +194,17 @@ func run(args []string) error {
 	<-ctx.Done()
 	stop()
 	close(stopBalance)
-	log.Info("stopping")
+	stopStart := time.Now()
+	log.Info("stopping", "up_to", shutdownWait)
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
 	err = srv.Shutdown(sctx)
-	return errors.Join(err, node.Close())
+	// Entries in flight resolve (a few seconds at most), then each group's
+	// raft stops and Pebble closes: say so, or the stop looks hung.
+	log.Info("stopping: closing the raft groups and Pebble", "shards", node.NumShards())
+	err = errors.Join(err, node.Close())
+	log.Info("stopped", "took", time.Since(stopStart).Round(time.Millisecond))
+	return err
 }
 
 // parseArgs reads the flags and the config file; flags given on the command
@@ -198,11 +223,21 @@ func parseArgs(args []string) (config, error) {
 	file := fs.String("config", "", "config file of key = value lines")
 	pprofOn := fs.Bool("pprof", false, "serve /debug/pprof on the HTTP address")
 	acceptLoss := fs.Bool("accept-data-loss", false, "start although the raft log lost entries this node acknowledged (a torn write-ahead log): serve what remains, logged and recorded")
+	logFormat := fs.String("log-format", "text", "log lines as `text` (key=value) or json (one object a line); config key log_format")
+	version := fs.Bool("version", false, "print the version and the source revision, and exit")
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
-		return cfg, err
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, helpText(usage(fs))
+		}
+		return cfg, fmt.Errorf("%w (invd -h lists the flags)", err)
+	}
+	if *version {
+		cfg.ShowVersion = true
+		return cfg, nil
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return cfg, fmt.Errorf("unexpected argument %q (invd -h lists the flags and commands)", fs.Arg(0))
 	}
 	cfg.File = *file
 	if *file != "" {
@@ -234,6 +269,11 @@ func parseArgs(args []string) (config, error) {
 			cfg.AcceptDataLoss = *acceptLoss
 		}
 	})
+	if isSet(fs, "log-format") {
+		if err := setLogFormat(&cfg, *logFormat); err != nil {
+			return cfg, fmt.Errorf("--log-format: %w", err)
+		}
+	}
 	if cfg.Shards < 1 || cfg.Shards > raftstore.MaxShards {
 		return cfg, fmt.Errorf("--shards %d outside 1..%d", cfg.Shards, raftstore.MaxShards)
 	}
@@ -249,6 +289,30 @@ func withDataLossHint(err error) error {
 			"(logged, and recorded in the data folder's data-loss.log)", err)
 	}
 	return err
+}
+
+// isSet reports whether the command line gave the flag.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// usage is invd -h: the forms, the flags, and where the rest is set.
+func usage(fs *flag.FlagSet) string {
+	var b strings.Builder
+	b.WriteString(`usage: invd [flags]                 serve: one node, or a cluster's member with --peers
+       invd hash-token [TOKEN]     the SHA-256 a config file's token line wants (TOKEN, or stdin's first line)
+
+flags:
+`)
+	cli.PrintFlags(&b, fs)
+	b.WriteString(`
+The config file (--config, key = value lines) sets the rest: raft timing,
+snapshots, tokens, TLS, limits, the engine's rules, log_level, log_format.
+docs/OPERATIONS.md lists its keys. SIGTERM or SIGINT stops invd gracefully.
+`)
+	return b.String()
 }
 
 // waitForLeaders waits until every shard this node replicates has elected

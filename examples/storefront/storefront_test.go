@@ -1,6 +1,6 @@
 // These tests run the storefront's HTTP API (httptest) on the client
-// library against a real invd, built and started by TestMain on a free
-// port with fresh data: a shopper's whole path (stores with stock, the
+// library against a real invd, each test its own, started by invtest (the
+// package a shop's own tests would use) on a free port with fresh data: a shopper's whole path (stores with stock, the
 // item's pickup windows, reserve with a window, confirm with a pickup code
 // and barcode, show, list, cancel), a cart, the repeat of a POST with its
 // Idempotency-Key, and the HTTP status of every refusal the shop meets:
@@ -15,14 +15,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -30,52 +27,23 @@ import (
 
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/engine"
-	"github.com/invsys/inv/internal/invdtest"
+	"github.com/invsys/inv/invtest"
 )
 
-var (
-	invdBin string
-	tmpRoot string
-	inv     *invdtest.Proc
-	seq     atomic.Int64
-)
+var seq atomic.Int64
 
-func TestMain(m *testing.M) {
-	flag.Parse()
+// shopConfig gives every test's invd a per-customer rate limit, so that
+// 429 can be shown; the tests use fresh customers and stay far below it.
+const shopConfig = "rate_per_second = 5\nrate_burst = 5"
+
+// startInv starts an invd of its own for the test (invtest builds it from
+// this module once), or skips the test under -short.
+func startInv(t *testing.T, opts ...invtest.Option) *invtest.Server {
+	t.Helper()
 	if testing.Short() {
-		os.Exit(m.Run())
+		t.Skip("end-to-end: needs invd (skipped with -short)")
 	}
-	os.Exit(runWithInvd(m))
-}
-
-func runWithInvd(m *testing.M) int {
-	var err error
-	if tmpRoot, err = os.MkdirTemp("", "inv-storefront-"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmpRoot)
-	bins, err := invdtest.Build(tmpRoot, "github.com/invsys/inv/cmd/invd")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	invdBin = bins["invd"]
-	// A per-customer rate limit, so that 429 can be shown; every other test
-	// uses fresh customers and stays far below it.
-	inv, err = invdtest.Start(invdtest.Options{Bin: invdBin, Data: filepath.Join(tmpRoot, "inv"), Shards: 4,
-		Config: "log_level = warn\nrate_per_second = 5\nrate_burst = 5\n"})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	code := m.Run()
-	_ = inv.Stop(30 * time.Second)
-	if inv.DataRace() {
-		fmt.Fprintf(os.Stderr, "invd reported a data race:\n%s\n", inv.Logs())
-		code = 1
-	}
-	return code
+	return invtest.Start(t, opts...)
 }
 
 // shopOn starts the storefront on a client of the server at addr.
@@ -92,12 +60,14 @@ func shopOn(t *testing.T, addr string, opts ...client.Option) (*httptest.Server,
 	return hs, c
 }
 
+// newShopT starts the storefront on the ready client of a fresh invd of
+// 4 shards.
 func newShopT(t *testing.T) (*httptest.Server, *client.Client) {
 	t.Helper()
-	if inv == nil {
-		t.Skip("end-to-end: needs invd (not built with -short)")
-	}
-	return shopOn(t, inv.Addr())
+	srv := startInv(t, invtest.WithShards(4), invtest.WithConfig(shopConfig))
+	hs := httptest.NewServer(newShop(srv.Client, slog.New(slog.DiscardHandler)))
+	t.Cleanup(hs.Close)
+	return hs, srv.Client
 }
 
 func uniq(prefix string) string { return fmt.Sprintf("%s-%d", prefix, seq.Add(1)) }
@@ -327,15 +297,8 @@ func TestStatuses(t *testing.T) {
 // TestUnavailable: with the engine gone the shop answers 503 with
 // Retry-After, so the front end retries with the same key.
 func TestUnavailable(t *testing.T) {
-	if invdBin == "" {
-		t.Skip("end-to-end: needs invd (not built with -short)")
-	}
-	s, err := invdtest.Start(invdtest.Options{Bin: invdBin, Data: filepath.Join(tmpRoot, "doomed"), Shards: 1,
-		Config: "log_level = warn\n"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs, _ := shopOn(t, s.Addr(), client.WithRetry(client.RetryPolicy{MaxAttempts: 3, BaseBackoff: 10 * time.Millisecond}))
+	s := startInv(t)
+	hs, _ := shopOn(t, s.Addr, client.WithRetry(client.RetryPolicy{MaxAttempts: 3, BaseBackoff: 10 * time.Millisecond}))
 	s.Kill()
 	req, _ := http.NewRequest("GET", hs.URL+"/stores?sku="+demoSKU, nil)
 	resp, err := hs.Client().Do(req)
@@ -379,25 +342,19 @@ func TestStatusTable(t *testing.T) {
 // codes it kept); a shop that did not confirm the order (a restarted one)
 // shows the order without a code, since inv's reads leave it out.
 func TestShopperPathWithStorefrontToken(t *testing.T) {
-	if invdBin == "" {
-		t.Skip("end-to-end: needs invd (not built with -short)")
-	}
 	hash := func(tok string) string { h := sha256.Sum256([]byte(tok)); return hex.EncodeToString(h[:]) }
 	const opTok, webTok = "op-3f9a1c7e2b", "web-8d2e6b0a41"
-	s, err := invdtest.Start(invdtest.Options{Bin: invdBin, Data: filepath.Join(tmpRoot, "tokens"), Shards: 2,
-		Config: "log_level = warn\ntoken = operator " + hash(opTok) + "\ntoken = storefront " + hash(webTok) + "\n"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Stop(30 * time.Second) })
-	_, opc := shopOn(t, s.Addr(), client.WithToken(opTok))
+	s := startInv(t, invtest.WithShards(2),
+		invtest.WithConfig("token = operator "+hash(opTok)+"\ntoken = storefront "+hash(webTok)),
+		invtest.WithClientOptions(client.WithToken(opTok)))
+	opc := s.Client
 	if err := putDemoCatalogue(context.Background(), opc, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	hs, web := shopOn(t, s.Addr(), client.WithToken(webTok))
+	hs, web := shopOn(t, s.Addr, client.WithToken(webTok))
 	cust := uniq("T")
 	var held, paid, shown orderJSON
-	var item itemJSON // the demo item has pickup windows: an order names one
+	var item itemJSON // the demo's items have pickup windows: reserve into the first
 	if st := call(t, hs, "GET", "/items/"+demoSKU+"/"+demoStores[0], "", nil, &item); st != 200 || len(item.Windows) == 0 {
 		t.Fatalf("item: %d %+v", st, item)
 	}
@@ -425,7 +382,7 @@ func TestShopperPathWithStorefrontToken(t *testing.T) {
 	if r, err := web.GetReservation(context.Background(), id); err != nil || r.State != engine.StateConfirmed || r.PickupCode != 0 {
 		t.Fatalf("GetReservation on a storefront token: %+v %v, want confirmed without a code", r, err)
 	}
-	fresh, _ := shopOn(t, s.Addr(), client.WithToken(webTok))
+	fresh, _ := shopOn(t, s.Addr, client.WithToken(webTok))
 	var again orderJSON
 	if st := call(t, fresh, "GET", "/orders/"+held.ID, "", nil, &again); st != 200 || again.State != "confirmed" ||
 		again.PickupCode != "" || again.Barcode != "" {
