@@ -50,7 +50,7 @@ accept_data_loss = true
 	for _, bad := range []string{"nope = 1", "batch_max_delay = soon", "shards", "node_id = 0", "hold_ttl = -1s",
 		"read_mode = sometimes", "join = maybe", "replicas = three",
 		"max_reply_buffer_bytes = 0", "max_reply_buffer_bytes = -1", "max_reply_buffer_bytes = 1GiB",
-"disk_reserve_bytes = -2", "disk_reserve_bytes = 1GiB", "disk_check_interval = -1s", "accept_data_loss = sometimes"} {
+		"disk_reserve_bytes = -2", "disk_reserve_bytes = 1GiB", "disk_check_interval = -1s", "accept_data_loss = sometimes"} {
 		c := defaultConfig()
 		if err := parseConfig(&c, strings.NewReader(bad), "bad.conf"); err == nil || !strings.Contains(err.Error(), "bad.conf:1") {
 			t.Errorf("%q: error %v, want one naming bad.conf:1", bad, err)

@@ -89,7 +89,7 @@ func TestDescriptorLimitAtStart(t *testing.T) {
 	// A DEFAULT max_connections under a common hard limit of 4096: the node
 	// starts with max_connections lowered to fit, and says so once.
 	p, err = invdtest.Start(invdtest.Options{Bin: invdBin, Data: t.TempDir() + "/data", Shards: 2,
-		Config: "heartbeat_timeout = 100ms\nelection_timeout = 100ms\nleader_lease_timeout = 50ms\nevent_loops = 2\n",
+		Config:     "heartbeat_timeout = 100ms\nelection_timeout = 100ms\nleader_lease_timeout = 50ms\nevent_loops = 2\n",
 		NoFileSoft: 1024, NoFileHard: 4096})
 	if err != nil {
 		t.Fatalf("invd with the default max_connections refused a hard limit of 4096: %v", err)
