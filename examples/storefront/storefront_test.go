@@ -425,6 +425,8 @@ func TestShopperPathWithStorefrontToken(t *testing.T) {
 	if st := call(t, fresh, "GET", "/orders/"+held.ID, "", nil, &again); st != 200 || again.State != "confirmed" ||
 		again.PickupCode != "" || again.Barcode != "" {
 		t.Fatalf("a shop that did not confirm it: %d %+v, want the order without a code", st, again)
+	}
+}
 
 // TestStoreCapacityAcrossSKUs: a store's counter takes one pre-order in a
 // window whatever the product. Two SKUs of the store each have quota left,
