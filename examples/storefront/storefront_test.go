@@ -396,8 +396,13 @@ func TestShopperPathWithStorefrontToken(t *testing.T) {
 	}
 	hs, web := shopOn(t, s.Addr(), client.WithToken(webTok))
 	cust := uniq("T")
+	var item itemJSON
+	if st := call(t, hs, "GET", "/items/"+demoSKU+"/"+demoStores[0], "", nil, &item); st != 200 || len(item.Windows) == 0 {
+		t.Fatalf("item: %d %+v", st, item)
+	}
 	var held, paid, shown orderJSON
-	if st := call(t, hs, "POST", "/orders", "", orderRequest{SKU: demoSKU, Store: demoStores[0], Customer: cust, Qty: 1}, &held); st != 201 {
+	if st := call(t, hs, "POST", "/orders", "", orderRequest{SKU: demoSKU, Store: demoStores[0], Customer: cust, Qty: 1,
+		Window: &item.Windows[0].Start}, &held); st != 201 {
 		t.Fatalf("reserve: %d %+v", st, held)
 	}
 	if st := call(t, hs, "POST", "/orders/"+held.ID+"/confirm", "", nil, &paid); st != 200 ||
