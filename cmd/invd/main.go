@@ -7,8 +7,9 @@
 //	                                      metrics and health on 127.0.0.1:7421
 //	invd --data DIR --listen ADDR --http ADDR --shards N --config FILE [--pprof]
 //
-// The HTTP address serves /metrics, /healthz, /readyz and, with --pprof,
-// /debug/pprof (docs/OPERATIONS.md).
+// The HTTP address serves /metrics, /healthz, /readyz, with --pprof
+// /debug/pprof, an index of them at /, and the operator console and the
+// store counter (/console, /counter: docs/OPERATIONS.md, docs/SECURITY.md).
 //
 // The config file (key = value lines, see config.go) sets the rest: group
 // commit, snapshots, raft timing, the engine's rules, the server's limits.
@@ -67,6 +68,12 @@ func run(args []string) error {
 	}
 	if err := applyTLS(&cfg); err != nil {
 		return err
+	}
+	if cfg.HTTP != "" && cfg.Server.Pages == server.PagesOn {
+		// The same rule for the pages on the HTTP address (server/pages.go).
+		if err := server.CheckPagesExposure(cfg.HTTP, tokens, cfg.Server.HTTPTLSConfig != nil); err != nil {
+			return err
+		}
 	}
 	level := new(slog.LevelVar)
 	level.Set(cfg.LogLevel)
