@@ -218,6 +218,7 @@ func scan(t *testing.T, ctx context.Context, code string) (outcome, reason strin
 }
 
 func TestBrowserCounter(t *testing.T) {
+	ctx := browsertest.Start(t)
 	p := startInvd(t, invdtest.Options{Config: tokenConfig()})
 	op := dial(t, p, opToken)
 	window := putShop(t, op)
@@ -225,7 +226,6 @@ func TestBrowserCounter(t *testing.T) {
 	order(t, op, tpe, "M00077777", 1, window)
 	khhID, khhCode := order(t, op, khh, "M00099999", 1, window)
 
-	ctx := browsertest.Start(t)
 	base := "http://" + p.Opts.HTTP
 	run(t, ctx, "sign in",
 		chromedp.Navigate(base+"/counter"),
@@ -308,6 +308,7 @@ func number(t *testing.T, ctx context.Context, sel string) int64 {
 }
 
 func TestBrowserConsoleLive(t *testing.T) {
+	ctx := browsertest.Start(t)
 	p := startInvd(t, invdtest.Options{Config: tokenConfig()})
 	op := dial(t, p, opToken)
 	window := putShop(t, op)
@@ -317,7 +318,6 @@ func TestBrowserConsoleLive(t *testing.T) {
 	}
 	order(t, op, khh, "C2", 2, window)
 
-	ctx := browsertest.Start(t)
 	held := `tr[data-sku="` + sku + `"] td[data-field="held"]`
 	run(t, ctx, "open the console",
 		chromedp.Navigate("http://"+p.Opts.HTTP+"/console"),

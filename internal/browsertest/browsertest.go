@@ -26,7 +26,10 @@ var browserNames = []string{"chromium", "chromium-browser", "google-chrome", "go
 // of browserNames on PATH, or "".
 func Path() string {
 	if p := os.Getenv("INV_CHROMIUM"); p != "" {
-		return p
+		if p, err := exec.LookPath(p); err == nil {
+			return p
+		}
+		return ""
 	}
 	for _, n := range browserNames {
 		if p, err := exec.LookPath(n); err == nil {
@@ -47,7 +50,7 @@ func Start(t testing.TB) context.Context {
 	t.Helper()
 	path := Path()
 	if path == "" {
-		t.Skip("no Chromium found (looked for " + "chromium, chromium-browser, google-chrome, headless-shell on PATH, and INV_CHROMIUM): " +
+		t.Skip("no Chromium found (INV_CHROMIUM, or chromium, chromium-browser, google-chrome, headless-shell on PATH): " +
 			"install it (apt-get install -y chromium) to run the browser tests")
 	}
 	// A profile of its own, removed after the browser: Chromium's helper
