@@ -53,6 +53,9 @@ func (h *Handler) overview(w http.ResponseWriter, _ *http.Request, _ *Access) {
 		Overview: h.book.Overview(consoleRows, now.UnixNano(), now.Unix())}
 	var refusals [32]int64
 	for _, sh := range h.shards {
+		if !sh.IsMember() {
+			continue // a replica this node does not hold: its counts are not kept up to date
+		}
 		st := sh.Stats()
 		ans.KPIs.Confirmed += st.Outcomes[engine.StateConfirmed]
 		ans.KPIs.PickedUp += st.Outcomes[engine.StatePickedUp]

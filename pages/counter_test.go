@@ -239,7 +239,24 @@ func TestCounterNotListed(t *testing.T) {
 	if _, out := f.call(t, "POST", "/api/counter/pickup", "", map[string]string{"store": s.tpe, "code": codeText(old)}); out["outcome"] != "picked_up" {
 		t.Fatalf("handover of an order the book never saw: %v", out)
 	}
-	if _, out := f.call(t, "POST", "/api/counter/pickup", "", map[string]string{"store": s.tpe, "code": "111111111111"}); out["reason"] != "bad_code" {
+}
+
+func TestCounterNotListedOnANodeWithoutEveryShard(t *testing.T) {
+	// A node of a cluster that does not replicate every shard has not seen
+	// every order, though each feed it follows is whole.
+	f := newFixture(t)
+	putShop(t, f.n)
+	f.settle(t)
+	if out := f.check(t, "TPE0427", "111111111111"); out["reason"] != "bad_code" {
+		t.Fatalf("a node holding every shard: %v", out)
+	}
+	f.n.mu.Lock()
+	f.n.foreign = true
+	f.n.mu.Unlock()
+	if out := f.check(t, "TPE0427", "111111111111"); out["outcome"] != "not_listed" {
+		t.Fatalf("a node without every shard: %v", out)
+	}
+	if _, out := f.call(t, "POST", "/api/counter/pickup", "", map[string]string{"store": "TPE0427", "code": "111111111111"}); out["reason"] != "bad_code" {
 		t.Fatalf("handover of a code that names nothing: %v", out)
 	}
 }

@@ -28,6 +28,7 @@ type testNode struct {
 	tokens  map[string]Access // token → access; nil: open (every caller an operator)
 	allowed int               // pickup attempts left; < 0: no bound
 	pickups int               // pickup attempts spent
+	foreign bool              // this node does not replicate the shard
 }
 
 func newTestNode(t *testing.T) *testNode {
@@ -113,6 +114,12 @@ func (n *testNode) Node() NodeStatus {
 }
 
 // --- Shard ---
+
+func (n *testNode) IsMember() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return !n.foreign
+}
 
 func (n *testNode) ReadEvents(from raftstore.Position, max int, dst []raftstore.FeedEvent) ([]raftstore.FeedEvent, raftstore.Position, error) {
 	n.mu.Lock()

@@ -12,8 +12,10 @@ import (
 
 // Shard is what Follow needs of one of the node's shard replicas
 // (*raftstore.Shard has it): its durable change feed, reads of its applied
-// state, and its engine's counts.
+// state, its engine's counts, and whether this node replicates it at all
+// (a node of a cluster may hold a subset of the shards).
 type Shard interface {
+	IsMember() bool
 	ReadEvents(from raftstore.Position, max int, dst []raftstore.FeedEvent) ([]raftstore.FeedEvent, raftstore.Position, error)
 	WaitEvents(ctx context.Context, from raftstore.Position) error
 	OldestEvent() raftstore.Position
