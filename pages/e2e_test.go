@@ -295,11 +295,21 @@ func TestBrowserCounter(t *testing.T) {
 	}
 }
 
+// textOf reads an element's text in one step of the page's script: the
+// console redraws its tables a few times a second, so a node found by one
+// DevTools call may be gone by the next.
+func textOf(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	var s string
+	run(t, ctx, "read "+sel, chromedp.Evaluate(`(() => { const e = document.querySelector(`+strconv.Quote(sel)+`);
+		return e ? e.textContent : "" })()`, &s))
+	return s
+}
+
 // number reads an integer out of the page.
 func number(t *testing.T, ctx context.Context, sel string) int64 {
 	t.Helper()
-	var s string
-	run(t, ctx, "read "+sel, chromedp.Text(sel, &s, chromedp.ByQuery))
+	s := textOf(t, ctx, sel)
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil {
 		t.Fatalf("%s: %q", sel, s)
@@ -346,10 +356,8 @@ func TestBrowserConsoleLive(t *testing.T) {
 		}
 		t.Logf("round %d: the console showed %d more held units %v after the reserves", round, units, time.Since(acked).Round(time.Millisecond))
 	}
-	var picked, leader string
-	run(t, ctx, "kpis and raft",
-		chromedp.Text(`[data-kpi="picked_up"] .v`, &picked, chromedp.ByQuery),
-		chromedp.Text(`#shards tr[data-shard="0"] td:nth-child(2)`, &leader, chromedp.ByQuery))
+	picked := textOf(t, ctx, `[data-kpi="picked_up"] .v`)
+	leader := textOf(t, ctx, `#shards tr[data-shard="0"] td:nth-child(2)`)
 	if picked != "1" || leader != "leader" {
 		t.Fatalf("pickups %q, shard 0 %q", picked, leader)
 	}

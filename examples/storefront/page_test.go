@@ -15,6 +15,7 @@ import (
 	"image/png"
 	"log/slog"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,13 +36,43 @@ func drive(t *testing.T, ctx context.Context, what string, actions ...chromedp.A
 	}
 }
 
+// The page redraws its lists of stores and windows every two seconds, so a
+// node one DevTools call finds may be gone by the next: reads and clicks of
+// them are one step of the page's own script.
+
+// textOf returns the element's text, "" when there is none.
+func textOf(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	var s string
+	drive(t, ctx, "read "+sel, chromedp.Evaluate(`(() => { const e = document.querySelector(`+strconv.Quote(sel)+`);
+		return e ? e.textContent : "" })()`, &s))
+	return s
+}
+
+// is evaluates a JavaScript condition on the element e that sel finds.
+func is(t *testing.T, ctx context.Context, sel, cond string) bool {
+	t.Helper()
+	var ok bool
+	drive(t, ctx, "check "+sel, chromedp.Evaluate(`(() => { const e = document.querySelector(`+strconv.Quote(sel)+`);
+		return !!e && !!(`+cond+`) })()`, &ok))
+	return ok
+}
+
+// click clicks the element, or fails.
+func click(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	if !is(t, ctx, sel, "(e.click(), true)") {
+		t.Fatalf("nothing to click at %s", sel)
+	}
+}
+
 // waitText waits until the element's text contains want.
 func waitText(t *testing.T, ctx context.Context, sel, want string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	var got string
 	for time.Now().Before(deadline) {
-		if err := chromedp.Run(ctx, chromedp.Text(sel, &got, chromedp.ByQuery, chromedp.AtLeast(0))); err == nil && strings.Contains(got, want) {
+		if got = textOf(t, ctx, sel); strings.Contains(got, want) {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -91,22 +122,16 @@ func TestBrowserShop(t *testing.T) {
 	choiceA := `label.choice[data-value="` + storeA + `"]`
 	drive(t, ctx, "open the shop",
 		chromedp.Navigate(hs.URL+"/?sku="+sku),
-		chromedp.WaitVisible(choiceA, chromedp.ByQuery),
-		chromedp.Click(choiceA, chromedp.ByQuery),
-		chromedp.WaitVisible("#window-list label.choice", chromedp.ByQuery),
-	)
-	fullStart := full.In(mustZone(t)).Format(time.RFC3339)
-	openStart := open.In(mustZone(t)).Format(time.RFC3339)
-	var fullText string
-	var fullDisabled bool
-	drive(t, ctx, "the full window",
-		chromedp.Text(`label.choice[data-value="`+fullStart+`"]`, &fullText, chromedp.ByQuery),
-		chromedp.Evaluate(`document.querySelector('label.choice[data-value="`+fullStart+`"] input').disabled`, &fullDisabled))
-	if !strings.Contains(fullText, "Full") || !fullDisabled {
-		t.Fatalf("a full window: %q, disabled %v", fullText, fullDisabled)
+		chromedp.WaitVisible(choiceA, chromedp.ByQuery))
+	click(t, ctx, choiceA+" input")
+	drive(t, ctx, "windows", chromedp.WaitVisible("#window-list label.choice", chromedp.ByQuery))
+	fullChoice := `label.choice[data-value="` + full.In(mustZone(t)).Format(time.RFC3339) + `"]`
+	openChoice := `label.choice[data-value="` + open.In(mustZone(t)).Format(time.RFC3339) + `"]`
+	if text := textOf(t, ctx, fullChoice); !strings.Contains(text, "Full") || !is(t, ctx, fullChoice+" input", "e.disabled") {
+		t.Fatalf("a full window: %q, or it can be chosen", text)
 	}
+	click(t, ctx, openChoice+" input")
 	drive(t, ctx, "reserve and pay",
-		chromedp.Click(`label.choice[data-value="`+openStart+`"]`, chromedp.ByQuery),
 		chromedp.SendKeys("#customer", member, chromedp.ByQuery),
 		chromedp.Click("#reserve", chromedp.ByQuery),
 		chromedp.WaitVisible("#hold", chromedp.ByQuery),
@@ -137,8 +162,9 @@ func TestBrowserShop(t *testing.T) {
 	// A second order past the limit of 2 per member is refused as a shop says it.
 	drive(t, ctx, "another order",
 		chromedp.Click("#again", chromedp.ByQuery),
-		chromedp.WaitVisible(choiceA, chromedp.ByQuery),
-		chromedp.Click(`label.choice[data-value="`+openStart+`"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(openChoice, chromedp.ByQuery))
+	click(t, ctx, openChoice+" input")
+	drive(t, ctx, "reserve past the limit",
 		chromedp.SetValue("#qty", "2", chromedp.ByQuery),
 		chromedp.Click("#reserve", chromedp.ByQuery),
 		chromedp.WaitVisible("#notice", chromedp.ByQuery))
@@ -150,17 +176,13 @@ func TestBrowserShop(t *testing.T) {
 	reserve(storeA, uniq("other"), open)
 	reserve(storeA, uniq("other"), open)
 	waitText(t, ctx, choiceA, "Sold out")
-	var disabled bool
-	drive(t, ctx, "store A", chromedp.Evaluate(`document.querySelector('`+choiceA+` input').disabled`, &disabled))
-	if !disabled {
+	if !is(t, ctx, choiceA+" input", "e.disabled") {
 		t.Fatal("a sold-out store can still be chosen")
 	}
 	reserve(storeB, uniq("other"), open)
 	reserve(storeB, uniq("other"), open)
 	waitText(t, ctx, `label.choice[data-value="`+storeB+`"]`, "Sold out")
-	var soldOutShown bool
-	drive(t, ctx, "product sold out", chromedp.Evaluate(`!document.getElementById("product-soldout").hidden`, &soldOutShown))
-	if !soldOutShown {
+	if !is(t, ctx, "#product-soldout", "!e.hidden") {
 		t.Fatal("the product is sold out everywhere, and the page does not say so")
 	}
 	browsertest.Screenshot(t, ctx, "storefront-sold-out")
