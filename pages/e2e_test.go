@@ -7,7 +7,8 @@
 // refused as wrong_store, in English and in Traditional Chinese; the
 // console's figures change within a second of reserves made through the
 // client. Without a browser they check the HTTP port's exposure rule: a
-// console beyond loopback needs tokens and TLS.
+// console beyond loopback needs tokens and TLS, and a SIGHUP that would
+// remove its tokens is refused.
 package pages_test
 
 import (
@@ -31,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -442,6 +444,27 @@ func TestExposureOfThePages(t *testing.T) {
 	}
 	if st, _ := get(t, hc, secure+"/metrics", ""); st != 200 {
 		t.Fatalf("metrics over TLS: %d", st)
+	}
+	// A rotation that would leave the exposed pages without tokens is refused.
+	open := baseConfig + "pages = on\nhttp_tls_cert = " + certFile + "\nhttp_tls_key = " + keyFile + "\n"
+	if err := os.WriteFile(p.ConfigPath(), []byte(open), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.Logs(), "refusing to serve the console") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no refusal of the rotation logged:\n%s", p.Logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st, _ := get(t, hc, secure+"/api/session", ""); st != http.StatusUnauthorized {
+		t.Fatalf("after a refused rotation, no token: %d", st)
+	}
+	if st, _ := get(t, hc, secure+"/api/session", tpeToken); st != 200 {
+		t.Fatalf("after a refused rotation, the store token: %d", st)
 	}
 }
 

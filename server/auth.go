@@ -307,7 +307,7 @@ func (s *Server) SetTokens(byHash map[string]Grant) error {
 	if err := CheckExposure(s.cfg.Listen, next); err != nil {
 		return err
 	}
-	if s.pagesOn {
+	if s.pagesOn.Load() {
 		if err := CheckPagesExposure(s.cfg.HTTP, next, s.cfg.HTTPTLSConfig != nil); err != nil {
 			return err
 		}

@@ -14,8 +14,9 @@ import (
 	"github.com/invsys/inv/pages"
 )
 
-// The HTTP server is for operators and scrapers only, on its own port so
-// that it never competes with the protocol's event loops:
+// The HTTP server is for operators, scrapers and the pages (package pages:
+// the console and the store counter), on its own port so that it never
+// competes with the protocol's event loops:
 //
 //	/metrics       Prometheus text: the server's metrics and the process's
 //	/healthz       200 while the process serves HTTP, is not shutting
@@ -51,7 +52,7 @@ func (s *Server) startHTTP() error {
 	mux.Handle("GET /{$}", pages.Index(s.cfg.Name, s.cfg.NodeID, s.httpEndpoints(pagesOn), pagesNote))
 	if pagesOn {
 		s.mountPages(mux)
-		s.pagesOn = true
+		s.pagesOn.Store(true)
 	}
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")

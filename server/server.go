@@ -77,7 +77,7 @@ type Server struct {
 	// pickupCallers are the pickup buckets of the pages' callers (by
 	// token), as each protocol connection has its own (pages.go).
 	pickupCallers storeBuckets
-	pagesOn       bool // the HTTP address serves the pages (set by Start)
+	pagesOn       atomic.Bool // the HTTP address serves the pages (set by Start; read by SetTokens on SIGHUP)
 }
 
 // New returns a server for node's shards. SUBSCRIBE streams each shard's
