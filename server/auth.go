@@ -307,6 +307,11 @@ func (s *Server) SetTokens(byHash map[string]Grant) error {
 	if err := CheckExposure(s.cfg.Listen, next); err != nil {
 		return err
 	}
+	if s.pagesOn.Load() {
+		if err := CheckPagesExposure(s.cfg.HTTP, next, s.cfg.HTTPTLSConfig != nil); err != nil {
+			return err
+		}
+	}
 	s.tokens.Set(byHash)
 	// A HELLO decided under the old set a moment ago may store its hash
 	// after this sweep and keep a removed token until it reconnects; a

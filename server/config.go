@@ -21,6 +21,13 @@ type Config struct {
 	// Pprof serves Go's profiles under /debug/pprof/ on the HTTP address.
 	// Off by default: profiles reveal the process's internals.
 	Pprof bool
+	// Pages serves the operator console and the store counter on the HTTP
+	// address (pages.go): PagesAuto ("", the default) where
+	// CheckPagesExposure allows, PagesOn or a refused start, PagesOff never.
+	Pages PagesMode
+	// HTTPTLSConfig, when set, serves the HTTP address over TLS: what lets
+	// the pages listen beyond loopback (with tokens).
+	HTTPTLSConfig *tls.Config
 
 	// NodeID is this node's id in TOPOLOGY and HELLO (never 0). Default 1.
 	NodeID uint32
@@ -132,6 +139,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if err := c.ReadMode.Check(); err != nil {
 		return c, err
+	}
+	if err := c.Pages.Check(); err != nil {
+		return c, err
+	}
+	if c.Pages == "" {
+		c.Pages = PagesAuto
 	}
 	if c.Name == "" {
 		c.Name = "invd"

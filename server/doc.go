@@ -28,7 +28,9 @@
 // (forward.go), the peer table that implements router.Peers (cluster.go,
 // peers.go), SUBSCRIBE on a shard's durable change feed (subscribe.go),
 // and the HTTP port: /metrics (metrics.go, opmetrics.go), /healthz,
-// /readyz and, when enabled, /debug/pprof (http.go).
+// /readyz and, when enabled, /debug/pprof (http.go), the endpoint index at
+// / and the operator console and store counter of package pages, which
+// reach the server through pages.Backend (pages.go).
 //
 // The edge: the server accepts its own connections and hands them to gnet's
 // loops (listener.go), so that no accept error stops the port; admission
@@ -40,7 +42,7 @@
 // path, fan-out operations, the read path, SUBSCRIBE on the durable feed
 // and the router; docs/adr/0057 the accept loop and admission.
 //
-// It may import engine, protocol, raftstore, router, gnet,
+// It may import engine, protocol, raftstore, router, pages, gnet,
 // VictoriaMetrics/metrics, hashicorp/go-metrics (to observe raft's own
 // timings) and the standard library.
 package server

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -9,10 +10,13 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/invsys/inv/pages"
 )
 
-// The HTTP server is for operators and scrapers only, on its own port so
-// that it never competes with the protocol's event loops:
+// The HTTP server is for operators, scrapers and the pages (package pages:
+// the console and the store counter), on its own port so that it never
+// competes with the protocol's event loops:
 //
 //	/metrics       Prometheus text: the server's metrics and the process's
 //	/healthz       200 while the process serves HTTP, is not shutting
@@ -24,12 +28,32 @@ import (
 //	               committed (readiness), 503 with the reason otherwise
 //	/debug/pprof/  Go profiles, only with Config.Pprof (bind the HTTP
 //	               address to loopback or a private network)
+//	/              an index of every endpoint (package pages)
+//	/console, /counter, /api/...
+//	               the operator console and the store counter with their
+//	               JSON API (package pages, pages.go), where Config.Pages
+//	               and CheckPagesExposure allow; they ask for tokens as the
+//	               protocol does
+//
+// With Config.HTTPTLSConfig every path is served over TLS.
 func (s *Server) startHTTP() error {
+	pagesOn, pagesNote, err := s.decidePages()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", s.cfg.HTTP)
 	if err != nil {
 		return fmt.Errorf("server: http listen on %s: %w", s.cfg.HTTP, err)
 	}
+	if s.cfg.HTTPTLSConfig != nil {
+		ln = tls.NewListener(ln, s.cfg.HTTPTLSConfig)
+	}
 	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", pages.Index(s.cfg.Name, s.cfg.NodeID, s.httpEndpoints(pagesOn), pagesNote))
+	if pagesOn {
+		s.mountPages(mux)
+		s.pagesOn.Store(true)
+	}
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		s.met.set.WritePrometheus(w)

@@ -73,6 +73,11 @@ type Server struct {
 	tlsLn        net.Listener   // the TLS client listener (tls.go), or nil
 	fwd          *forwarder     // the router's wire to other nodes' shards (forward.go); nil alone
 	bgWG         sync.WaitGroup // background loops (the router's claim releases), ended by stopping
+
+	// pickupCallers are the pickup buckets of the pages' callers (by
+	// token), as each protocol connection has its own (pages.go).
+	pickupCallers storeBuckets
+	pagesOn       atomic.Bool // the HTTP address serves the pages (set by Start; read by SetTokens on SIGHUP)
 }
 
 // New returns a server for node's shards. SUBSCRIBE streams each shard's

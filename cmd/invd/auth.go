@@ -162,6 +162,9 @@ func applyTLS(c *config) error {
 	if err := applyRaftTLS(c); err != nil {
 		return err
 	}
+	if err := applyHTTPTLS(c); err != nil {
+		return err
+	}
 	if c.Server.TLSListen == "" && c.TLSCert == "" && c.TLSKey == "" {
 		return nil
 	}
@@ -173,6 +176,24 @@ func applyTLS(c *config) error {
 		return fmt.Errorf("tls: %w", err)
 	}
 	c.Server.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	return nil
+}
+
+// applyHTTPTLS serves the HTTP address over TLS (http_tls_cert and
+// http_tls_key: both or neither), which the console and counter pages need
+// beyond loopback.
+func applyHTTPTLS(c *config) error {
+	if c.HTTPTLSCert == "" && c.HTTPTLSKey == "" {
+		return nil
+	}
+	if c.HTTPTLSCert == "" || c.HTTPTLSKey == "" {
+		return errors.New("http_tls_cert and http_tls_key go together")
+	}
+	cert, err := tls.LoadX509KeyPair(c.HTTPTLSCert, c.HTTPTLSKey)
+	if err != nil {
+		return fmt.Errorf("http tls: %w", err)
+	}
+	c.Server.HTTPTLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	return nil
 }
 

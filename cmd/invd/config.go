@@ -36,6 +36,7 @@ type config struct {
 	File                               string                  // the config file (--config), read again on SIGHUP
 	Tokens                             map[string]server.Grant // token hash → grant (auth.go)
 	TLSCert, TLSKey                    string                  // PEM files of the TLS client listener (auth.go)
+	HTTPTLSCert, HTTPTLSKey            string                  // PEM files of the HTTP address's TLS (auth.go)
 	RaftTLSCert, RaftTLSKey, RaftTLSCA string                  // PEM files of mutual TLS between nodes (auth.go)
 	PeersSpec                          string                  // cluster members, see cluster.go; empty: one node
 	Join                               bool                    // a new node joining a running cluster (cluster.go)
@@ -265,6 +266,17 @@ var configKeys = map[string]setter{
 
 	"read_timeout":  durKey(func(c *config) *time.Duration { return &c.Server.ReadTimeout }),
 	"write_timeout": durKey(func(c *config) *time.Duration { return &c.Server.WriteTimeout }),
+
+	// pages serves the operator console and the store counter on the HTTP
+	// address: auto (where loopback, or tokens and TLS, guard it), on (or
+	// refuse to start), off. http_tls_cert and http_tls_key serve the
+	// HTTP address over TLS (server/pages.go, docs/SECURITY.md).
+	"pages": func(c *config, v string) error {
+		c.Server.Pages = server.PagesMode(v)
+		return c.Server.Pages.Check()
+	},
+	"http_tls_cert": strKey(func(c *config) *string { return &c.HTTPTLSCert }),
+	"http_tls_key":  strKey(func(c *config) *string { return &c.HTTPTLSKey }),
 
 	// Access and abuse (auth.go, docs/SECURITY.md).
 	"token":                  tokenKey,

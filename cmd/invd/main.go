@@ -8,8 +8,9 @@
 //	invd --data DIR --listen ADDR --http ADDR --shards N --config FILE [--pprof] [--accept-data-loss]
 //	invd --version                        the version and source revision
 //
-// The HTTP address serves /metrics, /healthz, /readyz and, with --pprof,
-// /debug/pprof (docs/OPERATIONS.md).
+// The HTTP address serves /metrics, /healthz, /readyz, with --pprof
+// /debug/pprof, an index of them at /, and the operator console and the
+// store counter (/console, /counter: docs/OPERATIONS.md, docs/SECURITY.md).
 //
 // The config file (key = value lines, see config.go) sets the rest: group
 // commit, snapshots, raft timing, the engine's rules, the server's limits.
@@ -86,6 +87,12 @@ func run(args []string, stdout io.Writer) error {
 	}
 	if err := applyTLS(&cfg); err != nil {
 		return err
+	}
+	if cfg.HTTP != "" && cfg.Server.Pages == server.PagesOn {
+		// The same rule for the pages on the HTTP address (server/pages.go).
+		if err := server.CheckPagesExposure(cfg.HTTP, tokens, cfg.Server.HTTPTLSConfig != nil); err != nil {
+			return err
+		}
 	}
 	level := new(slog.LevelVar)
 	level.Set(cfg.LogLevel)

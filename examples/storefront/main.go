@@ -6,6 +6,7 @@
 //
 //	go run ./examples/storefront -inv 127.0.0.1:7420 -listen 127.0.0.1:8080 -demo
 //
+// Its page at / (page.go, web/) lets a shopper do the same in a browser.
 // See README.md for the endpoints and a walk through them with curl.
 package main
 
@@ -37,7 +38,9 @@ func run() error {
 	listen := flag.String("listen", "127.0.0.1:8080", "HTTP address to serve on")
 	demo := flag.Bool("demo", false, "put a demo catalogue (SKU "+demoSKU+" in three stores, with pickup windows) before serving (needs an operator token, or a server without tokens)")
 	token := flag.String("token", os.Getenv("INV_TOKEN"), "inv access token, a storefront token in production (env INV_TOKEN)")
+	productList := flag.String("products", "", "the products the page offers, SKU=Name pairs, comma separated (-demo adds its own)")
 	flag.Parse()
+	products := parseProducts(*productList)
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -56,9 +59,10 @@ func run() error {
 			return fmt.Errorf("demo catalogue: %w", err)
 		}
 		log.Info("demo catalogue ready", "sku", demoSKU, "stores", demoStores)
+		products = append(products, product{SKU: demoSKU, Name: demoName})
 	}
 
-	srv := &http.Server{Addr: *listen, Handler: newShop(c, log), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: *listen, Handler: newShop(c, log, products...), ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("storefront serving", "http", *listen, "inv", *invAddrs)
@@ -79,7 +83,10 @@ func run() error {
 // Taiwan, each with stock and three 2-hour pickup windows tomorrow; a
 // customer may buy 4 bottles across the chain; each store's counter hands
 // over 25 pre-orders a window, whatever the product.
-const demoSKU = "4710088412345"
+const (
+	demoSKU  = "4710088412345"
+	demoName = "凍頂烏龍茶 Oolong tea, 600 ml"
+)
 
 var demoStores = []string{"TPE0427", "KHH0113", "TXG0008"}
 

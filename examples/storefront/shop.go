@@ -16,9 +16,10 @@ import (
 
 // shop serves the storefront's JSON API on one shared client.
 type shop struct {
-	inv   *client.Client
-	log   *slog.Logger
-	codes codeBook
+	inv      *client.Client
+	log      *slog.Logger
+	codes    codeBook
+	products []product // what the page offers (page.go)
 }
 
 // codeBook keeps the pickup codes this shop was given by confirm. inv
@@ -72,9 +73,10 @@ const callTimeout = 5 * time.Second
 // maxBodyBytes bounds request bodies: an order or a cart is a few hundred bytes.
 const maxBodyBytes = 64 << 10
 
-func newShop(c *client.Client, log *slog.Logger) http.Handler {
-	s := &shop{inv: c, log: log}
+func newShop(c *client.Client, log *slog.Logger, products ...product) http.Handler {
+	s := &shop{inv: c, log: log, products: products}
 	mux := http.NewServeMux()
+	s.mountPage(mux)
 	mux.HandleFunc("GET /stores", s.stores)
 	mux.HandleFunc("GET /items/{sku}/{store}", s.item)
 	mux.HandleFunc("POST /orders", s.reserve)

@@ -353,13 +353,13 @@ func TestShopperPathWithStorefrontToken(t *testing.T) {
 	}
 	hs, web := shopOn(t, s.Addr, client.WithToken(webTok))
 	cust := uniq("T")
-	var held, paid, shown orderJSON
-	var item itemJSON // the demo's items have pickup windows: reserve into the first
+	var item itemJSON
 	if st := call(t, hs, "GET", "/items/"+demoSKU+"/"+demoStores[0], "", nil, &item); st != 200 || len(item.Windows) == 0 {
 		t.Fatalf("item: %d %+v", st, item)
 	}
-	window := item.Windows[0].Start
-	if st := call(t, hs, "POST", "/orders", "", orderRequest{SKU: demoSKU, Store: demoStores[0], Customer: cust, Qty: 1, Window: &window}, &held); st != 201 {
+	var held, paid, shown orderJSON
+	if st := call(t, hs, "POST", "/orders", "", orderRequest{SKU: demoSKU, Store: demoStores[0], Customer: cust, Qty: 1,
+		Window: &item.Windows[0].Start}, &held); st != 201 {
 		t.Fatalf("reserve: %d %+v", st, held)
 	}
 	if st := call(t, hs, "POST", "/orders/"+held.ID+"/confirm", "", nil, &paid); st != 200 ||
