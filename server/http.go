@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/invsys/inv/internal/promtext"
 	"github.com/invsys/inv/pages"
 )
 
@@ -55,9 +57,15 @@ func (s *Server) startHTTP() error {
 		s.pagesOn.Store(true)
 	}
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		s.met.set.WritePrometheus(w)
-		metrics.WriteProcessMetrics(w)
+		// One HELP and TYPE per family, each family's series together,
+		// counters named _total (package promtext), whatever order the
+		// writers use.
+		var page bytes.Buffer
+		s.met.set.WritePrometheus(&page)
+		metrics.WriteProcessMetrics(&page)
+		metrics.WriteFDMetrics(&page)
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		_ = promtext.Normalize(w, page.Bytes(), metricHelp)
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		switch {

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -15,19 +16,27 @@ import (
 // (so that a test process may run several servers). Per-request counters are
 // created on first use and then reached through a fixed table: counting a
 // reply is an array index and an atomic add, never a map lookup or a string
-// built on the hot path.
+// built on the hot path. The storefront's ops have theirs from the start,
+// so that dashboards and alerts find every documented series on a fresh
+// node.
+//
+// Histograms are Prometheus histograms (_bucket{le}, _sum, _count), with
+// bucket bounds fitted to what each one measures (the *Buckets below), so
+// that histogram_quantile works on them in Prometheus as in
+// VictoriaMetrics. The /metrics page (http.go) is written with HELP and
+// TYPE lines (metricHelp, package promtext).
 type serverMetrics struct {
 	set *metrics.Set
 	// requests[op][code]: inv_requests_total{op,result}. op 0 stands for BATCH.
 	requests [maxOpLabel][maxCodeLabel]atomic.Pointer[metrics.Counter]
 	// duration[op]: inv_request_duration_seconds{op}.
-	duration [maxOpLabel]atomic.Pointer[metrics.Histogram]
-	batchOps *metrics.Histogram // ops per BATCH frame
+	duration [maxOpLabel]atomic.Pointer[metrics.PrometheusHistogram]
+	batchOps *metrics.PrometheusHistogram // ops per BATCH frame
 
 	// Raft's own timings, fed by the go-metrics sink (raftmetrics.go).
-	raftCommit   *metrics.Histogram
-	raftDispatch *metrics.Histogram
-	raftFSMApply *metrics.Histogram
+	raftCommit   *metrics.PrometheusHistogram
+	raftDispatch *metrics.PrometheusHistogram
+	raftFSMApply *metrics.PrometheusHistogram
 
 	wire   wireMetrics   // opmetrics.go
 	edge   edgeMetrics   // what the network edge refused
@@ -53,12 +62,66 @@ func opLabel(op engine.Op) string {
 	return op.String()
 }
 
+// Bucket upper bounds. Latencies step 1, 1.5, 2, 3, 5, 7.5 per decade, so
+// that a quantile interpolated inside a bucket is off by less than half of
+// the step; sizes are counts, in powers of two.
+var (
+	// requestBuckets: a request end to end, from a cached read (tens of
+	// µs) to a write that waited out apply_timeout and more.
+	requestBuckets = latencyBuckets(50e-6, 10)
+	// stageBuckets: one stage of the write path (stagemetrics.go) and
+	// raft's own timings, from a small apply round (a few µs) up.
+	stageBuckets = latencyBuckets(5e-6, 10)
+	// snapshotBuckets: one snapshot or restore of a shard, up to minutes
+	// for a large state; a coarser 1, 2, 5 step.
+	snapshotBuckets = decadeBuckets(1e-3, 600, 1, 2, 5)
+	// sizeBuckets: requests per BATCH frame, commands per raft entry,
+	// entries per apply round or log append: 1 to 16,384 (a frame of
+	// max_frame_bytes holds about that many requests).
+	sizeBuckets = metrics.ExponentialBuckets(1, 2, 15)
+)
+
+// latencyBuckets returns bounds from lo to the first at or above hi,
+// seconds, in steps of 1, 1.5, 2, 3, 5, 7.5 per decade.
+func latencyBuckets(lo, hi float64) []float64 { return decadeBuckets(lo, hi, 1, 1.5, 2, 3, 5, 7.5) }
+
+// decadeBuckets returns the bounds m×10^k (m in steps) from lo up to the
+// first at or above hi. Each bound is parsed from its decimal form, so that
+// it prints as written (le="0.0015", not 0.0015000000000000002).
+func decadeBuckets(lo, hi float64, steps ...float64) []float64 {
+	var out []float64
+	for k := -9; k <= 9; k++ {
+		for _, m := range steps {
+			v, _ := strconv.ParseFloat(strconv.FormatFloat(m, 'g', -1, 64)+"e"+strconv.Itoa(k), 64)
+			if v < lo*(1-1e-9) {
+				continue
+			}
+			out = append(out, v)
+			if v >= hi*(1-1e-9) {
+				return out
+			}
+		}
+	}
+	return out
+}
+
+// startOps are the ops whose request series exist from the start: the
+// storefront's, and BATCH frames.
+var startOps = []engine.Op{opBatch, engine.OpReserve, engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpPickup}
+
 func newServerMetrics(s *Server) *serverMetrics {
+	// HELP and TYPE lines on every page of this process (the setting is
+	// the library's, process-wide).
+	metrics.ExposeMetadata(true)
 	m := &serverMetrics{set: metrics.NewSet()}
-	m.batchOps = m.set.NewHistogram("inv_batch_ops")
-	m.raftCommit = m.set.NewHistogram("inv_raft_commit_duration_seconds")
-	m.raftDispatch = m.set.NewHistogram("inv_raft_dispatch_duration_seconds")
-	m.raftFSMApply = m.set.NewHistogram("inv_raft_fsm_apply_duration_seconds")
+	m.batchOps = m.set.NewPrometheusHistogramExt("inv_batch_ops", sizeBuckets)
+	m.raftCommit = m.set.NewPrometheusHistogramExt("inv_raft_commit_duration_seconds", stageBuckets)
+	m.raftDispatch = m.set.NewPrometheusHistogramExt("inv_raft_dispatch_duration_seconds", stageBuckets)
+	m.raftFSMApply = m.set.NewPrometheusHistogramExt("inv_raft_fsm_apply_duration_seconds", stageBuckets)
+	for _, op := range startOps {
+		m.counter(op, engine.OK)
+		m.histogram(op)
+	}
 	m.set.NewGauge("inv_connections_open", func() float64 { return float64(s.nconns.Load()) })
 	m.set.NewGauge("inv_requests_in_flight", func() float64 { return float64(s.inflight.Load()) })
 	m.set.NewGauge("inv_active_holds", func() float64 {
@@ -111,12 +174,12 @@ func (m *serverMetrics) counter(op engine.Op, code engine.Code) *metrics.Counter
 	return k
 }
 
-func (m *serverMetrics) histogram(op engine.Op) *metrics.Histogram {
+func (m *serverMetrics) histogram(op engine.Op) *metrics.PrometheusHistogram {
 	p := &m.duration[op]
 	if h := p.Load(); h != nil {
 		return h
 	}
-	h := m.set.GetOrCreateHistogram(fmt.Sprintf(`inv_request_duration_seconds{op=%q}`, opLabel(op)))
+	h := m.set.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`inv_request_duration_seconds{op=%q}`, opLabel(op)), requestBuckets)
 	p.Store(h)
 	return h
 }

@@ -41,8 +41,8 @@ func newWireMetrics(set *metrics.Set) wireMetrics {
 func (s *Server) observeSnapshots(set *metrics.Set) {
 	for i, sh := range s.shards {
 		label := `{shard="` + strconv.Itoa(i) + `"}`
-		snapshot := set.NewHistogram("inv_raft_snapshot_duration_seconds" + label)
-		restore := set.NewHistogram("inv_raft_restore_duration_seconds" + label)
+		snapshot := set.NewPrometheusHistogramExt("inv_raft_snapshot_duration_seconds"+label, snapshotBuckets)
+		restore := set.NewPrometheusHistogramExt("inv_raft_restore_duration_seconds"+label, snapshotBuckets)
 		sh.SetSnapshotObserver(func(_ uint16, kind raftstore.SnapshotKind, took time.Duration, err error) {
 			switch {
 			case err != nil:
@@ -61,12 +61,12 @@ func (s *Server) observeSnapshots(set *metrics.Set) {
 // entries, the entries per round, and the commands per entry (the group
 // commit's batch size). They are per shard, on leaders and followers alike.
 // Every round is also the apply stage of the write path (stagemetrics.go).
-func (s *Server) observeApplies(set *metrics.Set, stage *metrics.Histogram) {
+func (s *Server) observeApplies(set *metrics.Set, stage *metrics.PrometheusHistogram) {
 	for i, sh := range s.shards {
 		label := `{shard="` + strconv.Itoa(i) + `"}`
-		took := set.NewHistogram("inv_shard_apply_duration_seconds" + label)
-		entries := set.NewHistogram("inv_shard_apply_batch_entries" + label)
-		commands := set.NewHistogram("inv_shard_entry_commands" + label)
+		took := set.NewPrometheusHistogramExt("inv_shard_apply_duration_seconds"+label, stageBuckets)
+		entries := set.NewPrometheusHistogramExt("inv_shard_apply_batch_entries"+label, sizeBuckets)
+		commands := set.NewPrometheusHistogramExt("inv_shard_entry_commands"+label, sizeBuckets)
 		sh.SetApplyObserver(func(_ uint16, d time.Duration, perEntry []int) {
 			took.Update(d.Seconds())
 			stage.Update(d.Seconds())

@@ -19,15 +19,15 @@ import (
 // stages.go), the FSM's apply observer, the router's coordinator steps
 // and the connection's flush (conn.go).
 type stageMetrics struct {
-	queued       *metrics.Histogram // an entry's first command to its batch sealed
-	inflightWait *metrics.Histogram // sealed to raft.Apply
-	commit       *metrics.Histogram // raft.Apply to the answer (log write, quorum, apply)
-	logWrite     *metrics.Histogram // one append to a shard's log, fsync included
-	apply        *metrics.Histogram // one apply round of a shard's FSM
-	replyWrite   *metrics.Histogram // first reply encoded since a flush to its write
-	steps        [router.StepCount]*metrics.Histogram
+	queued       *metrics.PrometheusHistogram // an entry's first command to its batch sealed
+	inflightWait *metrics.PrometheusHistogram // sealed to raft.Apply
+	commit       *metrics.PrometheusHistogram // raft.Apply to the answer (log write, quorum, apply)
+	logWrite     *metrics.PrometheusHistogram // one append to a shard's log, fsync included
+	apply        *metrics.PrometheusHistogram // one apply round of a shard's FSM
+	replyWrite   *metrics.PrometheusHistogram // first reply encoded since a flush to its write
+	steps        [router.StepCount]*metrics.PrometheusHistogram
 
-	logWriteEntries *metrics.Histogram // entries per log append
+	logWriteEntries *metrics.PrometheusHistogram // entries per log append
 }
 
 // stepStages names the router's coordinator steps as stages.
@@ -38,8 +38,8 @@ var stepStages = [router.StepCount]string{
 	router.StepCoordination: "coordinator",
 }
 
-func stageHistogram(set *metrics.Set, stage string) *metrics.Histogram {
-	return set.NewHistogram(`inv_stage_duration_seconds{stage="` + stage + `"}`)
+func stageHistogram(set *metrics.Set, stage string) *metrics.PrometheusHistogram {
+	return set.NewPrometheusHistogramExt(`inv_stage_duration_seconds{stage="`+stage+`"}`, stageBuckets)
 }
 
 func newStageMetrics(set *metrics.Set) *stageMetrics {
@@ -50,7 +50,7 @@ func newStageMetrics(set *metrics.Set) *stageMetrics {
 		logWrite:        stageHistogram(set, "log_write"),
 		apply:           stageHistogram(set, "apply"),
 		replyWrite:      stageHistogram(set, "reply_write"),
-		logWriteEntries: set.NewHistogram("inv_log_write_entries"),
+		logWriteEntries: set.NewPrometheusHistogramExt("inv_log_write_entries", sizeBuckets),
 	}
 	for i, name := range stepStages {
 		m.steps[i] = stageHistogram(set, name)
