@@ -14,6 +14,15 @@
 // queries is one the server really writes (before and after a restart,
 // which restores every shard from a snapshot).
 //
+// TestMetricsFreshNode proves the page is what Prometheus and its tools
+// expect, on a node that has served nothing yet: Prometheus's own text
+// parser reads it (one HELP and TYPE per family, each family's series
+// together), every family has a help text and a type, every counter ends in
+// _total and every _total is a counter, every histogram has le buckets (no
+// VictoriaMetrics vmrange), and every metric docs/OPERATIONS.md lists or
+// docs/grafana-dashboard.json queries is there from the start, as every
+// inv_ family on the page is in OPERATIONS.md.
+//
 // TestMetricsSnapshotsPerShard counts snapshots and restores per shard
 // exactly: one SNAPSHOT op is one snapshot of each shard, in its counter
 // and its duration histogram; one with nothing new adds none; a restart
@@ -26,10 +35,14 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
@@ -200,6 +213,80 @@ func TestMetricsExactCounts(t *testing.T) {
 	}
 }
 
+func TestMetricsFreshNode(t *testing.T) {
+	p := startInvd(t, 2, "")
+	code, body, err := p.HTTPGet("/metrics")
+	if err != nil || code != 200 {
+		t.Fatalf("/metrics: %d %v", code, err)
+	}
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("Prometheus's text parser refuses the page: %v", err)
+	}
+	for name, f := range fams {
+		typ := f.GetType().String()
+		switch {
+		case f.GetHelp() == "":
+			t.Errorf("%s has no help text", name)
+		case typ == "UNTYPED":
+			t.Errorf("%s has no type", name)
+		case (typ == "COUNTER") != strings.HasSuffix(name, "_total"):
+			t.Errorf("%s is a %s: counters, and only they, end in _total", name, typ)
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "vmrange" {
+					t.Errorf("%s has vmrange buckets", name)
+				}
+			}
+			if typ == "HISTOGRAM" && len(m.GetHistogram().GetBucket()) < 10 {
+				t.Errorf("%s%v has %d buckets", name, m.GetLabel(), len(m.GetHistogram().GetBucket()))
+			}
+		}
+	}
+	var documented []string
+	for _, doc := range []string{"../../docs/OPERATIONS.md", "../../docs/grafana-dashboard.json"} {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(doc, ".md") {
+			documented = metricName.FindAllString(string(text), -1)
+		}
+		for _, name := range anyMetricName.FindAllString(string(text), -1) {
+			if prefix, ok := strings.CutSuffix(name, "_*"); ok {
+				found := false
+				for f := range fams {
+					found = found || strings.HasPrefix(f, prefix+"_")
+				}
+				if !found {
+					t.Errorf("%s names %s, and no family of a fresh node's page starts so", doc, name)
+				}
+				continue
+			}
+			base := name
+			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+				if b, ok := strings.CutSuffix(name, suffix); ok && fams[b] != nil {
+					base = b
+				}
+			}
+			if fams[base] == nil {
+				t.Errorf("%s names %s, which a fresh node's page lacks", doc, name)
+			}
+		}
+	}
+	for name := range fams {
+		if strings.HasPrefix(name, "inv_") && !slices.Contains(documented, name) {
+			t.Errorf("%s is on the page but not in docs/OPERATIONS.md", name)
+		}
+	}
+}
+
+// anyMetricName finds the server's and the runtime's metric names in a
+// document; "go_memstats_*" stands for a prefix.
+var anyMetricName = regexp.MustCompile(`\b(?:inv|go|process)_[a-z_]*[a-z](?:_\*)?`)
+
 func TestMetricsSnapshotsPerShard(t *testing.T) {
 	const shards = 3
 	// Automatic snapshots out of reach: only the SNAPSHOT ops take any.
@@ -214,7 +301,7 @@ func TestMetricsSnapshotsPerShard(t *testing.T) {
 		want(t, c, engine.OK, putItem("SP", storeInShard("SP", i, shards), 5))
 	}
 	// counts checks every shard's snapshot series against the wanted
-	// numbers; a histogram without observations is not written at all.
+	// numbers; the histograms are there from the start, at zero.
 	counts := func(when string, snapshots, restores float64) {
 		t.Helper()
 		m := scrape(t, p)
@@ -227,9 +314,6 @@ func TestMetricsSnapshotsPerShard(t *testing.T) {
 				"inv_raft_restore_duration_seconds_count" + l:  restores,
 			} {
 				got, ok := m[name]
-				if !ok && v == 0 && strings.Contains(name, "_duration_seconds_count") {
-					continue
-				}
 				if !ok || got != v {
 					t.Errorf("%s: %s = %v (written %v), want %v", when, name, got, ok, v)
 				}
