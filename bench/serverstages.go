@@ -41,9 +41,12 @@ const stageMetric = "inv_stage_duration_seconds"
 var stageOrder = []string{"queued", "inflight_wait", "commit", "log_write", "apply", "reply_write",
 	"coordinator", "coordinator_claim", "coordinator_hold", "coordinator_release"}
 
-// stageHist is one stage's histogram as read from pages: VictoriaMetrics
-// buckets (vmrange "lo...hi" → count), sum and count.
+// stageHist is one stage's histogram as read from pages: Prometheus
+// buckets (le "hi" → observations at or below hi, cumulative), or the
+// VictoriaMetrics buckets of older servers (vmrange "lo...hi" → count),
+// sum and count.
 type stageHist struct {
+	le      map[string]float64
 	buckets map[string]float64
 	sum     float64
 	count   float64
@@ -63,16 +66,18 @@ func (p stagePage) add(name, value string) {
 		return
 	}
 	series, labels, _ := strings.Cut(name[len(stageMetric)+1:], "{")
-	stage, vmrange := labelValue(labels, "stage"), labelValue(labels, "vmrange")
+	stage, vmrange, le := labelValue(labels, "stage"), labelValue(labels, "vmrange"), labelValue(labels, "le")
 	if stage == "" {
 		return
 	}
 	h := p[stage]
 	if h == nil {
-		h = &stageHist{buckets: map[string]float64{}}
+		h = &stageHist{le: map[string]float64{}, buckets: map[string]float64{}}
 		p[stage] = h
 	}
 	switch {
+	case series == "bucket" && le != "":
+		h.le[le] += v
 	case series == "bucket" && vmrange != "":
 		h.buckets[vmrange] += v
 	case series == "sum":
@@ -127,17 +132,50 @@ func stagesBetween(before, after stagePage) []StageStats {
 				diff[r] = d
 			}
 		}
+		cum := map[string]float64{}
+		for le, c := range a.le {
+			cum[le] = c - b.le[le]
+		}
+		for r, d := range leRanges(cum) {
+			diff[r] += d
+		}
 		out = append(out, StageStats{Stage: name, Count: uint64(n), Mean: seconds((a.sum - b.sum) / n),
 			P50: seconds(bucketQuantile(diff, 0.5)), P99: seconds(bucketQuantile(diff, 0.99))})
 	}
 	return out
 }
 
+// leRanges turns cumulative Prometheus buckets (le → observations at or
+// below it) into ranges "lo...hi" → observations in (lo, hi], the first
+// from 0: the form bucketQuantile reads.
+func leRanges(cum map[string]float64) map[string]float64 {
+	type bound struct{ le, n float64 }
+	var bs []bound
+	for le, n := range cum {
+		v, err := strconv.ParseFloat(le, 64)
+		if err == nil {
+			bs = append(bs, bound{v, n})
+		}
+	}
+	slices.SortFunc(bs, func(a, b bound) int { return cmp.Compare(a.le, b.le) })
+	out := map[string]float64{}
+	lo, below := 0.0, 0.0
+	for _, b := range bs {
+		if n := b.n - below; n > 0 {
+			out[strconv.FormatFloat(lo, 'g', -1, 64)+"..."+strconv.FormatFloat(b.le, 'g', -1, 64)] = n
+		}
+		lo, below = b.le, max(below, b.n)
+	}
+	return out
+}
+
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-// bucketQuantile estimates the q-quantile of VictoriaMetrics buckets,
-// interpolating linearly inside the bucket where it falls (buckets are
-// about 12 % wide, so the estimate is within that of the truth).
+// bucketQuantile estimates the q-quantile of buckets "lo...hi" → count,
+// interpolating linearly inside the bucket where it falls, as Prometheus's
+// histogram_quantile does (invd's stage buckets are at most 1.5 times as
+// wide as their lower bound; VictoriaMetrics buckets about 12 %); in the
+// open top bucket it is the bucket's lower bound.
 func bucketQuantile(buckets map[string]float64, q float64) float64 {
 	type bucket struct{ lo, hi, n float64 }
 	var bs []bucket

@@ -17,7 +17,8 @@ import (
 	"time"
 )
 
-// stagePageText is a metrics page: queued has n observations, half in
+// stagePageText is a metrics page of an older invd (VictoriaMetrics
+// buckets, no metadata): queued has n observations, half in
 // 1–2 ms and half in 2–3 ms (buckets invented for exactness), apply a
 // fixed 7, and, with zz, a stage unknown to stageOrder, once, in the open
 // top bucket.
@@ -40,15 +41,62 @@ func stagePageText(cpu float64, n int, zz bool) string {
 	return b.String()
 }
 
+// stagePageTextLE is stagePageText as invd writes it: Prometheus buckets,
+// cumulative, with HELP and TYPE lines.
+func stagePageTextLE(cpu float64, n int, zz bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# HELP go_goroutines Goroutines.\n# TYPE go_goroutines gauge\ngo_goroutines 12\n")
+	fmt.Fprintf(&b, "# HELP process_cpu_seconds_total CPU.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %g\n", cpu)
+	b.WriteString("# HELP inv_stage_duration_seconds Stages.\n# TYPE inv_stage_duration_seconds histogram\n")
+	for _, le := range []string{"0.0001", "0.0002", "0.001", "0.002", "0.003", "1", "+Inf"} {
+		queued, apply, z := 0, 0, 0
+		switch le {
+		case "0.002":
+			queued = n / 2
+		case "0.003", "1":
+			queued = n
+		case "+Inf":
+			queued, z = n, 1
+		}
+		if le != "0.0001" {
+			apply = 7
+		}
+		fmt.Fprintf(&b, "inv_stage_duration_seconds_bucket{stage=\"queued\",le=%q} %d\n", le, queued)
+		fmt.Fprintf(&b, "inv_stage_duration_seconds_bucket{stage=\"apply\",le=%q} %d\n", le, apply)
+		if zz {
+			fmt.Fprintf(&b, "inv_stage_duration_seconds_bucket{stage=\"zz\",le=%q} %d\n", le, z)
+		}
+	}
+	fmt.Fprintf(&b, "inv_stage_duration_seconds_sum{stage=\"queued\"} %g\n", 0.002*float64(n))
+	fmt.Fprintf(&b, "inv_stage_duration_seconds_count{stage=\"queued\"} %d\n", n)
+	b.WriteString("inv_stage_duration_seconds_sum{stage=\"apply\"} 0.001\n")
+	b.WriteString("inv_stage_duration_seconds_count{stage=\"apply\"} 7\n")
+	if zz {
+		b.WriteString("inv_stage_duration_seconds_sum{stage=\"zz\"} 2\n")
+		b.WriteString("inv_stage_duration_seconds_count{stage=\"zz\"} 1\n")
+	}
+	b.WriteString("inv_request_duration_seconds_count{op=\"reserve\"} 99\n")
+	return b.String()
+}
+
+// The same figures come out of both kinds of buckets: VictoriaMetrics'
+// (older servers) and Prometheus's (invd's), where queued's observations
+// fall in 1–2 ms and 2–3 ms, apply's in 0.1–0.2 ms, and zz's above 1 s.
 func TestStagesBetweenReadings(t *testing.T) {
+	for name, page := range map[string]func(float64, int, bool) string{"vmrange": stagePageText, "le": stagePageTextLE} {
+		t.Run(name, func(t *testing.T) { testStagesBetweenReadings(t, page) })
+	}
+}
+
+func testStagesBetweenReadings(t *testing.T, page func(float64, int, bool) string) {
 	before, after := stagePage{}, stagePage{}
-	if _, err := readMetricsPage(strings.NewReader(stagePageText(1, 100, false)), before); err != nil {
+	if _, err := readMetricsPage(strings.NewReader(page(1, 100, false)), before); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readMetricsPage(strings.NewReader(stagePageText(2, 300, true)), after); err != nil {
+	if _, err := readMetricsPage(strings.NewReader(page(2, 300, true)), after); err != nil {
 		t.Fatal(err)
 	}
-	if h := after["queued"]; h == nil || h.count != 300 || h.buckets["1.000e-03...2.000e-03"] != 150 {
+	if h := after["queued"]; h == nil || h.count != 300 || h.buckets["1.000e-03...2.000e-03"]+h.le["0.002"] != 150 {
 		t.Fatalf("queued read as %+v", h)
 	}
 	got := stagesBetween(before, after)
@@ -78,7 +126,7 @@ func TestRunReportsServerStages(t *testing.T) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k := n.Add(1)
-		fmt.Fprint(w, stagePageText(float64(k), 100*int(k), false))
+		fmt.Fprint(w, stagePageTextLE(float64(k), 100*int(k), false))
 	}))
 	defer srv.Close()
 	m, err := NewMetricsCPU(srv.URL + "/metrics")
