@@ -28,6 +28,7 @@ func Check(w *Workload, st *State, r *Result) []string {
 	c.items()
 	c.customers()
 	c.acks()
+	c.listed()
 	c.counts()
 	c.sellOut()
 	if c.more > 0 {
@@ -192,6 +193,46 @@ func (c *checker) acks() {
 	}
 	if unknown > c.errors {
 		c.addf("%d active holds the driver was not told about, more than the %d errors", unknown, c.errors)
+	}
+}
+
+// listed compares, when the target lists every hold it has, each item's
+// and window's counters with the units of those holds: a counter that
+// drifted from the holds (a unit taken with no hold for it, a hold whose
+// unit was given back) is a broken state whatever replies were lost. This
+// is the peers' "stock - avail = live holds" and "used = live holds".
+func (c *checker) listed() {
+	if !c.st.AllHolds {
+		return
+	}
+	active, confirmed := map[itemKey]int64{}, map[itemKey]int64{}
+	used := map[windowKey]int64{}
+	for i := range c.st.Holds {
+		h := &c.st.Holds[i]
+		if !h.State.Active() {
+			continue
+		}
+		k := itemKey{h.SKU, h.Store}
+		active[k] += h.Qty
+		if h.State != HoldHeld {
+			confirmed[k] += h.Qty
+		}
+		if h.Window != 0 {
+			used[windowKey{k, h.Window}] += h.Qty
+		}
+	}
+	for i := range c.st.Items {
+		it := &c.st.Items[i]
+		k := itemKey{it.SKU, it.Store}
+		if it.Active() != active[k] || it.Confirmed+it.PickedUp != confirmed[k] {
+			c.addf("item %s/%s: counters say %d units taken (%d confirmed or picked up), its holds %d (%d)",
+				k.sku, k.store, it.Active(), it.Confirmed+it.PickedUp, active[k], confirmed[k])
+		}
+		for _, ws := range it.Windows {
+			if n := used[windowKey{k, ws.Start}]; ws.Used != n {
+				c.addf("window %s/%s@%d: used %d, its holds %d", k.sku, k.store, ws.Start, ws.Used, n)
+			}
+		}
 	}
 }
 
