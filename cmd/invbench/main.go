@@ -1,12 +1,21 @@
 // Command invbench runs the reference workloads of WORKLOAD.md against an
-// inv server or cluster through the client library, and checks the
-// invariant on the server's state afterwards.
+// inv server or cluster through the client library, or against one of the
+// peers (Redis with Lua, etcd, PostgreSQL: package bench/peers), and
+// checks the invariant on the target's state afterwards.
 //
 //	invbench [--addr HOST:PORT[,HOST:PORT...]] [--token T] --workload NAME [--scale N]
 //	         [--conns C] [--inflight P] [--duration D] [--rate R] [--quiet]
 //	         [--report FILE.html] [--run-id ID]
+//	invbench --target redis-always|redis-everysec|etcd|postgres [--addr HOST:PORT]
+//	         [--server-pid PID[,PID]] --workload NAME ...
 //	invbench table [FILE ...]     side-by-side table of JSON lines (stdin without FILE)
 //	invbench --version            the version and source revision
+//
+// A peer target empties its server first (FLUSHALL, every key, DROP TABLE),
+// so its address must be loopback; its default is where bench/peers.sh
+// starts it. Its server's CPU per request is Redis's INFO cpu, or for etcd
+// and PostgreSQL the processes of --server-pid and their children
+// (/proc).
 //
 // It prints the human table, then WORKLOAD.md's JSON line, then "invariant
 // ok" on stdout (progress and load lines go to stderr) and exits 0; a
@@ -30,11 +39,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/invsys/inv/bench"
+	"github.com/invsys/inv/bench/peers"
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/internal/buildinfo"
 	"github.com/invsys/inv/internal/cli"
@@ -61,12 +73,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("invbench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	cfg.RegisterFlags(fs)
-	addr := fs.String("addr", "127.0.0.1:7420", "server address host:port, or a comma-separated list of a cluster's nodes")
+	addr := fs.String("addr", "127.0.0.1:7420", "server address host:port, or a comma-separated list of a cluster's nodes (a peer target: its server, by default where bench/peers.sh starts it)")
 	token := fs.String("token", "", "auth token (its role must allow the catalog operations and reserves)")
 	runID := fs.String("run-id", "auto", `prefix of every SKU, customer and key id ("auto": a random one; "": none, needs a fresh server)`)
 	batchDelay := fs.Duration("batch-delay", 0, "client option WithBatchDelay of the measured connections (0: the client's default, send at once)")
 	metricsAddr := fs.String("metrics", "", "the servers' metrics pages (host:port of invd's HTTP, or URLs, comma-separated): report their CPU µs per request and their stages (inv_stage_duration_seconds)")
 	cpuProfile := fs.String("cpuprofile", "", "write invbench's own CPU profile (load, run and dump) to this file")
+	target := fs.String("target", "inv", "the system under test: inv | "+strings.Join(peers.Names, " | "))
+	serverPIDs := fs.String("server-pid", "", "process ids of the target's server (comma-separated): report the CPU µs per request of them and their children, from /proc (etcd, postgres; Redis reports its own)")
 	version := fs.Bool("version", false, "print the version and the source revision, and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -90,6 +104,37 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "invbench:", err)
 		return exitUsage
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *serverPIDs != "" {
+		var pids []int
+		for _, s := range strings.Split(*serverPIDs, ",") {
+			pid, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || pid <= 0 {
+				fmt.Fprintf(stderr, "invbench: --server-pid: %q is not a process id\n", s)
+				return exitUsage
+			}
+			pids = append(pids, pid)
+		}
+		cfg.CPU = &bench.ProcCPU{PIDs: pids}
+	}
+	if *target != "inv" {
+		if !slices.Contains(peers.Names, *target) {
+			fmt.Fprintf(stderr, "invbench: unknown --target %q (inv, %s)\n", *target, strings.Join(peers.Names, ", "))
+			return exitUsage
+		}
+		for _, name := range []string{"token", "run-id", "batch-delay", "metrics"} {
+			if set[name] {
+				fmt.Fprintf(stderr, "invbench: --%s applies to --target inv only\n", name)
+				return exitUsage
+			}
+		}
+		a := peers.DefaultAddr(*target)
+		if set["addr"] {
+			a = strings.TrimSpace(*addr)
+		}
+		return runPeer(ctx, cfg, *target, a, *cpuProfile, stdout, stderr)
 	}
 	var addrs []string
 	for _, a := range strings.Split(*addr, ",") {
@@ -149,22 +194,66 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if id != "" {
 		fmt.Fprintf(stderr, "# run id %q: SKUs %ssku-…, customers %sc-…\n", id, id, id)
 	}
-	rep, err := bench.Run(ctx, cfg, t)
-	if err != nil {
-		fmt.Fprintln(stderr, "invbench:", err)
-		if rep == nil {
+	return report(bench.Run(ctx, cfg, t))(stdout, stderr)
+}
+
+// report prints a run's report and returns the exit code.
+func report(rep *bench.Report, err error) func(stdout, stderr io.Writer) int {
+	return func(stdout, stderr io.Writer) int {
+		if err != nil {
+			fmt.Fprintln(stderr, "invbench:", err)
+			if rep == nil {
+				return exitFailed
+			}
+		}
+		if err := rep.Print(stdout); err != nil {
+			fmt.Fprintln(stderr, "invbench:", err)
 			return exitFailed
 		}
+		fmt.Fprintf(stdout, "invariant %s\n", rep.Invariant)
+		if rep.Invariant != bench.InvariantOK {
+			return exitBroken
+		}
+		return 0
 	}
-	if err := rep.Print(stdout); err != nil {
+}
+
+// runPeer runs the workload against a peer (package bench/peers) at addr.
+func runPeer(ctx context.Context, cfg bench.Config, name, addr, cpuProfile string, stdout, stderr io.Writer) int {
+	cfg.Target = name
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	t, err := peers.New(dctx, name, addr, cfg.Conns)
+	cancel()
+	if err != nil {
 		fmt.Fprintln(stderr, "invbench:", err)
 		return exitFailed
 	}
-	fmt.Fprintf(stdout, "invariant %s\n", rep.Invariant)
-	if rep.Invariant != bench.InvariantOK {
-		return exitBroken
+	defer t.Close()
+	if m, ok := t.(bench.CPUMeter); ok && cfg.CPU == nil {
+		cfg.CPU = m // Redis: INFO cpu
 	}
-	return 0
+	if cfg.CPU == nil {
+		fmt.Fprintf(stderr, "# %s: no --server-pid, so no server CPU per request\n", name)
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "invbench:", err)
+			return exitFailed
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
+	rep, err := bench.Run(ctx, cfg, t)
+	if n, ok := t.(interface{ Note() string }); ok {
+		fmt.Fprintf(stderr, "# %s %s: %s\n", name, cfg.Workload, n.Note())
+	}
+	return report(rep, err)(stdout, stderr)
 }
 
 // newRunID returns "r" and five random base-36 digits and a dash.
