@@ -45,10 +45,11 @@ clean:
 	rm -rf $(BIN)
 
 # The reference workloads against inv (a fresh invd per workload) and against
-# the peers (../shared/peers/run.sh; as root it apt-installs Redis, etcd and
-# PostgreSQL), one after the other on this machine, then the side-by-side
-# table. Env: SCALE (10), CONNS (64), INFLIGHT (16), TIMEOUT (60s),
-# PEERS ("redis-always postgres"), WORKLOADS (all three), OUT (keep results).
+# the peers (invbench --target, package bench/peers; as root it apt-installs
+# Redis, etcd and PostgreSQL where missing and starts each on loopback), one
+# after the other on this machine, then the side-by-side table. Env: SCALE
+# (10), CONNS (64), INFLIGHT (16), TIMEOUT (60s), PEERS ("redis-always
+# postgres"), INV (1), WORKLOADS (all three), OUT (keep results).
 .PHONY: bench-peers
 bench-peers:
 	bash bench/peers.sh
