@@ -31,7 +31,8 @@ const (
 	CodeWindowConflict Code = 19 // a new window overlaps another window of the item
 	CodeLinkFailed     Code = 20 // another command of the linked group failed; nothing was applied
 	CodeTooMany        Code = 21 // a per-item or per-shard count limit (windows per item, linked group length)
-	CodeClaimRequired  Code = 22 // a limited item of a customer whose counters live in another shard: claim there first
+	CodeClaimRequired  Code = 22 // a limited item of a customer whose counters live in another shard: claim there first; or a provisional hold: resolve its claim first
+	CodeOutOfOrder     Code = 23 // an outbox message that is not the next one from its shard: the sender resends from its first undelivered one
 
 	// Refusals of the server and protocol (never produced by the engine).
 	CodeUnauthorized Code = 64 // missing or wrong token, or the role may not do this
@@ -70,6 +71,7 @@ var codeNames = map[Code]string{
 	CodeLinkFailed:     "link_failed",
 	CodeTooMany:        "too_many",
 	CodeClaimRequired:  "claim_required",
+	CodeOutOfOrder:     "out_of_order",
 	CodeUnauthorized:   "unauthorized",
 	CodeBusy:           "busy",
 	CodeNotLeader:      "not_leader",

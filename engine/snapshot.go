@@ -11,20 +11,29 @@ import (
 
 // Snapshot format (all integers varints, strings length-prefixed):
 //
-//	magic "INVSNAP" version(2; 1 is read too)
+//	magic "INVSNAP" version(3; 1 is read too, 2 is refused)
 //	now seq stats
 //	skus, items, customers, owned (sorted by key), reservation slots
 //	(0 id = free), free list, pickup-code index (sorted), due heap (array
 //	order), finished queue, idempotency entries (oldest first), and from
-//	version 2 the claims (snapshot_claims.go)
+//	version 3 the claims and the outbox (snapshot_claims.go)
 //
 // Everything is written in a fixed order (slab order, sorted map keys), so
 // the same state gives the same bytes; restore rebuilds the maps.
 
-var snapMagic = []byte("INVSNAP\x02")
+var snapMagic = []byte("INVSNAP\x03")
 
-// snapMagicV1 is the format before claims, still restored.
+// snapMagicV1 is the format before claims, still restored (it has none).
 var snapMagicV1 = []byte("INVSNAP\x01")
+
+// snapMagicV2 is the format of the claims of docs/adr/0050 (claims that
+// expire, proofs, a queue of releases), which the claims of docs/adr/0070
+// replaced: refused with errSnapshotV2.
+var snapMagicV2 = []byte("INVSNAP\x02")
+
+var errSnapshotV2 = errors.New("engine: snapshot format 2 (the claims of docs/adr/0050) is not restored by this version, " +
+	"whose format 3 keeps claims and the outbox of docs/adr/0070: restore it with the release that wrote it and " +
+	"let every claimed reservation end, or start the shard from a format 1 or 3 snapshot")
 
 type enc struct {
 	w   *bufio.Writer
@@ -299,6 +308,9 @@ func (s *state) restore(r io.Reader) error {
 	if len(data) < len(snapMagic) {
 		return fmt.Errorf("%w: bad magic or version", errSnapshot)
 	}
+	if string(data[:len(snapMagic)]) == string(snapMagicV2) {
+		return errSnapshotV2
+	}
 	v1 := string(data[:len(snapMagic)]) == string(snapMagicV1)
 	if !v1 && string(data[:len(snapMagic)]) != string(snapMagic) {
 		return fmt.Errorf("%w: bad magic or version", errSnapshot)
@@ -312,7 +324,7 @@ func (s *state) restore(r io.Reader) error {
 	s.restoreCustomers(d)
 	s.restoreRes(d)
 	s.due = restoreDue(d)
-	s.finished = fifo{buf: restoreDue(d)}
+	s.finished = fifo[dueEntry]{buf: restoreDue(d)}
 	s.restoreIdem(d)
 	if !v1 {
 		s.restoreClaims(d)
