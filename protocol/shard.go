@@ -74,10 +74,10 @@ const AllShards = -1
 //     issued, which the caller refuses
 //   - ops on a customer (block, unblock, set_tier, get_customer, and the
 //     node-to-node claim): ShardOfCustomer(Customer)
-//   - claim_released: the shard in the ID; release_claim, settle_claim and
-//     extend_claim name only a claim's key (AllShards): nodes send every
-//     claim op in SHARD_CALL frames, naming the shard themselves
-//     (docs/adr/0050)
+//   - the other node-to-node ops (release_claim, anchor_claim,
+//     resolve_claim, delivered, get_claim, get_claim_hold) name a claim's
+//     key or a message, not a shard (AllShards): nodes send them in
+//     SHARD_CALL frames, naming the shard themselves (docs/adr/0070)
 func Route(cmd *engine.Command, shards int) int {
 	switch cmd.Op {
 	case engine.OpReserve, engine.OpPutItem, engine.OpPutWindow, engine.OpRestock,
@@ -90,7 +90,7 @@ func Route(cmd *engine.Command, shards int) int {
 		}
 		return int(engine.ShardOfID(cmd.ID))
 	case engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
-		engine.OpReturn, engine.OpUnlock, engine.OpGetReservation, engine.OpClaimReleased:
+		engine.OpReturn, engine.OpUnlock, engine.OpGetReservation:
 		return int(engine.ShardOfID(cmd.ID))
 	case engine.OpBlock, engine.OpUnblock, engine.OpSetTier, engine.OpGetCustomer, engine.OpClaim:
 		return ShardOfCustomer(cmd.Customer, shards)

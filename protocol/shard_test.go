@@ -88,8 +88,9 @@ func TestRoute(t *testing.T) {
 			engine.OpReschedule: 11, engine.OpReturn: 11, engine.OpUnlock: 11, engine.OpGetReservation: 11,
 			engine.OpBlock: cust, engine.OpUnblock: cust, engine.OpSetTier: cust, engine.OpGetCustomer: cust,
 			engine.OpListReservations: AllShards, engine.OpStoresWithStock: AllShards, engine.OpListItems: AllShards,
-			engine.OpClaim: cust, engine.OpClaimReleased: 11, engine.OpReleaseClaim: AllShards,
-			engine.OpSettleClaim: AllShards, engine.OpExtendClaim: AllShards,
+			engine.OpClaim: cust, engine.OpReleaseClaim: AllShards, engine.OpAnchorClaim: AllShards,
+			engine.OpResolveClaim: AllShards, engine.OpDelivered: AllShards, engine.OpGetClaim: AllShards,
+			engine.OpGetClaimHold: AllShards,
 		}
 		w, ok := want[op]
 		if !ok {
