@@ -239,12 +239,19 @@ func (f *FSM) Stats() engine.Stats {
 	return f.eng.Stats()
 }
 
-// ClaimReleases returns up to max of the shard's pending claim releases
-// (engine.ClaimRelease): its leader sends them to the customers' shards.
-func (f *FSM) ClaimReleases(max int) []engine.ClaimRelease {
+// OutboxPending returns the destinations of the shard's undelivered outbox
+// messages (docs/adr/0070): its leader delivers them.
+func (f *FSM) OutboxPending() []engine.OutboxQueue {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.eng.ClaimReleases(max)
+	return f.eng.OutboxPending()
+}
+
+// Outbox returns up to max undelivered messages to shard to, oldest first.
+func (f *FSM) Outbox(to uint16, max int) []engine.Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.eng.Outbox(to, max)
 }
 
 // NextDue returns the engine's next expiry time, 0 if none.
