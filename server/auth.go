@@ -230,9 +230,10 @@ func (s *Server) readReservation(cmd *engine.Command) (engine.Result, bool) {
 // authorize checks a domain request against the connection's grant and
 // answers it unauthorized if refused (event loop). The connection stays.
 func (s *Server) authorize(c *conn, reqID uint32, cmd *engine.Command) bool {
-	if cmd.Op.Internal() || len(cmd.Claim) > 0 || cmd.ClaimExpiry != 0 || cmd.Proof != 0 {
-		// Claims pass between nodes only (SHARD_CALL, claims.go): no role
-		// sends them or their proofs in a client's request.
+	if cmd.Op.Internal() || cmd.NodeOnly() {
+		// Claims, resolves, outbox messages and their fields pass between
+		// nodes only (SHARD_CALL, docs/adr/0070): no role sends them in a
+		// client's request.
 		c.sendError(reqID, engine.CodeUnauthorized, "claims are the nodes' own: "+cmd.Op.String()+" with a claim is not a client request")
 		return false
 	}

@@ -12,28 +12,35 @@ import (
 	"github.com/invsys/inv/protocol"
 )
 
-// The coordinator keeps a customer's per-SKU limit across shards
-// (docs/adr/0050). A request runs on its shard as usual; only when the
-// item's shard answers claim_required (a limited item of a customer whose
-// counters live in another shard, or the confirm or extend of such a hold)
-// does the node that received the request take the claim on the customer's
-// shard (here or on its leader's node, forward.go), attach the claim's
-// proof and run the request again:
+// The coordinator keeps a customer's per-SKU limit across shards with the
+// engine's claims (docs/adr/0070), in the sequential form this server had
+// before the router package takes it over (which proposes the claim and the
+// hold in one round). A request runs on its shard as usual; only when the
+// item's shard answers claim_required does the node that received it act:
 //
-//   - reserve: claim first (limit_exceeded, blocked: that is the answer),
-//     then the hold, which ends before the claim; a refused hold releases
-//     the claim at once;
-//   - confirm: settle the claim, then confirm;
-//   - extend: extend the claim, then the hold.
+//   - reserve of a limited item of a customer of another shard: the claim
+//     on the customer's home first, with a deadline (limit_exceeded,
+//     blocked, expired: that is the answer), then the reserve carrying the
+//     claim's key and deadline, a provisional hold, then its resolve, which
+//     makes it firm; a refused hold releases the claim (as of its deadline);
+//   - confirm, extend or reschedule of a provisional hold (its resolve was
+//     lost): the claim's answer is read on the home and the hold resolved,
+//     then the request runs again.
 //
-// Cancel, return, expiry and no-show need no coordinator: the item shard
-// queues the release and its leader sends it (releaseClaims). A crash at any
-// step leaves at most a claim without its hold, which expires, or a settled
-// claim whose release is queued: never a hold without its claim.
+// Cancel, return, expiry and no-show need no coordinator: the item shard's
+// outbox carries the release and its leader delivers it (release.go). A
+// crash at any step leaves at most a claim without its hold or a
+// provisional hold, which the sweeps of docs/adr/0070 settle (the router's;
+// here a provisional hold ends with its TTL, its release then a no-op if
+// the claim was refused): never a firm hold without its claim.
 
 // coordinateTimeout bounds one coordination: a claim, the command again,
 // and perhaps a release, each a commit, and an election.
 const coordinateTimeout = 10 * time.Second
+
+// claimWindow is the deadline a claim and its reserve carry: no shard takes
+// either after it, and the sweeps wait for it (engine.MaxClaimWindow).
+const claimWindow = 5 * time.Second
 
 // claimRoundsMax bounds how often one group asks for claims: once per
 // command of a linked group.
@@ -41,7 +48,7 @@ const claimRoundsMax = engine.MaxLinked
 
 // needsCoordinator reports whether a command may come back claim_required.
 func needsCoordinator(op engine.Op) bool {
-	return op == engine.OpReserve || op == engine.OpConfirm || op == engine.OpExtend
+	return op == engine.OpReserve || op == engine.OpConfirm || op == engine.OpExtend || op == engine.OpReschedule
 }
 
 type outcome struct {
@@ -96,28 +103,27 @@ func (s *Server) runChain(ctx context.Context, shard int, cmds []engine.Command)
 func (s *Server) coordinate(shard int, cmds []engine.Command, rs []engine.Result) ([]engine.Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), coordinateTimeout)
 	defer cancel()
-	var taken []heldClaim // the reserves' claims, released if the request is refused
+	var taken []heldClaim // the reserves' claims: resolved if the request holds, else released
 	for round := 0; round < claimRoundsMax; round++ {
 		i := claimAsked(rs)
 		if i < 0 {
 			if refused(rs) {
 				s.releaseAll(ctx, taken)
+			} else {
+				s.resolveAll(ctx, shard, taken, cmds, rs)
 			}
 			return rs, nil
 		}
-		code, err := s.claimFor(ctx, &cmds[i], &rs[i])
+		code, err := s.claimFor(ctx, shard, &cmds[i], &rs[i])
 		if err != nil {
-			return nil, err // unknown: a claim taken here expires with its TTL
+			return nil, err // unknown: the sweeps settle a claim taken here
 		}
-		switch {
-		case code == errRecord:
-			// The reserve carries the refusal's proof now: run again, so
-			// that its shard keeps the refusal for the reserve's key.
-		case code != engine.OK:
+		if code != engine.OK {
 			s.releaseAll(ctx, taken)
 			return refuseChain(len(cmds), i, code), nil
-		case cmds[i].Op == engine.OpReserve:
-			taken = append(taken, heldClaim{home: s.homeShard(cmds[i].Customer), key: cmds[i].Claim})
+		}
+		if cmds[i].Op == engine.OpReserve {
+			taken = append(taken, heldClaim{home: s.homeShard(cmds[i].Customer), key: cmds[i].Claim, deadline: cmds[i].Deadline})
 		}
 		if rs, err = s.runChain(ctx, shard, cmds); err != nil {
 			return nil, err // the hold's outcome is unknown: its claim must stay
@@ -128,8 +134,9 @@ func (s *Server) coordinate(shard int, cmds []engine.Command, rs []engine.Result
 }
 
 type heldClaim struct {
-	home int
-	key  []byte
+	home     int
+	key      []byte
+	deadline int64
 }
 
 func (s *Server) homeShard(customer []byte) int {
@@ -165,67 +172,88 @@ func refuseChain(n, i int, code engine.Code) []engine.Result {
 	return rs
 }
 
-// errRecord is claimFor's answer when a reserve's claim was refused with a
-// proof of the refusal, now attached to the reserve: run it again, and its
-// shard answers the refusal and keeps it for the key.
-const errRecord engine.Code = 0xffff
-
-// claimFor takes, settles or extends the claim cmd needs on its customer's
-// shard and attaches its proof to cmd. A refusal of the claim is returned
-// as the code to answer (or errRecord).
-func (s *Server) claimFor(ctx context.Context, cmd *engine.Command, asked *engine.Result) (engine.Code, error) {
-	var home int
-	var claim engine.Command
-	switch cmd.Op {
-	case engine.OpReserve:
-		home = s.homeShard(cmd.Customer)
-		claim = engine.Command{Op: engine.OpClaim, Customer: cmd.Customer, SKU: cmd.SKU, Qty: cmd.Qty,
-			Limit: asked.Qty, Claim: claimKey(cmd)}
-		if cmd.TTL > 0 {
-			claim.TTL = cmd.TTL + engine.ClaimMargin
-		}
-	case engine.OpConfirm, engine.OpExtend:
-		info := asked.Reservation
-		if info == nil || info.Claim == "" {
-			return 0, &refusal{engine.CodeInternal, "claim_required without the claim"}
-		}
-		home = s.homeShard([]byte(info.Customer))
-		claim = engine.Command{Op: engine.OpSettleClaim, Claim: []byte(info.Claim), Qty: cmd.Qty}
-		if cmd.Op == engine.OpExtend {
-			claim = engine.Command{Op: engine.OpExtendClaim, Claim: []byte(info.Claim), TTL: cmd.TTL + engine.ClaimMargin}
-		}
-	default:
-		return 0, &refusal{engine.CodeInternal, cmd.Op.String() + " asked for a claim"}
+// claimFor takes the claim a reserve needs on its customer's home and
+// attaches its key and deadline to cmd, or resolves the provisional hold a
+// confirm, extend or reschedule met. A refused claim of a reserve is
+// returned as the code to answer.
+func (s *Server) claimFor(ctx context.Context, shard int, cmd *engine.Command, asked *engine.Result) (engine.Code, error) {
+	if cmd.Op != engine.OpReserve {
+		return s.resolveFor(ctx, shard, asked)
 	}
+	home := s.homeShard(cmd.Customer)
+	claim := engine.Command{Op: engine.OpClaim, Customer: cmd.Customer, SKU: cmd.SKU, Qty: cmd.Qty,
+		Limit: asked.Qty, Claim: claimKey(cmd), ItemShard: uint16(shard), Deadline: time.Now().Add(claimWindow).UnixNano()}
 	cr, err := s.run(ctx, home, &claim)
 	if err != nil {
-		if _, nl := notLeaderOf(err); nl {
-			// The request's own shard answered; only the customer's shard
-			// is between leaders. NOT_LEADER would name the wrong shard.
-			return 0, &refusal{engine.CodeUnavailable, "the customer's shard has no leader: " + err.Error()}
-		}
-		return 0, err
+		return 0, homeErr(err)
 	}
-	switch {
-	case cr.Code == engine.CodeNotFound:
-		return engine.CodeExpired, nil // the claim ended, and so did (or will, at once) its hold
-	case cr.Code != engine.OK && cmd.Op == engine.OpReserve && cr.PickupCode != 0:
-		cmd.Claim, cmd.ClaimExpiry, cmd.Proof = claim.Claim, -int64(cr.Code), cr.PickupCode
-		return errRecord, nil
-	case cr.Code != engine.OK:
-		return cr.Code, nil
+	if cr.Code != engine.OK {
+		return cr.Code, nil // limit_exceeded, blocked, expired: kept for the claim's key on the home
 	}
-	cmd.Claim, cmd.ClaimExpiry, cmd.Proof = claim.Claim, cr.ExpiresAt, cr.PickupCode
+	cmd.Claim, cmd.Deadline = claim.Claim, claim.Deadline
 	return engine.OK, nil
 }
 
-// releaseAll gives back the claims of a refused request, best effort: one
-// that stays expires with its TTL.
+// resolveFor resolves a provisional hold with its claim's answer on the
+// customer's home; the request then runs again.
+func (s *Server) resolveFor(ctx context.Context, shard int, asked *engine.Result) (engine.Code, error) {
+	info := asked.Reservation
+	if info == nil || info.Claim == "" {
+		return 0, &refusal{engine.CodeInternal, "claim_required without the claim"}
+	}
+	g, err := s.run(ctx, s.homeShard([]byte(info.Customer)), &engine.Command{Op: engine.OpGetClaim, Claim: []byte(info.Claim)})
+	if err != nil {
+		return 0, homeErr(err)
+	}
+	if g.Code == engine.CodeNotFound {
+		return 0, &refusal{engine.CodeUnavailable, "the hold's claim is not decided yet"}
+	}
+	if g.Code != engine.OK && !g.Code.Refusal() {
+		return 0, &refusal{g.Code, "reading the hold's claim"}
+	}
+	r, err := s.run(ctx, shard, &engine.Command{Op: engine.OpResolveClaim, Claim: []byte(info.Claim), ClaimCode: g.Code})
+	if err != nil {
+		return 0, err
+	}
+	if r.Code != engine.OK && r.Code != engine.CodeWrongState { // wrong_state: resolved the other way meanwhile
+		return 0, &refusal{r.Code, "resolving the hold's claim"}
+	}
+	return engine.OK, nil
+}
+
+// homeErr is the answer when the customer's home did not answer: the
+// request's own shard did, so NOT_LEADER would name the wrong shard.
+func homeErr(err error) error {
+	if _, nl := notLeaderOf(err); nl {
+		return &refusal{engine.CodeUnavailable, "the customer's shard has no leader: " + err.Error()}
+	}
+	return err
+}
+
+// resolveAll makes the provisional holds of a request that held firm, best
+// effort: one whose resolve fails stays provisional until a confirm, a
+// retry or the sweep resolves it. The replies do not name the claims.
+func (s *Server) resolveAll(ctx context.Context, shard int, taken []heldClaim, cmds []engine.Command, rs []engine.Result) {
+	for _, h := range taken {
+		r, err := s.run(ctx, shard, &engine.Command{Op: engine.OpResolveClaim, Claim: h.key})
+		if err != nil || r.Code != engine.OK {
+			s.log.Info("a provisional hold stays unresolved", "error", err, "code", r.Code.String())
+		}
+	}
+	for i := range rs {
+		if cmds[i].Op == engine.OpReserve && len(cmds[i].Claim) > 0 {
+			rs[i].Reservation = nil // the provisional hold's claim is the nodes' own
+		}
+	}
+}
+
+// releaseAll gives back the claims of a refused request, as of their
+// deadlines, best effort: one that stays is the sweep's to release.
 func (s *Server) releaseAll(ctx context.Context, taken []heldClaim) {
 	for _, h := range taken {
-		r, err := s.run(ctx, h.home, &engine.Command{Op: engine.OpReleaseClaim, Claim: h.key})
+		r, err := s.run(ctx, h.home, &engine.Command{Op: engine.OpReleaseClaim, Claim: h.key, Deadline: h.deadline})
 		if err != nil || r.Code != engine.OK {
-			s.log.Info("a claim of a refused request stays until it expires", "error", err, "code", r.Code.String())
+			s.log.Info("a claim of a refused request stays until the sweep", "error", err, "code", r.Code.String())
 		}
 	}
 }

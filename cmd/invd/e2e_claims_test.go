@@ -1,11 +1,11 @@
 // End-to-end tests of per-customer limits across stores on one invd with
-// several shards (docs/adr/0050): the items of one SKU at three stores lie
+// several shards (docs/adr/0070): the items of one SKU at three stores lie
 // in three shards, none of them the customer's, and the customer's limit of
 // 2 still holds over all three: the third unit is refused limit_exceeded,
 // retries with the same key count once, and a cancel, an expiry or a no-show
-// gives a unit back (through the item shard's queued release), while a
-// confirm keeps counting. Requests go over the raw protocol, so nothing in
-// a client library helps.
+// gives a unit back (through the item shard's outbox), while a confirm
+// keeps counting. Requests go over the raw protocol, so nothing in a client
+// library helps.
 package main_test
 
 import (
@@ -172,15 +172,24 @@ func TestLimitAcrossShards(t *testing.T) {
 		t.Fatalf("the BATCH again (every line a retry): %v, first %v", again, got)
 	}
 
-	// A client may not send claims or their proofs.
+	// A client may not send claims, resolves, outbox messages, or their
+	// fields on a storefront op: unauthorized, whatever its role.
 	forged := reserve(sku, st[0], cust, 1)
-	forged.Claim, forged.ClaimExpiry, forged.Proof = []byte("k"), time.Now().Add(time.Hour).UnixNano(), 12345
-	if _, err := c.Do(&forged); wireconn.CodeOf(err) != engine.CodeUnauthorized {
-		t.Fatalf("a reserve with a claim from a client: %v, want unauthorized", err)
-	}
-	claim := engine.Command{Op: engine.OpClaim, Customer: []byte(cust), SKU: []byte(sku), Qty: 1, Limit: 9, Claim: []byte("k")}
-	if _, err := c.Do(&claim); wireconn.CodeOf(err) != engine.CodeUnauthorized {
-		t.Fatalf("a claim from a client: %v, want unauthorized", err)
+	forged.Claim, forged.Deadline = []byte("k"), time.Now().Add(time.Second).UnixNano()
+	deadlineOnly := reserve(sku, st[0], cust, 1)
+	deadlineOnly.Deadline = time.Now().Add(time.Second).UnixNano()
+	for _, cmd := range []engine.Command{forged, deadlineOnly,
+		{Op: engine.OpClaim, Customer: []byte(cust), SKU: []byte(sku), Qty: 1, Limit: 9, Claim: []byte("k"), Deadline: 1},
+		{Op: engine.OpReleaseClaim, Claim: []byte("k"), FromShard: 1, Seq: 1},
+		{Op: engine.OpAnchorClaim, Claim: []byte("k")},
+		{Op: engine.OpResolveClaim, Claim: []byte("k")},
+		{Op: engine.OpDelivered, ToShard: 1, Seq: 1},
+		{Op: engine.OpGetClaim, Claim: []byte("k")},
+		{Op: engine.OpGetClaimHold, Claim: []byte("k")},
+	} {
+		if _, err := c.Do(&cmd); wireconn.CodeOf(err) != engine.CodeUnauthorized {
+			t.Fatalf("%v from a client (claim %q, deadline %d): %v, want unauthorized", cmd.Op, cmd.Claim, cmd.Deadline, err)
+		}
 	}
 }
 
