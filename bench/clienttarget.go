@@ -115,7 +115,8 @@ func (t *ClientTarget) sku(b []byte) string {
 
 func (t *ClientTarget) strip(s string) string { return strings.TrimPrefix(s, t.RunID) }
 
-// Load puts every item (stock, per-customer limit) and then its windows.
+// Load sets every SKU's per-customer limit (the SKU's, at every store),
+// then puts every item (stock) and its windows.
 func (t *ClientTarget) Load(ctx context.Context, cat *Catalog) error {
 	t.skus = make(map[string]string, cat.SKUs)
 	for s := range cat.SKUs {
@@ -133,6 +134,15 @@ func (t *ClientTarget) Load(ctx context.Context, cat *Catalog) error {
 			t.sku(first.SKU), first.Store)
 	case !errors.Is(err, client.ErrUnknownItem):
 		return fmt.Errorf("reading %s/%s: %w", t.sku(first.SKU), first.Store, err)
+	}
+
+	if cat.LimitUnits > 0 {
+		for s := range cat.SKUs {
+			sku := t.sku(cat.SKU(int32(s)))
+			if err := t.admin.SetLimit(ctx, client.LimitSpec{SKU: sku, Limit: cat.LimitUnits}); err != nil {
+				return fmt.Errorf("limit of %s: %w", sku, err)
+			}
+		}
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -176,7 +186,7 @@ func (t *ClientTarget) Load(ctx context.Context, cat *Catalog) error {
 
 func (t *ClientTarget) putItem(ctx context.Context, it *CatalogItem) error {
 	sku, store := t.sku(it.SKU), string(it.Store)
-	if err := t.admin.PutItem(ctx, client.ItemSpec{SKU: sku, Store: store, Stock: it.StockUnits, Limit: it.LimitUnits}); err != nil {
+	if err := t.admin.PutItem(ctx, client.ItemSpec{SKU: sku, Store: store, Stock: it.StockUnits}); err != nil {
 		return fmt.Errorf("put item %s/%s: %w", sku, store, err)
 	}
 	for _, w := range it.Windows {

@@ -16,20 +16,21 @@ import (
 
 // Line is the part of a runner's JSON line the side-by-side table uses.
 type Line struct {
-	Workload  string  `json:"workload"`
-	Target    string  `json:"target"`
-	Conns     int     `json:"conns"`
-	Inflight  int     `json:"inflight"`
-	Scale     int     `json:"scale"`
-	Requests  int64   `json:"requests"`
-	Errors    int64   `json:"errors"`
-	ElapsedS  float64 `json:"elapsed_s"`
-	OpsPerS   int64   `json:"ops_per_s"`
-	P50us     int64   `json:"p50_us"`
-	P99us     int64   `json:"p99_us"`
-	P999us    int64   `json:"p999_us"`
-	Invariant string  `json:"invariant"`
-	Complete  *bool   `json:"complete"`
+	Workload  string   `json:"workload"`
+	Target    string   `json:"target"`
+	Conns     int      `json:"conns"`
+	Inflight  int      `json:"inflight"`
+	Scale     int      `json:"scale"`
+	Requests  int64    `json:"requests"`
+	Errors    int64    `json:"errors"`
+	ElapsedS  float64  `json:"elapsed_s"`
+	OpsPerS   int64    `json:"ops_per_s"`
+	P50us     int64    `json:"p50_us"`
+	P99us     int64    `json:"p99_us"`
+	P999us    int64    `json:"p999_us"`
+	Invariant string   `json:"invariant"`
+	Complete  *bool    `json:"complete"`
+	CPUus     *float64 `json:"server_cpu_us_per_req"`
 }
 
 // ReadLines reads the JSON lines of r: every line that starts with '{' and
@@ -65,8 +66,8 @@ func ReadLines(r io.Reader) ([]Line, error) {
 // better on that figure.
 func WriteComparison(w io.Writer, lines []Line, ours string) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "| workload | system | scale | conns x inflight | ops/s | p50 µs | p99 µs | p999 µs | errors | invariant | %s ops/s ÷ system | system p99 ÷ %s p99 |\n", ours, ours)
-	fmt.Fprintf(bw, "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n")
+	fmt.Fprintf(bw, "| workload | system | scale | conns x inflight | ops/s | p50 µs | p99 µs | p999 µs | server CPU µs/req | errors | invariant | %s ops/s ÷ system | system p99 ÷ %s p99 |\n", ours, ours)
+	fmt.Fprintf(bw, "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |\n")
 	order := append([]string(nil), Workloads...)
 	for _, l := range lines {
 		if !slices.Contains(order, l.Workload) {
@@ -99,9 +100,13 @@ func WriteComparison(w io.Writer, lines []Line, ours string) error {
 				ratioOps = ratio(float64(us.OpsPerS), float64(l.OpsPerS))
 				ratioP99 = ratio(float64(l.P99us), float64(us.P99us))
 			}
-			fmt.Fprintf(bw, "| %s | %s | %d | %dx%d | %s | %s | %s | %s | %d | %s | %s | %s |\n",
+			cpu := ""
+			if l.CPUus != nil {
+				cpu = fmt.Sprintf("%.1f", *l.CPUus)
+			}
+			fmt.Fprintf(bw, "| %s | %s | %d | %dx%d | %s | %s | %s | %s | %s | %d | %s | %s | %s |\n",
 				l.Workload, l.Target, l.Scale, l.Conns, l.Inflight, thousands(l.OpsPerS),
-				thousands(l.P50us), thousands(l.P99us), thousands(l.P999us), l.Errors, inv, ratioOps, ratioP99)
+				thousands(l.P50us), thousands(l.P99us), thousands(l.P999us), cpu, l.Errors, inv, ratioOps, ratioP99)
 		}
 	}
 	return bw.Flush()

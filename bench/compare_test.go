@@ -5,7 +5,8 @@ package bench
 // later of two lines of one workload and system winning), and
 // WriteComparison puts inv's row first in each workload, in WORKLOAD.md's
 // order, with inv's throughput over each peer's and each peer's p99 over
-// inv's, and flags an incomplete run.
+// inv's, the server CPU per request where a runner measured it, and flags
+// an incomplete run.
 
 import (
 	"strings"
@@ -19,7 +20,7 @@ peer=postgres workload=flash-hot ops_per_s=4743
 {"workload":"flash-hot","target":"postgres","conns":64,"inflight":16,"scale":10,"ops_per_s":5000,"p99_us":1500000,"invariant":"ok","complete":false}
 {"workload":"flash-hot","target":"inv","conns":64,"inflight":16,"scale":10,"ops_per_s":1,"p99_us":1,"invariant":"ok"}
   request  ok  sold_out
-{"workload":"flash-hot","target":"inv","conns":64,"inflight":16,"scale":10,"ops_per_s":125000,"p50_us":4000,"p99_us":15000,"p999_us":30000,"invariant":"ok"}
+{"workload":"flash-hot","target":"inv","conns":64,"inflight":16,"scale":10,"ops_per_s":125000,"p50_us":4000,"p99_us":15000,"p999_us":30000,"invariant":"ok","server_cpu_us_per_req":6.25}
 {"workload":"flash-hot","target":"redis-always","conns":64,"inflight":16,"scale":10,"ops_per_s":250000,"p99_us":15000,"invariant":"ok"}
 {"not":"a run"}
 `
@@ -36,10 +37,10 @@ peer=postgres workload=flash-hot ops_per_s=4743
 	}
 	got := strings.Split(strings.TrimSpace(b.String()), "\n")
 	want := []string{
-		"| flash-hot | inv | 10 | 64x16 | 125,000 | 4,000 | 15,000 | 30,000 | 0 | ok |  |  |",
-		"| flash-hot | postgres | 10 | 64x16 | 5,000 | 0 | 1,500,000 | 0 | 0 | ok, incomplete | 25x | 100x |",
-		"| flash-hot | redis-always | 10 | 64x16 | 250,000 | 0 | 15,000 | 0 | 0 | ok | 0.50x | 1.00x |",
-		"| pickup-window | inv | 10 | 64x16 | 100,000 | 10 | 1,000 | 2,000 | 0 | ok |  |  |",
+		"| flash-hot | inv | 10 | 64x16 | 125,000 | 4,000 | 15,000 | 30,000 | 6.2 | 0 | ok |  |  |",
+		"| flash-hot | postgres | 10 | 64x16 | 5,000 | 0 | 1,500,000 | 0 |  | 0 | ok, incomplete | 25x | 100x |",
+		"| flash-hot | redis-always | 10 | 64x16 | 250,000 | 0 | 15,000 | 0 |  | 0 | ok | 0.50x | 1.00x |",
+		"| pickup-window | inv | 10 | 64x16 | 100,000 | 10 | 1,000 | 2,000 |  | 0 | ok |  |  |",
 	}
 	if len(got) != 2+len(want) {
 		t.Fatalf("table:\n%s", b.String())

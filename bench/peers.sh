@@ -97,7 +97,7 @@ for wl in $WORKLOADS; do
   busy "inv $wl"
   rc=0
   timeout 600 "$WORK/bin/invbench" --addr 127.0.0.1:"$port" --workload "$wl" --scale "$SCALE" \
-    --conns "$CONNS" --inflight "$INFLIGHT" --duration "$TIMEOUT" --run-id "" --quiet $INVBENCH_FLAGS \
+    --conns "$CONNS" --inflight "$INFLIGHT" --duration "$TIMEOUT" --run-id "" --quiet --metrics 127.0.0.1:"$http" $INVBENCH_FLAGS \
     --report "$WORK/inv-$wl.html" > "$WORK/inv-$wl.out" || rc=$?
   grep '^{' "$WORK/inv-$wl.out" | tee -a "$WORK/results.jsonl" || true
   tail -1 "$WORK/inv-$wl.out"

@@ -41,6 +41,12 @@ type Report struct {
 	Latency    *Histogram         // every request
 	ByKind     [nKinds]*Histogram // per kind of request
 	Timeline   []Second
+
+	// ServerCPU is the server processes' CPU seconds over the run, when
+	// measured (Config.CPU); ServerCPUErr says why it was not.
+	ServerCPU    float64
+	ServerCPUOK  bool
+	ServerCPUErr string
 }
 
 // Invariant values.
@@ -102,6 +108,9 @@ type reportJSON struct {
 	Confirmed  *int64   `json:"confirmed,omitempty"`
 	Cancelled  *int64   `json:"cancelled,omitempty"`
 	WindowFull *int64   `json:"window_full,omitempty"`
+
+	ServerCPUs        *float64 `json:"server_cpu_s,omitempty"`
+	ServerCPUusPerReq *float64 `json:"server_cpu_us_per_req,omitempty"`
 }
 
 // JSON returns the report's one-line JSON object (no newline).
@@ -116,6 +125,9 @@ func (r *Report) JSON() []byte {
 	}
 	if r.Rate > 0 {
 		j.Rate = &r.Rate
+	}
+	if us, ok := r.CPUPerRequest(); ok {
+		j.ServerCPUs, j.ServerCPUusPerReq = ptr(round2(r.ServerCPU)), ptr(round2(us))
 	}
 	switch r.Workload {
 	case FlashHot:
@@ -164,7 +176,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if r.Workload == FlashHot {
 		fmt.Fprintf(w, ", sold out after %.2fs", r.SellOut.Seconds())
 	}
-	fmt.Fprintf(w, "\n\n")
+	fmt.Fprintf(w, "\n")
+	switch us, ok := r.CPUPerRequest(); {
+	case ok:
+		fmt.Fprintf(w, "server CPU %.2fs over the run, %.1f µs per request\n", r.ServerCPU, us)
+	case r.ServerCPUErr != "":
+		fmt.Fprintf(w, "server CPU not measured: %s\n", r.ServerCPUErr)
+	}
+	fmt.Fprintf(w, "\n")
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "request\t")
@@ -205,4 +224,20 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	_, err := fmt.Fprintln(w)
 	return err
+}
+
+func (r *Report) setCPU(c cpuUse) {
+	r.ServerCPU, r.ServerCPUOK = c.seconds, c.measured
+	if c.err != nil {
+		r.ServerCPUErr = c.err.Error()
+	}
+}
+
+// CPUPerRequest is the server's CPU microseconds per request of the run
+// (successes, refusals and errors alike: each was work for the server).
+func (r *Report) CPUPerRequest() (float64, bool) {
+	if !r.ServerCPUOK || r.Requests == 0 {
+		return 0, false
+	}
+	return r.ServerCPU * 1e6 / float64(r.Requests), true
 }

@@ -26,6 +26,12 @@ type Config struct {
 	HTML     string        // write the HTML report to this file; "" = none
 	Target   string        // the system's name in the report: "inv"
 
+	// CPU, when set, measures the server's CPU seconds over the run (from
+	// just before the first order to just after the last reply), reported
+	// per request beside the throughput. Not a flag: invbench sets it from
+	// --metrics.
+	CPU CPUMeter
+
 	// Progress receives the progress line (nil = os.Stderr) every
 	// ProgressEvery (0 = one second). Not flags: tests set them.
 	Progress      io.Writer
@@ -135,7 +141,13 @@ func Run(ctx context.Context, cfg Config, t Target) (*Report, error) {
 		}
 		prog = newProgress(out, every, cfg.Target+" "+w.Name)
 	}
+	cpu0, cpuErr := serverCPU(ctx, cfg.CPU)
 	r := drive(ctx, &cfg, w, cat, conns, prog)
+	var cpu cpuUse
+	if cfg.CPU != nil {
+		cpu1, err := serverCPU(context.WithoutCancel(ctx), cfg.CPU)
+		cpu = cpuUse{measured: cpuErr == nil && err == nil, seconds: cpu1 - cpu0, err: errors.Join(cpuErr, err)}
+	}
 
 	// The state is read even if ctx was cancelled: a run stopped early must
 	// still not have broken the invariant.
@@ -147,6 +159,7 @@ func Run(ctx context.Context, cfg Config, t Target) (*Report, error) {
 		problems = Check(w, st, r)
 	}
 	rep := newReport(&cfg, w, r, problems, dumpErr)
+	rep.setCPU(cpu)
 	if cfg.HTML != "" {
 		if err := writeHTMLFile(cfg.HTML, rep); err != nil {
 			return rep, fmt.Errorf("html report: %w", err)
@@ -183,4 +196,23 @@ func writeHTMLFile(path string, rep *Report) error {
 		return err
 	}
 	return f.Close()
+}
+
+// cpuUse is the server CPU measured over a run.
+type cpuUse struct {
+	measured bool
+	seconds  float64
+	err      error
+}
+
+// serverCPUTimeout bounds reading the server's CPU counter around the run.
+const serverCPUTimeout = 5 * time.Second
+
+func serverCPU(ctx context.Context, m CPUMeter) (float64, error) {
+	if m == nil {
+		return 0, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, serverCPUTimeout)
+	defer cancel()
+	return m.ServerCPUSeconds(ctx)
 }

@@ -20,9 +20,10 @@
 // request and result, each honouring its context's deadline and
 // cancellation. Refusals are sentinel errors (ErrSoldOut, ErrWindowFull,
 // ErrLimitExceeded, ErrBlocked, ErrNotOpen, ErrClosed, ErrRateLimited,
-// ErrNotFound, ErrExpired, ErrWrongStore, ErrBadCode, ErrLocked ...), one
-// per code of the project's code table, matched with errors.Is; errors.As
-// with *ServerError gives the code and the server's message.
+// ErrNotFound, ErrExpired, ErrWrongStore, ErrBadCode, ErrLocked,
+// ErrWindowRequired, ErrTooEarly ...), one per code of the project's code
+// table, matched with errors.Is; errors.As with *ServerError gives the code
+// and the server's message (or, for a few refusals, what to do about it).
 //
 // # Outcomes
 //

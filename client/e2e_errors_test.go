@@ -64,7 +64,10 @@ func TestE2ETypedErrors(t *testing.T) {
 		}},
 		{client.ErrLimitExceeded, func() error {
 			sku := uniq("sku")
-			putItem(t, c, client.ItemSpec{SKU: sku, Store: store, Stock: 10, Limit: 2})
+			putItem(t, c, client.ItemSpec{SKU: sku, Store: store, Stock: 10})
+			if err := c.SetLimit(ctx, client.LimitSpec{SKU: sku, Limit: 2}); err != nil {
+				return err
+			}
 			_, err := c.Reserve(ctx, client.ReserveRequest{SKU: sku, Store: store, Customer: uniq("c"), Qty: 3})
 			return err
 		}},

@@ -7,6 +7,7 @@ package client_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,15 +25,17 @@ func TestE2EOrderLifecycle(t *testing.T) {
 	c := needInvd(t)
 	ctx := ctxT(t)
 	sku, store, cust := uniq("4710088"), "TPE0427", uniq("M")
-	w1, w2 := day(0), day(2*time.Hour)
+	// w1 is the day after tomorrow; w2 is open now, so its orders can be
+	// picked up. The item has windows: every reserve names one.
+	w1, w2 := day(0), time.Now().Truncate(time.Hour).Add(-time.Hour).UTC()
 	putItem(t, c, client.ItemSpec{SKU: sku, Store: store, Stock: 10})
 	for _, w := range []time.Time{w1, w2} {
-		if err := c.PutWindow(ctx, client.WindowSpec{SKU: sku, Store: store, Start: w, End: w.Add(2 * time.Hour), Quota: 3}); err != nil {
+		if err := c.PutWindow(ctx, client.WindowSpec{SKU: sku, Store: store, Start: w, End: w.Add(2 * time.Hour), Quota: 5}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	it, err := c.GetItem(ctx, sku, store)
-	if err != nil || it.Stock != 10 || it.Available != 10 || len(it.Windows) != 2 || !it.Windows[0].Start.Equal(w1) {
+	if err != nil || it.Stock != 10 || it.Available != 10 || len(it.Windows) != 2 || !it.Windows[1].Start.Equal(w1) {
 		t.Fatalf("item %+v, %v", it, err)
 	}
 
@@ -51,7 +54,7 @@ func TestE2EOrderLifecycle(t *testing.T) {
 	if err != nil || !moved.Window.Equal(w2) {
 		t.Fatalf("reschedule %+v, %v", moved, err)
 	}
-	if w, err := c.GetWindow(ctx, sku, store, w2); err != nil || w.Used != 2 || w.Quota != 3 {
+	if w, err := c.GetWindow(ctx, sku, store, w2); err != nil || w.Used != 2 || w.Quota != 5 {
 		t.Fatalf("window 2 %+v, %v", w, err)
 	}
 	if w, err := c.GetWindow(ctx, sku, store, w1); err != nil || w.Used != 0 {
@@ -89,7 +92,7 @@ func TestE2EOrderLifecycle(t *testing.T) {
 	}
 
 	// Pickup by code alone, as a kiosk that scans only the code.
-	h2, err := c.Reserve(ctx, client.ReserveRequest{SKU: sku, Store: store, Customer: cust})
+	h2, err := c.Reserve(ctx, client.ReserveRequest{SKU: sku, Store: store, Customer: cust, Window: w2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +105,7 @@ func TestE2EOrderLifecycle(t *testing.T) {
 		t.Fatalf("pickup by code %+v, %v", byCode, err)
 	}
 
-	h3, err := c.Reserve(ctx, client.ReserveRequest{SKU: sku, Store: store, Customer: cust, Qty: 3})
+	h3, err := c.Reserve(ctx, client.ReserveRequest{SKU: sku, Store: store, Customer: cust, Qty: 3, Window: w2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,6 +130,28 @@ func TestE2EOrderLifecycle(t *testing.T) {
 	items, err := c.ListItems(ctx, sku)
 	if err != nil || len(items) != 1 || items[0].SKU != sku {
 		t.Fatalf("items %+v, %v", items, err)
+	}
+
+	// Before its window an order is not handed over, and nothing counts
+	// against the customer; without a window the item refuses a reserve.
+	early, err := c.Reserve(ctx, client.ReserveRequest{SKU: sku, Store: store, Customer: uniq("M"), Window: w1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, err := c.Confirm(ctx, client.ConfirmRequest{ID: early.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.Pickup(ctx, client.PickupRequest{ID: early.ID, Store: store, Code: ec.PickupCode}); !errors.Is(err, client.ErrTooEarly) ||
+		!r.Window.Equal(w1) {
+		t.Fatalf("pickup before the window: %+v, %v", r, err)
+	}
+	if res, _ := c.GetReservation(ctx, early.ID); res.Attempts != 0 || res.State != engine.StateConfirmed {
+		t.Fatalf("after a pickup too early: %+v", res)
+	}
+	if _, err := c.Reserve(ctx, client.ReserveRequest{SKU: sku, Store: store, Customer: uniq("M")}); !errors.Is(err, client.ErrWindowRequired) ||
+		!strings.Contains(err.Error(), "reserve into one of them") {
+		t.Fatalf("reserve without a window: %v", err)
 	}
 }
 
@@ -159,7 +184,7 @@ func TestE2EOperatorOps(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := c.SetLimit(ctx, client.LimitSpec{SKU: sku, Store: store, Limit: 1}); err != nil {
+	if err := c.SetLimit(ctx, client.LimitSpec{SKU: sku, Limit: 1}); err != nil {
 		t.Fatal(err)
 	}
 	cust := uniq("c")
@@ -169,7 +194,7 @@ func TestE2EOperatorOps(t *testing.T) {
 	if _, err := c.Reserve(ctx, client.ReserveRequest{SKU: sku, Store: store, Customer: cust}); !errors.Is(err, client.ErrLimitExceeded) {
 		t.Fatalf("over the limit: %v", err)
 	}
-	if err := c.SetLimit(ctx, client.LimitSpec{SKU: sku, Store: store}); err != nil {
+	if err := c.SetLimit(ctx, client.LimitSpec{SKU: sku}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -40,8 +40,8 @@ func TestE2ESubscribeFollowsAndResumes(t *testing.T) {
 	c := needInvd(t)
 	ctx := ctxT(t)
 	const shard = 1
-	store := "S3"
-	sku := skusOnShards(store, c.Shards(), shard)[0]
+	store := storeOnShard(c.Shards(), shard)
+	sku := uniq("sub")
 	sub, err := c.Subscribe(ctx, shard, client.Position{})
 	if err != nil {
 		t.Fatal(err)

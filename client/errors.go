@@ -55,14 +55,23 @@ var (
 	ErrNotFound       = sentinel(engine.CodeNotFound)
 	ErrExpired        = sentinel(engine.CodeExpired)
 	ErrWrongState     = sentinel(engine.CodeWrongState)
-	ErrWrongStore     = sentinel(engine.CodeWrongStore)
-	ErrBadCode        = sentinel(engine.CodeBadCode)
+	ErrWrongStore     = sentinel(engine.CodeWrongStore) // a pickup by id at another store than the reservation's
+	ErrBadCode        = sentinel(engine.CodeBadCode)    // also a pickup by code alone whose code is another store's
 	ErrLocked         = sentinel(engine.CodeLocked)
 	ErrBelowPromised  = sentinel(engine.CodeBelowPromised)
 	ErrUnknownWindow  = sentinel(engine.CodeUnknownWindow)
 	ErrWindowConflict = sentinel(engine.CodeWindowConflict)
 	ErrLinkFailed     = sentinel(engine.CodeLinkFailed)
 	ErrTooMany        = sentinel(engine.CodeTooMany)
+	// ErrWindowRequired: the item has pickup windows, and a reserve must
+	// name one (ReserveRequest.Window); GetItem lists them.
+	ErrWindowRequired = sentinelSaying(engine.CodeWindowRequired,
+		"the item has pickup windows: reserve into one of them (GetItem lists them)")
+	// ErrTooEarly: a pickup before the reservation's pickup window starts;
+	// nothing was counted against the customer. Pickup returns, with it,
+	// a Result whose Window is the window's start.
+	ErrTooEarly = sentinelSaying(engine.CodeTooEarly,
+		"the pickup window has not started yet: come back at its start")
 
 	// Refusals of the server and protocol: the request was not applied,
 	// except ErrTimeout and ErrInternal, whose outcome is unknown. The
@@ -78,6 +87,9 @@ var (
 	ErrUnavailable  = sentinel(engine.CodeUnavailable)
 	ErrTimeout      = sentinel(engine.CodeTimeout)
 	ErrInternal     = sentinel(engine.CodeInternal)
+	// ErrNotHeld is a node's answer to another node (a node that holds no
+	// replica of a shard); a client is not sent it, and retries it.
+	ErrNotHeld = sentinel(engine.CodeNotHeld)
 )
 
 // Errors of the client itself.
@@ -105,8 +117,11 @@ var (
 // bounds check and a load.
 var sentinels [128]*ServerError
 
-func sentinel(code engine.Code) *ServerError {
-	e := &ServerError{Code: code}
+func sentinel(code engine.Code) *ServerError { return sentinelSaying(code, "") }
+
+// sentinelSaying is a sentinel whose message says what to do about it.
+func sentinelSaying(code engine.Code, msg string) *ServerError {
+	e := &ServerError{Code: code, Message: msg}
 	sentinels[code] = e
 	return e
 }
@@ -174,7 +189,7 @@ const (
 // never come here: they are answers, not failures, and are never retried.
 func verdictOf(code engine.Code) verdict {
 	switch code {
-	case engine.CodeBusy, engine.CodeUnavailable:
+	case engine.CodeBusy, engine.CodeUnavailable, engine.CodeNotHeld:
 		return verdictRetry
 	case engine.CodeNotLeader:
 		return verdictLeader

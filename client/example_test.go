@@ -113,7 +113,9 @@ func ExampleClient_Reserve_soldOut() {
 	}
 }
 
-// Operators put an item, its pickup windows, and a per-customer limit.
+// Operators put an item, its pickup windows, the SKU's per-customer limit,
+// and the store's time zone and pickup windows, whose capacity every SKU of
+// the store shares.
 func ExampleClient_PutItem() {
 	ctx := context.Background()
 	c, err := client.Dial(ctx, []string{"127.0.0.1:7420"})
@@ -123,14 +125,24 @@ func ExampleClient_PutItem() {
 	defer c.Close()
 
 	tomorrow := time.Now().Add(24 * time.Hour).Truncate(24 * time.Hour)
-	err = c.PutItem(ctx, client.ItemSpec{SKU: "4710088412345", Store: "TPE0427", Stock: 120, Limit: 2,
+	err = c.PutItem(ctx, client.ItemSpec{SKU: "4710088412345", Store: "TPE0427", Stock: 120,
 		OpensAt: tomorrow.Add(10 * time.Hour)})
 	if err != nil {
 		log.Fatal(err)
 	}
-	for h := 10; h < 22; h += 2 { // six 2-hour pickup windows, 20 units each
+	if err := c.SetLimit(ctx, client.LimitSpec{SKU: "4710088412345", Limit: 2}); err != nil {
+		log.Fatal(err)
+	}
+	if err := c.PutStore(ctx, client.StoreSpec{Store: "TPE0427", Zone: "Asia/Taipei"}); err != nil {
+		log.Fatal(err)
+	}
+	for h := 10; h < 22; h += 2 { // six 2-hour pickup windows: 20 units of this SKU, 60 of every SKU together
 		start := tomorrow.Add(24*time.Hour + time.Duration(h)*time.Hour)
-		err := c.PutWindow(ctx, client.WindowSpec{SKU: "4710088412345", Store: "TPE0427",
+		err := c.PutStoreWindow(ctx, client.StoreWindowSpec{Store: "TPE0427", Start: start, End: start.Add(2 * time.Hour), Capacity: 60})
+		if err != nil {
+			log.Fatal(err)
+		}
+		err = c.PutWindow(ctx, client.WindowSpec{SKU: "4710088412345", Store: "TPE0427",
 			Start: start, End: start.Add(2 * time.Hour), Quota: 20})
 		if err != nil {
 			log.Fatal(err)

@@ -2,21 +2,25 @@ package client
 
 import (
 	"context"
+	"errors"
 
 	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/protocol"
 )
 
 // Operator operations: the catalogue (items, windows, stock, sale windows,
-// limits, member shares) and customers (block, unblock, tier). They are
+// limits, member shares), stores (time zones, pickup windows with their
+// capacity) and customers (block, unblock, tier). They are
 // mutating calls like the others: idempotent under retries with their key,
 // refused with a sentinel error when the engine refuses them (for
 // instance ErrBelowPromised for stock below what is already held).
 
 // PutItem creates an item or replaces its settings. Lowering the stock
-// below what is already promised is refused (ErrBelowPromised).
+// below what is already promised is refused (ErrBelowPromised). The SKU's
+// per-customer limit is SetLimit's.
 func (c *Client) PutItem(ctx context.Context, spec ItemSpec) error {
 	r := request{kind: kindOp, sku: spec.SKU, store: spec.Store, key: spec.Key,
-		cmd: engine.Command{Op: engine.OpPutItem, Stock: spec.Stock, Limit: spec.Limit,
+		cmd: engine.Command{Op: engine.OpPutItem, Stock: spec.Stock,
 			OpensAt: nanos(spec.OpensAt), ClosesAt: nanos(spec.ClosesAt), MemberTier: spec.MemberTier,
 			MemberUnits: spec.MemberUnits, MemberCutoff: nanos(spec.MemberCutoff)}}
 	return c.operate(ctx, &r)
@@ -51,10 +55,41 @@ func (c *Client) SetSaleWindow(ctx context.Context, w SaleWindow) error {
 	return c.operate(ctx, &r)
 }
 
-// SetLimit sets the per-customer limit of an item's SKU.
+// SetLimit sets the per-customer limit of a SKU, the same at every store.
+// The server applies it on every shard and answers once all did; a failure
+// on some shard is returned (the others may have it: call again, with the
+// same key, to complete it).
 func (c *Client) SetLimit(ctx context.Context, l LimitSpec) error {
-	r := request{kind: kindOp, sku: l.SKU, store: l.Store, key: l.Key,
+	r := request{kind: kindOp, sku: l.SKU, key: l.Key,
 		cmd: engine.Command{Op: engine.OpSetLimit, Limit: l.Limit}}
+	return c.operate(ctx, &r)
+}
+
+// PutStore sets a store's time zone. The zone must be an IANA name this
+// host's zone database knows (time.LoadLocation; not "Local"); the server
+// checks it again against its own.
+func (c *Client) PutStore(ctx context.Context, spec StoreSpec) error {
+	if err := protocol.CheckZone(spec.Zone); err != nil {
+		var pe *protocol.Error
+		if errors.As(err, &pe) {
+			return &ServerError{Code: pe.Code, Message: pe.Msg}
+		}
+		return err
+	}
+	r := request{kind: kindOp, store: spec.Store, key: spec.Key,
+		cmd: engine.Command{Op: engine.OpPutStore, Zone: []byte(spec.Zone)}}
+	return c.operate(ctx, &r)
+}
+
+// PutStoreWindow creates a store's pickup window or changes its end or
+// capacity. Refused with ErrWindowConflict when it overlaps another window
+// of the store, or a window of one of the store's items without
+// coinciding with it, and with ErrBelowPromised below what the store's
+// items already hold in it.
+func (c *Client) PutStoreWindow(ctx context.Context, spec StoreWindowSpec) error {
+	r := request{kind: kindOp, store: spec.Store, key: spec.Key,
+		cmd: engine.Command{Op: engine.OpPutStoreWindow, Window: nanos(spec.Start), WindowEnd: nanos(spec.End),
+			Quota: spec.Capacity}}
 	return c.operate(ctx, &r)
 }
 

@@ -40,6 +40,20 @@ func (c *Client) GetWindow(ctx context.Context, sku, store string, start time.Ti
 	return windowOf(r.res.WindowInfo), nil
 }
 
+// GetStore reads a store: its time zone and its pickup windows with their
+// capacity and use, the windows' times in the store's zone. ErrNotFound for
+// a store with no item, zone or window.
+func (c *Client) GetStore(ctx context.Context, store string, opts ...ReadOption) (Store, error) {
+	r := request{kind: kindOp, store: store, cmd: engine.Command{Op: engine.OpGetStore}}
+	if err := c.read(ctx, &r, opts); err != nil {
+		return Store{}, err
+	}
+	if r.res.Store == nil {
+		return Store{}, errMissing("store")
+	}
+	return storeOf(r.res.Store), nil
+}
+
 // GetReservation reads one reservation (ErrNotFound once it has been
 // forgotten, 30 days after it finished by default).
 func (c *Client) GetReservation(ctx context.Context, id uint64, opts ...ReadOption) (Reservation, error) {

@@ -173,13 +173,13 @@ func TestRoutesByShardToLeaders(t *testing.T) {
 	b.setTopology(topo)
 	c := dialFake(t, a)
 	ctx := context.Background()
-	var skuOn [2]string
-	for i := 0; skuOn[0] == "" || skuOn[1] == ""; i++ {
-		sku := string(rune('A' + i))
-		skuOn[protocol.ShardOf([]byte(sku), []byte("S"), 2)] = sku
+	var storeOn [2]string // items are placed by store
+	for i := 0; storeOn[0] == "" || storeOn[1] == ""; i++ {
+		store := string(rune('A' + i))
+		storeOn[protocol.ShardOfStore([]byte(store), 2)] = store
 	}
-	for shard, sku := range skuOn {
-		if _, err := c.Reserve(ctx, ReserveRequest{SKU: sku, Store: "S", Customer: "c"}); err != nil {
+	for shard, store := range storeOn {
+		if _, err := c.Reserve(ctx, ReserveRequest{SKU: "A", Store: store, Customer: "c"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.Cancel(ctx, CancelRequest{ID: engine.MakeID(uint16(shard), 1)}); err != nil {

@@ -44,12 +44,18 @@ func (r *routing) replicaFor(shard int, rr uint32) *node {
 	return r.nodes[rr%uint32(len(r.nodes))]
 }
 
-// shardOf returns the shard a command goes to, or protocol.AllShards.
+// shardOf returns the shard a command goes to, or protocol.AllShards for
+// any node: a command on every shard (a customer's ops, the lists), which
+// that node fans out, or an id no shard issued, which it refuses. The
+// table is the nodes' own (protocol.RouteOf).
 func (r *routing) shardOf(cmd *engine.Command) int {
 	if !r.hashed || r.shards == 0 {
 		return protocol.AllShards
 	}
-	return protocol.Route(cmd, r.shards)
+	if kind, shard := protocol.RouteOf(cmd, r.shards); kind == protocol.RouteShard {
+		return shard
+	}
+	return protocol.AllShards
 }
 
 // minRefreshGap spaces topology refreshes: a burst of errors (every call

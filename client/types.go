@@ -92,12 +92,15 @@ type UnlockRequest struct {
 
 // Result is a reservation as a mutating call left it.
 type Result struct {
-	ID         uint64
-	State      engine.State
-	Qty        int64
-	Window     time.Time // zero = no window
-	ExpiresAt  time.Time // hold expiry (held) or pickup deadline (confirmed)
-	PickupCode uint64    // once confirmed
+	ID        uint64
+	State     engine.State
+	Qty       int64
+	Window    time.Time // zero = no window
+	ExpiresAt time.Time // hold expiry (held) or pickup deadline (confirmed)
+	// PickupCode, once confirmed: in Confirm's result always (a retry with
+	// the same key gets it again); in the results of other calls only on
+	// an operator token (docs/SECURITY.md, "Who sees pickup codes").
+	PickupCode uint64
 }
 
 // PickupCodeString renders the pickup code as its 12 digits.
@@ -105,11 +108,11 @@ func (r Result) PickupCodeString() string { return engine.FormatPickupCode(r.Pic
 
 // Operator requests.
 
-// ItemSpec creates or replaces an item (PutItem).
+// ItemSpec creates or replaces an item (PutItem). The per-customer limit
+// is the SKU's, the same at every store: SetLimit sets it.
 type ItemSpec struct {
 	SKU, Store   string
 	Stock        int64
-	Limit        int64     // per-customer limit for the SKU; 0 = none
 	OpensAt      time.Time // sale window; zero = open since forever
 	ClosesAt     time.Time // zero = never closes
 	MemberTier   uint8     // customers of this tier or higher may take the member share
@@ -118,7 +121,10 @@ type ItemSpec struct {
 	Key          string
 }
 
-// WindowSpec creates or changes a pickup window [Start, End) with a quota.
+// WindowSpec creates or changes an item's pickup window [Start, End) with
+// the item's own quota. A window of the item's store with the same start
+// (StoreWindowSpec) bounds every SKU of the store together; the two
+// coincide or do not overlap.
 type WindowSpec struct {
 	SKU, Store string
 	Start, End time.Time
@@ -140,10 +146,29 @@ type SaleWindow struct {
 	Key               string
 }
 
-// LimitSpec sets the per-customer limit of a SKU at an item; 0 = none.
+// LimitSpec sets the per-customer limit of a SKU, the same at every store;
+// 0 = none. Every shard keeps it (SetLimit reaches them all).
 type LimitSpec struct {
-	SKU, Store string
-	Limit      int64
+	SKU   string
+	Limit int64
+	Key   string
+}
+
+// StoreSpec sets a store's time zone, an IANA name (Asia/Taipei). Reads of
+// the store give its windows in that zone.
+type StoreSpec struct {
+	Store string
+	Zone  string
+	Key   string
+}
+
+// StoreWindowSpec creates or changes a pickup window [Start, End) of a
+// store, with a Capacity: the units of every SKU of the store that may be
+// held, confirmed or picked up in it (the counter's and shelf's room).
+type StoreWindowSpec struct {
+	Store      string
+	Start, End time.Time
+	Capacity   int64
 	Key        string
 }
 
@@ -179,7 +204,7 @@ type Item struct {
 	Confirmed    int64
 	PickedUp     int64
 	Available    int64 // Stock - Held - Confirmed - PickedUp
-	Limit        int64
+	Limit        int64 // the SKU's per-customer limit (the same at every store); 0 = none
 	OpensAt      time.Time
 	ClosesAt     time.Time
 	MemberTier   uint8
@@ -196,6 +221,23 @@ type Window struct {
 	Used       int64 // held + confirmed + picked up in the window
 }
 
+// Store is a read of one store: its time zone and its pickup windows,
+// whose times are in the store's zone (Location; UTC when the store has no
+// zone, or one this host's zone database does not know).
+type Store struct {
+	Store    string
+	Zone     string // IANA name; "" = none set
+	Location *time.Location
+	Windows  []StoreWindow
+}
+
+// StoreWindow is a read of one pickup window of a store.
+type StoreWindow struct {
+	Start, End time.Time // in the store's zone
+	Capacity   int64     // units across every SKU of the store
+	Used       int64     // held + confirmed + picked up in the window
+}
+
 // Reservation is a read of one reservation.
 type Reservation struct {
 	ID                   uint64
@@ -206,8 +248,8 @@ type Reservation struct {
 	CreatedAt            time.Time
 	ExpiresAt            time.Time // hold expiry or pickup deadline
 	UpdatedAt            time.Time
-	PickupCode           uint64
-	Attempts             int64 // wrong pickup codes so far
+	PickupCode           uint64 // once confirmed, and only on an operator token: 0 for the other roles
+	Attempts             int64  // wrong pickup codes so far
 	Locked               bool
 }
 
@@ -288,4 +330,19 @@ func reservationOf(r *engine.ReservationInfo) Reservation {
 func customerOf(c *engine.CustomerInfo) Customer {
 	return Customer{ID: c.ID, Tier: c.Tier, Blocked: c.Blocked, AutoBlocked: c.AutoBlocked,
 		NoShows: c.NoShows, Open: c.Open}
+}
+
+// storeOf converts a store read, its windows into the store's zone.
+func storeOf(st *engine.StoreInfo) Store {
+	out := Store{Store: st.Store, Zone: st.Zone, Location: time.UTC}
+	if st.Zone != "" {
+		if loc, err := time.LoadLocation(st.Zone); err == nil {
+			out.Location = loc
+		}
+	}
+	for _, w := range st.Windows {
+		out.Windows = append(out.Windows, StoreWindow{Start: fromNanos(w.Start).In(out.Location),
+			End: fromNanos(w.End).In(out.Location), Capacity: w.Quota, Used: w.Used})
+	}
+	return out
 }

@@ -185,6 +185,15 @@ func (s *state) refuse(c Code) Result {
 	return Result{Code: c}
 }
 
+// refuseAs counts a refusal under one code and answers another: for an
+// answer that must not tell the caller what the count tells the operators.
+func (s *state) refuseAs(counted, answered Code) Result {
+	if int(counted) < len(s.stats.Refusals) {
+		s.stats.Refusals[counted]++
+	}
+	return Result{Code: answered}
+}
+
 func (s *state) applyOne(c *Command) Result {
 	if c.Seq != 0 && c.Op != OpDelivered {
 		if r, done := s.receive(c); done { // a delivered outbox message (outbox.go)
@@ -226,6 +235,10 @@ func (s *state) applyOne(c *Command) Result {
 		return s.customerOp(c)
 	case OpUnlock:
 		return s.unlock(c)
+	case OpPutStore:
+		return s.putStore(c)
+	case OpPutStoreWindow:
+		return s.putStoreWindow(c)
 	case OpClaim:
 		return s.claimOp(c)
 	case OpReleaseClaim:

@@ -55,7 +55,7 @@ func BenchmarkEngineReserveHot(b *testing.B) {
 		b.Run(fmt.Sprintf("keys=%v", keyed), func(b *testing.B) {
 			e := New(benchConfig())
 			skuID, store := []byte("sku-hot"), []byte("st-0001")
-			e.Apply(1e18-1, []Command{{Op: OpPutItem, SKU: skuID, Store: store, Stock: MaxStock, Limit: 2}})
+			e.Apply(1e18-1, []Command{{Op: OpPutItem, SKU: skuID, Store: store, Stock: MaxStock}, {Op: OpSetLimit, SKU: skuID, Limit: 2}})
 			custs := benchCustomers(1 << 16)
 			keys := benchCustomers(1 << 20)
 			runReserves(b, e, int64(time.Millisecond), func(i int, c *Command) {
@@ -84,8 +84,9 @@ func spreadItems() (skus, stores [][]byte) {
 func loadSpread(e *Engine, skus, stores [][]byte, stock int64) {
 	cmds := make([]Command, 0, 4096)
 	for _, k := range skus {
+		cmds = append(cmds, Command{Op: OpSetLimit, SKU: k, Limit: 2})
 		for _, s := range stores {
-			cmds = append(cmds, Command{Op: OpPutItem, SKU: k, Store: s, Stock: stock, Limit: 2})
+			cmds = append(cmds, Command{Op: OpPutItem, SKU: k, Store: s, Stock: stock})
 			if len(cmds) == cap(cmds) {
 				e.Apply(0, cmds)
 				cmds = cmds[:0]

@@ -3,7 +3,8 @@ package engine
 import "fmt"
 
 // CheckInvariants walks the whole shard and reports the first broken
-// invariant: no oversell (promised <= stock), window quotas, counts that
+// invariant: no oversell (promised <= stock), window quotas, store window
+// capacities and use (stores.go), counts that
 // must agree with the reservations, and every pending reservation having a
 // live expiry entry. It is O(state): tests call it after every batch, and a
 // build with the "invariants" tag runs it inside Apply.
@@ -130,6 +131,9 @@ func (s *state) check() error {
 		if p := (i - 1) / 2; i > 0 && s.due.less(i, p) {
 			return fmt.Errorf("due heap out of order at %d", i)
 		}
+	}
+	if err := s.checkStores(); err != nil {
+		return err
 	}
 	return s.checkClaims()
 }

@@ -343,3 +343,19 @@ func (e *Engine) ClaimsDue(until int64, max int) []DueClaim {
 	}
 	return out
 }
+
+// SweepClaim is what the home's sweep proposes for a due claim, given its
+// item shard's answer to get_claim_hold(K): an active hold anchors the
+// claim; a hold that ended (its release is in the outbox) releases it as
+// that release would, keeping its answer; no hold releases it as of the
+// deadline the sweep read (a retry may have moved it on meanwhile). The
+// router's sweep and the tests' use this one decision.
+func SweepClaim(d *DueClaim, hold *Result) Command {
+	switch {
+	case hold.Code == OK && hold.State.Active():
+		return Command{Op: OpAnchorClaim, Claim: []byte(d.Key)}
+	case hold.Code == OK:
+		return Command{Op: OpReleaseClaim, Claim: []byte(d.Key)}
+	}
+	return Command{Op: OpReleaseClaim, Claim: []byte(d.Key), Deadline: d.Deadline}
+}

@@ -16,7 +16,7 @@ package engine
 // outbox sends release_claim(K) to the customer's home; a hold ended by a
 // refused claim sends nothing (that claim never counted). The index from K
 // to the reservation carrying it answers the home's sweep (OpGetClaimHold:
-// an active one) and finds a hold that ended before its resolve arrived
+// an active one, or one that ended and releases the claim) and finds a hold that ended before its resolve arrived
 // (the resolve still makes its reserve's record answer a refusal, so that
 // a retry is told what the coordinator told). The provisional holds by
 // deadline are this shard's sweep's (ProvisionalDue).
@@ -205,13 +205,19 @@ func (s *state) claimRequired(r *reservation) Result {
 	return res
 }
 
-// getClaimHold reads the active reservation carrying a claim key.
+// getClaimHold reads the kept reservation carrying a claim key, for the
+// home's sweep: an active one (State says so) anchors the claim; one that
+// ended, its claim not refused, has sent or will send the claim's release
+// through the outbox, and while it is kept no new hold can carry the key
+// (checkClaimedReserve), so the sweep may release the claim as that
+// release would (keeping its "accepted" for retries, which replay the
+// ended hold). None, or a hold whose claim was refused: not_found.
 func (s *state) getClaimHold(c *Command) Result {
 	if !validKey(c.Claim) {
 		return Result{Code: CodeBadRequest}
 	}
 	r := s.claimHold(c.Claim)
-	if r == nil || !r.state.Active() {
+	if r == nil || r.claimSt == claimEnded {
 		return Result{Code: CodeNotFound}
 	}
 	info := s.resInfo(r)
@@ -241,4 +247,21 @@ func (e *Engine) ProvisionalDue(until int64, max int) []DueHold {
 		out = append(out, DueHold{ID: r.id, Claim: r.cl.key, Customer: s.customers.at(r.cust).id, Deadline: r.cl.deadline})
 	}
 	return out
+}
+
+// SweepHold is what the item shard's sweep proposes for a due provisional
+// hold, given its home's answer to get_claim(K): the resolve with that
+// answer, accepted or refused; a key the home does not know by the
+// deadline plus the margin was never accepted and never will be: expired.
+// An answer that is no claim's (the home could not read it) proposes
+// nothing (ok false): the next sweep asks again.
+func SweepHold(h *DueHold, claim *Result) (cmd Command, ok bool) {
+	code := claim.Code
+	switch {
+	case code == CodeNotFound:
+		code = CodeExpired
+	case !resolvable(code):
+		return Command{}, false
+	}
+	return Command{Op: OpResolveClaim, Claim: []byte(h.Claim), ClaimCode: code}, true
 }

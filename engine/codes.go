@@ -23,7 +23,7 @@ const (
 	CodeNotFound       Code = 11 // unknown reservation, customer or window
 	CodeExpired        Code = 12 // the reservation expired (EXPIRED or NO_SHOW)
 	CodeWrongState     Code = 13 // the reservation is not in a state that allows the operation
-	CodeWrongStore     Code = 14 // pickup at a store that is not the reservation's
+	CodeWrongStore     Code = 14 // pickup by id at a store that is not the reservation's (by code alone: CodeBadCode)
 	CodeBadCode        Code = 15 // wrong pickup code
 	CodeLocked         Code = 16 // too many wrong pickup codes; an operator must unlock
 	CodeBelowPromised  Code = 17 // stock or quota change would go below what is already promised
@@ -32,7 +32,9 @@ const (
 	CodeLinkFailed     Code = 20 // another command of the linked group failed; nothing was applied
 	CodeTooMany        Code = 21 // a per-item or per-shard count limit (windows per item, linked group length)
 	CodeClaimRequired  Code = 22 // a limited item of a customer whose counters live in another shard: claim there first; or a provisional hold: resolve its claim first
-	CodeOutOfOrder     Code = 23 // an outbox message that is not the next one from its shard: the sender resends from its first undelivered one
+	CodeWindowRequired Code = 23 // a reserve without a pickup window of an item that has windows: pick one
+	CodeTooEarly       Code = 24 // a pickup before the reservation's pickup window starts (no attempt counted)
+	CodeOutOfOrder     Code = 25 // an outbox message that is not the next one from its shard: the sender resends from its first undelivered one
 
 	// Refusals of the server and protocol (never produced by the engine).
 	CodeUnauthorized Code = 64 // missing or wrong token, or the role may not do this
@@ -45,6 +47,7 @@ const (
 	CodeUnavailable  Code = 71 // the shard is not ready (no leader, shutting down)
 	CodeTimeout      Code = 72 // the proposal did not commit in time; outcome unknown
 	CodeInternal     Code = 73 // a bug; the server logged it
+	CodeNotHeld      Code = 74 // node to node: this node holds no replica of the shard; ask a node that does
 )
 
 var codeNames = map[Code]string{
@@ -71,6 +74,8 @@ var codeNames = map[Code]string{
 	CodeLinkFailed:     "link_failed",
 	CodeTooMany:        "too_many",
 	CodeClaimRequired:  "claim_required",
+	CodeWindowRequired: "window_required",
+	CodeTooEarly:       "too_early",
 	CodeOutOfOrder:     "out_of_order",
 	CodeUnauthorized:   "unauthorized",
 	CodeBusy:           "busy",
@@ -82,6 +87,7 @@ var codeNames = map[Code]string{
 	CodeUnavailable:    "unavailable",
 	CodeTimeout:        "timeout",
 	CodeInternal:       "internal",
+	CodeNotHeld:        "not_held",
 }
 
 // String returns the code's stable snake_case name (used by invctl, logs and metrics).

@@ -4,6 +4,18 @@ import "time"
 
 // Op names a command. Values are part of the wire format (protocol op codes
 // 0x10 + Op): never renumber, only append.
+//
+// Values lie in ranges, and ReadOnly, Mutating and Internal follow from them:
+//
+//	1..15   the storefront's ops, expire, and the nodes' own ops (Internal)
+//	16..31  operator ops, and delivered (the nodes' own): they change state
+//	32..    reads: they never change state (get_claim and get_claim_hold
+//	        are the nodes' own)
+//
+// A new op that changes state takes the next free value below 32 (30 and
+// 31 are left); a new read takes the next value after OpLast. A change
+// op numbered above 31 would be taken for a read (ReadOnly) and served from
+// a replica without the log; TestOpRanges keeps the ranges honest.
 type Op uint8
 
 const (
@@ -27,7 +39,7 @@ const (
 	// On an item's shard (claimhold.go):
 	OpResolveClaim Op = 15 // Claim, ClaimCode: the home's answer makes a provisional hold firm (OK) or ends it (a refusal)
 	// On any shard (outbox.go):
-	OpDelivered Op = 27 // ToShard, Seq: the messages up to Seq reached shard ToShard: drop them from the outbox
+	OpDelivered Op = 29 // ToShard, Seq: the messages up to Seq reached shard ToShard: drop them from the outbox
 
 	// Retired ops: their numbers stay reserved and never come back; Apply
 	// refuses them (bad_request). Claims no longer expire, so nothing is
@@ -37,17 +49,19 @@ const (
 	OpClaimReleased Op = 13 // retired (was claim_released)
 
 	// Operator operations.
-	OpPutItem          Op = 16 // SKU, Store, Stock, Limit, OpensAt, ClosesAt, MemberTier, MemberUnits, MemberCutoff
+	OpPutItem          Op = 16 // SKU, Store, Stock, OpensAt, ClosesAt, MemberTier, MemberUnits, MemberCutoff (Limit must be 0: set_limit sets it)
 	OpPutWindow        Op = 17 // SKU, Store, Window (start), WindowEnd, Quota
 	OpRestock          Op = 18 // SKU, Store, Qty (> 0 units added)
 	OpAdjustStock      Op = 19 // SKU, Store, Qty (signed delta)
 	OpSetSaleWindow    Op = 20 // SKU, Store, OpensAt, ClosesAt (0 = unbounded)
-	OpSetLimit         Op = 21 // SKU, Store, Limit (0 = none)
+	OpSetLimit         Op = 21 // SKU, Limit (0 = none): the SKU's per-customer limit, at every store (every shard keeps it)
 	OpSetMemberShare   Op = 22 // SKU, Store, MemberTier, MemberUnits, MemberCutoff
 	OpBlock            Op = 23 // Customer
 	OpUnblock          Op = 24 // Customer (also clears the no-show history)
 	OpSetTier          Op = 25 // Customer, Tier
 	OpUnlock           Op = 26 // ID: lift a wrong-code lock
+	OpPutStore         Op = 27 // Store, Zone: a store's time zone (an IANA name, checked at the edge)
+	OpPutStoreWindow   Op = 28 // Store, Window (start), WindowEnd, Quota (the capacity across every SKU of the store)
 	OpGetItem          Op = 32 // SKU, Store
 	OpGetWindow        Op = 33 // SKU, Store, Window
 	OpGetReservation   Op = 34 // ID
@@ -55,9 +69,10 @@ const (
 	OpListReservations Op = 36 // Customer
 	OpStoresWithStock  Op = 37 // SKU
 	OpListItems        Op = 38 // SKU? (empty = all items of the shard): every item, for export and checks
-	OpGetClaim         Op = 39 // Claim: the home's answer for K (accepted pending or anchored, refused, or not_found); internal
-	OpGetClaimHold     Op = 40 // Claim: the active reservation that carries K on an item's shard, or not_found; internal
-	OpLast             Op = 40
+	OpGetStore         Op = 39 // Store: its time zone and pickup windows with their capacity and use
+	OpGetClaim         Op = 40 // Claim: the home's answer for K (accepted pending or anchored, refused, or not_found); internal
+	OpGetClaimHold     Op = 41 // Claim: the active reservation that carries K on an item's shard, or not_found; internal
+	OpLast             Op = 41
 )
 
 var opNames = map[Op]string{
@@ -71,7 +86,8 @@ var opNames = map[Op]string{
 	OpSetTier: "set_tier", OpUnlock: "unlock", OpGetItem: "get_item", OpGetWindow: "get_window",
 	OpGetReservation: "get_reservation", OpGetCustomer: "get_customer",
 	OpListReservations: "list_reservations", OpStoresWithStock: "stores_with_stock",
-	OpListItems: "list_items", OpGetClaim: "get_claim", OpGetClaimHold: "get_claim_hold",
+	OpListItems: "list_items", OpPutStore: "put_store", OpPutStoreWindow: "put_store_window",
+	OpGetStore: "get_store", OpGetClaim: "get_claim", OpGetClaimHold: "get_claim_hold",
 }
 
 func (o Op) String() string {
@@ -122,13 +138,15 @@ func (o Op) Message() bool { return o == OpReleaseClaim }
 // Limits on what comes in. The protocol checks them at the edge; the engine
 // checks them again and refuses with CodeBadRequest or CodeTooMany.
 const (
-	MaxIDBytes        = 64      // SKU, store and customer ids: barcodes, store codes and member ids fit
-	MaxKeyBytes       = 64      // idempotency keys: a UUID in text form fits
-	MaxQty            = 1 << 20 // units in one reservation or one stock change
-	MaxStock          = 1 << 30 // units of one item: keeps every sum inside int32
-	MaxWindowsPerItem = 64      // pickup windows of one item (8 a day for a week fits)
-	MaxLinked         = 64      // commands in one linked group (a cart's lines)
-	MaxTier           = 15      // customer tiers 0..15 (0 regular, 1 member, 2 loyal, ...)
+	MaxIDBytes         = 64      // SKU, store and customer ids: barcodes, store codes and member ids fit
+	MaxKeyBytes        = 64      // idempotency keys: a UUID in text form fits
+	MaxQty             = 1 << 20 // units in one reservation or one stock change
+	MaxStock           = 1 << 30 // units of one item: keeps every sum inside int32
+	MaxWindowsPerItem  = 64      // pickup windows of one item (8 a day for a week fits)
+	MaxWindowsPerStore = 256     // pickup windows of one store (8 a day for a month fits)
+	MaxZoneBytes       = 64      // a store's time zone name: the longest IANA names have about 30 bytes
+	MaxLinked          = 64      // commands in one linked group (a cart's lines)
+	MaxTier            = 15      // customer tiers 0..15 (0 regular, 1 member, 2 loyal, ...)
 )
 
 // Command is one request to the engine. Which fields matter depends on Op
@@ -148,14 +166,15 @@ type Command struct {
 	ID         uint64        // reservation id
 	Qty        int64         // units (reserve, confirm, restock); signed delta for OpAdjustStock
 	Window     int64         // pickup window start; 0 = no window
-	WindowEnd  int64         // OpPutWindow
-	Quota      int64         // OpPutWindow
+	WindowEnd  int64         // OpPutWindow, OpPutStoreWindow
+	Quota      int64         // OpPutWindow: the item's quota; OpPutStoreWindow: the store's capacity
+	Zone       []byte        // OpPutStore: IANA time zone name
 	TTL        time.Duration // hold time (0 = the configured default)
 	PickupCode uint64        // 12-digit pickup code
 	Restock    bool          // OpReturn: put the units back into stock
 
 	Stock        int64 // OpPutItem
-	Limit        int64 // per-customer limit for the SKU; 0 = none
+	Limit        int64 // OpSetLimit: per-customer limit of the SKU; 0 = none
 	OpensAt      int64 // sale window; 0 = open since forever
 	ClosesAt     int64 // 0 = never closes
 	MemberTier   uint8 // customers of this tier or higher may take the member share
@@ -219,6 +238,7 @@ type Result struct {
 	Reservations []ReservationInfo
 	Stores       []StoreStock
 	Items        []ItemInfo
+	Store        *StoreInfo
 }
 
 // ItemInfo is a read of one item.
@@ -229,7 +249,7 @@ type ItemInfo struct {
 	Confirmed    int64
 	PickedUp     int64
 	Available    int64 // Stock - Held - Confirmed - PickedUp
-	Limit        int64
+	Limit        int64 // the SKU's per-customer limit (the same at every store)
 	OpensAt      int64
 	ClosesAt     int64
 	MemberTier   uint8
@@ -244,6 +264,17 @@ type WindowInfo struct {
 	Start, End int64
 	Quota      int64
 	Used       int64 // held + confirmed + picked up in the window
+}
+
+// StoreInfo is a read of one store: its time zone (an IANA name; "" = none
+// set, read as UTC) and its pickup windows, where Quota is the capacity
+// across every SKU of the store and Used what its reservations hold in the
+// window. The engine keeps the zone's name only: whoever prints the windows
+// finds the zone's offsets (time.LoadLocation).
+type StoreInfo struct {
+	Store   string
+	Zone    string
+	Windows []WindowInfo
 }
 
 // ReservationInfo is a read of one reservation.
@@ -307,14 +338,17 @@ const (
 	EvClaimEnded    EventKind = 18 // a claim was released: its units are free again
 	EvClaimSettled  EventKind = 19 // retired (claims are no longer settled): never emitted
 	EvClaimMoved    EventKind = 20 // retired (claims are no longer extended): never emitted
-	EvClaimAnchored EventKind = 21 // a pending claim's hold was found by the home's sweep: it counts until released
-	EvHoldRefused   EventKind = 22 // a provisional hold ended: its claim was refused (item's shard; its units are back)
+	EvLimitSet      EventKind = 21 // a SKU's per-customer limit was set (SKU, Qty = the limit)
+	EvStorePut      EventKind = 22 // a store's time zone was set (Store, Zone)
+	EvStoreWindow   EventKind = 23 // a store's pickup window was created or changed (Store, Window, Qty = the capacity)
+	EvClaimAnchored EventKind = 24 // a pending claim's hold was found by the home's sweep: it counts until released
+	EvHoldRefused   EventKind = 25 // a provisional hold ended: its claim was refused (item's shard; its units are back)
 )
 
 var eventNames = [...]string{"", "reserved", "confirmed", "extended", "cancelled", "expired",
 	"picked_up", "no_show", "rescheduled", "returned", "locked", "unlocked", "item_put",
 	"window_put", "stock_changed", "customer", "bad_code", "claimed", "claim_ended", "claim_settled",
-	"claim_moved", "claim_anchored", "hold_refused"}
+	"claim_moved", "limit_set", "store_put", "store_window_put", "claim_anchored", "hold_refused"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && k != 0 {
@@ -339,6 +373,7 @@ type Event struct {
 	Stock      int64  // item's stock after EvItemPut / EvStockChanged
 	Tier       uint8  // EvCustomer
 	Blocked    bool   // EvCustomer
+	Zone       string // EvStorePut
 }
 
 // Config is the engine's configuration. Every replica of a shard must run

@@ -66,8 +66,11 @@ type Stats struct {
 	AwaitingPickup  int64 // reservations in CONFIRMED
 	Reservations    int64 // reservations kept (active and finished)
 	IdempotencyKeys int64
-	Outcomes        [8]int64  // reservations that reached each State (index State)
-	Refusals        [32]int64 // refusals by Code (domain codes only)
+	Outcomes        [8]int64 // reservations that reached each State (index State)
+	// Refusals counts refusals by Code (domain codes only), by their
+	// reason: a pickup by code alone whose code is another store's counts
+	// under CodeWrongStore though it is answered CodeBadCode.
+	Refusals [32]int64
 }
 
 // Snapshot writes the whole state to w. The same state always gives the same bytes.

@@ -53,7 +53,7 @@ func FuzzRestore(f *testing.F) {
 	f.Fuzz(fuzzRestoreOne)
 }
 
-// fuzzClaimSnapshot is a snapshot with every section of format 3 filled:
+// fuzzClaimSnapshot is a snapshot with every claim section of format 4 filled:
 // claims pending, anchored and refused; holds provisional, firm and ended
 // by a refused claim; undelivered outbox messages and an inbox mark.
 func fuzzClaimSnapshot() []byte {
@@ -78,8 +78,8 @@ func fuzzClaimSnapshot() []byte {
 		return Command{Op: OpReserve, SKU: []byte("L"), Store: []byte("S1"), Customer: far, Qty: 1, Key: []byte("r" + key),
 			Claim: []byte(key), Deadline: dl}
 	}
-	e.Apply(t0, []Command{{Op: OpPutItem, SKU: []byte("L"), Store: []byte("S1"), Stock: 9, Limit: 3},
-		claim("pending", 1), claim("anchored", 1), claim("refused", 1), {Op: OpAnchorClaim, Claim: []byte("anchored")},
+	e.Apply(t0, []Command{{Op: OpPutItem, SKU: []byte("L"), Store: []byte("S1"), Stock: 9},
+		{Op: OpSetLimit, SKU: []byte("L"), Limit: 3}, claim("pending", 1), claim("anchored", 1), claim("refused", 1), {Op: OpAnchorClaim, Claim: []byte("anchored")},
 		{Op: OpReleaseClaim, Claim: []byte("x"), FromShard: 2, Seq: 1},
 		hold("provisional"), hold("firm"), hold("ended"), hold("cancelled"),
 		{Op: OpResolveClaim, Claim: []byte("firm")}, {Op: OpResolveClaim, Claim: []byte("ended"), ClaimCode: CodeLimitExceeded},
@@ -141,6 +141,7 @@ func fuzzExercise(t *testing.T, e *Engine) {
 		if len(it.Windows) > 0 {
 			cmds = append(cmds, Command{Op: OpReserve, SKU: sku, Store: store, Customer: []byte("fz"), Qty: 1, Window: it.Windows[0].Start})
 		}
+		e.Read(&Command{Op: OpGetStore, Store: store})
 		cmds = append(cmds, Command{Op: OpAdjustStock, SKU: sku, Store: store, Qty: -1},
 			Command{Op: OpPutItem, SKU: sku, Store: store, Stock: it.Stock + 1, MemberTier: 1, MemberUnits: 1, MemberCutoff: math.MaxInt64})
 	}
@@ -219,7 +220,10 @@ const fuzzRecLen = 12
 var fuzzOps = []Op{OpReserve, OpReserve, OpReserve, OpConfirm, OpConfirm, OpExtend, OpCancel, OpPickup, OpPickup,
 	OpReschedule, OpReturn, OpExpire, OpPutItem, OpPutWindow, OpRestock, OpAdjustStock, OpSetSaleWindow, OpSetLimit,
 	OpSetMemberShare, OpBlock, OpUnblock, OpSetTier, OpUnlock, OpGetItem, OpGetWindow, OpGetReservation, OpGetCustomer,
-	OpListReservations, OpStoresWithStock, OpListItems, 0, 9, 27, 39, 255}
+	OpListReservations, OpStoresWithStock, OpListItems, 0, 9, 13, 31, 42, 255, OpPutStore, OpPutStoreWindow, OpPutStoreWindow,
+	OpGetStore}
+
+var fuzzZones = []string{"Asia/Taipei", "UTC", "", "Asia/Taipei ", "../x"}
 
 var fuzzDurations = []time.Duration{0, time.Nanosecond, time.Second, time.Minute, 5 * time.Minute, 30*time.Minute + 1,
 	time.Hour, 7 * 24 * time.Hour, -1, math.MaxInt64, math.MinInt64}
@@ -343,7 +347,16 @@ func (d *fuzzDec) command(r []byte) Command {
 	c.WindowEnd = c.Window + int64(r[9]>>4)*int64(15*time.Minute)
 	c.Quota = int64(r[9] & 15)
 	c.TTL = fuzzDurations[int(r[10])%len(fuzzDurations)]
-	c.Stock, c.Limit = int64(r[11]), int64(r[11]%5)
+	c.Stock = int64(r[11])
+	if op == OpSetLimit || r[11]&0x40 != 0 { // a limit on put_item is refused: now and then one
+		c.Limit = int64(r[11] % 5)
+	}
+	if op == OpSetLimit && flags&8 == 0 {
+		c.Store = nil // the SKU's limit names no store
+	}
+	if op == OpPutStore {
+		c.Zone = []byte(fuzzZones[int(r[9])%len(fuzzZones)])
+	}
 	c.OpensAt, c.ClosesAt = 0, 0
 	if r[10]&0x40 != 0 {
 		c.OpensAt = slot(r[10])
@@ -454,7 +467,8 @@ func FuzzApply(f *testing.F) {
 }
 
 // fuzzApplySeeds encodes a few command sequences that reach deep states:
-// carts, confirms, pickups with right and wrong codes, returns, expiry.
+// carts, confirms, pickups with right and wrong codes, returns, expiry,
+// store windows.
 func fuzzApplySeeds() [][]byte {
 	rec := func(op Op, flags, sku, store, cust, key, id, qty, win, wq, ttl, stock byte) []byte {
 		i := 0
@@ -466,15 +480,21 @@ func fuzzApplySeeds() [][]byte {
 	batch := func(dt byte, recs ...[]byte) []byte {
 		return append([]byte{dt, byte(len(recs) - 1)}, bytes.Join(recs, nil)...)
 	}
+	// The window of A@S1 and of S1 (slot 3: from half an hour ago, an hour
+	// long) is open now, so its orders can be picked up.
 	setup := batch(1,
 		rec(OpPutItem, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5),
 		rec(OpPutItem, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 9),
-		rec(OpPutWindow, 0, 0, 0, 0, 0, 0, 0, 0x86, 0x23, 0, 0),
+		rec(OpPutWindow, 0, 0, 0, 0, 0, 0, 0, 0x83, 0x43, 0, 0),
+		rec(OpPutStoreWindow, 0, 0, 0, 0, 0, 0, 0, 0x83, 0x43, 0, 0),
+		rec(OpPutStore, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+		rec(OpSetLimit, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2),
 		rec(OpSetTier, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1))
 	life := batch(4,
-		rec(OpReserve, 2, 0, 0, 1, 1, 0, 2, 0x86, 0, 0, 0),
-		rec(OpReserve, 1, 0, 0, 2, 0, 0, 1, 0, 0, 0, 0),
+		rec(OpReserve, 2, 0, 0, 1, 1, 0, 2, 0x83, 0, 0, 0),
+		rec(OpReserve, 1, 0, 0, 2, 0, 0, 1, 0x83, 0, 0, 0),
 		rec(OpReserve, 0, 1, 0, 2, 0, 0, 1, 0, 0, 0, 0),
+		rec(OpReserve, 0, 0, 0, 3, 0, 0, 1, 0, 0, 0, 0),
 		rec(OpConfirm, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0))
 	pickup := batch(8,
 		rec(OpPickup, 0x10, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0),

@@ -87,6 +87,10 @@ func fingerprint(c *Command) uint64 {
 			int64(c.MemberTier), c.MemberUnits, c.MemberCutoff, int64(c.Tier)} {
 			h = fnvU64(h, uint64(v))
 		}
+		if len(c.Zone) > 0 { // put_store; absent elsewhere, so other ops' fingerprints stay as they were
+			h = fnvU64(h, uint64(len(c.Zone)))
+			h = fnv64(h, c.Zone)
+		}
 	}
 	return h
 }

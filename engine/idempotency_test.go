@@ -44,7 +44,7 @@ type idemShop struct {
 	e   *Engine
 	cfg Config
 	now int64
-	w1  int64 // two pickup windows of A/S1
+	w1  int64 // two pickup windows of A/S1: w1 open since half an hour (pickups may start), w2 later
 	w2  int64
 	n   int
 }
@@ -53,8 +53,9 @@ func newIdemShop(t *testing.T) *idemShop {
 	cfg := Config{PickupSecret: []byte("idem"), IdempotencyRetention: time.Hour, FinishedRetention: 48 * time.Hour,
 		PickupPeriod: 24 * time.Hour}
 	s := &idemShop{t: t, e: New(cfg), cfg: cfg.WithDefaults(), now: 1_700_000_000 * int64(time.Second)}
-	s.w1, s.w2 = s.now+int64(2*time.Hour), s.now+int64(3*time.Hour)
+	s.w1, s.w2 = s.now-int64(30*time.Minute), s.now+int64(3*time.Hour)
 	s.must(OK, Command{Op: OpPutItem, SKU: []byte("A"), Store: []byte("S1"), Stock: 100})
+	s.must(OK, Command{Op: OpPutItem, SKU: []byte("D"), Store: []byte("S1"), Stock: 100}) // no windows: reserved without one
 	s.must(OK, Command{Op: OpPutItem, SKU: []byte("B"), Store: []byte("S1"), Stock: 1})
 	s.must(OK, Command{Op: OpPutWindow, SKU: []byte("A"), Store: []byte("S1"), Window: s.w1, WindowEnd: s.w1 + int64(time.Hour), Quota: 50})
 	s.must(OK, Command{Op: OpPutWindow, SKU: []byte("A"), Store: []byte("S1"), Window: s.w2, WindowEnd: s.w2 + int64(time.Hour), Quota: 50})
@@ -70,9 +71,14 @@ func (s *idemShop) must(code Code, c Command) Result {
 	return r
 }
 
+// hold reserves 2 units of A in a window, or of D (no windows) with window 0.
 func (s *idemShop) hold(window int64) uint64 {
 	s.n++
-	return s.must(OK, Command{Op: OpReserve, SKU: []byte("A"), Store: []byte("S1"),
+	sku := []byte("A")
+	if window == 0 {
+		sku = []byte("D")
+	}
+	return s.must(OK, Command{Op: OpReserve, SKU: sku, Store: []byte("S1"),
 		Customer: []byte(fmt.Sprintf("c%d", s.n%20)), Qty: 2, Window: window}).ID
 }
 
@@ -160,7 +166,7 @@ func TestIdempotencyEveryOp(t *testing.T) {
 		{"return-restock", func() Command { return Command{Op: OpReturn, ID: s.pickedUp(), Restock: true} }, OK},
 		{"return-discard", func() Command { return Command{Op: OpReturn, ID: s.pickedUp()} }, OK},
 		{"put-item", func() Command {
-			return Command{Op: OpPutItem, SKU: []byte("C"), Store: S1, Stock: 7, Limit: 2, OpensAt: s.now - 1,
+			return Command{Op: OpPutItem, SKU: []byte("C"), Store: S1, Stock: 7, OpensAt: s.now - 1,
 				MemberTier: 1, MemberUnits: 2, MemberCutoff: s.now + int64(time.Hour)}
 		}, OK},
 		{"put-window", func() Command {
@@ -172,7 +178,18 @@ func TestIdempotencyEveryOp(t *testing.T) {
 		{"sale-window", func() Command {
 			return Command{Op: OpSetSaleWindow, SKU: []byte("B"), Store: S1, OpensAt: s.now - 1, ClosesAt: s.now + int64(48*time.Hour)}
 		}, OK},
-		{"limit", func() Command { return Command{Op: OpSetLimit, SKU: []byte("B"), Store: S1, Limit: 3} }, OK},
+		{"limit", func() Command { return Command{Op: OpSetLimit, SKU: []byte("B"), Limit: 3} }, OK},
+		{"put-store", func() Command { return Command{Op: OpPutStore, Store: S1, Zone: []byte("Asia/Taipei")} }, OK},
+		{"put-store-window", func() Command {
+			return Command{Op: OpPutStoreWindow, Store: S1, Window: s.w2, WindowEnd: s.w2 + int64(time.Hour), Quota: 80}
+		}, OK},
+		{"pickup-too-early", func() Command { // no attempt counted, and none by the replay
+			r := s.must(OK, Command{Op: OpConfirm, ID: s.hold(s.w2)})
+			return Command{Op: OpPickup, ID: r.ID, Store: S1, PickupCode: r.PickupCode}
+		}, CodeTooEarly},
+		{"reserve-without-window", func() Command {
+			return Command{Op: OpReserve, SKU: A, Store: S1, Customer: []byte("r3"), Qty: 1}
+		}, CodeWindowRequired},
 		{"member-share", func() Command {
 			return Command{Op: OpSetMemberShare, SKU: A, Store: S1, MemberTier: 2, MemberUnits: 4, MemberCutoff: s.now + int64(time.Hour)}
 		}, OK},
@@ -209,7 +226,7 @@ func TestIdempotencyEveryOp(t *testing.T) {
 	// open (refused whole, keys not kept).
 	cart := func(name string, qtyB int64) []Command {
 		return []Command{
-			{Op: OpReserve, SKU: A, Store: S1, Customer: []byte("cart"), Qty: 1, Linked: true, Key: key(name + "-1")},
+			{Op: OpReserve, SKU: A, Store: S1, Customer: []byte("cart"), Qty: 1, Window: s.w1, Linked: true, Key: key(name + "-1")},
 			{Op: OpReserve, SKU: []byte("B"), Store: S1, Customer: []byte("cart"), Qty: qtyB, Key: key(name + "-2")},
 		}
 	}
@@ -231,7 +248,7 @@ func TestIdempotencyRetention(t *testing.T) {
 	ret := int64(s.cfg.IdempotencyRetention)
 	t0 := s.now
 	res := func(qty int64) Command {
-		return Command{Op: OpReserve, SKU: []byte("A"), Store: []byte("S1"), Customer: []byte("ret"), Qty: qty, Key: []byte("k-ret")}
+		return Command{Op: OpReserve, SKU: []byte("D"), Store: []byte("S1"), Customer: []byte("ret"), Qty: qty, Key: []byte("k-ret")}
 	}
 	first := s.must(OK, res(1))
 	s.now = t0 + ret - 1

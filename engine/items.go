@@ -13,9 +13,11 @@ func validMemberShare(tier uint8, units, cutoff int64) bool {
 		(units == 0 || (tier > 0 && cutoff > 0))
 }
 
-// putItem creates an item or changes its stock, limit, sale window and member share.
+// putItem creates an item or changes its stock, sale window and member
+// share. The per-customer limit is the SKU's (set_limit): a put_item that
+// carries one is a bad request.
 func (s *state) putItem(c *Command) Result {
-	if !s.itemArgs(c) || c.Stock < 0 || c.Stock > MaxStock || c.Limit < 0 || c.Limit > MaxStock ||
+	if !s.itemArgs(c) || c.Stock < 0 || c.Stock > MaxStock || c.Limit != 0 ||
 		!validSaleWindow(c.OpensAt, c.ClosesAt) || !validMemberShare(c.MemberTier, c.MemberUnits, c.MemberCutoff) {
 		return s.refuse(CodeBadRequest)
 	}
@@ -31,7 +33,6 @@ func (s *state) putItem(c *Command) Result {
 		}
 	}
 	it.stock = int32(c.Stock)
-	it.limit = int32(c.Limit)
 	it.opensAt, it.closesAt = c.OpensAt, c.ClosesAt
 	s.setShare(it, c.MemberTier, int32(c.MemberUnits), c.MemberCutoff)
 	assertItem(it)
@@ -40,18 +41,15 @@ func (s *state) putItem(c *Command) Result {
 }
 
 func (s *state) newItem(skuID, store []byte) *item {
-	skuIdx, ok := s.skuByName[string(skuID)]
-	if !ok {
-		skuIdx = uint32(len(s.skus))
-		s.skus = append(s.skus, sku{name: string(skuID)})
-		s.skuByName[s.skus[skuIdx].name] = skuIdx
-	}
+	skuIdx := s.skuIndex(skuID)
 	slot := s.items.grow()
 	it := s.items.at(slot)
 	it.key = string(s.itemKey(skuID, store))
 	it.sku = skuIdx
 	s.itemByKey.put(it.key, slot)
 	s.skus[skuIdx].items = append(s.skus[skuIdx].items, slot)
+	st := s.stores.get(it.storeName())
+	st.items = append(st.items, slot)
 	s.stats.Items++
 	return it
 }
@@ -93,7 +91,9 @@ func (s *state) itemOf(c *Command) (*item, Code) {
 	return it, OK
 }
 
-// putWindow creates a pickup window or changes its end or quota.
+// putWindow creates a pickup window or changes its end or quota. The
+// window must coincide with, or stay clear of, every window of the item's
+// store (stores.go).
 func (s *state) putWindow(c *Command) Result {
 	if c.Window <= 0 || c.WindowEnd <= c.Window || c.Quota < 0 || c.Quota > MaxStock {
 		return s.refuse(CodeBadRequest)
@@ -110,6 +110,9 @@ func (s *state) putWindow(c *Command) Result {
 		if ws[i].start != c.Window && ws[i].start < c.WindowEnd && c.Window < ws[i].end {
 			return s.refuse(CodeWindowConflict)
 		}
+	}
+	if s.storeConflict(it.storeName(), c.Window, c.WindowEnd) {
+		return s.refuse(CodeWindowConflict)
 	}
 	if w := it.window(c.Window); w != nil {
 		if int32(c.Quota) < w.used {
@@ -185,21 +188,6 @@ func (s *state) setSaleWindow(c *Command) Result {
 		return s.refuse(code)
 	}
 	it.opensAt, it.closesAt = c.OpensAt, c.ClosesAt
-	s.itemEvent(EvItemPut, it)
-	return s.itemResult(it)
-}
-
-// setLimit changes the per-customer limit. Customers already over a lowered
-// limit keep what they have; they cannot take more.
-func (s *state) setLimit(c *Command) Result {
-	if c.Limit < 0 || c.Limit > MaxStock {
-		return s.refuse(CodeBadRequest)
-	}
-	it, code := s.itemOf(c)
-	if code != OK {
-		return s.refuse(code)
-	}
-	it.limit = int32(c.Limit)
 	s.itemEvent(EvItemPut, it)
 	return s.itemResult(it)
 }

@@ -330,24 +330,29 @@ func (m *mcRun) deliver(faults bool) {
 	}
 }
 
-// sweep runs every shard's two sweeps once. The home's: each pending claim
-// past its deadline and the margin is anchored if its item shard has an
-// active hold carrying it, else released (as of the deadline it read). The
+// sweep runs every shard's two sweeps once (engine.SweepClaim and
+// SweepHold decide). The home's: each pending claim past its deadline and
+// the margin is anchored if its item shard has an active hold carrying
+// it, released as the outbox would if that hold ended, else released (as
+// of the deadline it read). The
 // item shard's: each provisional hold past its deadline and the margin is
 // resolved with its home's answer (expired if the home knows none). With
 // faults the sweeper may crash between its read and its commit.
 func (m *mcRun) sweep(faults bool) {
 	for sh := range m.e {
 		for _, d := range m.e[sh].ClaimsDue(m.at(sh)-int64(ClaimMargin), 8) {
-			found := m.e[d.ItemShard].Read(&Command{Op: OpGetClaimHold, Claim: []byte(d.Key)}).Code == OK
+			hold := m.e[d.ItemShard].Read(&Command{Op: OpGetClaimHold, Claim: []byte(d.Key)})
 			if faults && m.crash() {
 				continue
 			}
-			if found {
-				m.one(sh, Command{Op: OpAnchorClaim, Claim: []byte(d.Key)})
+			c := SweepClaim(&d, &hold)
+			m.one(sh, c)
+			switch {
+			case c.Op == OpAnchorClaim:
 				m.stats["swept_anchor"]++
-			} else {
-				m.one(sh, Command{Op: OpReleaseClaim, Claim: []byte(d.Key), Deadline: d.Deadline})
+			case c.Deadline == 0:
+				m.stats["swept_release_ended"]++
+			default:
 				m.stats["swept_release"]++
 			}
 		}
@@ -356,11 +361,11 @@ func (m *mcRun) sweep(faults bool) {
 			if faults && m.crash() {
 				continue
 			}
-			code := g.Code
-			if code == CodeNotFound {
-				code = CodeExpired // by now the home takes no claim for it: it was never accepted
+			c, ok := SweepHold(&h, &g)
+			if !ok {
+				m.fatalf("get_claim of %s: %v", h.Claim, g.Code)
 			}
-			m.one(sh, Command{Op: OpResolveClaim, Claim: []byte(h.Claim), ClaimCode: code})
+			m.one(sh, c)
 			m.stats["swept_resolve"]++
 		}
 	}

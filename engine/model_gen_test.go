@@ -193,11 +193,15 @@ func (g *refGen) modelItem(sku, store []byte) *refItem {
 	return g.m.items[refItemKey{string(sku), string(store)}]
 }
 
-// windowFor picks a pickup window for an item: one it has, a random grid
-// time (often unknown), or none.
+// windowFor picks a pickup window for an item: mostly one it has when it
+// has some (it is then reserved into one), else mostly none; now and then a
+// random grid time (often unknown), a negative one, or none for an item with
+// windows (window_required).
 func (g *refGen) windowFor(it *refItem) int64 {
-	switch p := g.r.IntN(100); {
-	case p < 45 && it != nil && len(it.windows) > 0:
+	has := it != nil && len(it.windows) > 0
+	p := g.r.IntN(100)
+	switch {
+	case has && p < 88:
 		// mostly one still open: the item keeps its past windows
 		ws := it.windows
 		for i := range ws {
@@ -207,9 +211,9 @@ func (g *refGen) windowFor(it *refItem) int64 {
 			}
 		}
 		return ws[g.r.IntN(len(ws))].start
-	case p < 55:
+	case has && p < 94, !has && p < 10:
 		return g.windowStart()
-	case p < 56:
+	case has && p < 95, !has && p < 11:
 		return -1
 	}
 	return 0
@@ -391,8 +395,8 @@ func (g *refGen) putItem() Command {
 	if it := g.modelItem(sku, store); it != nil && g.chance(60) {
 		c.Stock = max(0, it.stock+g.r.Int64N(7)-2) // near what it has, so that it mostly passes
 	}
-	if g.chance(40) {
-		c.Limit = 1 + g.r.Int64N(4)
+	if g.chance(2) {
+		c.Limit = 1 + g.r.Int64N(4) // refused: the limit is the SKU's (set_limit)
 	}
 	if g.chance(30) {
 		c.OpensAt, c.ClosesAt = g.saleWindow()
@@ -434,7 +438,7 @@ func (g *refGen) putWindow() Command {
 // operator draws one operator command.
 func (g *refGen) operator() Command {
 	sku, store := g.itemRef()
-	switch g.r.IntN(15) {
+	switch g.r.IntN(17) {
 	case 0, 1:
 		return g.putItem()
 	case 2, 3, 13:
@@ -459,7 +463,11 @@ func (g *refGen) operator() Command {
 		if g.chance(3) {
 			l = -1
 		}
-		return Command{Op: OpSetLimit, SKU: sku, Store: store, Limit: l}
+		c := Command{Op: OpSetLimit, SKU: sku, Limit: l}
+		if g.chance(3) {
+			c.Store = store // refused: the limit is the SKU's, at every store
+		}
+		return c
 	case 8:
 		t, u, c := g.memberShare()
 		return Command{Op: OpSetMemberShare, SKU: sku, Store: store, MemberTier: t, MemberUnits: u, MemberCutoff: c}
@@ -470,6 +478,11 @@ func (g *refGen) operator() Command {
 		return Command{Op: OpUnblock, Customer: g.idOf(refCusts)}
 	case 10, 14:
 		return Command{Op: OpUnblock, Customer: g.idOf(refCusts)}
+	case 15, 16:
+		if g.chance(30) {
+			return g.putStore()
+		}
+		return g.putStoreWindow()
 	case 11:
 		t := uint8(g.r.IntN(4))
 		if g.chance(3) {
@@ -482,7 +495,9 @@ func (g *refGen) operator() Command {
 
 func (g *refGen) read() Command {
 	sku, store := g.itemRef()
-	switch g.r.IntN(7) {
+	switch g.r.IntN(8) {
+	case 7:
+		return Command{Op: OpGetStore, Store: store}
 	case 0:
 		return Command{Op: OpGetItem, SKU: sku, Store: store}
 	case 1:
@@ -534,7 +549,7 @@ func (g *refGen) command() Command {
 	case p < 910:
 		return Command{Op: OpExpire}
 	case p < 913:
-		return Command{Op: []Op{0, 9, 15, 27, 31, 39, 200}[g.r.IntN(7)], Key: g.maybeKey()}
+		return Command{Op: []Op{0, 9, 15, 13, 31, 42, 200}[g.r.IntN(7)], Key: g.maybeKey()}
 	default:
 		return g.replay()
 	}
@@ -595,6 +610,10 @@ func refAlter(c *Command) {
 		c.ClosesAt++
 	case OpSetLimit:
 		c.Limit++
+	case OpPutStore:
+		c.Zone = append(c.Zone, 'x')
+	case OpPutStoreWindow:
+		c.Quota++
 	case OpSetMemberShare:
 		c.MemberUnits++
 	case OpSetTier:
@@ -718,10 +737,10 @@ func (g *refGen) setup() []Command {
 				continue
 			}
 			c := Command{Op: OpPutItem, SKU: []byte(sku), Store: []byte(store), Stock: 2 + g.r.Int64N(12)}
-			if g.chance(30) {
-				c.Limit = 1 + g.r.Int64N(3)
-			}
 			cmds = append(cmds, c)
+			if g.chance(30) {
+				continue // an item without windows: reserved without one
+			}
 			for i := 0; i < 3; i++ {
 				w := g.windowStart()
 				cmds = append(cmds, Command{Op: OpPutWindow, SKU: []byte(sku), Store: []byte(store), Window: w,
@@ -729,8 +748,43 @@ func (g *refGen) setup() []Command {
 			}
 		}
 	}
+	for _, sku := range refSKUs {
+		if g.chance(40) {
+			cmds = append(cmds, Command{Op: OpSetLimit, SKU: []byte(sku), Limit: 1 + g.r.Int64N(3)})
+		}
+	}
+	for range 12 { // store windows on the items' grid: most coincide with item windows, some are refused
+		cmds = append(cmds, g.putStoreWindow())
+	}
 	for i, c := range refCusts {
 		cmds = append(cmds, Command{Op: OpSetTier, Customer: []byte(c), Tier: uint8(i % 3)})
 	}
 	return cmds
+}
+
+var refZones = []string{"Asia/Taipei", "UTC", "America/Argentina/Buenos_Aires", "", "Asia/Taipei ", "../x"}
+
+func (g *refGen) putStore() Command {
+	z := refZones[g.r.IntN(3)]
+	if g.chance(10) {
+		z = refZones[3+g.r.IntN(3)]
+	}
+	return Command{Op: OpPutStore, Store: g.idOf(refStores), Zone: []byte(z)}
+}
+
+// putStoreWindow draws a store window on the grid: one slot long (like the
+// items' windows, so mostly coinciding with them), sometimes two (across
+// them: refused), with a small capacity so that two SKUs compete for it.
+func (g *refGen) putStoreWindow() Command {
+	start := g.windowStart()
+	c := Command{Op: OpPutStoreWindow, Store: g.idOf(refStores), Window: start, WindowEnd: start + refSlot, Quota: g.r.Int64N(5)}
+	switch g.r.IntN(20) {
+	case 0:
+		c.WindowEnd += refSlot
+	case 1:
+		c.Quota = -1
+	case 2:
+		c.WindowEnd = start
+	}
+	return c
 }

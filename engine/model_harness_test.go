@@ -1,8 +1,8 @@
 // What this file is: the harness of the randomized tests. refRun drives
 // one engine and the reference model with one seed's batches (refGen,
 // model_gen_test.go); after every batch it compares every result, reads
-// every item back from the engine to check the guarantees (no oversell,
-// window quotas), runs CheckInvariants, and every few batches compares the
+// every item and store back from the engine to check the guarantees (no
+// oversell, window quotas, store window capacities), runs CheckInvariants, and every few batches compares the
 // whole state (every kept reservation, customer and list). A failure names
 // the seed and the command to replay it, with the last batches.
 package engine
@@ -127,6 +127,21 @@ func (h *refRun) check() {
 		for _, w := range it.Windows {
 			if w.Used > w.Quota || w.Used < 0 {
 				h.fail("window over quota: %s/%s %+v", it.SKU, it.Store, w)
+			}
+		}
+	}
+	for _, name := range refStores {
+		c := Command{Op: OpGetStore, Store: []byte(name)}
+		got, want := h.e.Read(&c), h.m.getStore(&c)
+		if !refEqual(got, want) {
+			h.fail("store %s:\n engine %s\n model  %s", name, refFmtResult(got), refFmtResult(want))
+		}
+		if got.Store == nil {
+			continue
+		}
+		for _, w := range got.Store.Windows {
+			if w.Used > w.Quota || w.Used < 0 {
+				h.fail("store window over capacity: %s %+v", name, w)
 			}
 		}
 	}

@@ -71,7 +71,7 @@ func (m *refModel) reserve(c *Command) Result {
 	if it.closesAt != 0 && m.now >= it.closesAt {
 		return refBad(CodeClosed)
 	}
-	var w *refWindow
+	var w, sw *refWindow
 	if c.Window != 0 {
 		if w = it.window(c.Window); w == nil {
 			return refBad(CodeUnknownWindow)
@@ -79,6 +79,9 @@ func (m *refModel) reserve(c *Command) Result {
 		if w.end <= m.now {
 			return refBad(CodeClosed)
 		}
+		sw = m.storeWindow(it.store, c.Window)
+	} else if len(it.windows) > 0 {
+		return refBad(CodeWindowRequired) // an item with windows is reserved into one
 	}
 	kept := m.memberKept(it)
 	share := int64(0)
@@ -92,11 +95,16 @@ func (m *refModel) reserve(c *Command) Result {
 	if c.Qty > avail || c.Qty-share > max(0, avail-kept) {
 		return refBad(CodeSoldOut)
 	}
+	if sw != nil && sw.used+c.Qty > sw.quota { // the store's capacity across its SKUs
+		m.storeFull++
+		return refBad(CodeWindowFull)
+	}
 	if w != nil && w.used+c.Qty > w.quota {
 		return refBad(CodeWindowFull)
 	}
 	ok := [2]string{cu.id, it.sku}
-	if it.limit > 0 && m.owned[ok]+c.Qty > it.limit {
+	limit := m.limits[it.sku]
+	if limit > 0 && m.owned[ok]+c.Qty > limit {
 		return refBad(CodeLimitExceeded)
 	}
 	ttl := c.TTL
@@ -112,9 +120,15 @@ func (m *refModel) reserve(c *Command) Result {
 	if w != nil {
 		w.used += c.Qty
 	}
+	if sw != nil {
+		sw.used += c.Qty
+	}
 	m.owned[ok] += c.Qty
-	if it.limit > 0 && m.owned[ok] > it.limit {
-		m.fault = fmt.Sprintf("reserve %x accepted over the limit: customer %q owns %d of %q, limit %d", r.id, cu.id, m.owned[ok], it.sku, it.limit)
+	if limit > 0 && m.owned[ok] > limit {
+		m.fault = fmt.Sprintf("reserve %x accepted over the limit: customer %q owns %d of %q, limit %d", r.id, cu.id, m.owned[ok], it.sku, limit)
+	}
+	if sw != nil && sw.used > sw.quota {
+		m.fault = fmt.Sprintf("reserve %x accepted over the store window's capacity: %+v", r.id, *sw)
 	}
 	m.limitChecks++
 	cu.resIDs = append(cu.resIDs, r.id)
@@ -160,6 +174,9 @@ func (m *refModel) release(r *refRes, units int64) {
 	it.memberUsed -= back
 	if w := it.window(r.window); r.window != 0 && w != nil {
 		w.used -= units
+	}
+	if sw := m.storeWindow(r.store, r.window); r.window != 0 && sw != nil {
+		sw.used -= units
 	}
 	k := [2]string{r.cust, r.sku}
 	if m.owned[k] -= units; m.owned[k] == 0 {
@@ -255,13 +272,21 @@ func (m *refModel) reschedule(c *Command) Result {
 		return refBad(CodeUnknownWindow)
 	case to.end <= m.now:
 		return refBad(CodeClosed)
-	case to.used+r.qty > to.quota:
+	}
+	toStore := m.storeWindow(r.store, c.Window)
+	if toStore != nil && toStore.used+r.qty > toStore.quota || to.used+r.qty > to.quota {
 		return refBad(CodeWindowFull)
 	}
 	if from := it.window(r.window); from != nil {
 		from.used -= r.qty
 	}
+	if from := m.storeWindow(r.store, r.window); r.window != 0 && from != nil {
+		from.used -= r.qty
+	}
 	to.used += r.qty
+	if toStore != nil {
+		toStore.used += r.qty
+	}
 	r.window, r.updatedAt = c.Window, m.now
 	if r.state == StateConfirmed {
 		r.expiresAt = m.deadline(it, r.window)
@@ -289,22 +314,16 @@ func (m *refModel) pickup(c *Command) Result {
 	var r *refRes
 	if c.ID == 0 {
 		// By code alone: the confirmed reservation with that code at this
-		// store (lowest id if codes collide).
-		elsewhere := false
+		// store (lowest id if codes collide). None is bad_code, also when
+		// the code is another store's: the answer must not tell a guesser
+		// that the code is real.
 		for _, x := range m.res {
-			if x.state != StateConfirmed || x.code != c.PickupCode {
-				continue
-			}
-			if x.store != string(c.Store) {
-				elsewhere = true
-			} else if r == nil || x.id < r.id {
+			if x.state == StateConfirmed && x.code == c.PickupCode && x.store == string(c.Store) &&
+				(r == nil || x.id < r.id) {
 				r = x
 			}
 		}
 		if r == nil {
-			if elsewhere {
-				return refBad(CodeWrongStore)
-			}
 			return refBad(CodeBadCode)
 		}
 	} else {
@@ -318,6 +337,9 @@ func (m *refModel) pickup(c *Command) Result {
 	}
 	if r.locked {
 		return refBad(CodeLocked)
+	}
+	if r.window != 0 && m.now < r.window {
+		return Result{Code: CodeTooEarly, Window: r.window} // before the pickup window: no attempt counted
 	}
 	if r.code != c.PickupCode {
 		r.attempts++
@@ -378,8 +400,8 @@ func (m *refModel) itemResult(it *refItem) Result {
 }
 
 func (m *refModel) putItem(c *Command) Result {
-	if !refValidID(c.SKU) || !refValidID(c.Store) || c.Stock < 0 || c.Stock > MaxStock || c.Limit < 0 ||
-		c.Limit > MaxStock || !refSaleOK(c.OpensAt, c.ClosesAt) || !refShareOK(c.MemberTier, c.MemberUnits, c.MemberCutoff) {
+	if !refValidID(c.SKU) || !refValidID(c.Store) || c.Stock < 0 || c.Stock > MaxStock || c.Limit != 0 ||
+		!refSaleOK(c.OpensAt, c.ClosesAt) || !refShareOK(c.MemberTier, c.MemberUnits, c.MemberCutoff) {
 		return refBad(CodeBadRequest)
 	}
 	k := refItemKey{string(c.SKU), string(c.Store)}
@@ -391,7 +413,7 @@ func (m *refModel) putItem(c *Command) Result {
 	} else if c.Stock < it.promised() || (c.MemberUnits > 0 && c.MemberUnits < it.memberUsed) {
 		return refBad(CodeBelowPromised)
 	}
-	it.stock, it.limit, it.opensAt, it.closesAt = c.Stock, c.Limit, c.OpensAt, c.ClosesAt
+	it.stock, it.opensAt, it.closesAt = c.Stock, c.OpensAt, c.ClosesAt
 	it.setShare(c.MemberTier, c.MemberUnits, c.MemberCutoff)
 	return m.itemResult(it)
 }
@@ -407,6 +429,13 @@ func (m *refModel) putWindow(c *Command) Result {
 	for _, w := range it.windows {
 		if w.start != c.Window && w.start < c.WindowEnd && c.Window < w.end {
 			return refBad(CodeWindowConflict)
+		}
+	}
+	if st := m.stores[it.store]; st != nil {
+		for _, sw := range st.windows {
+			if refApart(c.Window, c.WindowEnd, sw) {
+				return refBad(CodeWindowConflict)
+			}
 		}
 	}
 	w := it.window(c.Window)
@@ -468,18 +497,6 @@ func (m *refModel) saleWindow(c *Command) Result {
 		return refBad(code)
 	}
 	it.opensAt, it.closesAt = c.OpensAt, c.ClosesAt
-	return m.itemResult(it)
-}
-
-func (m *refModel) setLimit(c *Command) Result {
-	if c.Limit < 0 || c.Limit > MaxStock {
-		return refBad(CodeBadRequest)
-	}
-	it, code := m.itemOf(c)
-	if code != OK {
-		return refBad(code)
-	}
-	it.limit = c.Limit
 	return m.itemResult(it)
 }
 
@@ -595,7 +612,7 @@ func (m *refModel) read(c *Command) Result {
 
 func (m *refModel) itemInfo(it *refItem) ItemInfo {
 	info := ItemInfo{SKU: it.sku, Store: it.store, Stock: it.stock, Held: it.held, Confirmed: it.confirmed,
-		PickedUp: it.pickedUp, Available: it.stock - it.promised(), Limit: it.limit, OpensAt: it.opensAt,
+		PickedUp: it.pickedUp, Available: it.stock - it.promised(), Limit: m.limits[it.sku], OpensAt: it.opensAt,
 		ClosesAt: it.closesAt, MemberTier: it.memberTier, MemberUnits: it.memberUnits, MemberUsed: it.memberUsed,
 		MemberCutoff: it.memberCutoff}
 	for _, w := range it.windows {

@@ -24,7 +24,7 @@ type refItemKey struct{ sku, store string }
 type refItem struct {
 	sku, store                       string
 	stock, held, confirmed, pickedUp int64
-	limit, opensAt, closesAt         int64
+	opensAt, closesAt                int64
 	memberTier                       uint8
 	memberUnits, memberUsed          int64
 	memberCutoff                     int64
@@ -73,16 +73,20 @@ type refModel struct {
 	res       map[uint64]*refRes  // kept reservations
 	owned     map[[2]string]int64 // (customer, sku) -> units held, confirmed or picked up (forgotten pickups included)
 	keys      map[string]refKey
+	limits    map[string]int64     // sku -> per-customer limit (model_stores_test.go)
+	stores    map[string]*refStore // stores given a zone or a window
 
 	// limitChecks counts accepted reserves checked against the limit (the
 	// check itself fails the test through fault).
 	limitChecks int
+	storeFull   int // reserves refused by a store window's capacity
 	fault       string
 }
 
 func newRefModel(cfg Config) *refModel {
 	return &refModel{cfg: cfg.WithDefaults(), items: map[refItemKey]*refItem{}, custs: map[string]*refCust{},
-		res: map[uint64]*refRes{}, owned: map[[2]string]int64{}, keys: map[string]refKey{}}
+		res: map[uint64]*refRes{}, owned: map[[2]string]int64{}, keys: map[string]refKey{},
+		limits: map[string]int64{}, stores: map[string]*refStore{}}
 }
 
 // clone copies everything a linked group may change. Keys are shared: a
@@ -112,6 +116,16 @@ func (m *refModel) clone() *refModel {
 	for k, v := range m.owned {
 		c.owned[k] = v
 	}
+	c.limits = make(map[string]int64, len(m.limits))
+	for k, v := range m.limits {
+		c.limits[k] = v
+	}
+	c.stores = make(map[string]*refStore, len(m.stores))
+	for k, st := range m.stores {
+		x := *st
+		x.windows = append([]refWindow(nil), st.windows...)
+		c.stores[k] = &x
+	}
 	return &c
 }
 
@@ -130,11 +144,11 @@ func refPickupCode(secret []byte, id uint64) uint64 {
 
 // refMutating: ops below the reads take an idempotency key, except expire
 // and the nodes' own ops of rules across shards (claim 9, release_claim 10,
-// anchor_claim 14, resolve_claim 15, delivered 27), which are idempotent by
+// anchor_claim 14, resolve_claim 15, delivered 29), which are idempotent by
 // their claim or message instead.
 func refMutating(op Op) bool {
 	switch op {
-	case OpExpire, 9, 10, 14, 15, 27:
+	case OpExpire, 9, 10, 14, 15, 29:
 		return false
 	}
 	return op < OpGetItem
@@ -171,7 +185,7 @@ func refSame(a, b *Command) bool {
 	op := func(c *Command) operator {
 		return operator{c.WindowEnd, c.Quota, c.Stock, c.Limit, c.OpensAt, c.ClosesAt, c.MemberUnits, c.MemberCutoff, c.MemberTier, c.Tier}
 	}
-	return sf(a) == sf(b) && (a.Op < OpPutItem || op(a) == op(b))
+	return sf(a) == sf(b) && (a.Op < OpPutItem || op(a) == op(b) && string(a.Zone) == string(b.Zone))
 }
 
 func refCopyCmd(c *Command) Command {
@@ -180,6 +194,7 @@ func refCopyCmd(c *Command) Command {
 	x.Store = append([]byte(nil), c.Store...)
 	x.Customer = append([]byte(nil), c.Customer...)
 	x.Key = append([]byte(nil), c.Key...)
+	x.Zone = append([]byte(nil), c.Zone...)
 	return x
 }
 
@@ -424,6 +439,12 @@ func (m *refModel) one(c *Command) Result {
 		return m.customerOp(c)
 	case OpUnlock:
 		return m.unlock(c)
+	case OpPutStore:
+		return m.putStore(c)
+	case OpPutStoreWindow:
+		return m.putStoreWindow(c)
+	case OpGetStore:
+		return m.getStore(c)
 	case OpGetItem, OpGetWindow, OpGetReservation, OpGetCustomer, OpListReservations, OpStoresWithStock, OpListItems:
 		return m.read(c)
 	}

@@ -1,7 +1,8 @@
 // What this file proves: the engine does exactly what a deliberately simple
 // reference model of the domain does, for long random sequences of every
 // command, and the guarantees (no oversell, window quotas, per-customer
-// limits, the engine's own invariants) hold after every batch.
+// limits, store window capacities across SKUs, the engine's own
+// invariants) hold after every batch.
 //
 // How: refModel (model_ref_test.go, model_ops_test.go) keeps items,
 // windows, customers, reservations and idempotency keys in plain maps and
@@ -89,6 +90,9 @@ func refFmtResult(r Result) string {
 	if r.Items != nil {
 		s += fmt.Sprintf(" items=%+v", r.Items)
 	}
+	if r.Store != nil {
+		s += fmt.Sprintf(" store=%+v", *r.Store)
+	}
 	return s + "}"
 }
 
@@ -120,6 +124,7 @@ func refFmtCmd(c *Command) string {
 	add("member_units", c.MemberUnits, c.MemberUnits != 0)
 	add("member_cutoff", c.MemberCutoff, c.MemberCutoff != 0)
 	add("tier", c.Tier, c.Tier != 0)
+	add("zone", fmt.Sprintf("%q", c.Zone), c.Zone != nil)
 	add("claim", fmt.Sprintf("%q", c.Claim), c.Claim != nil)
 	add("deadline", c.Deadline, c.Deadline != 0)
 	add("item_shard", c.ItemShard, c.ItemShard != 0)
@@ -148,13 +153,13 @@ func TestModelRandom(t *testing.T) {
 	if *refSeedFlag != 0 {
 		h := newRefRun(t, *refSeedFlag)
 		h.runCommands(per)
-		t.Logf("seed %d: %d batches, %d commands, %d accepted reserves checked against limits",
-			*refSeedFlag, h.batches, h.cmds, h.m.limitChecks)
+		t.Logf("seed %d: %d batches, %d commands, %d accepted reserves checked against limits, %d refused by a store window",
+			*refSeedFlag, h.batches, h.cmds, h.m.limitChecks, h.m.storeFull)
 		return
 	}
 	base := time.Now().UnixNano()
 	t.Logf("master seed %d: %d runs of %d commands (replay one run with -seed=<its seed>)", base, runs, per)
-	var total, batches atomic.Int64
+	var total, batches, storeFull atomic.Int64
 	start := time.Now()
 	t.Run("runs", func(t *testing.T) {
 		for i := 0; i < runs; i++ {
@@ -165,8 +170,13 @@ func TestModelRandom(t *testing.T) {
 				h.runCommands(per)
 				total.Add(int64(h.cmds))
 				batches.Add(int64(h.batches))
+				storeFull.Add(int64(h.m.storeFull))
 			})
 		}
 	})
-	t.Logf("%d commands in %d batches, %v", total.Load(), batches.Load(), time.Since(start).Round(time.Millisecond))
+	t.Logf("%d commands in %d batches, %v; %d reserves refused by a store window's capacity", total.Load(), batches.Load(),
+		time.Since(start).Round(time.Millisecond), storeFull.Load())
+	if storeFull.Load() == 0 {
+		t.Errorf("no reserve met a full store window: the runs do not exercise store capacity")
+	}
 }

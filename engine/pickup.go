@@ -118,9 +118,13 @@ func (s *state) byPIN(code uint64, store []byte) (r *reservation, wrongStore boo
 }
 
 // pickup hands a confirmed reservation over at the counter. By id, the code
-// must match (a wrong code counts; MaxPickupAttempts wrong codes lock it); by
-// code alone (ID 0), the code names the reservation. Either way the store
-// must be the reservation's.
+// must match (a wrong code counts; MaxPickupAttempts wrong codes lock it),
+// and another store's reservation is refused wrong_store before its code is
+// looked at, so that answer tells nothing about the code. By code alone (ID
+// 0), the code names the reservation at this store; a code of another
+// store's reservation is answered bad_code like an unknown one. A
+// reservation with a pickup window is handed over from the window's start
+// (too_early before).
 func (s *state) pickup(c *Command) Result {
 	if !validID(c.Store) || c.PickupCode >= pickupCodeMod {
 		return s.refuse(CodeBadRequest)
@@ -130,7 +134,13 @@ func (s *state) pickup(c *Command) Result {
 		var wrongStore bool
 		if r, wrongStore = s.byPIN(c.PickupCode, c.Store); r == nil {
 			if wrongStore {
-				return s.refuse(CodeWrongStore)
+				// The code is real, but another store's. Saying so would
+				// tell a guesser at this counter that the code exists (to
+				// be collected at the other store): the answer is bad_code,
+				// as for a code that names nothing, with nothing counted
+				// against the reservation either way. The count keeps the
+				// reason for the operators (inv_refusals_total).
+				return s.refuseAs(CodeWrongStore, CodeBadCode)
 			}
 			return s.refuse(CodeBadCode)
 		}
@@ -146,6 +156,14 @@ func (s *state) pickup(c *Command) Result {
 	}
 	if r.locked {
 		return s.refuse(CodeLocked)
+	}
+	if r.window != 0 && s.now < r.window {
+		// Not yet: the order waits for its pickup window (the store may
+		// not even have it on the shelf). Nothing is counted, the code is
+		// not checked; the reply names the window's start.
+		res := s.refuse(CodeTooEarly)
+		res.Window = r.window
+		return res
 	}
 	if r.code != c.PickupCode {
 		s.j.res(r)

@@ -86,6 +86,8 @@ func (s *state) read(c *Command) Result {
 			out = []ItemInfo{}
 		}
 		return Result{Items: out}
+	case OpGetStore:
+		return s.getStore(c)
 	case OpGetClaim:
 		return s.getClaim(c)
 	case OpGetClaimHold:
@@ -97,7 +99,7 @@ func (s *state) read(c *Command) Result {
 func (s *state) itemInfo(it *item) ItemInfo {
 	info := ItemInfo{SKU: it.skuName(), Store: it.storeName(), Stock: int64(it.stock),
 		Held: int64(it.held), Confirmed: int64(it.confirmed), PickedUp: int64(it.pickedUp),
-		Available: int64(it.available()), Limit: int64(it.limit), OpensAt: it.opensAt, ClosesAt: it.closesAt}
+		Available: int64(it.available()), Limit: int64(s.skuLimit(it)), OpensAt: it.opensAt, ClosesAt: it.closesAt}
 	if x := it.ext; x != nil {
 		info.MemberTier, info.MemberUnits, info.MemberUsed, info.MemberCutoff =
 			x.memberTier, int64(x.memberUnits), int64(x.memberUsed), x.memberCutoff

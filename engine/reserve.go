@@ -4,10 +4,11 @@ import "time"
 
 // reserve takes Qty units of an item for a customer, or refuses with exactly
 // one reason. Checks run in a fixed order: request shape, item, customer
-// state, rate, sale window, pickup window, stock, window quota, customer
-// limit (or the claim that stands for it). The "... before ..." cases of
-// engine/table_test.go pin each step of that order; docs/PROTOCOL.md lists
-// the refusal codes.
+// state, rate, sale window, pickup window (an item with windows is reserved
+// into one), stock, the store window's capacity and the item window's
+// quota, customer limit (or the claim that stands for it). The "... before
+// ..." cases of engine/table_test.go pin each step of that order;
+// docs/PROTOCOL.md lists the refusal codes.
 func (s *state) reserve(c *Command) Result {
 	if !validID(c.SKU) || !validID(c.Store) || !validID(c.Customer) ||
 		c.Qty <= 0 || c.Qty > MaxQty || c.TTL < 0 || c.TTL > s.cfg.MaxHold || c.Window < 0 {
@@ -30,7 +31,7 @@ func (s *state) reserve(c *Command) Result {
 	if it.closesAt != 0 && s.now >= it.closesAt {
 		return s.refuse(CodeClosed)
 	}
-	var w *window
+	var w, sw *window // the item's window and its store's (stores.go)
 	if c.Window != 0 {
 		if w = it.window(c.Window); w == nil {
 			return s.refuse(CodeUnknownWindow)
@@ -38,6 +39,9 @@ func (s *state) reserve(c *Command) Result {
 		if w.end <= s.now {
 			return s.refuse(CodeClosed)
 		}
+		sw = s.storeWindow(it, c.Window)
+	} else if it.hasWindows() {
+		return s.refuse(CodeWindowRequired)
 	}
 	qty := int32(c.Qty)
 	share := s.shareFor(it, cu, qty)
@@ -47,7 +51,7 @@ func (s *state) reserve(c *Command) Result {
 	if avail := it.available(); qty > avail || qty-share > max(0, avail-s.memberReserved(it)) {
 		return s.refuse(CodeSoldOut)
 	}
-	if w != nil && w.used+qty > w.quota {
+	if sw != nil && sw.used+qty > sw.quota || w != nil && w.used+qty > w.quota {
 		return s.refuse(CodeWindowFull)
 	}
 	switch {
@@ -57,11 +61,11 @@ func (s *state) reserve(c *Command) Result {
 		if code := s.checkClaimedReserve(c); code != OK {
 			return s.refuse(code)
 		}
-	case it.limit > 0 && s.claimsElsewhere(c.Customer):
+	case s.skuLimit(it) > 0 && s.claimsElsewhere(c.Customer):
 		r := s.refuse(CodeClaimRequired)
-		r.Qty = int64(it.limit)
+		r.Qty = int64(s.skuLimit(it))
 		return r
-	case it.limit > 0 && cu.owned(it.sku)+s.claimedUnits(cu.id, it.skuName())+qty > it.limit:
+	case s.skuLimit(it) > 0 && cu.owned(it.sku)+s.claimedUnits(cu.id, it.skuName())+qty > s.skuLimit(it):
 		return s.refuse(CodeLimitExceeded)
 	}
 
@@ -88,8 +92,13 @@ func (s *state) reserve(c *Command) Result {
 		s.j.window(w)
 		w.used += qty
 	}
+	if sw != nil {
+		s.j.window(sw)
+		sw.used += qty
+	}
 	assertItem(it)
 	assertWindow(w)
+	assertWindow(sw)
 	s.addOwned(custSlot, it.sku, qty)
 	s.j.customer(cu)
 	cu.active++
@@ -198,6 +207,11 @@ func (s *state) release(r *reservation, units int32) {
 			s.j.window(w)
 			w.used -= units
 			assertWindow(w)
+		}
+		if sw := s.storeWindow(it, r.window); sw != nil {
+			s.j.window(sw)
+			sw.used -= units
+			assertWindow(sw)
 		}
 	}
 	assertItem(it)
@@ -347,7 +361,8 @@ func (s *state) reschedule(c *Command) Result {
 	if to.end <= s.now {
 		return s.refuse(CodeClosed)
 	}
-	if to.used+r.qty > to.quota {
+	toStore := s.storeWindow(it, c.Window)
+	if toStore != nil && toStore.used+r.qty > toStore.quota || to.used+r.qty > to.quota {
 		return s.refuse(CodeWindowFull)
 	}
 	if r.window != 0 {
@@ -356,10 +371,20 @@ func (s *state) reschedule(c *Command) Result {
 			from.used -= r.qty
 			assertWindow(from)
 		}
+		if from := s.storeWindow(it, r.window); from != nil {
+			s.j.window(from)
+			from.used -= r.qty
+			assertWindow(from)
+		}
 	}
 	s.j.window(to)
 	to.used += r.qty
 	assertWindow(to)
+	if toStore != nil {
+		s.j.window(toStore)
+		toStore.used += r.qty
+		assertWindow(toStore)
+	}
 	s.j.res(r)
 	r.window = c.Window
 	r.updatedAt = s.now

@@ -12,7 +12,8 @@
 // Commands (times as in scenario_test.go: at=10s, at=+2s; a deadline is
 // dl=+3s from the step's time, or dl=3s from the story's start):
 //
-//	put-item shard= sku= store= stock= [limit=]
+//	set-limit sku= limit=                 (every shard)
+//	put-item shard= sku= store= stock=
 //	reserve shard= sku= store= cust= qty= [key=] [claim= dl=]
 //	claim shard= cust= sku= qty= limit= claim= item-shard= dl=
 //	resolve shard= claim= [code=]         anchor|release-claim shard= claim= [dl=]
@@ -105,6 +106,15 @@ func (c *scCluster) run(td *datadriven.TestData) (string, error) {
 			}
 		}
 		return out.String(), nil
+	case "set-limit":
+		// The SKU's limit on every shard, as the operator's set_limit fans out.
+		n, err := a.int("limit", 0)
+		for i := range c.e {
+			if r := c.apply(i, Command{Op: OpSetLimit, SKU: []byte(a["sku"]), Limit: n}); r.Code != OK {
+				return "", fmt.Errorf("set_limit on shard %d: %v", i, r.Code)
+			}
+		}
+		return "ok\n", err
 	case "outbox":
 		return c.outbox(sh), nil
 	case "deliver":
@@ -154,7 +164,7 @@ func (c *scCluster) command(name string, a scArgs) (Command, func(Result) string
 	var cmd Command
 	switch name {
 	case "put-item":
-		cmd = Command{Op: OpPutItem, SKU: b("sku"), Store: b("store"), Stock: num("stock"), Limit: num("limit")}
+		cmd = Command{Op: OpPutItem, SKU: b("sku"), Store: b("store"), Stock: num("stock")}
 		show = func(r Result) string { return tbFmtResult(r) }
 	case "reserve":
 		cmd = Command{Op: OpReserve, SKU: b("sku"), Store: b("store"), Customer: b("cust"), Qty: num("qty"), Key: b("key"),
@@ -271,21 +281,25 @@ func (c *scCluster) sweep(sh int) string {
 	until := c.now() - int64(ClaimMargin)
 	for _, d := range c.e[sh].ClaimsDue(until, 100) {
 		hold := c.e[d.ItemShard].Read(&Command{Op: OpGetClaimHold, Claim: []byte(d.Key)})
-		if hold.Code == OK {
-			fmt.Fprintf(&out, "claim %s: hold %d@%d found: %s\n", d.Key, SeqOfID(hold.ID), d.ItemShard,
-				tbFmtClaim(c.apply(sh, Command{Op: OpAnchorClaim, Claim: []byte(d.Key)})))
-			continue
+		cmd := SweepClaim(&d, &hold)
+		r := c.apply(sh, cmd)
+		switch {
+		case cmd.Op == OpAnchorClaim:
+			fmt.Fprintf(&out, "claim %s: hold %d@%d found: %s\n", d.Key, SeqOfID(hold.ID), d.ItemShard, tbFmtClaim(r))
+		case cmd.Deadline == 0:
+			fmt.Fprintf(&out, "claim %s: hold %d@%d ended (%s): released %d\n", d.Key, SeqOfID(hold.ID), d.ItemShard, hold.State, r.Qty)
+		default:
+			fmt.Fprintf(&out, "claim %s: no hold on shard %d: released %d\n", d.Key, d.ItemShard, r.Qty)
 		}
-		r := c.apply(sh, Command{Op: OpReleaseClaim, Claim: []byte(d.Key), Deadline: d.Deadline})
-		fmt.Fprintf(&out, "claim %s: no hold on shard %d: released %d\n", d.Key, d.ItemShard, r.Qty)
 	}
 	for _, h := range c.e[sh].ProvisionalDue(until, 100) {
 		g := c.e[CustomerShard([]byte(h.Customer), scShards)].Read(&Command{Op: OpGetClaim, Claim: []byte(h.Claim)})
-		code := g.Code
-		if code == CodeNotFound {
-			code = CodeExpired
+		cmd, ok := SweepHold(&h, &g)
+		if !ok {
+			fmt.Fprintf(&out, "hold %d@%d (%s): home says %s: nothing proposed\n", SeqOfID(h.ID), sh, h.Claim, tbFmtClaim(g))
+			continue
 		}
-		r := c.apply(sh, Command{Op: OpResolveClaim, Claim: []byte(h.Claim), ClaimCode: code})
+		r := c.apply(sh, cmd)
 		fmt.Fprintf(&out, "hold %d@%d (%s): home says %s: %s\n", SeqOfID(h.ID), sh, h.Claim, tbFmtClaim(g), scFmtRes(r))
 	}
 	if out.Len() == 0 {

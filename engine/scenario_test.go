@@ -22,10 +22,11 @@
 //
 //	config hold= max-hold= pickup-period= grace= attempts= no-show-limit= no-show-period=
 //	       rate= burst= key-retention= finished-retention=     (a fresh engine)
-//	put-item sku= store= stock= [limit=] [opens=] [closes=] [member-tier= member-units= member-until=]
+//	put-item sku= store= stock= [opens=] [closes=] [member-tier= member-units= member-until=] (limit= is refused)
 //	put-window sku= store= start= end= quota=
+//	put-store store= zone=      put-store-window store= start= end= capacity=
 //	restock|adjust-stock sku= store= qty=|delta=
-//	sale-window sku= store= [opens=] [closes=]    limit sku= store= n=
+//	sale-window sku= store= [opens=] [closes=]    limit sku= n=   (the SKU's, at every store)
 //	member-share sku= store= tier= units= until=
 //	block|unblock cust=    set-tier cust= tier=
 //	reserve sku= store= cust= qty= [window=] [ttl=] [key=]
@@ -35,10 +36,12 @@
 //	cart cust= store= [key=]                     (input: one line per SKU: "A qty=1 [window=] [key=]")
 //	batch                                        (input: one command per line, "linked" chains it to the next)
 //	item sku= store=   window sku= store= start=   reservation id=   customer cust=
-//	reservations cust=   stores sku=   items [sku=]
+//	reservations cust=   stores sku=   items [sku=]   store store=
 //
 // Every mutating command also takes key= (idempotency key). Run with
-// -rewrite to regenerate the expected output (then read the diff).
+// -rewrite to regenerate the expected output (then read the diff). Store
+// windows print their capacity; times stay offsets from the start of the
+// story (the zone is the store's to print, not the engine's).
 package engine
 
 import (
@@ -381,9 +384,19 @@ func (s *scenario) command(name string, a scArgs) (Command, func(Result) string,
 		item()
 		show = showItem
 	case "limit":
-		c = Command{Op: OpSetLimit, Limit: num("n", 0)}
-		item()
-		show = showItem
+		c = Command{Op: OpSetLimit, SKU: str("sku"), Limit: num("n", 0)}
+		show = func(r Result) string {
+			if r.Code != OK {
+				return tbFmtResult(r)
+			}
+			return fmt.Sprintf("ok limit=%d", r.Qty)
+		}
+	case "put-store":
+		c = Command{Op: OpPutStore, Store: str("store"), Zone: []byte(a["zone"])}
+		show = scShowStore
+	case "put-store-window":
+		c = Command{Op: OpPutStoreWindow, Store: str("store"), Window: when("start"), WindowEnd: when("end"), Quota: num("capacity", 0)}
+		show = scShowStore
 	case "member-share":
 		c = Command{Op: OpSetMemberShare, MemberTier: uint8(num("tier", 0)), MemberUnits: num("units", 0), MemberCutoff: when("until")}
 		item()
@@ -471,6 +484,8 @@ func (s *scenario) read(name string, a scArgs) (string, bool, error) {
 		c = Command{Op: OpStoresWithStock, SKU: []byte(a["sku"])}
 	case "items":
 		c = Command{Op: OpListItems, SKU: []byte(a["sku"])}
+	case "store":
+		c = Command{Op: OpGetStore, Store: []byte(a["store"])}
 	default:
 		return "", false, nil
 	}
@@ -507,6 +522,8 @@ func (s *scenario) read(name string, a scArgs) (string, bool, error) {
 		} else {
 			line(tbFmtStores(r.Stores))
 		}
+	case "store":
+		out.WriteString(scFmtStore(r.Store))
 	case "items":
 		for _, it := range r.Items {
 			line(it.SKU + "/" + it.Store + " " + tbFmtItem(scItemLine(&it)))
@@ -516,4 +533,25 @@ func (s *scenario) read(name string, a scArgs) (string, bool, error) {
 		}
 	}
 	return out.String(), true, nil
+}
+
+// scFmtStore prints a store: its zone, then a line per window.
+func scFmtStore(st *StoreInfo) string {
+	var b strings.Builder
+	zone := st.Zone
+	if zone == "" {
+		zone = "none"
+	}
+	fmt.Fprintf(&b, "%s zone=%s\n", st.Store, zone)
+	for _, w := range st.Windows {
+		fmt.Fprintf(&b, "window %s..%s capacity=%d used=%d\n", tbAt(w.Start), tbAt(w.End), w.Quota, w.Used)
+	}
+	return b.String()
+}
+
+func scShowStore(r Result) string {
+	if r.Code != OK {
+		return tbFmtResult(r)
+	}
+	return "ok " + strings.TrimSuffix(scFmtStore(r.Store), "\n")
 }

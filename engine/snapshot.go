@@ -11,29 +11,34 @@ import (
 
 // Snapshot format (all integers varints, strings length-prefixed):
 //
-//	magic "INVSNAP" version(3; 1 is read too, 2 is refused)
+//	magic "INVSNAP" version(4)
 //	now seq stats
-//	skus, items, customers, owned (sorted by key), reservation slots
-//	(0 id = free), free list, pickup-code index (sorted), due heap (array
-//	order), finished queue, idempotency entries (oldest first), and from
-//	version 3 the claims and the outbox (snapshot_claims.go)
+//	skus (with their limit), items, customers, owned (sorted by key),
+//	reservation slots (0 id = free), free list, pickup-code index (sorted),
+//	due heap (array order), finished queue, idempotency entries (oldest
+//	first), the claims and the outbox (snapshot_claims.go), the stores
+//	(snapshot_stores.go)
 //
 // Everything is written in a fixed order (slab order, sorted map keys), so
 // the same state gives the same bytes; restore rebuilds the maps.
+//
+// Versions 1 and 2 kept a limit per item and came from nodes that placed
+// items by SKU and store (docs/adr/0071): their shards hold other items
+// than this version's, so they are refused, not converted. Version 3 kept
+// the claims of docs/adr/0050 (claims that expire, proofs, a queue of
+// releases), which the claims and the outbox of docs/adr/0070 replaced: it
+// is refused too (errSnapshotV3).
 
-var snapMagic = []byte("INVSNAP\x03")
+var snapMagic = []byte("INVSNAP\x04")
 
-// snapMagicV1 is the format before claims, still restored (it has none).
-var snapMagicV1 = []byte("INVSNAP\x01")
+// snapMagicOld is the part of the magic before the version byte.
+var snapMagicOld = []byte("INVSNAP")
 
-// snapMagicV2 is the format of the claims of docs/adr/0050 (claims that
-// expire, proofs, a queue of releases), which the claims of docs/adr/0070
-// replaced: refused with errSnapshotV2.
-var snapMagicV2 = []byte("INVSNAP\x02")
-
-var errSnapshotV2 = errors.New("engine: snapshot format 2 (the claims of docs/adr/0050) is not restored by this version, " +
-	"whose format 3 keeps claims and the outbox of docs/adr/0070: restore it with the release that wrote it and " +
-	"let every claimed reservation end, or start the shard from a format 1 or 3 snapshot")
+// errSnapshotV3 refuses a snapshot of format 3, whose claims are those of
+// docs/adr/0050.
+var errSnapshotV3 = errors.New("engine: snapshot format 3 keeps the claims of docs/adr/0050, which this version " +
+	"does not restore (its format 4 keeps the claims and the outbox of docs/adr/0070): restore it with the release " +
+	"that wrote it and let every claimed reservation end, or export the catalog there and import it here")
 
 type enc struct {
 	w   *bufio.Writer
@@ -61,6 +66,7 @@ func (s *state) snapshot(w io.Writer) error {
 	e.u(uint64(len(s.skus)))
 	for _, k := range s.skus {
 		e.s(k.name)
+		e.i(int64(k.limit))
 		e.u(uint64(len(k.items)))
 		for _, slot := range k.items {
 			e.u(uint64(slot))
@@ -93,6 +99,7 @@ func (s *state) snapshot(w io.Writer) error {
 	snapDue(e, s.finished.buf[s.finished.head:])
 	s.snapIdem(e)
 	s.snapClaims(e)
+	s.snapStores(e)
 	return bw.Flush()
 }
 
@@ -112,7 +119,7 @@ func (s *state) snapStats(e *enc) {
 func snapItem(e *enc, it *item) {
 	e.s(it.key)
 	e.u(uint64(it.sku))
-	for _, v := range []int32{it.stock, it.held, it.confirmed, it.pickedUp, it.limit} {
+	for _, v := range []int32{it.stock, it.held, it.confirmed, it.pickedUp} {
 		e.i(int64(v))
 	}
 	e.i(it.opensAt)
@@ -305,14 +312,17 @@ func (s *state) restore(r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("engine: read snapshot: %w", err)
 	}
-	if len(data) < len(snapMagic) {
+	if len(data) < len(snapMagic) || string(data[:len(snapMagicOld)]) != string(snapMagicOld) {
 		return fmt.Errorf("%w: bad magic or version", errSnapshot)
 	}
-	if string(data[:len(snapMagic)]) == string(snapMagicV2) {
-		return errSnapshotV2
+	switch v := data[len(snapMagicOld)]; v {
+	case 1, 2:
+		return fmt.Errorf("%w: version %d places items by SKU and store; this version places them by store "+
+			"(export the catalog with the old version, import it here)", errSnapshot, v)
+	case 3:
+		return errSnapshotV3
 	}
-	v1 := string(data[:len(snapMagic)]) == string(snapMagicV1)
-	if !v1 && string(data[:len(snapMagic)]) != string(snapMagic) {
+	if string(data[:len(snapMagic)]) != string(snapMagic) {
 		return fmt.Errorf("%w: bad magic or version", errSnapshot)
 	}
 	d := &dec{b: data[len(snapMagic):]}
@@ -321,14 +331,14 @@ func (s *state) restore(r io.Reader) error {
 	s.restoreStats(d)
 	s.restoreSKUs(d)
 	s.restoreItems(d)
+	s.restoreStoreItems(d)
 	s.restoreCustomers(d)
 	s.restoreRes(d)
 	s.due = restoreDue(d)
 	s.finished = fifo[dueEntry]{buf: restoreDue(d)}
 	s.restoreIdem(d)
-	if !v1 {
-		s.restoreClaims(d)
-	}
+	s.restoreClaims(d)
+	s.restoreStores(d)
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
 	}
@@ -360,6 +370,7 @@ func (s *state) restoreSKUs(d *dec) {
 	for i := range s.skus {
 		k := &s.skus[i]
 		k.name = d.str(MaxIDBytes)
+		k.limit = d.i32(0, MaxStock)
 		m := d.count(1)
 		k.items = make([]uint32, m)
 		for j := range k.items {
@@ -384,7 +395,6 @@ func (s *state) restoreItems(d *dec) {
 		it.held = d.i32(0, MaxStock)
 		it.confirmed = d.i32(0, MaxStock)
 		it.pickedUp = d.i32(0, MaxStock)
-		it.limit = d.i32(0, MaxStock)
 		it.opensAt, it.closesAt = d.i(), d.i()
 		if d.bool() {
 			x := &itemExt{}

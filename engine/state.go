@@ -17,6 +17,8 @@ type state struct {
 	skus      []sku
 	skuByName map[string]uint32
 
+	stores storeTable // stores.go: time zones and store pickup windows
+
 	items     slab[item]
 	itemByKey strIndex
 
@@ -47,10 +49,13 @@ type state struct {
 	pinBuf [16]byte
 }
 
-// sku is one SKU known to the shard, with the items (stores) that carry it.
+// sku is one SKU known to the shard, with the items (stores) that carry it
+// and its per-customer limit, the same at every store (set_limit reaches
+// every shard, so a SKU may be known here before any item carries it).
 type sku struct {
 	name  string
 	items []uint32
+	limit int32 // units one customer may hold, confirm or pick up; 0 = none
 }
 
 // item is one SKU at one store. Counts are int32: MaxStock keeps every sum in range.
@@ -61,7 +66,6 @@ type item struct {
 	held      int32
 	confirmed int32
 	pickedUp  int32
-	limit     int32
 	opensAt   int64
 	closesAt  int64
 	ext       *itemExt // member share and windows; nil for most items of a flash sale
@@ -149,6 +153,7 @@ type reservation struct {
 func (s *state) init(cfg *Config) {
 	s.cfg = cfg
 	s.skuByName = make(map[string]uint32)
+	s.stores.init()
 	s.idem.init()
 	s.claims.init()
 	s.holds.init()

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -235,6 +236,9 @@ func tbFmtEvent(ev Event) string {
 	if ev.SKU != "" || ev.Store != "" {
 		fmt.Fprintf(&b, " %s/%s", ev.SKU, ev.Store)
 	}
+	if ev.Zone != "" {
+		fmt.Fprintf(&b, " zone=%s", ev.Zone)
+	}
 	if ev.Customer != "" {
 		b.WriteString(" " + ev.Customer)
 	}
@@ -278,7 +282,7 @@ var tbWindows = [...][2]string{{"1h", "2h"}, {"1d", "1d2h"}, {"2d", "2d2h"}}
 // tbFixture is the shop every case starts from (applied at tbT0):
 //
 //	A@S1 stock 10, A@S2 stock 5       plain SKU in two stores
-//	L@S1, L@S2 stock 10, limit 2       per-customer limit across stores
+//	L@S1, L@S2 stock 10; SKU L limit 2  per-customer limit across stores
 //	W@S1 stock 10, windows w0 [1h,2h) quota 5, w1 [1d,1d2h) quota 2, w2 [2d,2d2h) quota 3
 //	M@S1 stock 4, member share: 2 units for tier >= 1 until 1h
 //	F@S1 stock 5, sale window [1h, 2h)
@@ -290,14 +294,15 @@ func tbFixture() []Command {
 	cmds := []Command{
 		do.putItem("A", "S1", 10, 0).cmd,
 		do.putItem("A", "S2", 5, 0).cmd,
-		do.putItem("L", "S1", 10, 2).cmd,
-		do.putItem("L", "S2", 10, 2).cmd,
+		do.putItem("L", "S1", 10, 0).cmd,
+		do.putItem("L", "S2", 10, 0).cmd,
+		do.setLimit("L", 2).cmd,
 		do.putItem("W", "S1", 10, 0).cmd,
 	}
 	for _, w := range tbWindows {
 		cmds = append(cmds, do.putWindow("W", "S1", w[0], w[1], 0).cmd)
 	}
-	cmds[5].Quota, cmds[6].Quota, cmds[7].Quota = 5, 2, 3
+	cmds[6].Quota, cmds[7].Quota, cmds[8].Quota = 5, 2, 3
 	return append(cmds,
 		do.putItem("M", "S1", 4, 0).share(1, 2, "1h").cmd,
 		do.putItem("F", "S1", 5, 0).sale("1h", "2h").cmd,
@@ -367,8 +372,8 @@ func (o tbOps) adjust(sku, store string, delta int64) tbStep {
 func (o tbOps) saleWindow(sku, store, opens, closes string) tbStep {
 	return o.cmd(Command{Op: OpSetSaleWindow, SKU: []byte(sku), Store: []byte(store), OpensAt: tbAbs(opens), ClosesAt: tbAbs(closes)})
 }
-func (o tbOps) setLimit(sku, store string, limit int64) tbStep {
-	return o.cmd(Command{Op: OpSetLimit, SKU: []byte(sku), Store: []byte(store), Limit: limit})
+func (o tbOps) setLimit(sku string, limit int64) tbStep {
+	return o.cmd(Command{Op: OpSetLimit, SKU: []byte(sku), Limit: limit})
 }
 func (o tbOps) memberShare(sku, store string, tier uint8, units int64, cutoff string) tbStep {
 	return o.cmd(Command{Op: OpSetMemberShare, SKU: []byte(sku), Store: []byte(store)}).share(tier, units, cutoff)
@@ -754,7 +759,7 @@ func tbConfirmed(cust string, n int, first uint64) []tbStep {
 }
 
 func tbTable() []tbCase {
-	return append(tbMainTable(), tbClaimTable()...)
+	return append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...)
 }
 
 func tbMainTable() []tbCase {
@@ -923,7 +928,8 @@ func tbMainTable() []tbCase {
 			do.pickupByCode("S1", tbPin(2)).res("picked_up id=2 qty=1 code=ok"), do.getRes(1).res("confirmed id=1 qty=2 pickup-by=7d code=ok")),
 		tc("pickup: wrong store (right code) is refused and not counted", R("A", "S1", "c1", 2), do.confirm(1, 0),
 			do.pickup(1, "S2", tbPin(1)).is(CodeWrongStore).events(), do.getRes(1).resv("id=1 A/S1 c1 qty=2 confirmed pickup-by=7d code=ok")),
-		tc("pickup: by code alone at the wrong store", R("A", "S1", "c1", 2), do.confirm(1, 0), do.pickupByCode("S2", tbPin(1)).is(CodeWrongStore)),
+		tc("pickup: by code alone, another store's code is answered like an unknown one and not counted", R("A", "S1", "c1", 2), do.confirm(1, 0),
+			do.pickupByCode("S2", tbPin(1)).is(CodeBadCode).events(), do.getRes(1).resv("id=1 A/S1 c1 qty=2 confirmed pickup-by=7d code=ok")),
 		tc("pickup: by code alone with an unknown code", R("A", "S1", "c1", 2), do.confirm(1, 0), do.pickupByCode("S1", (tbPin(1)+1)%1e12).is(CodeBadCode).events()),
 		tc("pickup: wrong code counts an attempt", R("A", "S1", "c1", 2), do.confirm(1, 0),
 			do.pickup(1, "S1", 1).is(CodeBadCode).events("bad_code id=1 A/S1 c1 confirmed code=ok"),
@@ -961,9 +967,11 @@ func tbMainTable() []tbCase {
 			do.reschedule(1, 2).res("held id=1 qty=2 window=2d expires=10m").events("rescheduled id=1 W/S1 c1 qty=2 window=2d held"),
 			do.getWindow("W", "S1", 1).wnd("1d..1d2h quota=2 used=0"), do.getWindow("W", "S1", 2).wnd("2d..2d2h quota=3 used=2")),
 		tc("reschedule: a confirmed order moves its deadline", R("W", "S1", "c1", 1).win(1), do.confirm(1, 0),
-			do.reschedule(1, 2).res("confirmed id=1 qty=1 window=2d pickup-by=2d2h code=ok"), do.pickup(1, "S1", tbPin(1)).at("1d3h").res("picked_up id=1 qty=1 window=2d code=ok")),
-		tc("reschedule: a reservation without a window into one", R("W", "S1", "c1", 2), do.reschedule(1, 1).res("held id=1 qty=2 window=1d expires=10m"),
-			do.getWindow("W", "S1", 1).wnd("1d..1d2h quota=2 used=2")),
+			do.reschedule(1, 2).res("confirmed id=1 qty=1 window=2d pickup-by=2d2h code=ok"), do.pickup(1, "S1", tbPin(1)).at("1d3h").is(CodeTooEarly),
+			do.pickup(1, "S1", tbPin(1)).at("2d").res("picked_up id=1 qty=1 window=2d code=ok")),
+		tc("reschedule: a reservation without a window into one (made before the item had windows)", R("A", "S1", "c1", 2),
+			do.putWindow("A", "S1", "1d", "1d2h", 2), do.reschedule(1, 1).res("held id=1 qty=2 window=1d expires=10m"),
+			do.getWindow("A", "S1", 1).wnd("1d..1d2h quota=2 used=2")),
 		tc("reschedule: to a full window", R("W", "S1", "c1", 2).win(1), R("W", "S1", "c2", 2).win(2), do.reschedule(2, 1).is(CodeWindowFull),
 			do.getRes(2).res("held id=2 qty=2 window=2d expires=10m")),
 		tc("reschedule: to an unknown window", R("W", "S1", "c1", 1).win(1), do.cmd(Command{Op: OpReschedule, ID: id(1), Window: tbAbs("5d")}).is(CodeUnknownWindow)),
@@ -971,7 +979,7 @@ func tbMainTable() []tbCase {
 			do.getWindow("W", "S1", 1).wnd("1d..1d2h quota=2 used=2")),
 		tc("reschedule: to a window that has ended", R("W", "S1", "c1", 1).win(1), do.confirm(1, 0), do.reschedule(1, 0).at("2h").is(CodeClosed)),
 		tc("reschedule: window 0 is a bad request", R("W", "S1", "c1", 1).win(1), do.cmd(Command{Op: OpReschedule, ID: id(1)}).is(CodeBadRequest)),
-		tc("reschedule: picked up is wrong state", R("W", "S1", "c1", 1).win(1), do.confirm(1, 0), do.pickup(1, "S1", tbPin(1)), do.reschedule(1, 2).is(CodeWrongState)),
+		tc("reschedule: picked up is wrong state", R("W", "S1", "c1", 1).win(1), do.confirm(1, 0), do.pickup(1, "S1", tbPin(1)).at("1d"), do.reschedule(1, 2).is(CodeWrongState)),
 		tc("reschedule: expired", R("W", "S1", "c1", 1).win(1), do.reschedule(1, 2).at("10m").is(CodeExpired)),
 		tc("reschedule: unknown id", do.reschedule(7, 1).is(CodeNotFound)),
 
@@ -1035,9 +1043,9 @@ func tbMainTable() []tbCase {
 			do.getCust("c1").at("7d").cust("c1 tier=0 blocked no-shows=3 open=0")})...),
 
 		// ---- put_item ----
-		tc("put_item: creates an item", do.putItem("N", "S1", 7, 3).sale("1h", "none").item("stock=7 available=7 limit=3 sale=1h..none").events("item_put N/S1 stock=7"),
-			do.getItem("N", "S1").item("stock=7 available=7 limit=3 sale=1h..none")),
-		tc("put_item: changes stock, limit, sale window and member share", do.putItem("A", "S1", 20, 5).sale("none", "3h").share(2, 4, "1h").
+		tc("put_item: creates an item", do.putItem("N", "S1", 7, 0).sale("1h", "none").item("stock=7 available=7 sale=1h..none").events("item_put N/S1 stock=7"),
+			do.getItem("N", "S1").item("stock=7 available=7 sale=1h..none")),
+		tc("put_item: changes stock, sale window and member share", do.setLimit("A", 5), do.putItem("A", "S1", 20, 0).sale("none", "3h").share(2, 4, "1h").
 			item("stock=20 available=20 limit=5 sale=none..3h member-share=0/4 tier>=2 until=1h"),
 			R("A", "S1", "vip", 17).is(CodeSoldOut), R("A", "S1", "gold", 17).is(CodeLimitExceeded), R("A", "S1", "gold", 5).res("held id=1 qty=5 expires=10m")),
 		tc("put_item: stock below what is promised is refused", R("A", "S1", "c1", 4), do.confirm(1, 0), R("A", "S1", "c2", 3),
@@ -1103,13 +1111,21 @@ func tbMainTable() []tbCase {
 		tc("set_sale_window: opens a closed item", do.saleWindow("F", "S1", "none", "none").item("stock=5 available=5"), R("F", "S1", "c1", 1).res("held id=1 qty=1 expires=10m")),
 		tc("set_sale_window: closing before opening", do.saleWindow("A", "S1", "2h", "1h").is(CodeBadRequest)),
 		tc("set_sale_window: unknown item", do.saleWindow("A", "S7", "1h", "2h").is(CodeUnknownItem)),
-		tc("set_limit: sets a limit", do.setLimit("A", "S1", 1).item("stock=10 available=10 limit=1").events("item_put A/S1 stock=10"),
-			R("A", "S1", "c1", 2).is(CodeLimitExceeded)),
-		tc("set_limit: lowered below what a customer owns: kept, no more", R("L", "S1", "c1", 2), do.setLimit("L", "S1", 1),
-			R("L", "S1", "c1", 1).is(CodeLimitExceeded), do.getRes(1).res("held id=1 qty=2 expires=10m")),
-		tc("set_limit: 0 removes it", do.setLimit("L", "S1", 0), R("L", "S1", "c1", 5).res("held id=1 qty=5 expires=10m")),
-		tc("set_limit: negative is a bad request", do.setLimit("L", "S1", -1).is(CodeBadRequest)),
-		tc("set_limit: unknown item", do.setLimit("L", "S3", 1).is(CodeUnknownItem)),
+		tc("set_limit: sets the SKU's limit at every store", do.setLimit("A", 1).res("ok").events("limit_set A/ qty=1"),
+			do.getItem("A", "S2").item("stock=5 available=5 limit=1"), R("A", "S1", "c1", 2).is(CodeLimitExceeded),
+			R("A", "S1", "c1", 1), R("A", "S2", "c1", 1).is(CodeLimitExceeded)),
+		tc("set_limit: lowered below what a customer owns: kept, no more", R("L", "S1", "c1", 2), do.setLimit("L", 1),
+			R("L", "S2", "c1", 1).is(CodeLimitExceeded), do.getRes(1).res("held id=1 qty=2 expires=10m")),
+		tc("set_limit: 0 removes it", do.setLimit("L", 0).events("limit_set L/"), R("L", "S1", "c1", 5).res("held id=1 qty=5 expires=10m")),
+		tc("set_limit: negative, past MaxStock, no SKU, or with a store is a bad request", do.setLimit("L", -1).is(CodeBadRequest),
+			do.setLimit("L", MaxStock+1).is(CodeBadRequest), do.setLimit("", 1).is(CodeBadRequest),
+			do.setLimit("L", 1).withCmd(func(c *Command) { c.Store = []byte("S1") }).is(CodeBadRequest).events(),
+			do.getItem("L", "S1").item("stock=10 available=10 limit=2")),
+		tc("set_limit: a SKU with no item here yet keeps it for the items to come", do.setLimit("N", 1).events("limit_set N/ qty=1"),
+			do.putItem("N", "S1", 5, 0).item("stock=5 available=5 limit=1"), R("N", "S1", "c1", 2).is(CodeLimitExceeded)),
+		tc("put_item: a limit is refused (set_limit sets it)", do.putItem("A", "S1", 10, 2).is(CodeBadRequest).events(),
+			do.putItem("Q", "S1", 10, 1).is(CodeBadRequest), do.getItem("Q", "S1").is(CodeUnknownItem)),
+		tc("put_item: keeps the SKU's limit", do.putItem("L", "S1", 20, 0).item("stock=20 available=20 limit=2")),
 		tc("set_member_share: keeps units for members", do.memberShare("A", "S1", 1, 8, "1h").item("stock=10 available=10 member-share=0/8 tier>=1 until=1h").events("item_put A/S1 stock=10"),
 			R("A", "S1", "c1", 3).is(CodeSoldOut), R("A", "S1", "vip", 10).res("held id=1 qty=10 expires=10m")),
 		tc("set_member_share: 0 units removes it", do.memberShare("M", "S1", 0, 0, "none").item("stock=4 available=4"), R("M", "S1", "c1", 4).res("held id=1 qty=4 expires=10m")),
@@ -1172,7 +1188,7 @@ func tbMainTable() []tbCase {
 		// ---- unknown ops ----
 		tc("unknown op 0", do.cmd(Command{Op: 0}).is(CodeBadRequest)),
 		tc("unknown op 15", do.cmd(Command{Op: 15, Key: []byte("k")}).is(CodeBadRequest)),
-		tc("unknown op 39 (read range)", do.cmd(Command{Op: 39}).is(CodeBadRequest)),
+		tc("unknown op 42 (read range)", do.cmd(Command{Op: 42}).is(CodeBadRequest)),
 		tc("expire: a batch of only an expire is fine", do.expire().res("ok").events()),
 
 		// ---- idempotency ----
@@ -1261,6 +1277,46 @@ func tbMainTable() []tbCase {
 func (s tbStep) withCmd(f func(*Command)) tbStep {
 	f(&s.cmd)
 	return s
+}
+
+// TestPickupAnotherStoresCode: at a counter, a pickup by code alone with a
+// real code of another store gets exactly the answer an unknown code gets
+// (bad_code, no fields, no events, nothing counted against the
+// reservation), so the answer cannot tell a guesser the code is real; the
+// engine's refusal counts keep the reason for the operators.
+func TestPickupAnotherStoresCode(t *testing.T) {
+	e := tbNewEngine(t, nil)
+	apply := func(cmds ...tbStep) ([]Result, []Event) {
+		t.Helper()
+		batch := make([]Command, len(cmds))
+		for i, s := range cmds {
+			batch[i] = s.cmd
+		}
+		res, ev := e.Apply(tbAbs("0"), batch)
+		return slices.Clone(res), slices.Clone(ev)
+	}
+	apply(do.reserve("A", "S1", "c1", 1))
+	apply(do.confirm(1, 0))
+	before := e.Stats()
+	other, otherEv := apply(do.pickupByCode("S2", tbPin(1)))
+	unknown, unknownEv := apply(do.pickupByCode("S2", (tbPin(1)+1)%1e12))
+	if !reflect.DeepEqual(other[0], Result{Code: CodeBadCode}) || !reflect.DeepEqual(other[0], unknown[0]) ||
+		len(otherEv) != 0 || len(unknownEv) != 0 {
+		t.Fatalf("another store's code: %+v %v; an unknown code: %+v %v; want the same bad_code, no events",
+			other[0], otherEv, unknown[0], unknownEv)
+	}
+	read := do.getRes(1).cmd
+	got := e.Read(&read)
+	if got.Reservation == nil || got.Reservation.Attempts != 0 || got.Reservation.Locked {
+		t.Fatalf("the reservation changed: %+v", got.Reservation)
+	}
+	after := e.Stats()
+	if d := after.Refusals[CodeWrongStore] - before.Refusals[CodeWrongStore]; d != 1 {
+		t.Errorf("wrong_store refusals counted %d, want 1", d)
+	}
+	if d := after.Refusals[CodeBadCode] - before.Refusals[CodeBadCode]; d != 1 {
+		t.Errorf("bad_code refusals counted %d, want 1 (the unknown code)", d)
+	}
 }
 
 // TestEngineStats: the running counts for metrics agree with what happened.

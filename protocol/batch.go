@@ -260,6 +260,11 @@ func DecodeBatchResult(payload []byte, out []BatchResult) ([]BatchResult, error)
 	if err != nil {
 		return out[:0], err
 	}
+	if cap(out) < b.Len() {
+		// The framing is checked: exactly this many entries follow. A
+		// slice grown by append would keep up to twice their size.
+		out = make([]BatchResult, 0, b.Len())
+	}
 	out = out[:0]
 	for e, ok := b.Next(); ok; e, ok = b.Next() {
 		if e.Flags != 0 {

@@ -63,7 +63,7 @@ const goldenAbout = "Reference frames of the inv wire protocol (docs/PROTOCOL.md
 	"fields named as in the spec, absent fields zero; enums (op, code, state, kind, compression) by name. " +
 	"Integers are exact 64-bit values: read them with a 64-bit-safe JSON parser. " +
 	"canonical false: compressed bytes may differ between compressors; decompress and compare the value. " +
-	"shard_of: routing hash vectors; hash is FNV-1a 64 in decimal."
+	"shard_of: routing hash vectors; hash is FNV-1a 64 in decimal: of the store (an item's sku does not take part), or of the customer."
 
 func buildGolden(t *testing.T) goldenFile {
 	g := goldenFile{About: goldenAbout}
@@ -95,8 +95,11 @@ func buildGolden(t *testing.T) goldenFile {
 			h = CustomerHash([]byte(sv.Customer))
 			gs.Shard = ShardOfCustomer([]byte(sv.Customer), sv.Shards)
 		} else {
-			gs.SKU, gs.Store = &sv.SKU, &sv.Store
-			h = ItemHash([]byte(sv.SKU), []byte(sv.Store))
+			if sv.SKU != "" {
+				gs.SKU = &sv.SKU
+			}
+			gs.Store = &sv.Store
+			h = StoreHash([]byte(sv.Store))
 			gs.Shard = ShardOf([]byte(sv.SKU), []byte(sv.Store), sv.Shards)
 		}
 		gs.Hash = strconv.FormatUint(h, 10)
@@ -205,7 +208,14 @@ func TestGoldenDecode(t *testing.T) {
 		if gs.Customer != nil {
 			h, shard = CustomerHash([]byte(*gs.Customer)), ShardOfCustomer([]byte(*gs.Customer), gs.Shards)
 		} else {
-			h, shard = ItemHash([]byte(*gs.SKU), []byte(*gs.Store)), ShardOf([]byte(*gs.SKU), []byte(*gs.Store), gs.Shards)
+			var sku []byte
+			if gs.SKU != nil {
+				sku = []byte(*gs.SKU)
+			}
+			h, shard = StoreHash([]byte(*gs.Store)), ShardOf(sku, []byte(*gs.Store), gs.Shards)
+			if s2 := ShardOfStore([]byte(*gs.Store), gs.Shards); s2 != shard {
+				t.Errorf("shard vector %+v: ShardOf %d, ShardOfStore %d", gs, shard, s2)
+			}
 		}
 		if strconv.FormatUint(h, 10) != gs.Hash || shard != gs.Shard {
 			t.Errorf("shard vector %+v: got hash %d shard %d", gs, h, shard)

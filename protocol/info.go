@@ -149,3 +149,41 @@ func decodeCustomer(c *cursor, cu *engine.CustomerInfo) {
 	cu.NoShows = c.i64()
 	cu.Open = c.i64()
 }
+
+// StoreInfo: store str8, zone str8 (empty: none set), u16 window count,
+// WindowInfo × count, where quota is the store window's capacity across
+// every SKU of the store.
+func appendStore(dst []byte, st *engine.StoreInfo) []byte {
+	dst = appendStr8(dst, st.Store, MaxIDBytes, "store id")
+	dst = appendStr8(dst, st.Zone, MaxZoneBytes, "store zone")
+	dst = appendCount(dst, len(st.Windows), MaxWindowsPerStore, "store windows")
+	for i := range st.Windows {
+		dst = appendWindow(dst, &st.Windows[i])
+	}
+	return dst
+}
+
+func decodeStore(c *cursor, st *engine.StoreInfo) {
+	st.Store = string(c.str8(MaxIDBytes, "store id bytes"))
+	st.Zone = string(c.str8(MaxZoneBytes, "store zone bytes"))
+	n := c.count(MaxWindowsPerStore, windowBytes, "store windows")
+	if n > 0 {
+		st.Windows = make([]engine.WindowInfo, n)
+		for i := range st.Windows {
+			decodeWindow(c, &st.Windows[i])
+		}
+	}
+}
+
+func checkStore(st *engine.StoreInfo) error {
+	if len(st.Store) > MaxIDBytes {
+		return tooLarge("store id bytes", len(st.Store), MaxIDBytes)
+	}
+	if len(st.Zone) > MaxZoneBytes {
+		return tooLarge("store zone bytes", len(st.Zone), MaxZoneBytes)
+	}
+	if len(st.Windows) > MaxWindowsPerStore {
+		return tooLarge("store windows", len(st.Windows), MaxWindowsPerStore)
+	}
+	return nil
+}

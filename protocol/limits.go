@@ -44,6 +44,14 @@ const (
 	// engine keeps no more per item.
 	MaxWindowsPerItem = engine.MaxWindowsPerItem
 
+	// MaxWindowsPerStore bounds the pickup windows in a store read: the
+	// engine keeps no more per store (8 a day for a month).
+	MaxWindowsPerStore = engine.MaxWindowsPerStore
+
+	// MaxZoneBytes bounds a store's time zone name: the longest IANA names
+	// have about 30 bytes.
+	MaxZoneBytes = engine.MaxZoneBytes
+
 	// List limits bound the entries of read replies. The frame limit bounds
 	// their bytes; these bound the entries a decoder allocates for, and say
 	// plainly how long a list the protocol carries (a reply that would not

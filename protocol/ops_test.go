@@ -31,12 +31,12 @@ var opFields = map[engine.Op][]string{
 	engine.OpPickup:           {"id", "store", "pickup_code", "key"},
 	engine.OpReschedule:       {"id", "window", "key"},
 	engine.OpReturn:           {"id", "restock", "key"},
-	engine.OpPutItem:          {"sku", "store", "stock", "limit", "opens_at", "closes_at", "member_tier", "member_units", "member_cutoff", "key"},
+	engine.OpPutItem:          {"sku", "store", "stock", "opens_at", "closes_at", "member_tier", "member_units", "member_cutoff", "key"},
 	engine.OpPutWindow:        {"sku", "store", "window", "window_end", "quota", "key"},
 	engine.OpRestock:          {"sku", "store", "qty", "key"},
 	engine.OpAdjustStock:      {"sku", "store", "qty", "key"},
 	engine.OpSetSaleWindow:    {"sku", "store", "opens_at", "closes_at", "key"},
-	engine.OpSetLimit:         {"sku", "store", "limit", "key"},
+	engine.OpSetLimit:         {"sku", "limit", "key"},
 	engine.OpSetMemberShare:   {"sku", "store", "member_tier", "member_units", "member_cutoff", "key"},
 	engine.OpBlock:            {"customer", "key"},
 	engine.OpUnblock:          {"customer", "key"},
@@ -49,6 +49,9 @@ var opFields = map[engine.Op][]string{
 	engine.OpListReservations: {"customer"},
 	engine.OpStoresWithStock:  {"sku"},
 	engine.OpListItems:        {"sku"},
+	engine.OpPutStore:         {"store", "zone", "key"},
+	engine.OpPutStoreWindow:   {"store", "window", "window_end", "quota", "key"},
+	engine.OpGetStore:         {"store"},
 }
 
 func TestOpTable(t *testing.T) {
@@ -127,7 +130,7 @@ func TestSpecListsEverything(t *testing.T) {
 	for _, op := range []Op{OpHello, OpPing, OpBatch, OpTopology, OpSubscribe, OpEvent, OpSnapshot, OpStatus, OpError, OpNotLeader} {
 		has("op "+op.String(), fmt.Sprintf("| 0x%02x | `%s` |", uint8(op), op))
 	}
-	for _, k := range []engine.EventKind{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16} {
+	for _, k := range []engine.EventKind{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 21, 22, 23} {
 		has("event kind "+k.String(), fmt.Sprintf("| %d | `%s` |", k, k))
 	}
 	for s := engine.StateHeld; s <= engine.StateReturned; s++ {
@@ -140,10 +143,11 @@ func TestSpecListsEverything(t *testing.T) {
 		"MaxListStores": MaxListStores, "MaxListItems": MaxListItems, "MaxTokenBytes": MaxTokenBytes,
 		"MaxNameBytes": MaxNameBytes, "MaxMessageBytes": MaxMessageBytes, "MaxAddrBytes": MaxAddrBytes,
 		"MaxHashNameBytes": MaxHashNameBytes, "MaxNodes": MaxNodes, "MaxShards": MaxShards,
-		"MaxReplicas": MaxReplicas,
+		"MaxReplicas": MaxReplicas, "MaxWindowsPerStore": MaxWindowsPerStore, "MaxZoneBytes": MaxZoneBytes,
 	}
 	for name, v := range limits {
 		has("limit "+name, fmt.Sprintf("| `%s` | %d |", name, v))
 	}
-	has("the shard vector", "16911997977788350216")
+	has("the shard vector", "16497104550760900906")
+	has("the hash name", "`"+HashName+"`")
 }

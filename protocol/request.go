@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/invsys/inv/engine"
@@ -40,10 +41,9 @@ const (
 	fMemberCutoff        // i64
 	fTier                // u8
 	fClaim               // str8, <= MaxKeyBytes: a claim's key (docs/adr/0070)
-	fClaimExpiry         // retired (the claims of docs/adr/0050): no op carries it
-	fProof               // retired (the claims of docs/adr/0050): no op carries it
 	fDeadline            // i64: a claim's coordination deadline, Unix ns
 	fItemShard           // u16: the shard of a claim's item
+	fZone                // str8, <= MaxZoneBytes: a store's IANA time zone (put_store)
 	fClaimCode           // u16: a resolve's answer (a code)
 	fFromShard           // u16: a delivered outbox message's sender
 	fToShard             // u16: the shard a trim's messages went to
@@ -54,8 +54,8 @@ const (
 var requestFieldNames = [requestFieldCount]string{
 	"sku", "store", "customer", "key", "id", "qty", "window", "window_end", "quota", "ttl",
 	"pickup_code", "restock", "stock", "limit", "opens_at", "closes_at", "member_tier",
-	"member_units", "member_cutoff", "tier", "claim", "claim_expiry", "proof",
-	"deadline", "item_shard", "claim_code", "from_shard", "to_shard", "seq",
+	"member_units", "member_cutoff", "tier", "claim", "deadline", "item_shard", "zone",
+	"claim_code", "from_shard", "to_shard", "seq",
 }
 
 func bits(fields ...int) uint32 {
@@ -78,17 +78,19 @@ var requestFields = func() (t [256]uint32) {
 	t[engine.OpPickup] = bits(fID, fStore, fPickupCode, fKey)
 	t[engine.OpReschedule] = bits(fID, fWindow, fKey)
 	t[engine.OpReturn] = bits(fID, fRestock, fKey)
-	t[engine.OpPutItem] = item | bits(fStock, fLimit, fOpensAt, fClosesAt, fMemberTier, fMemberUnits, fMemberCutoff)
+	t[engine.OpPutItem] = item | bits(fStock, fOpensAt, fClosesAt, fMemberTier, fMemberUnits, fMemberCutoff)
 	t[engine.OpPutWindow] = item | bits(fWindow, fWindowEnd, fQuota)
 	t[engine.OpRestock] = item | bits(fQty)
 	t[engine.OpAdjustStock] = item | bits(fQty)
 	t[engine.OpSetSaleWindow] = item | bits(fOpensAt, fClosesAt)
-	t[engine.OpSetLimit] = item | bits(fLimit)
+	t[engine.OpSetLimit] = bits(fSKU, fLimit, fKey) // the SKU's limit, at every store: no store
 	t[engine.OpSetMemberShare] = item | bits(fMemberTier, fMemberUnits, fMemberCutoff)
 	t[engine.OpBlock] = bits(fCustomer, fKey)
 	t[engine.OpUnblock] = bits(fCustomer, fKey)
 	t[engine.OpSetTier] = bits(fCustomer, fTier, fKey)
 	t[engine.OpUnlock] = bits(fID, fKey)
+	t[engine.OpPutStore] = bits(fStore, fZone, fKey)
+	t[engine.OpPutStoreWindow] = bits(fStore, fWindow, fWindowEnd, fQuota, fKey)
 	// The nodes' own (engine.Op.Internal; docs/adr/0070).
 	t[engine.OpClaim] = bits(fCustomer, fSKU, fQty, fLimit, fClaim, fItemShard, fDeadline)
 	t[engine.OpReleaseClaim] = bits(fClaim, fDeadline, fFromShard, fSeq) // direct, or a delivered outbox message
@@ -104,6 +106,7 @@ var requestFields = func() (t [256]uint32) {
 	t[engine.OpListReservations] = bits(fCustomer)
 	t[engine.OpStoresWithStock] = bits(fSKU)
 	t[engine.OpListItems] = bits(fSKU)
+	t[engine.OpGetStore] = bits(fStore)
 	return t
 }()
 
@@ -131,6 +134,7 @@ func CheckRequest(cmd *engine.Command) error {
 		{fCustomer, len(cmd.Customer), MaxIDBytes},
 		{fKey, len(cmd.Key), MaxKeyBytes},
 		{fClaim, len(cmd.Claim), MaxKeyBytes},
+		{fZone, len(cmd.Zone), MaxZoneBytes},
 	} {
 		if allowed&(1<<f.bit) != 0 && f.n > f.limit {
 			return tooLarge(requestFieldNames[f.bit]+" bytes", f.n, f.limit)
@@ -170,6 +174,7 @@ func presentFields(cmd *engine.Command) uint32 {
 	set(fClaim, len(cmd.Claim) != 0)
 	set(fDeadline, cmd.Deadline != 0)
 	set(fItemShard, cmd.ItemShard != 0)
+	set(fZone, len(cmd.Zone) != 0)
 	set(fClaimCode, cmd.ClaimCode != 0)
 	set(fFromShard, cmd.FromShard != 0)
 	set(fToShard, cmd.ToShard != 0)
@@ -247,12 +252,14 @@ func appendCommand(dst []byte, cmd *engine.Command) []byte {
 	if has(fClaim) {
 		dst = appendStr8(dst, cmd.Claim, MaxKeyBytes, "claim")
 	}
-	// fClaimExpiry, fProof: retired, never allowed.
 	if has(fDeadline) {
 		dst = appendI64(dst, cmd.Deadline)
 	}
 	if has(fItemShard) {
 		dst = appendU16(dst, cmd.ItemShard)
+	}
+	if has(fZone) {
+		dst = appendStr8(dst, cmd.Zone, MaxZoneBytes, "zone")
 	}
 	if has(fClaimCode) {
 		dst = appendU16(dst, uint16(cmd.ClaimCode))
@@ -272,7 +279,8 @@ func appendCommand(dst []byte, cmd *engine.Command) []byte {
 // DecodeRequest decodes the payload of a request frame with op code op into
 // cmd, overwriting all of it. cmd's byte slices alias payload: the caller
 // keeps payload unchanged while it uses cmd (the engine copies what it keeps).
-// It allocates nothing.
+// It allocates nothing, except for put_store, whose time zone it looks up
+// (CheckZone): a zone the zone database does not know is a bad request.
 func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
 	eop, ok := op.Engine()
 	if !ok {
@@ -353,6 +361,10 @@ func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
 		}
 	}
 	u16(fItemShard, &cmd.ItemShard)
+	if has(fZone) {
+		cmd.Zone = c.str8(MaxZoneBytes, "zone bytes")
+		c.nonzero(len(cmd.Zone) != 0)
+	}
 	if has(fClaimCode) {
 		cmd.ClaimCode = engine.Code(c.u16())
 		c.nonzero(cmd.ClaimCode != 0)
@@ -360,7 +372,13 @@ func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
 	u16(fFromShard, &cmd.FromShard)
 	u16(fToShard, &cmd.ToShard)
 	u64(fSeq, &cmd.Seq)
-	return c.end()
+	if err := c.end(); err != nil {
+		return err
+	}
+	if eop == engine.OpPutStore {
+		return CheckZone(string(cmd.Zone))
+	}
+	return nil
 }
 
 // fieldNotAllowed names the first offending bit. Errors allocate; only a
@@ -373,7 +391,45 @@ func fieldNotAllowed(extra uint32, op engine.Op) error {
 		if f >= requestFieldCount {
 			return errReservedMask
 		}
+		if f == fLimit && op == engine.OpPutItem {
+			return errItemLimit
+		}
+		if f == fStore && op == engine.OpSetLimit {
+			return errLimitStore
+		}
 		return malformed("field " + requestFieldNames[f] + " is not used by " + op.String())
+	}
+	return nil
+}
+
+// A client written for the per-item limit sends it where it no longer
+// belongs: the request is well formed, its content is not, and the answer
+// says what to do instead.
+var (
+	errItemLimit = &Error{Code: engine.CodeBadRequest,
+		Msg: "put_item carries no limit: the per-customer limit is the SKU's, the same at every store; set it with set_limit (SKU and limit, no store)"}
+	errLimitStore = &Error{Code: engine.CodeBadRequest,
+		Msg: "set_limit names a SKU and no store: the per-customer limit is the SKU's, the same at every store"}
+)
+
+// CheckZone reports whether name is a time zone of the zone database
+// (time.LoadLocation), or why not, as a bad_request Error. The engine keeps
+// only the name and checks its form; whether the zone exists is decided
+// here, once, where the request enters, so that every replica applies the
+// same command whatever zone database its host has.
+func CheckZone(name string) error {
+	if name == "" {
+		return &Error{Code: engine.CodeBadRequest, Msg: "put_store needs a time zone (an IANA name such as Asia/Taipei)"}
+	}
+	for i := 0; i < len(name); i++ { // the characters of IANA names; nothing else reaches the zone database
+		switch ch := name[i]; {
+		case ch >= 'a' && ch <= 'z', ch >= 'A' && ch <= 'Z', ch >= '0' && ch <= '9', ch == '/', ch == '_', ch == '-', ch == '+':
+		default:
+			return &Error{Code: engine.CodeBadRequest, Msg: "time zone " + strconv.Quote(name) + " is not an IANA name such as Asia/Taipei"}
+		}
+	}
+	if _, err := time.LoadLocation(name); err != nil || name == "Local" {
+		return &Error{Code: engine.CodeBadRequest, Msg: "unknown time zone " + strconv.Quote(name) + ": use an IANA name such as Asia/Taipei"}
 	}
 	return nil
 }

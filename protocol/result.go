@@ -25,6 +25,7 @@ const (
 	rStores              // u16 count (>= 1), StoreStock × count
 	rItems               // u16 count (>= 1), ItemInfo × count
 	rClaim               // str8, <= MaxKeyBytes: the claim of the rReservation (a claim_required refusal names it, docs/adr/0050)
+	rStore               // StoreInfo: get_store, put_store, put_store_window
 	resultFieldCount
 )
 
@@ -77,6 +78,11 @@ func CheckResult(r *engine.Result) error {
 	if len(r.Items) > MaxListItems {
 		return tooLarge("items", len(r.Items), MaxListItems)
 	}
+	if r.Store != nil {
+		if err := checkStore(r.Store); err != nil {
+			return err
+		}
+	}
 	for i := range r.Items {
 		if err := checkItem(&r.Items[i]); err != nil {
 			return err
@@ -106,6 +112,7 @@ func resultMask(r *engine.Result) uint16 {
 	set(rStores, len(r.Stores) != 0)
 	set(rItems, len(r.Items) != 0)
 	set(rClaim, r.Reservation != nil && r.Reservation.Claim != "")
+	set(rStore, r.Store != nil)
 	return m
 }
 
@@ -168,6 +175,9 @@ func appendResult(dst []byte, r *engine.Result) []byte {
 	}
 	if has(rClaim) {
 		dst = appendStr8(dst, r.Reservation.Claim, MaxKeyBytes, "claim")
+	}
+	if has(rStore) {
+		dst = appendStore(dst, r.Store)
 	}
 	return dst
 }
@@ -275,5 +285,9 @@ func decodeReadData(c *cursor, m uint16, r *engine.Result) {
 			return
 		}
 		r.Reservation.Claim = string(claim)
+	}
+	if has(rStore) {
+		r.Store = new(engine.StoreInfo)
+		decodeStore(c, r.Store)
 	}
 }

@@ -66,9 +66,12 @@ func (g gen) command(op engine.Op) engine.Command {
 		Stock: g.i64(), Limit: g.i64(), OpensAt: g.i64(), ClosesAt: g.i64(), MemberTier: g.u8(),
 		MemberUnits: g.i64(), MemberCutoff: g.i64(), Tier: g.u8(),
 		Claim: g.id(MaxKeyBytes), Deadline: g.i64(), ItemShard: uint16(g.u64()), ClaimCode: engine.Code(g.u64()),
-		FromShard: uint16(g.u64()), ToShard: uint16(g.u64()), Seq: g.u64()}
+		FromShard: uint16(g.u64()), ToShard: uint16(g.u64()), Seq: g.u64(),
+		Zone: []byte(rtZones[g.r.IntN(len(rtZones))])} // put_store's zone must be one the zone database knows
 	return onlyFieldsOf(c)
 }
+
+var rtZones = []string{"Asia/Taipei", "UTC", "America/Argentina/Buenos_Aires", "Etc/GMT+8", "Europe/Paris"}
 
 // onlyFieldsOf clears the fields op does not carry, as the wire drops them.
 func onlyFieldsOf(c engine.Command) engine.Command {
@@ -135,6 +138,9 @@ func onlyFieldsOf(c engine.Command) engine.Command {
 	}
 	if keep(fSeq) {
 		out.Seq = c.Seq
+	}
+	if keep(fZone) {
+		out.Zone = c.Zone
 	}
 	return out
 }
@@ -246,6 +252,12 @@ func (g gen) result() engine.Result {
 		for n := 1 + g.r.IntN(5); n > 0; n-- {
 			r.Items = append(r.Items, g.item())
 		}
+	case 7:
+		st := engine.StoreInfo{Store: g.str(), Zone: string(g.id(MaxZoneBytes))}
+		for n := g.r.IntN(4); n > 0; n-- {
+			st.Windows = append(st.Windows, engine.WindowInfo{Start: g.i64(), End: g.i64(), Quota: g.i64(), Used: g.i64()})
+		}
+		r.Store = &st
 	}
 	return r
 }

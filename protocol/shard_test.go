@@ -1,8 +1,8 @@
 // This file proves that the routing hash is the documented one and stays
 // put: fixed vectors (also in testdata/golden.json and docs/PROTOCOL.md)
-// computed by an independent, plainly written FNV-1a; an even spread of a
-// realistic item population over the shards; and Route sending every op
-// where the spec says.
+// computed by an independent, plainly written FNV-1a; items placed by their
+// store alone; an even spread of a chain's stores over the shards; and
+// RouteOf sending every op where the spec says.
 package protocol
 
 import (
@@ -29,81 +29,109 @@ func TestShardOfVectors(t *testing.T) {
 		hash       uint64
 		shard      int
 	}{
-		// The PROTOCOL.md example: never change these numbers.
-		{"4710088412345", "TPE0427", 64, 16911997977788350216, 8},
-		{"4710088412345", "KHH0113", 64, 6286486891376283034, 26},
-		{"AB", "C", 1024, 5074366073579022326, 1014},
-		{"A", "BC", 1024, 7364113046297638012, 124},
+		// The PROTOCOL.md example: never change these numbers. The SKU
+		// does not take part: every SKU of a store is in the store's shard.
+		{"", "TPE0427", 64, 16497104550760900906, 42},
+		{"4710088412345", "TPE0427", 64, 16497104550760900906, 42},
+		{"4710088499999", "TPE0427", 64, 16497104550760900906, 42},
+		{"4710088412345", "KHH0113", 64, 6329268523416533300, 52},
+		{"", "C", 1024, 589801159983169181, 669},
+		{"", "BC", 1024, 16847144975852092946, 530},
 	}
 	for _, c := range cases {
-		in := append(append([]byte{byte(len(c.sku))}, c.sku...), append([]byte{byte(len(c.store))}, c.store...)...)
+		in := append([]byte{byte(len(c.store))}, c.store...)
 		if h := fnv1a64(in); h != c.hash {
-			t.Fatalf("reference FNV of %q/%q = %d, vector says %d", c.sku, c.store, h, c.hash)
+			t.Fatalf("reference FNV of %q = %d, vector says %d", c.store, h, c.hash)
 		}
-		if h := ItemHash([]byte(c.sku), []byte(c.store)); h != c.hash {
-			t.Errorf("ItemHash(%q, %q) = %d, want %d", c.sku, c.store, h, c.hash)
+		if h := StoreHash([]byte(c.store)); h != c.hash {
+			t.Errorf("StoreHash(%q) = %d, want %d", c.store, h, c.hash)
 		}
 		if s := ShardOf([]byte(c.sku), []byte(c.store), c.shards); s != c.shard {
 			t.Errorf("ShardOf(%q, %q, %d) = %d, want %d", c.sku, c.store, c.shards, s, c.shard)
+		}
+		if s := ShardOfStore([]byte(c.store), c.shards); s != c.shard {
+			t.Errorf("ShardOfStore(%q, %d) = %d, want %d", c.store, c.shards, s, c.shard)
 		}
 	}
 	if h := CustomerHash([]byte("M00012345")); h != fnv1a64(append([]byte{9}, "M00012345"...)) || h != 5023443574863355828 {
 		t.Errorf("CustomerHash = %d", h)
 	}
+	if HashName != "fnv1a64-store" {
+		t.Errorf("HashName %q: a new placement takes a new name (clients must not route by the old one)", HashName)
+	}
 }
 
+// TestShardSpread: a chain's stores spread evenly over the shards, and so
+// does a realistic item population (every SKU at every store).
 func TestShardSpread(t *testing.T) {
 	const shards = 64
 	var counts [shards]int
 	n := 0
-	for sku := 0; sku < 200; sku++ {
-		for store := 0; store < 500; store++ {
-			counts[ShardOf(fmt.Appendf(nil, "4710088%06d", sku), fmt.Appendf(nil, "S%05d", store), shards)]++
-			n++
-		}
+	for store := 0; store < 6400; store++ {
+		counts[ShardOfStore(fmt.Appendf(nil, "S%05d", store), shards)]++
+		n++
 	}
 	mean := n / shards
 	for s, c := range counts {
-		if c < mean*9/10 || c > mean*11/10 {
-			t.Errorf("shard %d holds %d items; mean %d", s, c, mean)
+		if c < mean*8/10 || c > mean*12/10 {
+			t.Errorf("shard %d holds %d stores; mean %d", s, c, mean)
 		}
 	}
 }
 
-func TestRoute(t *testing.T) {
+func TestRouteOf(t *testing.T) {
 	const shards = 16
-	item := ShardOf(vSKU, vStore, shards)
+	item := ShardOfStore(vStore, shards)
+	if ShardOf(vSKU2, vStore, shards) != item {
+		t.Fatalf("two SKUs of one store in two shards")
+	}
 	cust := ShardOfCustomer(vCustomer, shards)
 	id := engine.MakeID(11, 5)
+	type where struct {
+		kind  RouteKind
+		shard int
+	}
+	one := func(s int) where { return where{RouteShard, s} }
+	all := where{RouteAll, AllShards}
+	want := map[engine.Op]where{
+		engine.OpReserve: one(item), engine.OpPutItem: one(item), engine.OpPutWindow: one(item),
+		engine.OpRestock: one(item), engine.OpAdjustStock: one(item), engine.OpSetSaleWindow: one(item),
+		engine.OpSetLimit: all, engine.OpSetMemberShare: one(item), engine.OpGetItem: one(item),
+		engine.OpGetWindow: one(item), engine.OpPutStore: one(item), engine.OpPutStoreWindow: one(item),
+		engine.OpGetStore: one(item),
+		engine.OpConfirm:  one(11), engine.OpExtend: one(11), engine.OpCancel: one(11), engine.OpPickup: one(11),
+		engine.OpReschedule: one(11), engine.OpReturn: one(11), engine.OpUnlock: one(11),
+		engine.OpGetReservation: one(11),
+		// A customer's record lives in every shard where the customer reserves.
+		engine.OpBlock: all, engine.OpUnblock: all, engine.OpSetTier: all, engine.OpGetCustomer: all,
+		engine.OpListReservations: all, engine.OpStoresWithStock: all, engine.OpListItems: all,
+		// The nodes' own: a claim goes to the customer's home; the others
+		// name a claim or a message, and nodes name their shard themselves.
+		engine.OpClaim: one(cust), engine.OpReleaseClaim: all, engine.OpAnchorClaim: all,
+		engine.OpResolveClaim: all, engine.OpDelivered: all, engine.OpGetClaim: all, engine.OpGetClaimHold: all,
+		engine.OpExpire: all,
+	}
 	for op := engine.Op(1); op <= engine.OpLast; op++ {
-		if !clientOp(op) {
+		if !op.Valid() {
 			continue
 		}
 		cmd := engine.Command{Op: op, SKU: vSKU, Store: vStore, Customer: vCustomer, ID: id}
-		want := map[engine.Op]int{
-			engine.OpReserve: item, engine.OpPutItem: item, engine.OpPutWindow: item, engine.OpRestock: item,
-			engine.OpAdjustStock: item, engine.OpSetSaleWindow: item, engine.OpSetLimit: item,
-			engine.OpSetMemberShare: item, engine.OpGetItem: item, engine.OpGetWindow: item,
-			engine.OpConfirm: 11, engine.OpExtend: 11, engine.OpCancel: 11, engine.OpPickup: 11,
-			engine.OpReschedule: 11, engine.OpReturn: 11, engine.OpUnlock: 11, engine.OpGetReservation: 11,
-			engine.OpBlock: cust, engine.OpUnblock: cust, engine.OpSetTier: cust, engine.OpGetCustomer: cust,
-			engine.OpListReservations: AllShards, engine.OpStoresWithStock: AllShards, engine.OpListItems: AllShards,
-			engine.OpClaim: cust, engine.OpReleaseClaim: AllShards, engine.OpAnchorClaim: AllShards,
-			engine.OpResolveClaim: AllShards, engine.OpDelivered: AllShards, engine.OpGetClaim: AllShards,
-			engine.OpGetClaimHold: AllShards,
-		}
 		w, ok := want[op]
 		if !ok {
 			t.Errorf("%v: no routing rule in this test", op)
 			continue
 		}
-		if got := Route(&cmd, shards); got != w {
-			t.Errorf("Route(%v) = %d, want %d", op, got, w)
+		if k, s := RouteOf(&cmd, shards); k != w.kind || s != w.shard {
+			t.Errorf("RouteOf(%v) = %d/%d, want %d/%d", op, k, s, w.kind, w.shard)
 		}
 	}
 	byCode := engine.Command{Op: engine.OpPickup, Store: vStore, PickupCode: vCode}
-	if got := Route(&byCode, shards); got != AllShards {
-		t.Errorf("pickup by code alone routed to %d", got)
+	if k, s := RouteOf(&byCode, shards); k != RouteAll || s != AllShards {
+		t.Errorf("pickup by code alone routed to %d/%d", k, s)
+	}
+	nowhere := engine.Command{Op: engine.OpCancel, ID: engine.MakeID(shards, 1)}
+	if k, s := RouteOf(&nowhere, shards); k != RouteNone || s != AllShards {
+		t.Errorf("an id of shard %d among %d routed to %d/%d", shards, shards, k, s)
 	}
 }
 

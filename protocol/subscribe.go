@@ -83,6 +83,7 @@ const (
 	eStock             // i64
 	eTier              // u8
 	eBlocked           // no bytes: the bit means true
+	eZone              // str8, <= MaxZoneBytes: a store's time zone (store_put)
 	eventFieldCount
 )
 
@@ -117,6 +118,7 @@ func AppendEvent(dst []byte, reqID uint32, ev *Event) []byte {
 	set(eStock, e.Stock != 0)
 	set(eTier, e.Tier != 0)
 	set(eBlocked, e.Blocked)
+	set(eZone, e.Zone != "")
 	dst = appendU16(dst, m)
 	has := func(f int) bool { return m&(1<<f) != 0 }
 	if has(eID) {
@@ -148,6 +150,10 @@ func AppendEvent(dst []byte, reqID uint32, ev *Event) []byte {
 	}
 	if has(eTier) {
 		dst = appendU8(dst, e.Tier)
+	}
+	// eBlocked: the bit alone.
+	if has(eZone) {
+		dst = appendStr8(dst, e.Zone, MaxZoneBytes, "event zone")
 	}
 	return finishFrame(dst, start)
 }
@@ -208,5 +214,9 @@ func DecodeEvent(payload []byte, ev *Event) error {
 		c.nonzero(e.Tier != 0)
 	}
 	e.Blocked = has(eBlocked)
+	if has(eZone) {
+		e.Zone = string(c.str8(MaxZoneBytes, "event zone bytes"))
+		c.nonzero(e.Zone != "")
+	}
 	return c.end()
 }

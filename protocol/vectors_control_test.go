@@ -51,6 +51,17 @@ var (
 		Key: []byte("blk-7f3a")}}
 	vEventStock = Event{Shard: 3, Position: 90, Event: engine.Event{Kind: engine.EvStockChanged,
 		At: vNow, SKU: string(vSKU), Store: string(vStore), Qty: -3, Stock: 97}}
+	vEventStorePut = Event{Shard: 3, Position: 91, Event: engine.Event{Kind: engine.EvStorePut,
+		At: vNow, Store: string(vStore), Zone: "Asia/Taipei"}}
+	vEventStoreWindow = Event{Shard: 3, Position: 92, Event: engine.Event{Kind: engine.EvStoreWindow,
+		At: vNow, Store: string(vStore), Window: vWindow, Qty: 12}}
+	vEventLimitSet = Event{Shard: 3, Position: 93, Event: engine.Event{Kind: engine.EvLimitSet,
+		At: vNow, SKU: string(vSKU), Qty: 2}}
+	vEventClaimAnchored = Event{Shard: 5, Position: 310, Event: engine.Event{Kind: engine.EvClaimAnchored,
+		At: vNow, SKU: string(vSKU), Customer: string(vCustomer), Qty: 1}}
+	vEventHoldRefused = Event{Shard: 3, Position: 1207, Event: engine.Event{Kind: engine.EvHoldRefused,
+		At: vNow, ID: vID, SKU: string(vSKU), Store: string(vStore), Customer: string(vCustomer), Qty: 1,
+		State: engine.StateCancelled}}
 )
 
 // shardCall is a SHARD_CALL request as golden.json shows it.
@@ -119,6 +130,11 @@ func controlVectors() []vector {
 		eventVector("event_confirmed", "a hold was confirmed: the notifier sends this pickup code", vEventConfirmed),
 		eventVector("event_customer", "a customer was blocked by the no-show rule", vEventCustomer),
 		eventVector("event_stock_changed", "an operator removed 3 units; 97 left", vEventStock),
+		eventVector("event_store_put", "a store's time zone was set", vEventStorePut),
+		eventVector("event_store_window_put", "a store's pickup window takes 12 pre-orders across every SKU", vEventStoreWindow),
+		eventVector("event_limit_set", "a SKU's per-customer limit is 2, at every store", vEventLimitSet),
+		eventVector("event_claim_anchored", "the customer's home found the hold of a pending claim: it counts until released", vEventClaimAnchored),
+		eventVector("event_hold_refused", "a provisional hold ended: the customer's home refused its claim", vEventHoldRefused),
 		errorVector("error_protocol", "the request's payload did not decode", 9,
 			ErrorReply{Code: engine.CodeProtocol, Message: "payload ends inside a field"}),
 		errorVector("error_busy", "too many requests in flight on this connection; retry after a back-off", 10,
@@ -212,12 +228,16 @@ type shardVector struct {
 	Shards     int
 }
 
+// Items are placed by their store (docs/adr/0071): an item vector's hash
+// is its store's, whatever the SKU, and two SKUs of one store share a shard.
 var shardVectors = []shardVector{
+	{Store: "TPE0427", Shards: 64},
+	{Store: "KHH0113", Shards: 64},
 	{SKU: "4710088412345", Store: "TPE0427", Shards: 64},
-	{SKU: "4710088412345", Store: "KHH0113", Shards: 64},
-	{SKU: "4710088499999", Store: "TPE0427", Shards: 256},
-	{SKU: "AB", Store: "C", Shards: 1024},
-	{SKU: "A", Store: "BC", Shards: 1024},
-	{SKU: "", Store: "", Shards: 7},
+	{SKU: "4710088499999", Store: "TPE0427", Shards: 64},
+	{SKU: "4710088412345", Store: "KHH0113", Shards: 16},
+	{Store: "C", Shards: 1024},
+	{Store: "BC", Shards: 1024},
+	{Store: "", Shards: 7},
 	{Customer: "M00012345", Shards: 64},
 }

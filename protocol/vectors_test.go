@@ -81,8 +81,8 @@ func requestVectors() []vector {
 			engine.Command{Op: engine.OpReschedule, ID: vID, Window: vWindow2}),
 		requestVector("return", "return after pickup, putting the units back into stock", 16,
 			engine.Command{Op: engine.OpReturn, ID: vID, Restock: true}),
-		requestVector("put_item", "create an item with a sale window, a limit of 2 and 20 units for members until a cutoff", 17,
-			engine.Command{Op: engine.OpPutItem, SKU: vSKU, Store: vStore, Stock: 100, Limit: 2,
+		requestVector("put_item", "create an item with a sale window and 20 units for members until a cutoff", 17,
+			engine.Command{Op: engine.OpPutItem, SKU: vSKU, Store: vStore, Stock: 100,
 				OpensAt: vNow, ClosesAt: vWindow3, MemberTier: 1, MemberUnits: 20, MemberCutoff: vWindow}),
 		requestVector("put_window", "a pickup window of 2 hours with a quota of 10 units", 18,
 			engine.Command{Op: engine.OpPutWindow, SKU: vSKU, Store: vStore, Window: vWindow, WindowEnd: vWindow2, Quota: 10}),
@@ -92,8 +92,8 @@ func requestVectors() []vector {
 			engine.Command{Op: engine.OpAdjustStock, SKU: vSKU, Store: vStore, Qty: -3}),
 		requestVector("set_sale_window", "sale opens at noon and never closes", 21,
 			engine.Command{Op: engine.OpSetSaleWindow, SKU: vSKU, Store: vStore, OpensAt: vNow}),
-		requestVector("set_limit", "at most 2 units per customer", 22,
-			engine.Command{Op: engine.OpSetLimit, SKU: vSKU, Store: vStore, Limit: 2}),
+		requestVector("set_limit", "at most 2 units of the SKU per customer, at every store", 22,
+			engine.Command{Op: engine.OpSetLimit, SKU: vSKU, Limit: 2}),
 		requestVector("set_member_share", "keep 20 units for tier 1 and up until the cutoff", 23,
 			engine.Command{Op: engine.OpSetMemberShare, SKU: vSKU, Store: vStore, MemberTier: 1, MemberUnits: 20, MemberCutoff: vWindow}),
 		requestVector("block", "block a customer", 24,
@@ -144,6 +144,12 @@ func requestVectors() []vector {
 			engine.Command{Op: engine.OpGetClaim, Claim: vClaim}),
 		requestVector("get_claim_hold", "node to node: the active hold carrying a claim", 46,
 			engine.Command{Op: engine.OpGetClaimHold, Claim: vClaim}),
+		requestVector("put_store", "a store's time zone", 47,
+			engine.Command{Op: engine.OpPutStore, Store: vStore, Zone: vZone, Key: vKey}),
+		requestVector("put_store_window", "a store's pickup window of 2 hours: 12 pre-orders across every SKU", 48,
+			engine.Command{Op: engine.OpPutStoreWindow, Store: vStore, Window: vWindow, WindowEnd: vWindow2, Quota: 12}),
+		requestVector("get_store", "read a store", 49,
+			engine.Command{Op: engine.OpGetStore, Store: vStore}),
 	}
 }
 
@@ -155,7 +161,12 @@ var (
 			{Start: vWindow, End: vWindow2, Quota: 10, Used: 6},
 			{Start: vWindow2, End: vWindow3, Quota: 10, Used: 2},
 		}}
-	vItem2      = engine.ItemInfo{SKU: string(vSKU), Store: string(vStore2), Stock: 40, Available: 40}
+	vItem2     = engine.ItemInfo{SKU: string(vSKU), Store: string(vStore2), Stock: 40, Available: 40, Limit: 2}
+	vZone      = []byte("Asia/Taipei")
+	vStoreInfo = engine.StoreInfo{Store: string(vStore), Zone: string(vZone), Windows: []engine.WindowInfo{
+		{Start: vWindow, End: vWindow2, Quota: 12, Used: 8},
+		{Start: vWindow2, End: vWindow3, Quota: 12, Used: 0},
+	}}
 	vClaim      = []byte("c7f3a9d2e4b6")
 	vDeadline   = vNow + int64(3*time.Second)
 	vResClaimed = engine.ReservationInfo{ID: vID, SKU: string(vSKU), Store: string(vStore), Customer: string(vCustomer),
@@ -202,7 +213,7 @@ func resultVectors() []vector {
 		resultVector("adjust_stock_below_promised", "refused: stock would go below what is held and confirmed", 20,
 			engine.OpAdjustStock, engine.Result{Code: engine.CodeBelowPromised}),
 		resultVector("set_sale_window_ok", "sale window set", 21, engine.OpSetSaleWindow, engine.Result{}),
-		resultVector("set_limit_ok", "limit set", 22, engine.OpSetLimit, engine.Result{}),
+		resultVector("set_limit_ok", "limit set: the reply names it", 22, engine.OpSetLimit, engine.Result{Qty: 2}),
 		resultVector("set_member_share_ok", "member share set", 23, engine.OpSetMemberShare, engine.Result{}),
 		resultVector("block_ok", "customer blocked", 24, engine.OpBlock, engine.Result{}),
 		resultVector("unblock_ok", "customer unblocked", 25, engine.OpUnblock, engine.Result{}),
@@ -245,6 +256,16 @@ func resultVectors() []vector {
 			engine.Result{Code: engine.CodeNotFound}),
 		resultVector("get_claim_hold", "the active hold carrying the claim", 46, engine.OpGetClaimHold,
 			engine.Result{ID: vID, State: engine.StateHeld, Qty: 1, ExpiresAt: vNow + int64(10*time.Minute), Reservation: &vResClaimed}),
+		resultVector("put_store_ok", "the store as set: its zone, no windows yet", 47, engine.OpPutStore,
+			engine.Result{Store: &engine.StoreInfo{Store: string(vStore), Zone: string(vZone)}}),
+		resultVector("put_store_window_ok", "the store with its windows after the change", 48, engine.OpPutStoreWindow,
+			engine.Result{Store: &vStoreInfo}),
+		resultVector("get_store", "a store in Taipei with two pickup windows, their capacity across every SKU and what is used", 49,
+			engine.OpGetStore, engine.Result{Store: &vStoreInfo}),
+		resultVector("reserve_window_required", "refused: the item has pickup windows; the reserve must name one", 8,
+			engine.OpReserve, engine.Result{Code: engine.CodeWindowRequired}),
+		resultVector("pickup_too_early", "refused: the pickup window starts later (named); no attempt counted", 13,
+			engine.OpPickup, engine.Result{Code: engine.CodeTooEarly, Window: vWindow}),
 	}
 }
 

@@ -67,6 +67,7 @@ const (
 	fClaim       // a claim's key (engine/claim.go)
 	fClaimExpiry // retired (docs/adr/0050's claims): an entry carrying it is corrupt
 	fProof       // retired (docs/adr/0050's claims): an entry carrying it is corrupt
+	fZone        // a store's time zone (put_store)
 	fDeadline    // varint: a claim's coordination deadline (docs/adr/0070)
 	fItemShard   // uvarint (u16)
 	fClaimCode   // uvarint (u16)
@@ -169,6 +170,7 @@ func commandFields(c *engine.Command) uint64 {
 	set(fMemberCutoff, c.MemberCutoff != 0)
 	set(fTier, c.Tier != 0)
 	set(fClaim, len(c.Claim) > 0)
+	set(fZone, len(c.Zone) > 0)
 	set(fDeadline, c.Deadline != 0)
 	set(fItemShard, c.ItemShard != 0)
 	set(fClaimCode, c.ClaimCode != 0)
@@ -181,7 +183,8 @@ func commandFields(c *engine.Command) uint64 {
 // checkCommand reports whether c fits the entry format.
 func checkCommand(c *engine.Command) error {
 	if len(c.SKU) > MaxFieldBytes || len(c.Store) > MaxFieldBytes ||
-		len(c.Customer) > MaxFieldBytes || len(c.Key) > MaxFieldBytes || len(c.Claim) > MaxFieldBytes {
+		len(c.Customer) > MaxFieldBytes || len(c.Key) > MaxFieldBytes || len(c.Claim) > MaxFieldBytes ||
+		len(c.Zone) > MaxFieldBytes {
 		return ErrFieldTooLarge
 	}
 	return nil
@@ -201,7 +204,7 @@ func appendCommand(dst []byte, c *engine.Command) ([]byte, error) {
 			continue
 		}
 		switch bit {
-		case fSKU, fStore, fCustomer, fKey, fClaim:
+		case fSKU, fStore, fCustomer, fKey, fClaim, fZone:
 			b := *bytesField(c, bit)
 			dst = append(dst, byte(len(b)))
 			dst = append(dst, b...)
@@ -240,7 +243,7 @@ func decodeCommand(b []byte, c *engine.Command) ([]byte, error) {
 			return nil, ErrEntryCorrupt
 		}
 		switch bit {
-		case fSKU, fStore, fCustomer, fKey, fClaim:
+		case fSKU, fStore, fCustomer, fKey, fClaim, fZone:
 			size := int(b[0])
 			if size == 0 || size > len(b)-1 {
 				return nil, ErrEntryCorrupt
@@ -288,6 +291,8 @@ func bytesField(c *engine.Command, bit int) *[]byte {
 		return &c.Key
 	case fClaim:
 		return &c.Claim
+	case fZone:
+		return &c.Zone
 	}
 	panic(fmt.Sprintf("raftstore: field %d is not a byte string", bit))
 }

@@ -75,6 +75,9 @@ func randomCommand(r *rand.Rand) engine.Command {
 			*f = uint16(r.IntN(1 << 16))
 		}
 	}
+	if pick() {
+		c.Zone = bs()
+	}
 	for _, f := range []*int64{&c.Qty, &c.Window, &c.WindowEnd, &c.Quota, (*int64)(&c.TTL),
 		&c.Stock, &c.Limit, &c.OpensAt, &c.ClosesAt, &c.MemberUnits, &c.MemberCutoff, &c.Deadline} {
 		if pick() {
@@ -94,7 +97,7 @@ func randomCommand(r *rand.Rand) engine.Command {
 func normalize(cmds []engine.Command) []engine.Command {
 	out := append([]engine.Command(nil), cmds...)
 	for i := range out {
-		for _, b := range []*[]byte{&out[i].SKU, &out[i].Store, &out[i].Customer, &out[i].Key, &out[i].Claim} {
+		for _, b := range []*[]byte{&out[i].SKU, &out[i].Store, &out[i].Customer, &out[i].Key, &out[i].Claim, &out[i].Zone} {
 			if len(*b) == 0 {
 				*b = nil
 			}

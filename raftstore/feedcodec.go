@@ -17,7 +17,7 @@ import (
 //	fields   in bit order: strings as uvarint length (1..maxEventString) +
 //	         bytes, ID and PickupCode as uvarints, State and Tier as one
 //	         byte, other integers as zigzag varints; Blocked has no bytes
-//	         (its bit means true)
+//	         (its bit means true); Zone (bit 11) a string like the ids
 //
 // As in the raft entry (docs/adr/0011), a present field is never zero and
 // every varint is minimal, so each event has exactly one encoding and every
@@ -45,6 +45,7 @@ const (
 	evStock
 	evTier
 	evBlocked
+	evZone // a store's time zone (store_put)
 	evFieldCount
 
 	evFieldsKnown = 1<<evFieldCount - 1
@@ -74,6 +75,7 @@ func appendEventValue(dst []byte, e *engine.Event) []byte {
 	set(evStock, e.Stock != 0)
 	set(evTier, e.Tier != 0)
 	set(evBlocked, e.Blocked)
+	set(evZone, e.Zone != "")
 
 	dst = append(dst, eventVersion, byte(e.Kind))
 	dst = binary.AppendVarint(dst, e.At)
@@ -114,6 +116,9 @@ func appendEventValue(dst []byte, e *engine.Event) []byte {
 	}
 	if m&(1<<evTier) != 0 {
 		dst = append(dst, e.Tier)
+	}
+	if m&(1<<evZone) != 0 {
+		str(e.Zone)
 	}
 	return dst
 }
@@ -221,6 +226,8 @@ func decodeEventValue(b []byte, e, prev *engine.Event) error {
 			ok = u8(&e.Tier)
 		case evBlocked:
 			e.Blocked = true
+		case evZone:
+			ok = str(&e.Zone, p.Zone)
 		}
 		if !ok {
 			return errEventCorrupt

@@ -63,6 +63,7 @@ func randomEvent(r *rand.Rand) engine.Event {
 		Stock:      i64(),
 		Tier:       uint8(r.IntN(16)),
 		Blocked:    r.IntN(2) == 0,
+		Zone:       str(),
 	}
 }
 
@@ -75,6 +76,7 @@ func TestEventValueRoundTrip(t *testing.T) {
 		{Kind: engine.EvExpired}, // nothing but the kind
 		{Kind: engine.EvStockChanged, At: -1, Stock: -3}, // negative values
 		{Kind: engine.EvCustomer, Customer: "c", Blocked: true},
+		{Kind: engine.EvStorePut, Store: "TPE0427", Zone: "Asia/Taipei"},
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 2000; i++ {

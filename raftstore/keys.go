@@ -11,6 +11,7 @@ import "encoding/binary"
 //	'e' shard(uint16 BE) index(uint64 BE) ordinal(uint32 BE)
 //	                                       -> encoded engine.Event (change feed)
 //	'f' shard(uint16 BE)                   -> feed state          (change feed)
+//	'm' name                               -> value               (the node's metadata: meta.go)
 //
 // The change feed's keys are described in feed.go and docs/adr/0014.
 //

@@ -67,6 +67,13 @@ func OpenNode(o Options) (*Node, error) {
 		_ = ln.Close()
 		return nil, err
 	}
+	if o.Placement != "" {
+		if err := n.store.checkPlacement(o.Dir, o.Placement); err != nil {
+			_ = n.store.Close()
+			_ = ln.Close()
+			return nil, err
+		}
+	}
 	n.faults = o.Faults
 	n.mux = NewMux(ln, MuxOptions{Advertise: advertise, Logger: o.Logger.With("component", "raft-mux"), Faults: o.Faults, TLS: o.RaftTLS})
 	for i := 0; i < o.Shards; i++ {

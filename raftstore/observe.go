@@ -83,6 +83,18 @@ type snapshotWatch struct {
 	mu       sync.Mutex
 	observer SnapshotObserver
 	pending  []snapshotReport
+	// restoreErr is the last restore's error (nil after a success): when
+	// no snapshot restores at open, raft says only that, and the shard's
+	// error adds this.
+	restoreErr error
+}
+
+// lastRestoreError returns why the last restore failed, nil if it did not.
+func (f *FSM) lastRestoreError() error {
+	w := &f.snapWatch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.restoreErr
 }
 
 // SetSnapshotObserver makes o observe every later snapshot and restore
@@ -134,6 +146,9 @@ func (f *FSM) observeSnapshot(kind SnapshotKind, start time.Time, err error) {
 	}
 	w := &f.snapWatch
 	w.mu.Lock()
+	if kind == SnapshotRestored {
+		w.restoreErr = err
+	}
 	o := w.observer
 	if o == nil && len(w.pending) < snapshotPendingMax {
 		w.pending = append(w.pending, snapshotReport{kind, took, err})

@@ -48,6 +48,12 @@ type Options struct {
 	// Shards is the number of shard groups (default DefaultShards). It is
 	// part of the cluster's identity: every node must use the same value.
 	Shards int
+	// Placement names how items are placed on the shards (the server's
+	// shard function). It is recorded in the data folder when the folder is
+	// first used; a folder that recorded another one, or that holds state
+	// from before placements were recorded, is refused (ErrPlacement).
+	// Empty: nothing is recorded or checked.
+	Placement string
 	// Engine is the engine configuration of every shard (ShardID is set per
 	// shard). It must be the same on every node.
 	Engine engine.Config

@@ -18,7 +18,7 @@ import (
 type Shard struct {
 	id    uint16
 	logs  *ShardStore
-	snaps *raft.FileSnapshotStore
+	snaps *snapshotStore
 	trans *raft.NetworkTransport
 	raft  *raft.Raft
 	fsm   *FSM
@@ -57,9 +57,17 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 
 	// The file store adds its own "snapshots" folder: Dir/shards/<id>/snapshots.
 	snapDir := filepath.Join(o.Dir, "shards", strconv.Itoa(int(id)))
-	if s.snaps, err = raft.NewFileSnapshotStoreWithLogger(snapDir, o.SnapshotsRetained, hl); err != nil {
+	// Before raft reads it: leftovers of a crash go, and a damaged newest
+	// snapshot is passed over only when the log can rebuild its state
+	// (snapdir.go).
+	if err := prepareSnapshots(id, snapDir, s.logs, log); err != nil {
+		return nil, err
+	}
+	files, err := raft.NewFileSnapshotStoreWithLogger(snapDir, o.SnapshotsRetained, hl)
+	if err != nil {
 		return nil, fmt.Errorf("raftstore: shard %d: snapshot store: %w", id, err)
 	}
+	s.snaps = &snapshotStore{FileSnapshotStore: files, logs: s.logs}
 	layer, err := mux.Layer(id)
 	if err != nil {
 		return nil, err
@@ -92,6 +100,18 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 		return fail(err)
 	}
 	if s.raft, err = raft.NewRaft(conf, s.fsm, cached, s.logs, s.snaps, s.trans); err != nil {
+		if rerr := s.fsm.lastRestoreError(); rerr != nil {
+			// Raft says only that no snapshot could be loaded; the FSM
+			// knows why the newest failed, and the store that it passed
+			// its checksum (raft checks it before the FSM reads it).
+			de := &SnapshotDamagedError{Shard: id, File: filepath.Join(snapDir, snapshotsDirName),
+				Problem: "its checksum holds but its state does not restore: " + rerr.Error(),
+				Why:     "no older snapshot that the log continues could be restored instead"}
+			if metas, lerr := files.List(); lerr == nil && len(metas) > 0 {
+				de.File = filepath.Join(de.File, metas[0].ID, snapshotStateName)
+			}
+			err = de
+		}
 		return fail(err)
 	}
 	s.prop = newProposer(id, s.raft, s.fsm.Now, s.fsm.NextDue, proposerConfig{

@@ -55,7 +55,7 @@ func (s *Server) serveAdmin(c *conn, f protocol.Frame) {
 				msg := err.Error()
 				var r *refusal
 				if errors.As(err, &r) {
-					msg = r.msg
+					msg = r.Msg
 				}
 				c.appendError(reqID, codeOf(err), clip(msg))
 			}
@@ -68,7 +68,7 @@ func (s *Server) serveAdmin(c *conn, f protocol.Frame) {
 
 // adminRefused is an ADMIN step refused for what it asks: nothing changed.
 func adminRefused(format string, args ...any) error {
-	return &refusal{engine.CodeBadRequest, fmt.Sprintf(format, args...)}
+	return &refusal{Code: engine.CodeBadRequest, Msg: fmt.Sprintf(format, args...)}
 }
 
 // admin runs one ADMIN step.
@@ -218,7 +218,7 @@ func (s *Server) adminShard(req *protocol.AdminRequest, reply protocol.AdminRepl
 	if errors.Is(err, raftstore.ErrMembership) {
 		return reply, adminRefused("%s", err.Error())
 	}
-	return reply, s.hint(err)
+	return reply, s.router.Hint(err)
 }
 
 // peerAlive reports whether a node's client port accepts a connection

@@ -21,10 +21,11 @@ const (
 	// RoleNone is no role: the zero Grant, which allows nothing.
 	RoleNone Role = iota
 	// RoleStorefront is the web tier: reserve, confirm, extend, cancel,
-	// reschedule, and reads of reservations, items and stock by store.
+	// reschedule, and reads of reservations, items, stores (their pickup
+	// windows) and stock by store.
 	RoleStorefront
 	// RoleStore is a store terminal: pickup and return at its own stores
-	// (and reads of its own items), nothing else.
+	// (and reads of its own items and store records), nothing else.
 	RoleStore
 	// RoleOperator may do everything, including the catalogue, customer
 	// rules, unlocks, exports and the change feed.
@@ -183,12 +184,12 @@ func (g *Grant) allows(cmd *engine.Command, shardRead func(*engine.Command) (eng
 		switch cmd.Op {
 		case engine.OpReserve, engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
 			engine.OpGetItem, engine.OpGetWindow, engine.OpGetReservation, engine.OpListReservations,
-			engine.OpStoresWithStock:
+			engine.OpStoresWithStock, engine.OpGetStore:
 			return true
 		}
 	case RoleStore:
 		switch cmd.Op {
-		case engine.OpPickup, engine.OpGetItem, engine.OpGetWindow:
+		case engine.OpPickup, engine.OpGetItem, engine.OpGetWindow, engine.OpGetStore:
 			return g.atStore(string(cmd.Store))
 		case engine.OpReturn:
 			// The command names only the reservation; its store never
@@ -201,6 +202,43 @@ func (g *Grant) allows(cmd *engine.Command, shardRead func(*engine.Command) (eng
 }
 
 func (g *Grant) atStore(store string) bool { return slices.Contains(g.Stores, store) }
+
+// seesPickupCodes reports whether replies to the grant carry pickup codes
+// beyond the confirm that issues one: the operator's only. Ids are
+// sequential, so a role that could read codes could collect every order's
+// (docs/adr/0056-pickup-codes-in-replies.md).
+func (g *Grant) seesPickupCodes() bool { return g.Role == RoleOperator }
+
+// hidePickupCodes returns r without its pickup codes unless op is the
+// confirm that issued the code (its idempotent replay included). r itself is
+// left as it was, since its records may be shared: a copy is made only when
+// there is a code to hide.
+func hidePickupCodes(op engine.Op, r *engine.Result) *engine.Result {
+	if op == engine.OpConfirm {
+		return r
+	}
+	has := r.PickupCode != 0 || r.Reservation != nil && r.Reservation.PickupCode != 0
+	for i := 0; i < len(r.Reservations) && !has; i++ {
+		has = r.Reservations[i].PickupCode != 0
+	}
+	if !has {
+		return r
+	}
+	out := *r
+	out.PickupCode = 0
+	if r.Reservation != nil {
+		ri := *r.Reservation
+		ri.PickupCode = 0
+		out.Reservation = &ri
+	}
+	if len(r.Reservations) > 0 {
+		out.Reservations = slices.Clone(r.Reservations)
+		for i := range out.Reservations {
+			out.Reservations[i].PickupCode = 0
+		}
+	}
+	return &out
+}
 
 // allowsControl reports whether the grant lets a connection send a control
 // op that is not a domain command (SUBSCRIBE: the change feed shows every
@@ -220,8 +258,8 @@ func (g *Grant) allowsControl(op protocol.Op) bool {
 // readReservation reads a reservation from the state this node holds, for
 // a permission check (any goroutine).
 func (s *Server) readReservation(cmd *engine.Command) (engine.Result, bool) {
-	sh := idShard(cmd.ID, len(s.shards))
-	if sh < 0 || s.shards[sh] == nil {
+	kind, sh := protocol.RouteOf(cmd, len(s.shards))
+	if kind != protocol.RouteShard || s.shards[sh] == nil {
 		return engine.Result{}, false
 	}
 	return s.shards[sh].Read(cmd), true

@@ -2,7 +2,8 @@
 // parse into the role and stores they name and nothing else; the hash is
 // the one `printf %s TOKEN | sha256sum` prints; only loopback addresses may
 // run without tokens; the grants allow exactly their role's ops; and a
-// token bucket gives its burst, then refills at its rate.
+// token bucket gives its burst, then refills at its rate; and a reply to a
+// role other than the operator's loses every pickup code but the confirm's.
 package server
 
 import (
@@ -62,11 +63,11 @@ func TestGrants(t *testing.T) {
 		wantWeb := op == engine.OpReserve || op == engine.OpConfirm || op == engine.OpExtend ||
 			op == engine.OpCancel || op == engine.OpReschedule || op == engine.OpGetItem ||
 			op == engine.OpGetWindow || op == engine.OpGetReservation || op == engine.OpListReservations ||
-			op == engine.OpStoresWithStock
+			op == engine.OpStoresWithStock || op == engine.OpGetStore
 		if web.allows(cmd, noRead) != wantWeb {
 			t.Errorf("storefront %s: got %v", op, !wantWeb)
 		}
-		wantKiosk := op == engine.OpPickup || op == engine.OpGetItem || op == engine.OpGetWindow
+		wantKiosk := op == engine.OpPickup || op == engine.OpGetItem || op == engine.OpGetWindow || op == engine.OpGetStore
 		if kiosk.allows(cmd, noRead) != wantKiosk {
 			t.Errorf("store %s: got %v", op, !wantKiosk)
 		}
@@ -99,5 +100,33 @@ func TestBucket(t *testing.T) {
 	}
 	if !b.take(t0.Add(500*time.Millisecond), 2, 4) || b.take(t0.Add(500*time.Millisecond), 2, 4) {
 		t.Fatal("refill after 500 ms at 2/s is not exactly one")
+	}
+}
+
+// TestHidePickupCodes: a reply to a role that may not see codes loses every
+// code but the confirm's, and the result it came from (whose records may be
+// shared) is left untouched.
+func TestHidePickupCodes(t *testing.T) {
+	ri := &engine.ReservationInfo{ID: 1, PickupCode: 111}
+	list := []engine.ReservationInfo{{ID: 1, PickupCode: 111}, {ID: 2, PickupCode: 222}}
+	r := &engine.Result{ID: 1, PickupCode: 111, Reservation: ri, Reservations: list}
+	h := hidePickupCodes(engine.OpGetReservation, r)
+	if h.PickupCode != 0 || h.Reservation.PickupCode != 0 || h.Reservations[0].PickupCode != 0 || h.Reservations[1].PickupCode != 0 ||
+		h.ID != 1 || h.Reservation.ID != 1 || h.Reservations[1].ID != 2 {
+		t.Fatalf("hidden: %+v %+v %+v", h, h.Reservation, h.Reservations)
+	}
+	if r.PickupCode != 111 || ri.PickupCode != 111 || list[0].PickupCode != 111 || list[1].PickupCode != 222 {
+		t.Fatalf("the original changed: %+v %+v %+v", r, ri, list)
+	}
+	if hidePickupCodes(engine.OpConfirm, r) != r {
+		t.Fatal("the confirm's code was hidden")
+	}
+	plain := &engine.Result{ID: 3}
+	if hidePickupCodes(engine.OpCancel, plain) != plain {
+		t.Fatal("a reply without a code was copied")
+	}
+	if !(&Grant{Role: RoleOperator}).seesPickupCodes() || (&Grant{Role: RoleStorefront}).seesPickupCodes() ||
+		(&Grant{Role: RoleStore, Stores: []string{"S1"}}).seesPickupCodes() {
+		t.Fatal("only the operator sees codes")
 	}
 }

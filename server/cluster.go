@@ -1,10 +1,8 @@
 package server
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -64,43 +62,39 @@ func (s *Server) peerList() []Peer {
 // node id (nil for a single node). The caller must not change the slice.
 func (s *Server) Members() []Peer { return s.peerList() }
 
-// leaderHint is a NOT_LEADER refusal with the leader named by its client
-// address. It unwraps to the raftstore error, so codes and errors.Is work
-// as before.
-type leaderHint struct {
-	nle    *raftstore.NotLeaderError
-	nodeID uint32
-	addr   string
+// clusterPeers is the peer table as the router sees it (router.Peers):
+// leaders named by raft id, and the nodes that hold a shard.
+type clusterPeers struct{ s *Server }
+
+// NodeOf names the node with raft id raftID; not this node, whose own
+// shards the router never forwards to.
+func (p clusterPeers) NodeOf(raftID string) (uint32, string, bool) {
+	peer := p.s.peerByRaftID(raft.ServerID(raftID))
+	if peer == nil || peer.NodeID == p.s.cfg.NodeID {
+		return 0, "", false // unknown, or an election is on: the client asks TOPOLOGY
+	}
+	return peer.NodeID, peer.ClientAddr, true
 }
 
-func (h *leaderHint) Error() string {
-	return fmt.Sprintf("shard %d: not the leader; the leader is node %d at %s", h.nle.Shard, h.nodeID, h.addr)
-}
-func (h *leaderHint) Unwrap() error { return h.nle }
-
-// hint turns a raftstore not-leader error into one that names the leader's
-// client address (in a cluster); other errors pass unchanged.
-func (s *Server) hint(err error) error {
-	if err == nil || !s.clustered() {
-		return err
+// Holders lists the client addresses of the other nodes, those the
+// placement (raftstore.Placement) puts shard on first: where a node that
+// does not replicate shard looks for it.
+func (p clusterPeers) Holders(shard int) []string {
+	peers := p.s.peerList()
+	ids := make([]string, 0, len(peers))
+	byID := make(map[string]string, len(peers))
+	for _, peer := range peers {
+		if peer.NodeID == p.s.cfg.NodeID {
+			continue
+		}
+		ids = append(ids, peer.RaftID)
+		byID[peer.RaftID] = peer.ClientAddr
 	}
-	var nle *raftstore.NotLeaderError
-	if !errors.As(err, &nle) {
-		return err
+	addrs := make([]string, 0, len(ids))
+	for _, id := range raftstore.Placement(uint16(shard), ids, 0) {
+		addrs = append(addrs, byID[id])
 	}
-	var h *leaderHint
-	if errors.As(err, &h) {
-		return err
-	}
-	id := nle.LeaderID
-	if id == "" && int(nle.Shard) < len(s.shards) {
-		_, id = s.shards[nle.Shard].Leader()
-	}
-	p := s.peerByRaftID(id)
-	if p == nil || p.NodeID == s.cfg.NodeID {
-		return err // unknown, or an election is on: the client asks TOPOLOGY
-	}
-	return &leaderHint{nle: nle, nodeID: p.NodeID, addr: p.ClientAddr}
+	return addrs
 }
 
 // clusterTopology describes the whole cluster: every node of the peer
@@ -124,13 +118,13 @@ func (s *Server) clusterTopology() protocol.Topology {
 		t.Nodes = append(t.Nodes, protocol.Node{ID: p.NodeID, Addr: addr})
 	}
 	for i, sh := range s.shards {
-		t.Version += sh.Raft().CurrentTerm()
+		t.Version += sh.Term()
 		pl := &t.Shards[i]
 		pl.Replicas = s.replicasOf(sh, &t.Version)
 		if sh.IsLeader() {
 			pl.Leader = s.cfg.NodeID
-		} else if _, id := sh.Leader(); id != "" {
-			if p := s.peerByRaftID(id); p != nil {
+		} else if id := sh.LeaderID(); id != "" {
+			if p := s.peerByRaftID(raft.ServerID(id)); p != nil {
 				pl.Leader = p.NodeID
 			}
 		}
@@ -141,13 +135,14 @@ func (s *Server) clusterTopology() protocol.Topology {
 // replicasOf returns the node ids of shard's raft group members that the
 // peer table knows, sorted, and adds the configuration's index to version.
 func (s *Server) replicasOf(sh *raftstore.Shard, version *uint64) []uint32 {
-	f := sh.Raft().GetConfiguration()
-	if f.Error() != nil {
+	servers, err := sh.Configuration()
+	if err != nil {
 		return nil
 	}
-	*version += f.Index()
+	index, _ := sh.ConfigurationIndex()
+	*version += index
 	var out []uint32
-	for _, srv := range f.Configuration().Servers {
+	for _, srv := range servers {
 		if p := s.peerByRaftID(srv.ID); p != nil {
 			out = append(out, p.NodeID)
 		}
@@ -174,20 +169,12 @@ func (s *Server) ShardHash(shard int) (ShardHash, error) {
 		return ShardHash{}, fmt.Errorf("no shard %d", shard)
 	}
 	sh := s.shards[shard]
-	h := sha256.New()
-	// StateBytes holds the FSM's lock: the applied index read before and
-	// after brackets the state that was hashed.
-	for {
-		before := sh.FSM().AppliedIndex()
-		if err := sh.FSM().StateBytes(h); err != nil {
-			return ShardHash{}, err
-		}
-		if after := sh.FSM().AppliedIndex(); after == before {
-			return ShardHash{Shard: shard, Node: s.cfg.NodeID, Leader: sh.IsLeader(), Member: sh.IsMember(), Applied: after,
-				Hash: hex.EncodeToString(h.Sum(nil))}, nil
-		}
-		h.Reset()
+	applied, sum, err := sh.StateHash()
+	if err != nil {
+		return ShardHash{}, err
 	}
+	return ShardHash{Shard: shard, Node: s.cfg.NodeID, Leader: sh.IsLeader(), Member: sh.IsMember(), Applied: applied,
+		Hash: hex.EncodeToString(sum[:])}, nil
 }
 
 // clusterHTTP registers the cluster's admin endpoints:

@@ -39,11 +39,22 @@ type Config struct {
 	// EventLoops is the number of gnet event loops; 0 means one per CPU.
 	EventLoops int
 
-	MaxFrameBytes    int
-	MaxConnections   int
-	MaxInFlight      int // frames per connection
-	MaxOutboundBytes int
-	CompressMinBytes int
+	MaxFrameBytes int
+	// MaxConnections bounds connections that completed HELLO; past it
+	// HELLO is answered busy. MaxUnauthenticated bounds those that have
+	// not yet: past it the oldest of them is closed (admission.go).
+	MaxConnections     int
+	MaxUnauthenticated int
+	// MaxConnsPerAddress bounds the connections of one remote IP address;
+	// negative: no bound.
+	MaxConnsPerAddress int
+	MaxInFlight        int // frames per connection
+	MaxOutboundBytes   int // per connection; at most MaxReplyBufferBytes
+	CompressMinBytes   int
+	// MaxReplyBufferBytes is the node-wide budget of bytes held for
+	// clients' replies (replybudget.go); past it the connections holding
+	// more than their share are not read until they drain.
+	MaxReplyBufferBytes int
 
 	// GroupMaxCommands is the most commands the server hands the proposer
 	// in one group (a BATCH's share of one shard); it must not exceed the
@@ -127,8 +138,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.MaxFrameBytes, DefaultMaxFrameBytes)
 	def(&c.MaxConnections, DefaultMaxConnections)
+	def(&c.MaxUnauthenticated, DefaultMaxUnauthenticated)
+	if c.MaxConnsPerAddress == 0 {
+		c.MaxConnsPerAddress = DefaultMaxConnsPerAddress
+	}
 	def(&c.MaxInFlight, DefaultMaxInFlight)
-	def(&c.MaxOutboundBytes, DefaultMaxOutboundBytes)
+	def(&c.MaxReplyBufferBytes, DefaultMaxReplyBufferBytes)
+	def(&c.MaxOutboundBytes, min(DefaultMaxOutboundBytes, c.MaxReplyBufferBytes))
 	def(&c.CompressMinBytes, DefaultCompressMinBytes)
 	def(&c.GroupMaxCommands, raftstore.DefaultBatchMaxCommands)
 	def(&c.PickupBurstPerConn, DefaultPickupBurstPerConn)
@@ -160,6 +176,13 @@ func (c Config) withDefaults() (Config, error) {
 			protocol.HeaderSize+64, protocol.MaxFrameBytesLimit)
 	case c.MaxInFlight > 1<<20:
 		return c, errors.New("server: MaxInFlight over 1<<20")
+	case c.MaxReplyBufferBytes < c.MaxFrameBytes:
+		// A budget under one frame would pause a connection for a single
+		// large reply.
+		return c, fmt.Errorf("server: MaxReplyBufferBytes %d under MaxFrameBytes %d", c.MaxReplyBufferBytes, c.MaxFrameBytes)
+	case c.MaxOutboundBytes > c.MaxReplyBufferBytes:
+		return c, fmt.Errorf("server: MaxOutboundBytes %d over MaxReplyBufferBytes %d: one connection may not hold more than the node",
+			c.MaxOutboundBytes, c.MaxReplyBufferBytes)
 	case c.GroupMaxCommands > raftstore.MaxEntryCommands:
 		return c, fmt.Errorf("server: GroupMaxCommands %d over %d", c.GroupMaxCommands, raftstore.MaxEntryCommands)
 	}

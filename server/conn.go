@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,8 +24,13 @@ type conn struct {
 	srv    *Server
 	gc     gnet.Conn
 	id     uint64
-	openAt time.Time
 	remote string
+	addr   netip.Addr // the remote IP the per-address bound counts (admission.go)
+
+	// Admission (admission.go), under srv.adm.mu.
+	openAt           time.Time
+	stage            connStage
+	prePrev, preNext *conn // the pre-HELLO list
 
 	hello atomic.Bool // HELLO answered; written on the loop, read by the ticker
 
@@ -34,6 +40,9 @@ type conn struct {
 	grant     *Grant
 	tokenHash atomic.Pointer[string]
 	pickups   bucket // pickup attempts of this connection (pickuplimit.go), event loop only
+	// hideCodes: the role sees a pickup code only in the confirm that
+	// issued it (auth.go). Set at HELLO, read wherever replies are encoded.
+	hideCodes atomic.Bool
 
 	// Deadlines (deadline.go): Unix nanoseconds, 0 when not running.
 	partialSince atomic.Int64 // the first bytes of a frame not yet whole arrived
@@ -46,9 +55,22 @@ type conn struct {
 	cmds    []engine.Command // a BATCH's decoded commands
 	spare   []byte           // the other half of out's double buffer
 	subs    []*subscription
+	warned  bool // a refused frame of this connection was logged (refuseFrame)
 
 	inflight atomic.Int32 // frames accepted and not yet answered
 	outbound atomic.Int64 // bytes in gnet's outbound buffer at the last flush (for subscriptions)
+
+	// The node's reply budget (replybudget.go): what this connection holds
+	// for its peer, as counted in the node's total.
+	held        atomic.Int64 // reply bytes: gathered, in gnet's buffer, reserved for large reads in flight
+	unread      atomic.Int64 // requests left in the inbound buffer after the last read
+	readPaused  atomic.Bool  // whole frames wait unread because the connection holds over its share
+	outCounted  int          // of out, under mu
+	obCounted   int          // of gnet's outbound buffer (event loop)
+	readHeld    bool         // this read stopped for the budget (event loop)
+	admitting   pendingReserve
+	reserved    map[reserveKey]reservation // large reads in flight, under mu
+	reservedSum int64                      // their bytes, under mu
 
 	mu          sync.Mutex
 	out         []byte // replies waiting for the event loop
@@ -70,6 +92,7 @@ func (c *conn) lock() { c.mu.Lock() }
 // unlock releases the outbound buffer and, off the event loop, wakes the
 // loop if this is the first reply since its last flush.
 func (c *conn) unlock(onLoop bool) {
+	c.countOut(false)
 	wake := false
 	if !onLoop && !c.wakePending && len(c.out) > 0 && !c.closed {
 		c.wakePending = true
@@ -84,13 +107,14 @@ func (c *conn) unlock(onLoop bool) {
 }
 
 // flush writes every reply gathered since the last flush (event loop only).
-// It reports false when the peer has stopped reading and the connection
-// must close.
-func (c *conn) flush() bool {
+// It reports why the connection must close when the peer has stopped
+// reading (cutNone while it reads).
+func (c *conn) flush() cutReason {
 	c.mu.Lock()
 	buf := c.out
 	c.out = c.spare[:0]
 	c.wakePending = false
+	c.countOut(true)
 	c.mu.Unlock()
 	pre := c.gc.OutboundBuffered()
 	if len(buf) > 0 {
@@ -105,7 +129,14 @@ func (c *conn) flush() bool {
 	c.spare = buf[:0]
 	ob := c.gc.OutboundBuffered()
 	c.outbound.Store(int64(ob))
-	return ob <= c.srv.cfg.MaxOutboundBytes && c.writeProgress(pre, ob)
+	c.countOutbound(ob)
+	switch {
+	case ob > c.srv.cfg.MaxOutboundBytes:
+		return cutOutbound
+	case !c.writeProgress(pre, ob):
+		return cutStalled
+	}
+	return cutNone
 }
 
 // appendError appends an ERROR frame (under mu).
@@ -126,6 +157,9 @@ func (c *conn) sendError(reqID uint32, code engine.Code, msg string) {
 // the reply cannot be encoded or would not fit the client's frame limit, and
 // compresses a large reply when the connection negotiated compression.
 func (c *conn) appendResult(reqID uint32, op engine.Op, r *engine.Result) {
+	if c.hideCodes.Load() {
+		r = hidePickupCodes(op, r)
+	}
 	if r.Code == engine.OK && hasReadData(r) {
 		if err := protocol.CheckResult(r); err != nil {
 			c.appendError(reqID, engine.CodeTooLarge, err.Error())
@@ -134,6 +168,9 @@ func (c *conn) appendResult(reqID uint32, op engine.Op, r *engine.Result) {
 	}
 	start := len(c.out)
 	c.out = protocol.AppendResult(c.out, reqID, op, r)
+	if largeRead(op) {
+		c.srv.budget.observe(op, len(c.out)-start)
+	}
 	c.finishFrame(start, reqID)
 }
 

@@ -7,7 +7,11 @@ import "time"
 // draining, and the ticker (OnTick, every tickInterval) cuts connections
 // past ReadTimeout, and wakes those past WriteTimeout so that their loop
 // looks at the outbound buffer afresh and cuts them if it still has not
-// drained (only the loop can read it).
+// drained (only the loop can read it). It also wakes every connection with
+// replies in gnet's buffer or frames paused for the reply budget: gnet
+// drains its buffer without telling the server, so only such a wake
+// counts what the kernel took, and resumes a paused connection once the
+// node has room (replybudget.go).
 
 // notePartial records whether a partial frame waits in the inbound buffer
 // (event loop): the clock starts at its first bytes and is not reset by
@@ -41,15 +45,19 @@ func (c *conn) writeProgress(pre, ob int) bool {
 	return time.Duration(now-since) <= c.srv.cfg.WriteTimeout
 }
 
-// checkDeadlines enforces the read and write timeouts of one connection
-// (ticker, under s.mu).
+// checkDeadlines enforces the read and write timeouts of one connection,
+// and wakes it when the reply budget must look at it afresh (ticker, under
+// s.mu).
 func (s *Server) checkDeadlines(c *conn, now time.Time) {
 	if p := c.partialSince.Load(); p != 0 && now.Sub(time.Unix(0, p)) > s.cfg.ReadTimeout {
 		s.log.Info("closing a connection stuck in a partial frame", "conn", c.id, "remote", c.remote)
 		_ = c.gc.Close()
 		return
 	}
-	if w := c.stallSince.Load(); w != 0 && now.Sub(time.Unix(0, w)) > s.cfg.WriteTimeout {
-		_ = c.gc.Wake(nil) // OnTraffic → flush → writeProgress decides
+	// Past WriteTimeout: OnTraffic → flush → writeProgress decides.
+	w := c.stallSince.Load()
+	stalled := w != 0 && now.Sub(time.Unix(0, w)) > s.cfg.WriteTimeout
+	if stalled || c.readPaused.Load() || c.outbound.Load() > 0 {
+		_ = c.gc.Wake(nil)
 	}
 }

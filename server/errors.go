@@ -6,42 +6,33 @@ import (
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/protocol"
 	"github.com/invsys/inv/raftstore"
+	"github.com/invsys/inv/router"
 )
 
 // refusal is a request the server itself declined before any proposal
-// (unavailable while draining, an id no shard issued ...).
-type refusal struct {
-	code engine.Code
-	msg  string
-}
+// (unavailable while draining, busy forwarding ...): the router's error
+// with a code, so that one mapping serves both.
+type refusal = router.Refusal
 
-func (r *refusal) Error() string { return r.code.String() + ": " + r.msg }
-
-var (
-	errDraining = &refusal{engine.CodeUnavailable, "the server is shutting down"}
-	errNoShard  = &refusal{engine.CodeInternal, "no such shard on this node"}
-)
+var errDraining = &refusal{Code: engine.CodeUnavailable, Msg: "the server is shutting down"}
 
 // codeOf maps an error of a request that was not served to the code its
 // ERROR reply carries.
 func codeOf(err error) engine.Code {
-	var r *refusal
-	if errors.As(err, &r) {
-		return r.code
+	if code, ok := router.CodeOf(err); ok {
+		return code
 	}
 	return raftstore.Code(err)
 }
 
-// notLeaderOf returns the NOT_LEADER payload for a proposal refused because
-// this node does not lead the shard. The raft address in a raftstore error
-// is the leader's raft listener, not its client address: in a cluster the
-// server first turns it into a leaderHint naming the leader's client
-// address (cluster.go); otherwise the hint names no address, and a client
-// asks TOPOLOGY again.
+// notLeaderOf returns the NOT_LEADER payload for a request refused because
+// this node does not lead the shard: the router names the leader's node
+// and client address when it knows them (router.NotLeaderError); otherwise
+// the hint names no address, and a client asks TOPOLOGY again.
 func notLeaderOf(err error) (protocol.NotLeader, bool) {
-	var h *leaderHint
-	if errors.As(err, &h) { // a cluster node names the leader's client address (cluster.go)
-		return protocol.NotLeader{Shard: h.nle.Shard, LeaderID: h.nodeID, LeaderAddr: h.addr}, true
+	var nl *router.NotLeaderError
+	if errors.As(err, &nl) {
+		return protocol.NotLeader{Shard: nl.Shard, LeaderID: nl.NodeID, LeaderAddr: nl.Addr}, true
 	}
 	var nle *raftstore.NotLeaderError
 	if errors.As(err, &nle) {

@@ -7,14 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/protocol"
-	"github.com/invsys/inv/raftstore"
+	"github.com/invsys/inv/router"
 )
 
 // Limits of forwarding (docs/adr/0050).
@@ -38,11 +37,12 @@ const (
 	forwardMaxFrame = protocol.MaxFrameBytesLimit
 )
 
-// forwarder runs domain commands on shards this node does not lead: it
-// sends them as SHARD_CALL frames to the leader's client address, over
-// pooled connections authenticated with the cluster token, following
-// NOT_LEADER hints. A command forwarded once is never routed again by the
-// node that receives it, so forwarding cannot loop.
+// forwarder is the wire of router.Forwarder: it runs domain commands on
+// shards this node does not lead, as SHARD_CALL frames to a node's client
+// address (the router decides which), over pooled connections
+// authenticated with the cluster token, following NOT_LEADER hints. A
+// command forwarded once is never routed again by the node that receives
+// it, so forwarding cannot loop.
 type forwarder struct {
 	token string
 	log   *slog.Logger
@@ -73,7 +73,7 @@ func (e *peerNotLeader) Error() string {
 	return fmt.Sprintf("shard %d: not the leader; the leader is node %d at %s", e.nl.Shard, e.nl.LeaderID, e.nl.LeaderAddr)
 }
 
-var errForwardBusy = &refusal{engine.CodeBusy, "too many commands forwarded to other nodes"}
+var errForwardBusy = &refusal{Code: engine.CodeBusy, Msg: "too many commands forwarded to other nodes"}
 
 // forwardErr maps a forwarding failure to the refusal a client sees. A
 // failure after the frame was written leaves the outcome unknown: timeout,
@@ -82,25 +82,70 @@ func forwardErr(err error, sent bool) error {
 	var pe *peerError
 	var pnl *peerNotLeader
 	switch {
+	case errors.As(err, &pe) && pe.code == engine.CodeNotHeld:
+		return router.ErrNotHeld // the router asks the next node that may hold the shard
 	case errors.As(err, &pe):
-		return &refusal{pe.code, pe.msg}
+		return &refusal{Code: pe.code, Msg: pe.msg}
 	case errors.As(err, &pnl):
-		return &refusal{engine.CodeUnavailable, pnl.Error()}
+		return &refusal{Code: engine.CodeUnavailable, Msg: pnl.Error()}
 	case errors.Is(err, errForwardClosed):
 		return errDraining
 	case sent:
-		return &refusal{engine.CodeTimeout, "forwarded to another node, no answer: " + err.Error()}
+		return &refusal{Code: engine.CodeTimeout, Msg: "forwarded to another node, no answer: " + err.Error()}
 	}
-	return &refusal{engine.CodeUnavailable, "cannot reach the shard's leader: " + err.Error()}
+	return &refusal{Code: engine.CodeUnavailable, Msg: "cannot reach the shard's leader: " + err.Error()}
 }
 
 var errForwardClosed = errors.New("forwarder closed")
 
+// Forward runs cmd on shard at the node serving addr (router.Forwarder):
+// the call takes a goroutine and a connection of its own until done, at
+// most forwardInFlightMax at once (then busy, and nothing is sent).
+func (f *forwarder) Forward(shard int, addr string, cmd *engine.Command, done func(engine.Result, error)) error {
+	if !f.take() {
+		return errForwardBusy
+	}
+	go func() {
+		defer f.free()
+		ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
+		defer cancel()
+		done(f.call(ctx, addr, uint16(shard), cmd))
+	}()
+	return nil
+}
+
+// ForwardGroup runs a linked group at the node serving addr as a BATCH
+// (router.Forwarder), bounded as Forward is.
+func (f *forwarder) ForwardGroup(addr string, cmds []engine.Command, done func([]engine.Result, error)) error {
+	if !f.take() {
+		return errForwardBusy
+	}
+	go func() {
+		defer f.free()
+		ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
+		defer cancel()
+		done(f.callBatch(ctx, addr, cmds))
+	}()
+	return nil
+}
+
+// take counts a forwarded command in flight, or reports that too many are.
+func (f *forwarder) take() bool {
+	select {
+	case f.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (f *forwarder) free() { <-f.slots }
+
 // call runs cmd on shard at the node serving addr, following hints. It
-// blocks; it is called on its own goroutine (see Server.proposeAny).
+// blocks; Forward runs it on a goroutine of its own.
 func (f *forwarder) call(ctx context.Context, addr string, shard uint16, cmd *engine.Command) (engine.Result, error) {
 	if err := protocol.CheckShardCall(cmd); err != nil {
-		return engine.Result{}, &refusal{protocol.CodeOf(err), err.Error()}
+		return engine.Result{}, &refusal{Code: protocol.CodeOf(err), Msg: err.Error()}
 	}
 	for hop := 0; ; hop++ {
 		r, sent, err := f.callOnce(ctx, addr, shard, cmd)
@@ -303,96 +348,10 @@ func (pc *peerConn) do(ctx context.Context, shard uint16, cmd *engine.Command) (
 	}
 }
 
-// cloneCommand copies cmd's byte slices, which may alias a connection's
-// read buffer, so that cmd outlives the event loop's turn.
-func cloneCommand(cmd *engine.Command) *engine.Command {
-	cp := *cmd
-	clone := func(b []byte) []byte {
-		if b == nil {
-			return nil
-		}
-		return append([]byte(nil), b...)
-	}
-	cp.SKU, cp.Store, cp.Customer, cp.Key = clone(cmd.SKU), clone(cmd.Store), clone(cmd.Customer), clone(cmd.Key)
-	return &cp
-}
-
-// proposeAny runs cmd on shard wherever its leader is: proposed here when
-// this node leads it, forwarded to the leader otherwise (a cluster node
-// with peers). Its contract is propose's: on error done is not called.
-func (s *Server) proposeAny(shard int, cmd *engine.Command, done func(engine.Result, error)) error {
-	return s.proposeAnyVia(shard, cmd, false, done)
-}
-
-// proposeAnyVia is proposeAny with proposeVia's viaLog for the local part.
-func (s *Server) proposeAnyVia(shard int, cmd *engine.Command, viaLog bool, done func(engine.Result, error)) error {
-	err := s.proposeVia(shard, cmd, viaLog, done)
-	if err == nil || s.fwd == nil {
-		return err
-	}
-	var addrs []string
-	var h *leaderHint
-	switch {
-	case errors.As(err, &h):
-		addrs = []string{h.addr}
-	case errors.Is(err, errNoShard):
-		// This node does not replicate the shard (replicas below the node
-		// count): ask the nodes that do; a follower among them names the
-		// leader, and the forwarder follows it.
-		if addrs = s.holderAddrs(shard); len(addrs) == 0 {
-			return err
-		}
-	default:
-		return err // no leader known (an election): the caller retries
-	}
-	select {
-	case s.fwd.slots <- struct{}{}:
-	default:
-		return errForwardBusy
-	}
-	cp := cloneCommand(cmd)
-	go func() {
-		defer func() { <-s.fwd.slots }()
-		ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
-		defer cancel()
-		var r engine.Result
-		var err error
-		for _, addr := range addrs {
-			r, err = s.fwd.call(ctx, addr, uint16(shard), cp)
-			var pe *peerError
-			if !errors.As(err, &pe) || pe.code != errNoShard.code || !strings.Contains(pe.msg, errNoShard.msg) {
-				break // an answer, or a failure other than "not held here"
-			}
-		}
-		done(r, err)
-	}()
-	return nil
-}
-
-// holderAddrs lists the client addresses of the other nodes, those the
-// placement (raftstore.Placement) puts shard on first: where a node that
-// does not replicate shard looks for it.
-func (s *Server) holderAddrs(shard int) []string {
-	peers := s.peerList()
-	ids := make([]string, 0, len(peers))
-	byID := make(map[string]string, len(peers))
-	for _, p := range peers {
-		if p.NodeID == s.cfg.NodeID {
-			continue
-		}
-		ids = append(ids, p.RaftID)
-		byID[p.RaftID] = p.ClientAddr
-	}
-	addrs := make([]string, 0, len(ids))
-	for _, id := range raftstore.Placement(uint16(shard), ids, 0) {
-		addrs = append(addrs, byID[id])
-	}
-	return addrs
-}
-
 // serveShardCall runs a SHARD_CALL from another node on the shard it
 // names, here only: a node that does not lead the shard answers
-// NOT_LEADER with its hint (event loop).
+// NOT_LEADER with its hint, one that holds no replica of it not_held
+// (router.ServeHere; event loop).
 func (s *Server) serveShardCall(c *conn, f protocol.Frame, now time.Time) {
 	cmd := &c.cmd
 	shard, err := protocol.DecodeShardCall(f.Payload, cmd)
@@ -406,20 +365,17 @@ func (s *Server) serveShardCall(c *conn, f protocol.Frame, now time.Time) {
 		c.sendError(f.ReqID, engine.CodeBadRequest, fmt.Sprintf("no shard %d", shard))
 		return
 	}
-	k := newCall(c, f.ReqID, cmd.Op, now)
-	if err := s.propose(int(shard), cmd, k.done); err != nil {
-		k.release()
-		s.finishOp(c, f.ReqID, cmd.Op, &engine.Result{}, err, now)
-	}
+	s.router.ServeHere(int(shard), cmd, newCall(c, f.ReqID, cmd.Op, now).done)
 }
 
 // callBatch runs a linked group on the node serving addr as a BATCH (the
 // group lies in one shard, which that node's batch path routes and whose
-// claims its coordinator takes), following NOT_LEADER hints.
+// claims its coordinator takes), following NOT_LEADER hints. It blocks;
+// ForwardGroup runs it on a goroutine of its own.
 func (f *forwarder) callBatch(ctx context.Context, addr string, chain []engine.Command) ([]engine.Result, error) {
 	for i := range chain {
 		if err := protocol.CheckRequest(&chain[i]); err != nil {
-			return nil, &refusal{protocol.CodeOf(err), err.Error()}
+			return nil, &refusal{Code: protocol.CodeOf(err), Msg: err.Error()}
 		}
 	}
 	for hop := 0; ; hop++ {

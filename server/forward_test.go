@@ -2,8 +2,9 @@
 // says HELLO with the cluster token, sends SHARD_CALL frames naming the
 // shard, follows a NOT_LEADER hint to the leader, reuses its connection,
 // dials again when a peer closed an idle one, turns an ERROR into that
-// refusal, and gives up on a silent peer at its deadline with the outcome
-// unknown (timeout).
+// refusal (not_held: the router's ErrNotHeld), gives up on a silent peer at
+// its deadline with the outcome unknown (timeout), and refuses busy over its
+// bound of calls in flight.
 package server
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/protocol"
+	"github.com/invsys/inv/router"
 )
 
 // fakePeer serves one protocol connection at a time with answer.
@@ -119,7 +121,7 @@ func TestForwarderFollowsHintsAndReuses(t *testing.T) {
 	// An ERROR is that refusal.
 	_, err := f.call(context.Background(), leader.addr(), 4, claim)
 	var rf *refusal
-	if !errors.As(err, &rf) || rf.code != engine.CodeBadRequest {
+	if !errors.As(err, &rf) || rf.Code != engine.CodeBadRequest {
 		t.Fatalf("an ERROR reply: %v", err)
 	}
 }
@@ -133,13 +135,45 @@ func TestForwarderDeadline(t *testing.T) {
 	start := time.Now()
 	_, err := f.call(ctx, silent.addr(), 0, &engine.Command{Op: engine.OpReleaseClaim, Claim: []byte("k")})
 	var rf *refusal
-	if !errors.As(err, &rf) || rf.code != engine.CodeTimeout {
+	if !errors.As(err, &rf) || rf.Code != engine.CodeTimeout {
 		t.Fatalf("a silent peer: %v, want timeout", err)
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("gave up after %s", d)
 	}
-	if _, err := f.call(context.Background(), "127.0.0.1:1", 0, &engine.Command{Op: engine.OpReleaseClaim, Claim: []byte("k")}); !errors.As(err, &rf) || rf.code != engine.CodeUnavailable {
+	if _, err := f.call(context.Background(), "127.0.0.1:1", 0, &engine.Command{Op: engine.OpReleaseClaim, Claim: []byte("k")}); !errors.As(err, &rf) || rf.Code != engine.CodeUnavailable {
 		t.Fatalf("no peer at all: %v, want unavailable", err)
+	}
+}
+
+// TestForwarderAsNotHeldAndBusy: the forwarder as the router sees it
+// (router.Forwarder): Forward answers on its own goroutine; a peer's ERROR
+// not_held is router.ErrNotHeld, so that the router asks the next node;
+// over forwardInFlightMax calls at once, Forward refuses busy and sends
+// nothing.
+func TestForwarderAsNotHeldAndBusy(t *testing.T) {
+	outside := startPeer(t, func(_ uint16, _ *engine.Command, reqID uint32) []byte {
+		return protocol.AppendError(nil, reqID, &protocol.ErrorReply{Code: engine.CodeNotHeld, Message: "not here"})
+	})
+	f := newForwarder("", slog.Default())
+	defer f.close()
+	got := make(chan error, 1)
+	cmd := &engine.Command{Op: engine.OpGetCustomer, Customer: []byte("c")}
+	if err := f.Forward(2, outside.addr(), cmd, func(_ engine.Result, err error) { got <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; !errors.Is(err, router.ErrNotHeld) {
+		t.Fatalf("a peer's not_held: %v", err)
+	}
+	for range forwardInFlightMax {
+		f.slots <- struct{}{}
+	}
+	err := f.Forward(2, outside.addr(), cmd, func(engine.Result, error) { t.Error("a refused call answered") })
+	var rf *refusal
+	if !errors.As(err, &rf) || rf.Code != engine.CodeBusy {
+		t.Fatalf("over the bound: %v, want busy", err)
+	}
+	if err := f.ForwardGroup(outside.addr(), []engine.Command{*cmd}, nil); !errors.As(err, &rf) || rf.Code != engine.CodeBusy {
+		t.Fatalf("a group over the bound: %v, want busy", err)
 	}
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -14,23 +13,30 @@ import (
 	"github.com/invsys/inv/protocol"
 )
 
-// OnOpen admits a connection, or answers busy (over MaxConnections) or
+// OnOpen admits a connection as one that has not said HELLO yet
+// (admission.go), or answers busy (its address holds too many) or
 // unavailable (shutting down) and closes it.
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if s.draining.Load() {
+		s.met.edge.connsRefused[refusedShuttingDown].Inc()
 		return protocol.AppendError(nil, 0, &protocol.ErrorReply{Code: engine.CodeUnavailable,
 			Message: "the server is shutting down"}), gnet.Close
 	}
-	if s.nconns.Add(1) > int64(s.cfg.MaxConnections) {
-		s.nconns.Add(-1)
-		return protocol.AppendError(nil, 0, &protocol.ErrorReply{Code: engine.CodeBusy,
-			Message: "too many connections"}), gnet.Close
-	}
-	c := &conn{srv: s, gc: gc, id: s.connSeq.Add(1), openAt: time.Now(),
-		maxFrameOut: protocol.DefaultMaxFrameBytes}
+	c := &conn{srv: s, gc: gc, id: s.connSeq.Add(1), maxFrameOut: protocol.DefaultMaxFrameBytes}
 	if a := gc.RemoteAddr(); a != nil {
 		c.remote = a.String()
+		c.addr = addrKey(a)
 	}
+	victim, ok := s.adm.open(c, s.cfg.MaxConnsPerAddress, s.cfg.MaxUnauthenticated)
+	if !ok {
+		s.refuseConn(c, refusedPerAddress)
+		return protocol.AppendError(nil, 0, &protocol.ErrorReply{Code: engine.CodeBusy,
+			Message: "too many connections from this address"}), gnet.Close
+	}
+	if victim != nil {
+		s.cutPreHello(victim, cutEvicted)
+	}
+	s.nconns.Add(1)
 	gc.SetContext(c)
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
@@ -48,6 +54,7 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 	c.lock()
 	c.closed = true
 	c.out = nil
+	c.dropHeld() // replybudget.go
 	c.unlock(true)
 	for _, sub := range c.subs {
 		close(sub.stop)
@@ -56,6 +63,7 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	s.adm.close(c)
 	s.nconns.Add(-1)
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
 		s.log.Debug("connection closed", "conn", c.id, "remote", c.remote, "error", err)
@@ -65,77 +73,55 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 
 // OnTraffic serves every whole frame that has arrived, then writes every
 // reply gathered since the last flush. Proposers wake it (conn.unlock) when
-// replies are waiting, so it also runs with nothing new to read.
+// replies are waiting, so it also runs with nothing new to read. A
+// connection over its share of the node's reply budget is not read
+// (replybudget.go); its frames wait in the inbound buffer.
 func (s *Server) OnTraffic(gc gnet.Conn) gnet.Action {
 	c, ok := gc.Context().(*conn)
 	if !ok {
 		return gnet.Close
 	}
 	act := s.readFrames(c)
-	if !c.flush() {
-		s.log.Warn("closing a slow consumer", "conn", c.id, "remote", c.remote,
-			"outbound_bytes", c.outbound.Load())
+	why := c.flush()
+	if why == cutNone {
+		why = s.afterRead(c)
+	}
+	if why != cutNone {
+		s.cutSlowConsumer(c, why)
 		return gnet.Close
 	}
 	return act
 }
 
-// readFrames decodes the frames in the inbound buffer in place: payloads
-// alias gnet's buffer, and every proposal copies what it keeps before the
-// buffer is discarded. A partial frame stays buffered for the next read.
+// readFrames serves the whole frames in the inbound buffer in place:
+// payloads alias gnet's buffer, and every proposal copies what it keeps
+// before the buffer is discarded. A partial frame stays buffered for the
+// next read (drainInbound, framescan.go).
 func (s *Server) readFrames(c *conn) gnet.Action {
-	gc := c.gc
-	n := gc.InboundBuffered()
-	if n == 0 {
-		c.notePartial(false)
-		return gnet.None
-	}
-	buf, err := gc.Peek(n)
-	if err != nil {
+	if s.holdReading(c) { // paused for the reply budget: not even a Peek, which may copy (replybudget.go)
 		return gnet.None
 	}
 	now := time.Now() // one clock read per read: every frame of it arrived together
-	off := 0
-	for off < len(buf) {
-		f, size, err := protocol.ReadFrame(buf[off:], s.cfg.MaxFrameBytes)
-		if err == protocol.ErrIncomplete {
-			break
+	act := gnet.None
+	hold := func() bool { return s.holdReading(c) } // over its share of the reply budget
+	d := drainInbound(c.gc, s.cfg.MaxFrameBytes, hold, func(f protocol.Frame, err error) bool {
+		if err != nil {
+			act = s.refuseFrame(c, f, err)
+		} else {
+			act = s.serveFrame(c, f, now)
 		}
-		if err != nil && size == 0 {
-			// Over the frame limit: answer, and close, since the peer is no
-			// longer at a frame boundary we could find.
-			var reqID uint32
-			if len(buf)-off >= protocol.HeaderSize {
-				reqID = binary.LittleEndian.Uint32(buf[off+6:])
-			}
-			c.sendError(reqID, protocol.CodeOf(err), err.Error())
-			_, _ = gc.Discard(len(buf))
-			s.met.wire.bytesIn.Add(len(buf))
-			return gnet.Close
-		}
-		off += size
-		if err != nil { // bad flags: the frame is delimited, answer it and go on
-			c.sendError(f.ReqID, protocol.CodeOf(err), err.Error())
-			continue
-		}
-		if act := s.serveFrame(c, f, now); act != gnet.None {
-			_, _ = gc.Discard(len(buf))
-			s.met.wire.bytesIn.Add(len(buf))
-			return act
-		}
+		return act != gnet.None
+	})
+	s.met.wire.bytesIn.Add(d.consumed)
+	if d.stopped {
+		return act
 	}
-	if off > 0 {
-		// Only a positive count: gnet's Discard(n) with n <= 0 empties the
-		// whole inbound buffer, which would throw away the start of a frame
-		// still arriving.
-		_, _ = gc.Discard(off)
-	}
-	c.notePartial(off < len(buf))
-	s.met.wire.bytesIn.Add(off)
+	c.notePartial(d.partial) // frames held back for the reply budget are not late: they are not being read
 	return gnet.None
 }
 
-// serveFrame serves one frame (event loop).
+// serveFrame serves one frame (event loop): HELLO first, then each op by
+// its row of frameOps (frames.go).
 func (s *Server) serveFrame(c *conn, f protocol.Frame, now time.Time) gnet.Action {
 	if f.Reply() {
 		c.sendError(f.ReqID, engine.CodeProtocol, "a request with the reply flag set")
@@ -163,90 +149,22 @@ func (s *Server) serveFrame(c *conn, f protocol.Frame, now time.Time) gnet.Actio
 		c.sendError(f.ReqID, engine.CodeProtocol, "the stale flag is for reads: "+f.Op.String()+" is not one")
 		return gnet.None
 	}
-	switch f.Op {
-	case protocol.OpHello:
-		c.sendError(f.ReqID, engine.CodeProtocol, "a second HELLO")
-		return gnet.Close
-	case protocol.OpPing:
-		nonce, err := protocol.DecodePing(f.Payload)
-		if err != nil {
-			c.sendError(f.ReqID, protocol.CodeOf(err), err.Error())
-			return gnet.None
-		}
-		c.lock()
-		c.out = protocol.AppendPing(c.out, f.ReqID, nonce, true)
-		c.unlock(true)
-	case protocol.OpTopology:
-		if len(f.Payload) != 0 {
-			c.sendError(f.ReqID, engine.CodeProtocol, "TOPOLOGY takes no payload")
-			return gnet.None
-		}
-		t := s.topology()
-		s.tlsTopology(c, &t)
-		c.lock()
-		start := len(c.out)
-		c.out = protocol.AppendTopology(c.out, f.ReqID, &t)
-		c.finishFrame(start, f.ReqID)
-		c.unlock(true)
-	case protocol.OpSubscribe:
-		if !c.grant.allowsControl(f.Op) {
-			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not subscribe")
-			return gnet.None
-		}
-		s.serveSubscribe(c, f)
-	case protocol.OpSnapshot:
-		if !c.grant.allowsControl(f.Op) {
-			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not snapshot")
-			return gnet.None
-		}
-		if len(f.Payload) != 0 {
-			c.sendError(f.ReqID, engine.CodeProtocol, "SNAPSHOT takes no payload")
-			return gnet.None
-		}
-		if s.admit(c, f.ReqID) {
-			s.serveSnapshot(c, f.ReqID) // replies from its own goroutine (snapshot.go)
-		}
-	case protocol.OpStatus:
-		if !c.grant.allowsControl(f.Op) {
-			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not ask for STATUS")
-			return gnet.None
-		}
-		if len(f.Payload) != 0 {
-			c.sendError(f.ReqID, engine.CodeProtocol, "STATUS takes no payload")
-			return gnet.None
-		}
-		s.serveStatus(c, f.ReqID) // status.go
-	case protocol.OpAdmin:
-		if !c.grant.allowsControl(f.Op) {
-			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not change the cluster")
-			return gnet.None
-		}
-		if s.admit(c, f.ReqID) {
-			s.serveAdmin(c, f) // replies from its own goroutine (admin.go)
-		}
-	case protocol.OpShardCall:
-		if !c.grant.allowsControl(f.Op) {
-			c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not forward")
-			return gnet.None
-		}
-		if s.admit(c, f.ReqID) {
-			s.serveShardCall(c, f, now) // forward.go
-		}
-	case protocol.OpBatch:
-		if s.admit(c, f.ReqID) && !s.serveBatch(c, f, now) {
-			s.unadmit(c)
-		}
-	default:
-		op, ok := f.Op.Engine()
-		if !ok {
-			c.sendError(f.ReqID, engine.CodeUnknownOp, "unknown op code 0x"+strconv.FormatUint(uint64(f.Op), 16))
-			return gnet.None
-		}
-		if s.admit(c, f.ReqID) {
-			s.serveOp(c, f, op, now)
-		}
+	s.noteFrame(c, f) // the reply reservation admit takes (replybudget.go)
+	op := frameOpOf(f.Op)
+	switch {
+	case op == nil:
+		c.sendError(f.ReqID, engine.CodeUnknownOp, "unknown op code 0x"+strconv.FormatUint(uint64(f.Op), 16))
+		return gnet.None
+	case op.control && !c.grant.allowsControl(f.Op):
+		c.sendError(f.ReqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not "+op.denied)
+		return gnet.None
+	case op.noPayload && len(f.Payload) != 0:
+		c.sendError(f.ReqID, engine.CodeProtocol, f.Op.String()+" takes no payload")
+		return gnet.None
+	case op.admit && !s.admit(c, f.ReqID):
+		return gnet.None
 	}
-	return gnet.None
+	return op.serve(s, c, f, now) // frames.go
 }
 
 // staleAllowed reports whether a frame of op may carry the stale flag: a
@@ -268,6 +186,7 @@ func (s *Server) admit(c *conn, reqID uint32) bool {
 	}
 	c.inflight.Add(1)
 	s.inflight.Add(1)
+	c.reserveAdmitted()
 	// Checked after counting, so that Shutdown, which sets draining and then
 	// waits for the count to reach zero, never misses a request.
 	if s.draining.Load() {
@@ -279,6 +198,7 @@ func (s *Server) admit(c *conn, reqID uint32) bool {
 }
 
 func (s *Server) unadmit(c *conn) {
+	c.unreserveAdmitted()
 	c.inflight.Add(-1)
 	s.inflight.Add(-1)
 }
@@ -295,25 +215,7 @@ func (s *Server) serveOp(c *conn, f protocol.Frame, op engine.Op, now time.Time)
 		s.unadmit(c)
 		return
 	}
-	reqID := f.ReqID
-	switch sh := route(cmd, len(s.shards)); {
-	case f.Flags.Stale() && sh >= 0:
-		r, err := s.staleRead(sh, cmd)
-		s.finishOp(c, reqID, op, &r, err, now)
-	case sh == routeNoShard:
-		s.finishOp(c, reqID, op, &engine.Result{Code: engine.CodeNotFound}, nil, now)
-	case sh == routeAll:
-		s.fanOut(cmd, func(r *engine.Result, err error) { s.finishOp(c, reqID, op, r, err, now) })
-	default:
-		k := newCall(c, reqID, op, now)
-		if len(s.shards) > 1 && needsCoordinator(op) {
-			k.keep(cmd, sh) // it may need a claim on the customer's shard (coordinator.go)
-		}
-		if err := s.propose(sh, cmd, k.done); err != nil {
-			k.release()
-			s.finishOp(c, reqID, op, &engine.Result{}, err, now)
-		}
-	}
+	s.router.Serve(cmd, f.Flags.Stale(), newCall(c, f.ReqID, op, now).done)
 }
 
 // serveHello answers HELLO: the version both speak, the compression both
@@ -338,7 +240,11 @@ func (s *Server) serveHello(c *conn, f protocol.Frame) gnet.Action {
 		c.sendError(f.ReqID, engine.CodeUnauthorized, "missing or unknown token")
 		return gnet.Close
 	}
+	if act := s.admitHello(c, f.ReqID); act != gnet.None {
+		return act
+	}
 	c.grant = grant
+	c.hideCodes.Store(!grant.seesPickupCodes())
 	if tokenHash != "" {
 		c.tokenHash.Store(&tokenHash)
 	}
@@ -395,7 +301,7 @@ func (s *Server) topology() protocol.Topology {
 	}
 	self := []uint32{s.cfg.NodeID}
 	for i, sh := range s.shards {
-		t.Version += sh.Raft().CurrentTerm()
+		t.Version += sh.Term()
 		p := &t.Shards[i]
 		p.Replicas = self
 		if sh.IsLeader() {

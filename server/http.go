@@ -15,10 +15,13 @@ import (
 // that it never competes with the protocol's event loops:
 //
 //	/metrics       Prometheus text: the server's metrics and the process's
-//	/healthz       200 while the process serves HTTP and is not shutting
-//	               down (liveness)
-//	/readyz        200 when every local shard has a leader and has applied
-//	               every entry it knows committed (readiness), 503 otherwise
+//	/healthz       200 while the process serves HTTP, is not shutting
+//	               down, and its protocol listener and event loops run
+//	               (liveness)
+//	/readyz        200 when the protocol port accepts connections (no
+//	               accept failed lately, listener.go) and every local shard
+//	               has a leader and has applied every entry it knows
+//	               committed (readiness), 503 with the reason otherwise
 //	/debug/pprof/  Go profiles, only with Config.Pprof (bind the HTTP
 //	               address to loopback or a private network)
 func (s *Server) startHTTP() error {
@@ -36,6 +39,8 @@ func (s *Server) startHTTP() error {
 		switch {
 		case s.draining.Load():
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		case s.listenerGone() != "": // for good: a restart is the remedy
+			http.Error(w, s.listenerGone(), http.StatusServiceUnavailable)
 		case !s.Ready():
 			http.Error(w, "a shard has no leader", http.StatusServiceUnavailable)
 		default:

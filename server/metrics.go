@@ -30,6 +30,7 @@ type serverMetrics struct {
 	raftFSMApply *metrics.Histogram
 
 	wire wireMetrics // opmetrics.go
+	edge edgeMetrics // what the network edge refused
 
 	// commandsPerEntry is the mean batch size over the last tick, in
 	// thousandths (a gauge reads it).
@@ -77,12 +78,15 @@ func newServerMetrics(s *Server) *serverMetrics {
 		return float64(m.commandsPerEntry.Load()) / 1000
 	})
 	m.wire = newWireMetrics(m.set)
+	s.budget.register(m.set)
+	m.edge = newEdgeMetrics(m.set, s)
 	s.observeApplies(m.set)
 	s.observeSnapshots(m.set)
 	m.set.RegisterMetricsWriter(func(w io.Writer) {
 		s.writeShardMetrics(w)
 		s.writeRaftShardMetrics(w)
 		s.writeBusinessMetrics(w)
+		s.writeRouterMetrics(w)
 	})
 	return m
 }
@@ -159,4 +163,74 @@ func (s *Server) writeShardMetrics(w io.Writer) {
 	metrics.WriteCounterUint64(w, "inv_raft_entries_total", entries)
 	metrics.WriteCounterUint64(w, "inv_raft_commands_total", commands)
 	metrics.WriteCounterUint64(w, "inv_proposer_busy_total", busy)
+}
+
+// edgeMetrics count what the network edge refused or cut, by reason
+// (docs/OPERATIONS.md). Every series exists from the start, at zero, so
+// that an alert on its rate needs no absent() clause.
+type edgeMetrics struct {
+	framesRefused [numFrameRefusals]*metrics.Counter // inv_frames_refused_total{reason}
+	connsRefused  [numConnRefusals]*metrics.Counter  // inv_connections_refused_total{reason}
+	preHelloCut   [numPreHelloCuts]*metrics.Counter  // inv_pre_hello_closed_total{reason}
+	acceptErrors  [numAcceptErrors]*metrics.Counter  // inv_accept_errors_total{error}
+}
+
+// frameRefusal is why a frame was refused before it was served.
+type frameRefusal uint8
+
+const (
+	refusedTooLarge frameRefusal = iota // over max_frame_bytes: answered, connection closed
+	refusedBadFlags                     // reserved or invalid flag bits: answered, connection kept
+	numFrameRefusals
+)
+
+var frameRefusalNames = [numFrameRefusals]string{"too_large", "bad_flags"}
+
+// connRefusal is why a connection was refused.
+type connRefusal uint8
+
+const (
+	refusedMaxConnections connRefusal = iota // HELLO past max_connections
+	refusedPerAddress                        // past max_connections_per_address at open
+	refusedShuttingDown                      // opened while the server drains
+	refusedNoDescriptors                     // shed at accept: the process is out of descriptors
+	numConnRefusals
+)
+
+var connRefusalNames = [numConnRefusals]string{"max_connections", "per_address", "shutting_down", "no_descriptors"}
+
+// preHelloCut is why a connection was closed before it said HELLO.
+type preHelloCut uint8
+
+const (
+	cutHelloTimeout preHelloCut = iota // hello_timeout passed
+	cutEvicted                         // the oldest, closed to make room in max_unauthenticated_connections
+	numPreHelloCuts
+)
+
+var preHelloCutNames = [numPreHelloCuts]string{"timeout", "evicted"}
+
+func newEdgeMetrics(set *metrics.Set, s *Server) edgeMetrics {
+	var m edgeMetrics
+	for i, name := range frameRefusalNames {
+		m.framesRefused[i] = set.NewCounter(`inv_frames_refused_total{reason="` + name + `"}`)
+	}
+	for i, name := range connRefusalNames {
+		m.connsRefused[i] = set.NewCounter(`inv_connections_refused_total{reason="` + name + `"}`)
+	}
+	for i, name := range preHelloCutNames {
+		m.preHelloCut[i] = set.NewCounter(`inv_pre_hello_closed_total{reason="` + name + `"}`)
+	}
+	for i, name := range acceptErrorNames {
+		m.acceptErrors[i] = set.NewCounter(`inv_accept_errors_total{error="` + name + `"}`)
+	}
+	set.NewGauge("inv_connections_pre_hello", func() float64 { return float64(s.adm.preHello()) })
+	set.NewGauge("inv_connections_authenticated", func() float64 { return float64(s.adm.authenticated()) })
+	set.NewGauge("inv_protocol_accepting", func() float64 {
+		if s.acceptProblem() != "" {
+			return 0
+		}
+		return 1
+	})
+	return m
 }

@@ -43,7 +43,7 @@ func (s *Server) observeSnapshots(set *metrics.Set) {
 		label := `{shard="` + strconv.Itoa(i) + `"}`
 		snapshot := set.NewHistogram("inv_raft_snapshot_duration_seconds" + label)
 		restore := set.NewHistogram("inv_raft_restore_duration_seconds" + label)
-		sh.FSM().SetSnapshotObserver(func(_ uint16, kind raftstore.SnapshotKind, took time.Duration, err error) {
+		sh.SetSnapshotObserver(func(_ uint16, kind raftstore.SnapshotKind, took time.Duration, err error) {
 			switch {
 			case err != nil:
 				// Counted as a failure; its duration says nothing.
@@ -66,7 +66,7 @@ func (s *Server) observeApplies(set *metrics.Set) {
 		took := set.NewHistogram("inv_shard_apply_duration_seconds" + label)
 		entries := set.NewHistogram("inv_shard_apply_batch_entries" + label)
 		commands := set.NewHistogram("inv_shard_entry_commands" + label)
-		sh.FSM().SetApplyObserver(func(_ uint16, d time.Duration, perEntry []int) {
+		sh.SetApplyObserver(func(_ uint16, d time.Duration, perEntry []int) {
 			took.Update(d.Seconds())
 			entries.Update(float64(len(perEntry)))
 			for _, n := range perEntry {
@@ -133,7 +133,7 @@ func (s *Server) writeBusinessMetrics(w io.Writer) {
 func (s *Server) writeRaftShardMetrics(w io.Writer) {
 	for i, sh := range s.shards {
 		label := `{shard="` + strconv.Itoa(i) + `"}`
-		stats := sh.Raft().Stats()
+		stats := sh.RaftStats()
 		for _, state := range [...]string{"Leader", "Follower", "Candidate"} {
 			v := 0.0
 			if stats["state"] == state {
@@ -144,7 +144,7 @@ func (s *Server) writeRaftShardMetrics(w io.Writer) {
 		metrics.WriteGaugeUint64(w, "inv_shard_commit_index"+label, statUint(stats, "commit_index"))
 		metrics.WriteGaugeUint64(w, "inv_shard_last_log_index"+label, statUint(stats, "last_log_index"))
 		metrics.WriteGaugeUint64(w, "inv_shard_last_snapshot_index"+label, statUint(stats, "last_snapshot_index"))
-		snaps := sh.FSM().SnapshotStats()
+		snaps := sh.SnapshotStats()
 		metrics.WriteCounterUint64(w, "inv_raft_snapshots_total"+label, snaps.Persisted)
 		metrics.WriteCounterUint64(w, "inv_raft_snapshot_failures_total"+label, snaps.PersistFailed)
 		metrics.WriteCounterUint64(w, "inv_raft_restores_total"+label, snaps.Restored)
@@ -173,7 +173,7 @@ func (s *Server) shardCaughtUp(i int) bool {
 	if addr, _ := sh.Leader(); addr == "" {
 		return false
 	}
-	return sh.AppliedIndex() >= statUint(sh.Raft().Stats(), "commit_index")
+	return sh.AppliedIndex() >= sh.CommitIndex()
 }
 
 // serveReady answers /readyz: 200 when every local shard has a leader and
@@ -181,6 +181,10 @@ func (s *Server) shardCaughtUp(i int) bool {
 func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 	if s.draining.Load() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if p := s.acceptProblem(); p != "" { // listener.go
+		http.Error(w, p, http.StatusServiceUnavailable)
 		return
 	}
 	for i := range s.shards {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/invsys/inv/protocol"
 	"github.com/invsys/inv/raftstore"
+	"github.com/invsys/inv/router"
 )
 
 // Server serves the protocol for the shards of one raftstore.Node.
@@ -25,19 +26,35 @@ type Server struct {
 	cfg    Config
 	node   *raftstore.Node
 	shards []*raftstore.Shard
+	router *router.Router // between a decoded command and its shards
 	log    *slog.Logger
 	met    *serverMetrics
 
-	eng       gnet.Engine
 	addr      string                 // the protocol's bound address
 	advertise atomic.Pointer[string] // the client address in TOPOLOGY, known once bound
 	started   time.Time              // when Start began serving (STATUS's uptime)
-	booted    chan struct{}          // closed by OnBoot
-	exited    chan struct{}          // closed when gnet.Run returned
-	runErr    error
+
+	// The protocol port (listener.go): its listener and accept loop, and
+	// gnet's event loops, which serve the connections it accepts.
+	ln             net.Listener
+	cli            *gnet.Client
+	reserve        *os.File      // spare descriptor, spent to shed a connection when out of them (accept loop)
+	stopAccept     chan struct{} // closed by Shutdown: the accept loop stops waiting
+	acceptDone     chan struct{} // closed when the accept loop returned
+	enrollWG       sync.WaitGroup
+	lastAcceptFail atomic.Int64 // Unix nanoseconds of the last failed accept; 0: none
+	lastAcceptErr  atomic.Pointer[string]
+	lastTick       atomic.Int64 // Unix nanoseconds of the last OnTick: the event loops run
+	acceptWarns    warnLimiter
+
+	adm        admission // which connections are kept (admission.go)
+	frameWarns warnLimiter
+	connWarns  warnLimiter
+	sweep      []*conn // OnTick's scratch: connections past hello_timeout
 
 	nconns   atomic.Int64
 	inflight atomic.Int64 // frames in flight on every connection
+	budget   replyBudget  // bytes held for every connection's peer (replybudget.go)
 	connSeq  atomic.Uint64
 	draining atomic.Bool
 	subsMu   sync.Mutex    // orders subscriptions starting against Shutdown's wait
@@ -54,9 +71,8 @@ type Server struct {
 	tokens       *Tokens    // never nil (auth.go)
 	pickupStores storeBuckets
 	tlsLn        net.Listener   // the TLS client listener (tls.go), or nil
-	fwd          *forwarder     // runs commands on other nodes' shards (forward.go); nil alone
-	bgWG         sync.WaitGroup // background loops (release.go), ended by stopping
-	releaseNow   chan struct{}  // capacity 1: a release round is wanted now
+	fwd          *forwarder     // the router's wire to other nodes' shards (forward.go); nil alone
+	bgWG         sync.WaitGroup // background loops (the router's claim releases), ended by stopping
 }
 
 // New returns a server for node's shards. SUBSCRIBE streams each shard's
@@ -72,12 +88,13 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, node: node, log: cfg.Logger.With("component", "server"),
-		booted: make(chan struct{}), exited: make(chan struct{}), stopping: make(chan struct{}),
-		conns: make(map[*conn]struct{}), tokens: cfg.Tokens, releaseNow: make(chan struct{}, 1),
+		stopping: make(chan struct{}), stopAccept: make(chan struct{}),
+		conns: make(map[*conn]struct{}), tokens: cfg.Tokens,
 	}
 	if s.tokens == nil {
 		s.tokens = NewTokens(nil)
 	}
+	s.budget.limit = int64(cfg.MaxReplyBufferBytes)
 	if len(cfg.Peers) > 0 {
 		if s.peers, err = openPeerTable(cfg.PeersFile, cfg.Peers); err != nil {
 			return nil, err
@@ -87,11 +104,34 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 		sh := node.Shard(uint16(i))
 		s.shards = append(s.shards, sh)
 	}
-	if len(cfg.Peers) > 0 {
-		s.fwd = newForwarder(cfg.ClusterToken, s.log)
+	if s.router, err = s.newRouter(); err != nil {
+		return nil, err
 	}
 	s.met = newServerMetrics(s)
 	return s, nil
+}
+
+// newRouter gives the router this node's shards, and in a cluster the
+// forwarder and the peer table.
+func (s *Server) newRouter() (*router.Router, error) {
+	rc := router.Config{Shards: make([]router.Shard, len(s.shards)), GroupMaxCommands: s.cfg.GroupMaxCommands,
+		Logger: s.log}
+	for i, sh := range s.shards {
+		rc.Shards[i] = sh
+	}
+	switch s.cfg.ReadMode {
+	case ReadLog:
+		rc.ReadMode = router.ReadLog
+	case ReadLocal:
+		rc.ReadMode = router.ReadLocal
+	default:
+		rc.ReadMode = router.ReadIndex
+	}
+	if len(s.cfg.Peers) > 0 {
+		s.fwd = newForwarder(s.cfg.ClusterToken, s.log)
+		rc.Forwarder, rc.Peers = s.fwd, clusterPeers{s}
+	}
+	return router.New(rc)
 }
 
 // Start binds the protocol and HTTP addresses and starts serving. It returns
@@ -102,11 +142,6 @@ func (s *Server) Start() error {
 	}
 	opts := []gnet.Option{
 		gnet.WithMulticore(true),
-		gnet.WithReusePort(false),
-		// SO_REUSEADDR, as Go's own listeners set it: a restarted server
-		// must bind its port while its old connections sit in TIME_WAIT.
-		gnet.WithReuseAddr(true),
-		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithTicker(true),
 		gnet.WithLogger(gnetLogger{s.log.With("component", "gnet")}),
 	}
@@ -114,16 +149,10 @@ func (s *Server) Start() error {
 		opts = append(opts, gnet.WithNumEventLoop(s.cfg.EventLoops))
 	}
 	s.started = time.Now() // before any event loop runs: they read it unlocked
-	go func() {
-		s.runErr = gnet.Run(s, "tcp://"+s.cfg.Listen, opts...)
-		close(s.exited)
-	}()
-	select {
-	case <-s.booted:
-	case <-s.exited:
-		return fmt.Errorf("server: listen on %s: %w", s.cfg.Listen, s.runErr)
+	if err := s.listen(opts); err != nil {
+		return fmt.Errorf("server: listen on %s: %w", s.cfg.Listen, err)
 	}
-	s.addr = s.boundAddr()
+	s.addr = s.ln.Addr().String()
 	adv := s.cfg.Advertise
 	if adv == "" {
 		adv = s.addr
@@ -131,19 +160,23 @@ func (s *Server) Start() error {
 	s.advertise.Store(&adv)
 	if s.cfg.TLSListen != "" {
 		if err := s.startTLS(); err != nil {
-			_ = s.eng.Stop(context.Background())
+			_ = s.stopProtocol()
 			return err
 		}
 	}
 	if s.cfg.HTTP != "" {
 		if err := s.startHTTP(); err != nil {
-			_ = s.eng.Stop(context.Background())
+			s.stopTLS()
+			_ = s.stopProtocol()
 			return err
 		}
 	}
 	if len(s.shards) > 1 {
 		s.bgWG.Add(1)
-		go s.releaseClaims()
+		go func() {
+			defer s.bgWG.Done()
+			s.router.RunReleases(s.stopping) // claims of finished reservations (docs/adr/0050)
+		}()
 	}
 	s.log.Info("serving", "addr", s.addr, "http", s.HTTPAddr(), "shards", len(s.shards),
 		"local_reads", s.cfg.LocalReads)
@@ -161,21 +194,11 @@ func (s *Server) HTTPAddr() string {
 	return s.httpLn.Addr().String()
 }
 
-// boundAddr asks the listening socket for its address (the configured one
-// may have port 0).
-func (s *Server) boundAddr() string {
-	fd, err := s.eng.Dup()
-	if err != nil {
-		return s.cfg.Listen
-	}
-	f := os.NewFile(uintptr(fd), "listener") // owns fd: f.Close closes it
-	ln, err := net.FileListener(f)
-	_ = f.Close()
-	if err != nil {
-		return s.cfg.Listen
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+// stopProtocol closes the protocol listener and then gnet's event loops,
+// which close every connection they hold.
+func (s *Server) stopProtocol() error {
+	s.closeListener()
+	return s.cli.Stop()
 }
 
 // Shutdown stops the server gracefully: it refuses new connections and
@@ -198,8 +221,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.subsWG.Wait()
 	s.bgWG.Wait()
 	s.flushAll(drainCtx)
-	err := s.eng.Stop(ctx)
-	<-s.exited
+	err := s.stopProtocol()
 	s.stopTLS()
 	if s.fwd != nil {
 		s.fwd.close()
@@ -262,23 +284,22 @@ func (s *Server) Ready() bool {
 	return true
 }
 
-// OnBoot records the engine; Start is waiting for it.
-func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
-	s.eng = eng
-	close(s.booted)
-	return gnet.None
-}
-
-// OnTick sweeps connections that never said HELLO and samples metrics.
+// OnTick cuts connections that never said HELLO (admission.go), enforces
+// the read and write deadlines (deadline.go), wakes the connections whose
+// reply bytes it must count afresh (replybudget.go), and samples metrics. It
+// runs on a goroutine of its own, not on an event loop.
 func (s *Server) OnTick() (time.Duration, gnet.Action) {
-	s.met.sample(s)
+	s.budget.sample(s.log)
 	now := time.Now()
+	s.lastTick.Store(now.UnixNano())
+	s.met.sample(s)
+	s.sweep = s.adm.expired(s.sweep[:0], now.Add(-s.cfg.HelloTimeout))
+	for _, c := range s.sweep {
+		s.cutPreHello(c, cutHelloTimeout)
+	}
+	clear(s.sweep)
 	s.mu.Lock()
 	for c := range s.conns {
-		if !c.hello.Load() && now.Sub(c.openAt) > s.cfg.HelloTimeout {
-			_ = c.gc.Close()
-			continue
-		}
 		s.checkDeadlines(c, now)
 	}
 	s.mu.Unlock()

@@ -33,7 +33,8 @@ type subscription struct {
 const codeFeedGone = engine.CodeNotFound
 
 // subscribeBackoff is how long a subscription waits while its connection's
-// outbound bytes are over half the limit: the consumer reads slower than the
+// outbound bytes are over half the limit, or the connection holds over its
+// share of the node's reply budget: the consumer reads slower than the
 // shard changes, and the durable feed, not the socket, should absorb it.
 const subscribeBackoff = 10 * time.Millisecond
 
@@ -118,7 +119,7 @@ func (s *Server) runSubscription(sub *subscription, sh *raftstore.Shard) {
 		if !s.sendEvents(sub, evs) {
 			return
 		}
-		for sub.c.outbound.Load() > int64(s.cfg.MaxOutboundBytes/2) {
+		for sub.c.outbound.Load() > int64(s.cfg.MaxOutboundBytes/2) || s.overShare(sub.c) {
 			select {
 			case <-time.After(subscribeBackoff):
 			case <-ctx.Done():

@@ -71,22 +71,26 @@ func (s *Server) TLSAddr() string {
 func (s *Server) serveTLS(nc net.Conn) {
 	tc := &tlsConn{nc: nc, data: make(chan []byte, 1), free: make(chan []byte, 1), wake: make(chan struct{}, 1),
 		signal: make(chan struct{}, 1), done: make(chan struct{}), writeTimeout: s.cfg.WriteTimeout}
+	// Admitted before the handshake (admission.go): a socket that never
+	// completes it counts against the pre-HELLO budget and its address's
+	// bound like a silent one on the gnet port, and the hello sweep or an
+	// eviction closes it. A refused one is closed at once, its ERROR unsent
+	// (there is no TLS session to send it in), so that it holds nothing
+	// for the length of a handshake.
+	if _, act := s.OnOpen(tc); act == gnet.Close {
+		_ = nc.Close()
+		return
+	}
 	if t, ok := nc.(*tls.Conn); ok {
-		_ = nc.SetDeadline(time.Now().Add(s.cfg.HelloTimeout))
+		// The hello sweep closes (and counts) a handshake that outlives
+		// HelloTimeout; the deadline, a tick later, is only a backstop.
+		_ = nc.SetDeadline(time.Now().Add(s.cfg.HelloTimeout + 2*tickInterval))
 		if err := t.Handshake(); err != nil {
-			_ = nc.Close()
+			s.OnClose(tc, err)
+			_ = tc.Close()
 			return
 		}
 		_ = nc.SetDeadline(time.Time{})
-	}
-	out, act := s.OnOpen(tc)
-	if len(out) > 0 {
-		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = nc.Write(out)
-	}
-	if act == gnet.Close {
-		_ = nc.Close()
-		return
 	}
 	go tc.readLoop()
 	go tc.writeLoop()
@@ -94,8 +98,14 @@ func (s *Server) serveTLS(nc net.Conn) {
 	closing := false
 loop:
 	for {
+		data := tc.data
+		if c, ok := tc.ctx.(*conn); ok && c.readPaused.Load() {
+			// Paused for the reply budget: the reader blocks and TCP
+			// pushes back on the peer; ticks and replies still wake us.
+			data = nil
+		}
 		select {
-		case b, ok := <-tc.data:
+		case b, ok := <-data:
 			if !ok {
 				err = tc.readErr
 				break loop

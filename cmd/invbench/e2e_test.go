@@ -9,7 +9,8 @@
 // self-contained HTML report. All three runs share one server, which also
 // proves that run ids keep runs apart; a run with bare ids (--run-id "") on
 // a server that already has them is refused before anything is sent.
-// `invbench table` is checked on the lines the runs printed.
+// `invbench table` is checked on the lines the runs printed, and --metrics
+// makes each run report invd's CPU µs per request.
 package main_test
 
 import (
@@ -78,9 +79,10 @@ type line struct {
 	Orders     int64   `json:"orders"`
 	Complete   bool    `json:"complete"`
 	SellOutS   *float64
-	Confirmed  *int64 `json:"confirmed"`
-	Cancelled  *int64 `json:"cancelled"`
-	WindowFull *int64 `json:"window_full"`
+	Confirmed  *int64   `json:"confirmed"`
+	Cancelled  *int64   `json:"cancelled"`
+	WindowFull *int64   `json:"window_full"`
+	CPUus      *float64 `json:"server_cpu_us_per_req"`
 }
 
 func invbench(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -121,7 +123,8 @@ func TestWorkloadsAgainstInvd(t *testing.T) {
 		t.Run(wl, func(t *testing.T) {
 			report := filepath.Join(dir, wl+".html")
 			out, errOut, code := invbench(t, "--addr", p.Addr(), "--workload", wl, "--scale", fmt.Sprint(scale),
-				"--conns", "8", "--inflight", "8", "--duration", "30s", "--report", report)
+				"--conns", "8", "--inflight", "8", "--duration", "30s", "--report", report,
+				"--metrics", p.Opts.HTTP)
 			if code != 0 || strings.Contains(errOut, "DATA RACE") {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 			}
@@ -149,6 +152,11 @@ func TestWorkloadsAgainstInvd(t *testing.T) {
 			}
 			if l.Requests != l.Successes+l.Refused+l.Errors || l.Requests == 0 || l.OpsPerS <= 0 || l.ElapsedS <= 0 {
 				t.Errorf("counts do not add up: %s", js)
+			}
+			// invd's CPU over the run, per request: it did some work, and
+			// less than a whole second of CPU per request.
+			if l.CPUus == nil || *l.CPUus <= 0 || *l.CPUus > 1e6 || !strings.Contains(out, "µs per request") {
+				t.Errorf("server CPU per request missing or absurd: %s", js)
 			}
 			if !(0 < l.P50us && l.P50us <= l.P99us && l.P99us <= l.P999us) {
 				t.Errorf("percentiles out of order: %s", js)

@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	token := fs.String("token", "", "auth token (its role must allow the catalog operations and reserves)")
 	runID := fs.String("run-id", "auto", `prefix of every SKU, customer and key id ("auto": a random one; "": none, needs a fresh server)`)
 	batchDelay := fs.Duration("batch-delay", 0, "client option WithBatchDelay of the measured connections (0: the client's default, send at once)")
+	metricsAddr := fs.String("metrics", "", "the servers' metrics pages (host:port of invd's HTTP, or URLs, comma-separated): report their CPU µs per request")
 	cpuProfile := fs.String("cpuprofile", "", "write invbench's own CPU profile (load, run and dump) to this file")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -82,6 +83,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(addrs) == 0 {
 		fmt.Fprintln(stderr, "invbench: --addr names no server")
 		return exitUsage
+	}
+	if *metricsAddr != "" {
+		m, err := bench.NewMetricsCPU(*metricsAddr)
+		if err != nil {
+			fmt.Fprintln(stderr, "invbench: --metrics:", err)
+			return exitUsage
+		}
+		cfg.CPU = m
 	}
 	id := *runID
 	if id == "auto" {

@@ -32,9 +32,12 @@ func (e badRowsError) Error() string {
 }
 
 // importCatalog checks the whole file (every bad row is reported with its
-// line, and then nothing is loaded), then loads every row: its item, then
-// its windows in order. Rows load in parallel; a row refused by the engine
-// (stock below what is promised ...) is reported and the import goes on.
+// line, and then nothing is loaded), then sets each SKU's limit (one
+// set_limit per SKU, when the file has a limit column: before the items,
+// so that none is ever on sale without it), then loads every row: its item,
+// then its windows in order. Rows load in parallel; a row refused by the
+// engine (stock below what is promised ...) is reported and the import
+// goes on.
 func importCatalog(e *env, args []string) error {
 	fs := newFlags(e, "import")
 	quiet := fs.Bool("quiet", false, "no progress bar")
@@ -55,6 +58,9 @@ func importCatalog(e *env, args []string) error {
 	}
 	cl, err := e.client()
 	if err != nil {
+		return err
+	}
+	if err := importLimits(cl, rows); err != nil {
 		return err
 	}
 	bar := newProgress(e.stderr, len(rows), *quiet)
@@ -113,11 +119,25 @@ func importCatalog(e *env, args []string) error {
 	return nil
 }
 
+// importLimits sets the limit of every SKU of the file (none without a
+// limit column). A refusal stops the import before any item is loaded.
+func importLimits(cl *client.Client, rows []catalog.Row) error {
+	for _, l := range catalog.SKULimits(rows) {
+		c, cancel := context.WithTimeout(context.Background(), commandTimeout)
+		err := cl.SetLimit(c, client.LimitSpec{SKU: l.SKU, Limit: l.Limit})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("line %d: limit of sku %s: %w", l.Line, l.SKU, err)
+		}
+	}
+	return nil
+}
+
 // loadRow puts one row's item and then its windows.
 func loadRow(c context.Context, cl *client.Client, r catalog.Row) error {
 	rc, cancel := context.WithTimeout(c, commandTimeout)
 	defer cancel()
-	spec := client.ItemSpec{SKU: r.SKU, Store: r.Store, Stock: r.Stock, Limit: r.Limit,
+	spec := client.ItemSpec{SKU: r.SKU, Store: r.Store, Stock: r.Stock,
 		OpensAt: at(r.OpensAt), ClosesAt: at(r.ClosesAt), MemberTier: r.MemberTier,
 		MemberUnits: r.MemberUnits, MemberCutoff: at(r.MemberCutoff)}
 	if err := cl.PutItem(rc, spec); err != nil {

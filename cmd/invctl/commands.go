@@ -128,7 +128,7 @@ func itemPut(e *env, args []string) error {
 	sku := fs.String("sku", "", "SKU")
 	store := fs.String("store", "", "store")
 	stock := fs.Int64("stock", -1, "units allotted to the store")
-	limit := fs.Int64("limit", 0, "per-customer limit for the SKU (0: none)")
+	limit := fs.Int64("limit", 0, "not here: the per-customer limit is the SKU's (item limit --sku S --limit N)")
 	opens := fs.String("opens", "", "sale opens at")
 	closes := fs.String("closes", "", "sale closes at")
 	var windows windowList
@@ -142,7 +142,10 @@ func itemPut(e *env, args []string) error {
 	if *stock < 0 {
 		return usagef("--stock is required")
 	}
-	spec := client.ItemSpec{SKU: *sku, Store: *store, Stock: *stock, Limit: *limit}
+	if *limit != 0 {
+		return usagef("--limit: the per-customer limit is the SKU's, the same at every store; set it with invctl item limit --sku %s --limit %d", *sku, *limit)
+	}
+	spec := client.ItemSpec{SKU: *sku, Store: *store, Stock: *stock}
 	var err error
 	if spec.OpensAt, err = parseTime(*opens); err != nil {
 		return err
@@ -236,6 +239,10 @@ func itemGet(e *env, args []string) error {
 	it, err := cl.GetItem(c, *sku, *store, e.readOpts()...)
 	if err != nil {
 		return err
+	}
+	loc := storeZone(c, cl, *store, e.readOpts()) // the windows print in the store's zone
+	for i := range it.Windows {
+		it.Windows[i].Start, it.Windows[i].End = it.Windows[i].Start.In(loc), it.Windows[i].End.In(loc)
 	}
 	out := itemJSONOf(it)
 	if e.json {

@@ -34,12 +34,12 @@ func TestInvctlClusterStatusThreeNodes(t *testing.T) {
 		}
 	})
 	a := c.Clients[0]
-	// Three items on each shard.
+	// Three items on each shard (items are placed by store).
 	perShard := make([]int, shards)
 	for i := 0; perShard[0] < 3 || perShard[1] < 3; i++ {
-		sku := fmt.Sprintf("47100000001%02d", i)
-		if s := protocol.ShardOf([]byte(sku), []byte("TPE0001"), shards); perShard[s] < 3 {
-			ok(t, a, "item", "put", "--sku", sku, "--store", "TPE0001", "--stock", "5")
+		sku, store := fmt.Sprintf("47100000001%02d", i), fmt.Sprintf("TPE%04d", i)
+		if s := protocol.ShardOfStore([]byte(store), shards); perShard[s] < 3 {
+			ok(t, a, "item", "put", "--sku", sku, "--store", store, "--stock", "5")
 			perShard[s]++
 		}
 	}

@@ -95,7 +95,10 @@ func TestInvctlItems(t *testing.T) {
 	ok(t, a, "item", "put", "--sku", sku, "--store", "KHH0002", "--stock", "4")
 	mustContain(t, "restock", ok(t, a, "item", "restock", "--sku", sku, "--store", store, "--qty", "5"), "ok")
 	ok(t, a, "item", "adjust", "--sku", sku, "--store", store, "--qty", "-3")
-	ok(t, a, "item", "limit", "--sku", sku, "--store", store, "--limit", "2")
+	ok(t, a, "item", "limit", "--sku", sku, "--limit", "2") // the SKU's, at every store
+	if _, errs, code := invctl(t, a, "item", "limit", "--sku", sku, "--store", store, "--limit", "2"); code != 2 || !strings.Contains(errs, "the same at every store") {
+		t.Fatalf("item limit --store: exit %d, stderr %q", code, errs)
+	}
 	ok(t, a, "item", "sale-window", "--sku", sku, "--store", store, "--opens", "2020-01-01T00:00:00Z", "--closes", "2040-01-01T00:00:00Z")
 	ok(t, a, "item", "member-share", "--sku", sku, "--store", store, "--tier", "1", "--units", "3", "--cutoff", "2039-01-01T00:00:00Z")
 	ok(t, a, "window", "put", "--sku", sku, "--store", store, "--start", "2039-06-01T10:00:00Z", "--end", "2039-06-01T12:00:00Z", "--quota", "6")
@@ -138,9 +141,10 @@ func TestInvctlItems(t *testing.T) {
 func TestInvctlCustomersAndReservations(t *testing.T) {
 	a := startServer(t, 4).Addr()
 	sku, store := "4710000000028", "TPE0003"
-	win1, win2 := "2039-06-01T10:00:00Z", "2039-06-02T10:00:00Z"
+	// win1 is later; win2 is open now, so that its orders may be picked up.
+	win1, win2 := "2039-06-01T10:00:00Z", "2020-01-01T00:00:00Z"
 	ok(t, a, "item", "put", "--sku", sku, "--store", store, "--stock", "10",
-		"--window", win1+",2039-06-01T12:00:00Z,5", "--window", win2+",2039-06-02T12:00:00Z,5")
+		"--window", win1+",2039-06-01T12:00:00Z,5", "--window", win2+",2039-01-01T00:00:00Z,5")
 
 	ok(t, a, "customer", "block", "M1")
 	refused(t, a, "blocked", "reserve", "--sku", sku, "--store", store, "--customer", "M1")
@@ -162,9 +166,10 @@ func TestInvctlCustomersAndReservations(t *testing.T) {
 	mustContain(t, "customer get table", ok(t, a, "customer", "get", "M1"), "TIER", "M1")
 
 	id := ok(t, a, "reserve", "--sku", sku, "--store", store, "--customer", "M1", "--window", win1)
-	id2 := ok(t, a, "reserve", "--sku", sku, "--store", store, "--customer", "M1", "--qty", "2")
+	id2 := ok(t, a, "reserve", "--sku", sku, "--store", store, "--customer", "M1", "--qty", "2", "--window", win1)
 	mustContain(t, "extend", ok(t, a, "extend", id2, "--ttl", "5m"), "held until")
 	code := ok(t, a, "confirm", id)
+	refused(t, a, "too_early", "pickup", "--id", id, "--store", store, "--code", code) // win1 has not started: no attempt counted
 	mustContain(t, "reschedule", ok(t, a, "reschedule", id, "--window", win2), "confirmed window "+win2)
 
 	// Five wrong codes lock the reservation; an operator unlocks it.
@@ -421,7 +426,7 @@ func TestInvctlImportExport(t *testing.T) {
 	b.WriteString("sku,store,stock,limit,opens_at,closes_at,member_tier,member_units,member_cutoff,pickup_windows\n")
 	const rows = 300
 	for i := range rows {
-		fmt.Fprintf(&b, "47100000%05d,TPE%04d,%d,%d,,,,,,", i/3, i%3, 10+i, i%4)
+		fmt.Fprintf(&b, "47100000%05d,TPE%04d,%d,%d,,,,,,", i/3, i%3, 10+i, i/3%4) // one limit per SKU, on each of its rows
 		if i%2 == 0 {
 			b.WriteString("2039-06-01T10:00:00Z/2039-06-01T12:00:00Z/3;2039-06-02T10:00:00Z/2039-06-02T12:00:00Z/4")
 		}

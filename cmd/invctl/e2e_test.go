@@ -1,7 +1,7 @@
 // invctl end to end: a real invd, and the invctl binary run as a shell user
 // would, checking each command's output and exit code: item put and get
 // (with --json), reserve, confirm, pickup by code, cancel, and the refusals
-// (sold_out, limit_exceeded, wrong_store, wrong_state, unknown_item), which
+// (sold_out, limit_exceeded, bad_code, wrong_state, unknown_item), which
 // must print the refusal's name and exit 1; usage errors exit 2; an
 // unreachable server exits 3.
 package main_test
@@ -90,11 +90,18 @@ func TestInvctl(t *testing.T) {
 	})
 	a := p.Addr()
 
-	out := ok(t, a, "item", "put", "--sku", "4710088412345", "--store", "TPE0427", "--stock", "3", "--limit", "2",
-		"--window", "2030-01-03T10:00:00Z,2030-01-03T12:00:00Z,2", "--window", "1893672000,1893679200,5")
+	// The first window is open now (pickups may happen), the second later.
+	out := ok(t, a, "item", "put", "--sku", "4710088412345", "--store", "TPE0427", "--stock", "3",
+		"--window", "2020-01-03T10:00:00Z,2040-01-03T12:00:00Z,2", "--window", "2240000000,2240007200,5")
 	if !strings.HasPrefix(out, "ok") {
 		t.Fatalf("item put: %q", out)
 	}
+	// The limit is the SKU's: not an item put's.
+	if _, errs, code := invctl(t, a, "item", "put", "--sku", "4710088412345", "--store", "TPE0427", "--stock", "3", "--limit", "2"); code != 2 ||
+		!strings.Contains(errs, "item limit --sku 4710088412345 --limit 2") {
+		t.Fatalf("item put --limit: exit %d, stderr %q", code, errs)
+	}
+	ok(t, a, "item", "limit", "--sku", "4710088412345", "--limit", "2")
 	var item struct {
 		Stock, Available, Held, Confirmed int64
 		PickedUp                          int64 `json:"picked_up"`
@@ -116,21 +123,27 @@ func TestInvctl(t *testing.T) {
 	}
 
 	id := ok(t, a, "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M00012345",
-		"--window", "2030-01-03T10:00:00Z", "--key", "order-1")
+		"--window", "2020-01-03T10:00:00Z", "--key", "order-1")
 	if again := ok(t, a, "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M00012345",
-		"--window", "2030-01-03T10:00:00Z", "--key", "order-1"); again != id {
+		"--window", "2020-01-03T10:00:00Z", "--key", "order-1"); again != id {
 		t.Fatalf("retried reserve printed %q, first %q", again, id)
 	}
-	refused(t, a, "limit_exceeded", "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M00012345", "--qty", "2")
-	id2 := ok(t, a, "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M2", "--qty", "2")
-	refused(t, a, "sold_out", "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M3")
+	later := "2240000000"
+	refused(t, a, "limit_exceeded", "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M00012345", "--qty", "2", "--window", later)
+	id2 := ok(t, a, "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M2", "--qty", "2", "--window", later)
+	refused(t, a, "sold_out", "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M3", "--window", later)
 	refused(t, a, "unknown_item", "reserve", "--sku", "nope", "--store", "TPE0427", "--customer", "M3")
+	// An item with windows is reserved into one: the refusal says so.
+	if _, errs, code := invctl(t, a, "reserve", "--sku", "4710088412345", "--store", "TPE0427", "--customer", "M4"); code != 1 ||
+		!strings.HasPrefix(errs, "window_required") || !strings.Contains(errs, "reserve into one of them") {
+		t.Fatalf("reserve without a window: exit %d, stderr %q", code, errs)
+	}
 
 	code := ok(t, a, "confirm", id)
 	if len(code) != 12 {
 		t.Fatalf("confirm printed %q, want a 12-digit pickup code", code)
 	}
-	refused(t, a, "wrong_store", "pickup", "--store", "KHH0113", "--code", code)
+	refused(t, a, "bad_code", "pickup", "--store", "KHH0113", "--code", code) // another store's code: as if unknown
 	if out := ok(t, a, "pickup", "--store", "TPE0427", "--code", code); out != id+" picked_up" {
 		t.Fatalf("pickup printed %q", out)
 	}

@@ -75,20 +75,24 @@ func itemSaleWindow(e *env, args []string) error {
 	return operate(e, "item sale-window", func(c context.Context, cl *client.Client) error { return cl.SetSaleWindow(c, sw) })
 }
 
+// itemLimit sets a SKU's per-customer limit, the same at every store.
 func itemLimit(e *env, args []string) error {
 	fs := newFlags(e, "item limit")
 	sku, store := skuStoreFlags(fs)
-	limit := fs.Int64("limit", -1, "units one customer may own of the SKU (0: none)")
+	limit := fs.Int64("limit", -1, "units one customer may own of the SKU, at all stores together (0: none)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if err := required("sku", *sku, "store", *store); err != nil {
+	if err := required("sku", *sku); err != nil {
 		return err
+	}
+	if *store != "" {
+		return usagef("--store: the per-customer limit is the SKU's, the same at every store; give --sku and --limit only")
 	}
 	if *limit < 0 {
 		return usagef("--limit is required")
 	}
-	l := client.LimitSpec{SKU: *sku, Store: *store, Limit: *limit}
+	l := client.LimitSpec{SKU: *sku, Limit: *limit}
 	return operate(e, "item limit", func(c context.Context, cl *client.Client) error { return cl.SetLimit(c, l) })
 }
 
@@ -196,9 +200,10 @@ func windowGet(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := windowJSON{Start: w.Start, End: w.End, Quota: w.Quota, Used: w.Used}
+	loc := storeZone(c, cl, *store, e.readOpts())
+	out := windowJSON{Start: w.Start.In(loc), End: w.End.In(loc), Quota: w.Quota, Used: w.Used}
 	return show(e, out, []string{"START", "END", "QUOTA", "USED", "LEFT"}, func() [][]string {
-		return [][]string{{timeText(w.Start), timeText(w.End), num(w.Quota), num(w.Used), num(w.Quota - w.Used)}}
+		return [][]string{{zoneText(w.Start, loc), zoneText(w.End, loc), num(w.Quota), num(w.Used), num(w.Quota - w.Used)}}
 	})
 }
 

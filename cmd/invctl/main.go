@@ -5,11 +5,14 @@
 //	invctl [global flags] COMMAND [flags] [args]
 //
 //	items         item put|get|list|adjust|restock|sale-window|limit|member-share
-//	windows       window put|get
+//	              (item limit --sku S --limit N: the SKU's limit, at every store)
+//	windows       window put|get          (an item's own windows and quotas)
+//	stores        store put|window|get    (a store's time zone; its windows' capacity across every SKU)
+//	              store import FILE.csv, store export [--out FILE] [--store S ...]
 //	customers     customer get|block|unblock|tier
-//	reservations  reservation get|list|unlock
+//	reservations  reservation get|list|unlock (pickup codes shown with an operator token only)
 //	storefront    reserve, confirm, extend, cancel, pickup, reschedule, return
-//	stores        stores --sku S          (stores with units available)
+//	              stores --sku S          (stores with units available)
 //	cluster       cluster status          (nodes, shards, leaders, replicas, raft indexes of every node; operator)
 //	              cluster add-node|remove-node|transfer-leader|drain|undrain (operator; docs/OPERATIONS.md)
 //	snapshot      snapshot                (raft snapshot of every shard of the --addr node, now; operator)
@@ -23,8 +26,12 @@
 // ~/.config/inv/invctl.conf: "addr = host:port" and "token = ..." lines),
 // else 127.0.0.1:7420 and no token.
 //
-// Times are RFC 3339 (2026-01-03T10:00:00Z) or Unix seconds. A refusal
-// prints its name (sold_out, window_full, ...) on stderr and exits 1 (so
+// Times are RFC 3339 (2026-01-03T10:00:00Z) or Unix seconds; a store's
+// windows print in the store's time zone, and store and window commands
+// also read a time without an offset (2026-12-24T10:00) in it. A refusal
+// prints its name (sold_out, window_full, ...) on stderr, and on a second
+// line what to do when the server or client says (window_required: pick a
+// window), and exits 1 (so
 // does an import with bad rows, after listing them); a usage error exits
 // 2; a failure to reach the server or an ERROR reply prints the code's
 // name and exits 3.
@@ -164,6 +171,10 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitRefused
 	case ref.code != 0 || errors.As(err, &ref):
 		fmt.Fprintln(stderr, ref.code.String())
+		var se *client.ServerError
+		if errors.As(err, &se) && se.Message != "" {
+			fmt.Fprintln(stderr, "invctl:", se.Message)
+		}
 		return exitRefused
 	case errors.As(err, &use):
 		fmt.Fprintln(stderr, "invctl:", use.msg)
@@ -192,6 +203,8 @@ func init() {
 		"item adjust": itemAdjust, "item restock": itemRestock, "item sale-window": itemSaleWindow,
 		"item limit": itemLimit, "item member-share": itemMemberShare,
 		"window put": windowPut, "window get": windowGet,
+		"store put": storePut, "store window": storeWindow, "store get": storeGet,
+		"store import": storeImport, "store export": storeExport,
 		"customer get": customerGet, "customer block": customerBlock, "customer unblock": customerUnblock,
 		"customer tier":   customerTier,
 		"reservation get": reservationGet, "reservation list": reservationList, "reservation unlock": reservationUnlock,
@@ -216,7 +229,7 @@ func commandNames() []string {
 }
 
 // nouns take a verb after them.
-var nouns = map[string]bool{"item": true, "window": true, "customer": true, "reservation": true, "cluster": true}
+var nouns = map[string]bool{"item": true, "window": true, "store": true, "customer": true, "reservation": true, "cluster": true}
 
 func dispatch(e *env, args []string) error {
 	if len(args) == 0 {

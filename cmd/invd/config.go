@@ -179,7 +179,48 @@ var configKeys = map[string]setter{
 	"max_in_flight":      intKey(func(c *config) *int { return &c.Server.MaxInFlight }),
 	"max_frame_bytes":    intKey(func(c *config) *int { return &c.Server.MaxFrameBytes }),
 	"max_outbound_bytes": intKey(func(c *config) *int { return &c.Server.MaxOutboundBytes }),
+	// max_reply_buffer_bytes is the node-wide budget of bytes held for
+	// clients' replies (server/replybudget.go); the server refuses one
+	// under max_frame_bytes or max_outbound_bytes at start.
+	"max_reply_buffer_bytes": func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err == nil && n <= 0 {
+			err = fmt.Errorf("max_reply_buffer_bytes must be positive")
+		}
+		if err == nil {
+			c.Server.MaxReplyBufferBytes = n
+		}
+		return err
+	},
 	"compress_min_bytes": intKey(func(c *config) *int { return &c.Server.CompressMinBytes }),
+	// Connections that have not said HELLO yet: a budget of their own, the
+	// oldest closed when it is full (server/admission.go).
+	"max_unauthenticated_connections": func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return err
+		}
+		if n < 1 {
+			return fmt.Errorf("%d: at least 1 (every client passes through it before HELLO)", n)
+		}
+		c.Server.MaxUnauthenticated = n
+		return nil
+	},
+	// Connections from one remote IP address; 0 turns the bound off.
+	"max_connections_per_address": func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return err
+		}
+		if n < 0 {
+			return fmt.Errorf("%d: 0 (no bound) or more", n)
+		}
+		if n == 0 {
+			n = -1 // the server's "no bound"; its 0 means "the default"
+		}
+		c.Server.MaxConnsPerAddress = n
+		return nil
+	},
 	// feed_events sized the in-memory ring SUBSCRIBE once read; the feed
 	// is now durable (feed_retention, feed_max_events). Accepted and
 	// ignored, so that older config files still load.

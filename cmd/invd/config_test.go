@@ -30,6 +30,7 @@ node_id = 3
 read_mode = log
 replicas = 5
 join = true
+max_reply_buffer_bytes = 134217728
 `), "test.conf")
 	if err != nil {
 		t.Fatal(err)
@@ -38,14 +39,44 @@ join = true
 		c.Node.SnapshotThreshold != 64 || c.Engine.DefaultHoldTTL != 5*time.Minute ||
 		c.Engine.RatePerSecond != 2.5 || !c.Server.LocalReads || c.Server.NodeID != 3 ||
 		c.PickupSecretHex != "00112233445566778899aabbccddeeff" || c.LogLevel.String() != "WARN" ||
-		c.Server.ReadMode != server.ReadLog || c.Node.Replicas != 5 || !c.Join {
+		c.Server.ReadMode != server.ReadLog || c.Node.Replicas != 5 || !c.Join ||
+		c.Server.MaxReplyBufferBytes != 128<<20 {
 		t.Fatalf("parsed: %+v", c)
 	}
 	for _, bad := range []string{"nope = 1", "batch_max_delay = soon", "shards", "node_id = 0", "hold_ttl = -1s",
-		"read_mode = sometimes", "join = maybe", "replicas = three"} {
+		"read_mode = sometimes", "join = maybe", "replicas = three",
+		"max_reply_buffer_bytes = 0", "max_reply_buffer_bytes = -1", "max_reply_buffer_bytes = 1GiB"} {
 		c := defaultConfig()
 		if err := parseConfig(&c, strings.NewReader(bad), "bad.conf"); err == nil || !strings.Contains(err.Error(), "bad.conf:1") {
 			t.Errorf("%q: error %v, want one naming bad.conf:1", bad, err)
+		}
+	}
+}
+
+func TestParseConnectionLimits(t *testing.T) {
+	c := defaultConfig()
+	if err := parseConfig(&c, strings.NewReader("max_unauthenticated_connections = 1\nmax_connections_per_address = 7\n"), "a.conf"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.MaxUnauthenticated != 1 || c.Server.MaxConnsPerAddress != 7 {
+		t.Fatalf("parsed %d %d", c.Server.MaxUnauthenticated, c.Server.MaxConnsPerAddress)
+	}
+	c = defaultConfig()
+	if err := parseConfig(&c, strings.NewReader("max_connections_per_address = 0\n"), "b.conf"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.MaxConnsPerAddress >= 0 {
+		t.Fatalf("max_connections_per_address = 0 gave %d, want the server's no bound (negative)", c.Server.MaxConnsPerAddress)
+	}
+	for _, bad := range []string{"max_unauthenticated_connections = 0", "max_unauthenticated_connections = -3",
+		"max_unauthenticated_connections = many", "max_connections_per_address = -1", "max_connections_per_address = 1.5"} {
+		c := defaultConfig()
+		err := parseConfig(&c, strings.NewReader(bad), "bad.conf")
+		if err == nil || !strings.Contains(err.Error(), "bad.conf:1") {
+			t.Errorf("%q: error %v, want one naming bad.conf:1", bad, err)
+		}
+		if c.Server.MaxUnauthenticated != 0 || c.Server.MaxConnsPerAddress != 0 {
+			t.Errorf("%q changed the config: %d %d", bad, c.Server.MaxUnauthenticated, c.Server.MaxConnsPerAddress)
 		}
 	}
 }

@@ -23,15 +23,14 @@ import (
 func claimShop(t *testing.T, c *wireconn.Conn, sku, customer string, shards int) []string {
 	t.Helper()
 	home := protocol.ShardOfCustomer([]byte(customer), shards)
+	want(t, c, engine.OK, engine.Command{Op: engine.OpSetLimit, SKU: []byte(sku), Limit: 2}) // the SKU's, on every shard
 	var stores []string
 	for sh := 0; sh < shards && len(stores) < 3; sh++ {
 		if sh == home {
 			continue
 		}
 		store := storeInShard(sku, sh, shards)
-		cmd := putItem(sku, store, 10)
-		cmd.Limit = 2
-		want(t, c, engine.OK, cmd)
+		want(t, c, engine.OK, putItem(sku, store, 10))
 		stores = append(stores, store)
 	}
 	if len(stores) != 3 {
@@ -238,7 +237,6 @@ func TestCartAcrossShardsWithLimits(t *testing.T) {
 	}
 	nothingHeld()
 	soldOut := putItem(sku, st[2], 0)
-	soldOut.Limit = 2
 	want(t, c, engine.OK, soldOut)
 	// The refused cart's claims go with its cancelled lines' releases,
 	// within moments.
@@ -266,7 +264,6 @@ func TestCartAcrossShardsWithLimits(t *testing.T) {
 		t.Fatalf("the cart again: %v, first %v", again, got)
 	}
 	restock := putItem(sku, st[2], 10)
-	restock.Limit = 2
 	want(t, c, engine.OK, restock)
 	want(t, c, engine.CodeLimitExceeded, keyed(reserve(sku, st[2], cust, 1), "after"))
 }

@@ -142,7 +142,7 @@ func TestHostileNothingChanges(t *testing.T) {
 			{Op: engine.OpAdjustStock, SKU: sku, Store: st, Qty: math.MinInt64},
 			{Op: engine.OpAdjustStock, SKU: sku, Store: st, Qty: -1000},
 			{Op: engine.OpPutWindow, SKU: sku, Store: st, Window: 10, WindowEnd: 5, Quota: -1},
-			{Op: engine.OpSetLimit, SKU: sku, Store: st, Limit: -1},
+			{Op: engine.OpSetLimit, SKU: sku, Limit: -1},
 		} {
 			frame := protocol.AppendRequest(nil, op.NextID(), &cmd)
 			if err := op.Send(frame); err != nil {
@@ -170,7 +170,8 @@ func TestHostileNothingChanges(t *testing.T) {
 		}{
 			{web, putItem("X", "S1", 1)},
 			{web, engine.Command{Op: engine.OpAdjustStock, SKU: []byte("X"), Store: []byte("S1"), Qty: 50}},
-			{web, engine.Command{Op: engine.OpSetLimit, SKU: []byte("X"), Store: []byte("S1"), Limit: 1}},
+			{web, engine.Command{Op: engine.OpSetLimit, SKU: []byte("X"), Limit: 1}},
+			{web, engine.Command{Op: engine.OpPutStore, Store: []byte("S1"), Zone: []byte("UTC")}},
 			{web, engine.Command{Op: engine.OpBlock, Customer: []byte("victim")}},
 			{web, engine.Command{Op: engine.OpPickup, ID: h.ID, Store: []byte("S1"), PickupCode: code}},
 			{web, onID(engine.OpUnlock, h.ID)},

@@ -40,12 +40,17 @@ func TestMain(m *testing.M) {
 }
 
 // fastRaft makes single-node elections quick: the tests restart servers
-// often, and each start waits for every shard's election.
+// often, and each start waits for every shard's election. Its
+// max_connections keeps what invd needs of the descriptor limit (checked at
+// start, server.DescriptorsNeeded) under a common hard limit of 4096, so
+// that the tests do not depend on the host's; tests that need other bounds
+// set them after it.
 const fastRaft = `
 heartbeat_timeout = 100ms
 election_timeout = 100ms
 leader_lease_timeout = 50ms
 expiry_check = 50ms
+max_connections = 1000
 `
 
 // startInvd starts a server with fastRaft plus extra config; it is killed

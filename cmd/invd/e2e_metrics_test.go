@@ -8,6 +8,7 @@
 // shards applied (the per-shard commands-per-entry histograms' sums) with
 // the writes sent. It also checks
 // /healthz and /readyz, the per-shard raft series, the wire byte counters,
+// the reply budget's series (zero for a client that reads its replies),
 // and that /debug/pprof is served only with --pprof. Last, every inv_
 // metric that docs/OPERATIONS.md lists or docs/grafana-dashboard.json
 // queries is one the server really writes (before and after a restart,
@@ -22,6 +23,7 @@ package main_test
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"regexp"
 	"strconv"
@@ -47,16 +49,19 @@ func TestMetricsExactCounts(t *testing.T) {
 	now := time.Now().UnixNano()
 
 	// Script; the comments tally what /metrics must show.
-	want(t, c, engine.OK, putItem("MA", "S1", 2))                // put_item ok 1
-	h1 := want(t, c, engine.OK, reserve("MA", "S1", "c1", 1))    // reserve ok 1, held 1
-	h2 := want(t, c, engine.OK, reserve("MA", "S1", "c2", 1))    // reserve ok 2, held 2
-	want(t, c, engine.CodeSoldOut, reserve("MA", "S1", "c3", 1)) // reserve sold_out 1
-	conf := want(t, c, engine.OK, onID(engine.OpConfirm, h1.ID)) // confirm ok 1, confirmed 1
-	want(t, c, engine.OK, onID(engine.OpCancel, h2.ID))          // cancel ok 1, cancelled 1
-	lim := putItem("MB", "S1", 10)
-	lim.Limit = 1
-	want(t, c, engine.OK, lim)                                                        // put_item ok 2
-	want(t, c, engine.CodeLimitExceeded, reserve("MB", "S1", "c4", 2))                // reserve limit_exceeded 1
+	want(t, c, engine.OK, putItem("MA", "S1", 2))                                             // put_item ok 1
+	h1 := want(t, c, engine.OK, reserve("MA", "S1", "c1", 1))                                 // reserve ok 1, held 1
+	h2 := want(t, c, engine.OK, reserve("MA", "S1", "c2", 1))                                 // reserve ok 2, held 2
+	want(t, c, engine.CodeSoldOut, reserve("MA", "S1", "c3", 1))                              // reserve sold_out 1
+	conf := want(t, c, engine.OK, onID(engine.OpConfirm, h1.ID))                              // confirm ok 1, confirmed 1
+	want(t, c, engine.OK, onID(engine.OpCancel, h2.ID))                                       // cancel ok 1, cancelled 1
+	want(t, c, engine.OK, engine.Command{Op: engine.OpSetLimit, SKU: []byte("MB"), Limit: 1}) // set_limit ok 1 (every shard)
+	want(t, c, engine.OK, putItem("MB", "S1", 10))                                            // put_item ok 2
+	limCust := "c4"                                                                           // a customer of S1's shard: the limit is counted there, no claim elsewhere
+	for i := 0; protocol.ShardOfCustomer([]byte(limCust), 2) != protocol.ShardOfStore([]byte("S1"), 2); i++ {
+		limCust = fmt.Sprintf("c4-%d", i)
+	}
+	want(t, c, engine.CodeLimitExceeded, reserve("MB", "S1", limCust, 2))             // reserve limit_exceeded 1
 	want(t, c, engine.OK, engine.Command{Op: engine.OpBlock, Customer: []byte("c9")}) // block ok 1
 	want(t, c, engine.CodeBlocked, reserve("MB", "S1", "c9", 1))                      // reserve blocked 1
 	want(t, c, engine.OK, putItem("MC", "S1", 10))                                    // put_item ok 3
@@ -120,11 +125,20 @@ func TestMetricsExactCounts(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, got, v)
 		}
 	}
-	// Every write went through the log: 21 commands (block is kept per
-	// shard, so it is one command on each of the 2 shards), whatever the
-	// group commit made of them.
-	if n := m[`inv_shard_entry_commands_sum{shard="0"}`] + m[`inv_shard_entry_commands_sum{shard="1"}`]; n != 21 {
-		t.Errorf("commands applied (inv_shard_entry_commands_sum) = %v, want 21", n)
+	// A client that reads its replies leaves nothing held, paused or cut
+	// for the reply budget (server/replybudget.go).
+	for _, name := range []string{"inv_reply_buffer_bytes", "inv_connections_paused",
+		`inv_slow_consumers_cut_total{reason="write_timeout"}`, `inv_slow_consumers_cut_total{reason="max_outbound_bytes"}`,
+		`inv_slow_consumers_cut_total{reason="unread_while_paused"}`} {
+		if got, ok := m[name]; !ok || got != 0 {
+			t.Errorf("%s = %v (written %v), want 0", name, got, ok)
+		}
+	}
+	// Every write went through the log: 23 commands (block and set_limit
+	// are kept per shard, so each is one command on each of the 2 shards),
+	// whatever the group commit made of them.
+	if n := m[`inv_shard_entry_commands_sum{shard="0"}`] + m[`inv_shard_entry_commands_sum{shard="1"}`]; n != 23 {
+		t.Errorf("commands applied (inv_shard_entry_commands_sum) = %v, want 23", n)
 	}
 	positive := []string{`inv_shard_apply_duration_seconds_count{shard="0"}`, `inv_shard_apply_batch_entries_count{shard="1"}`, "inv_received_bytes_total", "inv_sent_bytes_total",
 		`inv_shard_commit_index{shard="0"}`, `inv_shard_applied_index{shard="0"}`, `inv_shard_log_entries{shard="0"}`,
@@ -267,6 +281,11 @@ func scrape(t *testing.T, p *invdtest.Proc) map[string]float64 {
 	if err != nil || code != 200 {
 		t.Fatalf("/metrics: %d %v", code, err)
 	}
+	return parseMetrics(body)
+}
+
+// parseMetrics reads Prometheus text into series name (with labels) → value.
+func parseMetrics(body string) map[string]float64 {
 	out := map[string]float64{}
 	sc := bufio.NewScanner(strings.NewReader(body))
 	for sc.Scan() {

@@ -27,8 +27,10 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+	_ "time/tzdata" // stores' time zones are looked up where requests enter: a zone database even on hosts without one
 
 	"github.com/invsys/inv/internal/failpoint"
+	"github.com/invsys/inv/protocol"
 	"github.com/invsys/inv/raftstore"
 	"github.com/invsys/inv/server"
 )
@@ -74,6 +76,11 @@ func run(args []string) error {
 	if err := failpoint.Setup(log); err != nil {
 		return err
 	}
+	// Before anything is opened: a limit the port would run into refuses
+	// the start now rather than clients later.
+	if err := checkDescriptors(&cfg.Server, log); err != nil {
+		return err
+	}
 
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return err
@@ -110,6 +117,9 @@ func run(args []string) error {
 		log.Warn("fault injection is on: /debug/faults can cut this node off")
 	}
 	opts.Shards = cfg.Shards
+	// A data folder holds the items its placement sent to each shard: it is
+	// recorded there and checked (docs/adr/0071).
+	opts.Placement = protocol.HashName
 	opts.Engine = cfg.Engine
 	opts.Logger = log
 	start := time.Now()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/invsys/inv/client"
@@ -15,8 +16,53 @@ import (
 
 // shop serves the storefront's JSON API on one shared client.
 type shop struct {
-	inv *client.Client
-	log *slog.Logger
+	inv   *client.Client
+	log   *slog.Logger
+	codes codeBook
+}
+
+// codeBook keeps the pickup codes this shop was given by confirm. inv
+// hands a storefront token a code only in the confirm reply that issued it
+// (its reads leave codes out: docs/adr/0056), so a shop that shows the code
+// again keeps it, as a real one keeps it with the order in its database.
+// This one keeps it in memory, at most codeBookMax of them: an order shown
+// after a restart, or after its code was dropped, has no code to show (the
+// shopper has it from the confirm page or the notification).
+type codeBook struct {
+	mu sync.Mutex
+	m  map[uint64]uint64
+}
+
+const codeBookMax = 100_000
+
+func (b *codeBook) put(id, code uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = make(map[uint64]uint64)
+	}
+	if len(b.m) >= codeBookMax {
+		for k := range b.m { // any one: the map is a cache, not the record
+			delete(b.m, k)
+			break
+		}
+	}
+	b.m[id] = code
+}
+
+func (b *codeBook) get(id uint64) uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.m[id]
+}
+
+// withCode fills in a reservation's pickup code from the book when the read
+// left it out.
+func (b *codeBook) withCode(r *client.Reservation) *client.Reservation {
+	if r.PickupCode == 0 {
+		r.PickupCode = b.get(r.ID)
+	}
+	return r
 }
 
 // callTimeout bounds each HTTP request's calls to inv: past it the shopper
@@ -57,6 +103,7 @@ type windowJSON struct {
 type itemJSON struct {
 	SKU       string       `json:"sku"`
 	Store     string       `json:"store"`
+	Zone      string       `json:"zone,omitempty"` // the store's time zone: the windows' times are in it
 	Available int64        `json:"available"`
 	Limit     int64        `json:"limit,omitempty"`
 	Windows   []windowJSON `json:"windows,omitempty"`
@@ -116,7 +163,10 @@ func (s *shop) stores(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"sku": sku, "stores": out})
 }
 
-// GET /items/{sku}/{store} : availability and the pickup windows to choose from.
+// GET /items/{sku}/{store} : availability and the pickup windows to choose
+// from, in the store's time zone. A window offers what the item's own
+// quota, the store's capacity across its SKUs (the store's window of the
+// same start) and the stock all leave.
 func (s *shop) item(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
@@ -125,12 +175,27 @@ func (s *shop) item(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	out := itemJSON{SKU: it.SKU, Store: it.Store, Available: it.Available, Limit: it.Limit}
+	st, err := s.inv.GetStore(ctx, it.Store)
+	if err != nil && !errors.Is(err, client.ErrNotFound) {
+		s.fail(w, err)
+		return
+	}
+	loc := st.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	out := itemJSON{SKU: it.SKU, Store: it.Store, Zone: st.Zone, Available: it.Available, Limit: it.Limit}
 	for _, win := range it.Windows {
-		if win.End.After(time.Now()) {
-			out.Windows = append(out.Windows, windowJSON{Start: win.Start, End: win.End,
-				Available: min(win.Quota-win.Used, it.Available)})
+		if !win.End.After(time.Now()) {
+			continue
 		}
+		left := min(win.Quota-win.Used, it.Available)
+		for _, sw := range st.Windows {
+			if sw.Start.Equal(win.Start) {
+				left = min(left, sw.Capacity-sw.Used)
+			}
+		}
+		out.Windows = append(out.Windows, windowJSON{Start: win.Start.In(loc), End: win.End.In(loc), Available: max(left, 0)})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -214,7 +279,7 @@ func (s *shop) order(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, orderOfReservation(&res))
+	writeJSON(w, http.StatusOK, orderOfReservation(s.codes.withCode(&res)))
 }
 
 // POST /orders/{id}/confirm : payment went through; the answer carries
@@ -226,16 +291,20 @@ func (s *shop) confirm(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
-	if _, err := s.inv.Confirm(ctx, client.ConfirmRequest{ID: id, Key: r.Header.Get("Idempotency-Key")}); err != nil {
+	conf, err := s.inv.Confirm(ctx, client.ConfirmRequest{ID: id, Key: r.Header.Get("Idempotency-Key")})
+	if err != nil {
 		s.fail(w, err)
 		return
 	}
+	// The confirm's reply is the one place inv gives the code to a
+	// storefront: keep it for the order's later pages.
+	s.codes.put(id, conf.PickupCode)
 	res, err := s.inv.GetReservation(ctx, id)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, orderOfReservation(&res))
+	writeJSON(w, http.StatusOK, orderOfReservation(s.codes.withCode(&res)))
 }
 
 // DELETE /orders/{id} : the shopper changed their mind (or payment failed).
@@ -265,7 +334,7 @@ func (s *shop) orders(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]orderJSON, len(list))
 	for i := range list {
-		out[i] = orderOfReservation(&list[i])
+		out[i] = orderOfReservation(s.codes.withCode(&list[i]))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"orders": out})
 }

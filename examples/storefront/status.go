@@ -13,11 +13,13 @@ import (
 //
 //   - 409 Conflict: the request is fine but the stock, window, limit or the
 //     order's state say no right now (sold out, window full, limit,
-//     not open yet, sale closed, wrong state, key reused for another order);
+//     not open yet, sale closed, wrong state, key reused for another order,
+//     a pickup before its window);
 //   - 403 Forbidden: the customer is blocked; the pickup is at another
 //     store or with a wrong code;
 //   - 404 Not Found, 410 Gone (the hold expired: reserve again),
-//     422 Unprocessable (well-formed JSON, impossible request), 423 Locked;
+//     422 Unprocessable (well-formed JSON, impossible request: an unknown
+//     window, or none for an item that has windows), 423 Locked;
 //   - 429 Too Many Requests: the customer's rate limit;
 //   - 503 Service Unavailable: no answer from the engine (busy, no leader,
 //     timeout, outcome unknown): retry with the same Idempotency-Key.
@@ -27,6 +29,7 @@ var statuses = []struct {
 }{
 	{client.ErrSoldOut, http.StatusConflict},
 	{client.ErrWindowFull, http.StatusConflict},
+	{client.ErrTooEarly, http.StatusConflict},
 	{client.ErrLimitExceeded, http.StatusConflict},
 	{client.ErrNotOpen, http.StatusConflict},
 	{client.ErrClosed, http.StatusConflict},
@@ -42,6 +45,7 @@ var statuses = []struct {
 	{client.ErrExpired, http.StatusGone},
 	{client.ErrBadRequest, http.StatusUnprocessableEntity},
 	{client.ErrUnknownWindow, http.StatusUnprocessableEntity},
+	{client.ErrWindowRequired, http.StatusUnprocessableEntity},
 	{client.ErrTooMany, http.StatusUnprocessableEntity},
 	{client.ErrLocked, http.StatusLocked},
 	{client.ErrRateLimited, http.StatusTooManyRequests},

@@ -4,12 +4,16 @@
 // item's pickup windows, reserve with a window, confirm with a pickup code
 // and barcode, show, list, cancel), a cart, the repeat of a POST with its
 // Idempotency-Key, and the HTTP status of every refusal the shop meets:
-// 409, 403, 404, 410, 422, 429, 400, and 503 when the engine is gone.
+// 409, 403, 404, 410, 422, 429, 400, and 503 when the engine is gone; and
+// the shop on a storefront token, which inv gives pickup codes only in the
+// confirm's reply.
 package main
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -177,7 +181,7 @@ func TestShopperPath(t *testing.T) {
 	}
 
 	var second orderJSON
-	call(t, hs, "POST", "/orders", "", orderRequest{SKU: demoSKU, Store: store, Customer: cust, Qty: 1}, &second)
+	call(t, hs, "POST", "/orders", "", orderRequest{SKU: demoSKU, Store: store, Customer: cust, Qty: 1, Window: &window}, &second)
 	var cancelled orderJSON
 	if st := call(t, hs, "DELETE", "/orders/"+second.ID, "", nil, &cancelled); st != 200 || cancelled.State != "cancelled" {
 		t.Fatalf("cancel: %d %+v", st, cancelled)
@@ -254,7 +258,10 @@ func TestStatuses(t *testing.T) {
 	st, eb, _ := reserve(soldOut, uniq("M"), nil)
 	check("sold out", st, eb, 409, "sold_out")
 
-	limited := item(client.ItemSpec{Stock: 10, Limit: 1})
+	limited := item(client.ItemSpec{Stock: 10})
+	if err := c.SetLimit(ctx, client.LimitSpec{SKU: limited, Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
 	st, eb, _ = reserve(limited, uniq("M"), func(r *orderRequest) { r.Qty = 2 })
 	check("limit", st, eb, 409, "limit_exceeded")
 
@@ -269,6 +276,8 @@ func TestStatuses(t *testing.T) {
 	other := w.Add(time.Hour)
 	st, eb, _ = reserve(windowed, uniq("M"), func(r *orderRequest) { r.Window = &other })
 	check("unknown window", st, eb, 422, "unknown_window")
+	st, eb, _ = reserve(windowed, uniq("M"), nil)
+	check("window required", st, eb, 422, "window_required")
 
 	st, eb, _ = reserve(item(client.ItemSpec{Stock: 1, OpensAt: time.Now().Add(time.Hour)}), uniq("M"), nil)
 	check("not open", st, eb, 409, "not_open")
@@ -360,5 +369,107 @@ func TestStatusTable(t *testing.T) {
 		if st, code := statusOf(tc.err); st != tc.status || code != tc.code {
 			t.Errorf("%v: %d %q, want %d %q", tc.err, st, code, tc.status, tc.code)
 		}
+	}
+}
+
+// TestShopperPathWithStorefrontToken runs the shop as deployed: on a
+// storefront token of a server with tokens, which gives the pickup code
+// only in the confirm's reply. The shop shows the code on the confirm
+// page, again on the order's page and in the customer's list (from the
+// codes it kept); a shop that did not confirm the order (a restarted one)
+// shows the order without a code, since inv's reads leave it out.
+func TestShopperPathWithStorefrontToken(t *testing.T) {
+	if invdBin == "" {
+		t.Skip("end-to-end: needs invd (not built with -short)")
+	}
+	hash := func(tok string) string { h := sha256.Sum256([]byte(tok)); return hex.EncodeToString(h[:]) }
+	const opTok, webTok = "op-3f9a1c7e2b", "web-8d2e6b0a41"
+	s, err := invdtest.Start(invdtest.Options{Bin: invdBin, Data: filepath.Join(tmpRoot, "tokens"), Shards: 2,
+		Config: "log_level = warn\ntoken = operator " + hash(opTok) + "\ntoken = storefront " + hash(webTok) + "\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(30 * time.Second) })
+	_, opc := shopOn(t, s.Addr(), client.WithToken(opTok))
+	if err := putDemoCatalogue(context.Background(), opc, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	hs, web := shopOn(t, s.Addr(), client.WithToken(webTok))
+	cust := uniq("T")
+	var held, paid, shown orderJSON
+	if st := call(t, hs, "POST", "/orders", "", orderRequest{SKU: demoSKU, Store: demoStores[0], Customer: cust, Qty: 1}, &held); st != 201 {
+		t.Fatalf("reserve: %d %+v", st, held)
+	}
+	if st := call(t, hs, "POST", "/orders/"+held.ID+"/confirm", "", nil, &paid); st != 200 ||
+		len(paid.PickupCode) != engine.PickupCodeDigits || paid.Barcode == "" {
+		t.Fatalf("confirm: %d %+v", st, paid)
+	}
+	if st := call(t, hs, "GET", "/orders/"+held.ID, "", nil, &shown); st != 200 || shown.PickupCode != paid.PickupCode || shown.Barcode != paid.Barcode {
+		t.Fatalf("show: %d %+v, want code %s", st, shown, paid.PickupCode)
+	}
+	var list struct {
+		Orders []orderJSON `json:"orders"`
+	}
+	if st := call(t, hs, "GET", "/customers/"+cust+"/orders", "", nil, &list); st != 200 || len(list.Orders) != 1 ||
+		list.Orders[0].PickupCode != paid.PickupCode {
+		t.Fatalf("orders: %d %+v", st, list)
+	}
+	// inv itself does not give a storefront token the code on a read.
+	var id uint64
+	fmt.Sscan(held.ID, &id)
+	if r, err := web.GetReservation(context.Background(), id); err != nil || r.State != engine.StateConfirmed || r.PickupCode != 0 {
+		t.Fatalf("GetReservation on a storefront token: %+v %v, want confirmed without a code", r, err)
+	}
+	fresh, _ := shopOn(t, s.Addr(), client.WithToken(webTok))
+	var again orderJSON
+	if st := call(t, fresh, "GET", "/orders/"+held.ID, "", nil, &again); st != 200 || again.State != "confirmed" ||
+		again.PickupCode != "" || again.Barcode != "" {
+		t.Fatalf("a shop that did not confirm it: %d %+v, want the order without a code", st, again)
+	}
+}
+
+// TestStoreCapacityAcrossSKUs: a store's counter takes one pre-order in a
+// window whatever the product. Two SKUs of the store each have quota left,
+// yet the second order is refused window_full, the item's windows show
+// what the store leaves (in the store's zone), and a reserve without a
+// window on an item that has windows is refused window_required.
+func TestStoreCapacityAcrossSKUs(t *testing.T) {
+	hs, c := newShopT(t)
+	ctx := context.Background()
+	store := uniq("TPE")
+	w := time.Now().Add(72 * time.Hour).Truncate(time.Hour).UTC()
+	if err := c.PutStore(ctx, client.StoreSpec{Store: store, Zone: "Asia/Taipei"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PutStoreWindow(ctx, client.StoreWindowSpec{Store: store, Start: w, End: w.Add(2 * time.Hour), Capacity: 1}); err != nil {
+		t.Fatal(err)
+	}
+	cake, tart := uniq("cake"), uniq("tart")
+	for _, sku := range []string{cake, tart} {
+		if err := c.PutItem(ctx, client.ItemSpec{SKU: sku, Store: store, Stock: 10}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PutWindow(ctx, client.WindowSpec{SKU: sku, Store: store, Start: w, End: w.Add(2 * time.Hour), Quota: 5}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var shown itemJSON
+	if st := call(t, hs, "GET", "/items/"+tart+"/"+store, "", nil, &shown); st != 200 || shown.Zone != "Asia/Taipei" ||
+		len(shown.Windows) != 1 || shown.Windows[0].Available != 1 || shown.Windows[0].Start.Format("-07:00") != "+08:00" {
+		t.Fatalf("item before: %d %+v", st, shown)
+	}
+	var held orderJSON
+	if st := call(t, hs, "POST", "/orders", "", orderRequest{SKU: cake, Store: store, Customer: uniq("M"), Qty: 1, Window: &w}, &held); st != 201 {
+		t.Fatalf("the cake: %d %+v", st, held)
+	}
+	var eb errorBody
+	if st := call(t, hs, "POST", "/orders", "", orderRequest{SKU: tart, Store: store, Customer: uniq("M"), Qty: 1, Window: &w}, &eb); st != 409 || eb.Error != "window_full" {
+		t.Fatalf("the tart in the full slot: %d %+v", st, eb)
+	}
+	if st := call(t, hs, "GET", "/items/"+tart+"/"+store, "", nil, &shown); st != 200 || shown.Windows[0].Available != 0 {
+		t.Fatalf("item after: %d %+v", st, shown)
+	}
+	if st := call(t, hs, "POST", "/orders", "", orderRequest{SKU: tart, Store: store, Customer: uniq("M"), Qty: 1}, &eb); st != 422 || eb.Error != "window_required" {
+		t.Fatalf("no window: %d %+v", st, eb)
 	}
 }

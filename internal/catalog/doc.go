@@ -1,11 +1,12 @@
 // Package catalog reads and writes a shop's catalog as CSV: one row per
-// SKU × store with its stock, per-customer limit, sale window, member share
-// and pickup windows with their quotas.
+// SKU × store with its stock, its SKU's per-customer limit, sale window,
+// member share and pickup windows with their quotas.
 //
 // `invctl import` reads a file with Parse, which checks every row before
 // anything is loaded and returns either every row or every bad row (with
 // its line number), never a mix; each good row's Commands are the
-// OpPutItem and OpPutWindow commands that load it. `invctl export` writes
+// OpPutItem and OpPutWindow commands that load it, and SKULimits gives one
+// OpSetLimit per SKU. `invctl export` writes
 // what the engine holds with Write, in the same format, so that an export
 // can be edited in a spreadsheet and imported again.
 //
@@ -20,7 +21,7 @@
 //	sku             yes       -               SKU id, 1-64 bytes, taken exactly as written
 //	store           yes       -               store id, 1-64 bytes, taken exactly as written
 //	stock           yes       -               units allotted to the store, 0..1073741824
-//	limit           no        no limit        units one customer may own of the SKU, 0 (none)..1073741824
+//	limit           no        no limit        units one customer may own of the SKU at all stores together, 0 (none)..1073741824
 //	opens_at        no        open already    RFC3339 time the sale opens
 //	closes_at       no        never closes    RFC3339 time the sale closes, after opens_at
 //	member_tier     no        no share        tier 1..15 whose customers (or higher tiers) may take the share
@@ -43,8 +44,14 @@
 // before its start, no two overlapping. They may be listed in any order,
 // with spaces or line breaks around each, and are kept sorted by start. A (sku, store) pair appears on one row only.
 //
-// Importing puts: it creates an item or changes its stock, limit, sale
-// window, member share and the listed windows. It never removes an item or
+// The per-customer limit is the SKU's, the same at every store: every row
+// of a SKU gives the same limit (an empty cell is no limit), and rows that
+// disagree are refused, naming both lines. A file without the column
+// leaves the SKUs' limits as they are.
+//
+// Importing puts: it sets each SKU's limit (when the file has the column),
+// then creates an item or changes its stock, sale window, member share and
+// the listed windows. It never removes an item or
 // a window that the file does not list, and the engine still refuses what
 // would go below what is already promised.
 //

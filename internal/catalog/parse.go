@@ -92,7 +92,7 @@ func (l Limits) Parse(r io.Reader) ([]Row, []RowError) {
 	cr := csv.NewReader(buf) // keeps buf: it is already a bufio.Reader
 	cr.FieldsPerRecord = -1  // a row of the wrong width is reported by p.record, with the header's width
 	cr.ReuseRecord = true
-	p := &parser{lim: l, in: in, cr: cr, seen: make(map[itemKey]int)}
+	p := &parser{lim: l, in: in, cr: cr, seen: make(map[itemKey]int), limits: make(map[string]skuLimitSeen)}
 	p.run()
 	if len(p.errs) > 0 {
 		return nil, p.errs
@@ -104,15 +104,16 @@ type itemKey struct{ sku, store string }
 
 // parser holds the state of one Parse.
 type parser struct {
-	lim   Limits
-	in    *boundedReader
-	cr    *csv.Reader
-	cols  [numCols]int    // index of each column in a record; -1 = absent
-	width int             // fields of the header, so of every row
-	seen  map[itemKey]int // line of the first row of each (sku, store)
-	read  int             // data records read, bad ones included
-	rows  []Row
-	errs  []RowError
+	lim    Limits
+	in     *boundedReader
+	cr     *csv.Reader
+	cols   [numCols]int            // index of each column in a record; -1 = absent
+	width  int                     // fields of the header, so of every row
+	seen   map[itemKey]int         // line of the first row of each (sku, store)
+	limits map[string]skuLimitSeen // each SKU's first limit (limits.go)
+	read   int                     // data records read, bad ones included
+	rows   []Row
+	errs   []RowError
 }
 
 func (p *parser) run() {
@@ -209,6 +210,7 @@ func (p *parser) record(line int, rec []string) {
 	}
 	row, errs := parseRecord(rec, &p.cols)
 	row.Line = line
+	row.LimitGiven = p.cols[colLimit] >= 0
 	key := itemKey{row.SKU, row.Store}
 	if first, dup := p.seen[key]; dup {
 		p.fail(line, "", "sku %q at store %q is already on line %d", row.SKU, row.Store, first)
@@ -218,6 +220,9 @@ func (p *parser) record(line int, rec []string) {
 	for _, e := range errs {
 		e.Line = line
 		p.errs = append(p.errs, e)
+	}
+	if len(errs) == 0 {
+		p.checkSKULimit(&row)
 	}
 	if len(errs) == 0 && len(p.errs) == 0 {
 		p.rows = append(p.rows, row)

@@ -68,6 +68,10 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate of a bad row", "sku,store,stock\nA,S1,x\nA,S1,2\n", []want{
 			{2, "stock", "not a whole number"}, {3, "", "already on line 2"}}},
 
+		// The limit is the SKU's: every row of a SKU gives the same.
+		{"limits of one SKU disagree", "sku,store,stock,limit\nA,S1,1,2\nB,S1,1,\nA,S2,1,3\nA,S3,1,\nB,S2,1,\n", []want{
+			{4, "limit", `sku "A" has limit 3 here but 2 on line 2`}, {5, "limit", `sku "A" has limit none (empty) here but 2 on line 2`}}},
+
 		// Ids.
 		{"sku empty", "sku,store,stock\n,S1,1\n", []want{{2, "sku", "is empty"}}},
 		{"store empty", "sku,store,stock\nA,,1\n", []want{{2, "store", "is empty"}}},
@@ -176,10 +180,13 @@ func TestParseGood(t *testing.T) {
 		{"byte order mark", "\ufeffsku,store,stock\nA,S1,1\n", []Row{{Line: 2, SKU: "A", Store: "S1", Stock: 1}}},
 		{"byte order mark before a quoted header", "\ufeff\"sku\",store,stock\nA,S1,1\n", []Row{{Line: 2, SKU: "A", Store: "S1", Stock: 1}}},
 		{"edges of every range", fmt.Sprintf("sku,store,stock,limit,member_tier,member_units,member_cutoff\n%s,%s,%d,%d,15,%d,2262-04-11T23:47:16.854775807Z\n", id64, id64, engine.MaxStock, engine.MaxStock, engine.MaxStock),
-			[]Row{{Line: 2, SKU: id64, Store: id64, Stock: engine.MaxStock, Limit: engine.MaxStock, MemberTier: 15, MemberUnits: engine.MaxStock, MemberCutoff: 1<<63 - 1}}},
+			[]Row{{Line: 2, SKU: id64, Store: id64, Stock: engine.MaxStock, Limit: engine.MaxStock, LimitGiven: true, MemberTier: 15, MemberUnits: engine.MaxStock, MemberCutoff: 1<<63 - 1}}},
 		{"ids are taken as written", "sku,store,stock\n\"a,\"\"b\"\"\",台北信義,0\n", []Row{{Line: 2, SKU: `a,"b"`, Store: "台北信義", Stock: 0}}},
+		{"a SKU's limit on each of its rows", "sku,store,stock,limit\nA,S1,1,2\nB,S1,1,\nA,S2,1,2\n",
+			[]Row{{Line: 2, SKU: "A", Store: "S1", Stock: 1, Limit: 2, LimitGiven: true}, {Line: 3, SKU: "B", Store: "S1", Stock: 1, LimitGiven: true},
+				{Line: 4, SKU: "A", Store: "S2", Stock: 1, Limit: 2, LimitGiven: true}}},
 		{"spaces around other cells", "sku,store,stock,limit,opens_at\nA,S1, 3 , 2 , 2026-09-01T12:00:00+08:00 \n",
-			[]Row{{Line: 2, SKU: "A", Store: "S1", Stock: 3, Limit: 2, OpensAt: 1788235200e9}}},
+			[]Row{{Line: 2, SKU: "A", Store: "S1", Stock: 3, Limit: 2, LimitGiven: true, OpensAt: 1788235200e9}}},
 		{"windows sorted, adjacent, empty items skipped", "sku,store,stock,pickup_windows\nA,S1,1, 2026-09-20T11:00:00Z/2026-09-20T12:00:00Z/0 ; ;2026-09-20T10:00:00Z/2026-09-20T11:00:00Z/7;\n",
 			[]Row{{Line: 2, SKU: "A", Store: "S1", Stock: 1, Windows: []Window{{1789898400e9, 1789902000e9, 7}, {1789902000e9, 1789905600e9, 0}}}}},
 		{"64 windows", "sku,store,stock,pickup_windows\nA,S1,1," + windowsCell(engine.MaxWindowsPerItem) + "\n", nil}, // checked below by count
@@ -215,5 +222,21 @@ func TestRowErrorString(t *testing.T) {
 		if got := tc.e.Error(); got != tc.want {
 			t.Errorf("%#v.Error() = %q, want %q", tc.e, got, tc.want)
 		}
+	}
+}
+
+// TestSKULimits: one limit per SKU, in the order of the SKUs' first rows,
+// from a file with a limit column; none from a file without one.
+func TestSKULimits(t *testing.T) {
+	rows, errs := Parse(strings.NewReader("sku,store,stock,limit\nB,S1,1,\nA,S1,1,2\nA,S2,1,2\nB,S2,1,\n"))
+	checkErrors(t, errs, nil)
+	got := SKULimits(rows)
+	want := []SKULimit{{SKU: "B", Limit: 0, Line: 2}, {SKU: "A", Limit: 2, Line: 3}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("SKULimits = %+v, want %+v", got, want)
+	}
+	rows, _ = Parse(strings.NewReader("sku,store,stock\nA,S1,1\n"))
+	if got := SKULimits(rows); len(got) != 0 {
+		t.Errorf("a file without a limit column: %+v", got)
 	}
 }

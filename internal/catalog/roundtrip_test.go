@@ -177,7 +177,7 @@ func TestCommands(t *testing.T) {
 		Windows: []Window{{Start: 300, End: 400, Quota: 5}, {Start: 400, End: 500, Quota: 6}}}
 	got := r.Commands()
 	want := []engine.Command{
-		{Op: engine.OpPutItem, SKU: []byte("A"), Store: []byte("S1"), Stock: 10, Limit: 2, OpensAt: 100, ClosesAt: 200,
+		{Op: engine.OpPutItem, SKU: []byte("A"), Store: []byte("S1"), Stock: 10, OpensAt: 100, ClosesAt: 200,
 			MemberTier: 1, MemberUnits: 3, MemberCutoff: 150},
 		{Op: engine.OpPutWindow, SKU: []byte("A"), Store: []byte("S1"), Window: 300, WindowEnd: 400, Quota: 5},
 		{Op: engine.OpPutWindow, SKU: []byte("A"), Store: []byte("S1"), Window: 400, WindowEnd: 500, Quota: 6},
@@ -188,14 +188,23 @@ func TestCommands(t *testing.T) {
 	if n := len(Row{SKU: "A", Store: "S1"}.Commands()); n != 1 {
 		t.Errorf("a row without windows gives %d commands, want 1", n)
 	}
+	if c := (SKULimit{SKU: "A", Limit: 2}).Command(); c.Op != engine.OpSetLimit || string(c.SKU) != "A" || c.Limit != 2 || c.Store != nil {
+		t.Errorf("the SKU's limit: %+v", c)
+	}
 }
 
-// load applies every row's commands to a fresh engine, fails the test if
-// the engine refuses one, and returns every item the engine then holds.
+// load applies the SKUs' limits and then every row's commands to a fresh
+// engine, as invctl import does, fails the test if the engine refuses one,
+// and returns every item the engine then holds.
 func load(t testing.TB, rows []Row) []engine.ItemInfo {
 	t.Helper()
 	e := engine.New(engine.Config{PickupSecret: []byte("catalog test")})
 	now := ns("2026-01-01T00:00:00Z")
+	for _, l := range SKULimits(rows) {
+		if res, _ := e.Apply(now, []engine.Command{l.Command()}); res[0].Code != engine.OK {
+			t.Fatalf("line %d: the engine refuses the limit of %s with code %d", l.Line, l.SKU, res[0].Code)
+		}
+	}
 	for _, r := range rows {
 		cmds := r.Commands()
 		res, _ := e.Apply(now, cmds)

@@ -17,7 +17,8 @@ type Row struct {
 
 	SKU, Store   string
 	Stock        int64    // units allotted to the store
-	Limit        int64    // per-customer limit for the SKU; 0 = none
+	Limit        int64    // per-customer limit of the SKU (every row of a SKU gives the same); 0 = none
+	LimitGiven   bool     // the file has a limit column: the SKU's limit is set (SKULimits)
 	OpensAt      int64    // sale window; 0 = open since forever
 	ClosesAt     int64    // 0 = never closes
 	MemberTier   uint8    // customers of this tier or higher may take the member share; 0 without a share
@@ -37,13 +38,14 @@ type Window struct {
 // OpPutWindow per window in start order. The item must exist before its
 // windows, so they are sent in this order. They are not Linked: the engine
 // links only storefront operations, which is why Parse checks every row
-// before the importer sends any.
+// before the importer sends any. The SKU's limit is not the row's to set:
+// SKULimits gives one OpSetLimit per SKU.
 func (r Row) Commands() []engine.Command {
 	sku, store := []byte(r.SKU), []byte(r.Store) // shared by every command: the engine copies what it keeps
 	cmds := make([]engine.Command, 0, 1+len(r.Windows))
 	cmds = append(cmds, engine.Command{
 		Op: engine.OpPutItem, SKU: sku, Store: store,
-		Stock: r.Stock, Limit: r.Limit, OpensAt: r.OpensAt, ClosesAt: r.ClosesAt,
+		Stock: r.Stock, OpensAt: r.OpensAt, ClosesAt: r.ClosesAt,
 		MemberTier: r.MemberTier, MemberUnits: r.MemberUnits, MemberCutoff: r.MemberCutoff,
 	})
 	for _, w := range r.Windows {
@@ -56,7 +58,8 @@ func (r Row) Commands() []engine.Command {
 }
 
 // Item returns the row as the engine reports the item right after loading
-// it into an empty shard: nothing held, everything available.
+// it (and its SKU's limit) into an empty shard: nothing held, everything
+// available.
 func (r Row) Item() engine.ItemInfo {
 	it := engine.ItemInfo{
 		SKU: r.SKU, Store: r.Store, Stock: r.Stock, Available: r.Stock, Limit: r.Limit,
@@ -240,8 +243,13 @@ func checkShare(tier uint8, units, cutoff int64) (int, string) {
 // checkWindows returns what is wrong with an item's windows, one message
 // per problem.
 func checkWindows(ws []Window, label func(i int) string) []string {
-	if len(ws) > engine.MaxWindowsPerItem {
-		return []string{fmt.Sprintf("has %d windows; an item has at most %d", len(ws), engine.MaxWindowsPerItem)}
+	return checkWindowsOf(ws, "an item", engine.MaxWindowsPerItem, label)
+}
+
+// checkWindowsOf checks the windows of an item or a store, at most most.
+func checkWindowsOf(ws []Window, of string, most int, label func(i int) string) []string {
+	if len(ws) > most {
+		return []string{fmt.Sprintf("has %d windows; %s has at most %d", len(ws), of, most)}
 	}
 	var msgs []string
 	for i, w := range ws {

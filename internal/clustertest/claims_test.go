@@ -27,7 +27,8 @@ import (
 	"github.com/invsys/inv/protocol"
 )
 
-// storeIn returns a store that puts (sku, store) in shard.
+// storeIn returns a store in shard (items are placed by store; every SKU
+// of the store is there).
 func storeIn(sku string, shard, shards int) string {
 	for i := 0; ; i++ {
 		store := fmt.Sprintf("T%03d", i)
@@ -48,9 +49,12 @@ func TestLimitsAcrossShardsInCluster(t *testing.T) {
 	limits := map[string]int64{"LIM-A": 2, "LIM-B": 3}
 	stores := map[string][]string{} // per SKU, one store in each shard
 	for sku, limit := range limits {
+		if err := cl.SetLimit(ctx, client.LimitSpec{SKU: sku, Limit: limit}); err != nil {
+			t.Fatal(err)
+		}
 		for sh := range shards {
 			st := storeIn(sku, sh, shards)
-			if err := cl.PutItem(ctx, client.ItemSpec{SKU: sku, Store: st, Stock: 1000, Limit: limit}); err != nil {
+			if err := cl.PutItem(ctx, client.ItemSpec{SKU: sku, Store: st, Stock: 1000}); err != nil {
 				t.Fatal(err)
 			}
 			stores[sku] = append(stores[sku], st)
@@ -193,31 +197,22 @@ func checkLimits(t *testing.T, ctx context.Context, cl *client.Client, limits ma
 	}
 }
 
-// cartAcrossNodes: a cart (one store, three SKUs) whose lines lie in two
-// shards led by different nodes, one line limited, for a customer whose
-// counters are in a third shard. The node that receives the cart holds its
-// own shard's line and forwards the other shard's two lines (a linked
-// group) to their leader; over the limit nothing stays held.
+// cartAcrossNodes: a cart (one store, three SKUs: in the store's shard)
+// with one limited line, for a customer whose counters are in another shard
+// led by another node. The cart is held in the store's shard and its
+// limited line claimed on the customer's; over the limit nothing stays
+// held.
 func cartAcrossNodes(t *testing.T, ctx context.Context, c *invdtest.Cluster, cl *client.Client, shards int) {
 	t.Helper()
 	const cust = "M-cluster-cart"
 	home := protocol.ShardOfCustomer([]byte(cust), shards)
 	store := "CART-S"
-	for i := 0; protocol.ShardOf([]byte("LIM-A"), []byte(store), shards) == home; i++ {
-		store = fmt.Sprintf("CART-S%d", i) // the limited line outside the customer's shard
+	for i := 0; protocol.ShardOfStore([]byte(store), shards) == home || c.Leader(protocol.ShardOfStore([]byte(store), shards)) == c.Leader(home); i++ {
+		store = fmt.Sprintf("CART-S%d", i) // the cart outside the customer's shard, on another node
 	}
-	b := protocol.ShardOf([]byte("LIM-A"), []byte(store), shards)
-	skuIn := func(prefix string, ok func(int) bool) string {
-		for i := 0; ; i++ {
-			sku := fmt.Sprintf("%s-%d", prefix, i)
-			if ok(protocol.ShardOf([]byte(sku), []byte(store), shards)) {
-				return sku
-			}
-		}
-	}
-	free1 := skuIn("FREE1", func(sh int) bool { return c.Leader(sh) != c.Leader(b) })
-	free2 := skuIn("FREE2", func(sh int) bool { return sh == b })
-	for _, it := range []client.ItemSpec{{SKU: "LIM-A", Store: store, Stock: 100, Limit: 2},
+	b := protocol.ShardOfStore([]byte(store), shards)
+	free1, free2 := "FREE1", "FREE2"
+	for _, it := range []client.ItemSpec{{SKU: "LIM-A", Store: store, Stock: 100},
 		{SKU: free1, Store: store, Stock: 100}, {SKU: free2, Store: store, Stock: 100}} {
 		if err := cl.PutItem(ctx, it); err != nil {
 			t.Fatal(err)

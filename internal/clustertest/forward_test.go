@@ -1,7 +1,7 @@
 // Tests that a node of a 3-node cluster serves the customer-wide ops that
 // fan out to every shard (block, get_customer, list_reservations, pickup by
 // code alone) although it leads only some shards: each shard's part goes to
-// its leader, here or on another node (server/forward.go, SHARD_CALL). The
+// its leader, here or on another node (router/forward.go, SHARD_CALL). The
 // requests are sent on the raw protocol to one chosen node, so no client
 // routing can hide a missing forward; the cluster runs with tokens and a
 // cluster_token, so forwarding must authenticate.
@@ -40,11 +40,11 @@ func TestFanOutThroughAnyNode(t *testing.T) {
 	codes := map[uint64]uint64{} // id → pickup code
 	stores := map[uint64]string{}
 	for s := range shards {
-		sku := skuInShard(s, shards)
-		if err := cl.PutItem(ctx, client.ItemSpec{SKU: sku, Store: "s1", Stock: 10}); err != nil {
+		sku, store := itemInShard(s, shards)
+		if err := cl.PutItem(ctx, client.ItemSpec{SKU: sku, Store: store, Stock: 10}); err != nil {
 			t.Fatal(err)
 		}
-		r, err := cl.Reserve(ctx, client.ReserveRequest{SKU: sku, Store: "s1", Customer: "cust-f", Qty: 1})
+		r, err := cl.Reserve(ctx, client.ReserveRequest{SKU: sku, Store: store, Customer: "cust-f", Qty: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +52,7 @@ func TestFanOutThroughAnyNode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		codes[r.ID], stores[r.ID] = cr.PickupCode, "s1"
+		codes[r.ID], stores[r.ID] = cr.PickupCode, store
 	}
 
 	for node := range 3 {

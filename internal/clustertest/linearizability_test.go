@@ -140,6 +140,7 @@ func TestLinearizableItemsThroughFaults(t *testing.T) {
 type linLoad struct {
 	t     testing.TB
 	skus  []string
+	store []string // of each item in skus: items are placed by store
 	base  time.Time
 	done  chan struct{}
 	wg    sync.WaitGroup
@@ -159,13 +160,13 @@ func startLin(t testing.TB, c *invdtest.Cluster, tag string, items, clients, sha
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i, k := 0, 0; i < items; k++ {
-		sku := fmt.Sprintf("%s-%d", tag, k)
-		if shard >= 0 && protocol.ShardOf([]byte(sku), []byte("s1"), faultShards) != shard {
+		sku, store := fmt.Sprintf("%s-%d", tag, k), fmt.Sprintf("lin-s%d", k)
+		if shard >= 0 && protocol.ShardOfStore([]byte(store), faultShards) != shard {
 			continue
 		}
-		l.skus = append(l.skus, sku)
+		l.skus, l.store = append(l.skus, sku), append(l.store, store)
 		i++
-		if err := setup.PutItem(ctx, client.ItemSpec{SKU: sku, Store: "s1", Stock: linStock}); err != nil {
+		if err := setup.PutItem(ctx, client.ItemSpec{SKU: sku, Store: store, Stock: linStock}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -181,7 +182,7 @@ func startLin(t testing.TB, c *invdtest.Cluster, tag string, items, clients, sha
 
 // shard returns item i's shard.
 func (l *linLoad) shard(i int) int {
-	return protocol.ShardOf([]byte(l.skus[i]), []byte("s1"), faultShards)
+	return protocol.ShardOfStore([]byte(l.store[i]), faultShards)
 }
 
 func (l *linLoad) now() int64 { return time.Since(l.base).Nanoseconds() }
@@ -217,7 +218,7 @@ func (l *linLoad) run(cl *client.Client, id int) {
 		case p < 2:
 			in := linInput{item: item, kind: linReserve, qty: 1 + rng.Int64N(2)}
 			call := l.now()
-			res, err := cl.Reserve(ctx, client.ReserveRequest{SKU: l.skus[item], Store: "s1",
+			res, err := cl.Reserve(ctx, client.ReserveRequest{SKU: l.skus[item], Store: l.store[item],
 				Customer: fmt.Sprintf("lin-%d-%d", id, rng.IntN(1000)), Qty: in.qty, Key: cl.NewKey()})
 			switch {
 			case err == nil:
@@ -244,7 +245,7 @@ func (l *linLoad) run(cl *client.Client, id int) {
 		default:
 			in := linInput{item: item, kind: linRead}
 			call := l.now()
-			it, err := cl.GetItem(ctx, l.skus[item], "s1")
+			it, err := cl.GetItem(ctx, l.skus[item], l.store[item])
 			if err != nil {
 				l.record(id, in, call, linOutput{unknown: true})
 			} else {

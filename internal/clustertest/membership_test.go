@@ -56,6 +56,7 @@ func dialAs(t *testing.T, addrs []string, token string) *client.Client {
 type traffic struct {
 	cl       *client.Client
 	skus     []string
+	stores   []string     // of each item in skus
 	restocks atomic.Int64 // acknowledged restocks of 1 unit, over every item
 	hold     sync.Mutex   // held by each round; a test holds it to pause the traffic
 	mu       sync.Mutex
@@ -69,11 +70,11 @@ func startTraffic(t *testing.T, cl *client.Client, shards int) *traffic {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for s := range shards {
-		sku := skuInShard(s, shards)
-		if err := cl.PutItem(ctx, client.ItemSpec{SKU: sku, Store: "s1", Stock: 100}); err != nil {
+		sku, store := itemInShard(s, shards)
+		if err := cl.PutItem(ctx, client.ItemSpec{SKU: sku, Store: store, Stock: 100}); err != nil {
 			t.Fatal(err)
 		}
-		tr.skus = append(tr.skus, sku)
+		tr.skus, tr.stores = append(tr.skus, sku), append(tr.stores, store)
 	}
 	tr.done.Add(1)
 	go func() {
@@ -84,13 +85,13 @@ func startTraffic(t *testing.T, cl *client.Client, shards int) *traffic {
 				return
 			case <-time.After(10 * time.Millisecond):
 			}
-			sku := tr.skus[i%len(tr.skus)]
+			sku, store := tr.skus[i%len(tr.skus)], tr.stores[i%len(tr.skus)]
 			tr.hold.Lock()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err := cl.Restock(ctx, client.StockChange{SKU: sku, Store: "s1", Qty: 1})
+			err := cl.Restock(ctx, client.StockChange{SKU: sku, Store: store, Qty: 1})
 			if err == nil {
 				tr.restocks.Add(1)
-				_, err = cl.GetItem(ctx, sku, "s1")
+				_, err = cl.GetItem(ctx, sku, store)
 			}
 			cancel()
 			tr.hold.Unlock()
@@ -116,8 +117,8 @@ func (tr *traffic) finish(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var stock int64
-	for _, sku := range tr.skus {
-		it, err := tr.cl.GetItem(ctx, sku, "s1")
+	for i, sku := range tr.skus {
+		it, err := tr.cl.GetItem(ctx, sku, tr.stores[i])
 		if err != nil {
 			t.Fatal(err)
 		}

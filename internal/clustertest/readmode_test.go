@@ -22,19 +22,19 @@ func TestReadModes(t *testing.T) {
 	cl := dial(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	sku := skuInShard(0, shards)
-	if err := cl.PutItem(ctx, client.ItemSpec{SKU: sku, Store: "s1", Stock: 10}); err != nil {
+	sku, store := itemInShard(0, shards)
+	if err := cl.PutItem(ctx, client.ItemSpec{SKU: sku, Store: store, Stock: 10}); err != nil {
 		t.Fatal(err)
 	}
 	stock := int64(10)
 
 	// Linearizable reads right after each write see it.
 	for range 20 {
-		if err := cl.Restock(ctx, client.StockChange{SKU: sku, Store: "s1", Qty: 1}); err != nil {
+		if err := cl.Restock(ctx, client.StockChange{SKU: sku, Store: store, Qty: 1}); err != nil {
 			t.Fatal(err)
 		}
 		stock++
-		it, err := cl.GetItem(ctx, sku, "s1")
+		it, err := cl.GetItem(ctx, sku, store)
 		if err != nil || it.Stock != stock {
 			t.Fatalf("read after write: stock %d, %v; want %d", it.Stock, err, stock)
 		}
@@ -54,7 +54,7 @@ func TestReadModes(t *testing.T) {
 	}
 	before := applied()
 	for range 30 {
-		if it, err := cl.GetItem(ctx, sku, "s1"); err != nil || it.Stock != stock {
+		if it, err := cl.GetItem(ctx, sku, store); err != nil || it.Stock != stock {
 			t.Fatalf("read: stock %d, %v; want %d", it.Stock, err, stock)
 		}
 	}
@@ -67,7 +67,7 @@ func TestReadModes(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer wc.Close()
-		return wc.Do(&engine.Command{Op: engine.OpGetItem, SKU: []byte(sku), Store: []byte("s1")})
+		return wc.Do(&engine.Command{Op: engine.OpGetItem, SKU: []byte(sku), Store: []byte(store)})
 	}
 
 	// A follower refuses a linearizable read, and answers a stale one.
@@ -75,7 +75,7 @@ func TestReadModes(t *testing.T) {
 		t.Errorf("linearizable read at a follower: %v, want not_leader", err)
 	}
 	waitFor(t, "the follower to apply the writes", 20*time.Second, func() bool {
-		it, err := cl.GetItem(ctx, sku, "s1", client.StaleAt(c.Clients[follower]))
+		it, err := cl.GetItem(ctx, sku, store, client.StaleAt(c.Clients[follower]))
 		if err != nil {
 			t.Fatalf("stale read at a follower: %v", err)
 		}
@@ -87,13 +87,13 @@ func TestReadModes(t *testing.T) {
 	if err := c.Partition(follower); err != nil {
 		t.Fatal(err)
 	}
-	if err := cl.Restock(ctx, client.StockChange{SKU: sku, Store: "s1", Qty: 5}); err != nil {
+	if err := cl.Restock(ctx, client.StockChange{SKU: sku, Store: store, Qty: 5}); err != nil {
 		t.Fatal(err)
 	}
 	old := stock
 	stock += 5
 	for range 5 {
-		it, err := cl.GetItem(ctx, sku, "s1", client.StaleAt(c.Clients[follower]))
+		it, err := cl.GetItem(ctx, sku, store, client.StaleAt(c.Clients[follower]))
 		if err != nil {
 			t.Fatalf("stale read at a cut-off follower: %v", err)
 		}
@@ -102,15 +102,15 @@ func TestReadModes(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if it, err := cl.GetItem(ctx, sku, "s1"); err != nil || it.Stock != stock {
+	if it, err := cl.GetItem(ctx, sku, store); err != nil || it.Stock != stock {
 		t.Fatalf("linearizable read with a follower cut off: stock %d, %v; want %d", it.Stock, err, stock)
 	}
 	// A BATCH of reads with the stale flag: the cut-off follower answers
 	// every entry from its state; without the flag it refuses them.
 	for _, stale := range []bool{true, false} {
 		results := rawBatch(t, c.Clients[follower], stale, []engine.Command{
-			{Op: engine.OpGetItem, SKU: []byte(sku), Store: []byte("s1")},
-			{Op: engine.OpGetItem, SKU: []byte(sku), Store: []byte("s1")},
+			{Op: engine.OpGetItem, SKU: []byte(sku), Store: []byte(store)},
+			{Op: engine.OpGetItem, SKU: []byte(sku), Store: []byte(store)},
 		})
 		for i, r := range results {
 			switch {
@@ -130,7 +130,7 @@ func TestReadModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	frame := protocol.AppendRequest(nil, wc.NextID(), &engine.Command{Op: engine.OpRestock, SKU: []byte(sku), Store: []byte("s1"), Qty: 1})
+	frame := protocol.AppendRequest(nil, wc.NextID(), &engine.Command{Op: engine.OpRestock, SKU: []byte(sku), Store: []byte(store), Qty: 1})
 	frame[5] |= byte(protocol.FlagStale)
 	if err := wc.Send(frame); err != nil {
 		t.Fatal(err)
@@ -154,17 +154,17 @@ func TestReadModes(t *testing.T) {
 	} else {
 		t.Logf("linearizable read at a cut-off leader: %v", err)
 	}
-	if err := cl.Restock(ctx, client.StockChange{SKU: sku, Store: "s1", Qty: 7}); err != nil {
+	if err := cl.Restock(ctx, client.StockChange{SKU: sku, Store: store, Qty: 7}); err != nil {
 		t.Fatal(err)
 	}
 	stock += 7
 	if r, err := linearAt(leader); err == nil {
 		t.Errorf("linearizable read at a deposed leader answered: %+v", r.Item)
 	}
-	if it, err := cl.GetItem(ctx, sku, "s1", client.StaleAt(c.Clients[leader])); err != nil || it.Stock == stock {
+	if it, err := cl.GetItem(ctx, sku, store, client.StaleAt(c.Clients[leader])); err != nil || it.Stock == stock {
 		t.Errorf("stale read at the deposed leader: stock %d, %v; want the old state", it.Stock, err)
 	}
-	if it, err := cl.GetItem(ctx, sku, "s1"); err != nil || it.Stock != stock {
+	if it, err := cl.GetItem(ctx, sku, store); err != nil || it.Stock != stock {
 		t.Fatalf("linearizable read on the majority: stock %d, %v; want %d", it.Stock, err, stock)
 	}
 	if err := c.Heal(); err != nil {

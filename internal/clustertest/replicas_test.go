@@ -60,18 +60,18 @@ func TestReplicationFactor(t *testing.T) {
 	}
 
 	for s := range shards {
-		sku := skuInShard(s, shards)
-		if err := cl.PutItem(ctx, client.ItemSpec{SKU: sku, Store: "s1", Stock: int64(10 + s)}); err != nil {
+		sku, store := itemInShard(s, shards)
+		if err := cl.PutItem(ctx, client.ItemSpec{SKU: sku, Store: store, Stock: int64(10 + s)}); err != nil {
 			t.Fatalf("shard %d: put: %v", s, err)
 		}
-		if err := cl.Restock(ctx, client.StockChange{SKU: sku, Store: "s1", Qty: 1}); err != nil {
+		if err := cl.Restock(ctx, client.StockChange{SKU: sku, Store: store, Qty: 1}); err != nil {
 			t.Fatalf("shard %d: restock: %v", s, err)
 		}
-		if it, err := cl.GetItem(ctx, sku, "s1"); err != nil || it.Stock != int64(11+s) {
+		if it, err := cl.GetItem(ctx, sku, store); err != nil || it.Stock != int64(11+s) {
 			t.Fatalf("shard %d: read: stock %d, %v", s, it.Stock, err)
 		}
 		for range 4 { // round-robin over the replicas, which may not have the item yet
-			if _, err := cl.GetItem(ctx, sku, "s1", client.Stale()); err != nil && !errors.Is(err, client.ErrUnknownItem) {
+			if _, err := cl.GetItem(ctx, sku, store, client.Stale()); err != nil && !errors.Is(err, client.ErrUnknownItem) {
 				t.Fatalf("shard %d: stale read: %v", s, err)
 			}
 		}
@@ -81,7 +81,7 @@ func TestReplicationFactor(t *testing.T) {
 				continue
 			}
 			short, cancel := context.WithTimeout(ctx, 3*time.Second)
-			_, err := cl.GetItem(short, sku, "s1", client.StaleAt(c.Clients[i]))
+			_, err := cl.GetItem(short, sku, store, client.StaleAt(c.Clients[i]))
 			cancel()
 			if !errors.Is(err, client.ErrNotLeader) {
 				t.Errorf("shard %d: stale read at node %d, which does not hold it: %v, want not_leader", s, i+1, err)
@@ -93,8 +93,9 @@ func TestReplicationFactor(t *testing.T) {
 	}
 	// Caught up, every replica answers stale reads with the last write.
 	for s := range shards {
+		sku, store := itemInShard(s, shards)
 		for range 6 {
-			it, err := cl.GetItem(ctx, skuInShard(s, shards), "s1", client.Stale())
+			it, err := cl.GetItem(ctx, sku, store, client.Stale())
 			if err != nil || it.Stock != int64(11+s) {
 				t.Fatalf("shard %d: stale read after convergence: stock %d, %v", s, it.Stock, err)
 			}
@@ -128,11 +129,11 @@ func TestReplicationFactor(t *testing.T) {
 		}
 		return len(topo.Nodes) == nodes
 	})
-	sku := skuInShard(0, shards)
-	if err := cl.Restock(ctx, client.StockChange{SKU: sku, Store: "s1", Qty: 1}); err != nil {
+	sku, store := itemInShard(0, shards)
+	if err := cl.Restock(ctx, client.StockChange{SKU: sku, Store: store, Qty: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if it, err := cl.GetItem(ctx, sku, "s1", client.StaleAt(c.Clients[to-1])); err != nil || it.Stock > 12 {
+	if it, err := cl.GetItem(ctx, sku, store, client.StaleAt(c.Clients[to-1])); err != nil || it.Stock > 12 {
 		t.Fatalf("stale read at the new replica: stock %d, %v", it.Stock, err)
 	}
 	waitFor(t, fmt.Sprintf("node %d to hold shard 0 and node %d not", to, from), 30*time.Second, func() bool {

@@ -76,8 +76,8 @@ func TestClusterTopologyAndLeaderBalance(t *testing.T) {
 			if leader == i || leader < 0 {
 				continue
 			}
-			sku := skuInShard(s, shards)
-			nl := rawNotLeader(t, c.Clients[i], sku)
+			sku, store := itemInShard(s, shards)
+			nl := rawNotLeader(t, c.Clients[i], sku, store)
 			if nl.LeaderID != uint32(leader+1) || nl.LeaderAddr != c.Clients[leader] || int(nl.Shard) != s {
 				t.Errorf("node %d, shard %d: NOT_LEADER %+v; want node %d at %s", i+1, s, nl, leader+1, c.Clients[leader])
 			}
@@ -101,19 +101,20 @@ func TestClusterTopologyAndLeaderBalance(t *testing.T) {
 	t.Logf("leaders per node after the return: %v", c.LeaderCounts())
 }
 
-// skuInShard returns a SKU (at store "s1") that hashes to shard.
-func skuInShard(shard, shards int) string {
+// itemInShard returns an item (a SKU at a store) in shard: items are
+// placed by store, so the store decides.
+func itemInShard(shard, shards int) (sku, store string) {
 	for i := 0; ; i++ {
-		sku := fmt.Sprintf("sku-%d", i)
-		if protocol.ShardOf([]byte(sku), []byte("s1"), shards) == shard {
-			return sku
+		store := fmt.Sprintf("s-%d", i)
+		if protocol.ShardOfStore([]byte(store), shards) == shard {
+			return "sku-" + store, store
 		}
 	}
 }
 
-// rawNotLeader sends HELLO and GET_ITEM(sku, "s1") to addr and expects a
+// rawNotLeader sends HELLO and GET_ITEM(sku, store) to addr and expects a
 // NOT_LEADER reply.
-func rawNotLeader(t *testing.T, addr, sku string) protocol.NotLeader {
+func rawNotLeader(t *testing.T, addr, sku, store string) protocol.NotLeader {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
@@ -122,7 +123,7 @@ func rawNotLeader(t *testing.T, addr, sku string) protocol.NotLeader {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
 	out := protocol.AppendHello(nil, 1, &protocol.Hello{Version: protocol.ProtocolVersion, Client: "clustertest"})
-	out = protocol.AppendRequest(out, 2, &engine.Command{Op: engine.OpGetItem, SKU: []byte(sku), Store: []byte("s1")})
+	out = protocol.AppendRequest(out, 2, &engine.Command{Op: engine.OpGetItem, SKU: []byte(sku), Store: []byte(store)})
 	if _, err := conn.Write(out); err != nil {
 		t.Fatal(err)
 	}

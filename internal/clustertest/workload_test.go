@@ -97,7 +97,7 @@ func newWorkload(t testing.TB, c *invdtest.Cluster, nclients, nitems int, hotSto
 	}
 	w.items = append(w.items, item{sku: "hot-" + tag, store: "s1", stock: hotStock})
 	for i := range nitems {
-		w.items = append(w.items, item{sku: fmt.Sprintf("spread-%s-%d", tag, i), store: fmt.Sprintf("s%d", i%4), stock: stock})
+		w.items = append(w.items, item{sku: fmt.Sprintf("spread-%s-%d", tag, i), store: fmt.Sprintf("s%d", i%8), stock: stock}) // items are placed by store: 8 stores spread them
 	}
 	day := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
 	w.items[1].windows = []time.Time{day, day.Add(time.Hour)}
@@ -106,7 +106,12 @@ func newWorkload(t testing.TB, c *invdtest.Cluster, nclients, nitems int, hotSto
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, it := range w.items {
-		if err := w.clients[0].PutItem(ctx, client.ItemSpec{SKU: it.sku, Store: it.store, Stock: it.stock, Limit: it.limit}); err != nil {
+		if it.limit > 0 { // the SKU's limit, at every store: before the item is on sale
+			if err := w.clients[0].SetLimit(ctx, client.LimitSpec{SKU: it.sku, Limit: it.limit}); err != nil {
+				t.Fatalf("limit of %s: %v", it.sku, err)
+			}
+		}
+		if err := w.clients[0].PutItem(ctx, client.ItemSpec{SKU: it.sku, Store: it.store, Stock: it.stock}); err != nil {
 			t.Fatalf("put item %s: %v", it.sku, err)
 		}
 		for _, start := range it.windows {

@@ -113,6 +113,10 @@ type Options struct {
 	// (INV_FAILPOINTS_HTTP) where Proc.Failpoint arms points later; both
 	// need a binary built with the failpoints tag (BuildTags).
 	Failpoints, FailpointHTTP string
+	// NoFileSoft and NoFileHard, when set, are the file descriptor limits
+	// (RLIMIT_NOFILE) invd starts under, set by /bin/sh's ulimit before it
+	// execs invd. Both must be at most the test's own hard limit.
+	NoFileSoft, NoFileHard uint64
 }
 
 // Proc is a running invd.
@@ -150,6 +154,9 @@ func Start(o Options) (*Proc, error) {
 	}
 	p := &Proc{Opts: o, logs: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(o.Bin, args...)
+	if o.NoFileSoft > 0 || o.NoFileHard > 0 {
+		p.cmd = withNoFile(o, args)
+	}
 	p.cmd.Env = os.Environ()
 	if o.Failpoints != "" {
 		p.cmd.Env = append(p.cmd.Env, "INV_FAILPOINTS="+o.Failpoints)
@@ -184,6 +191,22 @@ func Start(o Options) (*Proc, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// withNoFile runs invd under the shell's ulimit, soft limit first (it
+// must not exceed the hard one), then exec: the process, and its pid, is
+// invd's own.
+func withNoFile(o Options, args []string) *exec.Cmd {
+	soft, hard := o.NoFileSoft, o.NoFileHard
+	if hard == 0 {
+		hard = soft
+	}
+	if soft == 0 {
+		soft = hard
+	}
+	script := `ulimit -S -n "$1" && ulimit -H -n "$2" && shift 2 && exec "$@"`
+	return exec.Command("/bin/sh", append([]string{"-c", script, "invd-ulimit",
+		strconv.FormatUint(soft, 10), strconv.FormatUint(hard, 10), o.Bin}, args...)...)
 }
 
 // Restart starts a new process with the same options (same data, same ports).

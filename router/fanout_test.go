@@ -1,8 +1,9 @@
-// Routing and the merges of fan-out ops, as pure functions: which shard each
-// op goes to, and how per-shard answers combine (a customer blocked anywhere
-// is blocked; lists come sorted and bounded; a pickup by code is won by the
-// shard that handed the order over, and is unknown if a shard did not answer).
-package server
+// The merges of fan-out ops, as pure functions: how per-shard answers
+// combine (a customer blocked anywhere is blocked; lists come sorted and
+// bounded; a pickup by code is won by the shard that handed the order over,
+// and is unknown if a shard did not answer). The scripts of
+// testdata/fanout.txt run them through whole fan-outs.
+package router
 
 import (
 	"errors"
@@ -10,33 +11,12 @@ import (
 
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/protocol"
-	"github.com/invsys/inv/raftstore"
 )
 
-func TestRoute(t *testing.T) {
-	const shards = 8
-	item := engine.Command{Op: engine.OpReserve, SKU: []byte("4710088412345"), Store: []byte("TPE0427")}
-	if got, want := route(&item, shards), protocol.ShardOf(item.SKU, item.Store, shards); got != want {
-		t.Fatalf("reserve routed to %d, want %d", got, want)
-	}
-	for _, c := range []struct {
-		cmd  engine.Command
-		want int
-	}{
-		{engine.Command{Op: engine.OpConfirm, ID: engine.MakeID(5, 9)}, 5},
-		{engine.Command{Op: engine.OpPickup, ID: engine.MakeID(3, 1)}, 3},
-		{engine.Command{Op: engine.OpPickup, PickupCode: 123}, routeAll},
-		{engine.Command{Op: engine.OpCancel, ID: engine.MakeID(8, 1)}, routeNoShard},
-		{engine.Command{Op: engine.OpBlock, Customer: []byte("c")}, routeAll},
-		{engine.Command{Op: engine.OpGetCustomer, Customer: []byte("c")}, routeAll},
-		{engine.Command{Op: engine.OpListItems}, routeAll},
-		{engine.Command{Op: engine.OpStoresWithStock, SKU: []byte("s")}, routeAll},
-	} {
-		if got := route(&c.cmd, shards); got != c.want {
-			t.Errorf("%s: routed to %d, want %d", c.cmd.Op, got, c.want)
-		}
-	}
-}
+var (
+	errUnknownOutcome = errors.New("outcome unknown")
+	errBusyShard      = errors.New("shard busy")
+)
 
 func TestMergeCustomer(t *testing.T) {
 	rs := []engine.Result{
@@ -89,9 +69,9 @@ func TestMergePickupByCode(t *testing.T) {
 	if r.Code != engine.CodeWrongStore {
 		t.Fatalf("refusal: %s, want wrong_store", r.Code)
 	}
-	errs := []error{nil, raftstore.ErrOutcomeUnknown, nil}
+	errs := []error{nil, errUnknownOutcome, nil}
 	_, err = merge(engine.OpPickup, []engine.Result{{Code: engine.CodeBadCode}, {}, {Code: engine.CodeBadCode}}, errs)
-	if !errors.Is(err, raftstore.ErrOutcomeUnknown) {
+	if !errors.Is(err, errUnknownOutcome) {
 		t.Fatalf("a silent shard may hold the code: got %v", err)
 	}
 }
@@ -101,8 +81,8 @@ func TestMergeEvery(t *testing.T) {
 	if err != nil || r.Code != engine.CodeBadRequest {
 		t.Fatalf("block: %+v %v", r, err)
 	}
-	_, err = merge(engine.OpBlock, []engine.Result{{}, {}}, []error{nil, raftstore.ErrBusy})
-	if !errors.Is(err, raftstore.ErrBusy) {
+	_, err = merge(engine.OpBlock, []engine.Result{{}, {}}, []error{nil, errBusyShard})
+	if !errors.Is(err, errBusyShard) {
 		t.Fatalf("block with a busy shard: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package router
 
 import (
 	"cmp"
@@ -20,30 +20,22 @@ type fanout struct {
 	results []engine.Result
 	errs    []error
 	pending atomic.Int32
-	finish  func(r *engine.Result, err error)
+	finish  func(engine.Result, error)
 }
 
-// fanOut proposes cmd to every shard; finish gets the merged outcome once
-// every shard has answered (on whichever goroutine answers last).
-func (s *Server) fanOut(cmd *engine.Command, finish func(*engine.Result, error)) {
-	s.fanOutVia(cmd, false, finish)
-}
-
-// fanOutVia is fanOut; viaLog sends a read's parts through the log
-// (proposeVia).
-func (s *Server) fanOutVia(cmd *engine.Command, viaLog bool, finish func(*engine.Result, error)) {
-	n := len(s.shards)
+// fanOut proposes cmd to every shard, each where its leader is (runAny);
+// finish gets the merged outcome once every shard has answered (on
+// whichever goroutine answers last). viaLog sends a read's parts through
+// the log (proposeHere).
+func (r *Router) fanOut(cmd *engine.Command, viaLog bool, finish func(engine.Result, error)) {
+	n := len(r.shards)
 	f := &fanout{op: cmd.Op, results: make([]engine.Result, n), errs: make([]error, n), finish: finish}
 	f.pending.Store(int32(n))
 	for i := range n {
-		err := s.proposeAnyVia(i, cmd, viaLog, func(r engine.Result, err error) {
-			f.results[i], f.errs[i] = r, err
+		r.runAny(i, cmd, viaLog, func(res engine.Result, err error) {
+			f.results[i], f.errs[i] = res, err
 			f.arrive()
 		})
-		if err != nil {
-			f.errs[i] = err
-			f.arrive()
-		}
 	}
 }
 
@@ -51,8 +43,7 @@ func (f *fanout) arrive() {
 	if f.pending.Add(-1) != 0 {
 		return
 	}
-	r, err := merge(f.op, f.results, f.errs)
-	f.finish(&r, err)
+	f.finish(merge(f.op, f.results, f.errs))
 }
 
 // merge combines the shards' answers to one op.

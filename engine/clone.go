@@ -1,0 +1,54 @@
+package engine
+
+// Copies of commands. A decoded command's byte fields point into the
+// buffer it was decoded from (a connection's read buffer, reused by the
+// next read); whoever keeps a command past that buffer's life (a proposal
+// that may be run again with a claim, a forwarded command, a read waiting
+// for its read-index round) keeps a copy made here. This is the one place
+// that lists a command's byte fields, so a new one cannot be forgotten by
+// one copy and not another (clone_test.go checks it by reflection).
+
+// byteFields returns pointers to every byte slice of c.
+func (c *Command) byteFields() [6]*[]byte {
+	return [6]*[]byte{&c.SKU, &c.Store, &c.Customer, &c.Key, &c.Claim, &c.Zone}
+}
+
+// CloneCommands returns copies of cmds whose byte fields share one new
+// buffer: nothing of the result aliases cmds.
+func CloneCommands(cmds []Command) []Command {
+	out, _ := CloneCommandsInto(make([]Command, 0, len(cmds)), nil, cmds)
+	return out
+}
+
+// CloneCommandsInto appends copies of cmds to dst, their byte fields copied
+// into buf, which is reused when it has room (the caller must no longer
+// need what buf held). It returns dst and buf, for reuse by a pooled
+// record. A nil field stays nil; an empty one stays empty and non-nil.
+func CloneCommandsInto(dst []Command, buf []byte, cmds []Command) ([]Command, []byte) {
+	n := 0
+	for i := range cmds {
+		for _, f := range cmds[i].byteFields() {
+			n += len(*f)
+		}
+	}
+	if cap(buf) < n {
+		buf = make([]byte, 0, n)
+	}
+	buf = buf[:0]
+	for i := range cmds {
+		dst = append(dst, cmds[i])
+		for _, f := range dst[len(dst)-1].byteFields() {
+			switch {
+			case *f == nil:
+				continue
+			case len(*f) == 0:
+				*f = []byte{} // empty, not nil, and nothing shared
+				continue
+			}
+			start := len(buf)
+			buf = append(buf, *f...) // within capacity: earlier copies stay where they are
+			*f = buf[start:len(buf):len(buf)]
+		}
+	}
+	return dst, buf
+}

@@ -1,0 +1,59 @@
+// Scripted stories of the router (testdata/*.txt), told over fake shards
+// that wrap real engines (env_test.go), in the manner of etcd-io/raft's
+// interaction tests.
+//
+// What they prove: every op kind goes where the routing table says (one
+// shard, every shard, no shard); reads are served per the read mode, and a
+// BATCH's reads after its writes go through the log behind them; a BATCH
+// is split by shard and answered in order; fan-outs merge; a limited
+// reserve, confirm and extend of a customer of another shard take their
+// claim on the customer's shard, and no crash of the coordinating node
+// between any two steps (nor a retry with the same key after it) leaves a
+// customer over the limit; a refused hold releases its claim; the claims
+// of cancelled and expired holds are released from the item shard's queue;
+// a cart across shards is all or nothing; commands for a shard another
+// node leads are forwarded, following leader hints, and a node that holds
+// no replica of a shard sends its part to the nodes that do.
+//
+// How: each script starts with `env shards= nodes= [read=index|log|local]
+// [group-max=]`; its commands start requests on nodes (the op's name and
+// key=value fields: reserve sku= store= cust= qty= key= ..., or a `batch`
+// with one command a line), and drive what raft would do: `deliver
+// shard=N [n=K]` or `deliver all`, `auto on|off`, `drop shard=N`, `leader
+// shard=N node=M`, `member shard=N node=M off|on`, `crash-after <op>
+// node=N [n=K]`, `restart node=N`, `tick by=<duration>`, `release node=N`,
+// `shard-call node=N shard=M` (input: one command). Checks: `check-limits`,
+// `check-stock`, `state shard=N`, `stats node=N`, `where`. Every applied
+// proposal prints its command and result; every request its answer. After
+// every command each engine's CheckInvariants must hold. Run with -rewrite
+// to regenerate the expected output, then read the diff.
+package router
+
+import (
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+)
+
+func TestInteractions(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		var e *env
+		datadriven.RunTest(t, path, func(t *testing.T, td *datadriven.TestData) (out string) {
+			defer func() {
+				if p := recover(); p != nil {
+					td.Fatalf(t, "%v", p)
+				}
+			}()
+			if td.Cmd == "env" {
+				a := tdArgs(td)
+				mode := map[string]ReadMode{"": ReadIndex, "index": ReadIndex, "log": ReadLog, "local": ReadLocal}[a["read"]]
+				e = newEnv(t, a.int("shards", 3), a.int("nodes", 1), mode, a.int("group-max", 0))
+				return "ok\n"
+			}
+			if e == nil {
+				td.Fatalf(t, "the script must start with env")
+			}
+			return e.run(td)
+		})
+	})
+}
