@@ -195,6 +195,7 @@ func (s *state) refuseAs(counted, answered Code) Result {
 }
 
 func (s *state) applyOne(c *Command) Result {
+	s.sent = MessageRef{}
 	if c.Seq != 0 && c.Op != OpDelivered {
 		if r, done := s.receive(c); done { // a delivered outbox message (outbox.go)
 			return r

@@ -351,11 +351,12 @@ func (e *Engine) ClaimsDue(until int64, max int) []DueClaim {
 // deadline the sweep read (a retry may have moved it on meanwhile). The
 // router's sweep and the tests' use this one decision.
 func SweepClaim(d *DueClaim, hold *Result) Command {
+	cust := []byte(d.Customer) // it routes the command to the home (protocol.RouteOf)
 	switch {
 	case hold.Code == OK && hold.State.Active():
-		return Command{Op: OpAnchorClaim, Claim: []byte(d.Key)}
+		return Command{Op: OpAnchorClaim, Customer: cust, Claim: []byte(d.Key)}
 	case hold.Code == OK:
-		return Command{Op: OpReleaseClaim, Claim: []byte(d.Key)}
+		return Command{Op: OpReleaseClaim, Customer: cust, Claim: []byte(d.Key)}
 	}
-	return Command{Op: OpReleaseClaim, Claim: []byte(d.Key), Deadline: d.Deadline}
+	return Command{Op: OpReleaseClaim, Customer: cust, Claim: []byte(d.Key), Deadline: d.Deadline}
 }

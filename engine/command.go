@@ -34,10 +34,10 @@ const (
 	//
 	// On a customer's home shard (claim.go):
 	OpClaim        Op = 9  // Claim (key K), Customer, SKU, Qty, Limit, ItemShard, Deadline: count Qty units against Limit (pending)
-	OpReleaseClaim Op = 10 // Claim, Deadline? (only a claim still pending with it): give an accepted claim's units back; also an outbox message (FromShard, Seq)
-	OpAnchorClaim  Op = 14 // Claim: the home's sweep found the claim's hold: it counts until its release arrives
+	OpReleaseClaim Op = 10 // Customer, Claim, Deadline? (only a claim still pending with it): give an accepted claim's units back; also an outbox message (FromShard, Seq)
+	OpAnchorClaim  Op = 14 // Customer, Claim: the home's sweep found the claim's hold: it counts until its release arrives
 	// On an item's shard (claimhold.go):
-	OpResolveClaim Op = 15 // Claim, ClaimCode: the home's answer makes a provisional hold firm (OK) or ends it (a refusal)
+	OpResolveClaim Op = 15 // Claim, ItemShard, ClaimCode: the home's answer makes a provisional hold firm (OK) or ends it (a refusal)
 	// On any shard (outbox.go):
 	OpDelivered Op = 29 // ToShard, Seq: the messages up to Seq reached shard ToShard: drop them from the outbox
 
@@ -70,8 +70,8 @@ const (
 	OpStoresWithStock  Op = 37 // SKU
 	OpListItems        Op = 38 // SKU? (empty = all items of the shard): every item, for export and checks
 	OpGetStore         Op = 39 // Store: its time zone and pickup windows with their capacity and use
-	OpGetClaim         Op = 40 // Claim: the home's answer for K (accepted pending or anchored, refused, or not_found); internal
-	OpGetClaimHold     Op = 41 // Claim: the active reservation that carries K on an item's shard, or not_found; internal
+	OpGetClaim         Op = 40 // Customer, Claim: the home's answer for K (accepted pending or anchored, refused, or not_found); internal
+	OpGetClaimHold     Op = 41 // Claim, ItemShard: the kept reservation that carries K on an item's shard, or not_found; internal
 	OpLast             Op = 41
 )
 
@@ -186,7 +186,7 @@ type Command struct {
 	// server refuses a client's request that carries any of them.
 	Claim     []byte // a claim's key K (the claim ops); on OpReserve, the claim on the customer's home that counts the hold's units
 	Deadline  int64  // the coordination deadline D (Unix ns), stamped on a claim and on its reserve: no shard takes either after it
-	ItemShard uint16 // OpClaim: the shard of the item the claim is for (the home's sweep asks it)
+	ItemShard uint16 // OpClaim: the shard of the item the claim is for (the home's sweep asks it); resolve_claim, get_claim_hold: the item's shard they run on (it routes them)
 	ClaimCode Code   // OpResolveClaim: the home's answer, OK (accepted) or its refusal
 	FromShard uint16 // a delivered outbox message: the shard that sent it
 	ToShard   uint16 // OpDelivered: the shard the messages went to
@@ -239,6 +239,13 @@ type Result struct {
 	Stores       []StoreStock
 	Items        []ItemInfo
 	Store        *StoreInfo
+
+	// Sent is the outbox message the command appended: a cancel or return
+	// of a claimed reservation sends its claim's release to the customer's
+	// home (docs/adr/0070), and the node answering the command may wait
+	// for it to arrive. Engine results only: the wire does not carry it,
+	// and an idempotent replay does not either.
+	Sent MessageRef
 }
 
 // ItemInfo is a read of one item.

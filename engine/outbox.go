@@ -34,13 +34,17 @@ func (m *Message) Command(from uint16) Command {
 	if m.Claim != "" {
 		c.Claim = []byte(m.Claim)
 	}
+	if m.Customer != "" {
+		c.Customer = []byte(m.Customer) // it routes the message to the customer's home (protocol.RouteOf)
+	}
 	return c
 }
 
 // outbox is the shard's messages out and the marks of messages in, by shard.
 type outbox struct {
-	to    []outQueue // by destination shard
-	marks []uint64   // by sending shard: the highest message number applied from it
+	to       []outQueue // by destination shard
+	marks    []uint64   // by sending shard: the highest message number applied from it
+	appended uint64     // messages appended (OutboxAppended): not state
 }
 
 // outQueue is one destination's undelivered messages, numbered
@@ -70,7 +74,23 @@ func (s *state) send(to uint16, m Message) {
 	q.last++
 	m.Seq = q.last
 	q.msgs = append(q.msgs, m)
+	s.out.appended++
+	s.sent = MessageRef{To: to, Seq: m.Seq}
 }
+
+// MessageRef names one outbox message: its destination and number. A
+// command whose effect on another shard went into the outbox (the cancel
+// or return of a claimed reservation) carries it in its Result (Sent), so
+// that whoever answers the command may wait until the message arrived.
+type MessageRef struct {
+	To  uint16
+	Seq uint64
+}
+
+// OutboxAppended counts the messages appended since the engine was made
+// or restored (a failed linked group's count too): a hint, not state,
+// whose change tells the shard's leader to deliver (docs/adr/0070).
+func (e *Engine) OutboxAppended() uint64 { return e.st.out.appended }
 
 // receive checks a delivered message against the inbox mark of its sender:
 // done reports that the command must not run (a duplicate, a gap, or not a

@@ -336,7 +336,9 @@ func (s *state) cancel(c *Command) Result {
 	s.release(r, r.qty)
 	s.finish(r, StateCancelled)
 	s.resEvent(EvCancelled, r, int64(r.qty))
-	return resResult(r)
+	res := resResult(r)
+	res.Sent = s.sent // its claim's release, if it had one
+	return res
 }
 
 func (s *state) reschedule(c *Command) Result {
@@ -411,7 +413,9 @@ func (s *state) returnRes(c *Command) Result {
 	ev := Event{Kind: EvReturned, ID: r.id, SKU: it.skuName(), Store: it.storeName(),
 		Customer: s.customers.at(r.cust).id, Qty: int64(r.qty), Window: r.window, State: r.state, Stock: int64(it.stock)}
 	s.emit(ev)
-	return resResult(r)
+	res := resResult(r)
+	res.Sent = s.sent // its claim's release, if it had one
+	return res
 }
 
 func (s *state) unlock(c *Command) Result {

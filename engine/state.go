@@ -35,6 +35,9 @@ type state struct {
 	claims claimTable // customer's home: claims on customers' limits by holds in other shards (claim.go)
 	holds  holdIndex  // item's shard: claimed reservations by claim key, provisional holds by deadline (claimhold.go)
 	out    outbox     // messages to other shards and the marks of messages from them (outbox.go)
+	// sent is the message the command being applied appended, if any (a
+	// cancel's or a return's release of its claim): its Result says so.
+	sent MessageRef
 
 	stats Stats
 
@@ -173,7 +176,12 @@ func (s *state) itemKey(skuID, store []byte) []byte {
 }
 
 func (s *state) findItem(skuID, store []byte) (uint32, *item) {
-	key := s.itemKey(skuID, store)
+	return s.lookupItem(s.itemKey(skuID, store))
+}
+
+// lookupItem finds an item by its key (itemKey's layout). It only reads:
+// Peek calls it from several goroutines at once.
+func (s *state) lookupItem(key []byte) (uint32, *item) {
 	if i, ok := s.itemByKey.candidate(key); ok {
 		if it := s.items.at(i); it.key == string(key) {
 			return i, it
