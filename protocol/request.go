@@ -92,13 +92,16 @@ var requestFields = func() (t [256]uint32) {
 	t[engine.OpPutStore] = bits(fStore, fZone, fKey)
 	t[engine.OpPutStoreWindow] = bits(fStore, fWindow, fWindowEnd, fQuota, fKey)
 	// The nodes' own (engine.Op.Internal; docs/adr/0070).
+	// Each names the shard it runs on (RouteOf): the customer's home by
+	// customer, an item's shard by item_shard, so that a group of them
+	// travels as a BATCH and lands in one entry of that shard.
 	t[engine.OpClaim] = bits(fCustomer, fSKU, fQty, fLimit, fClaim, fItemShard, fDeadline)
-	t[engine.OpReleaseClaim] = bits(fClaim, fDeadline, fFromShard, fSeq) // direct, or a delivered outbox message
-	t[engine.OpAnchorClaim] = bits(fClaim)
-	t[engine.OpResolveClaim] = bits(fClaim, fClaimCode)
+	t[engine.OpReleaseClaim] = bits(fCustomer, fClaim, fDeadline, fFromShard, fSeq) // direct, or a delivered outbox message
+	t[engine.OpAnchorClaim] = bits(fCustomer, fClaim)
+	t[engine.OpResolveClaim] = bits(fClaim, fClaimCode, fItemShard)
 	t[engine.OpDelivered] = bits(fToShard, fSeq)
-	t[engine.OpGetClaim] = bits(fClaim)
-	t[engine.OpGetClaimHold] = bits(fClaim)
+	t[engine.OpGetClaim] = bits(fCustomer, fClaim)
+	t[engine.OpGetClaimHold] = bits(fClaim, fItemShard)
 	t[engine.OpGetItem] = bits(fSKU, fStore)
 	t[engine.OpGetWindow] = bits(fSKU, fStore, fWindow)
 	t[engine.OpGetReservation] = bits(fID)

@@ -107,12 +107,13 @@ const (
 //     customer's home shard, as claims: docs/adr/0070);
 //   - list_reservations, stores_with_stock, list_items, and a pickup by
 //     code alone (ID 0), whose code names no shard: every shard;
-//   - the node-to-node claim: ShardOfCustomer(Customer); the other
-//     node-to-node ops (release_claim, anchor_claim, resolve_claim,
-//     delivered, get_claim, get_claim_hold) name a claim's key or a
-//     message, not a shard: every shard (nodes send them in SHARD_CALL
-//     frames, naming the shard themselves, so none of these is routed by
-//     this table in practice).
+//   - the node-to-node ops name their shard (docs/adr/0070): claim,
+//     release_claim, anchor_claim and get_claim the customer's home,
+//     ShardOfCustomer(Customer) (a release_claim without a customer, every
+//     shard); resolve_claim and get_claim_hold the item's shard ItemShard
+//     (RouteNone past the last shard); delivered every shard (it runs on
+//     its sender's own shard, never routed). Nodes send them in SHARD_CALL
+//     frames, or as BATCH groups routed by this table.
 func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 	switch cmd.Op {
 	case engine.OpReserve, engine.OpPutItem, engine.OpPutWindow, engine.OpRestock,
@@ -130,6 +131,15 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 		return idRoute(cmd.ID, shards)
 	case engine.OpClaim:
 		return RouteShard, ShardOfCustomer(cmd.Customer, shards)
+	case engine.OpReleaseClaim, engine.OpAnchorClaim, engine.OpGetClaim:
+		if len(cmd.Customer) > 0 { // the customer's home
+			return RouteShard, ShardOfCustomer(cmd.Customer, shards)
+		}
+	case engine.OpResolveClaim, engine.OpGetClaimHold:
+		if int(cmd.ItemShard) < shards { // an item's shard (absent: shard 0)
+			return RouteShard, int(cmd.ItemShard)
+		}
+		return RouteNone, AllShards
 	}
 	// set_limit, block, unblock, set_tier, get_customer, the lists, and the
 	// nodes' own ops that name a claim or a message.
