@@ -6,23 +6,42 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"time"
 
 	"github.com/invsys/inv/engine"
 )
 
-// The claim a request needs, and what its answer means (coordinator.go,
-// docs/adr/0070).
+// The claim a request needs, and what its answer means (docs/adr/0070).
 
-// claimWindow is the deadline a claim and its reserve carry: no shard takes
-// either after it, and the sweeps wait for it (engine.MaxClaimWindow).
-const claimWindow = 5 * time.Second
+// claimKeyLen is the most bytes of a claim's key: "k" and 24 bytes of a
+// hash in hex (a keyed request), or "r" and 16 random bytes in hex.
+const claimKeyLen = 1 + 2*24
 
-// claimCommand returns the claim a reserve needs on its customer's home
-// (asked: its claim_required, which carries the limit), with deadline.
-func (r *Router) claimCommand(cmd *engine.Command, asked *engine.Result, itemShard int, deadline int64) *engine.Command {
-	return &engine.Command{Op: engine.OpClaim, Customer: cmd.Customer, SKU: cmd.SKU, Qty: cmd.Qty, Limit: asked.Qty,
-		Claim: claimKey(cmd), ItemShard: uint16(itemShard), Deadline: deadline}
+// appendClaimKey appends the key of a reserve's claim to dst, allocating
+// nothing when dst has room: with an idempotency key, a hash of the whole
+// request, so that a retry finds its claim again and the same key sent for
+// another item, customer or quantity is another claim; without one, a
+// random key (the request cannot be retried as the same one).
+func appendClaimKey(dst []byte, cmd *engine.Command) []byte {
+	if len(cmd.Key) == 0 {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		return hex.AppendEncode(append(dst, 'r'), b[:])
+	}
+	var in [4*(1+engine.MaxKeyBytes) + 24]byte
+	b := in[:0]
+	for _, f := range [...][]byte{cmd.Customer, cmd.SKU, cmd.Store, cmd.Key} {
+		b = append(append(b, byte(len(f))), f...)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(cmd.Qty))
+	b = binary.BigEndian.AppendUint64(b, uint64(cmd.Window))
+	b = binary.BigEndian.AppendUint64(b, uint64(cmd.TTL))
+	sum := sha256.Sum256(b)
+	return hex.AppendEncode(append(dst, 'k'), sum[:24])
+}
+
+// claimKey returns a reserve's claim key in a buffer of its own.
+func claimKey(cmd *engine.Command) []byte {
+	return appendClaimKey(make([]byte, 0, claimKeyLen), cmd)
 }
 
 // homeErr is the answer when the customer's home did not answer: the
@@ -35,25 +54,8 @@ func homeErr(err error) error {
 	return err
 }
 
-// claimKey names the claim of a reserve: with an idempotency key, a hash
-// of the whole request, so that a retry finds its claim again and the same
-// key sent for another item or customer is another claim; without one, a
-// random key.
-func claimKey(cmd *engine.Command) []byte {
-	if len(cmd.Key) == 0 {
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		return []byte("r" + hex.EncodeToString(b[:]))
-	}
-	h := sha256.New()
-	for _, f := range [][]byte{cmd.Customer, cmd.SKU, cmd.Store, cmd.Key} {
-		h.Write([]byte{byte(len(f))})
-		h.Write(f)
-	}
-	var n [24]byte
-	binary.BigEndian.PutUint64(n[0:], uint64(cmd.Qty))
-	binary.BigEndian.PutUint64(n[8:], uint64(cmd.Window))
-	binary.BigEndian.PutUint64(n[16:], uint64(cmd.TTL))
-	h.Write(n[:])
-	return []byte("k" + hex.EncodeToString(h.Sum(nil)[:24]))
+// resolvable reports whether a home's answer to a claim can resolve its
+// hold (engine: accepted, limit_exceeded, blocked, expired).
+func resolvable(c engine.Code) bool {
+	return c == engine.OK || c == engine.CodeLimitExceeded || c == engine.CodeBlocked || c == engine.CodeExpired
 }

@@ -72,6 +72,12 @@ func fmtCmd(c *engine.Command) string {
 	if c.Claim != nil {
 		b.WriteString(" +claim")
 	}
+	if c.Deadline != 0 {
+		add("dl", fmtAt(c.Deadline))
+	}
+	if c.Op == engine.OpClaim {
+		add("for", fmt.Sprintf("s%d", c.ItemShard))
+	}
 	if c.ClaimCode != engine.OK {
 		add("code", c.ClaimCode)
 	}
@@ -127,8 +133,8 @@ func (e *env) outcome(op engine.Op, r *engine.Result, err error) string {
 		return fmtItem(r.Item)
 	case engine.OpGetReservation:
 		i := r.Reservation
-		return fmt.Sprintf("%s %s %s/%s cust=%s qty=%d claimed=%v", fmtID(i.ID), i.State, i.SKU, i.Store, i.Customer,
-			i.Qty, i.Claim != "")
+		return fmt.Sprintf("%s %s %s/%s cust=%s qty=%d claim=%s", fmtID(i.ID), i.State, i.SKU, i.Store, i.Customer,
+			i.Qty, claimState(i))
 	case engine.OpGetCustomer:
 		c := r.Customer
 		return fmt.Sprintf("customer %s tier=%d blocked=%v open=%d", c.ID, c.Tier, c.Blocked, c.Open)
@@ -186,6 +192,17 @@ func fmtEvent(ev *engine.Event) string {
 	return fmt.Sprintf("cust=%s sku=%s qty=%d", ev.Customer, ev.SKU, ev.Qty)
 }
 
+// claimState prints a reservation's claim: none, provisional or firm.
+func claimState(r *engine.ReservationInfo) string {
+	switch {
+	case r.Claim == "":
+		return "none"
+	case r.Provisional:
+		return "provisional"
+	}
+	return "resolved"
+}
+
 // where prints the shard of an item or a customer.
 func (e *env) where(a envArgs) {
 	n := len(e.shards)
@@ -207,6 +224,14 @@ func active(s engine.State) bool { return s.Active() }
 // claimed stay within the limit; and every unit held in another shard is
 // covered by a claim (a claim may outlive its hold, never the reverse).
 func (e *env) checkLimits() {
+	if e.limitsBroken() == 0 {
+		fmt.Fprintln(e.out, "limits hold")
+	}
+}
+
+// limitsBroken prints every customer and SKU over its limit and returns
+// how many (the scripts' every step runs it).
+func (e *env) limitsBroken() int {
 	bad := 0
 	for _, cust := range e.customers {
 		home := protocol.ShardOfCustomer([]byte(cust), len(e.shards))
@@ -232,13 +257,11 @@ func (e *env) checkLimits() {
 			claimed := e.claims[envClaimKey{shard: home, cust: cust, sku: sku}]
 			if total > limit || total-away+claimed > limit || away > claimed {
 				bad++
-				fmt.Fprintf(e.out, "%s/%s: %d units (%d away, %d claimed), limit %d\n", cust, sku, total, away, claimed, limit)
+				fmt.Fprintf(e.out, "limits broken: %s/%s: %d units (%d away, %d claimed), limit %d\n", cust, sku, total, away, claimed, limit)
 			}
 		}
 	}
-	if bad == 0 {
-		fmt.Fprintln(e.out, "limits hold")
-	}
+	return bad
 }
 
 // checkStock checks every item of every shard: never more promised than
@@ -269,8 +292,8 @@ func (e *env) state(s *envShard) {
 	}
 	for _, cust := range e.customers {
 		for _, r := range s.eng.Read(&engine.Command{Op: engine.OpListReservations, Customer: []byte(cust)}).Reservations {
-			fmt.Fprintf(e.out, "  %s %s %s/%s cust=%s qty=%d claimed=%v\n", fmtID(r.ID), r.State, r.SKU, r.Store,
-				r.Customer, r.Qty, r.Claim != "")
+			fmt.Fprintf(e.out, "  %s %s %s/%s cust=%s qty=%d claim=%s\n", fmtID(r.ID), r.State, r.SKU, r.Store,
+				r.Customer, r.Qty, claimState(&r))
 		}
 	}
 	for _, k := range slices.SortedFunc(mapKeys(e.claims), func(a, b envClaimKey) int {
