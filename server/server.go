@@ -67,12 +67,15 @@ type Server struct {
 	httpSrv *http.Server
 	httpLn  net.Listener
 
-	peers        *peerTable // the cluster's nodes (peers.go); nil for a single node
-	tokens       *Tokens    // never nil (auth.go)
-	pickupStores storeBuckets
-	tlsLn        net.Listener   // the TLS client listener (tls.go), or nil
-	fwd          *forwarder     // the router's wire to other nodes' shards (forward.go); nil alone
-	bgWG         sync.WaitGroup // background loops (the router's claim releases), ended by stopping
+	peers  *peerTable // the cluster's nodes (peers.go); nil for a single node
+	tokens *Tokens    // never nil (auth.go)
+	// clusterTokenHash is HashToken(ClusterToken), "" without one: a HELLO
+	// with it is another node's (auth.go).
+	clusterTokenHash string
+	pickupStores     storeBuckets
+	tlsLn            net.Listener   // the TLS client listener (tls.go), or nil
+	fwd              *forwarder     // the router's wire to other nodes' shards (forward.go); nil alone
+	bgWG             sync.WaitGroup // background loops (the router's claim releases), ended by stopping
 }
 
 // New returns a server for node's shards. SUBSCRIBE streams each shard's
@@ -94,6 +97,9 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 	if s.tokens == nil {
 		s.tokens = NewTokens(nil)
 	}
+	if cfg.ClusterToken != "" {
+		s.clusterTokenHash = HashToken(cfg.ClusterToken)
+	}
 	s.budget.limit = int64(cfg.MaxReplyBufferBytes)
 	if len(cfg.Peers) > 0 {
 		if s.peers, err = openPeerTable(cfg.PeersFile, cfg.Peers); err != nil {
@@ -107,7 +113,11 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 	if s.router, err = s.newRouter(); err != nil {
 		return nil, err
 	}
+	for i, sh := range s.shards {
+		sh.SetOutboxHook(func() { s.router.OutboxChanged(i) }) // an apply appended messages: deliver them
+	}
 	s.met = newServerMetrics(s)
+	s.router.SetObserver(newCoordSteps(s.met.set))
 	return s, nil
 }
 
@@ -175,7 +185,7 @@ func (s *Server) Start() error {
 		s.bgWG.Add(1)
 		go func() {
 			defer s.bgWG.Done()
-			s.router.RunReleases(s.stopping) // claims of finished reservations (docs/adr/0050)
+			s.router.Run(s.stopping) // outbox deliveries and the sweeps of claims (docs/adr/0070)
 		}()
 	}
 	s.log.Info("serving", "addr", s.addr, "http", s.HTTPAddr(), "shards", len(s.shards),
