@@ -19,7 +19,8 @@ import (
 //   - the chain refused (a line's own refusal): that refusal, link_failed
 //     for the other lines, and the accepted claims are released;
 //   - every line held and every claim accepted: the holds are resolved
-//     (one group on the item's shard) and the chain answered;
+//     (one group on the item's shard), the claims anchored (one group per
+//     home) and the chain answered;
 //   - a claim refused, or unknown, after the chain held: the chain cannot
 //     stand whole. Its refused lines are resolved with their refusal (their
 //     holds end), every other held line is cancelled (an accepted claim's
@@ -172,6 +173,7 @@ func (c *chainRound) decide() {
 func (c *chainRound) settle() {
 	r := c.r
 	var resolves, undo []engine.Command
+	var anchors []int // indexes into lines
 	bad, badCode, unknown := -1, engine.OK, false
 	for k, i := range c.lines {
 		v := judge(&c.chainRes[i], nil, &c.claimRes[k], c.claimErr[k], c.cmds[i].Claim)
@@ -185,9 +187,11 @@ func (c *chainRound) settle() {
 			undo = append(undo, c.resolve(i, v.code))
 		case v.resolve:
 			resolves = append(resolves, c.resolve(i, engine.OK))
+			anchors = append(anchors, k)
 		}
 	}
 	if bad < 0 && !unknown {
+		c.anchor(anchors)
 		c.firm(resolves)
 		return
 	}
@@ -209,6 +213,19 @@ func (c *chainRound) settle() {
 			c.finish(nil, &Refusal{engine.CodeUnavailable, "a claim on the customer's home did not answer: nothing is held"})
 		}
 	})
+}
+
+// anchor anchors the accepted claims of a chain that stands (their holds
+// are known: the homes' sweeps need not read them), one group per home.
+func (c *chainRound) anchor(lines []int) {
+	for _, g := range groupBy(len(lines), func(j int) int { return c.homes[lines[j]] }) {
+		cmds := make([]engine.Command, len(g.idx))
+		for j, x := range g.idx {
+			cl := &c.claims[lines[x]]
+			cmds[j] = engine.Command{Op: engine.OpAnchorClaim, Customer: cl.Customer, Claim: cl.Claim}
+		}
+		c.r.runGroupAny(g.key, cmds, c.deadline, "a chain's anchors", func([]engine.Result, error) {})
+	}
 }
 
 // firm resolves every claimed line OK and answers the chain: at once

@@ -59,6 +59,7 @@ type round struct {
 	key   [claimKeyLen]byte
 	claim engine.Command // the claim on the home (its bytes are the reserve's)
 	aux   engine.Command // a resolve or a release proposed after the answer
+	home2 engine.Command // an anchor proposed beside the resolve
 
 	holdRes, claimRes engine.Result
 	holdErr, claimErr error
@@ -193,6 +194,10 @@ func (q *round) decide() {
 		q.aux = engine.Command{Op: engine.OpReleaseClaim, Customer: hold.Customer, Claim: hold.Claim, Deadline: hold.Deadline}
 		r.proposeAnywhere(q.home, &q.aux, r.afterRelease)
 	}
+	if v.anchor {
+		q.home2 = engine.Command{Op: engine.OpAnchorClaim, Customer: hold.Customer, Claim: hold.Claim}
+		r.proposeAnywhere(q.home, &q.home2, r.afterAnchor)
+	}
 	if !v.resolve {
 		q.answer(v.res, v.err)
 		return
@@ -259,18 +264,25 @@ func (q *round) answer(res engine.Result, err error) {
 func (q *round) free() {
 	q.r, q.done, q.b = nil, nil, nil
 	q.holdRes, q.claimRes, q.holdErr, q.claimErr, q.v = engine.Result{}, engine.Result{}, nil, nil, verdict{}
-	q.claim, q.aux = engine.Command{}, engine.Command{}
+	q.claim, q.aux, q.home2 = engine.Command{}, engine.Command{}, engine.Command{}
 	clear(q.cmds[:cap(q.cmds)])
 	q.cmds = q.cmds[:0]
 	roundPool.Put(q)
 }
 
-// resolved and released complete the resolves and releases a round
-// proposes without waiting (bound once as afterResolve and afterRelease):
-// a failure only leaves what a retry, a confirm or the sweeps settle.
+// resolved, anchored and released complete the resolves, anchors and
+// releases a round proposes without waiting (bound once as afterResolve,
+// afterAnchor and afterRelease): a failure only leaves what a retry, a
+// confirm or the sweeps settle.
 func (r *Router) resolved(res engine.Result, err error) {
 	if err != nil || res.Code != engine.OK && res.Code != engine.CodeWrongState {
 		r.log.Debug("a provisional hold stays unresolved until a retry or the sweep", "error", err, "code", res.Code.String())
+	}
+}
+
+func (r *Router) anchored(res engine.Result, err error) {
+	if err != nil || res.Code != engine.OK {
+		r.log.Debug("a claim stays pending until the home's sweep anchors it", "error", err, "code", res.Code.String())
 	}
 }
 

@@ -102,8 +102,8 @@ type Router struct {
 
 	// Completions bound once, so that the fire-and-forget steps of a
 	// coordination (a resolve, a release) allocate no closure.
-	afterResolve, afterRelease func(engine.Result, error)
-	expireFn                   func() // = expireWaits
+	afterResolve, afterAnchor, afterRelease func(engine.Result, error)
+	expireFn                                func() // = expireWaits
 
 	stats counters
 }
@@ -126,7 +126,7 @@ func New(cfg Config) (*Router, error) {
 	if r.groupMax <= 0 {
 		r.groupMax = DefaultGroupMaxCommands
 	}
-	r.afterResolve, r.afterRelease, r.expireFn = r.resolved, r.released, r.expireWaits
+	r.afterResolve, r.afterAnchor, r.afterRelease, r.expireFn = r.resolved, r.anchored, r.released, r.expireWaits
 	r.outbox.init(len(cfg.Shards))
 	r.sweeps.init(len(cfg.Shards))
 	if r.log == nil {

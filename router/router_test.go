@@ -126,6 +126,14 @@ func TestNewRefusesWhatCannotWork(t *testing.T) {
 	if _, err := New(Config{Shards: []Shard{newSyncShard(0, 1)}, Forwarder: envForwarder{}}); err == nil {
 		t.Error("a forwarder without peers")
 	}
+	// A claim's deadline may lie at most engine.MaxClaimWindow ahead: the
+	// shards refuse a farther one.
+	if _, err := New(Config{Shards: []Shard{newSyncShard(0, 2), newSyncShard(1, 2)}, ClaimWindow: engine.MaxClaimWindow}); err != nil {
+		t.Errorf("a claim window of engine.MaxClaimWindow: %v", err)
+	}
+	if _, err := New(Config{Shards: []Shard{newSyncShard(0, 2), newSyncShard(1, 2)}, ClaimWindow: engine.MaxClaimWindow + 1}); err == nil {
+		t.Error("a claim window past engine.MaxClaimWindow")
+	}
 	r, _ := newSyncRouter(t, 3)
 	if r.Shards() != 3 || r.shard(3) != nil || r.shard(-1) != nil {
 		t.Errorf("Shards %d, shard(3) %v", r.Shards(), r.shard(3))
@@ -344,8 +352,9 @@ func TestWithinDropsTheLateAnswer(t *testing.T) {
 // TestCoordinatorClaimsAWholeChain: a chain of engine.MaxLinked limited
 // reserves of a customer of another shard takes its claims in one round:
 // one group of MaxLinked claims on the customer's home, the chain with
-// them on the item's shard, then one group of resolves there; the chain is
-// held whole, firm, and nothing is released.
+// them on the item's shard, then one group of resolves there and one of
+// anchors on the home; the chain is held whole, firm, nothing is released
+// and nothing is left for the sweeps.
 func TestCoordinatorClaimsAWholeChain(t *testing.T) {
 	r, shards := newSyncRouter(t, 3)
 	home := r.homeShard([]byte("ann"))
@@ -374,8 +383,12 @@ func TestCoordinatorClaimsAWholeChain(t *testing.T) {
 			t.Fatalf("line %d: %+v %v", i, rs[i], errs[i])
 		}
 	}
-	if got := groupSizes(shards[home].groups); len(got) != 1 || got[0] != engine.MaxLinked || shards[home].groups[0][0].Op != engine.OpClaim {
-		t.Fatalf("claims proposed in groups %v, want one of %d", got, engine.MaxLinked)
+	if got := groupSizes(shards[home].groups); len(got) != 2 || got[0] != engine.MaxLinked || got[1] != engine.MaxLinked ||
+		shards[home].groups[0][0].Op != engine.OpClaim || shards[home].groups[1][0].Op != engine.OpAnchorClaim {
+		t.Fatalf("home's groups %v, want the %d claims, then their anchors", got, engine.MaxLinked)
+	}
+	if due := shards[home].eng.ClaimsDue(1<<62, 100); len(due) != 0 {
+		t.Fatalf("%d claims left pending for the sweep", len(due))
 	}
 	if got := groupSizes(shards[item].groups); len(got) != 2 || got[0] != engine.MaxLinked || got[1] != engine.MaxLinked ||
 		shards[item].groups[1][0].Op != engine.OpResolveClaim {

@@ -16,7 +16,9 @@ import (
 //   - a hold that does not name the claim: a replay of a hold resolved
 //     before, whose answer stands;
 //   - a provisional hold: the claim's answer decides. Accepted: resolve OK
-//     (the hold is firm) and answer the hold; refused: resolve with the
+//     (the hold is firm), anchor the claim (its hold is known: it counts
+//     until the outbox releases it, and the home's sweep need not read the
+//     item's shard for it) and answer the hold; refused: resolve with the
 //     refusal (the hold ends) and answer it; unknown: that is the answer,
 //     and the hold stays provisional until a retry or the sweep resolves it.
 type verdict struct {
@@ -24,6 +26,7 @@ type verdict struct {
 	err     error
 	resolve bool        // propose resolve_claim(K, code) on the item's shard
 	code    engine.Code // the resolve's answer
+	anchor  bool        // propose anchor_claim(K) on the customer's home
 	release bool        // propose release_claim(K, D) on the customer's home
 }
 
@@ -40,7 +43,7 @@ func judge(hold *engine.Result, holdErr error, claim *engine.Result, claimErr er
 	case claimErr != nil:
 		return verdict{err: homeErr(claimErr)}
 	case accepted:
-		return verdict{res: firmAnswer(hold), resolve: true, code: engine.OK}
+		return verdict{res: firmAnswer(hold), resolve: true, code: engine.OK, anchor: true}
 	case resolvable(claim.Code):
 		return verdict{res: engine.Result{Code: claim.Code}, resolve: true, code: claim.Code}
 	}
