@@ -273,7 +273,8 @@ func TestClaimsAcrossShards(t *testing.T) {
 	t.Logf("seeds %d..%d: %v", base, base+int64(seeds)-1, total)
 	for _, k := range []string{"coordinated", "answered_ok", "answered_limit_exceeded", "resolved_refused", "crash_after_first",
 		"crash_before_resolve", "claim_first", "hold_first", "same_step", "retry_same_answer", "swept_anchor", "swept_release",
-		"swept_resolve", "delivered", "duplicate", "gap", "lost", "confirm_resolved", "released_direct", "confirmed"} {
+		"swept_resolve", "delivered", "duplicate", "gap", "lost", "confirm_resolved", "released_direct", "confirmed",
+		"anchored_direct"} {
 		if total[k] == 0 {
 			t.Errorf("the run never reached %q: the generator lost it", k)
 		}

@@ -4,8 +4,8 @@
 // proposes, with one deadline, the claim on the customer's home and the
 // claimed reserve on the item's shard, in either order or together; the
 // answer is the hold's refusal, else the claim's, else OK; a provisional
-// hold is resolved before the answer, a claim whose hold was refused is
-// released. Each step of a coordination is one step of the run, so others
+// hold is resolved before the answer (and its accepted claim anchored), a
+// claim whose hold was refused is released. Each step of a coordination is one step of the run, so others
 // interleave, and the coordinator may crash before any of them.
 package engine
 
@@ -197,6 +197,12 @@ func (m *mcRun) decide(q *mcReq) {
 		m.held(q.item, r)
 		m.answer(q.p.key, r.Code, r.ID)
 	case c.Code == OK:
+		// The router anchors the claim beside the resolve (its hold is
+		// known); a crash may lose the anchor, left to the home's sweep.
+		if !m.crash() {
+			m.one(q.home, Command{Op: OpAnchorClaim, Customer: q.p.cust, Claim: q.k})
+			m.stats["anchored_direct"]++
+		}
 		m.held(q.item, h)
 		m.answer(q.p.key, OK, h.ID)
 	default:
