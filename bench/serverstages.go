@@ -39,7 +39,7 @@ const stageMetric = "inv_stage_duration_seconds"
 // stageOrder lists the stages in the order a write passes them; any other
 // stage a server reports follows, by name.
 var stageOrder = []string{"queued", "inflight_wait", "commit", "log_write", "apply", "reply_write",
-	"coordinator", "coordinator_claim", "coordinator_hold", "coordinator_release"}
+	"coordinator", "coordinator_peek", "coordinator_claim", "coordinator_hold", "coordinator_resolve"}
 
 // stageHist is one stage's histogram as read from pages: Prometheus
 // buckets (le "hi" → observations at or below hi, cumulative), or the

@@ -8,8 +8,18 @@ func (s *state) apply(now int64, cmds []Command) ([]Result, []Event) {
 	s.results = s.results[:0]
 	s.events = s.events[:0]
 	s.expireDue()
-	s.expireClaims()
+	// Resolved claims and holds leave stale entries; the sweeps' reads
+	// (ClaimsDue, ProvisionalDue) find the live ones first.
+	if len(s.claims.pending) > 0 {
+		s.claims.pending.dropStale(s.claims.pendingLive)
+	}
+	if len(s.holds.provisional) > 0 {
+		s.holds.provisional.dropStale(s.provisionalLive)
+	}
 	s.idem.age(s.now - int64(s.cfg.IdempotencyRetention))
+	if s.claims.answers.len() > 0 {
+		s.claims.age(s.now - int64(s.cfg.claimAnswerRetention()))
+	}
 	s.collectFinished()
 	for i := 0; i < len(cmds); {
 		if !cmds[i].Linked {
@@ -41,12 +51,17 @@ func chainLen(cmds []Command) int {
 	return len(cmds)
 }
 
-// linkable ops: the storefront's reservation path. Pickup is not (a failed
-// group would undo the count of a wrong code); operator ops are not.
-func linkable(op Op) bool {
-	switch op {
+// linkable commands: the storefront's reservation path, and a resolve that
+// makes a provisional hold firm (so that the coordinator can resolve and
+// confirm in one entry). Pickup is not (a failed group would undo the count
+// of a wrong code); operator ops are not; nor a resolve with a refusal (it
+// rewrites its reserve's idempotency record, which a group cannot undo).
+func linkable(c *Command) bool {
+	switch c.Op {
 	case OpReserve, OpConfirm, OpExtend, OpCancel, OpReschedule, OpReturn:
 		return true
+	case OpResolveClaim:
+		return c.ClaimCode == OK
 	}
 	return false
 }
@@ -64,7 +79,7 @@ func (s *state) applyLinked(chain []Command) {
 		bad = CodeTooMany
 	}
 	for i := range chain {
-		if bad == OK && !linkable(chain[i].Op) {
+		if bad == OK && !linkable(&chain[i]) {
 			bad = CodeBadRequest
 		}
 	}
@@ -81,7 +96,9 @@ func (s *state) applyLinked(chain []Command) {
 		// A replay is not run again. A replayed refusal (or a key conflict)
 		// fails the group like a fresh one: the group cannot all hold.
 		r, replay := s.idem.lookup(c)
-		if !replay {
+		if replay {
+			r = s.replayed(c, r)
+		} else {
 			r, replay = s.chainReplay(chain[:i], base, c)
 		}
 		if !replay {
@@ -151,7 +168,7 @@ func (s *state) applyKeyed(c *Command) Result {
 		return s.refuse(CodeBadRequest)
 	}
 	if r, ok := s.idem.lookup(c); ok {
-		return r
+		return s.replayed(c, r)
 	}
 	r := s.applyOne(c)
 	if r.Code != CodeClaimRequired { // not an answer: the request comes again with its claim
@@ -178,6 +195,12 @@ func (s *state) refuseAs(counted, answered Code) Result {
 }
 
 func (s *state) applyOne(c *Command) Result {
+	s.sent = MessageRef{}
+	if c.Seq != 0 && c.Op != OpDelivered {
+		if r, done := s.receive(c); done { // a delivered outbox message (outbox.go)
+			return r
+		}
+	}
 	switch c.Op {
 	case OpReserve:
 		return s.reserve(c)
@@ -221,12 +244,12 @@ func (s *state) applyOne(c *Command) Result {
 		return s.claimOp(c)
 	case OpReleaseClaim:
 		return s.releaseClaim(c)
-	case OpSettleClaim:
-		return s.settleClaim(c)
-	case OpExtendClaim:
-		return s.extendClaim(c)
-	case OpClaimReleased:
-		return s.claimReleased(c)
+	case OpAnchorClaim:
+		return s.anchorClaim(c)
+	case OpResolveClaim:
+		return s.resolveClaim(c)
+	case OpDelivered:
+		return s.deliveredOp(c)
 	}
 	if c.Op.ReadOnly() && c.Op.Valid() {
 		return s.read(c)

@@ -1,147 +1,172 @@
 package engine
 
-import (
-	"encoding/binary"
-	"time"
-)
+import "time"
 
-// Claims keep a customer's per-SKU limit across shards (docs/adr/0050).
+// Claims keep a customer's per-SKU limit across shards (docs/adr/0070).
 //
-// The customer's shard (CustomerShard) counts, per (customer, SKU), the
-// units claimed by holds in other shards. A limited reserve of a customer
-// whose shard is another one is refused claim_required until it carries a
-// claim: the coordinating node claims on the customer's shard (OpClaim,
-// refused limit_exceeded over the limit), then reserves with the claim's key,
-// expiry and proof. The item shard checks the proof (a MAC under the pickup
-// secret, which clients do not have), ends the hold ClaimMargin before the
-// claim, and remembers the claim's key on the reservation:
+// What follows a customer lives in its home shard (CustomerShard). A limited
+// reserve of a customer of another shard is coordinated in one round: the
+// coordinator proposes, with one deadline D stamped on both, a claim here
+// (OpClaim, under the claim key K) and the reserve on the item's shard
+// carrying K and D, which makes a provisional hold there (claimhold.go).
 //
-//   - confirm of a claimed hold needs a settled claim (OpSettleClaim first);
-//   - extend needs the claim extended first (OpExtendClaim);
-//   - when the reservation finishes (cancel, return, expiry, no-show) the
-//     item shard queues the claim's release; the leader sends it to the
-//     customer's shard and then proposes OpClaimReleased.
-//
-// So a hold never outlives its claim, and a claim outlives its hold only
-// until the release arrives (or, unsettled, until it expires on its own).
+// Here, a claim is answered once and the answer is final: accepted (the
+// claim is pending and counts at once), or refused limit_exceeded, blocked
+// or expired (D had passed). The same K again returns that answer: a
+// refusal is kept like an idempotency record, and so is an accepted claim
+// after its hold ended and released it (it counts no more, but a retry of
+// the request is still told "accepted", as its reserve's record still says
+// OK); both age out after the retention, at most maxClaimAnswers of them.
+// An accepted claim never expires by time and is never settled or
+// extended: it counts until its release.
+// A release comes from the item shard's outbox when the hold ends
+// (release_claim, outbox.go), from the coordinator when the hold was
+// refused, or from the home's sweep: once D + ClaimMargin has passed no
+// shard takes a claim or a hold for K any more, so the sweep asks the item
+// shard (OpGetClaimHold) whether a hold carries K and anchors the claim
+// (OpAnchorClaim: it now counts until the outbox releases it) or releases it.
+// So a claim may outlive its hold, never the other way round.
 
-// ClaimMargin is how much sooner a hold ends than the claim that covers
-// it: the two shards' times are stamped by their leaders, whose clocks may
-// differ by up to this much.
+// ClaimMargin is how far two shards' leaders' clocks may differ: the
+// sweeps wait for a claim's deadline plus this margin before they take what
+// a shard holds for it as final.
 const ClaimMargin = 2 * time.Second
 
-// MaxClaimTTL bounds a claim's life while unsettled: the longest hold and
-// its margin.
-func (c *Config) maxClaimTTL() time.Duration { return c.MaxHold + ClaimMargin }
+// MaxClaimWindow bounds how far ahead of a shard's time a claim's deadline
+// may lie: the sweeps wait for the deadline, so a far one would keep an
+// unresolved claim or hold that long. A coordination takes milliseconds.
+const MaxClaimWindow = time.Minute
 
-// claim is units of a customer's limit for one SKU, held by a key.
+// maxClaimAnswers bounds the answers a home keeps for retries once they
+// count no more (refusals, released claims): a flash sale's last minutes
+// fit. When full the oldest goes first, and a retry of it is decided anew
+// (refused again while the limit is still full).
+const maxClaimAnswers = 1 << 18
+
+// claimPhase is where a claim on the home stands.
+type claimPhase uint8
+
+const (
+	claimPending  claimPhase = 1 // accepted; its hold is not known yet
+	claimAnchored claimPhase = 2 // accepted; its hold was found: it counts until released
+	claimRefused  claimPhase = 3 // refused (code): kept so that a retry gets the same answer
+	claimReleased claimPhase = 4 // accepted, then released by its hold's end: kept so that a retry is told "accepted"
+)
+
+// claim is units of a customer's limit for one SKU under a key.
 type claim struct {
 	key       string
 	customer  string
 	sku       string
 	units     int32
-	createdAt int64
-	expiresAt int64 // 0: settled, counts until released
+	phase     claimPhase
+	code      Code // claimRefused: the refusal
+	itemShard uint16
+	deadline  int64
+	at        int64 // log time it was answered, or released (kept answers age from it)
 }
+
+// counts reports whether the claim's units count against the limit.
+func (c *claim) counts() bool { return c.phase == claimPending || c.phase == claimAnchored }
 
 type claimSubject struct{ customer, sku string }
 
-// claimDue is an expiry of a held claim, ordered by (time, key) so that the
-// order is the same on every replica whatever the heap's history.
-type claimDue struct {
-	at  int64
-	key string
-}
-
-type claimHeap []claimDue
-
-func (h claimHeap) less(i, j int) bool {
-	if h[i].at != h[j].at {
-		return h[i].at < h[j].at
-	}
-	return h[i].key < h[j].key
-}
-
-func (h *claimHeap) push(e claimDue) {
-	*h = append(*h, e)
-	a := *h
-	for i := len(a) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !a.less(i, p) {
-			break
-		}
-		a[i], a[p] = a[p], a[i]
-		i = p
-	}
-}
-
-func (h *claimHeap) pop() claimDue {
-	a := *h
-	top := a[0]
-	n := len(a) - 1
-	a[0] = a[n]
-	a = a[:n]
-	for i := 0; ; {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && a.less(r, l) {
-			m = r
-		}
-		if !a.less(m, i) {
-			break
-		}
-		a[i], a[m] = a[m], a[i]
-		i = m
-	}
-	*h = a
-	return top
-}
-
-// claimTable is the customer shard's side.
+// claimTable is the home's side.
 type claimTable struct {
-	byKey map[string]*claim
-	units map[claimSubject]int32
-	due   claimHeap
+	byKey   map[string]*claim
+	units   map[claimSubject]int32 // units of accepted claims per customer and SKU
+	pending dueHeap[string]        // pending claims by (deadline, key), for the sweep
+	answers fifo[due[string]]      // refused and released claims by (at, key), for ageing
+
+	answersMax int // maxClaimAnswers (lower in tests of the bound)
 }
 
 func (t *claimTable) init() {
 	t.byKey = make(map[string]*claim)
 	t.units = make(map[claimSubject]int32)
+	t.answersMax = maxClaimAnswers
 }
 
-func (t *claimTable) add(c *claim) {
+// accept counts a claim: pending, or anchored (restore).
+func (t *claimTable) accept(c *claim) {
 	t.byKey[c.key] = c
-	t.units[claimSubject{c.customer, c.sku}] += c.units
-	if c.expiresAt != 0 {
-		t.due.push(claimDue{at: c.expiresAt, key: c.key})
+	t.addUnits(c, c.units)
+	if c.phase == claimPending {
+		t.pending.push(due[string]{at: c.deadline, id: c.key})
 	}
+}
+
+// keep keeps an answer that counts no more (refused, released) for
+// retries, dropping the oldest over the bound.
+func (t *claimTable) keep(c *claim) {
+	if t.answers.len() >= t.answersMax {
+		t.forget(t.answers.pop())
+	}
+	t.byKey[c.key] = c
+	t.answers.push(due[string]{at: c.at, id: c.key})
+}
+
+func (t *claimTable) forget(e due[string]) {
+	if c := t.byKey[e.id]; c != nil && !c.counts() && c.at == e.at {
+		delete(t.byKey, e.id)
+	}
+}
+
+// age forgets the kept answers of at or before cutoff.
+func (t *claimTable) age(cutoff int64) {
+	for t.answers.len() > 0 && t.answers.peek().at <= cutoff {
+		t.forget(t.answers.pop())
+	}
+}
+
+// claimAnswerRetention is how long a home keeps answers that count no
+// more: the idempotency retention (a retry's reserve replays that long),
+// within the finished-reservation retention (the item shard refuses a new
+// hold for a key a kept reservation carries, checkClaimedReserve: so a
+// released claim's "accepted" never stands for a new, uncounted hold).
+func (c *Config) claimAnswerRetention() time.Duration {
+	return min(c.IdempotencyRetention, c.FinishedRetention)
 }
 
 func (t *claimTable) remove(c *claim) {
 	delete(t.byKey, c.key)
-	t.setUnits(c, 0)
+	t.addUnits(c, -c.units)
 }
 
-// setUnits changes a live claim's units and the subject's total.
-func (t *claimTable) setUnits(c *claim, units int32) {
+// addUnits changes a subject's total of accepted units.
+func (t *claimTable) addUnits(c *claim, d int32) {
 	sub := claimSubject{c.customer, c.sku}
-	if n := t.units[sub] - c.units + units; n != 0 {
+	n := t.units[sub] + d
+	assertCount(n, "claimed units")
+	if n != 0 {
 		t.units[sub] = n
 	} else {
 		delete(t.units, sub)
 	}
-	c.units = units
 }
 
-// ClaimRelease is a claim an item shard must still release on the
-// customer's shard: its reservation finished.
-type ClaimRelease struct {
-	ID       uint64 // the reservation
-	Customer string
-	Key      string
+// pendingLive reports whether a pending-heap entry still names a pending claim.
+func (t *claimTable) pendingLive(e due[string]) bool {
+	c := t.byKey[e.id]
+	return c != nil && c.phase == claimPending && c.deadline == e.at
+}
+
+// answer is a claim's result: accepted (Qty units; ExpiresAt its deadline
+// while pending, 0 once anchored) or its refusal (Qty units).
+func (c *claim) answer() Result {
+	switch c.phase {
+	case claimRefused: // claimReleased answers as anchored: accepted, deadline gone
+		return Result{Code: c.code, Qty: int64(c.units)}
+	case claimPending:
+		return Result{Qty: int64(c.units), ExpiresAt: c.deadline}
+	}
+	return Result{Qty: int64(c.units)}
+}
+
+// sameClaim reports whether a command asks for the claim c answered.
+func (c *claim) sameClaim(cmd *Command) bool {
+	return c.customer == string(cmd.Customer) && c.sku == string(cmd.SKU) && int64(c.units) == cmd.Qty &&
+		c.itemShard == cmd.ItemShard
 }
 
 // CustomerShard returns the shard that keeps a customer's counters:
@@ -164,223 +189,174 @@ func (s *state) claimsElsewhere(customer []byte) bool {
 	return s.cfg.Shards > 1 && CustomerShard(customer, s.cfg.Shards) != int(s.cfg.ShardID)
 }
 
-// claimedUnits is what claims of other shards hold of a customer's limit.
+// claimedUnits is what accepted claims hold of a customer's limit.
 func (s *state) claimedUnits(customer, sku string) int32 {
 	return s.claims.units[claimSubject{customer, sku}]
 }
 
-// ClaimProof is the MAC that proves a claim to an item shard: HMAC-SHA256
-// under the pickup secret over the claim's customer, SKU, units, key and
-// expiry (0 = settled), its first 8 bytes (never 0).
-func (s *state) claimProof(customer, sku []byte, units int32, key []byte, expiresAt int64) uint64 {
-	b := append(s.proofBuf[:0], "inv-claim"...)
-	for _, f := range [][]byte{customer, sku, key} {
-		b = append(b, byte(len(f)))
-		b = append(b, f...)
-	}
-	b = binary.BigEndian.AppendUint32(b, uint32(units))
-	b = binary.BigEndian.AppendUint64(b, uint64(expiresAt))
-	s.proofBuf = b
-	s.mac.Reset()
-	s.mac.Write(b)
-	sum := s.mac.Sum(s.macBuf[:0])
-	return binary.BigEndian.Uint64(sum[:8]) | 1
-}
-
-func (s *state) claimResult(c *claim) Result {
-	return Result{Qty: int64(c.units), ExpiresAt: c.expiresAt,
-		PickupCode: s.claimProof([]byte(c.customer), []byte(c.sku), c.units, []byte(c.key), c.expiresAt)}
-}
-
 func validKey(b []byte) bool { return len(b) >= 1 && len(b) <= MaxKeyBytes }
 
-// claimOp takes Qty units of Customer's Limit for SKU under the key Claim,
-// or refuses limit_exceeded. The same key with the same claim returns it
-// again (a retry); with another, key_conflict.
+// validClaim checks a claim's shape: this shard is the customer's home and
+// the item's shard another one; the deadline lies within MaxClaimWindow.
+func (s *state) validClaim(c *Command) bool {
+	return validID(c.Customer) && validID(c.SKU) && validKey(c.Claim) && c.Qty > 0 && c.Qty <= MaxQty &&
+		c.Limit > 0 && c.Limit <= MaxStock && c.Deadline > 0 && c.Deadline-s.now <= int64(MaxClaimWindow) &&
+		s.cfg.Shards > 1 && !s.claimsElsewhere(c.Customer) &&
+		int(c.ItemShard) < s.cfg.Shards && c.ItemShard != s.cfg.ShardID
+}
+
+// claimOp answers a claim: the first answer for its key, or a new one.
 func (s *state) claimOp(c *Command) Result {
-	if !validID(c.Customer) || !validID(c.SKU) || !validKey(c.Claim) || c.Qty <= 0 || c.Qty > MaxQty ||
-		c.Limit <= 0 || c.Limit > MaxStock || c.TTL < 0 || c.TTL > s.cfg.maxClaimTTL() {
+	if !s.validClaim(c) {
 		return s.refuse(CodeBadRequest)
 	}
 	if cl := s.claims.byKey[string(c.Claim)]; cl != nil {
-		if cl.customer != string(c.Customer) || cl.sku != string(c.SKU) || int64(cl.units) != c.Qty {
+		if !cl.sameClaim(c) {
 			return s.refuse(CodeKeyConflict)
 		}
-		return s.claimResult(cl)
+		if cl.phase == claimPending && c.Deadline > cl.deadline {
+			// A retry of the request (same key) may make its hold until its
+			// own deadline: the sweep waits for the later one.
+			cl.deadline = c.Deadline
+			s.claims.pending.push(due[string]{at: cl.deadline, id: cl.key})
+		}
+		return cl.answer()
+	}
+	cl := &claim{key: string(c.Claim), customer: string(c.Customer), sku: string(c.SKU), units: int32(c.Qty),
+		itemShard: c.ItemShard, deadline: c.Deadline, at: s.now}
+	if code := s.claimRefusal(c); code != OK {
+		cl.phase, cl.code = claimRefused, code
+		s.claims.keep(cl)
+		s.refuse(code) // counted once, when decided
+		return cl.answer()
+	}
+	cl.phase = claimPending
+	s.claims.accept(cl)
+	s.emit(Event{Kind: EvClaimed, Customer: cl.customer, SKU: cl.sku, Qty: int64(cl.units)})
+	return cl.answer()
+}
+
+// claimRefusal decides a new claim: expired once its deadline has passed
+// (the item's shard refuses the hold then too, so the two agree), blocked,
+// or limit_exceeded when the customer's own holds here plus its accepted
+// claims would pass the limit.
+func (s *state) claimRefusal(c *Command) Code {
+	if c.Deadline <= s.now {
+		return CodeExpired
 	}
 	owned := s.claimedUnits(string(c.Customer), string(c.SKU))
 	if _, cu := s.findCustomer(c.Customer); cu != nil {
 		if cu.blocked {
-			return s.claimRefusal(c, CodeBlocked)
+			return CodeBlocked
 		}
 		if k, ok := s.skuByName[string(c.SKU)]; ok {
 			owned += cu.owned(k)
 		}
 	}
 	if int64(owned)+c.Qty > c.Limit {
-		return s.claimRefusal(c, CodeLimitExceeded)
+		return CodeLimitExceeded
 	}
-	ttl := c.TTL
-	if ttl == 0 {
-		ttl = s.cfg.DefaultHoldTTL + ClaimMargin
-	}
-	cl := &claim{key: string(c.Claim), customer: string(c.Customer), sku: string(c.SKU), units: int32(c.Qty),
-		createdAt: s.now, expiresAt: s.now + int64(ttl)}
-	s.claims.add(cl)
-	s.emit(Event{Kind: EvClaimed, Customer: cl.customer, SKU: cl.sku, Qty: int64(cl.units)})
-	return s.claimResult(cl)
+	return OK
 }
 
-// releaseClaim gives a claim's units back. An unknown key was released or
-// expired already: done, with Qty 0.
+// releaseClaim gives an accepted claim's units back (Qty). An unknown key
+// was released already, and a refused one never counted: done, Qty 0.
+// A claim released by its hold's end stays as an answer for retries.
+//
+// With a Deadline it releases only a pending claim whose deadline is that
+// one: the sweep (which found no hold for the claim by that deadline) and
+// the coordinator (whose hold was refused) release what they judged, not
+// a claim a retry of the request has moved on (claimOp) or whose hold the
+// sweep has found (anchored). Without, it releases whatever the claim is:
+// the outbox's release after its hold ended.
 func (s *state) releaseClaim(c *Command) Result {
+	if !validKey(c.Claim) || c.Deadline < 0 {
+		return s.refuse(CodeBadRequest)
+	}
+	cl := s.claims.byKey[string(c.Claim)]
+	if cl == nil || !cl.counts() || (c.Deadline != 0 && (cl.phase != claimPending || cl.deadline != c.Deadline)) {
+		return Result{}
+	}
+	s.claims.remove(cl)
+	if c.Deadline == 0 {
+		// The hold ended: a retry of its request replays its reserve, and
+		// its claim must answer as it did.
+		cl.phase, cl.at = claimReleased, s.now
+		s.claims.keep(cl)
+	}
+	s.emit(Event{Kind: EvClaimEnded, Customer: cl.customer, SKU: cl.sku, Qty: int64(cl.units)})
+	return Result{Qty: int64(cl.units)}
+}
+
+// anchorClaim marks a pending claim whose hold the sweep found: it counts
+// until the item shard's outbox releases it. Anchoring again is a retry.
+func (s *state) anchorClaim(c *Command) Result {
 	if !validKey(c.Claim) {
 		return s.refuse(CodeBadRequest)
 	}
 	cl := s.claims.byKey[string(c.Claim)]
-	if cl == nil {
-		return Result{}
+	switch {
+	case cl == nil:
+		return s.refuse(CodeNotFound) // released: its hold ended, and the release came first
+	case !cl.counts():
+		return s.refuse(CodeWrongState) // refused, or released: its hold ended
+	case cl.phase == claimPending:
+		cl.phase = claimAnchored // its pending-heap entry goes stale
+		s.emit(Event{Kind: EvClaimAnchored, Customer: cl.customer, SKU: cl.sku, Qty: int64(cl.units)})
 	}
-	units := cl.units
-	s.claims.remove(cl)
-	s.emit(Event{Kind: EvClaimEnded, Customer: cl.customer, SKU: cl.sku, Qty: int64(units)})
-	return Result{Qty: int64(units)}
+	return cl.answer()
 }
 
-// settleClaim keeps Qty units of a claim (0 = all) until they are released:
-// its hold is being confirmed. Settling again is a retry.
-func (s *state) settleClaim(c *Command) Result {
-	if !validKey(c.Claim) || c.Qty < 0 {
-		return s.refuse(CodeBadRequest)
+// getClaim reads the home's answer for a key: as claimOp answered it, or
+// not_found (never claimed, released, or a refusal aged out).
+func (s *state) getClaim(c *Command) Result {
+	if !validKey(c.Claim) {
+		return Result{Code: CodeBadRequest}
 	}
-	cl := s.claims.byKey[string(c.Claim)]
-	if cl == nil {
-		return s.refuse(CodeNotFound) // expired or released: the hold is gone too
+	if cl := s.claims.byKey[string(c.Claim)]; cl != nil {
+		return cl.answer()
 	}
-	units := int32(c.Qty)
-	if units == 0 {
-		units = cl.units
-	}
-	if int64(units) > int64(cl.units) {
-		return s.refuse(CodeBadRequest)
-	}
-	if cl.expiresAt == 0 && units == cl.units {
-		return s.claimResult(cl)
-	}
-	released := cl.units - units
-	s.claims.setUnits(cl, units)
-	cl.expiresAt = 0
-	s.emit(Event{Kind: EvClaimSettled, Customer: cl.customer, SKU: cl.sku, Qty: int64(units)})
-	if released > 0 {
-		s.emit(Event{Kind: EvClaimEnded, Customer: cl.customer, SKU: cl.sku, Qty: int64(released)})
-	}
-	return s.claimResult(cl)
+	return Result{Code: CodeNotFound}
 }
 
-// extendClaim moves a held claim's expiry to now+TTL, within the longest
-// hold (and its margin) from the claim's creation; never earlier.
-func (s *state) extendClaim(c *Command) Result {
-	if !validKey(c.Claim) || c.TTL <= 0 {
-		return s.refuse(CodeBadRequest)
-	}
-	cl := s.claims.byKey[string(c.Claim)]
-	if cl == nil {
-		return s.refuse(CodeNotFound)
-	}
-	if cl.expiresAt == 0 {
-		return s.refuse(CodeWrongState) // settled: its hold was confirmed and no longer expires
-	}
-	maxTTL := s.cfg.maxClaimTTL()
-	exp := min(s.now+int64(min(c.TTL, maxTTL)), cl.createdAt+int64(maxTTL))
-	if exp > cl.expiresAt {
-		cl.expiresAt = exp
-		s.claims.due.push(claimDue{at: exp, key: cl.key})
-		s.emit(Event{Kind: EvClaimMoved, Customer: cl.customer, SKU: cl.sku, Qty: int64(cl.units)})
-	}
-	return s.claimResult(cl)
+// DueClaim is a pending claim whose deadline has passed: the home's sweep
+// asks its item shard whether a hold carries it.
+type DueClaim struct {
+	Key       string
+	Customer  string
+	SKU       string
+	Qty       int64
+	ItemShard uint16
+	Deadline  int64
 }
 
-// expireClaims ends every held claim whose time has passed.
-func (s *state) expireClaims() {
-	for len(s.claims.due) > 0 && s.claims.due[0].at <= s.now {
-		e := s.claims.due.pop()
-		cl := s.claims.byKey[e.key]
-		if cl == nil || cl.expiresAt != e.at {
-			continue // released, settled or extended since
-		}
-		units := cl.units
-		s.claims.remove(cl)
-		s.emit(Event{Kind: EvClaimEnded, Customer: cl.customer, SKU: cl.sku, Qty: int64(units)})
+// ClaimsDue returns up to max pending claims whose deadline is at or
+// before until, by (deadline, key). The home's leader passes its time less
+// ClaimMargin, then anchors or releases each (docs/adr/0070).
+func (e *Engine) ClaimsDue(until int64, max int) []DueClaim {
+	t := &e.st.claims
+	var out []DueClaim
+	for _, d := range t.pending.ordered(until, max, t.pendingLive) {
+		c := t.byKey[d.id]
+		out = append(out, DueClaim{Key: c.key, Customer: c.customer, SKU: c.sku, Qty: int64(c.units),
+			ItemShard: c.itemShard, Deadline: c.deadline})
 	}
+	return out
 }
 
-// claimReleased drops the item shard's pending release of reservation ID's
-// claim: the customer's shard has it. Unknown ids are done already.
-func (s *state) claimReleased(c *Command) Result {
-	if c.ID == 0 {
-		return s.refuse(CodeBadRequest)
+// SweepClaim is what the home's sweep proposes for a due claim, given its
+// item shard's answer to get_claim_hold(K): an active hold anchors the
+// claim; a hold that ended (its release is in the outbox) releases it as
+// that release would, keeping its answer; no hold releases it as of the
+// deadline the sweep read (a retry may have moved it on meanwhile). The
+// router's sweep and the tests' use this one decision.
+func SweepClaim(d *DueClaim, hold *Result) Command {
+	cust := []byte(d.Customer) // it routes the command to the home (protocol.RouteOf)
+	switch {
+	case hold.Code == OK && hold.State.Active():
+		return Command{Op: OpAnchorClaim, Customer: cust, Claim: []byte(d.Key)}
+	case hold.Code == OK:
+		return Command{Op: OpReleaseClaim, Customer: cust, Claim: []byte(d.Key)}
 	}
-	for i := range s.releases {
-		if s.releases[i].ID == c.ID {
-			s.releases = append(s.releases[:i], s.releases[i+1:]...)
-			return Result{ID: c.ID}
-		}
-	}
-	return Result{ID: c.ID}
-}
-
-// queueRelease records that a finished reservation's claim must be
-// released on the customer's shard (item shard).
-func (s *state) queueRelease(r *reservation) {
-	if r.claim == "" {
-		return
-	}
-	s.j.releases(len(s.releases))
-	s.releases = append(s.releases, ClaimRelease{ID: r.id, Customer: s.customers.at(r.cust).id, Key: r.claim})
-}
-
-// provenClaim checks the claim a command carries for a customer's units of
-// a SKU: bad_request if the proof does not match.
-func (s *state) provenClaim(c *Command, customer, sku []byte, units int32) bool {
-	return validKey(c.Claim) && c.Proof != 0 && s.claimProof(customer, sku, units, c.Claim, c.ClaimExpiry) == c.Proof
-}
-
-// claimRefusal is a refused claim with the proof of its refusal: the
-// expiry field carries minus the code. The item shard answers a reserve
-// carrying it with that code, and keeps it for the reserve's key like any
-// refusal, so that a retry gets the first answer.
-func (s *state) claimRefusal(c *Command, code Code) Result {
-	r := s.refuse(code)
-	r.PickupCode = s.claimProof(c.Customer, c.SKU, int32(c.Qty), c.Claim, -int64(code))
-	return r
-}
-
-// refusedClaim returns the code of a refusal proof a reserve carries
-// (claimRefusal), or OK if it carries none.
-func refusedClaim(c *Command) Code {
-	if c.ClaimExpiry >= 0 {
-		return OK
-	}
-	switch code := Code(-c.ClaimExpiry); code {
-	case CodeLimitExceeded, CodeBlocked:
-		return code
-	}
-	return CodeBadRequest
-}
-
-// claimRequired is the refusal of a confirm or extend of a claimed hold
-// that came without the claim's new state: it names the claim, so that the
-// coordinating node can settle or extend it and try again.
-func (s *state) claimRequired(r *reservation) Result {
-	res := s.refuse(CodeClaimRequired)
-	info := s.resInfo(r)
-	res.Reservation = &info // info.Claim names the claim
-	return res
-}
-
-// ClaimReleases returns up to max pending releases of this item shard's
-// finished reservations' claims, oldest first.
-func (e *Engine) ClaimReleases(max int) []ClaimRelease {
-	n := min(max, len(e.st.releases))
-	return append([]ClaimRelease(nil), e.st.releases[:n]...)
+	return Command{Op: OpReleaseClaim, Customer: cust, Claim: []byte(d.Key), Deadline: d.Deadline}
 }

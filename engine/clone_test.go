@@ -32,7 +32,7 @@ func byteFieldsOf(t *testing.T) []string {
 }
 
 func filledCommand(names []string) Command {
-	c := Command{Op: OpReserve, Linked: true, ID: 7, Qty: 3, ClaimExpiry: 9, Proof: 11}
+	c := Command{Op: OpReserve, Linked: true, ID: 7, Qty: 3, Deadline: 9, Seq: 11, ItemShard: 2}
 	v := reflect.ValueOf(&c).Elem()
 	for i, name := range names {
 		v.FieldByName(name).SetBytes(bytes.Repeat([]byte{byte('a' + i)}, 3+i))

@@ -31,9 +31,10 @@ const (
 	CodeWindowConflict Code = 19 // a new window overlaps another window of the item
 	CodeLinkFailed     Code = 20 // another command of the linked group failed; nothing was applied
 	CodeTooMany        Code = 21 // a per-item or per-shard count limit (windows per item, linked group length)
-	CodeClaimRequired  Code = 22 // a limited item of a customer whose counters live in another shard: claim there first
+	CodeClaimRequired  Code = 22 // a limited item of a customer whose counters live in another shard: claim there first; or a provisional hold: resolve its claim first
 	CodeWindowRequired Code = 23 // a reserve without a pickup window of an item that has windows: pick one
 	CodeTooEarly       Code = 24 // a pickup before the reservation's pickup window starts (no attempt counted)
+	CodeOutOfOrder     Code = 25 // an outbox message that is not the next one from its shard: the sender resends from its first undelivered one
 
 	// Refusals of the server and protocol (never produced by the engine).
 	CodeUnauthorized Code = 64 // missing or wrong token, or the role may not do this
@@ -76,6 +77,7 @@ var codeNames = map[Code]string{
 	CodeClaimRequired:  "claim_required",
 	CodeWindowRequired: "window_required",
 	CodeTooEarly:       "too_early",
+	CodeOutOfOrder:     "out_of_order",
 	CodeUnauthorized:   "unauthorized",
 	CodeBusy:           "busy",
 	CodeNotLeader:      "not_leader",

@@ -8,11 +8,12 @@ import "time"
 // Values lie in ranges, and ReadOnly, Mutating and Internal follow from them:
 //
 //	1..15   the storefront's ops, expire, and the nodes' own ops (Internal)
-//	16..31  operator ops: they change state
-//	32..    reads: they never change state
+//	16..31  operator ops, and delivered (the nodes' own): they change state
+//	32..    reads: they never change state (get_claim and get_claim_hold
+//	        are the nodes' own)
 //
-// A new op that changes state takes the next free value below 32 (29, 30
-// and 31 are left); a new read takes the next value after OpLast. A change
+// A new op that changes state takes the next free value below 32 (30 and
+// 31 are left); a new read takes the next value after OpLast. A change
 // op numbered above 31 would be taken for a read (ReadOnly) and served from
 // a replica without the log; TestOpRanges keeps the ranges honest.
 type Op uint8
@@ -28,14 +29,24 @@ const (
 	OpReturn     Op = 7 // ID, Restock, Key?
 	OpExpire     Op = 8 // nothing: expires what is due at the batch's time (the leader's timer)
 
-	// Claims on a customer's per-SKU limit across shards (claim.go,
-	// docs/adr/0050). Nodes send them to the customer's shard (and
-	// claim_released to an item's shard) in SHARD_CALL frames only.
-	OpClaim         Op = 9  // Customer, SKU, Qty, Limit, TTL?, Claim (key): count Qty units against Limit
-	OpReleaseClaim  Op = 10 // Claim: give the units back (an unknown key is done already)
-	OpSettleClaim   Op = 11 // Claim, Qty? (0 = all): the hold was confirmed; the units count until released
-	OpExtendClaim   Op = 12 // Claim, TTL: a held claim lives longer
-	OpClaimReleased Op = 13 // ID: the item shard's release of the reservation's claim is done
+	// Rules that span shards (docs/adr/0070). Nodes send these to each
+	// other in SHARD_CALL frames only (Internal): a client may not.
+	//
+	// On a customer's home shard (claim.go):
+	OpClaim        Op = 9  // Claim (key K), Customer, SKU, Qty, Limit, ItemShard, Deadline: count Qty units against Limit (pending)
+	OpReleaseClaim Op = 10 // Customer, Claim, Deadline? (only a claim still pending with it): give an accepted claim's units back; also an outbox message (FromShard, Seq)
+	OpAnchorClaim  Op = 14 // Customer, Claim: the home's sweep found the claim's hold: it counts until its release arrives
+	// On an item's shard (claimhold.go):
+	OpResolveClaim Op = 15 // Claim, ItemShard, ClaimCode: the home's answer makes a provisional hold firm (OK) or ends it (a refusal)
+	// On any shard (outbox.go):
+	OpDelivered Op = 29 // ToShard, Seq: the messages up to Seq reached shard ToShard: drop them from the outbox
+
+	// Retired ops: their numbers stay reserved and never come back; Apply
+	// refuses them (bad_request). Claims no longer expire, so nothing is
+	// settled or extended, and the outbox replaced the queue of releases.
+	OpSettleClaim   Op = 11 // retired (was settle_claim, docs/adr/0050)
+	OpExtendClaim   Op = 12 // retired (was extend_claim)
+	OpClaimReleased Op = 13 // retired (was claim_released)
 
 	// Operator operations.
 	OpPutItem          Op = 16 // SKU, Store, Stock, OpensAt, ClosesAt, MemberTier, MemberUnits, MemberCutoff (Limit must be 0: set_limit sets it)
@@ -59,14 +70,16 @@ const (
 	OpStoresWithStock  Op = 37 // SKU
 	OpListItems        Op = 38 // SKU? (empty = all items of the shard): every item, for export and checks
 	OpGetStore         Op = 39 // Store: its time zone and pickup windows with their capacity and use
-	OpLast             Op = 39
+	OpGetClaim         Op = 40 // Customer, Claim: the home's answer for K (accepted pending or anchored, refused, or not_found); internal
+	OpGetClaimHold     Op = 41 // Claim, ItemShard: the kept reservation that carries K on an item's shard, or not_found; internal
+	OpLast             Op = 41
 )
 
 var opNames = map[Op]string{
 	OpReserve: "reserve", OpConfirm: "confirm", OpExtend: "extend", OpCancel: "cancel",
 	OpPickup: "pickup", OpReschedule: "reschedule", OpReturn: "return", OpExpire: "expire",
-	OpClaim: "claim", OpReleaseClaim: "release_claim", OpSettleClaim: "settle_claim",
-	OpExtendClaim: "extend_claim", OpClaimReleased: "claim_released",
+	OpClaim: "claim", OpReleaseClaim: "release_claim", OpAnchorClaim: "anchor_claim",
+	OpResolveClaim: "resolve_claim", OpDelivered: "delivered",
 	OpPutItem: "put_item", OpPutWindow: "put_window", OpRestock: "restock",
 	OpAdjustStock: "adjust_stock", OpSetSaleWindow: "set_sale_window", OpSetLimit: "set_limit",
 	OpSetMemberShare: "set_member_share", OpBlock: "block", OpUnblock: "unblock",
@@ -74,7 +87,7 @@ var opNames = map[Op]string{
 	OpGetReservation: "get_reservation", OpGetCustomer: "get_customer",
 	OpListReservations: "list_reservations", OpStoresWithStock: "stores_with_stock",
 	OpListItems: "list_items", OpPutStore: "put_store", OpPutStoreWindow: "put_store_window",
-	OpGetStore: "get_store",
+	OpGetStore: "get_store", OpGetClaim: "get_claim", OpGetClaimHold: "get_claim_hold",
 }
 
 func (o Op) String() string {
@@ -93,13 +106,34 @@ func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
 func (o Op) ReadOnly() bool { return o >= OpGetItem }
 
 // Mutating reports whether the op may change state and so takes an
-// idempotency key. The claim ops are idempotent by their claim's key
-// instead (claim.go).
+// idempotency key. The internal ops are idempotent by their claim's key or
+// their message's number instead.
 func (o Op) Mutating() bool { return !o.ReadOnly() && o != OpExpire && !o.Internal() }
 
-// Internal reports whether the op is one nodes send each other (the claim
-// ops): a client's frame may not carry it.
-func (o Op) Internal() bool { return o >= OpClaim && o <= OpClaimReleased }
+// Internal reports whether the op is one nodes send each other (claims,
+// their resolution, outbox deliveries and trims, the sweeps' reads): a
+// client's frame may not carry it.
+func (o Op) Internal() bool {
+	switch o {
+	case OpClaim, OpReleaseClaim, OpAnchorClaim, OpResolveClaim, OpDelivered, OpGetClaim, OpGetClaimHold:
+		return true
+	}
+	return false
+}
+
+// NodeOnly reports whether a command carries a field only nodes set (a
+// claim, a deadline, a shard or a message number): a client may not.
+func (c *Command) NodeOnly() bool {
+	return len(c.Claim) > 0 || c.Deadline != 0 || c.ItemShard != 0 || c.ClaimCode != OK ||
+		c.FromShard != 0 || c.ToShard != 0 || c.Seq != 0
+}
+
+// Message reports whether the op is an outbox message kind: what a
+// destination shard applies when a message is delivered to it (a command
+// of this op with FromShard and Seq set). A kind added later (a no-show
+// counted at the customer's home, a copy of a customer's block) is one
+// more op here; the numbering, delivery and trimming stay as they are.
+func (o Op) Message() bool { return o == OpReleaseClaim }
 
 // Limits on what comes in. The protocol checks them at the edge; the engine
 // checks them again and refuses with CodeBadRequest or CodeTooMany.
@@ -148,13 +182,15 @@ type Command struct {
 	MemberCutoff int64
 	Tier         uint8 // OpSetTier
 
-	// A claim on the customer's shard (docs/adr/0050): its key in the claim
-	// ops; on reserve, confirm and extend of an item shard, the claim that
-	// covers the units, with its expiry (0 = settled) and Proof, the
-	// customer shard's MAC over them (ClaimProof), which a client cannot make.
-	Claim       []byte
-	ClaimExpiry int64
-	Proof       uint64
+	// Rules that span shards (docs/adr/0070). Only nodes set these: the
+	// server refuses a client's request that carries any of them.
+	Claim     []byte // a claim's key K (the claim ops); on OpReserve, the claim on the customer's home that counts the hold's units
+	Deadline  int64  // the coordination deadline D (Unix ns), stamped on a claim and on its reserve: no shard takes either after it
+	ItemShard uint16 // OpClaim: the shard of the item the claim is for (the home's sweep asks it); resolve_claim, get_claim_hold: the item's shard they run on (it routes them)
+	ClaimCode Code   // OpResolveClaim: the home's answer, OK (accepted) or its refusal
+	FromShard uint16 // a delivered outbox message: the shard that sent it
+	ToShard   uint16 // OpDelivered: the shard the messages went to
+	Seq       uint64 // a delivered outbox message's number (0: not a delivery); OpDelivered: delivered up to Seq
 }
 
 // State of a reservation.
@@ -193,7 +229,7 @@ type Result struct {
 	Qty        int64
 	Window     int64
 	ExpiresAt  int64  // hold expiry (HELD) or pickup deadline (CONFIRMED)
-	PickupCode uint64 // set once confirmed; the claim ops: the claim's proof (claimProof)
+	PickupCode uint64 // set once confirmed
 
 	Item         *ItemInfo
 	WindowInfo   *WindowInfo
@@ -203,6 +239,13 @@ type Result struct {
 	Stores       []StoreStock
 	Items        []ItemInfo
 	Store        *StoreInfo
+
+	// Sent is the outbox message the command appended: a cancel or return
+	// of a claimed reservation sends its claim's release to the customer's
+	// home (docs/adr/0070), and the node answering the command may wait
+	// for it to arrive. Engine results only: the wire does not carry it,
+	// and an idempotent replay does not either.
+	Sent MessageRef
 }
 
 // ItemInfo is a read of one item.
@@ -255,7 +298,11 @@ type ReservationInfo struct {
 	PickupCode uint64
 	Attempts   int64 // wrong pickup codes so far
 	Locked     bool
-	Claim      string // key of the claim on the customer's shard that covers the units; "" = none
+	Claim      string // key of the claim on the customer's home that counts the units; "" = none
+	// Provisional: a claimed hold whose claim is not resolved yet: it takes
+	// stock but cannot be confirmed, extended or rescheduled (claimhold.go).
+	// Engine reads only: the wire does not carry it.
+	Provisional bool
 }
 
 // CustomerInfo is a read of one customer.
@@ -278,35 +325,37 @@ type StoreStock struct {
 type EventKind uint8
 
 const (
-	EvReserved     EventKind = 1  // a hold was taken
-	EvConfirmed    EventKind = 2  // a hold was confirmed: pickup code issued
-	EvExtended     EventKind = 3  // a hold's expiry moved
-	EvCancelled    EventKind = 4  //
-	EvExpired      EventKind = 5  // a hold's TTL passed
-	EvPickedUp     EventKind = 6  //
-	EvNoShow       EventKind = 7  // a confirmed order's pickup deadline passed
-	EvRescheduled  EventKind = 8  // moved to another window
-	EvReturned     EventKind = 9  //
-	EvLocked       EventKind = 10 // too many wrong codes
-	EvUnlocked     EventKind = 11 //
-	EvItemPut      EventKind = 12 // item created or changed (stock, limit, sale window, member share)
-	EvWindowPut    EventKind = 13 // pickup window created or changed
-	EvStockChanged EventKind = 14 // restock or adjust
-	EvCustomer     EventKind = 15 // customer blocked, unblocked (also by the no-show rule) or tier set
-	EvBadCode      EventKind = 16 // a wrong pickup code was tried
-	EvClaimed      EventKind = 17 // units of a customer's limit were claimed (customer shard)
-	EvClaimEnded   EventKind = 18 // a claim was released or expired: its units are free again
-	EvClaimSettled EventKind = 19 // a claim's hold was confirmed: it counts until released
-	EvClaimMoved   EventKind = 20 // a held claim's expiry moved
-	EvLimitSet     EventKind = 21 // a SKU's per-customer limit was set (SKU, Qty = the limit)
-	EvStorePut     EventKind = 22 // a store's time zone was set (Store, Zone)
-	EvStoreWindow  EventKind = 23 // a store's pickup window was created or changed (Store, Window, Qty = the capacity)
+	EvReserved      EventKind = 1  // a hold was taken
+	EvConfirmed     EventKind = 2  // a hold was confirmed: pickup code issued
+	EvExtended      EventKind = 3  // a hold's expiry moved
+	EvCancelled     EventKind = 4  //
+	EvExpired       EventKind = 5  // a hold's TTL passed
+	EvPickedUp      EventKind = 6  //
+	EvNoShow        EventKind = 7  // a confirmed order's pickup deadline passed
+	EvRescheduled   EventKind = 8  // moved to another window
+	EvReturned      EventKind = 9  //
+	EvLocked        EventKind = 10 // too many wrong codes
+	EvUnlocked      EventKind = 11 //
+	EvItemPut       EventKind = 12 // item created or changed (stock, limit, sale window, member share)
+	EvWindowPut     EventKind = 13 // pickup window created or changed
+	EvStockChanged  EventKind = 14 // restock or adjust
+	EvCustomer      EventKind = 15 // customer blocked, unblocked (also by the no-show rule) or tier set
+	EvBadCode       EventKind = 16 // a wrong pickup code was tried
+	EvClaimed       EventKind = 17 // units of a customer's limit were claimed (customer's home): the claim is pending
+	EvClaimEnded    EventKind = 18 // a claim was released: its units are free again
+	EvClaimSettled  EventKind = 19 // retired (claims are no longer settled): never emitted
+	EvClaimMoved    EventKind = 20 // retired (claims are no longer extended): never emitted
+	EvLimitSet      EventKind = 21 // a SKU's per-customer limit was set (SKU, Qty = the limit)
+	EvStorePut      EventKind = 22 // a store's time zone was set (Store, Zone)
+	EvStoreWindow   EventKind = 23 // a store's pickup window was created or changed (Store, Window, Qty = the capacity)
+	EvClaimAnchored EventKind = 24 // a pending claim's hold was found by the home's sweep: it counts until released
+	EvHoldRefused   EventKind = 25 // a provisional hold ended: its claim was refused (item's shard; its units are back)
 )
 
 var eventNames = [...]string{"", "reserved", "confirmed", "extended", "cancelled", "expired",
 	"picked_up", "no_show", "rescheduled", "returned", "locked", "unlocked", "item_put",
 	"window_put", "stock_changed", "customer", "bad_code", "claimed", "claim_ended", "claim_settled",
-	"claim_moved", "limit_set", "store_put", "store_window_put"}
+	"claim_moved", "limit_set", "store_put", "store_window_put", "claim_anchored", "hold_refused"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && k != 0 {
@@ -338,7 +387,7 @@ type Event struct {
 // with the same Config (it is part of the deterministic state machine).
 type Config struct {
 	ShardID              uint16        // high 16 bits of every reservation id this shard issues
-	Shards               int           // shards of the cluster: > 1 makes limits count across shards (claim.go)
+	Shards               int           // shards of the cluster: > 1 makes limits count across shards (claim.go) and sizes the outbox
 	PickupSecret         []byte        // HMAC key of pickup codes; must be the same on every replica
 	DefaultHoldTTL       time.Duration // TTL of a hold when the request gives 0 (default 10 min)
 	MaxHold              time.Duration // longest a hold may live from its creation, extensions included (default 30 min)

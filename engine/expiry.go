@@ -7,60 +7,6 @@ package engine
 // A batch pops only what is due, so the cost is O(log n) per expiry and O(1)
 // per batch when nothing is due. See docs/adr/0002-expiry.md.
 
-type dueEntry struct {
-	at int64
-	id uint64
-}
-
-type dueHeap []dueEntry
-
-func (h dueHeap) less(i, j int) bool {
-	if h[i].at != h[j].at {
-		return h[i].at < h[j].at
-	}
-	return h[i].id < h[j].id
-}
-
-func (h *dueHeap) push(e dueEntry) {
-	*h = append(*h, e)
-	a := *h
-	i := len(a) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !a.less(i, p) {
-			break
-		}
-		a[i], a[p] = a[p], a[i]
-		i = p
-	}
-}
-
-func (h *dueHeap) pop() dueEntry {
-	a := *h
-	top := a[0]
-	n := len(a) - 1
-	a[0] = a[n]
-	a = a[:n]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && a.less(r, l) {
-			m = r
-		}
-		if !a.less(m, i) {
-			break
-		}
-		a[i], a[m] = a[m], a[i]
-		i = m
-	}
-	*h = a
-	return top
-}
-
 // dueLive reports whether a heap entry still names a pending expiry.
 func (s *state) dueLive(e dueEntry) bool {
 	r := s.findRes(e.id)
@@ -108,28 +54,6 @@ func (s *state) noShow(cu *customer) {
 	}
 }
 
-// fifo is a queue of entries whose times never decrease (log time is
-// monotonic), so the oldest is always at the head.
-type fifo struct {
-	buf  []dueEntry
-	head int
-}
-
-func (q *fifo) push(e dueEntry) { q.buf = append(q.buf, e) }
-func (q *fifo) len() int        { return len(q.buf) - q.head }
-func (q *fifo) peek() dueEntry  { return q.buf[q.head] }
-
-func (q *fifo) pop() dueEntry {
-	e := q.buf[q.head]
-	q.head++
-	if q.head >= 1024 && q.head*2 >= len(q.buf) { // compact: amortised O(1), memory stays within 2x
-		n := copy(q.buf, q.buf[q.head:])
-		q.buf = q.buf[:n]
-		q.head = 0
-	}
-	return e
-}
-
 // collectFinished forgets finished reservations older than the retention.
 // Their units were released (or, for picked-up ones, stay counted as picked
 // up in the item); only the record goes.
@@ -145,8 +69,13 @@ func (s *state) collectFinished() {
 	}
 }
 
-// forget removes a finished reservation's record.
+// forget removes a finished reservation's record, and its claim's entry
+// in the claim index (a picked-up claimed one's claim stays counted on the
+// home, as its units stay picked up here).
 func (s *state) forget(r *reservation) {
+	if r.cl != nil && s.holds.byKey[r.cl.key] == r.id {
+		delete(s.holds.byKey, r.cl.key)
+	}
 	cu := s.customers.at(r.cust)
 	for i, id := range cu.resIDs {
 		if id == r.id {

@@ -48,41 +48,66 @@ func FuzzRestore(f *testing.F) {
 	}
 	f.Add([]byte("INVSNAP\x01"))
 	f.Add([]byte("INVSNAP\x02"))
+	f.Add([]byte("INVSNAP\x03"))
 	f.Add(fuzzClaimSnapshot())
 	f.Fuzz(fuzzRestoreOne)
 }
 
-// fuzzClaimSnapshot is a snapshot with every claim section filled: claims
-// held and settled, a claimed hold, and a pending release.
+// fuzzClaimSnapshot is a snapshot with every claim section of format 4 filled:
+// claims pending, anchored and refused; holds provisional, firm and ended
+// by a refused claim; undelivered outbox messages and an inbox mark.
 func fuzzClaimSnapshot() []byte {
-	e := New(fuzzRestoreConfig())
+	cfg := fuzzRestoreConfig()
+	cfg.Shards = fuzzRestoreShards
+	e := New(cfg)
 	t0 := int64(1_700_000_000) * int64(time.Second)
-	e.Apply(t0, []Command{{Op: OpPutItem, SKU: []byte("L"), Store: []byte("S1"), Stock: 9}, {Op: OpSetLimit, SKU: []byte("L"), Limit: 3}})
-	claim := func(key string, qty int64) Result {
-		res, _ := e.Apply(t0, []Command{{Op: OpClaim, Customer: []byte("c1"), SKU: []byte("L"), Qty: qty, Limit: 9,
-			TTL: 3 * time.Minute, Claim: []byte(key)}})
-		return res[0]
+	dl := t0 + int64(5*time.Second)
+	var home, far []byte
+	for i := 0; home == nil || far == nil; i++ {
+		c := fmt.Appendf(nil, "c%d", i)
+		if CustomerShard(c, 4) == int(cfg.ShardID) {
+			home = c
+		} else {
+			far = c
+		}
 	}
-	claim("settled", 1)
-	e.Apply(t0, []Command{{Op: OpSettleClaim, Claim: []byte("settled")}})
-	for _, key := range []string{"held", "cancelled"} {
-		cr := claim(key, 1)
-		e.Apply(t0, []Command{{Op: OpReserve, SKU: []byte("L"), Store: []byte("S1"), Customer: []byte("c1"), Qty: 1,
-			Claim: []byte(key), ClaimExpiry: cr.ExpiresAt, Proof: cr.PickupCode}})
+	claim := func(key string, qty int64) Command {
+		return Command{Op: OpClaim, Customer: home, SKU: []byte("L"), Qty: qty, Limit: 2, ItemShard: 2, Claim: []byte(key), Deadline: dl}
 	}
-	e.Apply(t0, []Command{{Op: OpCancel, ID: MakeID(1, 2)}})
+	hold := func(key string) Command {
+		return Command{Op: OpReserve, SKU: []byte("L"), Store: []byte("S1"), Customer: far, Qty: 1, Key: []byte("r" + key),
+			Claim: []byte(key), Deadline: dl}
+	}
+	e.Apply(t0, []Command{{Op: OpPutItem, SKU: []byte("L"), Store: []byte("S1"), Stock: 9},
+		{Op: OpSetLimit, SKU: []byte("L"), Limit: 3}, claim("pending", 1), claim("anchored", 1), claim("refused", 1), {Op: OpAnchorClaim, Claim: []byte("anchored")},
+		{Op: OpReleaseClaim, Claim: []byte("x"), FromShard: 2, Seq: 1},
+		hold("provisional"), hold("firm"), hold("ended"), hold("cancelled"),
+		{Op: OpResolveClaim, Claim: []byte("firm")}, {Op: OpResolveClaim, Claim: []byte("ended"), ClaimCode: CodeLimitExceeded},
+		{Op: OpCancel, ID: MakeID(1, 4)}})
 	var b bytes.Buffer
 	if err := e.Snapshot(&b); err != nil {
 		panic(err)
 	}
-	if len(e.ClaimReleases(10)) != 1 || len(e.st.claims.byKey) != 3 {
+	if len(e.OutboxPending()) != 1 || len(e.st.claims.byKey) != 3 || len(e.ProvisionalDue(dl, 9)) != 1 || e.InboxMark(2) != 1 {
 		panic("the claim seed lost its claims")
 	}
 	return b.Bytes()
 }
 
+// fuzzRestoreShards is the cluster size of the claim seed's configuration:
+// a snapshot with an outbox restores only with the shard count it was
+// written with, so every input is tried with both.
+const fuzzRestoreShards = 4
+
 func fuzzRestoreOne(t *testing.T, data []byte) {
-	cfg := fuzzRestoreConfig()
+	for _, shards := range []int{0, fuzzRestoreShards} {
+		cfg := fuzzRestoreConfig()
+		cfg.Shards = shards
+		fuzzRestoreWith(t, cfg, data)
+	}
+}
+
+func fuzzRestoreWith(t *testing.T, cfg Config, data []byte) {
 	e, err := Restore(cfg, bytes.NewReader(data))
 	if err != nil {
 		return
@@ -195,7 +220,7 @@ const fuzzRecLen = 12
 var fuzzOps = []Op{OpReserve, OpReserve, OpReserve, OpConfirm, OpConfirm, OpExtend, OpCancel, OpPickup, OpPickup,
 	OpReschedule, OpReturn, OpExpire, OpPutItem, OpPutWindow, OpRestock, OpAdjustStock, OpSetSaleWindow, OpSetLimit,
 	OpSetMemberShare, OpBlock, OpUnblock, OpSetTier, OpUnlock, OpGetItem, OpGetWindow, OpGetReservation, OpGetCustomer,
-	OpListReservations, OpStoresWithStock, OpListItems, 0, 9, 29, 40, 255, OpPutStore, OpPutStoreWindow, OpPutStoreWindow,
+	OpListReservations, OpStoresWithStock, OpListItems, 0, 9, 13, 31, 42, 255, OpPutStore, OpPutStoreWindow, OpPutStoreWindow,
 	OpGetStore}
 
 var fuzzZones = []string{"Asia/Taipei", "UTC", "", "Asia/Taipei ", "../x"}
@@ -231,6 +256,34 @@ type fuzzDec struct {
 	codes  map[uint64]uint64
 	now    int64
 	secret []byte
+	shards int // > 1: the cross-shard ops and fields are drawn too (fuzzClaim)
+}
+
+// fuzzClaimOps are the ops of rules that span shards; a command whose flag
+// bit 3 is set in a cluster configuration becomes one of them (a reserve
+// carrying a claim, a delivered release_claim message among them).
+var fuzzClaimOps = []Op{OpClaim, OpReleaseClaim, OpAnchorClaim, OpResolveClaim, OpDelivered, OpGetClaim, OpGetClaimHold,
+	OpReserve, OpReleaseClaim, OpConfirm, OpCancel}
+
+// fuzzClaim draws a command's cross-shard fields: few claim keys (so that
+// claims, holds, resolves and releases meet), deadlines around now, every
+// answer a home gives and one it never gives, message numbers near the marks.
+func (d *fuzzDec) fuzzClaim(c *Command, r []byte) {
+	c.Op = fuzzClaimOps[int(r[0])%len(fuzzClaimOps)]
+	c.Claim = []byte{'K', '0' + r[5]%6}
+	if r[5] >= 250 {
+		c.Claim = nil
+	}
+	c.Deadline = d.now + []int64{-1, 0, 1, int64(time.Second), int64(3 * time.Second), int64(time.Minute) + 1}[int(r[10])%6]
+	c.ItemShard = uint16(r[9] % 4)
+	c.ClaimCode = []Code{OK, OK, CodeLimitExceeded, CodeBlocked, CodeExpired, CodeSoldOut}[int(r[11])%6]
+	c.FromShard, c.ToShard = uint16(r[3]%4), uint16(r[4]%4)
+	if c.Op == OpDelivered || int(r[0])%len(fuzzClaimOps) == 8 {
+		c.Seq = uint64(r[6] % 5)
+	}
+	if c.Op == OpConfirm || c.Op == OpCancel {
+		c.Claim, c.Deadline = nil, 0 // on a claimed hold: claim_required, release
+	}
 }
 
 func (d *fuzzDec) next() (now int64, cmds []Command, ok bool) {
@@ -313,6 +366,10 @@ func (d *fuzzDec) command(r []byte) Command {
 	}
 	c.MemberTier, c.MemberUnits, c.MemberCutoff = r[11]%4, int64(r[9]&7), slot(r[8])
 	c.Tier = r[11] % 17
+	if d.shards > 1 && flags&0x08 != 0 {
+		d.fuzzClaim(&c, r)
+		return c
+	}
 	if extreme {
 		c.Qty = fuzzInts[int(r[7])%len(fuzzInts)]
 		c.Stock = fuzzInts[int(r[11])%len(fuzzInts)]
@@ -339,6 +396,9 @@ func fuzzConfig(b byte) Config {
 	if b&0x40 != 0 {
 		cfg.RatePerSecond, cfg.RateBurst = 2, int(b>>1&3)
 	}
+	if b&0x80 != 0 {
+		cfg.Shards = 3 // claims, provisional holds and the outbox (the model knows one shard: not compared)
+	}
 	return cfg
 }
 
@@ -352,7 +412,8 @@ func FuzzApply(f *testing.F) {
 		}
 		cfg := fuzzConfig(data[0])
 		e, m := New(cfg), newRefModel(cfg)
-		d := &fuzzDec{b: data[1:], now: 1_700_000_000 * int64(time.Second), codes: map[uint64]uint64{}, secret: cfg.PickupSecret}
+		d := &fuzzDec{b: data[1:], now: 1_700_000_000 * int64(time.Second), codes: map[uint64]uint64{}, secret: cfg.PickupSecret,
+			shards: cfg.Shards}
 		var copyAt int
 		var twin *Engine // restored from a snapshot half-way; must behave the same
 		for batch := 0; batch < 24; batch++ {
@@ -375,7 +436,7 @@ func FuzzApply(f *testing.F) {
 				t.Fatalf("batch %d: %v", batch, err)
 			}
 			for i, r := range m.apply(now, cmds) {
-				if !refEqual(want[i], r) {
+				if cfg.Shards <= 1 && !refEqual(want[i], r) {
 					t.Fatalf("batch %d at %d, command %d %s:\n engine %s\n model  %s", batch, now, i, refFmtCmd(&cmds[i]),
 						refFmtResult(want[i]), refFmtResult(r))
 				}
@@ -449,6 +510,7 @@ func fuzzApplySeeds() [][]byte {
 		append([]byte{0x20}, bytes.Join([][]byte{setup, life, pickup, expire}, nil)...),
 		append([]byte{0x05}, bytes.Join([][]byte{setup, life, life, pickup, pickup, expire, life}, nil)...),
 		append([]byte{0x62}, bytes.Join([][]byte{setup, life, extreme, pickup}, nil)...),
+		append([]byte{0xa0}, bytes.Join([][]byte{setup, fuzzClaimSeed(), life, fuzzClaimSeed(), expire}, nil)...),
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 3; i++ {
@@ -459,6 +521,17 @@ func fuzzApplySeeds() [][]byte {
 		seeds = append(seeds, append(append([]byte{0x21}, setup...), b...))
 	}
 	return seeds
+}
+
+// fuzzClaimSeed encodes claims, claimed reserves, resolves, cancels,
+// deliveries and trims of a few claim keys (config 0xa0: a cluster).
+func fuzzClaimSeed() []byte {
+	var recs [][]byte
+	for i := byte(0); i < 12; i++ {
+		// flags 0x08: cross-shard; op index, key, deadline, answer and message numbers vary.
+		recs = append(recs, []byte{i, 0x08, i % 2, i % 3, i % 4, i % 3, i % 5, 1, 0, i, 3 + i%2, i})
+	}
+	return append([]byte{2, byte(len(recs) - 1)}, bytes.Join(recs, nil)...)
 }
 
 // ---- FuzzParseBarcode ----
@@ -515,6 +588,7 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		huge = append(huge, s[len(snapMagic)+4:]...)
 		snaps = append(snaps, trunc, flip, huge)
 	}
+	snaps = append(snaps, fuzzClaimSnapshot())
 	for i, s := range snaps {
 		write("FuzzRestore", i, fmt.Sprintf("[]byte(%q)", s))
 	}

@@ -35,6 +35,7 @@ func (s *state) putItem(c *Command) Result {
 	it.stock = int32(c.Stock)
 	it.opensAt, it.closesAt = c.OpensAt, c.ClosesAt
 	s.setShare(it, c.MemberTier, int32(c.MemberUnits), c.MemberCutoff)
+	assertItem(it)
 	s.itemEvent(EvItemPut, it)
 	return s.itemResult(it)
 }
@@ -132,6 +133,7 @@ func (s *state) putWindow(c *Command) Result {
 		it.ext.windows = ws
 	}
 	w := it.window(c.Window)
+	assertWindow(w)
 	s.emit(Event{Kind: EvWindowPut, SKU: it.skuName(), Store: it.storeName(), Window: w.start, Qty: int64(w.quota)})
 	wi := WindowInfo{Start: w.start, End: w.end, Quota: int64(w.quota), Used: int64(w.used)}
 	return Result{WindowInfo: &wi}
@@ -149,6 +151,7 @@ func (s *state) restock(c *Command) Result {
 		return s.refuse(CodeBadRequest)
 	}
 	it.stock += int32(c.Qty)
+	assertItem(it)
 	s.itemEvent(EvStockChanged, it)
 	return s.itemResult(it)
 }
@@ -171,6 +174,7 @@ func (s *state) adjustStock(c *Command) Result {
 		return s.refuse(CodeBelowPromised)
 	}
 	it.stock = int32(n)
+	assertItem(it)
 	s.itemEvent(EvStockChanged, it)
 	return s.itemResult(it)
 }

@@ -5,9 +5,11 @@ package engine
 // group runs; elsewhere every record call is a cheap no-op.
 //
 // Records hold pointers into slabs (stable) and old values; undo runs them
-// backwards. The due heap and the finished queue are not journaled: their
+// backwards. The due heaps and the finished queue are not journaled: their
 // entries are checked against the reservation when popped, so a stale entry
 // is harmless. Idempotency keys are stored only after a group is decided.
+// The claim index and the outbox are (claimhold.go, outbox.go): a group
+// that cancels a claimed hold and then fails sends no release.
 type journal struct {
 	on      bool
 	entries []undo
@@ -28,11 +30,13 @@ const (
 	undoRes
 	undoNewRes
 	undoPIN
-	undoReleases
+	undoOutbox
+	undoHoldKey
 )
 
 type undo struct {
 	kind   undoKind
+	name   string // undoHoldKey: the claim key
 	slot   uint32
 	had    bool // undoPIN: the code had an entry
 	key    uint64
@@ -102,10 +106,18 @@ func (j *journal) pin(code uint64, old uint64, had bool) {
 	}
 }
 
-// releases records the length of the claim release queue before an append.
-func (j *journal) releases(n int) {
+// outbox records a destination's queue before an append: its last number
+// and length.
+func (j *journal) outbox(to uint16, q *outQueue) {
 	if j.on {
-		j.entries = append(j.entries, undo{kind: undoReleases, slot: uint32(n)})
+		j.entries = append(j.entries, undo{kind: undoOutbox, slot: uint32(to), key: q.last, val: uint64(len(q.msgs))})
+	}
+}
+
+// holdKey records a claim key's entry in the claim index before a change.
+func (j *journal) holdKey(key string, old uint64, had bool) {
+	if j.on {
+		j.entries = append(j.entries, undo{kind: undoHoldKey, name: key, val: old, had: had})
 	}
 }
 
@@ -150,8 +162,16 @@ func (s *state) rollback() {
 			*u.res = u.oldR
 		case undoNewRes:
 			s.res.remove(u.key)
-		case undoReleases:
-			s.releases = s.releases[:u.slot]
+		case undoOutbox:
+			q := &s.out.to[u.slot]
+			clear(q.msgs[u.val:])
+			q.last, q.msgs = u.key, q.msgs[:u.val]
+		case undoHoldKey:
+			if u.had {
+				s.holds.byKey[u.name] = u.val
+			} else {
+				delete(s.holds.byKey, u.name)
+			}
 		case undoPIN:
 			if u.had {
 				s.pins.put(u.key, u.val)

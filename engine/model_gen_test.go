@@ -549,7 +549,7 @@ func (g *refGen) command() Command {
 	case p < 910:
 		return Command{Op: OpExpire}
 	case p < 913:
-		return Command{Op: []Op{0, 9, 15, 29, 31, 40, 200}[g.r.IntN(7)], Key: g.maybeKey()}
+		return Command{Op: []Op{0, 9, 15, 13, 31, 42, 200}[g.r.IntN(7)], Key: g.maybeKey()}
 	default:
 		return g.replay()
 	}

@@ -142,7 +142,17 @@ func refPickupCode(secret []byte, id uint64) uint64 {
 	return binary.BigEndian.Uint64(mac.Sum(nil)[:8]) % 1_000_000_000_000
 }
 
-func refMutating(op Op) bool { return op < OpGetItem && op != OpExpire }
+// refMutating: ops below the reads take an idempotency key, except expire
+// and the nodes' own ops of rules across shards (claim 9, release_claim 10,
+// anchor_claim 14, resolve_claim 15, delivered 29), which are idempotent by
+// their claim or message instead.
+func refMutating(op Op) bool {
+	switch op {
+	case OpExpire, 9, 10, 14, 15, 29:
+		return false
+	}
+	return op < OpGetItem
+}
 
 func refLinkable(op Op) bool {
 	switch op {

@@ -125,6 +125,13 @@ func refFmtCmd(c *Command) string {
 	add("member_cutoff", c.MemberCutoff, c.MemberCutoff != 0)
 	add("tier", c.Tier, c.Tier != 0)
 	add("zone", fmt.Sprintf("%q", c.Zone), c.Zone != nil)
+	add("claim", fmt.Sprintf("%q", c.Claim), c.Claim != nil)
+	add("deadline", c.Deadline, c.Deadline != 0)
+	add("item_shard", c.ItemShard, c.ItemShard != 0)
+	add("claim_code", c.ClaimCode, c.ClaimCode != OK)
+	add("from", c.FromShard, c.FromShard != 0)
+	add("to", c.ToShard, c.ToShard != 0)
+	add("seq", c.Seq, c.Seq != 0)
 	return s
 }
 

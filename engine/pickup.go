@@ -180,6 +180,7 @@ func (s *state) pickup(c *Command) Result {
 	s.j.item(it)
 	it.confirmed -= r.qty
 	it.pickedUp += r.qty
+	assertItem(it)
 	s.leave(r)
 	s.j.res(r)
 	r.state = StatePickedUp
@@ -188,6 +189,7 @@ func (s *state) pickup(c *Command) Result {
 	cu := s.customers.at(r.cust)
 	s.j.customer(cu)
 	cu.active--
+	assertCount(cu.active, "a customer's open reservations")
 	s.stats.Outcomes[StatePickedUp]++
 	// Picked up is where the order ends for the shop; it stays readable (and
 	// returnable) for the retention of finished reservations.

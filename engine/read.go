@@ -88,6 +88,10 @@ func (s *state) read(c *Command) Result {
 		return Result{Items: out}
 	case OpGetStore:
 		return s.getStore(c)
+	case OpGetClaim:
+		return s.getClaim(c)
+	case OpGetClaimHold:
+		return s.getClaimHold(c)
 	}
 	return Result{Code: CodeBadRequest}
 }
@@ -120,8 +124,12 @@ func (s *state) customerInfo(cu *customer) CustomerInfo {
 
 func (s *state) resInfo(r *reservation) ReservationInfo {
 	it := s.items.at(r.item)
-	return ReservationInfo{ID: r.id, SKU: it.skuName(), Store: it.storeName(),
+	info := ReservationInfo{ID: r.id, SKU: it.skuName(), Store: it.storeName(),
 		Customer: s.customers.at(r.cust).id, Qty: int64(r.qty), Window: r.window, State: r.state,
 		CreatedAt: r.createdAt, ExpiresAt: r.expiresAt, UpdatedAt: r.updatedAt, PickupCode: r.code,
-		Attempts: int64(r.attempts), Locked: r.locked, Claim: r.claim}
+		Attempts: int64(r.attempts), Locked: r.locked}
+	if r.cl != nil {
+		info.Claim, info.Provisional = r.cl.key, r.claimSt == claimProvisional
+	}
+	return info
 }

@@ -3,11 +3,12 @@ package engine
 import "time"
 
 // reserve takes Qty units of an item for a customer, or refuses with exactly
-// one reason. Checks run in a fixed order (documented in docs/DOMAIN-RULES
-// through the scenario tests): request shape, item, customer state, rate,
-// sale window, pickup window (an item with windows is reserved into one),
-// stock, the store window's capacity and the item window's quota,
-// customer limit.
+// one reason. Checks run in a fixed order: request shape, item, customer
+// state, rate, sale window, pickup window (an item with windows is reserved
+// into one), stock, the store window's capacity and the item window's
+// quota, customer limit (or the claim that stands for it). The "... before
+// ..." cases of engine/table_test.go pin each step of that order;
+// docs/PROTOCOL.md lists the refusal codes.
 func (s *state) reserve(c *Command) Result {
 	if !validID(c.SKU) || !validID(c.Store) || !validID(c.Customer) ||
 		c.Qty <= 0 || c.Qty > MaxQty || c.TTL < 0 || c.TTL > s.cfg.MaxHold || c.Window < 0 {
@@ -53,19 +54,12 @@ func (s *state) reserve(c *Command) Result {
 	if sw != nil && sw.used+qty > sw.quota || w != nil && w.used+qty > w.quota {
 		return s.refuse(CodeWindowFull)
 	}
-	proven := len(c.Claim) > 0
 	switch {
-	case proven:
-		// The customer's shard counted the units (claim.go): only the
-		// proof is checked here, and the hold ends before the claim.
-		if !s.provenClaim(c, c.Customer, c.SKU, qty) || c.ClaimExpiry == 0 {
-			return s.refuse(CodeBadRequest)
-		}
-		if code := refusedClaim(c); code != OK {
-			return s.refuse(code) // the customer's shard refused the claim
-		}
-		if c.ClaimExpiry-int64(ClaimMargin) <= s.now {
-			return s.refuse(CodeExpired)
+	case len(c.Claim) > 0 || c.Deadline != 0:
+		// The customer's home counts the units (claim.go): the hold is
+		// provisional until its claim is resolved (claimhold.go).
+		if code := s.checkClaimedReserve(c); code != OK {
+			return s.refuse(code)
 		}
 	case s.skuLimit(it) > 0 && s.claimsElsewhere(c.Customer):
 		r := s.refuse(CodeClaimRequired)
@@ -84,15 +78,15 @@ func (s *state) reserve(c *Command) Result {
 	r.state, r.window = StateHeld, c.Window
 	r.createdAt, r.updatedAt = s.now, s.now
 	r.expiresAt = s.now + int64(ttl)
-	if proven {
-		r.claim, r.claimUntil = string(c.Claim), c.ClaimExpiry
-		r.expiresAt = min(r.expiresAt, c.ClaimExpiry-int64(ClaimMargin))
+	if len(c.Claim) > 0 {
+		s.holdProvisional(r, c)
 	}
 
 	s.j.item(it)
 	it.held += qty
 	if share > 0 {
 		it.ext.memberUsed += share
+		assertShare(it)
 	}
 	if w != nil {
 		s.j.window(w)
@@ -102,6 +96,9 @@ func (s *state) reserve(c *Command) Result {
 		s.j.window(sw)
 		sw.used += qty
 	}
+	assertItem(it)
+	assertWindow(w)
+	assertWindow(sw)
 	s.addOwned(custSlot, it.sku, qty)
 	s.j.customer(cu)
 	cu.active++
@@ -110,6 +107,9 @@ func (s *state) reserve(c *Command) Result {
 	s.stats.ActiveHolds++
 	s.stats.Outcomes[StateHeld]++
 	s.resEvent(EvReserved, r, int64(qty))
+	if r.claimSt == claimProvisional {
+		return s.namingClaim(r) // the coordinator learns that the claim's answer decides the hold
+	}
 	return resResult(r)
 }
 
@@ -200,17 +200,21 @@ func (s *state) release(r *reservation, units int32) {
 		s.j.res(r)
 		r.fromShare -= back
 		it.ext.memberUsed -= back
+		assertShare(it)
 	}
 	if r.window != 0 {
 		if w := it.window(r.window); w != nil {
 			s.j.window(w)
 			w.used -= units
+			assertWindow(w)
 		}
 		if sw := s.storeWindow(it, r.window); sw != nil {
 			s.j.window(sw)
 			sw.used -= units
+			assertWindow(sw)
 		}
 	}
+	assertItem(it)
 	s.addOwned(r.cust, it.sku, -units)
 }
 
@@ -225,10 +229,13 @@ func (s *state) finish(r *reservation, to State) {
 		cu := s.customers.at(r.cust)
 		s.j.customer(cu)
 		cu.active--
+		assertCount(cu.active, "a customer's open reservations")
 	}
 	s.stats.Outcomes[to]++
 	s.finished.push(dueEntry{at: s.now, id: r.id})
-	s.queueRelease(r)
+	if r.cl != nil {
+		s.claimHoldEnded(r)
+	}
 }
 
 // leave updates counts and indexes for a reservation leaving its current state.
@@ -257,22 +264,10 @@ func (s *state) confirm(c *Command) Result {
 	if c.Qty > int64(r.qty) {
 		return s.refuse(CodeBadRequest)
 	}
-	it := s.items.at(r.item)
-	settled := false
-	if r.claim != "" {
-		// A claimed hold is confirmed only once its claim is settled on the
-		// customer's shard, so the units keep counting after the hold.
-		if len(c.Claim) == 0 {
-			return s.claimRequired(r)
-		}
-		if string(c.Claim) != r.claim || c.ClaimExpiry != 0 ||
-			!s.provenClaim(c, []byte(s.customers.at(r.cust).id), []byte(it.skuName()), qty) {
-			return s.refuse(CodeBadRequest)
-		}
-		settled = true
-	} else if len(c.Claim) > 0 {
-		return s.refuse(CodeBadRequest)
+	if r.claimSt == claimProvisional {
+		return s.claimRequired(r)
 	}
+	it := s.items.at(r.item)
 	if r.window != 0 && s.pickupDeadline(it, r.window) <= s.now {
 		// The window is over: an order confirmed now would be a no-show at
 		// once and count against the customer. Reschedule first.
@@ -284,12 +279,10 @@ func (s *state) confirm(c *Command) Result {
 	s.j.item(it)
 	it.held -= qty
 	it.confirmed += qty
+	assertItem(it)
 	s.leave(r)
 	s.j.res(r)
 	r.qty = qty
-	if settled {
-		r.claimUntil = 0
-	}
 	r.state = StateConfirmed
 	r.updatedAt = s.now
 	r.expiresAt = s.pickupDeadline(it, r.window)
@@ -320,31 +313,11 @@ func (s *state) extend(c *Command) Result {
 	if code != OK {
 		return s.refuse(code)
 	}
-	claimUntil := r.claimUntil
-	if r.claim != "" {
-		// The claim is extended on the customer's shard first; the hold
-		// follows it, ClaimMargin earlier.
-		if len(c.Claim) == 0 {
-			return s.claimRequired(r)
-		}
-		it := s.items.at(r.item)
-		if string(c.Claim) != r.claim || c.ClaimExpiry <= 0 ||
-			!s.provenClaim(c, []byte(s.customers.at(r.cust).id), []byte(it.skuName()), r.qty) {
-			return s.refuse(CodeBadRequest)
-		}
-		claimUntil = max(claimUntil, c.ClaimExpiry)
-	} else if len(c.Claim) > 0 {
-		return s.refuse(CodeBadRequest)
+	if r.claimSt == claimProvisional {
+		return s.claimRequired(r)
 	}
 	// TTL is clamped to MaxHold first, so that a huge TTL cannot overflow now+TTL.
 	exp := min(s.now+int64(min(c.TTL, s.cfg.MaxHold)), r.createdAt+int64(s.cfg.MaxHold))
-	if r.claim != "" {
-		exp = min(exp, claimUntil-int64(ClaimMargin))
-	}
-	if claimUntil != r.claimUntil {
-		s.j.res(r)
-		r.claimUntil = claimUntil
-	}
 	if exp > r.expiresAt {
 		s.j.res(r)
 		r.expiresAt = exp
@@ -363,7 +336,9 @@ func (s *state) cancel(c *Command) Result {
 	s.release(r, r.qty)
 	s.finish(r, StateCancelled)
 	s.resEvent(EvCancelled, r, int64(r.qty))
-	return resResult(r)
+	res := resResult(r)
+	res.Sent = s.sent // its claim's release, if it had one
+	return res
 }
 
 func (s *state) reschedule(c *Command) Result {
@@ -373,6 +348,9 @@ func (s *state) reschedule(c *Command) Result {
 	r, code := s.target(c, StateHeld, StateConfirmed)
 	if code != OK {
 		return s.refuse(code)
+	}
+	if r.claimSt == claimProvisional {
+		return s.claimRequired(r)
 	}
 	if r.window == c.Window {
 		return resResult(r)
@@ -393,17 +371,21 @@ func (s *state) reschedule(c *Command) Result {
 		if from := it.window(r.window); from != nil {
 			s.j.window(from)
 			from.used -= r.qty
+			assertWindow(from)
 		}
 		if from := s.storeWindow(it, r.window); from != nil {
 			s.j.window(from)
 			from.used -= r.qty
+			assertWindow(from)
 		}
 	}
 	s.j.window(to)
 	to.used += r.qty
+	assertWindow(to)
 	if toStore != nil {
 		s.j.window(toStore)
 		toStore.used += r.qty
+		assertWindow(toStore)
 	}
 	s.j.res(r)
 	r.window = c.Window
@@ -425,12 +407,15 @@ func (s *state) returnRes(c *Command) Result {
 	s.release(r, r.qty)
 	if !c.Restock {
 		it.stock -= r.qty // the units leave the store (damaged, discarded)
+		assertItem(it)
 	}
 	s.finish(r, StateReturned)
 	ev := Event{Kind: EvReturned, ID: r.id, SKU: it.skuName(), Store: it.storeName(),
 		Customer: s.customers.at(r.cust).id, Qty: int64(r.qty), Window: r.window, State: r.state, Stock: int64(it.stock)}
 	s.emit(ev)
-	return resResult(r)
+	res := resResult(r)
+	res.Sent = s.sent // its claim's release, if it had one
+	return res
 }
 
 func (s *state) unlock(c *Command) Result {

@@ -11,24 +11,34 @@ import (
 
 // Snapshot format (all integers varints, strings length-prefixed):
 //
-//	magic "INVSNAP" version(3)
+//	magic "INVSNAP" version(4)
 //	now seq stats
 //	skus (with their limit), items, customers, owned (sorted by key),
 //	reservation slots (0 id = free), free list, pickup-code index (sorted),
 //	due heap (array order), finished queue, idempotency entries (oldest
-//	first), the claims (snapshot_claims.go), the stores (snapshot_stores.go)
+//	first), the claims and the outbox (snapshot_claims.go), the stores
+//	(snapshot_stores.go)
 //
 // Everything is written in a fixed order (slab order, sorted map keys), so
 // the same state gives the same bytes; restore rebuilds the maps.
 //
 // Versions 1 and 2 kept a limit per item and came from nodes that placed
 // items by SKU and store (docs/adr/0071): their shards hold other items
-// than this version's, so they are refused, not converted.
+// than this version's, so they are refused, not converted. Version 3 kept
+// the claims of docs/adr/0050 (claims that expire, proofs, a queue of
+// releases), which the claims and the outbox of docs/adr/0070 replaced: it
+// is refused too (errSnapshotV3).
 
-var snapMagic = []byte("INVSNAP\x03")
+var snapMagic = []byte("INVSNAP\x04")
 
 // snapMagicOld is the part of the magic before the version byte.
 var snapMagicOld = []byte("INVSNAP")
+
+// errSnapshotV3 refuses a snapshot of format 3, whose claims are those of
+// docs/adr/0050.
+var errSnapshotV3 = errors.New("engine: snapshot format 3 keeps the claims of docs/adr/0050, which this version " +
+	"does not restore (its format 4 keeps the claims and the outbox of docs/adr/0070): restore it with the release " +
+	"that wrote it and let every claimed reservation end, or export the catalog there and import it here")
 
 type enc struct {
 	w   *bufio.Writer
@@ -305,9 +315,12 @@ func (s *state) restore(r io.Reader) error {
 	if len(data) < len(snapMagic) || string(data[:len(snapMagicOld)]) != string(snapMagicOld) {
 		return fmt.Errorf("%w: bad magic or version", errSnapshot)
 	}
-	if v := data[len(snapMagicOld)]; v == 1 || v == 2 {
+	switch v := data[len(snapMagicOld)]; v {
+	case 1, 2:
 		return fmt.Errorf("%w: version %d places items by SKU and store; this version places them by store "+
 			"(export the catalog with the old version, import it here)", errSnapshot, v)
+	case 3:
+		return errSnapshotV3
 	}
 	if string(data[:len(snapMagic)]) != string(snapMagic) {
 		return fmt.Errorf("%w: bad magic or version", errSnapshot)
@@ -322,7 +335,7 @@ func (s *state) restore(r io.Reader) error {
 	s.restoreCustomers(d)
 	s.restoreRes(d)
 	s.due = restoreDue(d)
-	s.finished = fifo{buf: restoreDue(d)}
+	s.finished = fifo[dueEntry]{buf: restoreDue(d)}
 	s.restoreIdem(d)
 	s.restoreClaims(d)
 	s.restoreStores(d)

@@ -28,12 +28,16 @@ type state struct {
 	res  resTable // reservations by sequence number
 	pins u64table // pickup code -> seq of a confirmed reservation with it; others with the same code chain through pinNext
 
-	due      dueHeap // holds and pickup deadlines, earliest first (entries go stale; checked on pop)
-	finished fifo    // finished reservations by the time they finished, for garbage collection
+	due      dueHeap[uint64] // holds and pickup deadlines, earliest first (entries go stale; checked on pop)
+	finished fifo[dueEntry]  // finished reservations by the time they finished, for garbage collection
 	idem     idemTable
 
-	claims   claimTable     // customer shard: units of customers' limits claimed by other shards
-	releases []ClaimRelease // item shard: claims of finished reservations still to release
+	claims claimTable // customer's home: claims on customers' limits by holds in other shards (claim.go)
+	holds  holdIndex  // item's shard: claimed reservations by claim key, provisional holds by deadline (claimhold.go)
+	out    outbox     // messages to other shards and the marks of messages from them (outbox.go)
+	// sent is the message the command being applied appended, if any (a
+	// cancel's or a return's release of its claim): its Result says so.
+	sent MessageRef
 
 	stats Stats
 
@@ -46,8 +50,6 @@ type state struct {
 	mac    hash.Hash
 	macBuf [sha256.Size]byte
 	pinBuf [16]byte
-
-	proofBuf []byte
 }
 
 // sku is one SKU known to the shard, with the items (stores) that carry it
@@ -140,15 +142,15 @@ type reservation struct {
 	state     State
 	attempts  uint8
 	locked    bool
-	window    int64 // window start, 0 = none
+	claimSt   claimState // a claimed hold: provisional, firm, or ended by a refused claim (claimhold.go)
+	claimCode Code       // claimEnded: the refusal that ended it
+	window    int64      // window start, 0 = none
 	createdAt int64
 	expiresAt int64 // hold expiry (HELD) or pickup deadline (CONFIRMED)
 	updatedAt int64
 	code      uint64
-	pinNext   uint64 // seq of the next confirmed reservation with the same pickup code, 0 = end
-
-	claim      string // key of the claim on the customer's shard that covers the units; "" = none
-	claimUntil int64  // that claim's expiry; 0 = settled
+	pinNext   uint64    // seq of the next confirmed reservation with the same pickup code, 0 = end
+	cl        *resClaim // the claim on the customer's home that counts the units; nil for most (never changes once set)
 }
 
 func (s *state) init(cfg *Config) {
@@ -157,6 +159,8 @@ func (s *state) init(cfg *Config) {
 	s.stores.init()
 	s.idem.init()
 	s.claims.init()
+	s.holds.init()
+	s.out.init(cfg)
 	s.mac = hmac.New(sha256.New, cfg.PickupSecret)
 	s.keyBuf = make([]byte, 0, 2*MaxIDBytes+1)
 }
@@ -172,7 +176,12 @@ func (s *state) itemKey(skuID, store []byte) []byte {
 }
 
 func (s *state) findItem(skuID, store []byte) (uint32, *item) {
-	key := s.itemKey(skuID, store)
+	return s.lookupItem(s.itemKey(skuID, store))
+}
+
+// lookupItem finds an item by its key (itemKey's layout). It only reads:
+// Peek calls it from several goroutines at once.
+func (s *state) lookupItem(key []byte) (uint32, *item) {
 	if i, ok := s.itemByKey.candidate(key); ok {
 		if it := s.items.at(i); it.key == string(key) {
 			return i, it
@@ -235,9 +244,11 @@ func (s *state) addOwned(cust, skuIdx uint32, d int32) {
 		if o := &cu.owns[i]; o.sku == skuIdx {
 			s.j.i32(&o.units)
 			o.units += d
+			assertCount(o.units, "a customer's units of a SKU")
 			return
 		}
 	}
+	assertCount(d, "a customer's units of a SKU")
 	cu.owns = append(cu.owns, own{sku: skuIdx, units: d})
 }
 
@@ -259,13 +270,11 @@ func (s *state) resEvent(k EventKind, r *reservation, qty int64) {
 // may be stale (its reservation confirmed or cancelled since): then an
 // OpExpire at that time only drops it. Reading must not pop: the heap is part
 // of the replicated state and a leader-only change would make replicas differ.
+// Claims and provisional holds are not timed here: their sweeps are the
+// leaders' (claim.go, claimhold.go).
 func (s *state) nextDue() int64 {
-	var at int64
 	if len(s.due) > 0 {
-		at = s.due[0].at
+		return s.due[0].at
 	}
-	if len(s.claims.due) > 0 && (at == 0 || s.claims.due[0].at < at) {
-		at = s.claims.due[0].at
-	}
-	return at
+	return 0
 }

@@ -1,102 +1,98 @@
-// Table cases of the claims (claim.go, docs/adr/0050), run by
-// TestEngineTable with the others and counted by TestEngineTableCoverage.
+// Table cases of the claims on a customer's home (claim.go) and of the
+// outbox's receiving side (outbox.go), run by TestEngineTable with the
+// others and counted by TestEngineTableCoverage; the item shard's side is
+// in table_holds_test.go.
 //
-// What they prove: on a customer's shard, claims count against the limit
-// together with the customer's own holds there, are idempotent by key,
-// expire, settle, extend and release as documented; on an item's shard, a
-// limited reserve of a customer of another shard is refused claim_required
-// (with the limit) until it carries a claim whose proof checks, the hold
-// then ends ClaimMargin before the claim, confirm and extend need the
-// claim's new state, and a finished claimed reservation queues the release
-// of its claim until claim_released. The proof is recomputed here from its
-// documented derivation (tbProof), so a result carrying it proves it.
+// What they prove: a claim is answered once and every later claim with its
+// key gets that answer (accepted, or refused limit_exceeded, blocked or
+// expired, kept though units come free, aged out with the retention); it
+// counts with the customer's own holds in its home; it is anchored,
+// released and read as documented, and the home's sweep finds the pending
+// ones past a time in a fixed order; a delivered outbox message applies
+// once and in order per sending shard, a duplicate changes nothing and a
+// gap is refused out_of_order.
 package engine
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
+	"strings"
+	"testing"
+	"time"
 )
 
 // tbShards is the cluster size of the claim cases: the table's engine is
 // shard tbShard of it.
 const tbShards = 4
 
-// tbFar and tbNear are customers whose counters live in another shard and
-// in the table's shard.
-var tbFar, tbNear = tbCustomerIn(false), tbCustomerIn(true)
+// tbItemShard is the item shard the home's claims name.
+const tbItemShard = 1
 
-func tbCustomerIn(home bool) string {
+// tbFar is a customer whose home is another shard; tbNear and tbNear2 are
+// customers whose home is the table's shard.
+var (
+	tbFar   = tbCustomerIn(false, 0)
+	tbNear  = tbCustomerIn(true, 0)
+	tbNear2 = tbCustomerIn(true, 1)
+	tbHome  = uint16(CustomerShard([]byte(tbFar), tbShards)) // tbFar's home
+)
+
+func tbCustomerIn(home bool, skip int) string {
 	for i := 0; ; i++ {
 		c := fmt.Sprintf("cust-%d", i)
 		if (CustomerShard([]byte(c), tbShards) == tbShard) == home {
-			return c
+			if skip == 0 {
+				return c
+			}
+			skip--
 		}
 	}
 }
 
 func tbClaimCfg(c *Config) { c.Shards = tbShards }
 
-// tbProof recomputes a claim's proof as documented: HMAC-SHA256 under the
-// pickup secret over "inv-claim", then customer, SKU and key each after its
-// length byte, units (u32) and expiry (u64) big-endian; the first 8 bytes,
-// lowest bit set.
-func tbProof(customer, sku string, units int64, key string, exp int64) uint64 {
-	b := []byte("inv-claim")
-	for _, f := range []string{customer, sku, key} {
-		b = append(b, byte(len(f)))
-		b = append(b, f...)
-	}
-	b = binary.BigEndian.AppendUint32(b, uint32(units))
-	b = binary.BigEndian.AppendUint64(b, uint64(exp))
-	m := hmac.New(sha256.New, tbSecret)
-	m.Write(b)
-	return binary.BigEndian.Uint64(m.Sum(nil)[:8]) | 1
-}
-
-func (o tbOps) claim(cust, sku string, qty, limit int64, key string) tbStep {
-	return o.cmd(Command{Op: OpClaim, Customer: []byte(cust), SKU: []byte(sku), Qty: qty, Limit: limit, Claim: []byte(key)})
+// claim asks for qty units of cust's limit for sku under key, with the
+// deadline at the offset dl.
+func (o tbOps) claim(cust, sku string, qty, limit int64, key, dl string) tbStep {
+	return o.cmd(Command{Op: OpClaim, Customer: []byte(cust), SKU: []byte(sku), Qty: qty, Limit: limit,
+		Claim: []byte(key), ItemShard: tbItemShard, Deadline: tbAbs(dl)})
 }
 func (o tbOps) releaseClaim(key string) tbStep {
 	return o.cmd(Command{Op: OpReleaseClaim, Claim: []byte(key)})
 }
-func (o tbOps) settle(key string, qty int64) tbStep {
-	return o.cmd(Command{Op: OpSettleClaim, Claim: []byte(key), Qty: qty})
+func (o tbOps) anchor(key string) tbStep {
+	return o.cmd(Command{Op: OpAnchorClaim, Claim: []byte(key)})
 }
-func (o tbOps) extendClaim(key, ttl string) tbStep {
-	return o.cmd(Command{Op: OpExtendClaim, Claim: []byte(key), TTL: tbDur(ttl)})
-}
-func (o tbOps) claimReleased(seq uint64) tbStep {
-	return o.cmd(Command{Op: OpClaimReleased, ID: id(seq)})
+func (o tbOps) getClaim(key string) tbStep {
+	return o.cmd(Command{Op: OpGetClaim, Claim: []byte(key)})
 }
 
-// proven attaches a claim of cust's units of sku under key, expiring at
-// the offset exp ("settled" = 0), with its proof.
-func (s tbStep) proven(cust, sku string, units int64, key, exp string) tbStep {
-	var at int64
-	if exp != "settled" {
-		at = tbAbs(exp)
+// msg is a delivered release_claim message.
+func (o tbOps) msg(key string, from uint16, seq uint64) tbStep {
+	return o.cmd(Command{Op: OpReleaseClaim, Claim: []byte(key), FromShard: from, Seq: seq})
+}
+
+func (s tbStep) itemShard(n uint16) tbStep { s.cmd.ItemShard = n; return s }
+func (s tbStep) dl(off string) tbStep      { s.cmd.Deadline = tbAbs(off); return s }
+
+// tbFmtClaim renders a claim's answer: "accepted qty=2 pending until=5s",
+// "accepted qty=2" (anchored, or released by its hold's end),
+// "refused limit_exceeded qty=1".
+func tbFmtClaim(r Result) string {
+	if r.Code != OK {
+		if r.Qty != 0 {
+			return fmt.Sprintf("refused %v qty=%d", r.Code, r.Qty)
+		}
+		return "refused " + r.Code.String()
 	}
-	s.cmd.Claim, s.cmd.ClaimExpiry = []byte(key), at
-	s.cmd.Proof = tbProof(cust, sku, units, key, at)
-	return s
+	if r.ExpiresAt != 0 {
+		return fmt.Sprintf("accepted qty=%d pending until=%s", r.Qty, tbAt(r.ExpiresAt))
+	}
+	return fmt.Sprintf("accepted qty=%d", r.Qty)
 }
 
-// claimRes checks a claim op's result: units, expiry ("settled" = 0) and
-// the proof over them.
-func (s tbStep) claimRes(cust, sku string, units int64, key, exp string) tbStep {
-	return s.chk(func(_ *Engine, r Result) string {
-		var at int64
-		if exp != "settled" {
-			at = tbAbs(exp)
-		}
-		if r.Qty != units || r.ExpiresAt != at || r.PickupCode != tbProof(cust, sku, units, key, at) {
-			return fmt.Sprintf("claim result qty=%d expires=%d proof=%x; want qty=%d expires=%s", r.Qty, r.ExpiresAt, r.PickupCode, units, exp)
-		}
-		return ""
-	})
+func (s tbStep) claimIs(want string) tbStep {
+	return s.chk(func(_ *Engine, r Result) string { return tbDiff("claim", tbFmtClaim(r), want) })
 }
 
 func (s tbStep) qtyIs(n int64) tbStep {
@@ -108,162 +104,156 @@ func (s tbStep) qtyIs(n int64) tbStep {
 	})
 }
 
-// releases checks the item shard's pending claim releases: "id:customer:key ...".
-func (s tbStep) releases(want string) tbStep {
+// claimsDue checks Engine.ClaimsDue(until, max): the keys in order.
+func (s tbStep) claimsDue(until string, max int, want string) tbStep {
 	return s.chk(func(e *Engine, _ Result) string {
-		got := ""
-		for i, r := range e.ClaimReleases(100) {
-			if i > 0 {
-				got += " "
+		var got []string
+		for _, c := range e.ClaimsDue(tbAbs(until), max) {
+			if c.ItemShard != tbItemShard || c.Qty <= 0 {
+				return fmt.Sprintf("due claim %+v", c)
 			}
-			got += fmt.Sprintf("%d:%s:%s", SeqOfID(r.ID), r.Customer, r.Key)
+			got = append(got, c.Key)
 		}
-		return tbDiff("claim releases", got, want)
+		return tbDiff("claims due", strings.Join(got, " "), want)
 	})
 }
 
-// namesClaim checks a claim_required refusal of confirm or extend: it
-// names the claim and the reservation's customer and SKU.
-func (s tbStep) namesClaim(cust, sku, key string) tbStep {
-	return s.chk(func(_ *Engine, r Result) string {
-		if r.Reservation == nil || r.Reservation.Customer != cust || r.Reservation.SKU != sku || r.Reservation.Claim != key {
-			return fmt.Sprintf("claim_required names %+v; want %s %s %s", r.Reservation, cust, sku, key)
+// marks checks the inbox marks of shards 0..3: "0 1 2 0".
+func (s tbStep) marks(want string) tbStep {
+	return s.chk(func(e *Engine, _ Result) string {
+		var got []string
+		for i := uint16(0); i < tbShards; i++ {
+			got = append(got, fmt.Sprint(e.InboxMark(i)))
 		}
-		return ""
+		return tbDiff("inbox marks", strings.Join(got, " "), want)
 	})
 }
 
 func tbClaimTable() []tbCase {
+	return append(append(tbHomeCases(), tbMessageCases()...), tbHoldCases()...)
+}
+
+func tbHomeCases() []tbCase {
 	R := do.reserve
-	far, near := tbFar, tbNear
+	near, near2, far := tbNear, tbNear2, tbFar
 	c := func(name string, steps ...tbStep) tbCase { return tcc(name, tbClaimCfg, steps...) }
 	return []tbCase{
-		// ---- claim (customer shard) ----
-		c("claim: takes units of the limit, expires after the default hold and the margin",
-			do.claim(near, "L", 2, 2, "k1").claimRes(near, "L", 2, "k1", "10m2s").events("claimed L/ "+near+" qty=2").due("10m2s")),
-		c("claim: over the limit, with the proof of the refusal", do.claim(near, "L", 2, 2, "k1"),
-			do.claim(near, "L", 1, 2, "k2").is(CodeLimitExceeded).events().chk(func(_ *Engine, r Result) string {
-				if r.PickupCode != tbProof(near, "L", 1, "k2", -int64(CodeLimitExceeded)) {
-					return "no proof of the refusal"
-				}
-				return ""
-			})),
-		c("claim: the customer's own holds in its shard count", R("L", "S1", near, 1), do.claim(near, "L", 2, 2, "k1").is(CodeLimitExceeded),
-			do.claim(near, "L", 1, 2, "k2").claimRes(near, "L", 1, "k2", "10m2s")),
-		c("claim: other SKUs and customers are apart", do.claim(near, "L", 2, 2, "k1"), do.claim(near, "X", 2, 2, "k2"),
-			do.claim(far, "L", 2, 2, "k3").claimRes(far, "L", 2, "k3", "10m2s")),
-		c("claim: a retry with the same key counts once", do.claim(near, "L", 1, 2, "k1").ttl("5m"),
-			do.claim(near, "L", 1, 2, "k1").ttl("5m").at("1m").claimRes(near, "L", 1, "k1", "5m").events(),
-			do.claim(near, "L", 1, 2, "k2").claimRes(near, "L", 1, "k2", "11m2s")),
-		c("claim: the same key for another claim", do.claim(near, "L", 1, 2, "k1"), do.claim(near, "L", 2, 2, "k1").is(CodeKeyConflict),
-			do.claim(far, "L", 1, 2, "k1").is(CodeKeyConflict), do.claim(near, "A", 1, 2, "k1").is(CodeKeyConflict)),
-		c("claim: a blocked customer", do.claim("bad", "L", 1, 2, "k1").is(CodeBlocked)),
-		c("claim: no key, no units, no limit, a TTL over the longest hold", do.claim(near, "L", 1, 2, "").is(CodeBadRequest),
-			do.claim(near, "L", 0, 2, "k").is(CodeBadRequest), do.claim(near, "L", 1, 0, "k").is(CodeBadRequest),
-			do.claim(near, "L", 1, 2, "k").ttl("30m3s").is(CodeBadRequest), do.claim("", "L", 1, 2, "k").is(CodeBadRequest),
-			do.claim(near, "L", 1, 2, "k").ttl("30m2s").claimRes(near, "L", 1, "k", "30m2s")),
-		c("claim: expires on its own and frees the units", do.claim(near, "L", 2, 2, "k1").ttl("1m"),
-			do.expire().at("1m").events("claim_ended L/ "+near+" qty=2").due("none"),
-			do.claim(near, "L", 2, 2, "k2").claimRes(near, "L", 2, "k2", "11m2s")),
-		c("reserve: claims count in the customer's shard", do.claim(near, "L", 2, 2, "k1"), R("L", "S1", near, 1).is(CodeLimitExceeded),
-			do.releaseClaim("k1"), R("L", "S1", near, 2).res("held id=1 qty=2 expires=10m")),
+		c("claim: counts against the limit, pending until its deadline",
+			do.claim(near, "L", 2, 2, "k1", "5s").claimIs("accepted qty=2 pending until=5s").events("claimed L/ "+near+" qty=2").due("none"),
+			do.claim(near, "L", 1, 2, "k2", "5s").is(CodeLimitExceeded).claimIs("refused limit_exceeded qty=1").events(),
+			do.getClaim("k1").claimIs("accepted qty=2 pending until=5s")),
+		c("claim: the customer's own holds in its home count", R("L", "S1", near, 1),
+			do.claim(near, "L", 2, 2, "k1", "5s").is(CodeLimitExceeded),
+			do.claim(near, "L", 1, 2, "k2", "5s").claimIs("accepted qty=1 pending until=5s")),
+		c("reserve: accepted claims count in the customer's home", do.claim(near, "L", 2, 2, "k1", "5s"),
+			R("L", "S1", near, 1).is(CodeLimitExceeded), do.releaseClaim("k1"), R("L", "S1", near, 2).res("held id=1 qty=2 expires=10m")),
+		c("claim: other SKUs and customers are apart", do.claim(near, "L", 2, 2, "k1", "5s"),
+			do.claim(near, "X", 2, 2, "k2", "5s").claimIs("accepted qty=2 pending until=5s"),
+			do.claim(near2, "L", 2, 2, "k3", "5s").claimIs("accepted qty=2 pending until=5s")),
+		c("claim: a retry with the same key gets the first answer and counts once", do.claim(near, "L", 1, 2, "k1", "5s"),
+			do.claim(near, "L", 1, 2, "k1", "5s").at("1s").claimIs("accepted qty=1 pending until=5s").events(),
+			do.claim(near, "L", 1, 2, "k2", "6s").claimIs("accepted qty=1 pending until=6s"),
+			do.claim(near, "L", 1, 2, "k3", "6s").is(CodeLimitExceeded)),
+		c("claim: a retry with a later deadline moves the sweep's, never earlier", do.claim(near, "L", 1, 2, "k1", "5s"),
+			do.claim(near, "L", 1, 2, "k1", "1m5s").at("1m").claimIs("accepted qty=1 pending until=1m5s").events().claimsDue("1m", 10, ""),
+			do.claim(near, "L", 1, 2, "k1", "1m3s").claimIs("accepted qty=1 pending until=1m5s").claimsDue("1m5s", 10, "k1"),
+			do.anchor("k1"), do.claim(near, "L", 1, 2, "k1", "1m9s").claimIs("accepted qty=1")),
+		c("claim: a refusal stands after the deadline", do.claim(near, "L", 3, 2, "k1", "5s").is(CodeLimitExceeded),
+			do.claim(near, "L", 3, 2, "k1", "1m5s").at("1m").is(CodeLimitExceeded).claimIs("refused limit_exceeded qty=3")),
+		c("claim: a refusal is kept for its key though units come free", do.claim(near, "L", 2, 2, "k1", "5s"),
+			do.claim(near, "L", 1, 2, "k2", "5s").is(CodeLimitExceeded), do.releaseClaim("k1"),
+			do.claim(near, "L", 1, 2, "k2", "5s").is(CodeLimitExceeded).claimIs("refused limit_exceeded qty=1").events(),
+			do.claim(near, "L", 1, 2, "k3", "5s").claimIs("accepted qty=1 pending until=5s")),
+		c("claim: the same key for another claim", do.claim(near, "L", 1, 2, "k1", "5s"),
+			do.claim(near, "L", 2, 2, "k1", "5s").is(CodeKeyConflict), do.claim(near2, "L", 1, 2, "k1", "5s").is(CodeKeyConflict),
+			do.claim(near, "A", 1, 2, "k1", "5s").is(CodeKeyConflict), do.claim(near, "L", 1, 2, "k1", "5s").itemShard(2).is(CodeKeyConflict),
+			do.claim(near, "L", 1, 9, "k1", "5s").claimIs("accepted qty=1 pending until=5s")), // the limit is not the claim's
+		c("claim: a blocked customer, refused for the key", do.block(near), do.claim(near, "L", 1, 2, "k1", "5s").is(CodeBlocked),
+			do.unblock(near), do.claim(near, "L", 1, 2, "k1", "5s").is(CodeBlocked), do.claim(near, "L", 1, 2, "k2", "5s").claimIs("accepted qty=1 pending until=5s")),
+		c("claim: past its deadline, refused expired for the key", do.claim(near, "L", 1, 2, "k1", "0").is(CodeExpired).claimIs("refused expired qty=1"),
+			do.claim(near, "L", 1, 2, "k2", "5s").at("5s").is(CodeExpired), do.claim(near, "L", 1, 2, "k2", "10s").at("6s").is(CodeExpired),
+			do.claim(near, "L", 2, 2, "k3", "10s").claimIs("accepted qty=2 pending until=10s")),
+		c("claim: bad requests", do.claim(near, "L", 1, 2, "", "5s").is(CodeBadRequest), do.claim(near, "L", 0, 2, "k", "5s").is(CodeBadRequest),
+			do.claim(near, "L", 1, 0, "k", "5s").is(CodeBadRequest), do.claim(near, "L", 1, 2, "k", "none").is(CodeBadRequest),
+			do.claim(near, "L", 1, 2, "k", "1m1ns").is(CodeBadRequest), do.claim(near, "L", 1, 2, "k", "5s").itemShard(tbShard).is(CodeBadRequest),
+			do.claim(near, "L", 1, 2, "k", "5s").itemShard(tbShards).is(CodeBadRequest), do.claim(far, "L", 1, 2, "k", "5s").is(CodeBadRequest),
+			do.claim("", "L", 1, 2, "k", "5s").is(CodeBadRequest), do.claim(near, "", 1, 2, "k", "5s").is(CodeBadRequest),
+			do.claim(near, "L", 1, 2, "k", "1m").claimIs("accepted qty=1 pending until=1m")),
+		tc("claim: a single shard takes none", do.claim(near, "L", 1, 2, "k", "5s").is(CodeBadRequest)),
+		tcc("claim: refusals age out with the idempotency retention", func(c *Config) { tbClaimCfg(c); c.IdempotencyRetention = time.Hour },
+			do.claim(near, "L", 2, 2, "k1", "5s"), do.claim(near, "L", 1, 2, "k2", "5s").is(CodeLimitExceeded), do.releaseClaim("k1"),
+			do.claim(near, "L", 1, 2, "k2", "59m5s").at("59m59s").is(CodeLimitExceeded),
+			do.getClaim("k2").at("1h").is(CodeNotFound), do.claim(near, "L", 1, 2, "k2", "1h5s").claimIs("accepted qty=1 pending until=1h5s")),
 
-		// ---- release_claim ----
-		c("release_claim: frees the units", do.claim(near, "L", 2, 2, "k1"),
-			do.releaseClaim("k1").qtyIs(2).events("claim_ended L/ "+near+" qty=2"), do.claim(near, "L", 2, 2, "k2"),
-			do.expire().at("10m2s").events("claim_ended L/ "+near+" qty=2")), // k2 ends; k1's entry is stale
+		c("release_claim: frees the units; the key still answers accepted", do.claim(near, "L", 2, 2, "k1", "5s"),
+			do.releaseClaim("k1").res("ok").qtyIs(2).events("claim_ended L/ "+near+" qty=2"), do.getClaim("k1").claimIs("accepted qty=2"),
+			do.claim(near, "L", 2, 2, "k1", "6s").claimIs("accepted qty=2").events(), do.releaseClaim("k1").qtyIs(0).events(),
+			do.anchor("k1").is(CodeWrongState), do.claim(near, "L", 2, 2, "k2", "5s").claimIs("accepted qty=2 pending until=5s")),
+		tcc("release_claim: a released claim's answer ages out with the retentions", func(c *Config) {
+			tbClaimCfg(c)
+			c.IdempotencyRetention, c.FinishedRetention = 2*time.Hour, time.Hour
+		}, do.claim(near, "L", 2, 2, "k1", "5s"), do.releaseClaim("k1").at("1m"), do.getClaim("k1").at("1h59s").claimIs("accepted qty=2"),
+			do.getClaim("k1").at("1h1m").is(CodeNotFound)),
 		c("release_claim: an unknown key is done", do.releaseClaim("nope").res("ok").qtyIs(0).events()),
-		c("release_claim: no key", do.releaseClaim("").is(CodeBadRequest)),
+		c("release_claim: a refused key is done and stays refused", do.claim(near, "L", 2, 2, "k1", "5s"),
+			do.claim(near, "L", 1, 2, "k2", "5s").is(CodeLimitExceeded), do.releaseClaim("k2").qtyIs(0).events(),
+			do.getClaim("k2").is(CodeLimitExceeded), do.claim(near, "L", 1, 2, "k3", "5s").is(CodeLimitExceeded)),
+		c("release_claim: no key", do.releaseClaim("").is(CodeBadRequest), do.releaseClaim("k").withCmd(func(c *Command) { c.Deadline = -1 }).is(CodeBadRequest)),
+		c("release_claim: with a deadline, only the pending claim judged at it", do.claim(near, "L", 1, 2, "k1", "5s"),
+			do.claim(near, "L", 1, 2, "k2", "5s"), do.anchor("k2"),
+			do.releaseClaim("k1").dl("4s").qtyIs(0).events(), do.releaseClaim("k2").dl("5s").qtyIs(0).events(),
+			do.getClaim("k1").claimIs("accepted qty=1 pending until=5s"), do.getClaim("k2").claimIs("accepted qty=1"),
+			do.releaseClaim("k1").dl("5s").qtyIs(1).events("claim_ended L/ "+near+" qty=1"), do.getClaim("k1").is(CodeNotFound),
+			do.releaseClaim("k2").qtyIs(1)),
 
-		// ---- settle_claim ----
-		c("settle_claim: the units count without expiry", do.claim(near, "L", 2, 2, "k1"),
-			do.settle("k1", 0).claimRes(near, "L", 2, "k1", "settled").events("claim_settled L/ "+near+" qty=2"),
-			do.expire().at("1d").events(), do.claim(near, "L", 1, 2, "k2").is(CodeLimitExceeded),
-			do.settle("k1", 0).claimRes(near, "L", 2, "k1", "settled").events()),
-		c("settle_claim: fewer units free the rest", do.claim(near, "L", 2, 2, "k1"),
-			do.settle("k1", 1).claimRes(near, "L", 1, "k1", "settled").events("claim_settled L/ "+near+" qty=1", "claim_ended L/ "+near+" qty=1"),
-			do.claim(near, "L", 1, 2, "k2"), do.claim(near, "L", 1, 2, "k3").is(CodeLimitExceeded)),
-		c("settle_claim: an expired or unknown claim", do.claim(near, "L", 2, 2, "k1").ttl("1m"), do.settle("k1", 0).at("1m").is(CodeNotFound)),
-		c("settle_claim: more units than claimed, a negative qty, no key", do.claim(near, "L", 1, 2, "k1"), do.settle("k1", 2).is(CodeBadRequest),
-			do.settle("k1", -1).is(CodeBadRequest), do.settle("", 0).is(CodeBadRequest)),
+		c("anchor_claim: a pending claim counts until released", do.claim(near, "L", 2, 2, "k1", "5s"),
+			do.anchor("k1").claimIs("accepted qty=2").events("claim_anchored L/ "+near+" qty=2"),
+			do.anchor("k1").at("1m").claimIs("accepted qty=2").events().claimsDue("1m", 10, ""),
+			do.claim(near, "L", 1, 2, "k2", "1m5s").is(CodeLimitExceeded), do.releaseClaim("k1").qtyIs(2)),
+		c("anchor_claim: unknown, refused, no key", do.anchor("nope").is(CodeNotFound), do.claim(near, "L", 2, 2, "k1", "5s"),
+			do.claim(near, "L", 1, 2, "k2", "5s").is(CodeLimitExceeded), do.anchor("k2").is(CodeWrongState), do.anchor("").is(CodeBadRequest)),
 
-		// ---- extend_claim ----
-		c("extend_claim: moves the expiry", do.claim(near, "L", 2, 2, "k1").ttl("1m"),
-			do.extendClaim("k1", "5m").claimRes(near, "L", 2, "k1", "5m").events("claim_moved L/ "+near+" qty=2"),
-			do.expire().at("1m").events(), do.claim(near, "L", 1, 2, "k2").is(CodeLimitExceeded),
-			do.expire().at("5m").events("claim_ended L/ "+near+" qty=2")),
-		c("extend_claim: never earlier, never past the longest hold from its creation", do.claim(near, "L", 1, 2, "k1"),
-			do.extendClaim("k1", "1m").claimRes(near, "L", 1, "k1", "10m2s").events(),
-			do.extendClaim("k1", "10m").at("9m").claimRes(near, "L", 1, "k1", "19m"),
-			do.extendClaim("k1", "30m").at("18m").claimRes(near, "L", 1, "k1", "30m2s")),
-		c("extend_claim: settled, unknown, no TTL", do.claim(near, "L", 1, 2, "k1"), do.extendClaim("k1", "0").is(CodeBadRequest),
-			do.settle("k1", 0), do.extendClaim("k1", "5m").is(CodeWrongState), do.extendClaim("k2", "5m").is(CodeNotFound)),
+		c("get_claim: pending, anchored, refused, unknown", do.claim(near, "L", 1, 2, "k1", "5s"), do.claim(near, "L", 1, 2, "k2", "5s"),
+			do.claim(near, "L", 1, 2, "k3", "5s").is(CodeLimitExceeded), do.anchor("k2"),
+			do.getClaim("k1").claimIs("accepted qty=1 pending until=5s"), do.getClaim("k2").claimIs("accepted qty=1"),
+			do.getClaim("k3").is(CodeLimitExceeded).claimIs("refused limit_exceeded qty=1"), do.getClaim("k4").is(CodeNotFound),
+			do.getClaim("").is(CodeBadRequest)),
+		c("claims due: pending ones past a time, by deadline then key, at most max",
+			do.claim(near, "L", 1, 9, "kb", "10s"), do.claim(near, "L", 1, 9, "ka", "10s"), do.claim(near, "L", 1, 9, "kc", "3s"),
+			do.claim(near, "X", 1, 9, "kd", "20s").claimsDue("10s", 10, "kc ka kb").claimsDue("10s", 2, "kc ka").claimsDue("2s", 10, ""),
+			do.anchor("ka").claimsDue("1m", 10, "kc kb kd"), do.releaseClaim("kc").at("30s").claimsDue("1m", 10, "kb kd")),
+	}
+}
 
-		// ---- the item's shard ----
-		c("reserve: a limited item of a customer of another shard needs a claim", R("L", "S1", far, 1).is(CodeClaimRequired).qtyIs(2).events(),
-			do.getItem("L", "S1").item("stock=10 available=10 limit=2")),
-		c("reserve: an unlimited item needs no claim", R("A", "S1", far, 1).res("held id=1 qty=1 expires=10m")),
-		tc("reserve: a single shard needs no claim", R("L", "S1", far, 2).res("held id=1 qty=2 expires=10m")),
-		c("reserve: an item without a limit needs no claim", do.setLimit("L", 0), R("L", "S1", far, 3).res("held id=1 qty=3 expires=10m")),
-		c("reserve: with a claim, held until the margin before the claim's expiry",
-			R("L", "S1", far, 2).proven(far, "L", 2, "k1", "5m").res("held id=1 qty=2 expires=4m58s").events("reserved id=1 L/S1 "+far+" qty=2 held"),
-			do.getRes(1).chk(func(_ *Engine, r Result) string { return tbDiff("claim", r.Reservation.Claim, "k1") })),
-		c("reserve: with a claim, the hold's own TTL when shorter", R("L", "S1", far, 2).ttl("1m").proven(far, "L", 2, "k1", "5m").res("held id=1 qty=2 expires=1m")),
-		c("reserve: a proof for other units, another customer, a settled claim, or none",
-			R("L", "S1", far, 2).proven(far, "L", 1, "k1", "5m").is(CodeBadRequest),
-			R("L", "S1", far, 1).proven(near, "L", 1, "k1", "5m").is(CodeBadRequest),
-			R("L", "S1", far, 1).proven(far, "L", 1, "k1", "settled").is(CodeBadRequest),
-			R("L", "S1", far, 1).withCmd(func(c *Command) { c.Claim, c.ClaimExpiry = []byte("k1"), tbAbs("5m") }).is(CodeBadRequest),
-			do.getItem("L", "S1").item("stock=10 available=10 limit=2")),
-		c("reserve: a refused claim is the answer, kept for the key",
-			R("L", "S1", far, 1).key("r1").withCmd(func(c *Command) {
-				c.Claim, c.ClaimExpiry = []byte("k1"), -int64(CodeLimitExceeded)
-				c.Proof = tbProof(far, "L", 1, "k1", c.ClaimExpiry)
-			}).is(CodeLimitExceeded),
-			R("L", "S1", far, 1).key("r1").is(CodeLimitExceeded).events(),
-			R("L", "S1", far, 1).withCmd(func(c *Command) { // a proof for a code a claim never gives
-				c.Claim, c.ClaimExpiry = []byte("k2"), -int64(CodeSoldOut)
-				c.Proof = tbProof(far, "L", 1, "k2", c.ClaimExpiry)
-			}).is(CodeBadRequest)),
-		c("reserve: a claim that ends within the margin", R("L", "S1", far, 1).proven(far, "L", 1, "k1", "2s").is(CodeExpired)),
-		c("reserve: claim_required is not kept for the key", R("L", "S1", far, 1).key("r1").is(CodeClaimRequired),
-			R("L", "S1", far, 1).key("r1").proven(far, "L", 1, "k1", "5m").res("held id=1 qty=1 expires=4m58s"),
-			R("L", "S1", far, 1).key("r1").proven(far, "L", 1, "k1", "5m").res("held id=1 qty=1 expires=4m58s").events()),
-		c("confirm: a claimed hold needs its settled claim", R("L", "S1", far, 2).proven(far, "L", 2, "k1", "5m"),
-			do.confirm(1, 0).is(CodeClaimRequired).namesClaim(far, "L", "k1"),
-			do.confirm(1, 0).proven(far, "L", 2, "k1", "5m").is(CodeBadRequest),
-			do.confirm(1, 0).proven(far, "L", 1, "k1", "settled").is(CodeBadRequest),
-			do.confirm(1, 0).proven(far, "L", 2, "k1", "settled").res("confirmed id=1 qty=2 pickup-by=7d code=ok").
-				events("confirmed id=1 L/S1 "+far+" qty=2 confirmed code=ok")),
-		c("confirm: fewer units with a claim settled for them", R("L", "S1", far, 2).proven(far, "L", 2, "k1", "5m"),
-			do.confirm(1, 1).proven(far, "L", 1, "k1", "settled").res("confirmed id=1 qty=1 pickup-by=7d code=ok")),
-		c("confirm, extend: a claim on a hold without one", R("L", "S1", near, 1), do.confirm(1, 0).proven(near, "L", 1, "k1", "settled").is(CodeBadRequest),
-			do.extend(1, "5m").proven(near, "L", 1, "k1", "20m").is(CodeBadRequest)),
-		c("extend: a claimed hold follows its extended claim", R("L", "S1", far, 1).proven(far, "L", 1, "k1", "5m"),
-			do.extend(1, "20m").is(CodeClaimRequired).namesClaim(far, "L", "k1"),
-			do.extend(1, "20m").proven(far, "L", 1, "k1", "10m").res("held id=1 qty=1 expires=9m58s").events("extended id=1 L/S1 "+far+" qty=1 held"),
-			do.extend(1, "5m").proven(far, "L", 1, "k1", "30m").res("held id=1 qty=1 expires=9m58s"),
-			do.extend(1, "20m").proven(far, "L", 2, "k1", "30m").is(CodeBadRequest)),
-		c("cancel: queues the release of the claim", R("L", "S1", far, 1).proven(far, "L", 1, "k1", "5m"),
-			do.cancel(1).res("cancelled id=1 qty=1").releases("1:"+far+":k1"),
-			do.claimReleased(1).releases(""), do.claimReleased(1).releases("")),
-		c("expiry and no-show queue the release of the claim", R("L", "S1", far, 1).proven(far, "L", 1, "k1", "5m"),
-			R("L", "S2", far, 1).proven(far, "L", 1, "k2", "5m"), do.confirm(2, 0).proven(far, "L", 1, "k2", "settled"),
-			do.expire().at("4m58s").releases("1:"+far+":k1"), do.expire().at("8d").releases("1:"+far+":k1 2:"+far+":k2"),
-			do.claimReleased(2).releases("1:"+far+":k1")),
-		c("return queues the release of the claim", R("L", "S1", far, 1).proven(far, "L", 1, "k1", "5m"),
-			do.confirm(1, 0).proven(far, "L", 1, "k1", "settled"), do.pickup(1, "S1", tbPin(1)), do.ret(1, true).releases("1:"+far+":k1")),
-		c("linked: a failed group takes back its queued release", R("L", "S1", far, 1).proven(far, "L", 1, "k1", "5m"),
-			do.cancel(1).linked().is(CodeLinkFailed), R("Z", "S1", far, 5).is(CodeSoldOut).releases(""), do.getRes(1).res("held id=1 qty=1 expires=4m58s")),
-		c("claim_released: no id", do.claimReleased(0).rawID(0).is(CodeBadRequest)),
-		tbClaimChainCases()[0],
-		c("claims survive a snapshot", do.claim(near, "L", 1, 2, "k1"), R("L", "S1", far, 1).proven(far, "L", 1, "k2", "5m"), do.cancel(1),
+func tbMessageCases() []tbCase {
+	near := tbNear
+	c := func(name string, steps ...tbStep) tbCase { return tcc(name, tbClaimCfg, steps...) }
+	return []tbCase{
+		c("release_claim message: applied once and in order per sending shard", do.claim(near, "L", 2, 2, "k1", "5s"),
+			do.msg("k1", 1, 1).res("ok").qtyIs(2).events("claim_ended L/ "+near+" qty=2").marks("0 1 0 0"),
+			do.claim(near, "L", 2, 2, "k2", "5s").claimIs("accepted qty=2 pending until=5s"),
+			do.msg("k2", 1, 1).res("ok").qtyIs(0).events().marks("0 1 0 0"), do.getClaim("k2").claimIs("accepted qty=2 pending until=5s"),
+			do.msg("k2", 1, 3).is(CodeOutOfOrder).events().marks("0 1 0 0"),
+			do.msg("k2", 2, 1).qtyIs(2).marks("0 1 1 0"), do.msg("k9", 1, 2).qtyIs(0).marks("0 2 1 0")),
+		c("release_claim message: a malformed one still takes its number", do.msg("", 1, 1).is(CodeBadRequest).marks("0 1 0 0"),
+			do.msg("k1", 1, 1).res("ok"), do.msg("k1", 1, 2).res("ok").marks("0 2 0 0")),
+		c("messages: only message kinds, from another shard", do.anchor("k1").withCmd(func(c *Command) { c.FromShard, c.Seq = 1, 1 }).is(CodeBadRequest),
+			do.msg("k1", tbShard, 1).is(CodeBadRequest), do.msg("k1", tbShards, 1).is(CodeBadRequest), do.expire().marks("0 0 0 0")),
+		tc("messages: a single shard receives none", do.msg("k1", 1, 1).is(CodeBadRequest)),
+		c("retired ops are refused", do.cmd(Command{Op: OpSettleClaim, Claim: []byte("k")}).is(CodeBadRequest),
+			do.cmd(Command{Op: OpExtendClaim, Claim: []byte("k"), TTL: time.Minute}).is(CodeBadRequest),
+			do.cmd(Command{Op: OpClaimReleased, ID: id(1)}).is(CodeBadRequest)),
+		c("claims, holds and the outbox survive a snapshot", do.claim(near, "L", 1, 2, "k1", "5s"), do.claim(near, "L", 1, 2, "k2", "5s"),
+			do.claim(near, "L", 1, 2, "k3", "5s").is(CodeLimitExceeded), do.anchor("k2"), do.msg("k9", 2, 1),
+			do.reserve("L", "S1", tbFar, 1).key("r1").claimed("h1", "5s"), do.reserve("L", "S1", tbFar, 1).claimed("h2", "6s"),
+			do.resolve("h2", OK), do.reserve("L", "S2", tbFar, 1).claimed("h3", "5s"), do.cancel(3),
+			do.reserve("L", "S2", tbFar, 1).claimed("h4", "5s"), do.resolve("h4", CodeLimitExceeded),
 			do.expire().chk(tbSnapshotRoundTrip)),
 	}
 }
 
 // tbSnapshotRoundTrip restores a snapshot of the engine and compares the
-// restored engine's snapshot and claim reads with the original's.
+// restored engine's snapshot and cross-shard reads with the original's.
 func tbSnapshotRoundTrip(e *Engine, _ Result) string {
 	a := tbSnapBytes(e)
 	r, err := Restore(e.Config(), bytes.NewReader(a))
@@ -273,8 +263,12 @@ func tbSnapshotRoundTrip(e *Engine, _ Result) string {
 	if b := tbSnapBytes(r); string(a) != string(b) {
 		return "the restored engine's snapshot differs"
 	}
-	if fmt.Sprint(r.ClaimReleases(10)) != fmt.Sprint(e.ClaimReleases(10)) || r.NextDue() != e.NextDue() {
-		return "the restored engine's claims differ"
+	reads := func(x *Engine) string {
+		return fmt.Sprint(x.OutboxPending(), x.Outbox(tbHome, 10), x.ClaimsDue(1<<62, 10), x.ProvisionalDue(1<<62, 10),
+			x.InboxMark(2), x.NextDue())
+	}
+	if reads(r) != reads(e) {
+		return "the restored engine's claims differ:\n" + reads(r) + "\n" + reads(e)
 	}
 	return ""
 }
@@ -287,15 +281,38 @@ func tbSnapBytes(e *Engine) []byte {
 	return b.Bytes()
 }
 
-// tbClaimChainCases: a linked group refused claim_required keeps no key,
-// so that it can come again with its claims.
-func tbClaimChainCases() []tbCase {
-	R := do.reserve
-	far := tbFar
-	return []tbCase{
-		tcc("linked: a group refused claim_required keeps no key", tbClaimCfg,
-			R("A", "S1", far, 1).key("g1").linked().is(CodeLinkFailed), R("L", "S1", far, 1).key("g2").is(CodeClaimRequired).qtyIs(2),
-			R("A", "S1", far, 1).key("g1").linked().res("held id=1 qty=1 expires=10m"),
-			R("L", "S1", far, 1).key("g2").proven(far, "L", 1, "k1", "5m").res("held id=2 qty=1 expires=4m58s")),
+// TestClaimRefusalsBounded: past its bound the home forgets the oldest
+// refusal first (a retry of it is decided anew), and the bound holds
+// across a snapshot.
+func TestClaimRefusalsBounded(t *testing.T) {
+	cfg := Config{ShardID: tbShard, Shards: tbShards, PickupSecret: tbSecret}
+	e := New(cfg)
+	e.st.claims.answersMax = 3
+	claim := func(key string, qty int64) Result {
+		return refApply(e, tbT0, Command{Op: OpClaim, Customer: []byte(tbNear), SKU: []byte("L"), Qty: qty, Limit: 2,
+			Claim: []byte(key), ItemShard: tbItemShard, Deadline: tbT0 + int64(time.Second)})[0]
+	}
+	claim("k0", 2)
+	for i := 1; i <= 4; i++ {
+		if r := claim(fmt.Sprint("r", i), 1); r.Code != CodeLimitExceeded {
+			t.Fatalf("r%d: %v", i, r.Code)
+		}
+	}
+	if err := e.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Restore(cfg, bytes.NewReader(tbSnapBytes(e)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []*Engine{e, r} {
+		x.st.claims.answersMax = 3
+		var got []string
+		for i := 1; i <= 4; i++ {
+			got = append(got, x.Read(&Command{Op: OpGetClaim, Claim: []byte(fmt.Sprint("r", i))}).Code.String())
+		}
+		if fmt.Sprint(got) != "[not_found limit_exceeded limit_exceeded limit_exceeded]" {
+			t.Fatalf("refusals kept: %v", got)
+		}
 	}
 }

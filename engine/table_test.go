@@ -1188,7 +1188,7 @@ func tbMainTable() []tbCase {
 		// ---- unknown ops ----
 		tc("unknown op 0", do.cmd(Command{Op: 0}).is(CodeBadRequest)),
 		tc("unknown op 15", do.cmd(Command{Op: 15, Key: []byte("k")}).is(CodeBadRequest)),
-		tc("unknown op 39 (read range)", do.cmd(Command{Op: 39}).is(CodeBadRequest)),
+		tc("unknown op 42 (read range)", do.cmd(Command{Op: 42}).is(CodeBadRequest)),
 		tc("expire: a batch of only an expire is fine", do.expire().res("ok").events()),
 
 		// ---- idempotency ----

@@ -40,17 +40,22 @@ const (
 	fMemberUnits         // i64
 	fMemberCutoff        // i64
 	fTier                // u8
-	fClaim               // str8, <= MaxKeyBytes: a claim's key (docs/adr/0050)
-	fClaimExpiry         // i64: the claim's expiry, Unix ns
-	fProof               // u64: the claim's proof
+	fClaim               // str8, <= MaxKeyBytes: a claim's key (docs/adr/0070)
+	fDeadline            // i64: a claim's coordination deadline, Unix ns
+	fItemShard           // u16: the shard of a claim's item
 	fZone                // str8, <= MaxZoneBytes: a store's IANA time zone (put_store)
+	fClaimCode           // u16: a resolve's answer (a code)
+	fFromShard           // u16: a delivered outbox message's sender
+	fToShard             // u16: the shard a trim's messages went to
+	fSeq                 // u64: an outbox message's number
 	requestFieldCount
 )
 
 var requestFieldNames = [requestFieldCount]string{
 	"sku", "store", "customer", "key", "id", "qty", "window", "window_end", "quota", "ttl",
 	"pickup_code", "restock", "stock", "limit", "opens_at", "closes_at", "member_tier",
-	"member_units", "member_cutoff", "tier", "claim", "claim_expiry", "proof", "zone",
+	"member_units", "member_cutoff", "tier", "claim", "deadline", "item_shard", "zone",
+	"claim_code", "from_shard", "to_shard", "seq",
 }
 
 func bits(fields ...int) uint32 {
@@ -65,10 +70,10 @@ func bits(fields ...int) uint32 {
 // op a client may not send.
 var requestFields = func() (t [256]uint32) {
 	item := bits(fSKU, fStore, fKey)
-	proof := bits(fClaim, fClaimExpiry, fProof) // set by the coordinating node only (claim.go)
-	t[engine.OpReserve] = bits(fSKU, fStore, fCustomer, fQty, fWindow, fTTL, fKey) | proof
-	t[engine.OpConfirm] = bits(fID, fQty, fKey) | proof
-	t[engine.OpExtend] = bits(fID, fTTL, fKey) | proof
+	claimed := bits(fClaim, fDeadline) // set by the coordinating node only (engine/claimhold.go)
+	t[engine.OpReserve] = bits(fSKU, fStore, fCustomer, fQty, fWindow, fTTL, fKey) | claimed
+	t[engine.OpConfirm] = bits(fID, fQty, fKey)
+	t[engine.OpExtend] = bits(fID, fTTL, fKey)
 	t[engine.OpCancel] = bits(fID, fKey)
 	t[engine.OpPickup] = bits(fID, fStore, fPickupCode, fKey)
 	t[engine.OpReschedule] = bits(fID, fWindow, fKey)
@@ -86,11 +91,17 @@ var requestFields = func() (t [256]uint32) {
 	t[engine.OpUnlock] = bits(fID, fKey)
 	t[engine.OpPutStore] = bits(fStore, fZone, fKey)
 	t[engine.OpPutStoreWindow] = bits(fStore, fWindow, fWindowEnd, fQuota, fKey)
-	t[engine.OpClaim] = bits(fCustomer, fSKU, fQty, fLimit, fTTL, fClaim)
-	t[engine.OpReleaseClaim] = bits(fClaim)
-	t[engine.OpSettleClaim] = bits(fClaim, fQty)
-	t[engine.OpExtendClaim] = bits(fClaim, fTTL)
-	t[engine.OpClaimReleased] = bits(fID)
+	// The nodes' own (engine.Op.Internal; docs/adr/0070).
+	// Each names the shard it runs on (RouteOf): the customer's home by
+	// customer, an item's shard by item_shard, so that a group of them
+	// travels as a BATCH and lands in one entry of that shard.
+	t[engine.OpClaim] = bits(fCustomer, fSKU, fQty, fLimit, fClaim, fItemShard, fDeadline)
+	t[engine.OpReleaseClaim] = bits(fCustomer, fClaim, fDeadline, fFromShard, fSeq) // direct, or a delivered outbox message
+	t[engine.OpAnchorClaim] = bits(fCustomer, fClaim)
+	t[engine.OpResolveClaim] = bits(fClaim, fClaimCode, fItemShard)
+	t[engine.OpDelivered] = bits(fToShard, fSeq)
+	t[engine.OpGetClaim] = bits(fCustomer, fClaim)
+	t[engine.OpGetClaimHold] = bits(fClaim, fItemShard)
 	t[engine.OpGetItem] = bits(fSKU, fStore)
 	t[engine.OpGetWindow] = bits(fSKU, fStore, fWindow)
 	t[engine.OpGetReservation] = bits(fID)
@@ -164,9 +175,13 @@ func presentFields(cmd *engine.Command) uint32 {
 	set(fMemberCutoff, cmd.MemberCutoff != 0)
 	set(fTier, cmd.Tier != 0)
 	set(fClaim, len(cmd.Claim) != 0)
-	set(fClaimExpiry, cmd.ClaimExpiry != 0)
-	set(fProof, cmd.Proof != 0)
+	set(fDeadline, cmd.Deadline != 0)
+	set(fItemShard, cmd.ItemShard != 0)
 	set(fZone, len(cmd.Zone) != 0)
+	set(fClaimCode, cmd.ClaimCode != 0)
+	set(fFromShard, cmd.FromShard != 0)
+	set(fToShard, cmd.ToShard != 0)
+	set(fSeq, cmd.Seq != 0)
 	return m
 }
 
@@ -240,14 +255,26 @@ func appendCommand(dst []byte, cmd *engine.Command) []byte {
 	if has(fClaim) {
 		dst = appendStr8(dst, cmd.Claim, MaxKeyBytes, "claim")
 	}
-	if has(fClaimExpiry) {
-		dst = appendI64(dst, cmd.ClaimExpiry)
+	if has(fDeadline) {
+		dst = appendI64(dst, cmd.Deadline)
 	}
-	if has(fProof) {
-		dst = appendU64(dst, cmd.Proof)
+	if has(fItemShard) {
+		dst = appendU16(dst, cmd.ItemShard)
 	}
 	if has(fZone) {
 		dst = appendStr8(dst, cmd.Zone, MaxZoneBytes, "zone")
+	}
+	if has(fClaimCode) {
+		dst = appendU16(dst, uint16(cmd.ClaimCode))
+	}
+	if has(fFromShard) {
+		dst = appendU16(dst, cmd.FromShard)
+	}
+	if has(fToShard) {
+		dst = appendU16(dst, cmd.ToShard)
+	}
+	if has(fSeq) {
+		dst = appendU64(dst, cmd.Seq)
 	}
 	return dst
 }
@@ -329,12 +356,25 @@ func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
 		cmd.Claim = c.str8(MaxKeyBytes, "claim bytes")
 		c.nonzero(len(cmd.Claim) != 0)
 	}
-	i64(fClaimExpiry, &cmd.ClaimExpiry)
-	u64(fProof, &cmd.Proof)
+	i64(fDeadline, &cmd.Deadline)
+	u16 := func(f int, v *uint16) {
+		if has(f) {
+			*v = c.u16()
+			c.nonzero(*v != 0)
+		}
+	}
+	u16(fItemShard, &cmd.ItemShard)
 	if has(fZone) {
 		cmd.Zone = c.str8(MaxZoneBytes, "zone bytes")
 		c.nonzero(len(cmd.Zone) != 0)
 	}
+	if has(fClaimCode) {
+		cmd.ClaimCode = engine.Code(c.u16())
+		c.nonzero(cmd.ClaimCode != 0)
+	}
+	u16(fFromShard, &cmd.FromShard)
+	u16(fToShard, &cmd.ToShard)
+	u64(fSeq, &cmd.Seq)
 	if err := c.end(); err != nil {
 		return err
 	}

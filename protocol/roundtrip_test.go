@@ -65,6 +65,8 @@ func (g gen) command(op engine.Op) engine.Command {
 		Quota: g.i64(), TTL: time.Duration(g.i64()), PickupCode: g.u64(), Restock: g.r.IntN(2) == 0,
 		Stock: g.i64(), Limit: g.i64(), OpensAt: g.i64(), ClosesAt: g.i64(), MemberTier: g.u8(),
 		MemberUnits: g.i64(), MemberCutoff: g.i64(), Tier: g.u8(),
+		Claim: g.id(MaxKeyBytes), Deadline: g.i64(), ItemShard: uint16(g.u64()), ClaimCode: engine.Code(g.u64()),
+		FromShard: uint16(g.u64()), ToShard: uint16(g.u64()), Seq: g.u64(),
 		Zone: []byte(rtZones[g.r.IntN(len(rtZones))])} // put_store's zone must be one the zone database knows
 	return onlyFieldsOf(c)
 }
@@ -118,6 +120,24 @@ func onlyFieldsOf(c engine.Command) engine.Command {
 	copyIf(fMemberCutoff, &out.MemberCutoff, c.MemberCutoff)
 	if keep(fTier) {
 		out.Tier = c.Tier
+	}
+	if keep(fClaim) {
+		out.Claim = c.Claim
+	}
+	copyIf(fDeadline, &out.Deadline, c.Deadline)
+	for _, f := range []struct {
+		bit      int
+		dst, src *uint16
+	}{{fItemShard, &out.ItemShard, &c.ItemShard}, {fFromShard, &out.FromShard, &c.FromShard}, {fToShard, &out.ToShard, &c.ToShard}} {
+		if keep(f.bit) {
+			*f.dst = *f.src
+		}
+	}
+	if keep(fClaimCode) {
+		out.ClaimCode = c.ClaimCode
+	}
+	if keep(fSeq) {
+		out.Seq = c.Seq
 	}
 	if keep(fZone) {
 		out.Zone = c.Zone

@@ -99,19 +99,21 @@ const (
 //   - set_limit: every shard (each keeps the SKU's limit, the same at every
 //     store);
 //   - ops on a reservation (confirm, extend, cancel, reschedule, return,
-//     unlock, get_reservation, pickup with an ID, and the node-to-node
-//     claim_released): the shard in the ID's high 16 bits
-//     (engine.ShardOfID), RouteNone if there is no such shard;
+//     unlock, get_reservation, pickup with an ID): the shard in the ID's
+//     high 16 bits (engine.ShardOfID), RouteNone if there is no such shard;
 //   - a customer's block, unblock, set_tier and get_customer: every shard,
 //     because the engine keeps a customer's record in each shard where the
 //     customer reserves (only the per-SKU limit counters live in the
-//     customer's own shard, as claims: docs/adr/0050);
+//     customer's home shard, as claims: docs/adr/0070);
 //   - list_reservations, stores_with_stock, list_items, and a pickup by
 //     code alone (ID 0), whose code names no shard: every shard;
-//   - the node-to-node claim: ShardOfCustomer(Customer); release_claim,
-//     settle_claim and extend_claim name only a claim's key: every shard
-//     (nodes send every claim op in SHARD_CALL frames, naming the shard
-//     themselves, so none of these is routed by this table in practice).
+//   - the node-to-node ops name their shard (docs/adr/0070): claim,
+//     release_claim, anchor_claim and get_claim the customer's home,
+//     ShardOfCustomer(Customer) (a release_claim without a customer, every
+//     shard); resolve_claim and get_claim_hold the item's shard ItemShard
+//     (RouteNone past the last shard); delivered every shard (it runs on
+//     its sender's own shard, never routed). Nodes send them in SHARD_CALL
+//     frames, or as BATCH groups routed by this table.
 func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 	switch cmd.Op {
 	case engine.OpReserve, engine.OpPutItem, engine.OpPutWindow, engine.OpRestock,
@@ -125,13 +127,22 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 		}
 		return idRoute(cmd.ID, shards)
 	case engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
-		engine.OpReturn, engine.OpUnlock, engine.OpGetReservation, engine.OpClaimReleased:
+		engine.OpReturn, engine.OpUnlock, engine.OpGetReservation:
 		return idRoute(cmd.ID, shards)
 	case engine.OpClaim:
 		return RouteShard, ShardOfCustomer(cmd.Customer, shards)
+	case engine.OpReleaseClaim, engine.OpAnchorClaim, engine.OpGetClaim:
+		if len(cmd.Customer) > 0 { // the customer's home
+			return RouteShard, ShardOfCustomer(cmd.Customer, shards)
+		}
+	case engine.OpResolveClaim, engine.OpGetClaimHold:
+		if int(cmd.ItemShard) < shards { // an item's shard (absent: shard 0)
+			return RouteShard, int(cmd.ItemShard)
+		}
+		return RouteNone, AllShards
 	}
-	// set_limit, block, unblock, set_tier, get_customer, the lists, release_claim,
-	// settle_claim, extend_claim.
+	// set_limit, block, unblock, set_tier, get_customer, the lists, and the
+	// nodes' own ops that name a claim or a message.
 	return RouteAll, AllShards
 }
 

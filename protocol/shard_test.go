@@ -99,20 +99,23 @@ func TestRouteOf(t *testing.T) {
 		engine.OpSetLimit: all, engine.OpSetMemberShare: one(item), engine.OpGetItem: one(item),
 		engine.OpGetWindow: one(item), engine.OpPutStore: one(item), engine.OpPutStoreWindow: one(item),
 		engine.OpGetStore: one(item),
-		engine.OpConfirm:   one(11), engine.OpExtend: one(11), engine.OpCancel: one(11), engine.OpPickup: one(11),
+		engine.OpConfirm:  one(11), engine.OpExtend: one(11), engine.OpCancel: one(11), engine.OpPickup: one(11),
 		engine.OpReschedule: one(11), engine.OpReturn: one(11), engine.OpUnlock: one(11),
-		engine.OpGetReservation: one(11), engine.OpClaimReleased: one(11),
+		engine.OpGetReservation: one(11),
 		// A customer's record lives in every shard where the customer reserves.
 		engine.OpBlock: all, engine.OpUnblock: all, engine.OpSetTier: all, engine.OpGetCustomer: all,
 		engine.OpListReservations: all, engine.OpStoresWithStock: all, engine.OpListItems: all,
-		engine.OpClaim: one(cust), engine.OpReleaseClaim: all, engine.OpSettleClaim: all,
-		engine.OpExtendClaim: all, engine.OpExpire: all,
+		// The nodes' own name their shard: the customer's home, or the
+		// item's shard (item_shard); delivered runs where it is proposed.
+		engine.OpClaim: one(cust), engine.OpReleaseClaim: one(cust), engine.OpAnchorClaim: one(cust),
+		engine.OpResolveClaim: one(7), engine.OpDelivered: all, engine.OpGetClaim: one(cust), engine.OpGetClaimHold: one(7),
+		engine.OpExpire: all,
 	}
 	for op := engine.Op(1); op <= engine.OpLast; op++ {
 		if !op.Valid() {
 			continue
 		}
-		cmd := engine.Command{Op: op, SKU: vSKU, Store: vStore, Customer: vCustomer, ID: id}
+		cmd := engine.Command{Op: op, SKU: vSKU, Store: vStore, Customer: vCustomer, ID: id, ItemShard: 7}
 		w, ok := want[op]
 		if !ok {
 			t.Errorf("%v: no routing rule in this test", op)
@@ -129,6 +132,14 @@ func TestRouteOf(t *testing.T) {
 	nowhere := engine.Command{Op: engine.OpCancel, ID: engine.MakeID(shards, 1)}
 	if k, s := RouteOf(&nowhere, shards); k != RouteNone || s != AllShards {
 		t.Errorf("an id of shard %d among %d routed to %d/%d", shards, shards, k, s)
+	}
+	noItemShard := engine.Command{Op: engine.OpGetClaimHold, Claim: vClaim, ItemShard: shards}
+	if k, s := RouteOf(&noItemShard, shards); k != RouteNone || s != AllShards {
+		t.Errorf("item_shard %d among %d routed to %d/%d", shards, shards, k, s)
+	}
+	oldRelease := engine.Command{Op: engine.OpReleaseClaim, Claim: vClaim}
+	if k, s := RouteOf(&oldRelease, shards); k != RouteAll || s != AllShards {
+		t.Errorf("a release without its customer routed to %d/%d", k, s)
 	}
 }
 

@@ -57,6 +57,11 @@ var (
 		At: vNow, Store: string(vStore), Window: vWindow, Qty: 12}}
 	vEventLimitSet = Event{Shard: 3, Position: 93, Event: engine.Event{Kind: engine.EvLimitSet,
 		At: vNow, SKU: string(vSKU), Qty: 2}}
+	vEventClaimAnchored = Event{Shard: 5, Position: 310, Event: engine.Event{Kind: engine.EvClaimAnchored,
+		At: vNow, SKU: string(vSKU), Customer: string(vCustomer), Qty: 1}}
+	vEventHoldRefused = Event{Shard: 3, Position: 1207, Event: engine.Event{Kind: engine.EvHoldRefused,
+		At: vNow, ID: vID, SKU: string(vSKU), Store: string(vStore), Customer: string(vCustomer), Qty: 1,
+		State: engine.StateCancelled}}
 )
 
 // shardCall is a SHARD_CALL request as golden.json shows it.
@@ -128,6 +133,8 @@ func controlVectors() []vector {
 		eventVector("event_store_put", "a store's time zone was set", vEventStorePut),
 		eventVector("event_store_window_put", "a store's pickup window takes 12 pre-orders across every SKU", vEventStoreWindow),
 		eventVector("event_limit_set", "a SKU's per-customer limit is 2, at every store", vEventLimitSet),
+		eventVector("event_claim_anchored", "the customer's home found the hold of a pending claim: it counts until released", vEventClaimAnchored),
+		eventVector("event_hold_refused", "a provisional hold ended: the customer's home refused its claim", vEventHoldRefused),
 		errorVector("error_protocol", "the request's payload did not decode", 9,
 			ErrorReply{Code: engine.CodeProtocol, Message: "payload ends inside a field"}),
 		errorVector("error_busy", "too many requests in flight on this connection; retry after a back-off", 10,

@@ -41,9 +41,33 @@ func (s *Shard) ConfigurationIndex() (uint64, error) {
 	return f.Index(), nil
 }
 
-// ClaimReleases returns up to max of the shard's queued claim releases
-// (docs/adr/0050): its leader sends them to the customers' shards.
-func (s *Shard) ClaimReleases(max int) []engine.ClaimRelease { return s.fsm.ClaimReleases(max) }
+// OutboxPending returns the destinations of the shard's undelivered outbox
+// messages (docs/adr/0070): its leader delivers them.
+func (s *Shard) OutboxPending() []engine.OutboxQueue { return s.fsm.OutboxPending() }
+
+// Outbox returns up to max undelivered messages to shard to, oldest first.
+func (s *Shard) Outbox(to uint16, max int) []engine.Message { return s.fsm.Outbox(to, max) }
+
+// SetOutboxHook makes hook run whenever an apply appends outbox messages
+// (FSM.SetOutboxHook): the node's deliverer wakes then.
+func (s *Shard) SetOutboxHook(hook func()) { s.fsm.SetOutboxHook(hook) }
+
+// Peek reads an item's available units and its SKU's limit from this
+// node's applied state, allocating nothing (the coordinator of a limited
+// reserve decides by it, docs/adr/0070).
+func (s *Shard) Peek(sku, store []byte) (available, limit int64, ok bool) {
+	return s.fsm.Peek(sku, store)
+}
+
+// ClaimsDue lists up to max pending claims whose deadline is at or before
+// until: the home's sweep settles them.
+func (s *Shard) ClaimsDue(until int64, max int) []engine.DueClaim { return s.fsm.ClaimsDue(until, max) }
+
+// ProvisionalDue lists up to max provisional holds whose deadline is at or
+// before until: the item shard's sweep resolves them.
+func (s *Shard) ProvisionalDue(until int64, max int) []engine.DueHold {
+	return s.fsm.ProvisionalDue(until, max)
+}
 
 // StateHash returns the sha256 of the shard's engine state and the raft
 // index it was applied up to: every replica that applied the same index

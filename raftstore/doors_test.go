@@ -42,8 +42,11 @@ func TestShardDoors(t *testing.T) {
 	if s.CommitIndex() < applied1 {
 		t.Fatalf("commit index %d below applied %d", s.CommitIndex(), applied1)
 	}
-	if got := s.ClaimReleases(64); len(got) != 0 {
-		t.Fatalf("claim releases of a fresh shard: %+v", got)
+	if got := s.OutboxPending(); len(got) != 0 {
+		t.Fatalf("outbox of a fresh shard: %+v", got)
+	}
+	if got := s.Outbox(1, 64); len(got) != 0 {
+		t.Fatalf("outbox messages of a fresh shard: %+v", got)
 	}
 	if st := s.RaftStats(); st["state"] != "Leader" {
 		t.Fatalf("raft stats: %v", st)

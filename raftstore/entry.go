@@ -65,12 +65,18 @@ const (
 	fMemberCutoff
 	fTier
 	fClaim       // a claim's key (engine/claim.go)
-	fClaimExpiry //
-	fProof       // uvarint
+	fClaimExpiry // retired (docs/adr/0050's claims): an entry carrying it is corrupt
+	fProof       // retired (docs/adr/0050's claims): an entry carrying it is corrupt
 	fZone        // a store's time zone (put_store)
+	fDeadline    // varint: a claim's coordination deadline (docs/adr/0070)
+	fItemShard   // uvarint (u16)
+	fClaimCode   // uvarint (u16)
+	fFromShard   // uvarint (u16)
+	fToShard     // uvarint (u16)
+	fSeq         // uvarint
 	fieldCount
 
-	fieldsKnown = 1<<fieldCount - 1
+	fieldsKnown = (1<<fieldCount - 1) &^ (1<<fClaimExpiry | 1<<fProof)
 )
 
 var (
@@ -164,9 +170,13 @@ func commandFields(c *engine.Command) uint64 {
 	set(fMemberCutoff, c.MemberCutoff != 0)
 	set(fTier, c.Tier != 0)
 	set(fClaim, len(c.Claim) > 0)
-	set(fClaimExpiry, c.ClaimExpiry != 0)
-	set(fProof, c.Proof != 0)
 	set(fZone, len(c.Zone) > 0)
+	set(fDeadline, c.Deadline != 0)
+	set(fItemShard, c.ItemShard != 0)
+	set(fClaimCode, c.ClaimCode != 0)
+	set(fFromShard, c.FromShard != 0)
+	set(fToShard, c.ToShard != 0)
+	set(fSeq, c.Seq != 0)
 	return m
 }
 
@@ -198,12 +208,8 @@ func appendCommand(dst []byte, c *engine.Command) ([]byte, error) {
 			b := *bytesField(c, bit)
 			dst = append(dst, byte(len(b)))
 			dst = append(dst, b...)
-		case fID:
-			dst = binary.AppendUvarint(dst, c.ID)
-		case fPickupCode:
-			dst = binary.AppendUvarint(dst, c.PickupCode)
-		case fProof:
-			dst = binary.AppendUvarint(dst, c.Proof)
+		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq:
+			dst = binary.AppendUvarint(dst, uintField(c, bit))
 		case fMemberTier:
 			dst = append(dst, c.MemberTier)
 		case fTier:
@@ -244,18 +250,10 @@ func decodeCommand(b []byte, c *engine.Command) ([]byte, error) {
 			}
 			*bytesField(c, bit) = b[1 : 1+size : 1+size]
 			b = b[1+size:]
-		case fID, fPickupCode, fProof:
+		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq:
 			v, n := readUvarint(b)
-			if n <= 0 || v == 0 {
+			if n <= 0 || v == 0 || !setUintField(c, bit, v) {
 				return nil, ErrEntryCorrupt
-			}
-			switch bit {
-			case fID:
-				c.ID = v
-			case fPickupCode:
-				c.PickupCode = v
-			default:
-				c.Proof = v
 			}
 			b = b[n:]
 		case fMemberTier, fTier:
@@ -324,8 +322,54 @@ func intField(c *engine.Command, bit int) *int64 {
 		return &c.MemberUnits
 	case fMemberCutoff:
 		return &c.MemberCutoff
-	case fClaimExpiry:
-		return &c.ClaimExpiry
+	case fDeadline:
+		return &c.Deadline
 	}
 	panic(fmt.Sprintf("raftstore: field %d is not a signed integer", bit))
+}
+
+// uintField returns the unsigned integer field of c named by bit.
+func uintField(c *engine.Command, bit int) uint64 {
+	switch bit {
+	case fID:
+		return c.ID
+	case fPickupCode:
+		return c.PickupCode
+	case fItemShard:
+		return uint64(c.ItemShard)
+	case fClaimCode:
+		return uint64(c.ClaimCode)
+	case fFromShard:
+		return uint64(c.FromShard)
+	case fToShard:
+		return uint64(c.ToShard)
+	case fSeq:
+		return c.Seq
+	}
+	panic(fmt.Sprintf("raftstore: field %d is not an unsigned integer", bit))
+}
+
+// setUintField sets the unsigned integer field of c named by bit; false if
+// v does not fit it (the 16-bit shards and codes).
+func setUintField(c *engine.Command, bit int, v uint64) bool {
+	if bit != fID && bit != fPickupCode && bit != fSeq && v > 0xffff {
+		return false
+	}
+	switch bit {
+	case fID:
+		c.ID = v
+	case fPickupCode:
+		c.PickupCode = v
+	case fItemShard:
+		c.ItemShard = uint16(v)
+	case fClaimCode:
+		c.ClaimCode = engine.Code(v)
+	case fFromShard:
+		c.FromShard = uint16(v)
+	case fToShard:
+		c.ToShard = uint16(v)
+	case fSeq:
+		c.Seq = v
+	}
+	return true
 }

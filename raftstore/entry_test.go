@@ -10,7 +10,9 @@ package raftstore
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -66,13 +68,18 @@ func randomCommand(r *rand.Rand) engine.Command {
 		c.Claim = bs()
 	}
 	if pick() {
-		c.Proof = r.Uint64()
+		c.Seq = r.Uint64()
+	}
+	for _, f := range []*uint16{&c.ItemShard, &c.FromShard, &c.ToShard, (*uint16)(&c.ClaimCode)} {
+		if pick() {
+			*f = uint16(r.IntN(1 << 16))
+		}
 	}
 	if pick() {
 		c.Zone = bs()
 	}
 	for _, f := range []*int64{&c.Qty, &c.Window, &c.WindowEnd, &c.Quota, (*int64)(&c.TTL),
-		&c.Stock, &c.Limit, &c.OpensAt, &c.ClosesAt, &c.MemberUnits, &c.MemberCutoff, &c.ClaimExpiry} {
+		&c.Stock, &c.Limit, &c.OpensAt, &c.ClosesAt, &c.MemberUnits, &c.MemberCutoff, &c.Deadline} {
 		if pick() {
 			*f = i64()
 		}
@@ -167,6 +174,12 @@ func TestEntryRefusals(t *testing.T) {
 		"empty sku":    append(good[:entryHeaderLen:entryHeaderLen], 1, 1<<fSKU, 0),
 		"zero tier":    append(good[:entryHeaderLen:entryHeaderLen], 1, 0x80, 0x80, 0x40, 0),
 		"overlong map": append(good[:entryHeaderLen:entryHeaderLen], 1, 0x80, 0),
+		"wide shard":   append(append(good[:entryHeaderLen:entryHeaderLen], 1), append(binary.AppendUvarint(nil, 1<<fItemShard), binary.AppendUvarint(nil, 1<<16)...)...),
+	}
+	// A retired field (the claim expiry and proof of docs/adr/0050) is corrupt.
+	for _, bit := range []int{fClaimExpiry, fProof} {
+		bad[fmt.Sprint("retired ", bit)] = append(append(good[:entryHeaderLen:entryHeaderLen], 1),
+			append(binary.AppendUvarint(nil, 1<<bit), 1)...)
 	}
 	for name, b := range bad {
 		if _, _, err := DecodeEntry(b, nil); err == nil {

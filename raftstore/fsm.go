@@ -66,7 +66,7 @@ type FSM struct {
 	bytesMax int64
 	log      *slog.Logger
 
-	mu      sync.Mutex
+	mu      sync.RWMutex // Peek reads under RLock; everything else takes Lock
 	eng     *engine.Engine
 	scratch []engine.Command // decoded commands, reused across entries (under mu)
 
@@ -78,6 +78,9 @@ type FSM struct {
 
 	snapWatch  snapshotWatch // observe.go
 	snapCounts snapshotCounts
+
+	outboxHook atomic.Pointer[func()] // called after a round that appended outbox messages; nil: none
+	outboxSeen uint64                 // the engine's OutboxAppended after the last round (under mu)
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -128,7 +131,12 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		resps = append(resps, r)
 		f.roundCommands = append(f.roundCommands, len(r.Results))
 	}
+	appended := f.eng.OutboxAppended() != f.outboxSeen
+	f.outboxSeen = f.eng.OutboxAppended()
 	f.mu.Unlock()
+	if appended {
+		f.outboxAppended()
+	}
 	// The feed is written before raft counts the entries applied (so before
 	// a snapshot can cover them), outside the lock like the sink.
 	if f.feed != nil && len(logs) > 0 {
@@ -214,7 +222,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.eng = eng
 	f.applied.Store(index)
 	f.lastTime.Store(eng.Now())
+	f.outboxSeen = eng.OutboxAppended()
 	f.mu.Unlock()
+	f.outboxAppended() // the restored state may hold undelivered messages
 	if f.feed != nil {
 		f.feed.restored(index)
 	}
@@ -232,6 +242,47 @@ func (f *FSM) Read(cmd *engine.Command) engine.Result {
 	return f.eng.Read(cmd)
 }
 
+// Peek reads an item's available units and its SKU's limit from the
+// applied state (engine.Peek), under the read lock: Peeks run beside each
+// other and allocate nothing.
+func (f *FSM) Peek(sku, store []byte) (available, limit int64, ok bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.eng.Peek(sku, store)
+}
+
+// ClaimsDue lists the pending claims the home's sweep settles (engine.ClaimsDue).
+func (f *FSM) ClaimsDue(until int64, max int) []engine.DueClaim {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.eng.ClaimsDue(until, max)
+}
+
+// ProvisionalDue lists the provisional holds the item shard's sweep
+// resolves (engine.ProvisionalDue).
+func (f *FSM) ProvisionalDue(until int64, max int) []engine.DueHold {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.eng.ProvisionalDue(until, max)
+}
+
+// SetOutboxHook makes hook run after every apply round that appended
+// outbox messages, and after a restore (nil: none), on raft's FSM
+// goroutine: it must return at once (the router's deliverer takes a kick).
+func (f *FSM) SetOutboxHook(hook func()) {
+	if hook == nil {
+		f.outboxHook.Store(nil)
+		return
+	}
+	f.outboxHook.Store(&hook)
+}
+
+func (f *FSM) outboxAppended() {
+	if h := f.outboxHook.Load(); h != nil {
+		(*h)()
+	}
+}
+
 // Stats returns the engine's counts (for metrics; safe from any goroutine).
 func (f *FSM) Stats() engine.Stats {
 	f.mu.Lock()
@@ -239,12 +290,19 @@ func (f *FSM) Stats() engine.Stats {
 	return f.eng.Stats()
 }
 
-// ClaimReleases returns up to max of the shard's pending claim releases
-// (engine.ClaimRelease): its leader sends them to the customers' shards.
-func (f *FSM) ClaimReleases(max int) []engine.ClaimRelease {
+// OutboxPending returns the destinations of the shard's undelivered outbox
+// messages (docs/adr/0070): its leader delivers them.
+func (f *FSM) OutboxPending() []engine.OutboxQueue {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.eng.ClaimReleases(max)
+	return f.eng.OutboxPending()
+}
+
+// Outbox returns up to max undelivered messages to shard to, oldest first.
+func (f *FSM) Outbox(to uint16, max int) []engine.Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.eng.Outbox(to, max)
 }
 
 // NextDue returns the engine's next expiry time, 0 if none.

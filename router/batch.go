@@ -89,6 +89,16 @@ func (b *batch) place(cmds []engine.Command, i, j int, perShard [][]int32) {
 				b.arrive()
 			})
 		default:
+			if limit, ok := b.r.needsRound(sh, &cmds[i]); ok {
+				// A limited reserve of a customer of another shard takes its
+				// round; what came before it on its shard is proposed first.
+				b.flush(cmds, perShard)
+				b.pending.Add(1)
+				q := b.r.newRound(sh, &cmds[i], "", b.r.clock.Now())
+				q.b, q.slot = b, i
+				b.r.startRound(sh, limit, q)
+				return
+			}
 			perShard[sh] = append(perShard[sh], int32(i))
 		}
 		return
@@ -101,6 +111,10 @@ func (b *batch) place(cmds []engine.Command, i, j int, perShard [][]int32) {
 		ok = kk == protocol.RouteShard && s == sh
 	}
 	switch {
+	case ok && b.r.chainNeedsRound(sh, cmds[i:j+1]):
+		b.flush(cmds, perShard) // what came before it is proposed first
+		b.pending.Add(1)
+		b.r.chainRound(sh, engine.CloneCommands(cmds[i:j+1]), b.slots(i, j))
 	case ok:
 		for k := i; k <= j; k++ {
 			perShard[sh] = append(perShard[sh], int32(k))
@@ -108,20 +122,26 @@ func (b *batch) place(cmds []engine.Command, i, j int, perShard [][]int32) {
 	case crossShardCart(cmds[i:j+1], shards):
 		b.flush(cmds, perShard) // what came before it is proposed first
 		b.pending.Add(1)
-		b.r.reserveCart(engine.CloneCommands(cmds[i:j+1]), func(rs []engine.Result, err error) {
-			for k := i; k <= j; k++ {
-				if err != nil {
-					b.errs[k] = err
-				} else {
-					b.results[k] = rs[k-i]
-				}
-			}
-			b.arrive()
-		})
+		b.r.reserveCart(engine.CloneCommands(cmds[i:j+1]), b.slots(i, j))
 	default:
 		for k := i; k <= j; k++ {
 			b.results[k] = engine.Result{Code: engine.CodeBadRequest}
 		}
+	}
+}
+
+// slots returns the completion of a chain of entries i..j: their results,
+// or the error for each.
+func (b *batch) slots(i, j int) func([]engine.Result, error) {
+	return func(rs []engine.Result, err error) {
+		for k := i; k <= j; k++ {
+			if err != nil {
+				b.errs[k] = err
+			} else {
+				b.results[k] = rs[k-i]
+			}
+		}
+		b.arrive()
 	}
 }
 
@@ -173,6 +193,9 @@ func (b *batch) proposeGroup(shard int, cmds []engine.Command, idx []int32) {
 		if err == nil && coord {
 			b.coordinate(shard, group, idx, rs)
 		}
+		if err == nil && len(b.r.shards) > 1 {
+			b.waitReleases(shard, idx, rs)
+		}
 		b.arrive()
 	})
 	if err != nil {
@@ -183,15 +206,33 @@ func (b *batch) proposeGroup(shard int, cmds []engine.Command, idx []int32) {
 	}
 }
 
+// waitReleases holds the answers of the group's cancels and returns of
+// claimed reservations until their claims' releases arrived (cancelwait.go).
+func (b *batch) waitReleases(shard int, idx []int32, rs []engine.Result) {
+	for k, i := range idx {
+		if rs[k].Code == engine.OK && rs[k].Sent.Seq != 0 {
+			b.pending.Add(1)
+			b.r.waitRelease(shard, &rs[k], nil, b, int(i))
+		}
+	}
+}
+
 // coordinate hands every chain of a group answered claim_required to the
-// coordinator; the batch waits for each.
+// coordinator, and settles a reserve whose replay names a provisional hold
+// (round.go); the batch waits for each.
 func (b *batch) coordinate(shard int, group []engine.Command, idx []int32, rs []engine.Result) {
 	for from := 0; from < len(group); {
 		to := from
 		for to < len(group)-1 && group[to].Linked {
 			to++
 		}
-		if claimAsked(rs[from:to+1]) >= 0 {
+		if named := namedClaim(&rs[from]); from == to && named != "" && group[from].Op == engine.OpReserve {
+			b.pending.Add(1)
+			limit := b.r.namedLimit(shard, &group[from])
+			q := b.r.newRound(shard, &group[from], named, b.r.clock.Now())
+			q.b, q.slot = b, int(idx[from])
+			b.r.settleNamed(q, &rs[from], limit)
+		} else if claimAsked(rs[from:to+1]) >= 0 {
 			at := idx[from : to+1]
 			b.pending.Add(1)
 			first := append([]engine.Result(nil), rs[from:to+1]...)

@@ -10,16 +10,21 @@ import (
 	"github.com/invsys/inv/protocol"
 )
 
-// A cart across shards (docs/adr/0050): a BATCH chain of reserves whose
-// lines lie in more than one shard. The engine applies a chain atomically
-// only within one log, so the node holds each shard's lines as a linked
-// group there (claims taken as usual: coordinator.go), one shard after the
-// other, and on the first refusal cancels the lines it already holds: all
-// or nothing, as a one-shard cart. A crash part way, or a group whose
-// outcome is unknown, leaves holds that expire with their TTL. Every line
-// keeps its own idempotency key, and every refusal is kept for its line's
-// key (a refused claim too, coordinator.go), so a repeated cart meets the
-// same refusal and cancels again: it is answered as the first.
+// A cart across shards (docs/adr/0050, claims per docs/adr/0070): a BATCH
+// chain of reserves whose lines lie in more than one shard. The engine
+// applies a chain atomically only within one log, so the node holds each
+// shard's lines as a linked group there, one shard after the other (a
+// group whose lines need claims takes them in one round with them,
+// chain.go), and on the first refusal cancels the lines it already holds:
+// all or nothing, as a one-shard cart. A group whose line's claim is
+// refused after the group held is undone by its round (the line resolved
+// refused, the others cancelled) and refuses the cart like any refusal. A
+// crash part way, or a group whose outcome is unknown, leaves holds that
+// expire with their TTL (and claims and provisional holds the sweeps
+// settle). Every line keeps its own idempotency key, and every refusal is
+// kept for its line's key (a refused claim too: its resolve rewrites the
+// reserve's record), so a repeated cart meets the same refusal and cancels
+// again: it is answered as the first.
 
 // cartTimeout bounds a cart across shards: a group and its claims per
 // shard, and the cancels.
@@ -140,9 +145,14 @@ func groupRefusal(rs []engine.Result) int {
 }
 
 // runGroup runs one shard's lines as a linked group where the shard's
-// leader is: here (with the claims it asks for), or forwarded as a BATCH to
-// the leader's node, whose own coordinator takes them.
+// leader is: here (in one round with the claims its lines need), or
+// forwarded to the leader's node (a BATCH, or one line as a SHARD_CALL),
+// whose own coordinator takes them.
 func (r *Router) runGroup(shard int, chain []engine.Command, deadline time.Time, done func([]engine.Result, error)) {
+	if sh := r.shard(shard); sh != nil && sh.IsLeader() && r.chainNeedsRound(shard, chain) {
+		r.chainRound(shard, chain, done)
+		return
+	}
 	r.runChainWithin(shard, chain, deadline, "a cart's group", func(rs []engine.Result, err error) {
 		var nl *NotLeaderError
 		switch {
@@ -159,12 +169,10 @@ func (r *Router) runGroup(shard int, chain []engine.Command, deadline time.Time,
 }
 
 // cancelHeld cancels the held lines of a refused cart, one after the
-// other, best effort (a line that stays held expires with its TTL), then
-// asks for a release round (their claims' releases are queued now) and
-// calls then.
+// other, best effort (a line that stays held expires with its TTL; a
+// claimed line's release goes through its shard's outbox), then calls then.
 func (c *cart) cancelHeld(then func()) {
 	if len(c.held) == 0 {
-		c.r.KickRelease()
 		then()
 		return
 	}

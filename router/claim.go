@@ -10,84 +10,52 @@ import (
 	"github.com/invsys/inv/engine"
 )
 
-// The claim a request needs, and what its answer means (coordinator.go,
-// docs/adr/0050).
+// The claim a request needs, and what its answer means (docs/adr/0070).
 
-// errRecord is claimed's answer when a reserve's claim was refused with a
-// proof of the refusal, now attached to the reserve: run it again, and its
-// shard answers the refusal and keeps it for the key.
-const errRecord engine.Code = 0xffff
+// claimKeyLen is the most bytes of a claim's key: "k" and 24 bytes of a
+// hash in hex (a keyed request), or "r" and 16 random bytes in hex.
+const claimKeyLen = 1 + 2*24
 
-// claimCommand returns the claim op cmd needs, asked for in asked (its
-// claim_required), and the customer's shard to run it on.
-func (r *Router) claimCommand(cmd *engine.Command, asked *engine.Result) (int, *engine.Command, error) {
-	switch cmd.Op {
-	case engine.OpReserve:
-		claim := &engine.Command{Op: engine.OpClaim, Customer: cmd.Customer, SKU: cmd.SKU, Qty: cmd.Qty,
-			Limit: asked.Qty, Claim: claimKey(cmd)}
-		if cmd.TTL > 0 {
-			claim.TTL = cmd.TTL + engine.ClaimMargin
-		}
-		return r.homeShard(cmd.Customer), claim, nil
-	case engine.OpConfirm, engine.OpExtend:
-		info := asked.Reservation
-		if info == nil || info.Claim == "" {
-			return 0, nil, &Refusal{engine.CodeInternal, "claim_required without the claim"}
-		}
-		claim := &engine.Command{Op: engine.OpSettleClaim, Claim: []byte(info.Claim), Qty: cmd.Qty}
-		if cmd.Op == engine.OpExtend {
-			claim = &engine.Command{Op: engine.OpExtendClaim, Claim: []byte(info.Claim), TTL: cmd.TTL + engine.ClaimMargin}
-		}
-		return r.homeShard([]byte(info.Customer)), claim, nil
-	}
-	return 0, nil, &Refusal{engine.CodeInternal, cmd.Op.String() + " asked for a claim"}
-}
-
-// claimed reads the answer cr (or err) of claim and attaches the claim's
-// proof to cmd. A refusal of the claim is returned as the code to answer
-// (or errRecord).
-func (r *Router) claimed(cmd, claim *engine.Command, cr *engine.Result, err error) (engine.Code, error) {
-	if err != nil {
-		var nl *NotLeaderError
-		if errors.As(err, &nl) {
-			// The request's own shard answered; only the customer's shard
-			// is between leaders. NOT_LEADER would name the wrong shard.
-			return 0, &Refusal{engine.CodeUnavailable, "the customer's shard has no leader: " + err.Error()}
-		}
-		return 0, err
-	}
-	switch {
-	case cr.Code == engine.CodeNotFound:
-		return engine.CodeExpired, nil // the claim ended, and so did (or will, at once) its hold
-	case cr.Code != engine.OK && cmd.Op == engine.OpReserve && cr.PickupCode != 0:
-		cmd.Claim, cmd.ClaimExpiry, cmd.Proof = claim.Claim, -int64(cr.Code), cr.PickupCode
-		return errRecord, nil
-	case cr.Code != engine.OK:
-		return cr.Code, nil
-	}
-	cmd.Claim, cmd.ClaimExpiry, cmd.Proof = claim.Claim, cr.ExpiresAt, cr.PickupCode
-	return engine.OK, nil
-}
-
-// claimKey names the claim of a reserve: with an idempotency key, a hash
-// of the whole request, so that a retry finds its claim again and the same
-// key sent for another item or customer is another claim; without one, a
-// random key.
-func claimKey(cmd *engine.Command) []byte {
+// appendClaimKey appends the key of a reserve's claim to dst, allocating
+// nothing when dst has room: with an idempotency key, a hash of the whole
+// request, so that a retry finds its claim again and the same key sent for
+// another item, customer or quantity is another claim; without one, a
+// random key (the request cannot be retried as the same one).
+func appendClaimKey(dst []byte, cmd *engine.Command) []byte {
 	if len(cmd.Key) == 0 {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
-		return []byte("r" + hex.EncodeToString(b[:]))
+		return hex.AppendEncode(append(dst, 'r'), b[:])
 	}
-	h := sha256.New()
-	for _, f := range [][]byte{cmd.Customer, cmd.SKU, cmd.Store, cmd.Key} {
-		h.Write([]byte{byte(len(f))})
-		h.Write(f)
+	var in [4*(1+engine.MaxKeyBytes) + 24]byte
+	b := in[:0]
+	for _, f := range [...][]byte{cmd.Customer, cmd.SKU, cmd.Store, cmd.Key} {
+		b = append(append(b, byte(len(f))), f...)
 	}
-	var n [24]byte
-	binary.BigEndian.PutUint64(n[0:], uint64(cmd.Qty))
-	binary.BigEndian.PutUint64(n[8:], uint64(cmd.Window))
-	binary.BigEndian.PutUint64(n[16:], uint64(cmd.TTL))
-	h.Write(n[:])
-	return []byte("k" + hex.EncodeToString(h.Sum(nil)[:24]))
+	b = binary.BigEndian.AppendUint64(b, uint64(cmd.Qty))
+	b = binary.BigEndian.AppendUint64(b, uint64(cmd.Window))
+	b = binary.BigEndian.AppendUint64(b, uint64(cmd.TTL))
+	sum := sha256.Sum256(b)
+	return hex.AppendEncode(append(dst, 'k'), sum[:24])
+}
+
+// claimKey returns a reserve's claim key in a buffer of its own.
+func claimKey(cmd *engine.Command) []byte {
+	return appendClaimKey(make([]byte, 0, claimKeyLen), cmd)
+}
+
+// homeErr is the answer when the customer's home did not answer: the
+// request's own shard did, so NOT_LEADER would name the wrong shard.
+func homeErr(err error) error {
+	var nl *NotLeaderError
+	if errors.As(err, &nl) {
+		return &Refusal{engine.CodeUnavailable, "the customer's shard has no leader: " + err.Error()}
+	}
+	return err
+}
+
+// resolvable reports whether a home's answer to a claim can resolve its
+// hold (engine: accepted, limit_exceeded, blocked, expired).
+func resolvable(c engine.Code) bool {
+	return c == engine.OK || c == engine.CodeLimitExceeded || c == engine.CodeBlocked || c == engine.CodeExpired
 }

@@ -15,9 +15,12 @@
 //     which one (the leader a NOT_LEADER hint names, or the nodes that hold
 //     a shard this node holds no replica of); the wire itself is the
 //     Forwarder's;
-//   - the coordinator of a customer's limit across shards (coordinator.go),
-//     carts across shards (cart.go) and the release of claims
-//     (release.go), docs/adr/0050;
+//   - the coordinator of a customer's limit across shards, one round a
+//     reserve (round.go, chain.go, coordinator.go, docs/adr/0070), carts
+//     across shards (cart.go), the outbox's deliveries (outbox.go), the
+//     waits of cancels for their releases (cancelwait.go) and the sweeps of
+//     claims and provisional holds past their deadline (sweep.go), run by
+//     Run's loop;
 //   - leader hints (errors.go): a shard's not-leader refusal turned into
 //     the leader's node and client address.
 //
@@ -29,7 +32,8 @@
 // ErrNotHeld) or the shard's own errors.
 //
 // It talks to shards through Shard, to other nodes through Forwarder and
-// Peers, and to time through Clock: small interfaces, so that its stories
+// Peers, to time through Clock, and reports its coordinations' step
+// latencies to an Observer: small interfaces, so that its stories
 // are told in process over fake shards wrapping real engines
 // (testdata/*.txt, env_test.go). docs/adr/0065 records the split.
 //

@@ -69,8 +69,25 @@ func fmtCmd(c *engine.Command) string {
 	if c.PickupCode != 0 && c.ID == 0 {
 		b.WriteString(" by-code")
 	}
-	if c.Proof != 0 {
-		b.WriteString(" +proof")
+	if c.Claim != nil {
+		b.WriteString(" +claim")
+	}
+	if c.Deadline != 0 {
+		add("dl", fmtAt(c.Deadline))
+	}
+	if c.Op == engine.OpClaim {
+		add("for", fmt.Sprintf("s%d", c.ItemShard))
+	}
+	if c.ClaimCode != engine.OK {
+		add("code", c.ClaimCode)
+	}
+	if c.FromShard != 0 || c.Seq != 0 && c.Op != engine.OpDelivered {
+		add("from", c.FromShard)
+		add("seq", c.Seq)
+	}
+	if c.Op == engine.OpDelivered {
+		add("to", c.ToShard)
+		add("seq", c.Seq)
 	}
 	if c.Linked {
 		b.WriteString(" linked")
@@ -98,19 +115,26 @@ func (e *env) outcome(op engine.Op, r *engine.Result, err error) string {
 			s += " expires=" + fmtAt(r.ExpiresAt)
 		}
 		return s
-	case engine.OpClaim, engine.OpSettleClaim, engine.OpExtendClaim:
+	case engine.OpClaim, engine.OpAnchorClaim, engine.OpGetClaim:
 		if r.ExpiresAt == 0 {
-			return fmt.Sprintf("ok units=%d settled", r.Qty)
+			return fmt.Sprintf("accepted units=%d", r.Qty)
 		}
-		return fmt.Sprintf("ok units=%d expires=%s", r.Qty, fmtAt(r.ExpiresAt))
+		return fmt.Sprintf("accepted units=%d pending until %s", r.Qty, fmtAt(r.ExpiresAt))
 	case engine.OpReleaseClaim:
 		return fmt.Sprintf("ok released=%d", r.Qty)
+	case engine.OpDelivered:
+		return fmt.Sprintf("ok trimmed=%d", r.Qty)
+	case engine.OpResolveClaim, engine.OpGetClaimHold:
+		if r.ID == 0 {
+			return "ok (no hold)"
+		}
+		return fmt.Sprintf("%s id=%s qty=%d", r.State, fmtID(r.ID), r.Qty)
 	case engine.OpGetItem:
 		return fmtItem(r.Item)
 	case engine.OpGetReservation:
 		i := r.Reservation
-		return fmt.Sprintf("%s %s %s/%s cust=%s qty=%d claimed=%v", fmtID(i.ID), i.State, i.SKU, i.Store, i.Customer,
-			i.Qty, i.Claim != "")
+		return fmt.Sprintf("%s %s %s/%s cust=%s qty=%d claim=%s", fmtID(i.ID), i.State, i.SKU, i.Store, i.Customer,
+			i.Qty, claimState(i))
 	case engine.OpGetCustomer:
 		c := r.Customer
 		return fmt.Sprintf("customer %s tier=%d blocked=%v open=%d", c.ID, c.Tier, c.Blocked, c.Open)
@@ -168,6 +192,17 @@ func fmtEvent(ev *engine.Event) string {
 	return fmt.Sprintf("cust=%s sku=%s qty=%d", ev.Customer, ev.SKU, ev.Qty)
 }
 
+// claimState prints a reservation's claim: none, provisional or firm.
+func claimState(r *engine.ReservationInfo) string {
+	switch {
+	case r.Claim == "":
+		return "none"
+	case r.Provisional:
+		return "provisional"
+	}
+	return "resolved"
+}
+
 // where prints the shard of an item or a customer.
 func (e *env) where(a envArgs) {
 	n := len(e.shards)
@@ -189,6 +224,14 @@ func active(s engine.State) bool { return s.Active() }
 // claimed stay within the limit; and every unit held in another shard is
 // covered by a claim (a claim may outlive its hold, never the reverse).
 func (e *env) checkLimits() {
+	if e.limitsBroken() == 0 {
+		fmt.Fprintln(e.out, "limits hold")
+	}
+}
+
+// limitsBroken prints every customer and SKU over its limit and returns
+// how many (the scripts' every step runs it).
+func (e *env) limitsBroken() int {
 	bad := 0
 	for _, cust := range e.customers {
 		home := protocol.ShardOfCustomer([]byte(cust), len(e.shards))
@@ -201,7 +244,9 @@ func (e *env) checkLimits() {
 			for _, s := range e.shards {
 				rs := s.eng.Read(&engine.Command{Op: engine.OpListReservations, Customer: []byte(cust)})
 				for _, r := range rs.Reservations {
-					if r.SKU == sku && active(r.State) {
+					// A provisional hold is not the customer's until its
+					// claim is resolved: it cannot be confirmed (docs/adr/0070).
+					if r.SKU == sku && active(r.State) && !r.Provisional {
 						total += r.Qty
 						if s.id != home {
 							away += r.Qty
@@ -212,13 +257,11 @@ func (e *env) checkLimits() {
 			claimed := e.claims[envClaimKey{shard: home, cust: cust, sku: sku}]
 			if total > limit || total-away+claimed > limit || away > claimed {
 				bad++
-				fmt.Fprintf(e.out, "%s/%s: %d units (%d away, %d claimed), limit %d\n", cust, sku, total, away, claimed, limit)
+				fmt.Fprintf(e.out, "limits broken: %s/%s: %d units (%d away, %d claimed), limit %d\n", cust, sku, total, away, claimed, limit)
 			}
 		}
 	}
-	if bad == 0 {
-		fmt.Fprintln(e.out, "limits hold")
-	}
+	return bad
 }
 
 // checkStock checks every item of every shard: never more promised than
@@ -249,8 +292,8 @@ func (e *env) state(s *envShard) {
 	}
 	for _, cust := range e.customers {
 		for _, r := range s.eng.Read(&engine.Command{Op: engine.OpListReservations, Customer: []byte(cust)}).Reservations {
-			fmt.Fprintf(e.out, "  %s %s %s/%s cust=%s qty=%d claimed=%v\n", fmtID(r.ID), r.State, r.SKU, r.Store,
-				r.Customer, r.Qty, r.Claim != "")
+			fmt.Fprintf(e.out, "  %s %s %s/%s cust=%s qty=%d claim=%s\n", fmtID(r.ID), r.State, r.SKU, r.Store,
+				r.Customer, r.Qty, claimState(&r))
 		}
 	}
 	for _, k := range slices.SortedFunc(mapKeys(e.claims), func(a, b envClaimKey) int {
@@ -260,7 +303,9 @@ func (e *env) state(s *envShard) {
 			fmt.Fprintf(e.out, "  claims %s/%s: %d units\n", k.cust, k.sku, e.claims[k])
 		}
 	}
-	for _, rel := range s.eng.ClaimReleases(64) {
-		fmt.Fprintf(e.out, "  release queued: %s of %s\n", fmtID(rel.ID), rel.Customer)
+	for _, q := range s.eng.OutboxPending() {
+		for _, m := range s.eng.Outbox(q.To, 64) {
+			fmt.Fprintf(e.out, "  outbox to s%d: #%d %s of %s (%s)\n", q.To, m.Seq, m.Op, fmtID(m.ID), m.Customer)
+		}
 	}
 }

@@ -84,9 +84,14 @@ func (e *env) run(td *datadriven.TestData) string {
 		fmt.Fprintf(e.out, "node %d restarted\n", a.int("node", 1))
 	case "tick":
 		e.tick(a.dur("by"))
-	case "release":
-		n := e.node(a)
-		n.r.ReleaseRound(func() { fmt.Fprintf(e.out, "n%d: release round over\n", n.id) })
+	case "outbox":
+		e.outboxAuto = a.has("auto")
+	case "deliver-outbox":
+		e.node(a).r.DeliverChanged()
+	case "retry-outbox":
+		e.node(a).r.deliverPending()
+	case "sweep":
+		e.node(a).r.SweepRound()
 	case "batch":
 		e.batch(a, td.Input)
 	case "shard-call":
@@ -99,8 +104,10 @@ func (e *env) run(td *datadriven.TestData) string {
 		e.state(e.shards[a.int("shard", 0)])
 	case "stats":
 		st := e.node(a).r.Stats()
-		fmt.Fprintf(e.out, "forwarded=%d coordinated=%d carts=%d releases-sent=%d releases-deferred=%d\n",
-			st.Forwarded, st.Coordinated, st.Carts, st.ReleasesSent, st.ReleasesDeferred)
+		fmt.Fprintf(e.out, "forwarded=%d coordinated=%d stale-peeks=%d resolved=%d carts=%d delivered=%d "+
+			"delivery-retries=%d swept-claims=%d swept-holds=%d cancel-waits-late=%d\n",
+			st.Forwarded, st.Coordinated, st.StalePeeks, st.Resolved, st.Carts, st.Delivered, st.DeliveryRetries,
+			st.SweptClaims, st.SweptHolds, st.CancelWaitsLate)
 	case "where":
 		e.where(a)
 	default:
@@ -113,6 +120,9 @@ func (e *env) run(td *datadriven.TestData) string {
 		if err := s.eng.CheckInvariants(); err != nil {
 			fmt.Fprintf(e.out, "shard %d: invariants broken: %v\n", s.id, err)
 		}
+	}
+	if td.Cmd != "check-limits" {
+		e.limitsBroken() // after every step, silent while the limits hold
 	}
 	if e.out.Len() == 0 {
 		return "ok\n"
@@ -156,9 +166,11 @@ func (e *env) command(name string, a envArgs) engine.Command {
 		c.PickupCode = e.shards[engine.ShardOfID(c.ID)].eng.Read(
 			&engine.Command{Op: engine.OpGetReservation, ID: c.ID}).Reservation.PickupCode
 	}
-	if c.Op == engine.OpPutItem {
-		e.limits[string(c.SKU)] = c.Limit
+	switch c.Op {
+	case engine.OpPutItem:
 		e.stores[string(c.SKU)] = append(e.stores[string(c.SKU)], string(c.Store))
+	case engine.OpSetLimit:
+		e.limits[string(c.SKU)] = c.Limit
 	}
 	if len(c.Customer) > 0 && !contains(e.customers, string(c.Customer)) {
 		e.customers = append(e.customers, string(c.Customer))
@@ -311,6 +323,7 @@ func (e *env) apply(s *envShard, p *proposal) {
 	res, evs := s.eng.Apply(e.now.UnixNano(), p.cmds)
 	rs := append([]engine.Result(nil), res...) // the engine reuses its slice
 	e.ledger(s, evs)
+	defer e.outboxHook(s)
 	for i := range p.cmds {
 		fmt.Fprintf(e.out, "s%d n%d: %s → %s\n", s.id, p.node.id, fmtCmd(&p.cmds[i]), e.outcome(p.cmds[i].Op, &rs[i], nil))
 		if p.cmds[i].Op == engine.OpReserve && rs[i].Code == engine.OK {
@@ -330,6 +343,24 @@ func (e *env) apply(s *envShard, p *proposal) {
 		p.one(rs[0], nil)
 	default:
 		p.many(rs, nil)
+	}
+}
+
+// outboxHook tells the shard's leader's router that an apply appended
+// outbox messages (raftstore's outbox hook), and with outboxAuto has it
+// deliver at once (as Run's loop would on the kick).
+func (e *env) outboxHook(s *envShard) {
+	if s.eng.OutboxAppended() == s.appended {
+		return
+	}
+	s.appended = s.eng.OutboxAppended()
+	if s.leader == 0 || e.nodes[s.leader-1].down {
+		return
+	}
+	n := e.nodes[s.leader-1]
+	n.r.OutboxChanged(s.id)
+	if e.outboxAuto {
+		n.r.DeliverChanged()
 	}
 }
 
@@ -359,6 +390,7 @@ func (e *env) tick(d time.Duration) {
 	for _, s := range e.shards {
 		_, evs := s.eng.Apply(e.now.UnixNano(), []engine.Command{{Op: engine.OpExpire}})
 		e.ledger(s, evs)
+		e.outboxHook(s)
 		for _, ev := range evs {
 			switch ev.Kind {
 			case engine.EvExpired, engine.EvNoShow, engine.EvClaimEnded:

@@ -48,6 +48,11 @@ type env struct {
 	readMode ReadMode
 	groupMax int
 
+	// outboxAuto: an apply that appends outbox messages has the leader's
+	// router deliver at once (as the server's outbox hook wakes Run);
+	// off, the script says when (deliver-outbox).
+	outboxAuto bool
+
 	crashOp    engine.Op // crash-after: the op
 	crashNode  int       // ... proposed by this node
 	crashCount int       // ... on its crashCount-th apply
@@ -66,11 +71,12 @@ type envClaimKey struct {
 
 // envShard is one shard: its engine, leader, members and queue.
 type envShard struct {
-	id      int
-	eng     *engine.Engine
-	leader  int    // the leading node, 0: none (an election)
-	members []bool // by node index: the node replicates the shard
-	queue   []*proposal
+	id       int
+	eng      *engine.Engine
+	appended uint64 // the engine's OutboxAppended after the last apply
+	leader   int    // the leading node, 0: none (an election)
+	members  []bool // by node index: the node replicates the shard
+	queue    []*proposal
 }
 
 // proposal is what waits in a shard's queue: commands (one, or a group)
@@ -220,7 +226,15 @@ func (v *shardView) LeaderID() string {
 	return raftID(v.sh.leader)
 }
 
-func (v *shardView) ClaimReleases(max int) []engine.ClaimRelease { return v.sh.eng.ClaimReleases(max) }
+func (v *shardView) OutboxPending() []engine.OutboxQueue         { return v.sh.eng.OutboxPending() }
+func (v *shardView) Outbox(to uint16, max int) []engine.Message  { return v.sh.eng.Outbox(to, max) }
+func (v *shardView) Peek(sku, store []byte) (int64, int64, bool) { return v.sh.eng.Peek(sku, store) }
+func (v *shardView) ClaimsDue(until int64, max int) []engine.DueClaim {
+	return v.sh.eng.ClaimsDue(until, max)
+}
+func (v *shardView) ProvisionalDue(until int64, max int) []engine.DueHold {
+	return v.sh.eng.ProvisionalDue(until, max)
+}
 
 // envPeers is the peer table of a node: every other node.
 type envPeers struct{ n *envNode }

@@ -6,14 +6,17 @@
 // shard, every shard, no shard); reads are served per the read mode, and a
 // BATCH's reads after its writes go through the log behind them; a BATCH
 // is split by shard and answered in order; fan-outs merge; a limited
-// reserve, confirm and extend of a customer of another shard take their
-// claim on the customer's shard, and no crash of the coordinating node
-// between any two steps (nor a retry with the same key after it) leaves a
-// customer over the limit; a refused hold releases its claim; the claims
-// of cancelled and expired holds are released from the item shard's queue;
-// a cart across shards is all or nothing; commands for a shard another
-// node leads are forwarded, following leader hints, and a node that holds
-// no replica of a shard sends its part to the nodes that do.
+// reserve of a customer of another shard takes its claim and its hold in
+// one round (claims.txt), and no crash of the coordinating node at any
+// step, no lost proposal, nor a retry with the same key, leaves a customer
+// over the limit, which every step checks; past the deadline the sweeps
+// settle what a crash left (claims_crash.txt); the outbox delivers the
+// releases of ended claimed holds once, through losses and duplicates, and
+// a cancel's reply waits for its release (releases.txt); a cart is all or
+// nothing, its limited lines' claims taken with their group and a refused
+// claim undoing it (carts.txt); commands for a shard another node leads are
+// forwarded, following leader hints, and a node that holds no replica of a
+// shard sends its part to the nodes that do (forwarding.txt).
 //
 // How: each script starts with `env shards= nodes= [read=index|log|local]
 // [group-max=]`; its commands start requests on nodes (the op's name and
@@ -21,8 +24,12 @@
 // with one command a line), and drive what raft would do: `deliver
 // shard=N [n=K]` or `deliver all`, `auto on|off`, `drop shard=N`, `leader
 // shard=N node=M`, `member shard=N node=M off|on`, `crash-after <op>
-// node=N [n=K]`, `restart node=N`, `tick by=<duration>`, `release node=N`,
-// `shard-call node=N shard=M` (input: one command). Checks: `check-limits`,
+// node=N [n=K]`, `crash node=N`, `restart node=N`, `tick by=<duration>`,
+// `shard-call node=N shard=M` (input: one command); and the router's
+// background work: `outbox auto|manual` (an apply that appends outbox
+// messages has its leader deliver at once, or not), `deliver-outbox
+// node=N`, `retry-outbox node=N`, `sweep node=N`. Checks: `check-limits`
+// (also run after every command, printing only a broken limit),
 // `check-stock`, `state shard=N`, `stats node=N`, `where`. Every applied
 // proposal prints its command and result; every request its answer. After
 // every command each engine's CheckInvariants must hold. Run with -rewrite

@@ -1,56 +1,59 @@
 package router
 
-import (
-	"strconv"
-	"time"
-)
+import "time"
 
-// Step names what a StepObserver is told about: one step of a
-// coordination (coordinator.go), or the whole.
+// Step names one step of a coordination (docs/adr/0070), for latency
+// histograms: the router measures, the server records (it holds the
+// metrics library; the router only calls an Observer).
 type Step uint8
 
 const (
-	// StepClaim: the claim, settle or extend on the customer's shard.
-	StepClaim Step = iota
-	// StepHold: the request run again on its item's shard with its claim
-	// attached (the hold of a reserve; the confirm or extend itself).
+	// StepPeek is the read of the item on the applied state that decides
+	// whether a reserve needs a claim (no commit).
+	StepPeek Step = iota
+	// StepClaim is the claim on the customer's home, proposed to answered.
+	StepClaim
+	// StepHold is the provisional hold on the item's shard, proposed to
+	// answered; it runs beside StepClaim.
 	StepHold
-	// StepRelease: a refused request's claim given back.
-	StepRelease
-	// StepCoordination: the whole coordination, from the first
-	// claim_required to the answer.
-	StepCoordination
-
-	// StepCount is the number of steps, for tables indexed by Step.
+	// StepResolve is the resolve of a hold whose answer waits for it (past
+	// the deadline), or of a confirm's provisional hold (with the claim's read).
+	StepResolve
+	// StepWhole is a whole coordination, from the request to its answer.
+	StepWhole
+	// StepCount is the number of steps.
 	StepCount
 )
 
-// StepObserver is told how long a step of a coordination took, from its
-// proposal to its answer (whatever the answer: a step that timed out took
-// the coordination's bound), on the goroutine that answered it. It must
-// be quick and must not block. Coordinations are the rare requests that
-// take claims; the others are never observed here.
-type StepObserver func(step Step, took time.Duration)
+var stepNames = [StepCount]string{"peek", "claim", "hold", "resolve", "whole"}
 
-// observeStep tells the observer, if any, that step ended now, having
-// begun at start (both read from the router's Clock).
-func (r *Router) observeStep(step Step, start time.Time) {
-	if r.observe != nil {
-		r.observe(step, r.clock.Now().Sub(start))
+func (s Step) String() string {
+	if s < StepCount {
+		return stepNames[s]
 	}
+	return "step"
 }
 
-// String returns claim, hold, release or coordination.
-func (s Step) String() string {
-	switch s {
-	case StepClaim:
-		return "claim"
-	case StepHold:
-		return "hold"
-	case StepRelease:
-		return "release"
-	case StepCoordination:
-		return "coordination"
+// Observer receives each coordination step's latency. It is called on
+// proposers' goroutines and must return at once without blocking.
+type Observer interface {
+	ObserveStep(step Step, d time.Duration)
+}
+
+type observerBox struct{ o Observer }
+
+// SetObserver makes o receive the coordinations' step latencies (nil: none).
+func (r *Router) SetObserver(o Observer) {
+	if o == nil {
+		r.observer.Store(nil)
+		return
 	}
-	return "step_" + strconv.Itoa(int(s))
+	r.observer.Store(&observerBox{o})
+}
+
+// observe reports a step that began at start.
+func (r *Router) observe(step Step, start time.Time) {
+	if b := r.observer.Load(); b != nil {
+		b.o.ObserveStep(step, r.clock.Now().Sub(start))
+	}
 }

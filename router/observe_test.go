@@ -1,12 +1,12 @@
-// Tests of the coordinator's step observer (observe.go): a held reserve of
-// a customer of another shard is observed as a claim, then the hold, then
-// the whole coordination; a reserve whose hold is refused after its claim
-// was taken (the stock sold meanwhile) adds the claim's release before the
-// whole; a reserve that
-// needs no claim is not observed at all; and each coordination's time
-// covers the steps inside it.
+// Tests of the coordinator's step observer (observe.go): a reserve of a
+// limited item by a customer of another shard is observed as the peek of
+// the item, the claim and the hold (proposed together, in either order),
+// then the whole coordination, last; a reserve that needs no claim (the
+// customer's own shard, or an item the peek finds sold out) is not
+// observed at all; and the whole's time covers each step inside it.
 //
-// How: over syncShard (router_test.go), with a clock that moves 1 ms at
+// How: over syncShard (router_test.go, whose engines run on the wall
+// clock), with a router clock from now on that moves 1 ms at
 // each reading, so that every step has a length and a step measured
 // outside its coordination would show.
 package router
@@ -45,61 +45,70 @@ type observedStep struct {
 	took time.Duration
 }
 
+type stepRecorder struct {
+	mu  sync.Mutex
+	got []observedStep
+}
+
+func (o *stepRecorder) ObserveStep(s Step, d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.got = append(o.got, observedStep{s, d})
+}
+
+func (o *stepRecorder) take() []observedStep {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	got := o.got
+	o.got = nil
+	return got
+}
+
 func TestCoordinatorStepsObserved(t *testing.T) {
-	var got []observedStep
-	cfg := Config{Clock: &steppingClock{now: envT0},
-		ObserveStep: func(s Step, d time.Duration) { got = append(got, observedStep{s, d}) }}
-	r, shards := newSyncRouterWith(t, 3, cfg)
+	rec := &stepRecorder{}
+	r, shards := newSyncRouterWith(t, 3, Config{Clock: &steppingClock{now: time.Now()}})
+	r.SetObserver(rec)
 	home := r.homeShard([]byte("ann"))
-	if r.homeShard([]byte("bob")) == home {
-		t.Fatal("ann and bob share a shard: pick another customer")
-	}
-	store, free := "", ""
-	for i := 0; store == "" || free == ""; i++ {
+	store, free, gone := "", "", ""
+	for i := 0; store == "" || free == "" || gone == ""; i++ {
 		s := fmt.Sprintf("S%d", i)
 		switch sh := protocol.ShardOf([]byte("L1"), []byte(s), 3); {
-		case sh != home && sh != r.homeShard([]byte("bob")) && store == "":
+		case sh != home && store == "":
 			store = s
+		case sh != home && gone == "":
+			gone = s
 		case sh == home && free == "":
 			free = s
 		}
 	}
-	item := protocol.ShardOf([]byte("L1"), []byte(store), 3)
-	putL1 := func(stock int64) {
-		shards[item].eng.Apply(shards[item].now, []engine.Command{{Op: engine.OpPutItem, SKU: []byte("L1"),
-			Store: []byte(store), Stock: stock, Limit: 2}})
+	put := func(store string, stock int64) {
+		sh := shards[protocol.ShardOf([]byte("L1"), []byte(store), 3)]
+		sh.eng.Apply(sh.now, []engine.Command{{Op: engine.OpPutItem, SKU: []byte("L1"), Store: []byte(store), Stock: stock}})
 	}
-	putL1(2)
-	// bob's claim is taken while the last unit goes: his hold is refused.
-	shards[r.homeShard([]byte("bob"))].answer = func(c engine.Command) engine.Result {
-		if c.Op == engine.OpClaim {
-			putL1(1)
-		}
-		sh := shards[r.homeShard([]byte("bob"))]
-		rs, _ := sh.eng.Apply(sh.now, []engine.Command{c})
-		return rs[0]
+	put(store, 5)
+	put(free, 5)
+	put(gone, 0)
+	for _, sh := range shards {
+		sh.eng.Apply(sh.now, []engine.Command{{Op: engine.OpSetLimit, SKU: []byte("L1"), Limit: 2}})
 	}
-	shards[home].eng.Apply(shards[home].now, []engine.Command{{Op: engine.OpPutItem, SKU: []byte("L1"),
-		Store: []byte(free), Stock: 2, Limit: 2}})
-
-	serve := func(cust, store string, want engine.Code) {
+	serve := func(store string, want engine.Code) {
 		t.Helper()
-		cmd := engine.Command{Op: engine.OpReserve, SKU: []byte("L1"), Store: []byte(store), Customer: []byte(cust),
-			Qty: 1, Key: []byte(cust + store)}
+		cmd := engine.Command{Op: engine.OpReserve, SKU: []byte("L1"), Store: []byte(store), Customer: []byte("ann"),
+			Qty: 1, Key: []byte("ann" + store)}
 		var res engine.Result
 		var err error
 		r.Serve(&cmd, false, func(r engine.Result, e error) { res, err = r, e })
 		if err != nil || res.Code != want {
-			t.Fatalf("%s reserves at %s: %v %v, want %v", cust, store, res.Code, err, want)
+			t.Fatalf("ann reserves at %s: %v %v, want %v", store, res.Code, err, want)
 		}
 	}
-	serve("ann", free, engine.OK) // the customer's own shard: no claim
-	if len(got) != 0 {
-		t.Fatalf("a reserve without claims observed: %+v", got)
+	serve(free, engine.OK)          // the customer's own shard: no claim
+	serve(gone, engine.CodeSoldOut) // the peek finds nothing left: the one-shard path
+	if got := rec.take(); len(got) != 0 {
+		t.Fatalf("reserves without claims observed: %+v", got)
 	}
-	serve("ann", store, engine.OK)          // claimed, held
-	serve("bob", store, engine.CodeSoldOut) // claimed, refused, released
-
+	serve(store, engine.OK) // claimed and held in one round
+	got := rec.take()
 	var steps []Step
 	for _, o := range got {
 		steps = append(steps, o.step)
@@ -107,17 +116,13 @@ func TestCoordinatorStepsObserved(t *testing.T) {
 			t.Errorf("%v took %v", o.step, o.took)
 		}
 	}
-	want := []Step{StepClaim, StepHold, StepCoordination, StepClaim, StepHold, StepRelease, StepCoordination}
-	if !slices.Equal(steps, want) {
-		t.Fatalf("observed %v, want %v", steps, want)
+	if len(steps) != 4 || steps[0] != StepPeek || steps[3] != StepWhole ||
+		!slices.Contains(steps, StepClaim) || !slices.Contains(steps, StepHold) {
+		t.Fatalf("observed %v, want peek, claim and hold (either order), whole", steps)
 	}
-	for _, c := range [][]observedStep{got[:3], got[3:]} {
-		var inside time.Duration
-		for _, o := range c[:len(c)-1] {
-			inside += o.took
-		}
-		if whole := c[len(c)-1].took; whole <= inside {
-			t.Errorf("a coordination of %v holds steps of %v", whole, inside)
+	for _, o := range got[1:3] {
+		if whole := got[3].took; whole < o.took {
+			t.Errorf("the whole coordination (%v) is shorter than its %v step (%v)", whole, o.step, o.took)
 		}
 	}
 }

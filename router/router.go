@@ -2,8 +2,12 @@ package router
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
+
+	"github.com/invsys/inv/engine"
 )
 
 // ReadMode is how a read without the stale flag is served (docs/adr/0033).
@@ -43,28 +47,65 @@ type Config struct {
 	// Logger gets the few things worth a line (a claim that could not be
 	// released, a cart line left held). Default slog.Default().
 	Logger *slog.Logger
-	// Clock bounds steps in time. Default: the wall clock.
+	// Clock bounds steps in time and stamps claims' deadlines. Default: the
+	// wall clock.
 	Clock Clock
-	// ObserveStep, if set, is told how long each step of a coordination
-	// took and how long the whole did (StepObserver): the server's
-	// histograms, which the router, free of any metrics library, only
-	// measures.
-	ObserveStep StepObserver
+	// ClaimWindow is how far ahead of its start a coordination's deadline D
+	// lies (docs/adr/0070). Default DefaultClaimWindow; at most
+	// engine.MaxClaimWindow.
+	ClaimWindow time.Duration
+	// CancelWait bounds how long the reply to the cancel or return of a
+	// claimed reservation waits for its claim's release to reach the
+	// customer's home. Default DefaultCancelWait.
+	CancelWait time.Duration
+	// SweepInterval is how often a shard's leader sweeps the claims and
+	// provisional holds whose deadline passed, and retries deliveries that
+	// failed. Default DefaultSweepInterval.
+	SweepInterval time.Duration
 }
+
+// Defaults of Config.
+const (
+	// DefaultClaimWindow: a coordination takes milliseconds; the window
+	// covers a leader change on the customer's home (about a second) and
+	// is what a crashed coordination's claim or hold waits for before the
+	// sweeps settle it.
+	DefaultClaimWindow = 5 * time.Second
+	// DefaultCancelWait: a delivery is one commit on the home, milliseconds;
+	// a home between leaders takes about a second. Past it the cancel is
+	// answered anyway: its release is durable in the outbox.
+	DefaultCancelWait = 2 * time.Second
+	// DefaultSweepInterval: a crashed coordination's units come back about
+	// this long after its deadline and the clock margin.
+	DefaultSweepInterval = time.Second
+)
 
 // Router routes decoded commands to a node's shards (see the package
 // comment). It is safe for concurrent use.
 type Router struct {
-	shards     []Shard
-	readMode   ReadMode
-	groupMax   int
-	fwd        Forwarder
-	peers      Peers
-	log        *slog.Logger
-	clock      Clock
-	observe    StepObserver  // nil: none
-	releaseNow chan struct{} // capacity 1: a release round is wanted now
-	stats      counters
+	shards   []Shard
+	readMode ReadMode
+	groupMax int
+	fwd      Forwarder
+	peers    Peers
+	log      *slog.Logger
+	clock    Clock
+
+	claimWindow   time.Duration
+	cancelWait    time.Duration
+	sweepInterval time.Duration
+
+	observer atomic.Pointer[observerBox] // observe.go
+	outbox   deliverer                   // outbox.go
+	waits    cancelWaits                 // cancelwait.go
+	sweeps   sweeper                     // sweep.go
+
+	// Completions bound once, so that the fire-and-forget steps of a
+	// coordination (a resolve, a release) allocate no closure.
+	afterResolve, afterAnchor, afterRelease func(engine.Result, error)
+	expireFn                                func() // = expireWaits
+
+	stats counters
 }
 
 // New returns a router over cfg.Shards.
@@ -75,12 +116,19 @@ func New(cfg Config) (*Router, error) {
 	if (cfg.Forwarder == nil) != (cfg.Peers == nil) {
 		return nil, errors.New("router: a cluster node needs both a Forwarder and Peers")
 	}
+	if cfg.ClaimWindow > engine.MaxClaimWindow {
+		return nil, fmt.Errorf("router: claim window %v over engine.MaxClaimWindow %v", cfg.ClaimWindow, engine.MaxClaimWindow)
+	}
 	r := &Router{shards: cfg.Shards, readMode: cfg.ReadMode, groupMax: cfg.GroupMaxCommands,
-		fwd: cfg.Forwarder, peers: cfg.Peers, log: cfg.Logger, clock: cfg.Clock, observe: cfg.ObserveStep,
-		releaseNow: make(chan struct{}, 1)}
+		fwd: cfg.Forwarder, peers: cfg.Peers, log: cfg.Logger, clock: cfg.Clock,
+		claimWindow: orDefault(cfg.ClaimWindow, DefaultClaimWindow), cancelWait: orDefault(cfg.CancelWait, DefaultCancelWait),
+		sweepInterval: orDefault(cfg.SweepInterval, DefaultSweepInterval)}
 	if r.groupMax <= 0 {
 		r.groupMax = DefaultGroupMaxCommands
 	}
+	r.afterResolve, r.afterAnchor, r.afterRelease, r.expireFn = r.resolved, r.anchored, r.released, r.expireWaits
+	r.outbox.init(len(cfg.Shards))
+	r.sweeps.init(len(cfg.Shards))
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -101,22 +149,37 @@ func (r *Router) shard(i int) Shard {
 	return r.shards[i]
 }
 
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
 // Stats are the router's running counts, for metrics.
 type Stats struct {
-	Forwarded        uint64 // commands and groups sent to another node
-	Coordinated      uint64 // requests that took claims on a customer's shard
-	Carts            uint64 // carts held shard by shard
-	ReleasesSent     uint64 // claim releases delivered and marked done
-	ReleasesDeferred uint64 // release rounds of a shard cut short by a failure
+	Forwarded       uint64 // commands and groups sent to another node
+	Coordinated     uint64 // requests that took claims on a customer's home in one round
+	StalePeeks      uint64 // reserves whose read of the item was stale: claim_required came back
+	Resolved        uint64 // provisional holds a confirm, extend or reschedule had to resolve first
+	Carts           uint64 // carts held shard by shard
+	Delivered       uint64 // outbox messages delivered and trimmed
+	DeliveryRetries uint64 // deliveries cut short by a failure, retried by the slow timer
+	SweptClaims     uint64 // pending claims the homes' sweeps anchored or released
+	SweptHolds      uint64 // provisional holds the item shards' sweeps resolved
+	CancelWaitsLate uint64 // cancels answered before their claim's release arrived (CancelWait passed)
 }
 
 type counters struct {
-	forwarded, coordinated, carts, releasesSent, releasesDeferred atomic.Uint64
+	forwarded, coordinated, stalePeeks, resolved, carts, delivered, deliveryRetries,
+	sweptClaims, sweptHolds, cancelWaitsLate atomic.Uint64
 }
 
 // Stats returns the running counts.
 func (r *Router) Stats() Stats {
 	c := &r.stats
-	return Stats{Forwarded: c.forwarded.Load(), Coordinated: c.coordinated.Load(), Carts: c.carts.Load(),
-		ReleasesSent: c.releasesSent.Load(), ReleasesDeferred: c.releasesDeferred.Load()}
+	return Stats{Forwarded: c.forwarded.Load(), Coordinated: c.coordinated.Load(), StalePeeks: c.stalePeeks.Load(),
+		Resolved: c.resolved.Load(), Carts: c.carts.Load(), Delivered: c.delivered.Load(),
+		DeliveryRetries: c.deliveryRetries.Load(), SweptClaims: c.sweptClaims.Load(), SweptHolds: c.sweptHolds.Load(),
+		CancelWaitsLate: c.cancelWaitsLate.Load()}
 }

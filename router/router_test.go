@@ -1,9 +1,11 @@
 // Unit tests of the router's edges that the scripts do not reach well: a
 // router is built whole or refused; errors carry their codes; a single
 // request allocates nothing in the router; a BATCH's share of a shard is
-// cut into groups between chains only; the coordinator stops asking for
-// claims after a bound and releases what it took; the release loop ends
-// when told to.
+// cut into groups between chains only; a request that keeps meeting
+// provisional holds stops after a bound; the router's loop ends when told
+// to; a chain of limited reserves takes its claims in one round, one group
+// per home; a round past its deadline waits for its resolve and, when a
+// sweep resolved the hold otherwise, answers its reserve's replay.
 //
 // How: over syncShard, a shard that applies each proposal to a real engine
 // at once (on the caller's goroutine), or answers from a script of its own.
@@ -13,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,7 +36,7 @@ type syncShard struct {
 
 func newSyncShard(id, shards int) *syncShard {
 	return &syncShard{eng: engine.New(engine.Config{ShardID: uint16(id), Shards: shards, PickupSecret: []byte("s")}),
-		now: envT0.UnixNano()}
+		now: time.Now().UnixNano()} // the router's wall clock stamps claims' deadlines
 }
 
 func (s *syncShard) Propose(cmd engine.Command, done func(engine.Result, error)) error {
@@ -54,8 +57,16 @@ func (s *syncShard) Propose(cmd engine.Command, done func(engine.Result, error))
 func (s *syncShard) ProposeGroup(cmds []engine.Command, done func([]engine.Result, error)) error {
 	s.mu.Lock()
 	s.groups = append(s.groups, engine.CloneCommands(cmds))
-	rs, _ := s.eng.Apply(s.now, cmds)
-	rs = append([]engine.Result(nil), rs...)
+	var rs []engine.Result
+	if s.answer != nil {
+		for _, c := range cmds {
+			s.proposed = append(s.proposed, c.Op)
+			rs = append(rs, s.answer(c))
+		}
+	} else {
+		rs, _ = s.eng.Apply(s.now, cmds)
+		rs = append([]engine.Result(nil), rs...)
+	}
 	s.mu.Unlock()
 	done(rs, nil)
 	return nil
@@ -64,14 +75,30 @@ func (s *syncShard) ProposeGroup(cmds []engine.Command, done func([]engine.Resul
 func (s *syncShard) Read(cmd *engine.Command) engine.Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.answer != nil {
+		s.proposed = append(s.proposed, cmd.Op)
+		return s.answer(*cmd)
+	}
 	return s.eng.Read(cmd)
 }
 
-func (s *syncShard) ReadIndex(done func(error))                  { done(nil) }
-func (s *syncShard) IsLeader() bool                              { return true }
-func (s *syncShard) LeaderID() string                            { return "me" }
-func (s *syncShard) IsMember() bool                              { return true }
-func (s *syncShard) ClaimReleases(max int) []engine.ClaimRelease { return s.eng.ClaimReleases(max) }
+func (s *syncShard) ReadIndex(done func(error))                 { done(nil) }
+func (s *syncShard) IsLeader() bool                             { return true }
+func (s *syncShard) LeaderID() string                           { return "me" }
+func (s *syncShard) IsMember() bool                             { return true }
+func (s *syncShard) OutboxPending() []engine.OutboxQueue        { return s.eng.OutboxPending() }
+func (s *syncShard) Outbox(to uint16, max int) []engine.Message { return s.eng.Outbox(to, max) }
+func (s *syncShard) Peek(sku, store []byte) (int64, int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.eng.Peek(sku, store)
+}
+func (s *syncShard) ClaimsDue(until int64, max int) []engine.DueClaim {
+	return s.eng.ClaimsDue(until, max)
+}
+func (s *syncShard) ProvisionalDue(until int64, max int) []engine.DueHold {
+	return s.eng.ProvisionalDue(until, max)
+}
 
 func newSyncRouter(t *testing.T, n int) (*Router, []*syncShard) {
 	t.Helper()
@@ -98,6 +125,14 @@ func TestNewRefusesWhatCannotWork(t *testing.T) {
 	}
 	if _, err := New(Config{Shards: []Shard{newSyncShard(0, 1)}, Forwarder: envForwarder{}}); err == nil {
 		t.Error("a forwarder without peers")
+	}
+	// A claim's deadline may lie at most engine.MaxClaimWindow ahead: the
+	// shards refuse a farther one.
+	if _, err := New(Config{Shards: []Shard{newSyncShard(0, 2), newSyncShard(1, 2)}, ClaimWindow: engine.MaxClaimWindow}); err != nil {
+		t.Errorf("a claim window of engine.MaxClaimWindow: %v", err)
+	}
+	if _, err := New(Config{Shards: []Shard{newSyncShard(0, 2), newSyncShard(1, 2)}, ClaimWindow: engine.MaxClaimWindow + 1}); err == nil {
+		t.Error("a claim window past engine.MaxClaimWindow")
 	}
 	r, _ := newSyncRouter(t, 3)
 	if r.Shards() != 3 || r.shard(3) != nil || r.shard(-1) != nil {
@@ -210,42 +245,34 @@ func groupSizes(g [][]engine.Command) []int {
 	return out
 }
 
-// TestCoordinatorStopsAskingForClaims: an item shard that keeps answering
-// claim_required gets claimRoundsMax claims, then the request is answered
-// internal and every claim it took is released.
-func TestCoordinatorStopsAskingForClaims(t *testing.T) {
+// TestSettleStopsAfterClaimRoundsMax: a confirm whose chain keeps meeting
+// provisional holds (an item shard that keeps answering claim_required
+// naming a claim) settles claimRoundsMax of them, then is answered
+// internal; every settle read the claim on the customer's home first.
+func TestSettleStopsAfterClaimRoundsMax(t *testing.T) {
 	r, shards := newSyncRouter(t, 3)
 	home := r.homeShard([]byte("ann"))
 	item := (home + 1) % 3
-	claims := map[string]bool{}
-	shards[item].answer = func(engine.Command) engine.Result {
-		return engine.Result{Code: engine.CodeClaimRequired, Qty: 5}
-	}
-	shards[home].answer = func(c engine.Command) engine.Result {
-		switch c.Op {
-		case engine.OpClaim:
-			claims[string(c.Claim)] = true
-			return engine.Result{Qty: c.Qty, ExpiresAt: 1, PickupCode: 7}
-		case engine.OpReleaseClaim:
-			delete(claims, string(c.Claim))
+	named := engine.Result{Code: engine.CodeClaimRequired,
+		Reservation: &engine.ReservationInfo{ID: engine.MakeID(uint16(item), 1), Customer: "ann", Claim: "K", Provisional: true}}
+	shards[item].answer = func(c engine.Command) engine.Result {
+		if c.Op == engine.OpResolveClaim {
+			return engine.Result{}
 		}
-		return engine.Result{}
+		return named
 	}
-	var rs []engine.Result
+	shards[home].answer = func(c engine.Command) engine.Result { return engine.Result{Qty: 1} } // get_claim: accepted
 	var err error
-	cmds := []engine.Command{{Op: engine.OpReserve, SKU: []byte("L1"), Store: []byte("S1"), Customer: []byte("ann"), Qty: 1}}
-	r.coordinate(item, cmds, []engine.Result{{Code: engine.CodeClaimRequired, Qty: 5}}, func(out []engine.Result, e error) {
-		rs, err = out, e
-	})
-	var rf *Refusal
-	if !errors.As(err, &rf) || rf.Code != engine.CodeInternal || rs != nil {
-		t.Fatalf("answer %+v %v, want internal", rs, err)
+	cmds := []engine.Command{{Op: engine.OpConfirm, ID: engine.MakeID(uint16(item), 1)}}
+	r.coordinate(item, cmds, []engine.Result{named}, func(_ []engine.Result, e error) { err = e })
+	if code, _ := CodeOf(err); code != engine.CodeInternal {
+		t.Fatalf("answer %v, want internal", err)
 	}
-	if n := countOps(shards[home].proposed, engine.OpClaim); n != claimRoundsMax {
-		t.Errorf("%d claims, want %d", n, claimRoundsMax)
+	if n := countOps(shards[home].proposed, engine.OpGetClaim); n != claimRoundsMax {
+		t.Errorf("%d claims read, want %d", n, claimRoundsMax)
 	}
-	if len(claims) != 0 {
-		t.Errorf("%d claims left", len(claims))
+	if n := countOps(shards[item].proposed, engine.OpResolveClaim); n != claimRoundsMax {
+		t.Errorf("%d resolves, want %d", n, claimRoundsMax)
 	}
 }
 
@@ -281,21 +308,25 @@ func TestClaimRequiredWithoutItsClaim(t *testing.T) {
 	}
 }
 
-// TestRunReleasesEndsWhenTold: the release loop (on the wall clock) runs
-// rounds when kicked and returns once stop is closed.
-func TestRunReleasesEndsWhenTold(t *testing.T) {
-	r, _ := newSyncRouter(t, 2)
+// TestRunEndsWhenTold: the router's loop (deliveries on kicks, sweeps on
+// the wall clock's timer) runs and returns once stop is closed.
+func TestRunEndsWhenTold(t *testing.T) {
+	r, err := New(Config{Shards: []Shard{newSyncShard(0, 2), newSyncShard(1, 2)}, SweepInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
 	stop := make(chan struct{})
 	ended := make(chan struct{})
-	go func() { r.RunReleases(stop); close(ended) }()
-	r.KickRelease()
-	r.KickRelease() // a kick while one waits is the same round
-	time.Sleep(2 * releaseInterval)
+	go func() { r.Run(stop); close(ended) }()
+	r.OutboxChanged(0)
+	r.OutboxChanged(1) // a kick while one waits is the same look
+	r.OutboxChanged(7) // no such shard: ignored
+	time.Sleep(5 * time.Millisecond)
 	close(stop)
 	select {
 	case <-ended:
 	case <-time.After(10 * time.Second):
-		t.Fatal("RunReleases did not end")
+		t.Fatal("Run did not end")
 	}
 }
 
@@ -319,20 +350,26 @@ func TestWithinDropsTheLateAnswer(t *testing.T) {
 }
 
 // TestCoordinatorClaimsAWholeChain: a chain of engine.MaxLinked limited
-// reserves of a customer of another shard takes one claim per line, one
-// round each, and is held whole: the last round's answer is the answer.
+// reserves of a customer of another shard takes its claims in one round:
+// one group of MaxLinked claims on the customer's home, the chain with
+// them on the item's shard, then one group of resolves there and one of
+// anchors on the home; the chain is held whole, firm, nothing is released
+// and nothing is left for the sweeps.
 func TestCoordinatorClaimsAWholeChain(t *testing.T) {
 	r, shards := newSyncRouter(t, 3)
 	home := r.homeShard([]byte("ann"))
 	store := ""
 	for i := 0; store == ""; i++ {
-		if s := fmt.Sprintf("S%d", i); protocol.ShardOf([]byte("L1"), []byte(s), 3) != home {
+		if s := fmt.Sprintf("S%d", i); protocol.ShardOfStore([]byte(s), 3) != home {
 			store = s
 		}
 	}
-	item := protocol.ShardOf([]byte("L1"), []byte(store), 3)
+	item := protocol.ShardOfStore([]byte(store), 3)
+	for _, sh := range shards {
+		sh.eng.Apply(sh.now, []engine.Command{{Op: engine.OpSetLimit, SKU: []byte("L1"), Limit: engine.MaxLinked}})
+	}
 	shards[item].eng.Apply(shards[item].now, []engine.Command{{Op: engine.OpPutItem, SKU: []byte("L1"),
-		Store: []byte(store), Stock: 100, Limit: engine.MaxLinked}})
+		Store: []byte(store), Stock: 100}})
 	cart := make([]engine.Command, engine.MaxLinked)
 	for i := range cart {
 		cart[i] = engine.Command{Op: engine.OpReserve, SKU: []byte("L1"), Store: []byte(store), Customer: []byte("ann"),
@@ -342,14 +379,82 @@ func TestCoordinatorClaimsAWholeChain(t *testing.T) {
 	var errs []error
 	r.ServeBatch(cart, false, func(r []engine.Result, e []error) { rs, errs = r, e })
 	for i := range rs {
-		if errs[i] != nil || rs[i].Code != engine.OK {
+		if errs[i] != nil || rs[i].Code != engine.OK || rs[i].Reservation != nil {
 			t.Fatalf("line %d: %+v %v", i, rs[i], errs[i])
 		}
 	}
-	if n := countOps(shards[home].proposed, engine.OpClaim); n != engine.MaxLinked {
-		t.Fatalf("%d claims for %d lines", n, engine.MaxLinked)
+	if got := groupSizes(shards[home].groups); len(got) != 2 || got[0] != engine.MaxLinked || got[1] != engine.MaxLinked ||
+		shards[home].groups[0][0].Op != engine.OpClaim || shards[home].groups[1][0].Op != engine.OpAnchorClaim {
+		t.Fatalf("home's groups %v, want the %d claims, then their anchors", got, engine.MaxLinked)
+	}
+	if due := shards[home].eng.ClaimsDue(1<<62, 100); len(due) != 0 {
+		t.Fatalf("%d claims left pending for the sweep", len(due))
+	}
+	if got := groupSizes(shards[item].groups); len(got) != 2 || got[0] != engine.MaxLinked || got[1] != engine.MaxLinked ||
+		shards[item].groups[1][0].Op != engine.OpResolveClaim {
+		t.Fatalf("item shard's groups %v, want the chain then its resolves", got)
+	}
+	if due := shards[item].eng.ProvisionalDue(1<<62, 100); len(due) != 0 {
+		t.Fatalf("%d holds still provisional", len(due))
 	}
 	if n := countOps(shards[home].proposed, engine.OpReleaseClaim); n != 0 {
 		t.Fatalf("%d claims of a held cart released", n)
+	}
+}
+
+// stepClock moves 3s at every reading: a round's decision comes past its
+// deadline D (5s after its start).
+type stepClock struct{ n atomic.Int64 }
+
+func (c *stepClock) Now() time.Time {
+	return envT0.Add(time.Duration(c.n.Add(1)) * 3 * time.Second)
+}
+
+func (c *stepClock) AfterFunc(time.Duration, func()) func() bool { return func() bool { return true } }
+
+// TestRoundPastDeadlineWaitsForItsResolve: past D the answer waits for the
+// resolve; a resolve that finds the hold resolved the other way meanwhile
+// (wrong_state: a sweep) has the reserve's replay answer, and without an
+// idempotency key there is none: timeout (unknown).
+func TestRoundPastDeadlineWaitsForItsResolve(t *testing.T) {
+	for _, keyed := range []bool{true, false} {
+		r, shards := newSyncRouterWith(t, 3, Config{Clock: &stepClock{}})
+		cmd := engine.Command{Op: engine.OpReserve, SKU: []byte("L1"), Customer: []byte("ann"), Qty: 1}
+		if keyed {
+			cmd.Key = []byte("k1")
+		}
+		home := r.homeShard(cmd.Customer)
+		for i := 0; ; i++ {
+			cmd.Store = []byte(fmt.Sprintf("S%d", i))
+			if protocol.ShardOfStore(cmd.Store, 3) != home {
+				break
+			}
+		}
+		item := protocol.ShardOfStore(cmd.Store, 3)
+		shards[item].eng.Apply(shards[item].now, []engine.Command{{Op: engine.OpPutItem, SKU: cmd.SKU, Store: cmd.Store, Stock: 5},
+			{Op: engine.OpSetLimit, SKU: cmd.SKU, Limit: 2}})
+		var ops []string
+		shards[item].answer = func(c engine.Command) engine.Result {
+			ops = append(ops, c.Op.String()+map[bool]string{true: "+claim", false: ""}[len(c.Claim) > 0])
+			switch {
+			case c.Op == engine.OpResolveClaim:
+				return engine.Result{Code: engine.CodeWrongState}
+			case len(c.Claim) > 0:
+				return engine.Result{ID: 7, State: engine.StateHeld, Qty: 1,
+					Reservation: &engine.ReservationInfo{ID: 7, Claim: string(c.Claim), Provisional: true}}
+			}
+			return engine.Result{Code: engine.CodeExpired, ID: 7, State: engine.StateCancelled} // the record the sweep's resolve left
+		}
+		shards[home].answer = func(c engine.Command) engine.Result { return engine.Result{Qty: 1, ExpiresAt: c.Deadline} }
+		var got engine.Result
+		var err error
+		r.Serve(&cmd, false, func(res engine.Result, e error) { got, err = res, e })
+		code, _ := CodeOf(err)
+		switch {
+		case keyed && (err != nil || got.Code != engine.CodeExpired || fmt.Sprint(ops) != "[reserve+claim resolve_claim+claim reserve]"):
+			t.Errorf("with a key: %+v %v after %v; want the replay's expired after the hold, its resolve, the replay", got, err, ops)
+		case !keyed && (code != engine.CodeTimeout || fmt.Sprint(ops) != "[reserve+claim resolve_claim+claim]"):
+			t.Errorf("without a key: %+v %v after %v; want timeout after the hold and its resolve", got, err, ops)
+		}
 	}
 }

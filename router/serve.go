@@ -2,6 +2,7 @@ package router
 
 import (
 	"sync"
+	"time"
 
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/protocol"
@@ -12,10 +13,14 @@ import (
 // alias a connection's read buffer: what outlives Serve is copied.
 //
 // stale serves a read of one shard from this node's applied state, leader
-// or not (docs/adr/0033); reads of every shard ignore it. A reserve,
-// confirm or extend answered claim_required goes to the coordinator
-// (coordinator.go). A single request on one shard allocates nothing here:
-// its record is pooled and carries a completion function bound once.
+// or not (docs/adr/0033); reads of every shard ignore it. A limited
+// reserve of a customer of another shard, at the item shard's leader,
+// takes its claim and its hold in one round (round.go); a client's request
+// for a shard another node leads is answered with the leader (the client
+// goes there, so the leader coordinates). A cancel or return of a claimed
+// reservation is answered once its claim's release reached the customer's
+// home (cancelwait.go). A single request allocates nothing here: its
+// record is pooled and carries a completion function bound once.
 func (r *Router) Serve(cmd *engine.Command, stale bool, done func(engine.Result, error)) {
 	kind, shard := protocol.RouteOf(cmd, len(r.shards))
 	switch {
@@ -26,29 +31,42 @@ func (r *Router) Serve(cmd *engine.Command, stale bool, done func(engine.Result,
 	case stale:
 		done(r.staleRead(shard, cmd))
 	default:
-		q := newRequest(r, shard, done)
-		if len(r.shards) > 1 && needsCoordinator(cmd.Op) {
-			q.keep(cmd) // it may need a claim on the customer's shard
-		}
-		if err := r.proposeHere(shard, cmd, false, q.complete); err != nil {
-			q.release()
-			done(engine.Result{}, err)
-		}
+		r.serveShard(shard, cmd, done)
 	}
 }
 
 // ServeHere runs cmd on shard, here only: a SHARD_CALL from another node,
-// which named the shard. It is never routed, fanned out, forwarded or
-// coordinated again, so forwarding cannot loop. A node that does not lead
-// the shard answers with its leader hint; one that holds no replica of it
-// (and knows no leader), ErrNotHeld.
+// which named the shard. It is never routed, fanned out or forwarded again,
+// so forwarding cannot loop (a limited reserve still takes its round here,
+// whose claim may go to another node's shard: claims never coordinate). A
+// node that does not lead the shard answers with its leader hint; one that
+// holds no replica of it (and knows no leader), ErrNotHeld.
 func (r *Router) ServeHere(shard int, cmd *engine.Command, done func(engine.Result, error)) {
-	q := newRequest(r, shard, done)
-	if err := r.proposeHere(shard, cmd, false, q.complete); err != nil {
-		q.release()
-		if r.unheld(shard, err) {
+	r.serveShard(shard, cmd, func(res engine.Result, err error) {
+		if err != nil && r.unheld(shard, err) {
 			err = ErrNotHeld
 		}
+		done(res, err)
+	})
+}
+
+// serveShard runs one command on one shard: in a round when it is a
+// limited reserve that needs one, else proposed plain.
+func (r *Router) serveShard(shard int, cmd *engine.Command, done func(engine.Result, error)) {
+	start := r.clock.Now()
+	if limit, ok := r.needsRound(shard, cmd); ok {
+		q := r.newRound(shard, cmd, "", start)
+		q.done = done
+		r.startRound(shard, limit, q)
+		return
+	}
+	q := newRequest(r, shard, done)
+	q.start = start
+	if len(r.shards) > 1 && needsCoordinator(cmd.Op) {
+		q.keep(cmd) // it may come back asking for a claim
+	}
+	if err := r.proposeHere(shard, cmd, false, q.complete); err != nil {
+		q.release()
 		done(engine.Result{}, err)
 	}
 }
@@ -57,6 +75,7 @@ func (r *Router) ServeHere(shard int, cmd *engine.Command, done func(engine.Resu
 type request struct {
 	r        *Router
 	shard    int
+	start    time.Time
 	done     func(engine.Result, error)
 	complete func(engine.Result, error) // = (*request).finish, bound once
 
@@ -100,23 +119,59 @@ func (q *request) keep(cmd *engine.Command) {
 }
 
 // finish runs once the shard has applied the command (or failed): it
-// answers, or hands a claim_required to the coordinator.
+// answers, waits for a cancel's release, or hands what asks for a claim to
+// the coordinator.
 func (q *request) finish(res engine.Result, err error) {
-	if err == nil && res.Code == engine.CodeClaimRequired && q.coord {
-		q.r.coordinate(q.shard, q.cmds, []engine.Result{res}, q.coordinated)
+	r, shard, done := q.r, q.shard, q.done
+	switch {
+	case err != nil:
+	case res.Code == engine.CodeClaimRequired && q.coord:
+		q.claimAsked(&res)
+		return
+	case q.coord && namedClaim(&res) != "":
+		q.settleNamed(&res)
+		return
+	case res.Sent.Seq != 0 && len(r.shards) > 1:
+		q.release()
+		r.waitRelease(shard, &res, done, nil, 0)
 		return
 	}
-	r, done := q.r, q.done
 	q.release()
 	done(res, r.Hint(err))
 }
 
-func (q *request) coordinated(rs []engine.Result, err error) {
-	var res engine.Result
-	if err == nil {
-		res = rs[0]
+// claimAsked hands a claim_required on to the coordinator: a reserve whose
+// read was stale takes its round now; a confirm, extend or reschedule of a
+// provisional hold settles it first.
+func (q *request) claimAsked(res *engine.Result) {
+	r, shard, done, cmd := q.r, q.shard, q.done, &q.cmds[0]
+	if cmd.Op == engine.OpReserve {
+		r.stats.stalePeeks.Add(1)
+		rq := r.newRound(shard, cmd, "", q.start)
+		rq.done = done
+		q.release()
+		r.startRound(shard, res.Qty, rq)
+		return
 	}
-	done := q.done
+	cmds := engine.CloneCommands(q.cmds)
 	q.release()
-	done(res, err)
+	r.settleHold(shard, cmds, res, 0, func(rs []engine.Result, err error) {
+		if err != nil {
+			done(engine.Result{}, err)
+			return
+		}
+		done(rs[0], nil)
+	})
+}
+
+// settleNamed: a reserve's replay names its provisional hold's claim (its
+// coordinator did not resolve it): the claim's answer decides it before
+// the answer, in a round whose hold is already there.
+func (q *request) settleNamed(res *engine.Result) {
+	r, shard := q.r, q.shard
+	limit := r.namedLimit(shard, &q.cmds[0])
+	rq := r.newRound(shard, &q.cmds[0], namedClaim(res), q.start)
+	rq.done = q.done
+	q.release()
+	r.settleNamed(rq, res, limit)
 }

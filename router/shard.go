@@ -28,8 +28,23 @@ type Shard interface {
 	LeaderID() string
 	// IsMember reports whether this node replicates the shard.
 	IsMember() bool
-	// ClaimReleases returns up to max of the shard's queued claim releases.
-	ClaimReleases(max int) []engine.ClaimRelease
+	// Peek reads an item's available units and its SKU's per-customer
+	// limit from this node's applied state, without a commit and without
+	// allocating (engine.Peek): the coordinator of a reserve decides by it
+	// whether a claim is needed (docs/adr/0070). ok is false for an
+	// unknown item.
+	Peek(sku, store []byte) (available, limit int64, ok bool)
+	// OutboxPending returns the destinations of the shard's undelivered
+	// outbox messages (docs/adr/0070), and Outbox up to max of those to
+	// one destination, oldest first: the leader delivers them.
+	OutboxPending() []engine.OutboxQueue
+	Outbox(to uint16, max int) []engine.Message
+	// ClaimsDue and ProvisionalDue list, from the applied state, up to max
+	// pending claims (the customer's home) and provisional holds (an
+	// item's shard) whose deadline is at or before until: the sweeps
+	// settle them.
+	ClaimsDue(until int64, max int) []engine.DueClaim
+	ProvisionalDue(until int64, max int) []engine.DueHold
 }
 
 // LeaderHint is implemented by a Shard's error that refuses a proposal or
@@ -50,8 +65,11 @@ type Forwarder interface {
 	// Forward runs cmd on shard at the node serving addr, following that
 	// node's leader hints.
 	Forward(shard int, addr string, cmd *engine.Command, done func(engine.Result, error)) error
-	// ForwardGroup runs a linked group, which lies in one shard, as a BATCH
-	// at the node serving addr (whose coordinator takes its claims).
+	// ForwardGroup runs a group as a BATCH at the node serving addr: a
+	// linked group of one shard (whose coordinator there takes its
+	// claims), or the nodes' own commands of one shard (an outbox
+	// delivery, a sweep's reads, a chain's claims), which that node routes
+	// by each command's shard (protocol.RouteOf) into one entry.
 	ForwardGroup(addr string, cmds []engine.Command, done func([]engine.Result, error)) error
 }
 

@@ -268,9 +268,11 @@ func (s *Server) readReservation(cmd *engine.Command) (engine.Result, bool) {
 // authorize checks a domain request against the connection's grant and
 // answers it unauthorized if refused (event loop). The connection stays.
 func (s *Server) authorize(c *conn, reqID uint32, cmd *engine.Command) bool {
-	if cmd.Op.Internal() || len(cmd.Claim) > 0 || cmd.ClaimExpiry != 0 || cmd.Proof != 0 {
-		// Claims pass between nodes only (SHARD_CALL, claims.go): no role
-		// sends them or their proofs in a client's request.
+	if (cmd.Op.Internal() || cmd.NodeOnly()) && !c.node {
+		// Claims, resolves, outbox messages and their fields pass between
+		// nodes only (SHARD_CALL, or a BATCH of a node's group: an outbox
+		// delivery, a sweep's reads; docs/adr/0070): no client sends them,
+		// whatever its role.
 		c.sendError(reqID, engine.CodeUnauthorized, "claims are the nodes' own: "+cmd.Op.String()+" with a claim is not a client request")
 		return false
 	}
@@ -286,6 +288,21 @@ func storeNote(g *Grant, cmd *engine.Command) string {
 		return " at store " + string(cmd.Store)
 	}
 	return ""
+}
+
+// isNodeToken reports whether a HELLO's token is the cluster token, which
+// the nodes of a cluster present to each other: its connection may send
+// the nodes' own ops. A cluster without tokens (open) has no cluster token:
+// there every operator connection is taken for a node's, as every one may
+// send SHARD_CALL.
+func (s *Server) isNodeToken(g *Grant, tokenHash string) bool {
+	if g.Role != RoleOperator || !s.clustered() {
+		return false
+	}
+	if s.cfg.ClusterToken == "" {
+		return s.tokens.Len() == 0
+	}
+	return tokenHash == s.clusterTokenHash
 }
 
 // grantFor decides a HELLO's token: the open grant when the server has no

@@ -130,3 +130,35 @@ func TestHidePickupCodes(t *testing.T) {
 		t.Fatal("only the operator sees codes")
 	}
 }
+
+// TestNodeToken: only the cluster token's HELLO marks a connection as
+// another node's, which may send the nodes' own ops (in a BATCH too): not
+// an operator token, not a node alone; a cluster without any token (open)
+// takes every operator connection for a node's, as any may send SHARD_CALL.
+func TestNodeToken(t *testing.T) {
+	const clusterTok = "0123456789abcdef0123456789abcdef"
+	operator := &Grant{Role: RoleOperator}
+	tokens := NewTokens(map[string]Grant{HashToken(clusterTok): {Role: RoleOperator}, HashToken("op-token"): {Role: RoleOperator}})
+	clustered := &Server{cfg: Config{ClusterToken: clusterTok}, clusterTokenHash: HashToken(clusterTok), tokens: tokens,
+		peers: &peerTable{}}
+	alone := &Server{cfg: Config{ClusterToken: clusterTok}, clusterTokenHash: HashToken(clusterTok), tokens: tokens}
+	open := &Server{tokens: NewTokens(nil), peers: &peerTable{}}
+	for _, c := range []struct {
+		s    *Server
+		g    *Grant
+		hash string
+		want bool
+	}{
+		{clustered, operator, HashToken(clusterTok), true},
+		{clustered, operator, HashToken("op-token"), false},
+		{clustered, &Grant{Role: RoleStorefront}, HashToken(clusterTok), false},
+		{alone, operator, HashToken(clusterTok), false},
+		{open, operator, "", true},
+		{open, &Grant{Role: RoleStorefront}, "", false},
+	} {
+		if got := c.s.isNodeToken(c.g, c.hash); got != c.want {
+			t.Errorf("clustered %v, role %v, cluster token %v: node %v, want %v", c.s.clustered(), c.g.Role,
+				c.hash == HashToken(clusterTok), got, c.want)
+		}
+	}
+}

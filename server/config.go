@@ -69,6 +69,17 @@ type Config struct {
 	// raftstore.DefaultBatchMaxCommands.
 	GroupMaxCommands int
 
+	// ClaimWindow, CancelWait and SweepInterval tune the limits across
+	// shards (router.Config, docs/adr/0070): how far ahead a limited
+	// reserve's deadline lies, how long a cancel's reply waits for its
+	// claim's release, and how often a shard's leader sweeps the claims and
+	// holds past their deadline and retries failed deliveries. Defaults
+	// router.DefaultClaimWindow (5s), DefaultCancelWait (2s),
+	// DefaultSweepInterval (1s); ClaimWindow at most engine.MaxClaimWindow.
+	ClaimWindow   time.Duration
+	CancelWait    time.Duration
+	SweepInterval time.Duration
+
 	// LocalReads serves read-only ops from the leader's state without going
 	// through the log: cheaper, but a read right after a leader change may
 	// miss the last writes (docs/adr/0033). Default false: reads are

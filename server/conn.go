@@ -39,7 +39,11 @@ type conn struct {
 	// of removed tokens.
 	grant     *Grant
 	tokenHash atomic.Pointer[string]
-	pickups   bucket // pickup attempts of this connection (pickuplimit.go), event loop only
+	// node: the connection presented the cluster token (another node of
+	// the cluster), which may send the nodes' own ops in a BATCH too
+	// (auth.go). Set at HELLO, read on the event loop.
+	node    bool
+	pickups bucket // pickup attempts of this connection (pickuplimit.go), event loop only
 	// hideCodes: the role sees a pickup code only in the confirm that
 	// issued it (auth.go). Set at HELLO, read wherever replies are encoded.
 	hideCodes atomic.Bool

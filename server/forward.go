@@ -114,8 +114,11 @@ func (f *forwarder) Forward(shard int, addr string, cmd *engine.Command, done fu
 	return nil
 }
 
-// ForwardGroup runs a linked group at the node serving addr as a BATCH
-// (router.Forwarder), bounded as Forward is.
+// ForwardGroup runs a group at the node serving addr as a BATCH
+// (router.Forwarder): a cart's linked group, or the nodes' own commands of
+// one shard (an outbox delivery, a sweep's reads, a chain's claims),
+// which the receiver takes from the cluster token only (auth.go). It is
+// bounded as Forward is.
 func (f *forwarder) ForwardGroup(addr string, cmds []engine.Command, done func([]engine.Result, error)) error {
 	if !f.take() {
 		return errForwardBusy

@@ -67,12 +67,15 @@ type Server struct {
 	httpSrv *http.Server
 	httpLn  net.Listener
 
-	peers        *peerTable // the cluster's nodes (peers.go); nil for a single node
-	tokens       *Tokens    // never nil (auth.go)
-	pickupStores storeBuckets
-	tlsLn        net.Listener   // the TLS client listener (tls.go), or nil
-	fwd          *forwarder     // the router's wire to other nodes' shards (forward.go); nil alone
-	bgWG         sync.WaitGroup // background loops (the router's claim releases), ended by stopping
+	peers  *peerTable // the cluster's nodes (peers.go); nil for a single node
+	tokens *Tokens    // never nil (auth.go)
+	// clusterTokenHash is HashToken(ClusterToken), "" without one: a HELLO
+	// with it is another node's (auth.go).
+	clusterTokenHash string
+	pickupStores     storeBuckets
+	tlsLn            net.Listener   // the TLS client listener (tls.go), or nil
+	fwd              *forwarder     // the router's wire to other nodes' shards (forward.go); nil alone
+	bgWG             sync.WaitGroup // background loops (the router's claim releases), ended by stopping
 
 	// pickupCallers are the pickup buckets of the pages' callers (by
 	// token), as each protocol connection has its own (pages.go).
@@ -99,6 +102,9 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 	if s.tokens == nil {
 		s.tokens = NewTokens(nil)
 	}
+	if cfg.ClusterToken != "" {
+		s.clusterTokenHash = HashToken(cfg.ClusterToken)
+	}
 	s.budget.limit = int64(cfg.MaxReplyBufferBytes)
 	if len(cfg.Peers) > 0 {
 		if s.peers, err = openPeerTable(cfg.PeersFile, cfg.Peers); err != nil {
@@ -109,12 +115,16 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 		sh := node.Shard(uint16(i))
 		s.shards = append(s.shards, sh)
 	}
-	// The metrics first: the router is made with their coordinator
-	// observer. They read the router only when scraped.
+	// The metrics first: they read the router only when scraped, and
+	// observe its coordinations once it exists.
 	s.met = newServerMetrics(s)
 	if s.router, err = s.newRouter(); err != nil {
 		return nil, err
 	}
+	for i, sh := range s.shards {
+		sh.SetOutboxHook(func() { s.router.OutboxChanged(i) }) // an apply appended messages: deliver them
+	}
+	s.router.SetObserver(s.met.stages)
 	return s, nil
 }
 
@@ -122,7 +132,7 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 // forwarder and the peer table.
 func (s *Server) newRouter() (*router.Router, error) {
 	rc := router.Config{Shards: make([]router.Shard, len(s.shards)), GroupMaxCommands: s.cfg.GroupMaxCommands,
-		Logger: s.log, ObserveStep: s.met.stages.observeStep}
+		Logger: s.log, ClaimWindow: s.cfg.ClaimWindow, CancelWait: s.cfg.CancelWait, SweepInterval: s.cfg.SweepInterval}
 	for i, sh := range s.shards {
 		rc.Shards[i] = sh
 	}
@@ -182,7 +192,7 @@ func (s *Server) Start() error {
 		s.bgWG.Add(1)
 		go func() {
 			defer s.bgWG.Done()
-			s.router.RunReleases(s.stopping) // claims of finished reservations (docs/adr/0050)
+			s.router.Run(s.stopping) // outbox deliveries and the sweeps of claims (docs/adr/0070)
 		}()
 	}
 	s.log.Info("serving", "addr", s.addr, "http", s.HTTPAddr(), "shards", len(s.shards),

@@ -32,10 +32,11 @@ type stageMetrics struct {
 
 // stepStages names the router's coordinator steps as stages.
 var stepStages = [router.StepCount]string{
-	router.StepClaim:        "coordinator_claim",
-	router.StepHold:         "coordinator_hold",
-	router.StepRelease:      "coordinator_release",
-	router.StepCoordination: "coordinator",
+	router.StepPeek:    "coordinator_peek",
+	router.StepClaim:   "coordinator_claim",
+	router.StepHold:    "coordinator_hold",
+	router.StepResolve: "coordinator_resolve",
+	router.StepWhole:   "coordinator",
 }
 
 func stageHistogram(set *metrics.Set, stage string) *metrics.PrometheusHistogram {
@@ -72,8 +73,9 @@ func (m *stageMetrics) observeLogWrite(_ uint16, entries int, took time.Duration
 	m.logWriteEntries.Update(float64(entries))
 }
 
-// observeStep records one coordinator step (router.StepObserver).
-func (m *stageMetrics) observeStep(step router.Step, took time.Duration) {
+// ObserveStep records one coordinator step (router.Observer; any
+// goroutine, no allocation).
+func (m *stageMetrics) ObserveStep(step router.Step, took time.Duration) {
 	if int(step) < len(m.steps) {
 		m.steps[step].Update(took.Seconds())
 	}
@@ -81,7 +83,7 @@ func (m *stageMetrics) observeStep(step router.Step, took time.Duration) {
 
 // observeStages gives every shard the proposer's and the log store's
 // observers. The apply stage comes from the apply observer
-// (observeApplies), the coordinator's from the router (newRouter).
+// (observeApplies), the coordinator's from the router (New: SetObserver).
 func (s *Server) observeStages(m *stageMetrics) {
 	for _, sh := range s.shards {
 		sh.SetEntryObserver(m.observeEntry)

@@ -179,6 +179,11 @@ var configKeys = map[string]setter{
 	"rate_burst":    intKey(func(c *config) *int { return &c.Engine.RateBurst }),
 	"pickup_secret": strKey(func(c *config) *string { return &c.PickupSecretHex }),
 
+	// Limits across shards (docs/adr/0070).
+	"claim_window":   durKey(func(c *config) *time.Duration { return &c.Server.ClaimWindow }),
+	"cancel_wait":    durKey(func(c *config) *time.Duration { return &c.Server.CancelWait }),
+	"sweep_interval": durKey(func(c *config) *time.Duration { return &c.Server.SweepInterval }),
+
 	// The protocol server's limits.
 	"max_connections":    intKey(func(c *config) *int { return &c.Server.MaxConnections }),
 	"max_in_flight":      intKey(func(c *config) *int { return &c.Server.MaxInFlight }),

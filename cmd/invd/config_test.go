@@ -34,6 +34,9 @@ max_reply_buffer_bytes = 134217728
 disk_reserve_bytes = 2147483648
 disk_check_interval = 250ms
 accept_data_loss = true
+claim_window = 3s
+cancel_wait = 500ms
+sweep_interval = 250ms
 `), "test.conf")
 	if err != nil {
 		t.Fatal(err)
@@ -43,14 +46,16 @@ accept_data_loss = true
 		c.Engine.RatePerSecond != 2.5 || !c.Server.LocalReads || c.Server.NodeID != 3 ||
 		c.PickupSecretHex != "00112233445566778899aabbccddeeff" || c.LogLevel.String() != "WARN" ||
 		c.Server.ReadMode != server.ReadLog || c.Node.Replicas != 5 || !c.Join ||
-		c.Server.MaxReplyBufferBytes != 128<<20 ||
+		c.Server.MaxReplyBufferBytes != 128<<20 || c.Server.ClaimWindow != 3*time.Second ||
+		c.Server.CancelWait != 500*time.Millisecond || c.Server.SweepInterval != 250*time.Millisecond ||
 		c.Node.DiskReserveBytes != 2<<30 || c.Node.DiskCheckInterval != 250*time.Millisecond || !c.AcceptDataLoss {
 		t.Fatalf("parsed: %+v", c)
 	}
 	for _, bad := range []string{"nope = 1", "batch_max_delay = soon", "shards", "node_id = 0", "hold_ttl = -1s",
 		"read_mode = sometimes", "join = maybe", "replicas = three",
 		"max_reply_buffer_bytes = 0", "max_reply_buffer_bytes = -1", "max_reply_buffer_bytes = 1GiB",
-		"disk_reserve_bytes = -2", "disk_reserve_bytes = 1GiB", "disk_check_interval = -1s", "accept_data_loss = sometimes"} {
+		"disk_reserve_bytes = -2", "disk_reserve_bytes = 1GiB", "disk_check_interval = -1s", "accept_data_loss = sometimes",
+		"claim_window = -1s", "cancel_wait = soon"} {
 		c := defaultConfig()
 		if err := parseConfig(&c, strings.NewReader(bad), "bad.conf"); err == nil || !strings.Contains(err.Error(), "bad.conf:1") {
 			t.Errorf("%q: error %v, want one naming bad.conf:1", bad, err)

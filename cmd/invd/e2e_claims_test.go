@@ -1,11 +1,12 @@
 // End-to-end tests of per-customer limits across stores on one invd with
-// several shards (docs/adr/0050): the items of one SKU at three stores lie
+// several shards (docs/adr/0070): the items of one SKU at three stores lie
 // in three shards, none of them the customer's, and the customer's limit of
 // 2 still holds over all three: the third unit is refused limit_exceeded,
-// retries with the same key count once, and a cancel, an expiry or a no-show
-// gives a unit back (through the item shard's queued release), while a
-// confirm keeps counting. Requests go over the raw protocol, so nothing in
-// a client library helps.
+// retries with the same key count once, and a cancel, a return, an expiry
+// or a no-show gives a unit back (through the item shard's outbox), while a
+// confirm keeps counting; a cancel's or a return's reply comes once the
+// release arrived, so a reserve sent right after it gets the unit. Requests go over the raw protocol, so nothing in a client
+// library helps.
 package main_test
 
 import (
@@ -104,10 +105,9 @@ func TestLimitAcrossShards(t *testing.T) {
 	}
 	want(t, c, engine.OK, onID(engine.OpCancel, a.ID))
 	// A refusal stays the answer for its key, though a unit is free now
-	// (its claim is released within moments of the cancel).
-	time.Sleep(1500 * time.Millisecond)
+	// (the cancel's reply came once its claim's release arrived).
 	want(t, c, engine.CodeLimitExceeded, keyed(reserve(sku, st[1], cust, 1), "kb2"))
-	d := eventually(t, c, engine.OK, reserve(sku, st[1], cust, 1), "kb3")
+	d := want(t, c, engine.OK, keyed(reserve(sku, st[1], cust, 1), "kb3"))
 	want(t, c, engine.CodeLimitExceeded, keyed(reserve(sku, st[0], cust, 1), "ka2"))
 
 	// An extend of a claimed hold extends its claim first.
@@ -171,15 +171,24 @@ func TestLimitAcrossShards(t *testing.T) {
 		t.Fatalf("the BATCH again (every line a retry): %v, first %v", again, got)
 	}
 
-	// A client may not send claims or their proofs.
+	// A client may not send claims, resolves, outbox messages, or their
+	// fields on a storefront op: unauthorized, whatever its role.
 	forged := reserve(sku, st[0], cust, 1)
-	forged.Claim, forged.ClaimExpiry, forged.Proof = []byte("k"), time.Now().Add(time.Hour).UnixNano(), 12345
-	if _, err := c.Do(&forged); wireconn.CodeOf(err) != engine.CodeUnauthorized {
-		t.Fatalf("a reserve with a claim from a client: %v, want unauthorized", err)
-	}
-	claim := engine.Command{Op: engine.OpClaim, Customer: []byte(cust), SKU: []byte(sku), Qty: 1, Limit: 9, Claim: []byte("k")}
-	if _, err := c.Do(&claim); wireconn.CodeOf(err) != engine.CodeUnauthorized {
-		t.Fatalf("a claim from a client: %v, want unauthorized", err)
+	forged.Claim, forged.Deadline = []byte("k"), time.Now().Add(time.Second).UnixNano()
+	deadlineOnly := reserve(sku, st[0], cust, 1)
+	deadlineOnly.Deadline = time.Now().Add(time.Second).UnixNano()
+	for _, cmd := range []engine.Command{forged, deadlineOnly,
+		{Op: engine.OpClaim, Customer: []byte(cust), SKU: []byte(sku), Qty: 1, Limit: 9, Claim: []byte("k"), Deadline: 1},
+		{Op: engine.OpReleaseClaim, Claim: []byte("k"), FromShard: 1, Seq: 1},
+		{Op: engine.OpAnchorClaim, Claim: []byte("k")},
+		{Op: engine.OpResolveClaim, Claim: []byte("k")},
+		{Op: engine.OpDelivered, ToShard: 1, Seq: 1},
+		{Op: engine.OpGetClaim, Claim: []byte("k")},
+		{Op: engine.OpGetClaimHold, Claim: []byte("k")},
+	} {
+		if _, err := c.Do(&cmd); wireconn.CodeOf(err) != engine.CodeUnauthorized {
+			t.Fatalf("%v from a client (claim %q, deadline %d): %v, want unauthorized", cmd.Op, cmd.Claim, cmd.Deadline, err)
+		}
 	}
 }
 
@@ -257,4 +266,43 @@ func TestCartAcrossShardsWithLimits(t *testing.T) {
 	restock := putItem(sku, st[2], 10)
 	want(t, c, engine.OK, restock)
 	want(t, c, engine.CodeLimitExceeded, keyed(reserve(sku, st[2], cust, 1), "after"))
+}
+
+// TestReserveRightAfterCancel: with the limit full, a cancel (or a return)
+// and a reserve sent right after its reply, again and again: the reserve
+// gets the unit every time, because the reply waited for the claim's
+// release to reach the customer's home. The limit still holds after.
+func TestReserveRightAfterCancel(t *testing.T) {
+	const shards = 4
+	p := startInvd(t, shards, "")
+	c := dial(t, p)
+	const sku, cust = "RAC", "M0099"
+	st := claimShop(t, c, sku, cust, shards)
+	type hold struct {
+		id    uint64
+		store string
+	}
+	held := []hold{
+		{want(t, c, engine.OK, keyed(reserve(sku, st[0], cust, 1), "r0")).ID, st[0]},
+		{want(t, c, engine.OK, keyed(reserve(sku, st[1], cust, 1), "r1")).ID, st[1]},
+	}
+	for i := range 20 {
+		want(t, c, engine.CodeLimitExceeded, keyed(reserve(sku, st[2], cust, 1), fmt.Sprintf("over-%d", i)))
+		gone := held[0]
+		if i%4 == 3 { // a return after pickup, restocked
+			conf := want(t, c, engine.OK, onID(engine.OpConfirm, gone.id))
+			pick := onID(engine.OpPickup, gone.id)
+			pick.Store, pick.PickupCode = []byte(gone.store), conf.PickupCode
+			want(t, c, engine.OK, pick)
+			ret := onID(engine.OpReturn, gone.id)
+			ret.Restock = true
+			want(t, c, engine.OK, ret)
+		} else {
+			want(t, c, engine.OK, onID(engine.OpCancel, gone.id))
+		}
+		store := st[(i+2)%3]
+		next := want(t, c, engine.OK, keyed(reserve(sku, store, cust, 1), fmt.Sprintf("after-%d", i)))
+		held = []hold{held[1], {next.ID, store}}
+	}
+	want(t, c, engine.CodeLimitExceeded, keyed(reserve(sku, st[2], cust, 1), "over-last"))
 }
