@@ -167,12 +167,14 @@ func (s *state) applyKeyed(c *Command) Result {
 	if len(c.Key) > MaxKeyBytes {
 		return s.refuse(CodeBadRequest)
 	}
-	if r, ok := s.idem.lookup(c); ok {
+	r, ok, hint := s.idem.lookupHint(c)
+	if ok {
 		return s.replayed(c, r)
 	}
-	r := s.applyOne(c)
+	r = s.applyOne(c)
 	if r.Code != CodeClaimRequired { // not an answer: the request comes again with its claim
-		s.idem.store(c, &r, s.now)
+		// applyOne stores and ages no key, so the lookup's hint still holds.
+		s.idem.storeHinted(c, &r, s.now, hint)
 	}
 	return r
 }

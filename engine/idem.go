@@ -7,27 +7,40 @@ import "encoding/binary"
 // configured retention.
 //
 // Keys arrive in log-time order, so the table is a FIFO: entries and the
-// key bytes sit in two append-only queues and age out from the front. A map
-// from a 64-bit hash of the key to the entry finds them; the rare key whose
-// hash collides with a live different key goes to a small overflow map.
-// Storing a key allocates nothing in steady state (the queues are compacted
-// in place). See docs/adr/0003-idempotency.md.
+// key bytes sit in two queues of fixed-size chunks that age out from the
+// front. Chunks never move: a table of millions of keys neither copies
+// itself when it grows (a slice would, all of it, while the apply waits)
+// nor compacts, and a chunk that ages out is reused for the next keys. A
+// map from a 64-bit hash of the key to the entry finds them; the rare key
+// whose hash collides with a live different key goes to a small overflow
+// map. See docs/adr/0003-idempotency.md.
 type idemTable struct {
-	entries     []idemEntry
-	head        int    // first live entry
-	dropped     uint64 // entries aged out so far: the absolute number of entries[head]
-	keys        []byte // key bytes, in entry order; keys[:keysHead] are dead
-	keysHead    int
-	keysDropped int               // absolute offset of keys[0]
-	byHash      u64table          // key hash -> absolute entry number
-	overflow    map[string]uint64 // keys whose hash collided with another live key
+	chunks []*[idemChunkLen]idemEntry // chunks[0][0] is entry number first
+	first  uint64                     // absolute number of chunks[0][0]
+	head   uint64                     // absolute number of the oldest live entry: entries aged out so far
+	next   uint64                     // absolute number of the next entry stored
+
+	keyChunks [][]byte // key bytes, in entry order; each chunk has capacity idemKeyChunk
+	keyFirst  int      // absolute number of keyChunks[0]
+
+	spare    *[idemChunkLen]idemEntry // an aged-out chunk kept for reuse
+	spareKey []byte
+
+	byHash   u64table          // key hash -> absolute entry number
+	overflow map[string]uint64 // keys whose hash collided with another live key
 }
+
+const (
+	idemChunkShift = 10
+	idemChunkLen   = 1 << idemChunkShift // entries per chunk (about 90 KB)
+	idemKeyChunk   = 64 << 10            // key bytes per chunk; a key never spans two
+)
 
 type idemEntry struct {
 	at     int64
 	fp     uint64 // fingerprint of the command's contents
 	hash   uint64
-	keyOff int // absolute offset of the key in the keys queue
+	keyOff int // absolute offset of the key: chunk number × idemKeyChunk + offset in it
 	keyLen uint8
 	over   bool // lives in overflow
 	res    storedResult
@@ -49,7 +62,7 @@ func (t *idemTable) init() {
 	t.overflow = make(map[string]uint64)
 }
 
-func (t *idemTable) len() int { return len(t.entries) - t.head }
+func (t *idemTable) len() int { return int(t.next - t.head) }
 
 func fnv64(h uint64, b []byte) uint64 {
 	for _, c := range b {
@@ -95,48 +108,76 @@ func fingerprint(c *Command) uint64 {
 	return h
 }
 
-// entry returns the live entry with absolute number n.
-func (t *idemTable) entry(n uint64) *idemEntry { return &t.entries[t.head+int(n-t.dropped)] }
+// entry returns the entry with absolute number n (first <= n < next).
+func (t *idemTable) entry(n uint64) *idemEntry {
+	i := n - t.first
+	return &t.chunks[i>>idemChunkShift][i&(idemChunkLen-1)]
+}
 
 func (t *idemTable) keyOf(e *idemEntry) []byte {
-	off := e.keyOff - t.keysDropped
-	return t.keys[off : off+int(e.keyLen)]
+	c := t.keyChunks[e.keyOff/idemKeyChunk-t.keyFirst]
+	off := e.keyOff % idemKeyChunk
+	return c[off : off+int(e.keyLen)]
+}
+
+// idemHint is what a lookup learnt about a key that is not stored: its
+// hash, and whether another live key holds that hash. store takes it, so
+// that a command costs one hash of its key and one probe of the table.
+type idemHint struct {
+	hash  uint64
+	taken bool
 }
 
 func (t *idemTable) find(key []byte) (*idemEntry, bool) {
-	if n, ok := t.byHash.get(fnv64(fnvOffset, key)); ok {
+	e, _ := t.findHashed(key)
+	return e, e != nil
+}
+
+// findHashed returns the live entry of key, or nil and the hint for
+// storing it.
+func (t *idemTable) findHashed(key []byte) (*idemEntry, idemHint) {
+	p := idemHint{hash: fnv64(fnvOffset, key)}
+	if n, ok := t.byHash.get(p.hash); ok {
 		if e := t.entry(n); string(t.keyOf(e)) == string(key) {
-			return e, true
+			return e, p
 		}
+		p.taken = true
 	}
 	if len(t.overflow) > 0 {
 		if n, ok := t.overflow[string(key)]; ok {
-			return t.entry(n), true
+			return t.entry(n), p
 		}
 	}
-	return nil, false
+	return nil, p
 }
 
 // lookup returns the stored result of a command whose key was seen before:
 // the first result if the contents are the same, CodeKeyConflict if not.
 // A key over MaxKeyBytes is refused.
 func (t *idemTable) lookup(c *Command) (Result, bool) {
+	r, ok, _ := t.lookupHint(c)
+	return r, ok
+}
+
+// lookupHint is lookup that also returns, for a key not stored, the hint
+// that storeHinted takes.
+func (t *idemTable) lookupHint(c *Command) (Result, bool, idemHint) {
 	if len(c.Key) == 0 {
-		return Result{}, false
+		return Result{}, false, idemHint{}
 	}
 	if len(c.Key) > MaxKeyBytes {
-		return Result{Code: CodeBadRequest}, true
+		return Result{Code: CodeBadRequest}, true, idemHint{}
 	}
-	e, ok := t.find(c.Key)
-	if !ok {
-		return Result{}, false
+	e, p := t.findHashed(c.Key)
+	if e == nil {
+		return Result{}, false, p
 	}
 	if e.fp != fingerprint(c) {
-		return Result{Code: CodeKeyConflict}, true
+		return Result{Code: CodeKeyConflict}, true, p
 	}
 	r := e.res
 	return Result{Code: r.code, State: r.state, ID: r.id, Qty: r.qty, Window: r.window,
-		ExpiresAt: r.expiresAt, PickupCode: r.pickupCode}, true
+		ExpiresAt: r.expiresAt, PickupCode: r.pickupCode}, true, p
 }
 
 // store keeps a key with the command's first result.
@@ -144,46 +185,93 @@ func (t *idemTable) store(c *Command, r *Result, now int64) {
 	if len(c.Key) == 0 || len(c.Key) > MaxKeyBytes {
 		return
 	}
-	if _, ok := t.find(c.Key); ok {
+	e, p := t.findHashed(c.Key)
+	if e != nil {
 		return // a replay inside a linked group: the first result stays
 	}
-	n := t.dropped + uint64(t.len())
-	e := idemEntry{at: now, fp: fingerprint(c), hash: fnv64(fnvOffset, c.Key),
-		keyOff: t.keysDropped + len(t.keys), keyLen: uint8(len(c.Key)),
+	t.storeHinted(c, r, now, p)
+}
+
+// storeHinted keeps a key that lookupHint just found absent (nothing was
+// stored or aged out since), with p the hint it returned.
+func (t *idemTable) storeHinted(c *Command, r *Result, now int64, p idemHint) {
+	t.add(idemEntry{at: now, fp: fingerprint(c), hash: p.hash, over: p.taken,
 		res: storedResult{code: r.Code, state: r.State, id: r.ID, qty: r.Qty, window: r.Window,
-			expiresAt: r.ExpiresAt, pickupCode: r.PickupCode}}
-	t.keys = append(t.keys, c.Key...)
-	if _, taken := t.byHash.get(e.hash); taken {
-		e.over = true
-		t.overflow[string(c.Key)] = n
+			expiresAt: r.ExpiresAt, pickupCode: r.PickupCode}}, c.Key)
+}
+
+// add appends e with key (its hash in e.hash; e.over set when another live
+// key has that hash) and indexes it.
+func (t *idemTable) add(e idemEntry, key []byte) {
+	n := t.next
+	e.keyOff = t.appendKey(key)
+	e.keyLen = uint8(len(key))
+	if e.over {
+		t.overflow[string(key)] = n
 	} else {
 		t.byHash.put(e.hash, n)
 	}
-	t.entries = append(t.entries, e)
+	if n-t.first == uint64(len(t.chunks))<<idemChunkShift {
+		c := t.spare
+		t.spare = nil
+		if c == nil {
+			c = new([idemChunkLen]idemEntry)
+		}
+		t.chunks = append(t.chunks, c)
+	}
+	*t.entry(n) = e
+	t.next++
+}
+
+// appendKey copies key to the end of the key queue and returns its
+// absolute offset.
+func (t *idemTable) appendKey(key []byte) int {
+	last := len(t.keyChunks) - 1
+	if last < 0 || len(t.keyChunks[last])+len(key) > idemKeyChunk {
+		c := t.spareKey
+		t.spareKey = nil
+		if c == nil {
+			c = make([]byte, 0, idemKeyChunk)
+		}
+		t.keyChunks = append(t.keyChunks, c[:0])
+		last++
+	}
+	off := (t.keyFirst+last)*idemKeyChunk + len(t.keyChunks[last])
+	t.keyChunks[last] = append(t.keyChunks[last], key...)
+	return off
 }
 
 // age drops keys stored at or before cutoff.
 func (t *idemTable) age(cutoff int64) {
-	for t.head < len(t.entries) && t.entries[t.head].at <= cutoff {
-		e := &t.entries[t.head]
+	for t.head < t.next {
+		e := t.entry(t.head)
+		if e.at > cutoff {
+			break
+		}
 		if e.over {
 			delete(t.overflow, string(t.keyOf(e)))
-		} else if n, _ := t.byHash.get(e.hash); n == t.dropped {
+		} else if n, _ := t.byHash.get(e.hash); n == t.head {
 			t.byHash.del(e.hash)
 		}
-		t.keysHead += int(e.keyLen)
 		t.head++
-		t.dropped++
+		if t.head-t.first == idemChunkLen {
+			// The front chunk is all dead: keep it for the next keys.
+			t.spare = t.chunks[0]
+			t.chunks[0] = nil
+			t.chunks = t.chunks[1:]
+			t.first += idemChunkLen
+		}
 	}
-	// Compact in place once the dead front is at least half: amortised O(1)
-	// per key, and memory stays within twice what is live.
-	if t.head >= 1024 && t.head*2 >= len(t.entries) {
-		n := copy(t.entries, t.entries[t.head:])
-		t.entries = t.entries[:n]
-		t.head = 0
-		k := copy(t.keys, t.keys[t.keysHead:])
-		t.keys = t.keys[:k]
-		t.keysDropped += t.keysHead
-		t.keysHead = 0
+	// Key chunks before the oldest live key's (or, with none live, all but
+	// the one being filled) are dead.
+	keep := t.keyFirst + len(t.keyChunks) - 1
+	if t.head < t.next {
+		keep = t.entry(t.head).keyOff / idemKeyChunk
+	}
+	for t.keyFirst < keep {
+		t.spareKey = t.keyChunks[0]
+		t.keyChunks[0] = nil
+		t.keyChunks = t.keyChunks[1:]
+		t.keyFirst++
 	}
 }

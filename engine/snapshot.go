@@ -190,8 +190,8 @@ func snapDue(e *enc, d []dueEntry) {
 func (s *state) snapIdem(e *enc) {
 	t := &s.idem
 	e.u(uint64(t.len()))
-	for i := t.head; i < len(t.entries); i++ {
-		x := &t.entries[i]
+	for n := t.head; n < t.next; n++ {
+		x := t.entry(n)
 		e.i(x.at)
 		e.u(x.fp)
 		e.s(string(t.keyOf(x)))
@@ -534,19 +534,12 @@ func (s *state) restoreIdem(d *dec) {
 		}
 		e.res = storedResult{code: Code(code), state: State(st), id: d.u(), qty: d.i(), window: d.i(), expiresAt: d.i(), pickupCode: d.u()}
 		e.hash = fnv64(fnvOffset, []byte(key))
-		e.keyOff = t.keysDropped + len(t.keys)
-		e.keyLen = uint8(len(key))
-		t.keys = append(t.keys, key...)
-		num := t.dropped + uint64(t.len())
-		if e.over {
-			t.overflow[key] = num
-		} else {
+		if !e.over {
 			if _, dup := t.byHash.get(e.hash); dup {
 				d.fail()
 				return
 			}
-			t.byHash.put(e.hash, num)
 		}
-		t.entries = append(t.entries, e)
+		t.add(e, []byte(key))
 	}
 }

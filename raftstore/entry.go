@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 
 	"github.com/invsys/inv/engine"
 )
@@ -127,12 +128,15 @@ func DecodeEntry(data []byte, cmds []engine.Command) (now int64, out []engine.Co
 	if cap(out) < int(count) {
 		out = make([]engine.Command, 0, count)
 	}
-	for i := uint32(0); i < count; i++ {
-		var c engine.Command
-		if body, err = decodeCommand(body, &c); err != nil {
+	// Each command is decoded where it stays: a Command is about 300
+	// bytes, and building it aside then appending it copied each twice.
+	out = out[:count]
+	for i := range out {
+		c := &out[i]
+		*c = engine.Command{}
+		if body, err = decodeCommand(body, c); err != nil {
 			return 0, out[:0], err
 		}
-		out = append(out, c)
 	}
 	if len(body) != 0 {
 		return 0, out[:0], ErrEntryCorrupt
@@ -199,10 +203,10 @@ func appendCommand(dst []byte, c *engine.Command) ([]byte, error) {
 	m := commandFields(c)
 	dst = append(dst, byte(c.Op))
 	dst = binary.AppendUvarint(dst, m)
-	for bit := fSKU; bit < fieldCount; bit++ {
-		if m&(1<<bit) == 0 {
-			continue
-		}
+	// Only the fields present, in bit order: a command carries a handful of
+	// the format's fields.
+	for rest := m &^ (1<<fSKU - 1); rest != 0; rest &= rest - 1 {
+		bit := bits.TrailingZeros64(rest)
 		switch bit {
 		case fSKU, fStore, fCustomer, fKey, fClaim, fZone:
 			b := *bytesField(c, bit)
@@ -235,10 +239,8 @@ func decodeCommand(b []byte, c *engine.Command) ([]byte, error) {
 	b = b[1+n:]
 	c.Linked = m&(1<<fLinked) != 0
 	c.Restock = m&(1<<fRestock) != 0
-	for bit := fSKU; bit < fieldCount; bit++ {
-		if m&(1<<bit) == 0 {
-			continue
-		}
+	for rest := m &^ (1<<fSKU - 1); rest != 0; rest &= rest - 1 {
+		bit := bits.TrailingZeros64(rest)
 		if len(b) == 0 {
 			return nil, ErrEntryCorrupt
 		}

@@ -141,6 +141,9 @@ func cutBytes(b []byte) (field, rest []byte, ok bool) {
 // readUvarint is binary.Uvarint that also refuses non-minimal encodings
 // (n <= 0), keeping every decoder canonical: one value, one byte form.
 func readUvarint(b []byte) (uint64, int) {
+	if len(b) > 0 && b[0] < 0x80 { // one byte, always minimal: most fields of a command
+		return uint64(b[0]), 1
+	}
 	v, n := binary.Uvarint(b)
 	if n > 0 && n != uvarintLen(v) {
 		return 0, -1
@@ -150,6 +153,10 @@ func readUvarint(b []byte) (uint64, int) {
 
 // readVarint is binary.Varint that also refuses non-minimal encodings.
 func readVarint(b []byte) (int64, int) {
+	if len(b) > 0 && b[0] < 0x80 { // one byte, always minimal (zigzag, as binary.Varint)
+		u := uint64(b[0])
+		return int64(u>>1) ^ -int64(u&1), 1
+	}
 	v, n := binary.Varint(b)
 	if n > 0 && n != varintLen(v) {
 		return 0, -1

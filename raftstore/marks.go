@@ -131,6 +131,38 @@ func openMarkFile(dir string, shards int, log *slog.Logger) (m *markFile, fresh 
 	return m, fresh, nil
 }
 
+// RecordedShards returns the number of shards a data folder was written for,
+// as its marks file records it, and false for a folder without one (new, or
+// written before marks existed). The count is fixed for the life of the
+// data, so a node started without an explicit count takes this one: the
+// default may then change without refusing the folders written under the
+// old one. It reads the file only; OpenNode checks it again.
+func RecordedShards(dir string) (int, bool, error) {
+	buf, err := os.ReadFile(filepath.Join(dir, marksFileName))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("raftstore: %w", err)
+	}
+	// Either copy will do: slot 0 at the start, slot 1 one slot length on,
+	// which depends on the count each copy declares.
+	for off := 0; off+marksHeaderLen <= len(buf); off += marksPageBytes {
+		b := buf[off:]
+		if string(b[:8]) != marksMagic {
+			continue
+		}
+		n := int(binary.LittleEndian.Uint32(b[16:]))
+		if n < 1 || n > MaxShards || (off != 0 && off != marksSlotLen(n)) || len(b) < marksSlotLen(n) {
+			continue
+		}
+		if _, _, err := decodeMarks(b[:marksSlotLen(n)], n); err == nil {
+			return n, true, nil
+		}
+	}
+	return 0, false, fmt.Errorf("%w (%s)", errMarksDamaged, filepath.Join(dir, marksFileName))
+}
+
 // create writes a file of zero marks whole: to a temporary name, synced,
 // then renamed, so that a crash leaves either no file or a valid one.
 func (m *markFile) create() error {

@@ -163,3 +163,48 @@ func BenchmarkMarksAck(b *testing.B) {
 		}
 	}
 }
+
+// TestRecordedShards reads the shard count a folder's marks file was
+// written for, from either copy (with slots of one page and of several),
+// and reports none for a folder without the file.
+func TestRecordedShards(t *testing.T) {
+	if n, ok, err := RecordedShards(t.TempDir()); ok || err != nil {
+		t.Fatalf("empty folder: %d %v %v", n, ok, err)
+	}
+	for _, shards := range []int{1, 16, 300} {
+		dir := t.TempDir()
+		m := openTestMarks(t, dir, shards)
+		if err := m.ack(0, 5); err != nil { // the second copy is written too
+			t.Fatal(err)
+		}
+		m.close()
+		if n, ok, err := RecordedShards(dir); n != shards || !ok || err != nil {
+			t.Fatalf("%d shards: read %d %v %v", shards, n, ok, err)
+		}
+		// Each copy alone still tells.
+		path := filepath.Join(dir, marksFileName)
+		whole, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for slot := 0; slot < 2; slot++ {
+			b := append([]byte(nil), whole...)
+			b[slot*marksSlotLen(shards)+marksHeaderLen] ^= 0xff // the other copy's first mark: its checksum fails
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if n, ok, err := RecordedShards(dir); n != shards || !ok || err != nil {
+				t.Fatalf("%d shards, copy %d damaged: read %d %v %v", shards, slot, n, ok, err)
+			}
+		}
+		b := append([]byte(nil), whole...)
+		b[marksHeaderLen] ^= 0xff
+		b[marksSlotLen(shards)+marksHeaderLen] ^= 0xff
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := RecordedShards(dir); !errors.Is(err, errMarksDamaged) {
+			t.Fatalf("%d shards, both copies damaged: %v", shards, err)
+		}
+	}
+}

@@ -52,9 +52,19 @@ type proposerConfig struct {
 	ack func(index uint64) error
 }
 
-// batchBufInitial is the initial capacity of a batch's buffer: a few dozen
+// batchBufInitial is the least capacity of a batch's buffer: a few dozen
 // typical reserves. Batches are never reused: raft keeps the bytes.
 const batchBufInitial = 4 << 10
+
+// newBatchBuf returns the buffer of a new batch, sized for the larger of
+// recent batches (hint), so that filling it rarely grows it: growing by
+// append copied each entry about twice and allocated two to three times its
+// size. Batch sizes swing with the moment the flusher takes one, so the
+// hint follows their peaks and decays slowly (noteSize); raft keeps each
+// recent entry's whole buffer, which bounds what the slack may cost.
+func newBatchBuf(hint int) []byte {
+	return make([]byte, entryHeaderLen, max(batchBufInitial, hint+hint/8))
+}
 
 // waiter is one request inside a batch: n consecutive commands.
 type waiter struct {
@@ -93,11 +103,12 @@ type proposer struct {
 	cfg     proposerConfig
 	log     *slog.Logger
 
-	mu     sync.Mutex
-	open   *batch   // filling; nil when empty
-	sealed []*batch // full, oldest first, waiting for an in-flight slot
-	queued int      // commands in open and sealed
-	closed bool
+	mu      sync.Mutex
+	open    *batch   // filling; nil when empty
+	sealed  []*batch // full, oldest first, waiting for an in-flight slot
+	queued  int      // commands in open and sealed
+	closed  bool
+	bufHint int // bytes of recent batches, a decaying peak (newBatchBuf)
 
 	kick     chan struct{} // capacity 1: the flusher has something new to look at
 	slots    chan struct{} // capacity maxInFlight: one token per entry awaiting commit
@@ -157,7 +168,7 @@ func (p *proposer) propose(cmds []engine.Command, w waiter) error {
 		p.sealLocked() // a group never splits across entries
 	}
 	if p.open == nil {
-		p.open = &batch{buf: make([]byte, entryHeaderLen, batchBufInitial), started: time.Now()}
+		p.open = &batch{buf: newBatchBuf(p.bufHint), started: time.Now()}
 		p.notify()
 	}
 	b := p.open
@@ -174,7 +185,7 @@ func (p *proposer) propose(cmds []engine.Command, w waiter) error {
 	}
 	if len(b.buf) > p.cfg.batchMaxBytes && b.count > 0 {
 		// Too big to join: move this request's bytes into a batch of its own.
-		tail := append(make([]byte, entryHeaderLen, batchBufInitial), b.buf[start:]...)
+		tail := append(newBatchBuf(0), b.buf[start:]...)
 		b.buf = b.buf[:start]
 		p.sealLocked()
 		b = &batch{buf: tail, started: time.Now()}
@@ -193,11 +204,16 @@ func (p *proposer) propose(cmds []engine.Command, w waiter) error {
 func (p *proposer) sealLocked() {
 	if p.open != nil {
 		p.open.sealed = time.Now() // once per batch, for its stages
+		p.noteSize(p.open)
 		p.sealed = append(p.sealed, p.open)
 		p.open = nil
 		p.notify()
 	}
 }
+
+// noteSize counts a batch that takes no more commands into bufHint (mu
+// held): a new peak at once, then down by 1/16 per batch.
+func (p *proposer) noteSize(b *batch) { p.bufHint = max(len(b.buf), p.bufHint-p.bufHint/16) }
 
 func (p *proposer) notify() {
 	select {
@@ -238,6 +254,7 @@ func (p *proposer) take(due time.Time) *batch {
 	} else if p.open != nil {
 		b, p.open = p.open, nil
 		b.sealed = due
+		p.noteSize(b)
 	}
 	if b != nil {
 		p.queued -= b.count

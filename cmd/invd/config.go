@@ -30,6 +30,7 @@ import (
 type config struct {
 	Data, Listen, HTTP                 string
 	Shards                             int
+	ShardsSet                          bool // shards given by a flag or the file; else a data folder keeps its own (run)
 	LogLevel                           slog.Level
 	LogFormat                          string // text (default) or json
 	PickupSecretHex                    string
@@ -112,13 +113,19 @@ func boolKey(f func(c *config) *bool) setter {
 	}
 }
 
+// setShards sets the shard count and notes that it was given.
+func setShards(c *config, v string) error {
+	c.ShardsSet = true
+	return intKey(func(c *config) *int { return &c.Shards })(c, v)
+}
+
 // configKeys is the config file's vocabulary.
 var configKeys = map[string]setter{
 	// Where and how to serve (flags override these).
 	"data":      strKey(func(c *config) *string { return &c.Data }),
 	"listen":    strKey(func(c *config) *string { return &c.Listen }),
 	"http":      strKey(func(c *config) *string { return &c.HTTP }),
-	"shards":    intKey(func(c *config) *int { return &c.Shards }),
+	"shards":    setShards,
 	"advertise": strKey(func(c *config) *string { return &c.Server.Advertise }),
 	"node_id": func(c *config, v string) error {
 		n, err := strconv.ParseUint(v, 10, 32)

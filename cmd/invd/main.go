@@ -142,6 +142,14 @@ func run(args []string, stdout io.Writer) error {
 		opts.Faults = raftstore.NewFaults()
 		log.Warn("fault injection is on: /debug/faults can cut this node off")
 	}
+	if !cfg.ShardsSet {
+		// A data folder keeps the shard count it was written for, so that
+		// the default applies to new folders only. A damaged record is
+		// OpenNode's to report.
+		if n, ok, err := raftstore.RecordedShards(cfg.Data); err == nil && ok {
+			cfg.Shards = n
+		}
+	}
 	opts.Shards = cfg.Shards
 	// A data folder holds the items its placement sent to each shard: it is
 	// recorded there and checked (docs/adr/0071).
@@ -261,7 +269,7 @@ func parseArgs(args []string) (config, error) {
 		case "http":
 			cfg.HTTP = *httpAddr
 		case "shards":
-			cfg.Shards = *shards
+			cfg.Shards, cfg.ShardsSet = *shards, true
 		case "pprof":
 			cfg.Server.Pprof = *pprofOn
 		case "node-id":
