@@ -42,6 +42,7 @@ import (
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
+	"github.com/invsys/inv/router"
 )
 
 // item is one item of the workload.
@@ -354,6 +355,30 @@ func (w *workload) check(c *invdtest.Cluster, phase string) {
 	checked := len(look)
 	w.checked = len(w.resvs)
 	for ix, it := range w.items {
+		w.checkItem(ctx, cl, phase, ix, it, held[ix], confirmed[ix], used)
+	}
+	w.t.Logf("%s: checked %d shards × %d replicas identical, %d items (%d windows, %d limited customers), %d of %d reservations looked up; %d ops so far (%d resends, %d sold out, %d window full, %d over limit, %d failed after retries; slowest reserve %s with its retries) in %s",
+		phase, shards, c.Size(), len(w.items), len(w.items[1].windows), len(owned), checked, len(w.resvs), w.ops.Load(), w.resends.Load(), w.soldOut.Load(),
+		w.windowFull.Load(), w.limited.Load(), w.failures.Load(),
+		time.Duration(w.slowest.Load()).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+}
+
+// settleWithin bounds how long an item's counts may differ from the
+// acknowledged reservations: a limited reserve refused at the customer's
+// home leaves a provisional hold on the item until its resolve arrives,
+// and a crash that loses the resolve leaves it to the item shard's sweep,
+// which runs once the coordination's deadline and the clock margin have
+// passed (docs/adr/0070).
+const settleWithin = router.DefaultClaimWindow + engine.ClaimMargin + 3*router.DefaultSweepInterval
+
+// checkItem checks one item against the acknowledged reservations. Never
+// oversold, at any read; the counts must agree once the provisional holds
+// of refused reserves are settled, within settleWithin.
+func (w *workload) checkItem(ctx context.Context, cl *client.Client, phase string, ix int, it item, held, confirmed int64, used map[[2]int]int64) {
+	start := time.Now()
+	deadline := start.Add(settleWithin)
+	var first string // what differed at the first read
+	for tries := 1; ; tries++ {
 		got, err := cl.GetItem(ctx, it.sku, it.store)
 		if err != nil {
 			w.t.Fatalf("%s: item %s: %v", phase, it.sku, err)
@@ -361,31 +386,51 @@ func (w *workload) check(c *invdtest.Cluster, phase string) {
 		if got.Held+got.Confirmed+got.PickedUp > got.Stock || got.Available < 0 {
 			w.t.Errorf("%s: item %s oversold: stock %d, held %d, confirmed %d, picked up %d",
 				phase, it.sku, got.Stock, got.Held, got.Confirmed, got.PickedUp)
+			return
 		}
-		// Units of reserves whose answer never came may be held too (at most
-		// three units each); without such, the counts are exact.
-		slack := 3 * int64(w.unknown[ix])
-		if got.Held < held[ix] || got.Held > held[ix]+slack || got.Confirmed != confirmed[ix] && slack == 0 {
-			w.t.Errorf("%s: item %s holds %d and has %d confirmed; acknowledged reservations account for %d and %d (unknown ops %d)",
-				phase, it.sku, got.Held, got.Confirmed, held[ix], confirmed[ix], w.unknown[ix])
-		}
-		if len(got.Windows) != len(it.windows) {
-			w.t.Errorf("%s: item %s has %d windows, put %d", phase, it.sku, len(got.Windows), len(it.windows))
-			continue
-		}
-		for k, start := range it.windows {
-			gw, acked := got.Windows[k], used[[2]int{ix, k}]
-			if !gw.Start.Equal(start) || gw.Quota != windowQuota {
-				w.t.Errorf("%s: item %s window %d is %v quota %d, put %v quota %d", phase, it.sku, k, gw.Start, gw.Quota, start, windowQuota)
+		errs := w.itemCounts(phase, ix, it, got, held, confirmed, used)
+		if len(errs) == 0 {
+			if tries > 1 {
+				w.t.Logf("%s: item %s settled after %s (%d reads): %s", phase, it.sku, time.Since(start).Round(time.Millisecond), tries, first)
 			}
-			if gw.Used > gw.Quota || gw.Used < acked || gw.Used > acked+slack {
-				w.t.Errorf("%s: item %s window %d uses %d of quota %d; acknowledged reservations in it hold %d (unknown ops %d)",
-					phase, it.sku, k, gw.Used, gw.Quota, acked, w.unknown[ix])
+			return
+		}
+		if tries == 1 {
+			first = errs[0]
+		}
+		if time.Now().After(deadline) {
+			for _, e := range errs {
+				w.t.Error(e)
 			}
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// itemCounts compares an item's held, confirmed and window counts with the
+// acknowledged reservations; it returns what differs.
+func (w *workload) itemCounts(phase string, ix int, it item, got client.Item, held, confirmed int64, used map[[2]int]int64) []string {
+	var errs []string
+	// Units of reserves whose answer never came may be held too (at most
+	// three units each); without such, the counts are exact.
+	slack := 3 * int64(w.unknown[ix])
+	if got.Held < held || got.Held > held+slack || got.Confirmed != confirmed && slack == 0 {
+		errs = append(errs, fmt.Sprintf("%s: item %s holds %d and has %d confirmed; acknowledged reservations account for %d and %d (unknown ops %d)",
+			phase, it.sku, got.Held, got.Confirmed, held, confirmed, w.unknown[ix]))
+	}
+	if len(got.Windows) != len(it.windows) {
+		return append(errs, fmt.Sprintf("%s: item %s has %d windows, put %d", phase, it.sku, len(got.Windows), len(it.windows)))
+	}
+	for k, start := range it.windows {
+		gw, acked := got.Windows[k], used[[2]int{ix, k}]
+		if !gw.Start.Equal(start) || gw.Quota != windowQuota {
+			errs = append(errs, fmt.Sprintf("%s: item %s window %d is %v quota %d, put %v quota %d", phase, it.sku, k, gw.Start, gw.Quota, start, windowQuota))
+		}
+		if gw.Used > gw.Quota || gw.Used < acked || gw.Used > acked+slack {
+			errs = append(errs, fmt.Sprintf("%s: item %s window %d uses %d of quota %d; acknowledged reservations in it hold %d (unknown ops %d)",
+				phase, it.sku, k, gw.Used, gw.Quota, acked, w.unknown[ix]))
 		}
 	}
-	w.t.Logf("%s: checked %d shards × %d replicas identical, %d items (%d windows, %d limited customers), %d of %d reservations looked up; %d ops so far (%d resends, %d sold out, %d window full, %d over limit, %d failed after retries; slowest reserve %s with its retries) in %s",
-		phase, shards, c.Size(), len(w.items), len(w.items[1].windows), len(owned), checked, len(w.resvs), w.ops.Load(), w.resends.Load(), w.soldOut.Load(),
-		w.windowFull.Load(), w.limited.Load(), w.failures.Load(),
-		time.Duration(w.slowest.Load()).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	return errs
 }
