@@ -101,12 +101,15 @@ const (
 //   - ops on a reservation (confirm, extend, cancel, reschedule, return,
 //     unlock, get_reservation, pickup with an ID): the shard in the ID's
 //     high 16 bits (engine.ShardOfID), RouteNone if there is no such shard;
+//   - a pickup by code alone (ID 0): the counter's store's shard, which
+//     holds every reservation made at that store (docs/adr/0071), so a
+//     code is checked, and a wrong one counted, exactly once;
 //   - a customer's block, unblock, set_tier and get_customer: every shard,
 //     because the engine keeps a customer's record in each shard where the
 //     customer reserves (only the per-SKU limit counters live in the
 //     customer's home shard, as claims: docs/adr/0070);
-//   - list_reservations, stores_with_stock, list_items, and a pickup by
-//     code alone (ID 0), whose code names no shard: every shard;
+//   - list_reservations, stores_with_stock, list_items, and a pickup that
+//     names neither a reservation nor a store (refused): every shard;
 //   - the node-to-node ops name their shard (docs/adr/0070): claim,
 //     release_claim, anchor_claim and get_claim the customer's home,
 //     ShardOfCustomer(Customer) (a release_claim without a customer, every
@@ -122,10 +125,13 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 		engine.OpGetStore:
 		return RouteShard, ShardOfStore(cmd.Store, shards)
 	case engine.OpPickup:
-		if cmd.ID == 0 {
-			return RouteAll, AllShards
+		if cmd.ID != 0 {
+			return idRoute(cmd.ID, shards)
 		}
-		return idRoute(cmd.ID, shards)
+		if len(cmd.Store) > 0 { // by code alone: the store's reservations are all in its shard
+			return RouteShard, ShardOfStore(cmd.Store, shards)
+		}
+		return RouteAll, AllShards // no store: every shard refuses it, as one
 	case engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
 		engine.OpReturn, engine.OpUnlock, engine.OpGetReservation:
 		return idRoute(cmd.ID, shards)

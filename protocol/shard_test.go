@@ -126,8 +126,12 @@ func TestRouteOf(t *testing.T) {
 		}
 	}
 	byCode := engine.Command{Op: engine.OpPickup, Store: vStore, PickupCode: vCode}
-	if k, s := RouteOf(&byCode, shards); k != RouteAll || s != AllShards {
-		t.Errorf("pickup by code alone routed to %d/%d", k, s)
+	if k, s := RouteOf(&byCode, shards); k != RouteShard || s != ShardOfStore(vStore, shards) {
+		t.Errorf("pickup by code alone routed to %d/%d, want the store's shard %d", k, s, ShardOfStore(vStore, shards))
+	}
+	noStore := engine.Command{Op: engine.OpPickup, PickupCode: vCode}
+	if k, s := RouteOf(&noStore, shards); k != RouteAll || s != AllShards {
+		t.Errorf("pickup naming no reservation and no store routed to %d/%d", k, s)
 	}
 	nowhere := engine.Command{Op: engine.OpCancel, ID: engine.MakeID(shards, 1)}
 	if k, s := RouteOf(&nowhere, shards); k != RouteNone || s != AllShards {

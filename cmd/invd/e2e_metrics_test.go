@@ -92,6 +92,10 @@ func TestMetricsExactCounts(t *testing.T) {
 	}
 	want(t, c, engine.CodeLocked, wrong) // pickup locked 1: the fifth wrong code locks
 	want(t, c, engine.CodeLocked, wrong) // pickup locked 2: still locked
+	// By code alone: one shard (the store's) checks the code, so the
+	// refusal counts once, not once per shard.
+	byCode := engine.Command{Op: engine.OpPickup, Store: []byte("S1"), PickupCode: conf.PickupCode ^ 1}
+	want(t, c, engine.CodeBadCode, byCode) // pickup bad_code 5, one refusal
 
 	m := scrape(t, p)
 	exact := map[string]float64{
@@ -105,7 +109,7 @@ func TestMetricsExactCounts(t *testing.T) {
 		`inv_requests_total{op="cancel",result="ok"}`:              1,
 		`inv_requests_total{op="block",result="ok"}`:               1,
 		`inv_requests_total{op="put_window",result="ok"}`:          1,
-		`inv_requests_total{op="pickup",result="bad_code"}`:        4,
+		`inv_requests_total{op="pickup",result="bad_code"}`:        5,
 		`inv_requests_total{op="pickup",result="locked"}`:          2,
 		`inv_request_duration_seconds_count{op="reserve"}`:         7,
 		`inv_reservations_total{outcome="held"}`:                   3,
@@ -119,7 +123,7 @@ func TestMetricsExactCounts(t *testing.T) {
 		`inv_refusals_total{reason="limit_exceeded"}`:              1,
 		`inv_refusals_total{reason="window_full"}`:                 1,
 		`inv_refusals_total{reason="blocked"}`:                     1,
-		`inv_refusals_total{reason="bad_code"}`:                    4,
+		`inv_refusals_total{reason="bad_code"}`:                    5,
 		`inv_pickups_locked_total`:                                 2,
 		`inv_active_holds`:                                         1, // c5's hold in the window
 		`inv_awaiting_pickup`:                                      1, // h1, confirmed (and locked)
@@ -147,11 +151,11 @@ func TestMetricsExactCounts(t *testing.T) {
 			t.Errorf("%s = %v (written %v), want 0", name, got, ok)
 		}
 	}
-	// Every write went through the log: 23 commands (block and set_limit
+	// Every write went through the log: 24 commands (block and set_limit
 	// are kept per shard, so each is one command on each of the 2 shards),
 	// whatever the group commit made of them.
-	if n := m[`inv_shard_entry_commands_sum{shard="0"}`] + m[`inv_shard_entry_commands_sum{shard="1"}`]; n != 23 {
-		t.Errorf("commands applied (inv_shard_entry_commands_sum) = %v, want 23", n)
+	if n := m[`inv_shard_entry_commands_sum{shard="0"}`] + m[`inv_shard_entry_commands_sum{shard="1"}`]; n != 24 {
+		t.Errorf("commands applied (inv_shard_entry_commands_sum) = %v, want 24", n)
 	}
 	positive := []string{`inv_shard_apply_duration_seconds_count{shard="0"}`, `inv_shard_apply_batch_entries_count{shard="1"}`, "inv_received_bytes_total", "inv_sent_bytes_total",
 		`inv_shard_commit_index{shard="0"}`, `inv_shard_applied_index{shard="0"}`, `inv_shard_log_entries{shard="0"}`,
