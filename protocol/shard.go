@@ -69,6 +69,22 @@ func ShardOfCustomer(customer []byte, shards int) int {
 	return int(CustomerHash(customer) % uint64(shards))
 }
 
+// KeyHash returns the 64-bit hash of an idempotency key: FNV-1a 64 over
+// len(key) as one byte, key. Keys are at most MaxKeyBytes (64) long, so
+// the length byte is exact.
+func KeyHash(key []byte) uint64 { return fnvStr8(fnvOffset64, key) }
+
+// ShardOfKey returns an idempotency key's home shard: KeyHash(key) mod
+// shards. A request whose key is homed on another shard than its own
+// registers the key there first (register_key, docs/adr/0073); the client
+// library makes keys homed on their request's shard, which never do.
+func ShardOfKey(key []byte, shards int) int {
+	if shards < 1 {
+		panic("protocol: ShardOfKey with fewer than one shard")
+	}
+	return int(KeyHash(key) % uint64(shards))
+}
+
 // AllShards is what a client routes by when a request names no one shard
 // (RouteAll or RouteNone): any node takes it.
 const AllShards = -1
@@ -110,7 +126,7 @@ const (
 //   - the node-to-node ops name their shard (docs/adr/0070): claim,
 //     release_claim, anchor_claim and get_claim the customer's home,
 //     ShardOfCustomer(Customer) (a release_claim without a customer, every
-//     shard); resolve_claim and get_claim_hold the item's shard ItemShard
+//     shard); register_key the key's home, ShardOfKey(Key); resolve_claim and get_claim_hold the item's shard ItemShard
 //     (RouteNone past the last shard); delivered every shard (it runs on
 //     its sender's own shard, never routed). Nodes send them in SHARD_CALL
 //     frames, or as BATCH groups routed by this table.
@@ -135,6 +151,8 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 		if len(cmd.Customer) > 0 { // the customer's home
 			return RouteShard, ShardOfCustomer(cmd.Customer, shards)
 		}
+	case engine.OpRegisterKey:
+		return RouteShard, ShardOfKey(cmd.Key, shards)
 	case engine.OpResolveClaim, engine.OpGetClaimHold:
 		if int(cmd.ItemShard) < shards { // an item's shard (absent: shard 0)
 			return RouteShard, int(cmd.ItemShard)

@@ -223,8 +223,9 @@ func allVectors() []vector {
 
 // shardVector is a test vector of the routing hash.
 type shardVector struct {
-	SKU, Store string // item vector when Customer is empty
+	SKU, Store string // item vector when Customer and Key are empty
 	Customer   string
+	Key        string // an idempotency key's home (ShardOfKey)
 	Shards     int
 }
 
@@ -240,4 +241,7 @@ var shardVectors = []shardVector{
 	{Store: "BC", Shards: 1024},
 	{Store: "", Shards: 7},
 	{Customer: "M00012345", Shards: 64},
+	{Key: "c2f7c5d0-3a64-4f3e-9d41-7b1f0c8a9e21", Shards: 16},
+	{Key: "order-1001", Shards: 16},
+	{Key: "order-1001", Shards: 64},
 }
