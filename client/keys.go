@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"strconv"
 	"sync"
+	"unsafe"
+
+	"github.com/invsys/inv/protocol"
 )
 
 // Idempotency keys. Every mutating call carries one: the caller's, or one
@@ -47,6 +50,67 @@ func (s *keySource) next(dst *[keyBytes]byte) {
 	s.mu.Unlock()
 	hex.Encode(dst[:], raw[:])
 }
+
+// FNV-1a 64, protocol.KeyHash's function, kept here step by step so that
+// the last two characters of a key can be tried without hashing the rest
+// again.
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+const hexDigits = "0123456789abcdef"
+
+// nextOn writes into dst a fresh key whose home (protocol.ShardOfKey) is
+// shard of shards, so that the request it goes with never registers its
+// key at another shard (docs/adr/0073). The first 30 characters are
+// random; the last two are the first of the 256 hex pairs that land on the
+// shard, tried on the hash of the rest (two multiplies each). A prefix
+// none of whose pairs lands (likely only past 256 shards) takes a new
+// prefix. It allocates nothing.
+func (s *keySource) nextOn(dst *[keyBytes]byte, shard, shards int) {
+	if shards < 2 || shard < 0 || shard >= shards {
+		s.next(dst)
+		return
+	}
+	for {
+		s.next(dst)
+		h := uint64(fnvOffset64)
+		h = (h ^ keyBytes) * fnvPrime64 // the length byte, as protocol.KeyHash
+		for _, b := range dst[:keyBytes-2] {
+			h = (h ^ uint64(b)) * fnvPrime64
+		}
+		for i := 0; i < 256; i++ {
+			a, b := hexDigits[i>>4], hexDigits[i&15]
+			if int(((h^uint64(a))*fnvPrime64^uint64(b))*fnvPrime64%uint64(shards)) == shard {
+				dst[keyBytes-2], dst[keyBytes-1] = a, b
+				return
+			}
+		}
+	}
+}
+
+// genKeyFor writes r's generated key: homed on the shard r goes to when
+// the client knows the cluster's placement, random when it does not.
+func (c *Client) genKeyFor(r *request) {
+	rt := c.route.Load()
+	if !rt.hashed || rt.shards < 2 {
+		c.keys.next(&r.genKey)
+		return
+	}
+	cmd := r.cmd
+	cmd.Store = unsafeBytes(r.store)
+	kind, shard := protocol.RouteOf(&cmd, rt.shards)
+	if kind != protocol.RouteShard {
+		c.keys.next(&r.genKey) // every shard stores it: nothing to register
+		return
+	}
+	c.keys.nextOn(&r.genKey, shard, rt.shards)
+}
+
+// unsafeBytes views s as bytes without a copy, for RouteOf, which only
+// reads them.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // NewKey returns a fresh idempotency key. A caller that wants to retry a
 // call across its own restarts (a web request retried by the browser)
