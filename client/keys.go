@@ -24,7 +24,7 @@ const (
 	keyBytes      = 2 * keyRandBytes // hex
 	keyPoolBytes  = 4096
 	maxKeyBytes   = 64 // engine.MaxKeyBytes: a UUID in text form fits
-	derivedSuffix = 8  // room kept for the suffixes of derived keys ("/c63" ...)
+	derivedSuffix = 13 // room kept for the suffixes of derived keys ("/l63~000b" ...)
 )
 
 type keySource struct {
@@ -51,43 +51,30 @@ func (s *keySource) next(dst *[keyBytes]byte) {
 	hex.Encode(dst[:], raw[:])
 }
 
-// FNV-1a 64, protocol.KeyHash's function, kept here step by step so that
-// the last two characters of a key can be tried without hashing the rest
-// again.
-const (
-	fnvOffset64 = 14695981039346656037
-	fnvPrime64  = 1099511628211
-)
-
 const hexDigits = "0123456789abcdef"
 
+// putHome writes the homed-key suffix naming shard ('~' and four lowercase
+// hex digits, protocol.KeyHome) into dst, which has room for it.
+func putHome(dst []byte, shard int) {
+	dst[0] = '~'
+	for i := 4; i >= 1; i-- {
+		dst[i] = hexDigits[shard&15]
+		shard >>= 4
+	}
+}
+
 // nextOn writes into dst a fresh key whose home (protocol.ShardOfKey) is
-// shard of shards, so that the request it goes with never registers its
-// key at another shard (docs/adr/0073). The first 30 characters are
-// random; the last two are the first of the 256 hex pairs that land on the
-// shard, tried on the hash of the rest (two multiplies each). A prefix
-// none of whose pairs lands (likely only past 256 shards) takes a new
-// prefix. It allocates nothing.
+// shard, so that the request it goes with never registers its key at
+// another shard (docs/adr/0073): 27 random hex characters (108 bits, still
+// unique for far longer than keys are kept) and the suffix "~hhhh" naming
+// the shard. It allocates nothing and tries nothing: the suffix is the
+// home.
 func (s *keySource) nextOn(dst *[keyBytes]byte, shard, shards int) {
-	if shards < 2 || shard < 0 || shard >= shards {
-		s.next(dst)
+	s.next(dst)
+	if shards < 2 || shard < 0 || shard >= shards || shard > 0xffff {
 		return
 	}
-	for {
-		s.next(dst)
-		h := uint64(fnvOffset64)
-		h = (h ^ keyBytes) * fnvPrime64 // the length byte, as protocol.KeyHash
-		for _, b := range dst[:keyBytes-2] {
-			h = (h ^ uint64(b)) * fnvPrime64
-		}
-		for i := 0; i < 256; i++ {
-			a, b := hexDigits[i>>4], hexDigits[i&15]
-			if int(((h^uint64(a))*fnvPrime64^uint64(b))*fnvPrime64%uint64(shards)) == shard {
-				dst[keyBytes-2], dst[keyBytes-1] = a, b
-				return
-			}
-		}
-	}
+	putHome(dst[keyBytes-protocol.KeyHomeSuffix:], shard)
 }
 
 // genKeyFor writes r's generated key: homed on the shard r goes to when
@@ -122,11 +109,13 @@ func (c *Client) NewKey() string {
 }
 
 // derivedKey returns the key of part i of a call that sends several
-// commands under one caller key (the lines of a cart, the compensating
-// cancels): base + "/" + tag + i. A base too long to take the suffix is
-// replaced by a hash of itself, so every part's key stays within the limit
-// and still follows from the caller's key alone.
-func derivedKey(base, tag string, i int) []byte {
+// commands under one caller key (the lines of a cart): base + "/" + tag +
+// i, and the homed suffix of shard (the part's shard) when shard >= 0, so
+// that the part's key never crosses shards either. A base too long to take
+// the suffix is replaced by a hash of itself, so every part's key stays
+// within the limit and still follows from the caller's key alone (and the
+// part's shard, which follows from the cluster's placement).
+func derivedKey(base, tag string, i, shard int) []byte {
 	if len(base)+derivedSuffix > maxKeyBytes {
 		sum := sha256.Sum256([]byte(base))
 		base = hex.EncodeToString(sum[:keyRandBytes])
@@ -135,5 +124,22 @@ func derivedKey(base, tag string, i int) []byte {
 	b = append(b, base...)
 	b = append(b, '/')
 	b = append(b, tag...)
-	return strconv.AppendInt(b, int64(i), 10)
+	b = strconv.AppendInt(b, int64(i), 10)
+	if shard < 0 || shard > 0xffff {
+		return b
+	}
+	n := len(b)
+	b = b[:n+protocol.KeyHomeSuffix]
+	putHome(b[n:], shard)
+	return b
+}
+
+// storeShard returns the shard of a store's items when the client knows
+// the cluster's placement, else -1.
+func (c *Client) storeShard(store []byte) int {
+	rt := c.route.Load()
+	if !rt.hashed || rt.shards < 2 {
+		return -1
+	}
+	return protocol.ShardOfStore(store, rt.shards)
 }
