@@ -18,7 +18,8 @@ import (
 // but, for a moment, other customers may have seen those units held.
 //
 // Every line carries a key derived from the cart's key (req.Key, or one
-// made up): repeating the call with the same Key after an
+// made up) and homed on the store's shard, so no line registers its key
+// elsewhere (docs/adr/0073): repeating the call with the same Key after an
 // ErrUnknownOutcome error finishes the same cart, never a second one.
 // Holds a server could not release (it died in between) expire with their
 // TTL.
@@ -30,8 +31,9 @@ func (c *Client) ReserveMany(ctx context.Context, req CartRequest) ([]Result, er
 	if req.Key == "" {
 		req.Key = c.NewKey()
 	}
+	home := c.storeShard(cmds[0].Store) // one store: every line's shard
 	for i := range cmds {
-		cmds[i].Key = derivedKey(req.Key, "l", i)
+		cmds[i].Key = derivedKey(req.Key, "l", i, home)
 		cmds[i].Linked = i < len(cmds)-1
 	}
 	r := request{kind: kindCart, cmds: cmds}

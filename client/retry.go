@@ -42,7 +42,8 @@ func (c *Client) exec(ctx context.Context, r *request) error {
 	if r.mutating() && r.kind != kindCart && r.key == "" && !r.hasGenKey {
 		// One key for the call and every retry of it: a retry after a lost
 		// reply is answered with the first outcome, never applied twice.
-		c.keys.next(&r.genKey)
+		// Homed on the request's shard: it never registers (keys.go).
+		c.genKeyFor(r)
 		r.hasGenKey = true
 	}
 	pol := &c.opts.retry

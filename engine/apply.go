@@ -148,7 +148,7 @@ func (s *state) chainReplay(done []Command, base int, c *Command) (Result, bool)
 	}
 	for k := range done {
 		if string(done[k].Key) == string(c.Key) {
-			if fingerprint(&done[k]) != fingerprint(c) {
+			if Fingerprint(&done[k]) != Fingerprint(c) {
 				return Result{Code: CodeKeyConflict}, true
 			}
 			return s.results[base+k], true
@@ -252,6 +252,8 @@ func (s *state) applyOne(c *Command) Result {
 		return s.resolveClaim(c)
 	case OpDelivered:
 		return s.deliveredOp(c)
+	case OpRegisterKey:
+		return s.registerKey(c)
 	}
 	if c.Op.ReadOnly() && c.Op.Valid() {
 		return s.read(c)

@@ -10,12 +10,14 @@ import "time"
 //	1..15   the storefront's ops, expire, and the nodes' own ops (Internal)
 //	16..31  operator ops, and delivered (the nodes' own): they change state
 //	32..    reads: they never change state (get_claim and get_claim_hold
-//	        are the nodes' own)
+//	        are the nodes' own), except the nodes' own register_key (42),
+//	        numbered after the reads were, which ReadOnly names
 //
 // A new op that changes state takes the next free value below 32 (30 and
 // 31 are left); a new read takes the next value after OpLast. A change
-// op numbered above 31 would be taken for a read (ReadOnly) and served from
-// a replica without the log; TestOpRanges keeps the ranges honest.
+// op numbered above 31 is taken for a read (ReadOnly) and served from a
+// replica without the log unless ReadOnly names it; TestOpRanges keeps the
+// ranges honest.
 type Op uint8
 
 const (
@@ -72,7 +74,11 @@ const (
 	OpGetStore         Op = 39 // Store: its time zone and pickup windows with their capacity and use
 	OpGetClaim         Op = 40 // Customer, Claim: the home's answer for K (accepted pending or anchored, refused, or not_found); internal
 	OpGetClaimHold     Op = 41 // Claim, ItemShard: the kept reservation that carries K on an item's shard, or not_found; internal
-	OpLast             Op = 41
+	// On a key's home shard (regkey.go): a request whose idempotency key
+	// is homed on another shard registers the key there first. It changes
+	// state (the home's idempotency table) although numbered among reads.
+	OpRegisterKey Op = 42 // Key, ID (the request's Fingerprint), ItemShard (the shard the request runs on); internal
+	OpLast        Op = 42
 )
 
 var opNames = map[Op]string{
@@ -88,6 +94,7 @@ var opNames = map[Op]string{
 	OpListReservations: "list_reservations", OpStoresWithStock: "stores_with_stock",
 	OpListItems: "list_items", OpPutStore: "put_store", OpPutStoreWindow: "put_store_window",
 	OpGetStore: "get_store", OpGetClaim: "get_claim", OpGetClaimHold: "get_claim_hold",
+	OpRegisterKey: "register_key",
 }
 
 func (o Op) String() string {
@@ -103,7 +110,7 @@ func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
 // ReadOnly reports whether the op never changes state. Read-only ops still go
 // through Apply (so that they are linearizable when sent through the log) but
 // may also be served by Read on a replica that knows it is up to date.
-func (o Op) ReadOnly() bool { return o >= OpGetItem }
+func (o Op) ReadOnly() bool { return o >= OpGetItem && o != OpRegisterKey }
 
 // Mutating reports whether the op may change state and so takes an
 // idempotency key. The internal ops are idempotent by their claim's key or
@@ -115,7 +122,8 @@ func (o Op) Mutating() bool { return !o.ReadOnly() && o != OpExpire && !o.Intern
 // client's frame may not carry it.
 func (o Op) Internal() bool {
 	switch o {
-	case OpClaim, OpReleaseClaim, OpAnchorClaim, OpResolveClaim, OpDelivered, OpGetClaim, OpGetClaimHold:
+	case OpClaim, OpReleaseClaim, OpAnchorClaim, OpResolveClaim, OpDelivered, OpGetClaim, OpGetClaimHold,
+		OpRegisterKey:
 		return true
 	}
 	return false

@@ -43,7 +43,12 @@ type idemEntry struct {
 	keyOff int // absolute offset of the key: chunk number × idemKeyChunk + offset in it
 	keyLen uint8
 	over   bool // lives in overflow
-	res    storedResult
+	// reg marks a key registered by a request that runs on shard regShard
+	// (regkey.go): fp is that request's, res is empty, and every command
+	// of this shard's own with the key is key_conflict.
+	reg      bool
+	regShard uint16
+	res      storedResult
 }
 
 // storedResult is what a replay returns: the fields of Result that a
@@ -81,7 +86,7 @@ func fnvU64(h, v uint64) uint64 {
 }
 
 // fingerprint hashes what makes two commands "the same request".
-func fingerprint(c *Command) uint64 {
+func Fingerprint(c *Command) uint64 {
 	h := fnvU64(fnvOffset, uint64(c.Op))
 	for _, b := range [][]byte{c.SKU, c.Store, c.Customer} {
 		h = fnvU64(h, uint64(len(b)))
@@ -172,7 +177,7 @@ func (t *idemTable) lookupHint(c *Command) (Result, bool, idemHint) {
 	if e == nil {
 		return Result{}, false, p
 	}
-	if e.fp != fingerprint(c) {
+	if e.reg || e.fp != Fingerprint(c) {
 		return Result{Code: CodeKeyConflict}, true, p
 	}
 	r := e.res
@@ -195,7 +200,7 @@ func (t *idemTable) store(c *Command, r *Result, now int64) {
 // storeHinted keeps a key that lookupHint just found absent (nothing was
 // stored or aged out since), with p the hint it returned.
 func (t *idemTable) storeHinted(c *Command, r *Result, now int64, p idemHint) {
-	t.add(idemEntry{at: now, fp: fingerprint(c), hash: p.hash, over: p.taken,
+	t.add(idemEntry{at: now, fp: Fingerprint(c), hash: p.hash, over: p.taken,
 		res: storedResult{code: r.Code, state: r.State, id: r.ID, qty: r.Qty, window: r.Window,
 			expiresAt: r.ExpiresAt, pickupCode: r.PickupCode}}, c.Key)
 }

@@ -11,7 +11,7 @@ import (
 
 // Snapshot format (all integers varints, strings length-prefixed):
 //
-//	magic "INVSNAP" version(4)
+//	magic "INVSNAP" version(5)
 //	now seq stats
 //	skus (with their limit), items, customers, owned (sorted by key),
 //	reservation slots (0 id = free), free list, pickup-code index (sorted),
@@ -27,9 +27,24 @@ import (
 // than this version's, so they are refused, not converted. Version 3 kept
 // the claims of docs/adr/0050 (claims that expire, proofs, a queue of
 // releases), which the claims and the outbox of docs/adr/0070 replaced: it
-// is refused too (errSnapshotV3).
+// is refused too (errSnapshotV3). Version 5 added the keys registered by
+// requests of other shards (regkey.go) to the idempotency entries: an
+// entry's flag word, a bool in version 4, has a bit for them and such an
+// entry is followed by its request's shard. Version 4 is still read (its
+// flags are 0 or 1), so a node of this version restores a folder of the
+// last one.
 
-var snapMagic = []byte("INVSNAP\x04")
+var snapMagic = []byte("INVSNAP\x05")
+
+// snapVersionIdemFlags is the first version whose idempotency entries
+// carry flags rather than a bool.
+const snapVersionIdemFlags = 5
+
+// Flags of an idempotency entry in a snapshot.
+const (
+	snapIdemOver = 1 << iota // the key lives in the overflow map
+	snapIdemReg              // a key registered by a request of another shard; its shard follows
+)
 
 // snapMagicOld is the part of the magic before the version byte.
 var snapMagicOld = []byte("INVSNAP")
@@ -195,7 +210,7 @@ func (s *state) snapIdem(e *enc) {
 		e.i(x.at)
 		e.u(x.fp)
 		e.s(string(t.keyOf(x)))
-		e.b(x.over)
+		snapIdemEntryFlags(e, x)
 		r := &x.res
 		e.u(uint64(r.code))
 		e.u(uint64(r.state))
@@ -221,8 +236,9 @@ var errSnapshot = errors.New("engine: malformed snapshot")
 const maxChunkSpan = 1 << 24
 
 type dec struct {
-	b   []byte
-	err error
+	b       []byte
+	err     error
+	version byte // the snapshot's format version
 }
 
 func (d *dec) fail() {
@@ -322,10 +338,11 @@ func (s *state) restore(r io.Reader) error {
 	case 3:
 		return errSnapshotV3
 	}
-	if string(data[:len(snapMagic)]) != string(snapMagic) {
+	version := data[len(snapMagicOld)]
+	if version < 4 || version > snapMagic[len(snapMagicOld)] {
 		return fmt.Errorf("%w: bad magic or version", errSnapshot)
 	}
-	d := &dec{b: data[len(snapMagic):]}
+	d := &dec{b: data[len(snapMagic):], version: version}
 	s.now = d.i()
 	s.seq = d.u()
 	s.restoreStats(d)
@@ -525,10 +542,10 @@ func (s *state) restoreIdem(d *dec) {
 	for i := 0; i < n && d.err == nil; i++ {
 		e := idemEntry{at: d.i(), fp: d.u()}
 		key := d.str(MaxKeyBytes)
-		e.over = d.bool()
+		d.idemEntryFlags(&e)
 		code := d.u()
 		st := d.u()
-		if code > 0xffff || st > uint64(StateReturned) || key == "" {
+		if code > 0xffff || st > uint64(StateReturned) || key == "" || e.reg && (code != 0 || st != 0) {
 			d.fail()
 			return
 		}
@@ -541,5 +558,44 @@ func (s *state) restoreIdem(d *dec) {
 			}
 		}
 		t.add(e, []byte(key))
+	}
+}
+
+// snapIdemEntryFlags writes an idempotency entry's flag word, and for a
+// registered key the shard its request runs on.
+func snapIdemEntryFlags(e *enc, x *idemEntry) {
+	var f uint64
+	if x.over {
+		f |= snapIdemOver
+	}
+	if x.reg {
+		f |= snapIdemReg
+	}
+	e.u(f)
+	if x.reg {
+		e.u(uint64(x.regShard))
+	}
+}
+
+// idemEntryFlags reads what snapIdemEntryFlags wrote (a bool before
+// snapVersionIdemFlags).
+func (d *dec) idemEntryFlags(x *idemEntry) {
+	if d.version < snapVersionIdemFlags {
+		x.over = d.bool()
+		return
+	}
+	f := d.u()
+	if f > snapIdemOver|snapIdemReg {
+		d.fail()
+		return
+	}
+	x.over, x.reg = f&snapIdemOver != 0, f&snapIdemReg != 0
+	if x.reg {
+		sh := d.u()
+		if sh > 0xffff {
+			d.fail()
+			return
+		}
+		x.regShard = uint16(sh)
 	}
 }

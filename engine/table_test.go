@@ -759,7 +759,7 @@ func tbConfirmed(cust string, n int, first uint64) []tbStep {
 }
 
 func tbTable() []tbCase {
-	return append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...)
+	return append(append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...), tbRegKeyTable()...)
 }
 
 func tbMainTable() []tbCase {

@@ -53,6 +53,7 @@ type goldenShard struct {
 	SKU      *string `json:"sku,omitempty"`
 	Store    *string `json:"store,omitempty"`
 	Customer *string `json:"customer,omitempty"`
+	Key      *string `json:"key,omitempty"`
 	Shards   int     `json:"shards"`
 	Hash     string  `json:"hash"` // decimal: exact in any JSON reader
 	Shard    int     `json:"shard"`
@@ -63,7 +64,7 @@ const goldenAbout = "Reference frames of the inv wire protocol (docs/PROTOCOL.md
 	"fields named as in the spec, absent fields zero; enums (op, code, state, kind, compression) by name. " +
 	"Integers are exact 64-bit values: read them with a 64-bit-safe JSON parser. " +
 	"canonical false: compressed bytes may differ between compressors; decompress and compare the value. " +
-	"shard_of: routing hash vectors; hash is FNV-1a 64 in decimal: of the store (an item's sku does not take part), or of the customer."
+	"shard_of: routing hash vectors; hash is FNV-1a 64 in decimal: of the store (an item's sku does not take part), or of the customer, or of the idempotency key."
 
 func buildGolden(t *testing.T) goldenFile {
 	g := goldenFile{About: goldenAbout}
@@ -90,11 +91,16 @@ func buildGolden(t *testing.T) goldenFile {
 		sv := sv
 		gs := goldenShard{Shards: sv.Shards}
 		var h uint64
-		if sv.Customer != "" {
+		switch {
+		case sv.Key != "":
+			gs.Key = &sv.Key
+			h = KeyHash([]byte(sv.Key))
+			gs.Shard = ShardOfKey([]byte(sv.Key), sv.Shards)
+		case sv.Customer != "":
 			gs.Customer = &sv.Customer
 			h = CustomerHash([]byte(sv.Customer))
 			gs.Shard = ShardOfCustomer([]byte(sv.Customer), sv.Shards)
-		} else {
+		default:
 			if sv.SKU != "" {
 				gs.SKU = &sv.SKU
 			}
@@ -205,9 +211,15 @@ func TestGoldenDecode(t *testing.T) {
 	for _, gs := range g.ShardOf {
 		var h uint64
 		var shard int
-		if gs.Customer != nil {
+		switch {
+		case gs.Key != nil:
+			h, shard = KeyHash([]byte(*gs.Key)), ShardOfKey([]byte(*gs.Key), gs.Shards)
+			if s2 := engine.KeyShard([]byte(*gs.Key), gs.Shards); s2 != shard {
+				t.Errorf("shard vector %+v: ShardOfKey %d, engine.KeyShard %d", gs, shard, s2)
+			}
+		case gs.Customer != nil:
 			h, shard = CustomerHash([]byte(*gs.Customer)), ShardOfCustomer([]byte(*gs.Customer), gs.Shards)
-		} else {
+		default:
 			var sku []byte
 			if gs.SKU != nil {
 				sku = []byte(*gs.SKU)

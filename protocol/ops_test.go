@@ -27,6 +27,7 @@ var opFields = map[engine.Op][]string{
 	engine.OpDelivered:        {"to_shard", "seq"},
 	engine.OpGetClaim:         {"customer", "claim"},
 	engine.OpGetClaimHold:     {"claim", "item_shard"},
+	engine.OpRegisterKey:      {"key", "id", "item_shard"},
 	engine.OpCancel:           {"id", "key"},
 	engine.OpPickup:           {"id", "store", "pickup_code", "key"},
 	engine.OpReschedule:       {"id", "window", "key"},

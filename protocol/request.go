@@ -102,6 +102,7 @@ var requestFields = func() (t [256]uint32) {
 	t[engine.OpDelivered] = bits(fToShard, fSeq)
 	t[engine.OpGetClaim] = bits(fCustomer, fClaim)
 	t[engine.OpGetClaimHold] = bits(fClaim, fItemShard)
+	t[engine.OpRegisterKey] = bits(fKey, fID, fItemShard) // id: the request's fingerprint; item_shard: the shard it runs on
 	t[engine.OpGetItem] = bits(fSKU, fStore)
 	t[engine.OpGetWindow] = bits(fSKU, fStore, fWindow)
 	t[engine.OpGetReservation] = bits(fID)

@@ -69,6 +69,55 @@ func ShardOfCustomer(customer []byte, shards int) int {
 	return int(CustomerHash(customer) % uint64(shards))
 }
 
+// KeyHash returns the 64-bit hash of an idempotency key: FNV-1a 64 over
+// len(key) as one byte, key. Keys are at most MaxKeyBytes (64) long, so
+// the length byte is exact.
+func KeyHash(key []byte) uint64 { return fnvStr8(fnvOffset64, key) }
+
+// KeyHomeSuffix is the length of a homed key's suffix: '~' and four
+// lowercase hex digits naming a number h, 0 to 65535. A key that ends so is
+// homed on h mod shards instead of on its hash, so that a client can make
+// a key homed on the shard of the request it goes with in O(1) (the
+// client library does, for every key it makes: docs/adr/0073). Any other
+// key, '~' and hex digits elsewhere included, is homed by its hash.
+const KeyHomeSuffix = 5
+
+// KeyHome returns the number a homed key's suffix names, and whether the
+// key has one.
+func KeyHome(key []byte) (uint64, bool) {
+	n := len(key)
+	if n < KeyHomeSuffix || key[n-KeyHomeSuffix] != '~' {
+		return 0, false
+	}
+	var h uint64
+	for _, c := range key[n-KeyHomeSuffix+1:] {
+		switch {
+		case '0' <= c && c <= '9':
+			h = h<<4 | uint64(c-'0')
+		case 'a' <= c && c <= 'f':
+			h = h<<4 | uint64(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return h, true
+}
+
+// ShardOfKey returns an idempotency key's home shard: the number of its
+// suffix mod shards for a homed key (KeyHome), else KeyHash(key) mod
+// shards. A request whose key is homed on another shard than its own
+// registers the key there first (register_key, docs/adr/0073); the client
+// library makes keys homed on their request's shard, which never do.
+func ShardOfKey(key []byte, shards int) int {
+	if shards < 1 {
+		panic("protocol: ShardOfKey with fewer than one shard")
+	}
+	if h, ok := KeyHome(key); ok {
+		return int(h % uint64(shards))
+	}
+	return int(KeyHash(key) % uint64(shards))
+}
+
 // AllShards is what a client routes by when a request names no one shard
 // (RouteAll or RouteNone): any node takes it.
 const AllShards = -1
@@ -113,7 +162,7 @@ const (
 //   - the node-to-node ops name their shard (docs/adr/0070): claim,
 //     release_claim, anchor_claim and get_claim the customer's home,
 //     ShardOfCustomer(Customer) (a release_claim without a customer, every
-//     shard); resolve_claim and get_claim_hold the item's shard ItemShard
+//     shard); register_key the key's home, ShardOfKey(Key); resolve_claim and get_claim_hold the item's shard ItemShard
 //     (RouteNone past the last shard); delivered every shard (it runs on
 //     its sender's own shard, never routed). Nodes send them in SHARD_CALL
 //     frames, or as BATCH groups routed by this table.
@@ -141,6 +190,8 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 		if len(cmd.Customer) > 0 { // the customer's home
 			return RouteShard, ShardOfCustomer(cmd.Customer, shards)
 		}
+	case engine.OpRegisterKey:
+		return RouteShard, ShardOfKey(cmd.Key, shards)
 	case engine.OpResolveClaim, engine.OpGetClaimHold:
 		if int(cmd.ItemShard) < shards { // an item's shard (absent: shard 0)
 			return RouteShard, int(cmd.ItemShard)

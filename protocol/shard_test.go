@@ -110,12 +110,14 @@ func TestRouteOf(t *testing.T) {
 		engine.OpClaim: one(cust), engine.OpReleaseClaim: one(cust), engine.OpAnchorClaim: one(cust),
 		engine.OpResolveClaim: one(7), engine.OpDelivered: all, engine.OpGetClaim: one(cust), engine.OpGetClaimHold: one(7),
 		engine.OpExpire: all,
+		// register_key: the key's home.
+		engine.OpRegisterKey: one(ShardOfKey(vKey, shards)),
 	}
 	for op := engine.Op(1); op <= engine.OpLast; op++ {
 		if !op.Valid() {
 			continue
 		}
-		cmd := engine.Command{Op: op, SKU: vSKU, Store: vStore, Customer: vCustomer, ID: id, ItemShard: 7}
+		cmd := engine.Command{Op: op, SKU: vSKU, Store: vStore, Customer: vCustomer, Key: vKey, ID: id, ItemShard: 7}
 		w, ok := want[op]
 		if !ok {
 			t.Errorf("%v: no routing rule in this test", op)

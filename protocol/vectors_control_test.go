@@ -223,8 +223,9 @@ func allVectors() []vector {
 
 // shardVector is a test vector of the routing hash.
 type shardVector struct {
-	SKU, Store string // item vector when Customer is empty
+	SKU, Store string // item vector when Customer and Key are empty
 	Customer   string
+	Key        string // an idempotency key's home (ShardOfKey)
 	Shards     int
 }
 
@@ -240,4 +241,11 @@ var shardVectors = []shardVector{
 	{Store: "BC", Shards: 1024},
 	{Store: "", Shards: 7},
 	{Customer: "M00012345", Shards: 64},
+	{Key: "c2f7c5d0-3a64-4f3e-9d41-7b1f0c8a9e21", Shards: 16},
+	{Key: "order-1001", Shards: 16},
+	{Key: "order-1001", Shards: 64},
+	{Key: "3f9c0e1d2b4a59687f8e7d6c5b4a3~000b", Shards: 16}, // homed: 11
+	{Key: "3f9c0e1d2b4a59687f8e7d6c5b4a3~03e8", Shards: 16}, // homed: 1000 mod 16 = 8
+	{Key: "3f9c0e1d2b4a59687f8e7d6c5b4a3~03E8", Shards: 16}, // upper-case digits: hashed
+	{Key: "order~12", Shards: 16},                           // too short a suffix: hashed
 }

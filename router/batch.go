@@ -33,8 +33,19 @@ type batch struct {
 // ServeBatch routes a BATCH's commands and calls done exactly once with
 // one result or error per command, in order (any goroutine, perhaps before
 // ServeBatch returns). cmds may alias a connection's read buffer: every
-// part copies what it keeps before ServeBatch returns.
+// part copies what it keeps before ServeBatch returns. Entries whose
+// idempotency key is homed on another shard register it there first
+// (keys.go).
 func (r *Router) ServeBatch(cmds []engine.Command, stale bool, done func([]engine.Result, []error)) {
+	if byHome := r.crossingKeys(cmds); byHome != nil {
+		r.registerBatch(cmds, stale, byHome, done)
+		return
+	}
+	r.serveBatch(cmds, stale, done)
+}
+
+// serveBatch is ServeBatch once the keys are registered.
+func (r *Router) serveBatch(cmds []engine.Command, stale bool, done func([]engine.Result, []error)) {
 	n := len(cmds)
 	b := &batch{r: r, stale: stale, firstWrite: firstWrite(cmds), results: make([]engine.Result, n),
 		errs: make([]error, n), done: done}

@@ -45,7 +45,7 @@ func fmtCmd(c *engine.Command) string {
 	if c.Customer != nil {
 		add("cust", string(c.Customer))
 	}
-	if c.ID != 0 {
+	if c.ID != 0 && c.Op != engine.OpRegisterKey { // register_key's id is a fingerprint: not printed
 		add("id", fmtID(c.ID))
 	}
 	if c.Qty != 0 {
@@ -75,7 +75,7 @@ func fmtCmd(c *engine.Command) string {
 	if c.Deadline != 0 {
 		add("dl", fmtAt(c.Deadline))
 	}
-	if c.Op == engine.OpClaim {
+	if c.Op == engine.OpClaim || c.Op == engine.OpRegisterKey {
 		add("for", fmt.Sprintf("s%d", c.ItemShard))
 	}
 	if c.ClaimCode != engine.OK {

@@ -82,6 +82,7 @@ func cannedRouter(tb testing.TB) (*Router, *engine.Command, *cannedShard) {
 	for i := 0; ; i++ {
 		cmd.Store = []byte{'S', byte('0' + i)}
 		if _, item := protocol.RouteOf(cmd, 3); item != home {
+			cmd.Key = keyOn(item, 3, "k1") // a key the client library makes: homed on the item's shard
 			shards[item].hold = engine.ReservationInfo{ID: 7, Claim: string(claimKey(cmd)), Provisional: true}
 			return r, cmd, shards[item]
 		}

@@ -168,11 +168,15 @@ type Stats struct {
 	SweptClaims     uint64 // pending claims the homes' sweeps anchored or released
 	SweptHolds      uint64 // provisional holds the item shards' sweeps resolved
 	CancelWaitsLate uint64 // cancels answered before their claim's release arrived (CancelWait passed)
+	// KeyRegistrations counts the idempotency keys registered at a home
+	// shard other than their request's (docs/adr/0073): the extra commits
+	// of storefront-chosen keys.
+	KeyRegistrations uint64
 }
 
 type counters struct {
 	forwarded, coordinated, stalePeeks, resolved, carts, delivered, deliveryRetries,
-	sweptClaims, sweptHolds, cancelWaitsLate atomic.Uint64
+	sweptClaims, sweptHolds, cancelWaitsLate, keyRegistrations atomic.Uint64
 }
 
 // Stats returns the running counts.
@@ -181,5 +185,5 @@ func (r *Router) Stats() Stats {
 	return Stats{Forwarded: c.forwarded.Load(), Coordinated: c.coordinated.Load(), StalePeeks: c.stalePeeks.Load(),
 		Resolved: c.resolved.Load(), Carts: c.carts.Load(), Delivered: c.delivered.Load(),
 		DeliveryRetries: c.deliveryRetries.Load(), SweptClaims: c.sweptClaims.Load(), SweptHolds: c.sweptHolds.Load(),
-		CancelWaitsLate: c.cancelWaitsLate.Load()}
+		CancelWaitsLate: c.cancelWaitsLate.Load(), KeyRegistrations: c.keyRegistrations.Load()}
 }

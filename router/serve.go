@@ -23,6 +23,14 @@ import (
 // record is pooled and carries a completion function bound once.
 func (r *Router) Serve(cmd *engine.Command, stale bool, done func(engine.Result, error)) {
 	kind, shard := protocol.RouteOf(cmd, len(r.shards))
+	if kind == protocol.RouteShard {
+		// A key homed elsewhere is registered there first (keys.go), by
+		// the shard's leader: any other node answers NOT_LEADER at once.
+		if home, ok := r.keyHome(cmd, shard); ok && r.leads(shard) {
+			r.registerThenServe(home, shard, cmd, done)
+			return
+		}
+	}
 	switch {
 	case kind == protocol.RouteNone:
 		done(engine.Result{Code: engine.CodeNotFound}, nil) // no shard issued the id
