@@ -38,6 +38,16 @@
 // then safe. Busy, not-leader and unavailable answers are retried the same
 // way.
 //
+// A key protects every shard: the same key sent with other contents is
+// key_conflict wherever the two requests land (docs/adr/0073). Each key has
+// a home shard; a request whose key is homed on another shard than its own
+// costs one more commit there (the key's registration). Keys the client
+// library makes (NewKey aside, which knows no request) and the keys of a
+// cart's lines are homed on their request's shard, so they never cross: the
+// extra commit is paid only for keys a caller chooses. A caller that keeps
+// its own keys can home them too: a key ending in "~" and four lowercase
+// hex digits is homed on that number mod the shard count.
+//
 // # How calls travel
 //
 // The client learns the cluster map (TOPOLOGY) and sends each call straight
