@@ -51,7 +51,7 @@
 // # How calls travel
 //
 // The client learns the cluster map (TOPOLOGY) and sends each call straight
-// to the node leading its shard: items by the hash of (SKU, store),
+// to the node leading its shard: items by the hash of their store,
 // reservations by the shard in their id's high bits, customers by the hash
 // of their id. It follows NOT_LEADER answers and refreshes the map when
 // nodes change. Each node gets a few connections (WithConnsPerNode); on each,
