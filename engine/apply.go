@@ -252,6 +252,10 @@ func (s *state) applyOne(c *Command) Result {
 		return s.resolveClaim(c)
 	case OpDelivered:
 		return s.deliveredOp(c)
+	case OpCustomerCopy:
+		return s.customerCopy(c)
+	case OpNoShow:
+		return s.noShowMsg(c)
 	}
 	if c.Op.ReadOnly() && c.Op.Valid() {
 		return s.read(c)

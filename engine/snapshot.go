@@ -11,13 +11,13 @@ import (
 
 // Snapshot format (all integers varints, strings length-prefixed):
 //
-//	magic "INVSNAP" version(4)
+//	magic "INVSNAP" version(5)
 //	now seq stats
 //	skus (with their limit), items, customers, owned (sorted by key),
 //	reservation slots (0 id = free), free list, pickup-code index (sorted),
 //	due heap (array order), finished queue, idempotency entries (oldest
 //	first), the claims and the outbox (snapshot_claims.go), the stores
-//	(snapshot_stores.go)
+//	(snapshot_stores.go), the outbox's customer copies (snapshot_customers.go)
 //
 // Everything is written in a fixed order (slab order, sorted map keys), so
 // the same state gives the same bytes; restore rebuilds the maps.
@@ -27,9 +27,10 @@ import (
 // than this version's, so they are refused, not converted. Version 3 kept
 // the claims of docs/adr/0050 (claims that expire, proofs, a queue of
 // releases), which the claims and the outbox of docs/adr/0070 replaced: it
-// is refused too (errSnapshotV3).
+// is refused too (errSnapshotV3). Version 4 had no customer copies
+// (docs/adr/0072): it is read as version 5 without that section.
 
-var snapMagic = []byte("INVSNAP\x04")
+var snapMagic = []byte("INVSNAP\x05")
 
 // snapMagicOld is the part of the magic before the version byte.
 var snapMagicOld = []byte("INVSNAP")
@@ -100,6 +101,7 @@ func (s *state) snapshot(w io.Writer) error {
 	s.snapIdem(e)
 	s.snapClaims(e)
 	s.snapStores(e)
+	s.snapCustomerCopies(e)
 	return bw.Flush()
 }
 
@@ -322,7 +324,8 @@ func (s *state) restore(r io.Reader) error {
 	case 3:
 		return errSnapshotV3
 	}
-	if string(data[:len(snapMagic)]) != string(snapMagic) {
+	version := data[len(snapMagicOld)]
+	if version != 4 && string(data[:len(snapMagic)]) != string(snapMagic) {
 		return fmt.Errorf("%w: bad magic or version", errSnapshot)
 	}
 	d := &dec{b: data[len(snapMagic):]}
@@ -339,6 +342,7 @@ func (s *state) restore(r io.Reader) error {
 	s.restoreIdem(d)
 	s.restoreClaims(d)
 	s.restoreStores(d)
+	s.restoreCustomerCopies(d, version)
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
 	}

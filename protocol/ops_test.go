@@ -27,6 +27,8 @@ var opFields = map[engine.Op][]string{
 	engine.OpDelivered:        {"to_shard", "seq"},
 	engine.OpGetClaim:         {"customer", "claim"},
 	engine.OpGetClaimHold:     {"claim", "item_shard"},
+	engine.OpCustomerCopy:     {"customer", "tier", "qty", "to_shard", "from_shard", "seq"},
+	engine.OpNoShow:           {"customer", "id", "deadline", "from_shard", "seq"},
 	engine.OpCancel:           {"id", "key"},
 	engine.OpPickup:           {"id", "store", "pickup_code", "key"},
 	engine.OpReschedule:       {"id", "window", "key"},
