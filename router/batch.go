@@ -213,6 +213,9 @@ func (b *batch) waitReleases(shard int, idx []int32, rs []engine.Result) {
 		if rs[k].Code == engine.OK && rs[k].Sent.Seq != 0 {
 			b.pending.Add(1)
 			b.r.waitRelease(shard, &rs[k], nil, b, int(i))
+		} else if rs[k].Code == engine.OK && len(rs[k].Copies) > 0 {
+			b.pending.Add(1)
+			b.r.waitCopies(shard, &rs[k], nil, b, int(i))
 		}
 	}
 }
