@@ -40,9 +40,11 @@ func TestRoutingIsTheNodesTable(t *testing.T) {
 			}
 		}
 	}
+	// A customer's block, tier and record go to its home (docs/adr/0072).
+	home := protocol.ShardOfCustomer([]byte("ann"), shards)
 	for _, op := range []engine.Op{engine.OpBlock, engine.OpUnblock, engine.OpSetTier, engine.OpGetCustomer} {
-		if got := r.shardOf(&engine.Command{Op: op, Customer: []byte("ann")}); got != protocol.AllShards {
-			t.Errorf("%v: routed to shard %d, want any node (every shard)", op, got)
+		if got := r.shardOf(&engine.Command{Op: op, Customer: []byte("ann")}); got != home {
+			t.Errorf("%v: routed to shard %d, want the customer's home %d", op, got, home)
 		}
 	}
 }

@@ -254,6 +254,10 @@ func (s *state) applyOne(c *Command) Result {
 		return s.deliveredOp(c)
 	case OpRegisterKey:
 		return s.registerKey(c)
+	case OpCustomerCopy:
+		return s.customerCopy(c)
+	case OpNoShow:
+		return s.noShowMsg(c)
 	}
 	if c.Op.ReadOnly() && c.Op.Valid() {
 		return s.read(c)

@@ -126,10 +126,24 @@ func (s *state) checkOutbox() error {
 			return fmt.Errorf("outbox to %d: %d messages, last %d", i, len(q.msgs), q.last)
 		}
 		for j, m := range q.msgs {
-			if m.Seq != q.delivered()+uint64(j)+1 || !m.Op.Message() || m.Claim == "" {
+			if m.Seq != q.delivered()+uint64(j)+1 || !m.Op.Message() || m.To != uint16(i) || !messageWhole(&m) {
 				return fmt.Errorf("outbox to %d: message %d is %d (%v %q)", i, j, m.Seq, m.Op, m.Claim)
 			}
 		}
 	}
 	return nil
+}
+
+// messageWhole: a message carries what its kind needs: a claim's release
+// its claim, a customer's copy or no-show its customer (customers.go).
+func messageWhole(m *Message) bool {
+	switch m.Op {
+	case OpReleaseClaim:
+		return m.Claim != ""
+	case OpCustomerCopy:
+		return m.Customer != "" && m.Tier <= MaxTier && m.Block <= BlockNoShows
+	case OpNoShow:
+		return m.Customer != "" && m.ID != 0 && m.At > 0
+	}
+	return false
 }

@@ -10,14 +10,15 @@ import "time"
 //	1..15   the storefront's ops, expire, and the nodes' own ops (Internal)
 //	16..31  operator ops, and delivered (the nodes' own): they change state
 //	32..    reads: they never change state (get_claim and get_claim_hold
-//	        are the nodes' own), except the nodes' own register_key (42),
-//	        numbered after the reads were, which ReadOnly names
+//	        are the nodes' own), except the nodes' own register_key (42)
+//	        and the outbox message kinds customer_copy and no_show (43, 44:
+//	        Op.Message), numbered there once 30 and 31 were the last values
+//	        left below 32, which change state and ReadOnly names
 //
-// A new op that changes state takes the next free value below 32 (30 and
-// 31 are left); a new read takes the next value after OpLast. A change
-// op numbered above 31 is taken for a read (ReadOnly) and served from a
-// replica without the log unless ReadOnly names it; TestOpRanges keeps the
-// ranges honest.
+// A new read takes the next value after OpLast. A change op numbered above
+// 31 must be named by ReadOnly (register_key, or an outbox message kind);
+// anything else there would be taken for a read and served from a replica
+// without the log. TestOpRanges keeps the ranges honest.
 type Op uint8
 
 const (
@@ -78,7 +79,12 @@ const (
 	// is homed on another shard registers the key there first. It changes
 	// state (the home's idempotency table) although numbered among reads.
 	OpRegisterKey Op = 42 // Key, ID (the request's Fingerprint), ItemShard (the shard the request runs on); internal
-	OpLast        Op = 42
+
+	// Customers across shards (customers.go, docs/adr/0072): outbox
+	// message kinds, so they change state although numbered among the reads.
+	OpCustomerCopy Op = 43 // Customer, Tier, Qty (the block: BlockNone, BlockOperator, BlockNoShows), ToShard (where it applies), FromShard, Seq: the home's copy of a customer's block and tier
+	OpNoShow       Op = 44 // Customer, ID (the reservation), Deadline (the no-show's time), FromShard, Seq: a no-show in another shard, counted at the customer's home
+	OpLast         Op = 44
 )
 
 var opNames = map[Op]string{
@@ -94,7 +100,7 @@ var opNames = map[Op]string{
 	OpListReservations: "list_reservations", OpStoresWithStock: "stores_with_stock",
 	OpListItems: "list_items", OpPutStore: "put_store", OpPutStoreWindow: "put_store_window",
 	OpGetStore: "get_store", OpGetClaim: "get_claim", OpGetClaimHold: "get_claim_hold",
-	OpRegisterKey: "register_key",
+	OpRegisterKey: "register_key", OpCustomerCopy: "customer_copy", OpNoShow: "no_show",
 }
 
 func (o Op) String() string {
@@ -110,7 +116,7 @@ func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
 // ReadOnly reports whether the op never changes state. Read-only ops still go
 // through Apply (so that they are linearizable when sent through the log) but
 // may also be served by Read on a replica that knows it is up to date.
-func (o Op) ReadOnly() bool { return o >= OpGetItem && o != OpRegisterKey }
+func (o Op) ReadOnly() bool { return o >= OpGetItem && o != OpRegisterKey && !o.Message() }
 
 // Mutating reports whether the op may change state and so takes an
 // idempotency key. The internal ops are idempotent by their claim's key or
@@ -123,7 +129,7 @@ func (o Op) Mutating() bool { return !o.ReadOnly() && o != OpExpire && !o.Intern
 func (o Op) Internal() bool {
 	switch o {
 	case OpClaim, OpReleaseClaim, OpAnchorClaim, OpResolveClaim, OpDelivered, OpGetClaim, OpGetClaimHold,
-		OpRegisterKey:
+		OpRegisterKey, OpCustomerCopy, OpNoShow:
 		return true
 	}
 	return false
@@ -138,10 +144,11 @@ func (c *Command) NodeOnly() bool {
 
 // Message reports whether the op is an outbox message kind: what a
 // destination shard applies when a message is delivered to it (a command
-// of this op with FromShard and Seq set). A kind added later (a no-show
-// counted at the customer's home, a copy of a customer's block) is one
-// more op here; the numbering, delivery and trimming stay as they are.
-func (o Op) Message() bool { return o == OpReleaseClaim }
+// of this op with FromShard and Seq set): a claim's release, a no-show
+// counted at the customer's home, the home's copy of a customer's block
+// and tier. A kind added later is one more op here; the numbering,
+// delivery and trimming stay as they are.
+func (o Op) Message() bool { return o == OpReleaseClaim || o == OpCustomerCopy || o == OpNoShow }
 
 // Limits on what comes in. The protocol checks them at the edge; the engine
 // checks them again and refuses with CodeBadRequest or CodeTooMany.
@@ -254,6 +261,12 @@ type Result struct {
 	// for it to arrive. Engine results only: the wire does not carry it,
 	// and an idempotent replay does not either.
 	Sent MessageRef
+	// Copies are the customer_copy messages a block, unblock or set_tier
+	// appended on the customer's home, one per other shard (customers.go):
+	// whoever answers the operator waits until every one arrived, so that
+	// once answered every shard refuses (or serves) the customer. Engine
+	// results only, like Sent.
+	Copies []MessageRef
 }
 
 // ItemInfo is a read of one item.

@@ -30,27 +30,7 @@ func (s *state) expireDue() {
 		}
 		s.finish(r, StateNoShow)
 		s.resEvent(EvNoShow, r, int64(r.qty))
-		s.noShow(s.customers.at(r.cust))
-	}
-}
-
-// noShow records a no-show and applies the no-show rule: NoShowLimit
-// no-shows within NoShowPeriod block the customer.
-func (s *state) noShow(cu *customer) {
-	if s.cfg.NoShowLimit < 0 {
-		return
-	}
-	since := s.now - int64(s.cfg.NoShowPeriod)
-	kept := cu.noShows[:0]
-	for _, t := range cu.noShows {
-		if t > since {
-			kept = append(kept, t)
-		}
-	}
-	cu.noShows = append(kept, s.now)
-	if len(cu.noShows) >= s.cfg.NoShowLimit && !cu.blocked {
-		cu.blocked, cu.autoBlocked = true, true
-		s.emit(Event{Kind: EvCustomer, Customer: cu.id, Tier: cu.tier, Blocked: true})
+		s.noShowAt(s.customers.at(r.cust), r.id) // counted at the customer's home (customers.go)
 	}
 }
 

@@ -207,23 +207,3 @@ func (s *state) setMemberShare(c *Command) Result {
 	s.itemEvent(EvItemPut, it)
 	return s.itemResult(it)
 }
-
-// customerOp blocks, unblocks or sets the tier of a customer (created if new).
-func (s *state) customerOp(c *Command) Result {
-	if !validID(c.Customer) || (c.Op == OpSetTier && c.Tier > MaxTier) {
-		return s.refuse(CodeBadRequest)
-	}
-	_, cu := s.customer(c.Customer)
-	switch c.Op {
-	case OpBlock:
-		cu.blocked = true
-	case OpUnblock:
-		cu.blocked, cu.autoBlocked = false, false
-		cu.noShows = nil // a lifted block starts the no-show count afresh
-	case OpSetTier:
-		cu.tier = c.Tier
-	}
-	s.emit(Event{Kind: EvCustomer, Customer: cu.id, Tier: cu.tier, Blocked: cu.blocked})
-	info := s.customerInfo(cu)
-	return Result{Customer: &info}
-}

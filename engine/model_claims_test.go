@@ -92,12 +92,15 @@ type mcRun struct {
 	trace   []string // the last commands, printed when a check fails
 }
 
-func newMCRun(t *testing.T, seed int64) *mcRun {
+func newMCRun(t *testing.T, seed int64) *mcRun { return newMCRunWith(t, seed, -1) }
+
+// newMCRunWith is newMCRun with the no-show rule set (-1: off).
+func newMCRunWith(t *testing.T, seed int64, noShowLimit int) *mcRun {
 	m := &mcRun{t: t, seed: seed, r: rand.New(rand.NewPCG(uint64(seed), 7)), now: 1_700_000_000 * int64(time.Second),
 		crashP: 10, answers: map[string]mcAnswer{}, stats: map[string]int{}}
 	for i := range m.e {
 		cfg := Config{ShardID: uint16(i), Shards: mcShards, PickupSecret: []byte("mc"), DefaultHoldTTL: mcHold,
-			MaxHold: 5 * time.Minute, PickupPeriod: time.Hour, NoShowLimit: -1}
+			MaxHold: 5 * time.Minute, PickupPeriod: time.Hour, NoShowLimit: noShowLimit}
 		m.e[i], m.rep[i] = New(cfg), New(cfg)
 		m.skew[i] = int64(m.r.IntN(int(ClaimMargin/time.Millisecond)/2)) * int64(time.Millisecond)
 	}

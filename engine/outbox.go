@@ -23,8 +23,11 @@ type Message struct {
 	Op       Op     // the kind: the op the destination applies (Op.Message)
 	Claim    string // release_claim: the claim's key
 	Customer string // whose rule it is (the destination is the customer's home)
-	ID       uint64 // the reservation that caused it
-	At       int64  // log time it was appended
+	ID       uint64 // the reservation that caused it (release_claim, no_show)
+	At       int64  // log time it was appended (no_show: the no-show's time, which the home's window counts from)
+	To       uint16 // the destination (customer_copy routes by it: protocol.RouteOf)
+	Tier     uint8  // customer_copy: the customer's tier
+	Block    uint8  // customer_copy: the customer's block (BlockNone, BlockOperator, BlockNoShows)
 }
 
 // Command is the command that delivers the message from shard from. Its
@@ -35,7 +38,13 @@ func (m *Message) Command(from uint16) Command {
 		c.Claim = []byte(m.Claim)
 	}
 	if m.Customer != "" {
-		c.Customer = []byte(m.Customer) // it routes the message to the customer's home (protocol.RouteOf)
+		c.Customer = []byte(m.Customer) // it routes release_claim and no_show to the customer's home (protocol.RouteOf)
+	}
+	switch m.Op {
+	case OpCustomerCopy:
+		c.Tier, c.Qty, c.ToShard = m.Tier, int64(m.Block), m.To
+	case OpNoShow:
+		c.ID, c.Deadline = m.ID, m.At
 	}
 	return c
 }
@@ -72,7 +81,7 @@ func (s *state) send(to uint16, m Message) {
 	q := &s.out.to[to]
 	s.j.outbox(to, q)
 	q.last++
-	m.Seq = q.last
+	m.Seq, m.To = q.last, to
 	q.msgs = append(q.msgs, m)
 	s.out.appended++
 	s.sent = MessageRef{To: to, Seq: m.Seq}

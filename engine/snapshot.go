@@ -17,7 +17,7 @@ import (
 //	reservation slots (0 id = free), free list, pickup-code index (sorted),
 //	due heap (array order), finished queue, idempotency entries (oldest
 //	first), the claims and the outbox (snapshot_claims.go), the stores
-//	(snapshot_stores.go)
+//	(snapshot_stores.go), the outbox's customer copies (snapshot_customers.go)
 //
 // Everything is written in a fixed order (slab order, sorted map keys), so
 // the same state gives the same bytes; restore rebuilds the maps.
@@ -32,7 +32,8 @@ import (
 // entry's flag word, a bool in version 4, has a bit for them and such an
 // entry is followed by its request's shard. Version 4 is still read (its
 // flags are 0 or 1), so a node of this version restores a folder of the
-// last one.
+// last one. Version 5 also added the customer copies (docs/adr/0072), its
+// last section: version 4 is read without it.
 
 var snapMagic = []byte("INVSNAP\x05")
 
@@ -115,6 +116,7 @@ func (s *state) snapshot(w io.Writer) error {
 	s.snapIdem(e)
 	s.snapClaims(e)
 	s.snapStores(e)
+	s.snapCustomerCopies(e)
 	return bw.Flush()
 }
 
@@ -356,6 +358,7 @@ func (s *state) restore(r io.Reader) error {
 	s.restoreIdem(d)
 	s.restoreClaims(d)
 	s.restoreStores(d)
+	s.restoreCustomerCopies(d, version)
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
 	}

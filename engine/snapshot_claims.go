@@ -176,7 +176,7 @@ func (s *state) restoreOutbox(d *dec) {
 			return
 		}
 		for j := 0; j < m && d.err == nil; j++ {
-			msg := Message{Seq: q.last - uint64(m) + uint64(j) + 1, Op: Op(d.slot(256))}
+			msg := Message{Seq: q.last - uint64(m) + uint64(j) + 1, Op: Op(d.slot(256)), To: uint16(i)}
 			msg.Claim, msg.Customer = d.str(MaxKeyBytes), d.str(MaxIDBytes)
 			msg.ID, msg.At = d.u(), d.i()
 			q.msgs = append(q.msgs, msg)

@@ -38,7 +38,8 @@ func (o tbOps) delivered(to uint16, seq uint64) tbStep {
 }
 
 // outbox checks the undelivered messages to tbFar's home, and that no other
-// destination has any: "1:k1@1 2:k2@3" (number:claim@reservation seq).
+// destination has any: "1:k1@1 2:k2@3" (number:claim@reservation seq; a
+// no-show counted at the home: "4:no_show@2").
 func (s tbStep) outbox(want string) tbStep {
 	return s.chk(func(e *Engine, _ Result) string {
 		for _, q := range e.OutboxPending() {
@@ -48,6 +49,10 @@ func (s tbStep) outbox(want string) tbStep {
 		}
 		var got []string
 		for _, m := range e.Outbox(tbHome, 100) {
+			if m.Op == OpNoShow && m.Customer == tbFar && m.At > 0 {
+				got = append(got, fmt.Sprintf("%d:no_show@%d", m.Seq, SeqOfID(m.ID)))
+				continue
+			}
 			if m.Op != OpReleaseClaim || m.Customer != tbFar || m.At == 0 {
 				return fmt.Sprintf("message %+v", m)
 			}
@@ -184,7 +189,7 @@ func tbHoldCases() []tbCase {
 			do.resolve("k2", OK), do.confirm(2, 0), R("A", "S1", far, 1).claimed("k3", "5s"), do.resolve("k3", OK), do.confirm(3, 0),
 			do.pickup(3, "S1", tbPin(3)), do.claimHold("k3").res("picked_up id=3 qty=1 code=ok").claimOf("k3 firm"),
 			do.expire().at("10m").outbox("1:k1@1"), do.ret(3, true).outbox("1:k1@1 2:k3@3"),
-			do.expire().at("8d").outbox("1:k1@1 2:k3@3 3:k2@2")),
+			do.expire().at("8d").outbox("1:k1@1 2:k3@3 3:k2@2 4:no_show@2")),
 		c("linked: a failed group takes back its release", R("L", "S1", far, 1).claimed("k1", "5s"),
 			do.cancel(1).linked().is(CodeLinkFailed), R("Z", "S1", far, 5).is(CodeSoldOut).outbox(""),
 			do.getRes(1).res("held id=1 qty=1 expires=10m"), do.claimHold("k1").res("held id=1 qty=1 expires=10m")),

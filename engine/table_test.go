@@ -564,7 +564,7 @@ func tbNewEngine(t *testing.T, cfgf func(*Config)) *Engine {
 		cfgf(&cfg)
 	}
 	e := New(cfg)
-	fx := tbFixture()
+	fx := tbHomed(e, &cfg, tbFixture())
 	res, _ := e.Apply(tbT0, fx)
 	for i, r := range res {
 		if r.Code != OK {
@@ -572,6 +572,30 @@ func tbNewEngine(t *testing.T, cfgf func(*Config)) *Engine {
 		}
 	}
 	return e
+}
+
+// tbHomed takes out of the fixture, for a shard of a cluster, the
+// customer ops of customers whose home is another shard, and gives this
+// shard their copies directly (as the home's customer_copy messages would,
+// customers.go), so that the cases' inbox marks start at 0.
+func tbHomed(e *Engine, cfg *Config, fx []Command) []Command {
+	if cfg.Shards <= 1 {
+		return fx
+	}
+	out := fx[:0:0]
+	for _, c := range fx {
+		if (c.Op != OpSetTier && c.Op != OpBlock) || CustomerShard(c.Customer, cfg.Shards) == int(cfg.ShardID) {
+			out = append(out, c)
+			continue
+		}
+		_, cu := e.st.customer(c.Customer)
+		if c.Op == OpBlock {
+			cu.blocked = true
+		} else {
+			cu.tier = c.Tier
+		}
+	}
+	return out
 }
 
 // batches groups steps: a step joins the previous batch when that one ends
@@ -759,7 +783,7 @@ func tbConfirmed(cust string, n int, first uint64) []tbStep {
 }
 
 func tbTable() []tbCase {
-	return append(append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...), tbRegKeyTable()...)
+	return append(append(append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...), tbRegKeyTable()...), tbCustomerTable()...)
 }
 
 func tbMainTable() []tbCase {

@@ -28,6 +28,8 @@ var opFields = map[engine.Op][]string{
 	engine.OpGetClaim:         {"customer", "claim"},
 	engine.OpGetClaimHold:     {"claim", "item_shard"},
 	engine.OpRegisterKey:      {"key", "id", "item_shard"},
+	engine.OpCustomerCopy:     {"customer", "tier", "qty", "to_shard", "from_shard", "seq"},
+	engine.OpNoShow:           {"customer", "id", "deadline", "from_shard", "seq"},
 	engine.OpCancel:           {"id", "key"},
 	engine.OpPickup:           {"id", "store", "pickup_code", "key"},
 	engine.OpReschedule:       {"id", "window", "key"},

@@ -103,6 +103,11 @@ var requestFields = func() (t [256]uint32) {
 	t[engine.OpGetClaim] = bits(fCustomer, fClaim)
 	t[engine.OpGetClaimHold] = bits(fClaim, fItemShard)
 	t[engine.OpRegisterKey] = bits(fKey, fID, fItemShard) // id: the request's fingerprint; item_shard: the shard it runs on
+	// Customers across shards (docs/adr/0072): outbox messages. A copy
+	// names the shard it goes to (to_shard; qty is the block), a no-show
+	// the customer's home (deadline is the no-show's time).
+	t[engine.OpCustomerCopy] = bits(fCustomer, fTier, fQty, fToShard, fFromShard, fSeq)
+	t[engine.OpNoShow] = bits(fCustomer, fID, fDeadline, fFromShard, fSeq)
 	t[engine.OpGetItem] = bits(fSKU, fStore)
 	t[engine.OpGetWindow] = bits(fSKU, fStore, fWindow)
 	t[engine.OpGetReservation] = bits(fID)

@@ -153,10 +153,11 @@ const (
 //   - a pickup by code alone (ID 0): the counter's store's shard, which
 //     holds every reservation made at that store (docs/adr/0071), so a
 //     code is checked, and a wrong one counted, exactly once;
-//   - a customer's block, unblock, set_tier and get_customer: every shard,
-//     because the engine keeps a customer's record in each shard where the
-//     customer reserves (only the per-SKU limit counters live in the
-//     customer's home shard, as claims: docs/adr/0070);
+//   - a customer's block, unblock, set_tier and get_customer: the
+//     customer's home, ShardOfCustomer(Customer), which owns the block,
+//     the tier and the no-show history and pushes copies to the other
+//     shards (docs/adr/0072); the node adds the other shards' counts to
+//     get_customer's answer;
 //   - list_reservations, stores_with_stock, list_items, and a pickup that
 //     names neither a reservation nor a store (refused): every shard;
 //   - the node-to-node ops name their shard (docs/adr/0070): claim,
@@ -164,7 +165,9 @@ const (
 //     ShardOfCustomer(Customer) (a release_claim without a customer, every
 //     shard); register_key the key's home, ShardOfKey(Key); resolve_claim and get_claim_hold the item's shard ItemShard
 //     (RouteNone past the last shard); delivered every shard (it runs on
-//     its sender's own shard, never routed). Nodes send them in SHARD_CALL
+//     its sender's own shard, never routed); the outbox messages no_show
+//     the customer's home, customer_copy the shard it goes to, ToShard
+//     (RouteNone past the last shard). Nodes send them in SHARD_CALL
 //     frames, or as BATCH groups routed by this table.
 func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 	switch cmd.Op {
@@ -184,8 +187,13 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 	case engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
 		engine.OpReturn, engine.OpUnlock, engine.OpGetReservation:
 		return idRoute(cmd.ID, shards)
-	case engine.OpClaim:
+	case engine.OpClaim, engine.OpBlock, engine.OpUnblock, engine.OpSetTier, engine.OpGetCustomer, engine.OpNoShow:
 		return RouteShard, ShardOfCustomer(cmd.Customer, shards)
+	case engine.OpCustomerCopy:
+		if int(cmd.ToShard) < shards {
+			return RouteShard, int(cmd.ToShard)
+		}
+		return RouteNone, AllShards
 	case engine.OpReleaseClaim, engine.OpAnchorClaim, engine.OpGetClaim:
 		if len(cmd.Customer) > 0 { // the customer's home
 			return RouteShard, ShardOfCustomer(cmd.Customer, shards)
@@ -198,8 +206,8 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 		}
 		return RouteNone, AllShards
 	}
-	// set_limit, block, unblock, set_tier, get_customer, the lists, and the
-	// nodes' own ops that name a claim or a message.
+	// set_limit, the lists, and the nodes' own ops that name a claim or a
+	// message.
 	return RouteAll, AllShards
 }
 

@@ -102,8 +102,9 @@ func TestRouteOf(t *testing.T) {
 		engine.OpConfirm:  one(11), engine.OpExtend: one(11), engine.OpCancel: one(11), engine.OpPickup: one(11),
 		engine.OpReschedule: one(11), engine.OpReturn: one(11), engine.OpUnlock: one(11),
 		engine.OpGetReservation: one(11),
-		// A customer's record lives in every shard where the customer reserves.
-		engine.OpBlock: all, engine.OpUnblock: all, engine.OpSetTier: all, engine.OpGetCustomer: all,
+		// A customer's home owns its block, tier and no-shows (docs/adr/0072).
+		engine.OpBlock: one(cust), engine.OpUnblock: one(cust), engine.OpSetTier: one(cust), engine.OpGetCustomer: one(cust),
+		engine.OpNoShow: one(cust), engine.OpCustomerCopy: one(9),
 		engine.OpListReservations: all, engine.OpStoresWithStock: all, engine.OpListItems: all,
 		// The nodes' own name their shard: the customer's home, or the
 		// item's shard (item_shard); delivered runs where it is proposed.
@@ -117,7 +118,7 @@ func TestRouteOf(t *testing.T) {
 		if !op.Valid() {
 			continue
 		}
-		cmd := engine.Command{Op: op, SKU: vSKU, Store: vStore, Customer: vCustomer, Key: vKey, ID: id, ItemShard: 7}
+		cmd := engine.Command{Op: op, SKU: vSKU, Store: vStore, Customer: vCustomer, Key: vKey, ID: id, ItemShard: 7, ToShard: 9}
 		w, ok := want[op]
 		if !ok {
 			t.Errorf("%v: no routing rule in this test", op)
@@ -134,6 +135,9 @@ func TestRouteOf(t *testing.T) {
 	noStore := engine.Command{Op: engine.OpPickup, PickupCode: vCode}
 	if k, s := RouteOf(&noStore, shards); k != RouteAll || s != AllShards {
 		t.Errorf("pickup naming no reservation and no store routed to %d/%d", k, s)
+	}
+	if k, s := RouteOf(&engine.Command{Op: engine.OpCustomerCopy, Customer: vCustomer, ToShard: shards}, shards); k != RouteNone || s != AllShards {
+		t.Errorf("a customer copy to shard %d among %d routed to %d/%d", shards, shards, k, s)
 	}
 	nowhere := engine.Command{Op: engine.OpCancel, ID: engine.MakeID(shards, 1)}
 	if k, s := RouteOf(&nowhere, shards); k != RouteNone || s != AllShards {

@@ -100,6 +100,18 @@ func (b *batch) place(cmds []engine.Command, i, j int, perShard [][]int32) {
 				b.arrive()
 			})
 		default:
+			if cmds[i].Op == engine.OpGetCustomer && shards > 1 && !b.stale {
+				// The home's record and every shard's open count, as a
+				// get_customer of its own (Serve); through the logs when a
+				// write comes before it in the frame, so that it sees it.
+				b.flush(cmds, perShard)
+				b.pending.Add(1)
+				b.r.getCustomer(sh, &cmds[i], i > b.firstWrite, func(res engine.Result, err error) {
+					b.results[i], b.errs[i] = res, err
+					b.arrive()
+				})
+				return
+			}
 			if limit, ok := b.r.needsRound(sh, &cmds[i]); ok {
 				// A limited reserve of a customer of another shard takes its
 				// round; what came before it on its shard is proposed first.
@@ -224,6 +236,9 @@ func (b *batch) waitReleases(shard int, idx []int32, rs []engine.Result) {
 		if rs[k].Code == engine.OK && rs[k].Sent.Seq != 0 {
 			b.pending.Add(1)
 			b.r.waitRelease(shard, &rs[k], nil, b, int(i))
+		} else if rs[k].Code == engine.OK && len(rs[k].Copies) > 0 {
+			b.pending.Add(1)
+			b.r.waitCopies(shard, &rs[k], nil, b, int(i))
 		}
 	}
 }

@@ -25,6 +25,9 @@ type cancelWaits struct {
 	armed bool                 // a timer is set for q's head
 	upTo  map[[2]uint16]uint64 // (from, to) → the last message number the destination took
 	ready []cancelWait         // answers collected under mu, sent after (reused)
+	// copies are the block, unblock and set_tier replies waiting for their
+	// customer copies (copywait.go), under the same mutex and marks.
+	copies []*copyWait
 }
 
 type cancelWait struct {
@@ -76,9 +79,13 @@ func (w *cancelWaits) arrived(r *Router, from int, to uint16, seq uint64) {
 		}
 	}
 	ready := w.take()
+	copies := w.copiesArrived(from, to, seq)
 	w.mu.Unlock()
 	for i := range ready {
 		answerWait(&ready[i])
+	}
+	for _, cw := range copies {
+		cw.answer(nil)
 	}
 }
 

@@ -101,6 +101,15 @@ type envNode struct {
 	reqs  map[int]bool // requests in progress here
 }
 
+// setNoShowLimit remakes the shards' engines, still empty, with the
+// no-show rule on (the scripts' `env no-shows=N`; off by default, so that
+// the claims' scripts need not count no-shows).
+func (e *env) setNoShowLimit(n int) {
+	for _, s := range e.shards {
+		s.eng = engine.New(engine.Config{ShardID: uint16(s.id), Shards: len(e.shards), PickupSecret: []byte("env-secret"), NoShowLimit: n})
+	}
+}
+
 func newEnv(t testing.TB, shards, nodes int, mode ReadMode, groupMax int) *env {
 	e := &env{t: t, nodeCount: nodes, now: envT0, readMode: mode, groupMax: groupMax, limits: map[string]int64{},
 		claims: map[envClaimKey]int64{}, stores: map[string][]string{}, ids: map[uint64]engine.Command{}}

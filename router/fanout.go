@@ -10,13 +10,13 @@ import (
 )
 
 // fanout sends one command to every shard and merges the answers
-// (docs/adr/0032). It is for the ops whose subject lives in every shard: a
-// customer (the engine keeps a customer's record, block flag and tier in
-// each shard where the customer reserves), the lists, and a pickup by code
-// alone. These are operator and counter ops, rare next to reserves, so a
+// (docs/adr/0032). It is for the ops whose subject lives in every shard:
+// the lists, a pickup by code alone, and a customer's reservation counts
+// (get_customer: the home's record with every shard's count added). These are operator and counter ops, rare next to reserves, so a
 // fan-out allocates freely.
 type fanout struct {
 	op      engine.Op
+	home    int // get_customer: the customer's home, whose record stands
 	results []engine.Result
 	errs    []error
 	pending atomic.Int32
@@ -43,7 +43,26 @@ func (f *fanout) arrive() {
 	if f.pending.Add(-1) != 0 {
 		return
 	}
+	if f.op == engine.OpGetCustomer {
+		f.finish(mergeCustomer(f.results, f.errs, f.home))
+		return
+	}
 	f.finish(merge(f.op, f.results, f.errs))
+}
+
+// getCustomer answers get_customer from the customer's home (its block,
+// tier and no-shows stand: docs/adr/0072) with the reservations open in
+// every shard added up: it asks every shard, each where its leader is.
+func (r *Router) getCustomer(home int, cmd *engine.Command, viaLog bool, finish func(engine.Result, error)) {
+	n := len(r.shards)
+	f := &fanout{op: cmd.Op, home: home, results: make([]engine.Result, n), errs: make([]error, n), finish: finish}
+	f.pending.Store(int32(n))
+	for i := range n {
+		r.runAny(i, cmd, viaLog, func(res engine.Result, err error) {
+			f.results[i], f.errs[i] = res, err
+			f.arrive()
+		})
+	}
 }
 
 // merge combines the shards' answers to one op.
@@ -51,8 +70,6 @@ func merge(op engine.Op, rs []engine.Result, errs []error) (engine.Result, error
 	switch op {
 	case engine.OpPickup:
 		return mergePickup(rs, errs)
-	case engine.OpGetCustomer:
-		return mergeCustomer(rs, errs)
 	case engine.OpListReservations, engine.OpStoresWithStock, engine.OpListItems:
 		return mergeLists(op, rs, errs)
 	}
@@ -124,14 +141,17 @@ func mergePickup(rs []engine.Result, errs []error) (engine.Result, error) {
 	return rs[best], nil
 }
 
-// mergeCustomer combines a customer's per-shard records: blocked anywhere
-// is blocked, counts add up, the highest tier stands (set_tier reaches every
-// shard, so they agree unless a fan-out was cut short).
-func mergeCustomer(rs []engine.Result, errs []error) (engine.Result, error) {
+// mergeCustomer answers the home's record of a customer (block, tier,
+// no-shows: the home owns them, and another shard's copy may lag it) with
+// the reservations open in every shard added up. A customer no shard
+// knows is not_found; one the home does not know yet is regular and not
+// blocked there.
+func mergeCustomer(rs []engine.Result, errs []error, home int) (engine.Result, error) {
 	if err := firstErr(errs); err != nil {
 		return engine.Result{}, err
 	}
 	var out *engine.CustomerInfo
+	var open int64
 	for i := range rs {
 		r := &rs[i]
 		switch {
@@ -140,21 +160,19 @@ func mergeCustomer(rs []engine.Result, errs []error) (engine.Result, error) {
 		case r.Code != engine.OK:
 			return *r, nil
 		}
-		cu := r.Customer
-		if out == nil {
-			cp := *cu
+		open += r.Customer.Open
+		if out == nil || i == home {
+			cp := *r.Customer
+			if i != home {
+				cp.Tier, cp.Blocked, cp.AutoBlocked, cp.NoShows = 0, false, false, 0
+			}
 			out = &cp
-			continue
 		}
-		out.Tier = max(out.Tier, cu.Tier)
-		out.Blocked = out.Blocked || cu.Blocked
-		out.AutoBlocked = out.AutoBlocked || cu.AutoBlocked
-		out.NoShows += cu.NoShows
-		out.Open += cu.Open
 	}
 	if out == nil {
 		return engine.Result{Code: engine.CodeNotFound}, nil
 	}
+	out.Open = open
 	return engine.Result{Customer: out}, nil
 }
 

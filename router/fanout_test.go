@@ -20,18 +20,23 @@ var (
 
 func TestMergeCustomer(t *testing.T) {
 	rs := []engine.Result{
-		{Customer: &engine.CustomerInfo{ID: "c", Tier: 1, Open: 2}},
+		{Customer: &engine.CustomerInfo{ID: "c", Tier: 1, Blocked: true, Open: 2}}, // a copy that lags the home
 		{Code: engine.CodeNotFound},
-		{Customer: &engine.CustomerInfo{ID: "c", Tier: 2, Blocked: true, NoShows: 1, Open: 1}},
+		{Customer: &engine.CustomerInfo{ID: "c", Tier: 2, NoShows: 1, Open: 1}}, // the home
 	}
-	r, err := merge(engine.OpGetCustomer, rs, make([]error, 3))
+	r, err := mergeCustomer(rs, make([]error, 3), 2)
 	if err != nil || r.Customer == nil {
 		t.Fatalf("merge: %+v %v", r, err)
 	}
-	if cu := r.Customer; !cu.Blocked || cu.Tier != 2 || cu.Open != 3 || cu.NoShows != 1 {
-		t.Fatalf("merged customer: %+v", cu)
+	if cu := r.Customer; cu.Blocked || cu.Tier != 2 || cu.Open != 3 || cu.NoShows != 1 {
+		t.Fatalf("merged customer: %+v (want the home's block, tier and no-shows, every shard's open)", cu)
 	}
-	r, _ = merge(engine.OpGetCustomer, []engine.Result{{Code: engine.CodeNotFound}, {Code: engine.CodeNotFound}}, make([]error, 2))
+	// The home does not know the customer yet: regular, not blocked, counts added.
+	r, _ = mergeCustomer(rs, make([]error, 3), 1)
+	if cu := r.Customer; cu == nil || cu.Blocked || cu.Tier != 0 || cu.Open != 3 || cu.ID != "c" {
+		t.Fatalf("merged without the home's record: %+v", cu)
+	}
+	r, _ = mergeCustomer([]engine.Result{{Code: engine.CodeNotFound}, {Code: engine.CodeNotFound}}, make([]error, 2), 0)
 	if r.Code != engine.CodeNotFound {
 		t.Fatalf("nowhere known: %s", r.Code)
 	}

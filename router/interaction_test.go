@@ -18,7 +18,7 @@
 // forwarded, following leader hints, and a node that holds no replica of a
 // shard sends its part to the nodes that do (forwarding.txt).
 //
-// How: each script starts with `env shards= nodes= [read=index|log|local]
+// How: each script starts with `env shards= nodes= [read=index|log|local] [no-shows=N]
 // [group-max=]`; its commands start requests on nodes (the op's name and
 // key=value fields: reserve sku= store= cust= qty= key= ..., or a `batch`
 // with one command a line), and drive what raft would do: `deliver
@@ -55,6 +55,9 @@ func TestInteractions(t *testing.T) {
 				a := tdArgs(td)
 				mode := map[string]ReadMode{"": ReadIndex, "index": ReadIndex, "log": ReadLog, "local": ReadLocal}[a["read"]]
 				e = newEnv(t, a.int("shards", 3), a.int("nodes", 1), mode, a.int("group-max", 0))
+				if n := a.int("no-shows", 0); n > 0 {
+					e.setNoShowLimit(n)
+				}
 				return "ok\n"
 			}
 			if e == nil {

@@ -3,6 +3,7 @@ package router
 import (
 	"errors"
 	"sync/atomic"
+	"time"
 
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/protocol"
@@ -111,35 +112,48 @@ type keyedBatch struct {
 	done    func([]engine.Result, []error)
 }
 
-// registerBatch registers the keys of byHome's entries, one group per
-// home (one commit each), then serves the batch.
+// registerBatch registers the keys of byHome's entries, in groups of at
+// most groupMax per home (one commit each: a BATCH may hold more keys than
+// one log entry takes), then serves the batch.
 func (r *Router) registerBatch(cmds []engine.Command, stale bool, byHome map[int][]int32,
 	done func([]engine.Result, []error)) {
 	n := len(cmds)
 	k := &keyedBatch{r: r, cmds: engine.CloneCommands(cmds), stale: stale, results: make([]engine.Result, n),
 		errs: make([]error, n), refused: make([]bool, n), done: done}
-	k.pending.Store(int32(len(byHome)) + 1)
+	groups := 1 // this call's own, ended below
+	for _, idx := range byHome {
+		groups += (len(idx) + r.groupMax - 1) / r.groupMax
+	}
+	k.pending.Store(int32(groups))
 	deadline := r.clock.Now().Add(r.claimWindow)
-	for home, idx := range byHome {
-		regs := make([]engine.Command, len(idx))
-		for j, i := range idx {
-			_, shard := protocol.RouteOf(&k.cmds[i], len(r.shards)) // crossingKeys took only entries of one shard
-			regs[j] = registration(&k.cmds[i], shard)
+	for home, all := range byHome {
+		for from := 0; from < len(all); from += r.groupMax {
+			k.register(home, all[from:min(from+r.groupMax, len(all))], deadline)
 		}
-		r.stats.keyRegistrations.Add(uint64(len(regs)))
-		r.runGroupAny(home, regs, deadline, "the idempotency keys' registration", func(rs []engine.Result, err error) {
-			for j, i := range idx {
-				switch {
-				case err != nil:
-					k.errs[i], k.refused[i] = keyHomeErr(err), true
-				case rs[j].Code != engine.OK:
-					k.results[i], k.refused[i] = engine.Result{Code: rs[j].Code}, true
-				}
-			}
-			k.arrive()
-		})
 	}
 	k.arrive()
+}
+
+// register proposes the registrations of entries idx at home as one group.
+func (k *keyedBatch) register(home int, idx []int32, deadline time.Time) {
+	r := k.r
+	regs := make([]engine.Command, len(idx))
+	for j, i := range idx {
+		_, shard := protocol.RouteOf(&k.cmds[i], len(r.shards)) // crossingKeys took only entries of one shard
+		regs[j] = registration(&k.cmds[i], shard)
+	}
+	r.stats.keyRegistrations.Add(uint64(len(regs)))
+	r.runGroupAny(home, regs, deadline, "the idempotency keys' registration", func(rs []engine.Result, err error) {
+		for j, i := range idx {
+			switch {
+			case err != nil:
+				k.errs[i], k.refused[i] = keyHomeErr(err), true
+			case rs[j].Code != engine.OK:
+				k.results[i], k.refused[i] = engine.Result{Code: rs[j].Code}, true
+			}
+		}
+		k.arrive()
+	})
 }
 
 func (k *keyedBatch) arrive() {

@@ -123,3 +123,38 @@ func TestBatchKeyConflictFailsItsChain(t *testing.T) {
 		t.Errorf("held %d, want 5", it.Item.Held)
 	}
 }
+
+// TestBatchRegistersMoreKeysThanAGroup: a BATCH with more keys homed on
+// another shard than one group takes (GroupMaxCommands) registers them in
+// several groups, none over the limit, and every entry is served.
+func TestBatchRegistersMoreKeysThanAGroup(t *testing.T) {
+	const groupMax, n = 4, 11
+	r, shards := newSyncRouterWith(t, 2, Config{GroupMaxCommands: groupMax})
+	item := protocol.ShardOfStore([]byte("S1"), 2)
+	home := 1 - item
+	shards[item].eng.Apply(shards[item].now, []engine.Command{{Op: engine.OpPutItem, SKU: []byte("A"), Store: []byte("S1"), Stock: 100}})
+	cmds := make([]engine.Command, n)
+	for i := range cmds {
+		cmds[i] = engine.Command{Op: engine.OpReserve, SKU: []byte("A"), Store: []byte("S1"),
+			Customer: []byte(fmt.Sprint("c", i)), Qty: 1, Key: keyOn(home, 2, fmt.Sprint("k", i, "-"))}
+	}
+	var rs []engine.Result
+	var errs []error
+	r.ServeBatch(cmds, false, func(r []engine.Result, e []error) { rs, errs = r, e })
+	if len(rs) != n {
+		t.Fatalf("%d results for %d entries", len(rs), n)
+	}
+	for i := range rs {
+		if errs[i] != nil || rs[i].Code != engine.OK {
+			t.Errorf("entry %d: %+v %v", i, rs[i], errs[i])
+		}
+	}
+	if got := len(registered(shards[home])); got != n {
+		t.Errorf("%d keys registered at the home, want %d", got, n)
+	}
+	for _, g := range shards[home].groups {
+		if len(g) > groupMax {
+			t.Errorf("a group of %d registrations, over %d", len(g), groupMax)
+		}
+	}
+}

@@ -40,6 +40,11 @@ func TestRoutingAgreesWithTheTable(t *testing.T) {
 			kind, shard := protocol.RouteOf(&cmd, shards)
 			switch kind {
 			case protocol.RouteShard:
+				if op == engine.OpGetCustomer && len(reached) == shards {
+					// the home's record, with every shard's count of open
+					// reservations added (fanout.go): the home is among them
+					continue
+				}
 				if len(reached) != 1 || reached[0] != shard {
 					t.Errorf("%v (id %s): reached shards %v, the table says %d", op, fmtID(id), reached, shard)
 				}

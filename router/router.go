@@ -58,6 +58,10 @@ type Config struct {
 	// claimed reservation waits for its claim's release to reach the
 	// customer's home. Default DefaultCancelWait.
 	CancelWait time.Duration
+	// CopyWait bounds how long the reply to a block, unblock or set_tier
+	// waits for every shard to apply the customer's copy (copywait.go).
+	// Default DefaultCopyWait.
+	CopyWait time.Duration
 	// SweepInterval is how often a shard's leader sweeps the claims and
 	// provisional holds whose deadline passed, and retries deliveries that
 	// failed. Default DefaultSweepInterval.
@@ -75,6 +79,11 @@ const (
 	// a home between leaders takes about a second. Past it the cancel is
 	// answered anyway: its release is durable in the outbox.
 	DefaultCancelWait = 2 * time.Second
+	// DefaultCopyWait: the copies are one commit on each shard, delivered
+	// in parallel, milliseconds; it covers a leader change on one of them
+	// (about a second) with room, since an operator would rather wait than
+	// be told timeout.
+	DefaultCopyWait = 5 * time.Second
 	// DefaultSweepInterval: a crashed coordination's units come back about
 	// this long after its deadline and the clock margin.
 	DefaultSweepInterval = time.Second
@@ -93,6 +102,7 @@ type Router struct {
 
 	claimWindow   time.Duration
 	cancelWait    time.Duration
+	copyWait      time.Duration
 	sweepInterval time.Duration
 
 	observer atomic.Pointer[observerBox] // observe.go
@@ -122,6 +132,7 @@ func New(cfg Config) (*Router, error) {
 	r := &Router{shards: cfg.Shards, readMode: cfg.ReadMode, groupMax: cfg.GroupMaxCommands,
 		fwd: cfg.Forwarder, peers: cfg.Peers, log: cfg.Logger, clock: cfg.Clock,
 		claimWindow: orDefault(cfg.ClaimWindow, DefaultClaimWindow), cancelWait: orDefault(cfg.CancelWait, DefaultCancelWait),
+		copyWait:      orDefault(cfg.CopyWait, DefaultCopyWait),
 		sweepInterval: orDefault(cfg.SweepInterval, DefaultSweepInterval)}
 	if r.groupMax <= 0 {
 		r.groupMax = DefaultGroupMaxCommands
@@ -168,6 +179,7 @@ type Stats struct {
 	SweptClaims     uint64 // pending claims the homes' sweeps anchored or released
 	SweptHolds      uint64 // provisional holds the item shards' sweeps resolved
 	CancelWaitsLate uint64 // cancels answered before their claim's release arrived (CancelWait passed)
+	CopyWaitsLate   uint64 // blocks, unblocks and set_tiers answered timeout before every copy arrived (CopyWait passed)
 	// KeyRegistrations counts the idempotency keys registered at a home
 	// shard other than their request's (docs/adr/0073): the extra commits
 	// of storefront-chosen keys.
@@ -176,7 +188,7 @@ type Stats struct {
 
 type counters struct {
 	forwarded, coordinated, stalePeeks, resolved, carts, delivered, deliveryRetries,
-	sweptClaims, sweptHolds, cancelWaitsLate, keyRegistrations atomic.Uint64
+	sweptClaims, sweptHolds, cancelWaitsLate, keyRegistrations, copyWaitsLate atomic.Uint64
 }
 
 // Stats returns the running counts.
@@ -185,5 +197,6 @@ func (r *Router) Stats() Stats {
 	return Stats{Forwarded: c.forwarded.Load(), Coordinated: c.coordinated.Load(), StalePeeks: c.stalePeeks.Load(),
 		Resolved: c.resolved.Load(), Carts: c.carts.Load(), Delivered: c.delivered.Load(),
 		DeliveryRetries: c.deliveryRetries.Load(), SweptClaims: c.sweptClaims.Load(), SweptHolds: c.sweptHolds.Load(),
-		CancelWaitsLate: c.cancelWaitsLate.Load(), KeyRegistrations: c.keyRegistrations.Load()}
+		CancelWaitsLate: c.cancelWaitsLate.Load(), KeyRegistrations: c.keyRegistrations.Load(),
+		CopyWaitsLate: c.copyWaitsLate.Load()}
 }

@@ -36,6 +36,8 @@ func (r *Router) Serve(cmd *engine.Command, stale bool, done func(engine.Result,
 		done(engine.Result{Code: engine.CodeNotFound}, nil) // no shard issued the id
 	case kind == protocol.RouteAll:
 		r.fanOut(cmd, false, done)
+	case cmd.Op == engine.OpGetCustomer && len(r.shards) > 1 && !stale:
+		r.getCustomer(shard, cmd, false, done)
 	case stale:
 		done(r.staleRead(shard, cmd))
 	default:
@@ -142,6 +144,10 @@ func (q *request) finish(res engine.Result, err error) {
 	case res.Sent.Seq != 0 && len(r.shards) > 1:
 		q.release()
 		r.waitRelease(shard, &res, done, nil, 0)
+		return
+	case len(res.Copies) > 0:
+		q.release()
+		r.waitCopies(shard, &res, done, nil, 0)
 		return
 	}
 	q.release()

@@ -79,6 +79,11 @@ type Config struct {
 	ClaimWindow   time.Duration
 	CancelWait    time.Duration
 	SweepInterval time.Duration
+	// CopyWait bounds how long the reply to a block, unblock or set_tier
+	// waits for every shard to apply the customer's copy (docs/adr/0072);
+	// past it the operator is answered timeout. Default
+	// router.DefaultCopyWait (5s).
+	CopyWait time.Duration
 
 	// LocalReads serves read-only ops from the leader's state without going
 	// through the log: cheaper, but a read right after a leader change may

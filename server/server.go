@@ -132,7 +132,8 @@ func New(node *raftstore.Node, cfg Config) (*Server, error) {
 // forwarder and the peer table.
 func (s *Server) newRouter() (*router.Router, error) {
 	rc := router.Config{Shards: make([]router.Shard, len(s.shards)), GroupMaxCommands: s.cfg.GroupMaxCommands,
-		Logger: s.log, ClaimWindow: s.cfg.ClaimWindow, CancelWait: s.cfg.CancelWait, SweepInterval: s.cfg.SweepInterval}
+		Logger: s.log, ClaimWindow: s.cfg.ClaimWindow, CancelWait: s.cfg.CancelWait, CopyWait: s.cfg.CopyWait,
+		SweepInterval: s.cfg.SweepInterval}
 	for i, sh := range s.shards {
 		rc.Shards[i] = sh
 	}

@@ -189,6 +189,7 @@ var configKeys = map[string]setter{
 	// Limits across shards (docs/adr/0070).
 	"claim_window":   durKey(func(c *config) *time.Duration { return &c.Server.ClaimWindow }),
 	"cancel_wait":    durKey(func(c *config) *time.Duration { return &c.Server.CancelWait }),
+	"copy_wait":      durKey(func(c *config) *time.Duration { return &c.Server.CopyWait }),
 	"sweep_interval": durKey(func(c *config) *time.Duration { return &c.Server.SweepInterval }),
 
 	// The protocol server's limits.

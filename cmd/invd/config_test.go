@@ -36,6 +36,7 @@ disk_check_interval = 250ms
 accept_data_loss = true
 claim_window = 3s
 cancel_wait = 500ms
+copy_wait = 7s
 sweep_interval = 250ms
 `), "test.conf")
 	if err != nil {
@@ -47,7 +48,7 @@ sweep_interval = 250ms
 		c.PickupSecretHex != "00112233445566778899aabbccddeeff" || c.LogLevel.String() != "WARN" ||
 		c.Server.ReadMode != server.ReadLog || c.Node.Replicas != 5 || !c.Join ||
 		c.Server.MaxReplyBufferBytes != 128<<20 || c.Server.ClaimWindow != 3*time.Second ||
-		c.Server.CancelWait != 500*time.Millisecond || c.Server.SweepInterval != 250*time.Millisecond ||
+		c.Server.CancelWait != 500*time.Millisecond || c.Server.CopyWait != 7*time.Second || c.Server.SweepInterval != 250*time.Millisecond ||
 		c.Node.DiskReserveBytes != 2<<30 || c.Node.DiskCheckInterval != 250*time.Millisecond || !c.AcceptDataLoss {
 		t.Fatalf("parsed: %+v", c)
 	}
@@ -55,7 +56,7 @@ sweep_interval = 250ms
 		"read_mode = sometimes", "join = maybe", "replicas = three",
 		"max_reply_buffer_bytes = 0", "max_reply_buffer_bytes = -1", "max_reply_buffer_bytes = 1GiB",
 		"disk_reserve_bytes = -2", "disk_reserve_bytes = 1GiB", "disk_check_interval = -1s", "accept_data_loss = sometimes",
-		"claim_window = -1s", "cancel_wait = soon"} {
+		"claim_window = -1s", "cancel_wait = soon", "copy_wait = -1s"} {
 		c := defaultConfig()
 		if err := parseConfig(&c, strings.NewReader(bad), "bad.conf"); err == nil || !strings.Contains(err.Error(), "bad.conf:1") {
 			t.Errorf("%q: error %v, want one naming bad.conf:1", bad, err)

@@ -89,8 +89,8 @@ func TestLimitAcrossShards(t *testing.T) {
 	}
 	want(t, c, engine.CodeLimitExceeded, keyed(reserve(sku, st[2], cust, 1), "kc2"))
 	// The same key for another store is another request: key_conflict
-	// only on the same shard, a claim of its own elsewhere (and refused).
-	want(t, c, engine.CodeLimitExceeded, keyed(reserve(sku, st[2], cust, 1), "ka"))
+	// whichever shard it lands on (docs/adr/0073), before any claim.
+	want(t, c, engine.CodeKeyConflict, keyed(reserve(sku, st[2], cust, 1), "ka"))
 
 	// The short hold expires: its unit comes back.
 	cr := eventually(t, c, engine.OK, reserve(sku, st[2], cust, 1), "kc3")
