@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -166,4 +167,25 @@ func dirBytes(dir string) int64 {
 		return nil
 	})
 	return total
+}
+
+// heapProfile saves invd's heap profile to path (nothing when path is empty).
+func (n *node) heapProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	r, err := http.Get("http://" + n.http + "/debug/pprof/heap")
+	if err != nil {
+		return err
+	}
+	defer r.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -39,6 +39,7 @@ type config struct {
 	holdShare             float64
 	workers, snapWorkers  int
 	stock                 int64
+	heapProfile           string
 }
 
 // result is the JSON line.
@@ -89,6 +90,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.Int64Var(&c.stock, "stock", 50, "units per item")
 	fs.StringVar(&c.keep, "keep", "", "folder for the data and invd's log, kept (default: a temporary one, removed)")
 	fs.StringVar(&c.config, "config", "", "invd --config file")
+	fs.StringVar(&c.heapProfile, "heap-profile", "", "write invd's heap profile (/debug/pprof/heap) here once the items are held, and FILE.rest after the restart")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -144,6 +146,9 @@ func measure(ctx context.Context, c config, stderr io.Writer) (*result, error) {
 	if err := memory(n, res, false); err != nil {
 		return nil, err
 	}
+	if err := n.heapProfile(c.heapProfile); err != nil {
+		return nil, err
+	}
 	logf("snapshots under load")
 	if err := snapshotUnderLoad(ctx, n, cl, cat, c.snapWorkers, res); err != nil {
 		return nil, err
@@ -159,6 +164,11 @@ func measure(ctx context.Context, c config, stderr io.Writer) (*result, error) {
 	}
 	res.RestartReadyS = took.Seconds()
 	res.DataBytesPerItem = float64(dirBytes(n.data)) / float64(c.items)
+	if c.heapProfile != "" {
+		if err := n.heapProfile(c.heapProfile + ".rest"); err != nil {
+			return nil, err
+		}
+	}
 	return res, memory(n, res, true)
 }
 
