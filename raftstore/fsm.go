@@ -115,9 +115,8 @@ func NewFSM(cfg FSMConfig) *FSM {
 		f.build = &rebuilder{shard: cfg.Shard, cfg: cfg.Engine, bytesMax: cfg.SnapshotBytesMax,
 			logs: cfg.Logs, snaps: cfg.Snaps}
 	}
-	// The engine starts empty, the state at index 0; a restore moves the
-	// base to the restored snapshot's index.
-	f.base.index.Store(0)
+	// The engine starts empty, the state at index 0 (base's zero value); a
+	// restore moves the base to the restored snapshot's index.
 	return f
 }
 
@@ -208,8 +207,16 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	index := f.applied.Load()
 	snap := &fsmSnapshot{index: index, start: start,
 		done: func(start time.Time, err error) { f.observeSnapshot(SnapshotPersisted, start, err) }}
-	if base := f.base.index.Load(); f.build != nil && f.build.covers(base, index) {
-		snap.rebuild = func(w io.Writer) error { return f.build.state(w, base, index) }
+	base, id := f.base.get()
+	if f.build != nil && base != 0 && base != baseUnknown && id == "" {
+		id = f.build.find(base) // once after a restore
+		if id == "" {
+			base = baseUnknown
+		}
+		f.base.set(base, id)
+	}
+	if f.build != nil && f.build.covers(base, index) {
+		snap.rebuild = func(w io.Writer) error { return f.build.state(w, base, id, index) }
 	} else {
 		if f.build != nil {
 			f.log.Info("raftstore: snapshot copied under the apply lock: the log does not reach back to the base",
@@ -220,12 +227,12 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 			return nil, err
 		}
 	}
-	snap.persisted = func() { f.base.index.Store(snap.index) }
+	snap.persisted = func(id string) { f.base.set(snap.index, id) }
 	snap.failed = func() {
 		if snap.rebuild != nil {
 			// A rebuild that failed (its base gone or unreadable) must not
 			// fail every later snapshot: the next copies under the lock.
-			f.base.index.Store(baseUnknown)
+			f.base.set(baseUnknown, "")
 		}
 	}
 	if f.feed != nil {
@@ -270,8 +277,8 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.lastTime.Store(eng.Now())
 	f.outboxSeen = eng.OutboxAppended()
 	f.mu.Unlock()
-	f.base.index.Store(index)
-	f.outboxAppended() // the restored state may hold undelivered messages
+	f.base.set(index, "") // its id is looked up at the next snapshot
+	f.outboxAppended()    // the restored state may hold undelivered messages
 	if f.feed != nil {
 		f.feed.restored(index)
 	}

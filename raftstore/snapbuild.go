@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync/atomic"
+	"sync"
 
 	"github.com/hashicorp/raft"
 
@@ -37,9 +37,24 @@ const baseUnknown = ^uint64(0)
 
 // snapshotBase is the shard's newest persisted snapshot, the state a
 // rebuild starts from: its raft index (0: the empty engine, before any
-// snapshot), or baseUnknown.
+// snapshot), or baseUnknown; and its id in the store ("" until known: a
+// restored snapshot's id is looked up once, by find).
 type snapshotBase struct {
-	index atomic.Uint64
+	mu    sync.Mutex
+	index uint64
+	id    string
+}
+
+func (b *snapshotBase) get() (uint64, string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.index, b.id
+}
+
+func (b *snapshotBase) set(index uint64, id string) {
+	b.mu.Lock()
+	b.index, b.id = index, id
+	b.mu.Unlock()
 }
 
 // rebuilder rebuilds a shard's state at an index from its snapshot store
@@ -66,12 +81,20 @@ func (b *rebuilder) covers(base, index uint64) bool {
 	return err == nil && first != 0 && first <= base+1
 }
 
-// state rebuilds the engine at index from base and writes its snapshot
-// bytes (engine.Snapshot) to w.
-func (b *rebuilder) state(w io.Writer, base, index uint64) error {
-	eng, err := b.open(base)
-	if err != nil {
-		return err
+// state rebuilds the engine at index from base (snapshot id, "" for the
+// empty engine at 0) and writes its snapshot bytes (engine.Snapshot) to w.
+// It opens the base by id, never lists the store: raft's snapshot being
+// written sits there as a temporary folder, which a listing warns about.
+func (b *rebuilder) state(w io.Writer, base uint64, id string, index uint64) error {
+	eng := engine.New(b.cfg)
+	if base != 0 {
+		var err error
+		if eng, err = b.openAt(id, base); err != nil {
+			return err
+		}
+		if eng == nil {
+			return fmt.Errorf("raftstore: shard %d: snapshot %s: %w (index %d)", b.shard, id, errBaseGone, base)
+		}
 	}
 	if err := b.replay(eng, base, index); err != nil {
 		return err
@@ -79,28 +102,34 @@ func (b *rebuilder) state(w io.Writer, base, index uint64) error {
 	return eng.Snapshot(w)
 }
 
-// open returns the engine at base: empty at 0, else restored from the
-// store's newest snapshot whose state stands at base. Raft's index for a
-// snapshot may be above the FSM's (raft does not pass its no-op entries to
-// the FSM), so each candidate's own header says where its state stands.
-func (b *rebuilder) open(base uint64) (*engine.Engine, error) {
-	if base == 0 {
-		return engine.New(b.cfg), nil
-	}
+// find returns the id of the store's newest snapshot whose state stands at
+// base ("" if none). Raft's index for a snapshot may be above the FSM's
+// (raft does not pass its no-op entries to the FSM), so each candidate's
+// own header says where its state stands. It lists the store: the FSM calls
+// it once after a restore, before raft creates a snapshot.
+func (b *rebuilder) find(base uint64) string {
 	metas, err := b.snaps.List()
 	if err != nil {
-		return nil, fmt.Errorf("raftstore: shard %d: list snapshots: %w", b.shard, err)
+		return ""
 	}
 	for _, m := range metas {
-		if m.Index < base {
-			continue
-		}
-		eng, err := b.openAt(m.ID, base)
-		if eng != nil || err != nil {
-			return eng, err
+		if m.Index >= base && b.standsAt(m.ID, base) {
+			return m.ID
 		}
 	}
-	return nil, fmt.Errorf("raftstore: shard %d: %w (index %d)", b.shard, errBaseGone, base)
+	return ""
+}
+
+// standsAt reports whether snapshot id's header says its state stands at base.
+func (b *rebuilder) standsAt(id string, base uint64) bool {
+	_, rc, err := b.snaps.Open(id)
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	var h [snapshotHeaderLen]byte
+	_, err = io.ReadFull(rc, h[:])
+	return err == nil && binary.BigEndian.Uint64(h[5:]) == base
 }
 
 // openAt restores snapshot id if its state stands at base; nil, nil if it

@@ -53,7 +53,8 @@ type fsmSnapshot struct {
 	rebuild func(w io.Writer) error
 	// persisted, if set, runs once the snapshot is durable in the store;
 	// failed, if set, once it failed to get there.
-	persisted, failed func()
+	persisted func(id string)
+	failed    func()
 	// before, if set, runs before anything is written (the change feed
 	// syncs its writes: see Feed.sync).
 	before func() error
@@ -85,7 +86,7 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 	err := s.persist(sink)
 	switch {
 	case err == nil && s.persisted != nil:
-		s.persisted()
+		s.persisted(sink.ID())
 	case err != nil && s.failed != nil:
 		s.failed()
 	}
