@@ -72,3 +72,14 @@ FAULTS      ?= 5m
 FAULT_NODES ?= 3
 test-faults:
 	INV_FAULTS=$(FAULTS) INV_FAULT_NODES=$(FAULT_NODES) $(GO) test -count=1 -v -timeout 0 -run 'TestFaultsLong|TestFailover|TestFiveNodes|TestClusterTopology' ./internal/clustertest/
+
+# One invd at scale (cmd/invscale, docs/BENCHMARKS.md "Scale"): loads
+# SCALE_ITEMS items (6,000,000) through pipelined puts, holds a share of
+# them, snapshots every shard under load, restarts, and prints one JSON
+# line of bytes per item, load rate, snapshot durations and stalls, reserve
+# latency during the snapshots and restart-to-ready time. Not part of test.
+SCALE_ITEMS ?= 6000000
+SCALE_ARGS  ?=
+.PHONY: test-scale
+test-scale: build
+	$(BIN)/invscale --invd $(BIN)/invd --items $(SCALE_ITEMS) $(SCALE_ARGS)

@@ -48,6 +48,11 @@ type FSMConfig struct {
 	// (default DefaultSnapshotBytesMax).
 	SnapshotBytesMax int64
 	Logger           *slog.Logger
+	// Logs and Snaps, if both set, are the shard's log and snapshot store:
+	// a snapshot is then rebuilt from them off the apply path (snapbuild.go)
+	// instead of copied under the lock.
+	Logs  raft.LogStore
+	Snaps raft.SnapshotStore
 }
 
 // FSM is raft's state machine for one shard: it decodes each entry, runs its
@@ -79,6 +84,9 @@ type FSM struct {
 	snapWatch  snapshotWatch // observe.go
 	snapCounts snapshotCounts
 
+	build *rebuilder   // nil: every snapshot is copied under the lock
+	base  snapshotBase // the newest persisted snapshot a rebuild starts from
+
 	outboxHook atomic.Pointer[func()] // called after a round that appended outbox messages; nil: none
 	outboxSeen uint64                 // the engine's OutboxAppended after the last round (under mu)
 }
@@ -94,7 +102,7 @@ func NewFSM(cfg FSMConfig) *FSM {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &FSM{
+	f := &FSM{
 		shard:    cfg.Shard,
 		cfg:      cfg.Engine,
 		sink:     cfg.Sink,
@@ -103,6 +111,13 @@ func NewFSM(cfg FSMConfig) *FSM {
 		log:      cfg.Logger,
 		eng:      engine.New(cfg.Engine),
 	}
+	if cfg.Logs != nil && cfg.Snaps != nil {
+		f.build = &rebuilder{shard: cfg.Shard, cfg: cfg.Engine, bytesMax: cfg.SnapshotBytesMax,
+			logs: cfg.Logs, snaps: cfg.Snaps}
+	}
+	// The engine starts empty, the state at index 0 (base's zero value); a
+	// restore moves the base to the restored snapshot's index.
+	return f
 }
 
 // Apply applies one entry. Raft uses ApplyBatch instead; Apply serves
@@ -181,28 +196,66 @@ func (f *FSM) applyLocked(l *raft.Log) *ApplyResponse {
 	return r
 }
 
-// Snapshot copies the engine's state into memory. Applies wait meanwhile
-// (raft calls Snapshot on the FSM goroutine); the slower part, compressing
-// and writing, happens in Persist while applies go on.
+// Snapshot captures the state to persist. With a rebuilder it records only
+// the applied index (snapbuild.go): Persist rebuilds the state at that index
+// while applies go on. Otherwise, or when the rebuilder's base is unusable,
+// it copies the engine's state into memory under the lock, and applies wait
+// meanwhile (raft calls Snapshot on the FSM goroutine). Either way the time
+// spent here, the apply stall, is kept in SnapshotStats.CaptureMax.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	start := time.Now()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var buf bytes.Buffer
-	if err := f.eng.Snapshot(&buf); err != nil {
-		err = fmt.Errorf("raftstore: shard %d: snapshot: %w", f.shard, err)
-		f.observeSnapshot(SnapshotPersisted, start, err)
-		return nil, err
-	}
-	snap := &fsmSnapshot{index: f.applied.Load(), state: buf.Bytes(), start: start,
+	index := f.applied.Load()
+	snap := &fsmSnapshot{index: index, start: start,
 		done: func(start time.Time, err error) { f.observeSnapshot(SnapshotPersisted, start, err) }}
+	base, id := f.base.get()
+	if f.build != nil && base != 0 && base != baseUnknown && id == "" {
+		id = f.build.find(base) // once after a restore
+		if id == "" {
+			base = baseUnknown
+		}
+		f.base.set(base, id)
+	}
+	if f.build != nil && f.build.covers(base, index) {
+		snap.rebuild = func(w io.Writer) error { return f.build.state(w, base, id, index) }
+	} else {
+		if f.build != nil {
+			f.log.Info("raftstore: snapshot copied under the apply lock: the log does not reach back to the base",
+				"shard", f.shard, "index", index, "base", base)
+		}
+		if err := f.copyState(snap); err != nil {
+			f.observeSnapshot(SnapshotPersisted, start, err)
+			return nil, err
+		}
+	}
+	snap.persisted = func(id string) { f.base.set(snap.index, id) }
+	snap.failed = func() {
+		if snap.rebuild != nil {
+			// A rebuild that failed (its base gone or unreadable) must not
+			// fail every later snapshot: the next copies under the lock.
+			f.base.set(baseUnknown, "")
+		}
+	}
 	if f.feed != nil {
 		// Once the snapshot is persisted raft may drop the log before it:
 		// the feed must hold every event up to its index durably by then.
 		f.feed.checkpoint()
 		snap.before = f.feed.sync
 	}
+	f.snapCounts.observeCapture(time.Since(start), snap.state != nil)
 	return snap, nil
+}
+
+// copyState copies the engine's state into snap under the lock.
+func (f *FSM) copyState(snap *fsmSnapshot) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var buf bytes.Buffer
+	if err := f.eng.Snapshot(&buf); err != nil {
+		return fmt.Errorf("raftstore: shard %d: snapshot: %w", f.shard, err)
+	}
+	snap.index = f.applied.Load()
+	snap.state = buf.Bytes()
+	return nil
 }
 
 // Restore replaces the state with a snapshot's. On error the old state stays.
@@ -224,7 +277,8 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.lastTime.Store(eng.Now())
 	f.outboxSeen = eng.OutboxAppended()
 	f.mu.Unlock()
-	f.outboxAppended() // the restored state may hold undelivered messages
+	f.base.set(index, "") // its id is looked up at the next snapshot
+	f.outboxAppended()    // the restored state may hold undelivered messages
 	if f.feed != nil {
 		f.feed.restored(index)
 	}

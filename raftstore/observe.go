@@ -57,6 +57,12 @@ type SnapshotStats struct {
 	PersistFailed uint64 // snapshots begun that did not reach the store
 	Restored      uint64 // states restored from a snapshot (at open, or sent by the leader)
 	RestoreFailed uint64 // snapshots that could not be restored
+	// CaptureMax is the longest a snapshot's capture held up the shard's
+	// applies (FSM.Snapshot, on the FSM goroutine; docs/adr/0120), and
+	// Copied the snapshots whose state was copied under the apply lock
+	// instead of rebuilt off the apply path.
+	CaptureMax time.Duration
+	Copied     uint64
 }
 
 // snapshotCounts are the FSM's SnapshotStats, kept from the moment the FSM
@@ -64,6 +70,21 @@ type SnapshotStats struct {
 // raft.NewRaft, before a server can watch.
 type snapshotCounts struct {
 	persisted, persistFailed, restored, restoreFailed atomic.Uint64
+	captureMax                                        atomic.Int64 // nanoseconds
+	copied                                            atomic.Uint64
+}
+
+// observeCapture records how long a snapshot's capture held up applies.
+func (c *snapshotCounts) observeCapture(took time.Duration, copied bool) {
+	for {
+		old := c.captureMax.Load()
+		if int64(took) <= old || c.captureMax.CompareAndSwap(old, int64(took)) {
+			break
+		}
+	}
+	if copied {
+		c.copied.Add(1)
+	}
 }
 
 // snapshotPendingMax bounds the reports kept for an observer not yet set:
@@ -121,7 +142,8 @@ func (f *FSM) SetSnapshotObserver(o SnapshotObserver) {
 func (f *FSM) SnapshotStats() SnapshotStats {
 	c := &f.snapCounts
 	return SnapshotStats{Persisted: c.persisted.Load(), PersistFailed: c.persistFailed.Load(),
-		Restored: c.restored.Load(), RestoreFailed: c.restoreFailed.Load()}
+		Restored: c.restored.Load(), RestoreFailed: c.restoreFailed.Load(),
+		CaptureMax: time.Duration(c.captureMax.Load()), Copied: c.copied.Load()}
 }
 
 // observeSnapshot counts one snapshot or restore that began at start and

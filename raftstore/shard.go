@@ -71,8 +71,12 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	// across them (engine/claim.go).
 	eng := o.Engine
 	eng.Shards = o.Shards
-	s.fsm = NewFSM(FSMConfig{Shard: id, Engine: eng, Sink: o.EventSink, Feed: s.feed,
-		SnapshotBytesMax: o.SnapshotBytesMax, Logger: log})
+	fc := FSMConfig{Shard: id, Engine: eng, Sink: o.EventSink, Feed: s.feed,
+		SnapshotBytesMax: o.SnapshotBytesMax, Logger: log}
+	if d.snaps != nil {
+		fc.Logs, fc.Snaps = s.logs, d.snaps // snapshots rebuilt off the apply path (snapbuild.go)
+	}
+	s.fsm = NewFSM(fc)
 
 	layer, err := mux.Layer(id)
 	if err != nil {

@@ -47,7 +47,14 @@ var errSnapshotTooLarge = errors.New("raftstore: snapshot state over its size bo
 // applies continue.
 type fsmSnapshot struct {
 	index uint64
-	state []byte // engine.Snapshot bytes
+	state []byte // engine.Snapshot bytes, copied under the lock; or
+	// rebuild, if set, writes the engine.Snapshot bytes of the state at
+	// index, rebuilt off the apply path (snapbuild.go).
+	rebuild func(w io.Writer) error
+	// persisted, if set, runs once the snapshot is durable in the store;
+	// failed, if set, once it failed to get there.
+	persisted func(id string)
+	failed    func()
 	// before, if set, runs before anything is written (the change feed
 	// syncs its writes: see Feed.sync).
 	before func() error
@@ -77,6 +84,12 @@ var _ raft.FSMSnapshot = (*fsmSnapshot)(nil)
 // Persist writes the snapshot to sink, or cancels the sink on error.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 	err := s.persist(sink)
+	switch {
+	case err == nil && s.persisted != nil:
+		s.persisted(sink.ID())
+	case err != nil && s.failed != nil:
+		s.failed()
+	}
 	s.report(err)
 	return err
 }
@@ -92,7 +105,11 @@ func (s *fsmSnapshot) persist(sink raft.SnapshotSink) error {
 		_ = sink.Cancel()
 		return err
 	}
-	if err := writeSnapshot(sink, s.index, s.state); err != nil {
+	write := s.rebuild
+	if write == nil {
+		write = func(w io.Writer) error { _, err := w.Write(s.state); return err }
+	}
+	if err := writeSnapshotFrom(sink, s.index, write); err != nil {
 		_ = sink.Cancel()
 		return err
 	}
@@ -115,6 +132,12 @@ func (s *fsmSnapshot) Release() {
 
 // writeSnapshot writes the header and the compressed state to w.
 func writeSnapshot(w io.Writer, index uint64, state []byte) error {
+	return writeSnapshotFrom(w, index, func(w io.Writer) error { _, err := w.Write(state); return err })
+}
+
+// writeSnapshotFrom writes the header, then the state that state writes,
+// compressed, to w.
+func writeSnapshotFrom(w io.Writer, index uint64, state func(io.Writer) error) error {
 	var h [snapshotHeaderLen]byte
 	copy(h[:], snapshotMagic)
 	h[4] = snapshotVersion
@@ -128,7 +151,7 @@ func writeSnapshot(w io.Writer, index uint64, state []byte) error {
 	if err != nil {
 		return fmt.Errorf("raftstore: zstd writer: %w", err)
 	}
-	if _, err := zw.Write(state); err != nil {
+	if err := state(zw); err != nil {
 		zw.Close()
 		return fmt.Errorf("raftstore: snapshot write: %w", err)
 	}

@@ -151,6 +151,8 @@ func (s *Server) writeRaftShardMetrics(w io.Writer) {
 		metrics.WriteCounterUint64(w, "inv_raft_snapshot_failures_total"+label, snaps.PersistFailed)
 		metrics.WriteCounterUint64(w, "inv_raft_restores_total"+label, snaps.Restored)
 		metrics.WriteCounterUint64(w, "inv_raft_restore_failures_total"+label, snaps.RestoreFailed)
+		metrics.WriteGaugeFloat64(w, "inv_raft_snapshot_capture_max_seconds"+label, snaps.CaptureMax.Seconds())
+		metrics.WriteCounterUint64(w, "inv_raft_snapshots_copied_total"+label, snaps.Copied)
 		first, _ := sh.Logs().FirstIndex()
 		last, _ := sh.Logs().LastIndex()
 		entries := uint64(0)

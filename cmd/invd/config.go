@@ -113,6 +113,18 @@ func boolKey(f func(c *config) *bool) setter {
 	}
 }
 
+// positive refuses a value that is not a whole number above 0: the
+// memory settings it guards have no meaning at 0 or below, and taking the
+// default instead would hide the mistake.
+func positive(set setter) setter {
+	return func(c *config, v string) error {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n <= 0 {
+			return fmt.Errorf("%s is not above 0", v)
+		}
+		return set(c, v)
+	}
+}
+
 // setShards sets the shard count and notes that it was given.
 func setShards(c *config, v string) error {
 	c.ShardsSet = true
@@ -164,6 +176,18 @@ var configKeys = map[string]setter{
 	"snapshot_threshold":   uintKey(func(c *config) *uint64 { return &c.Node.SnapshotThreshold }),
 	"trailing_logs":        uintKey(func(c *config) *uint64 { return &c.Node.TrailingLogs }),
 	"snapshots_retained":   intKey(func(c *config) *int { return &c.Node.SnapshotsRetained }),
+
+	// Memory beyond the engine's own (docs/OPERATIONS.md, "Memory").
+	"log_cache_entries": positive(intKey(func(c *config) *int { return &c.Node.LogCacheEntries })),
+	"store_cache_bytes": positive(func(c *config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return err
+		}
+		c.Node.Store.CacheBytes = n
+		return nil
+	}),
+	"store_memtable_bytes": positive(uintKey(func(c *config) *uint64 { return &c.Node.Store.MemTableBytes })),
 
 	// The engine (the same on every node of a cluster).
 	"hold_ttl":              durKey(func(c *config) *time.Duration { return &c.Engine.DefaultHoldTTL }),

@@ -148,3 +148,28 @@ func TestLogFormat(t *testing.T) {
 		t.Fatalf("log_format = yaml: %v", err)
 	}
 }
+
+// TestParseMemoryKeys: the memory bounds beyond the engine's own reach the
+// node's options, at 1 (the smallest) and above; 0, negatives and units
+// are refused with the line named, leaving nothing changed.
+func TestParseMemoryKeys(t *testing.T) {
+	c := defaultConfig()
+	err := parseConfig(&c, strings.NewReader("log_cache_entries = 1\nstore_cache_bytes = 8388608\nstore_memtable_bytes = 4194304\n"), "mem.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Node.LogCacheEntries != 1 || c.Node.Store.CacheBytes != 8<<20 || c.Node.Store.MemTableBytes != 4<<20 {
+		t.Fatalf("parsed: %+v", c.Node)
+	}
+	for _, bad := range []string{"log_cache_entries = 0", "log_cache_entries = -1", "store_cache_bytes = 0",
+		"store_cache_bytes = -5", "store_cache_bytes = 8MiB", "store_memtable_bytes = 0", "store_memtable_bytes = -1"} {
+		c := defaultConfig()
+		before := c.Node
+		if err := parseConfig(&c, strings.NewReader(bad), "bad.conf"); err == nil || !strings.Contains(err.Error(), "bad.conf:1") {
+			t.Errorf("%q: error %v, want one naming bad.conf:1", bad, err)
+		}
+		if c.Node.LogCacheEntries != before.LogCacheEntries || c.Node.Store != before.Store {
+			t.Errorf("%q changed the options: %+v", bad, c.Node)
+		}
+	}
+}
