@@ -97,7 +97,7 @@ type UnlockRequest struct {
 // Result is a reservation as a mutating call left it.
 type Result struct {
 	ID        uint64
-	State     engine.State
+	State     State
 	Qty       int64
 	Window    time.Time // zero = no window
 	ExpiresAt time.Time // hold expiry (held) or pickup deadline (confirmed)
@@ -248,7 +248,7 @@ type Reservation struct {
 	SKU, Store, Customer string
 	Qty                  int64
 	Window               time.Time
-	State                engine.State
+	State                State
 	CreatedAt            time.Time
 	ExpiresAt            time.Time // hold expiry or pickup deadline
 	UpdatedAt            time.Time
