@@ -23,12 +23,23 @@ vet:
 # Everything under the race detector; then the failpoint tests, whose invd
 # is built with -tags failpoints (internal/failpoint, docs/adr/0060); then
 # the engine's long randomized run (over a million commands) once without
-# the race detector, where it runs ten times faster.
-test: vet
-	$(GO) test -race -count=1 -timeout 15m $(PKGS)
-	$(GO) test -race -count=1 -timeout 10m -tags failpoints ./internal/failpoint/
-	$(GO) test -race -count=1 -timeout 10m -tags failpoints -run 'TestFailpoint|TestInvdFailpoint' ./internal/clustertest/
+# the race detector, where it runs ten times faster. The commands the
+# end-to-end tests start are built once, here, into $(TESTBIN) and
+# $(TESTBIN)-failpoints: each package's TestMain takes them from
+# INV_TEST_BIN (internal/invdtest) and invtest from INV_INVD, instead of
+# each linking its own race-enabled invd.
+TESTBIN := $(abspath $(BIN))/race
+TESTENV  = INV_TEST_BIN=$(TESTBIN) INV_INVD=$(TESTBIN)/invd
+test: vet test-bin
+	$(TESTENV) $(GO) test -race -count=1 -timeout 15m $(PKGS)
+	INV_TEST_BIN=$(TESTBIN)-failpoints $(GO) test -race -count=1 -timeout 10m -tags failpoints ./internal/failpoint/
+	INV_TEST_BIN=$(TESTBIN)-failpoints $(GO) test -race -count=1 -timeout 10m -tags failpoints -run 'TestFailpoint|TestInvdFailpoint' ./internal/clustertest/
 	$(GO) test -count=1 -timeout 20m -run 'TestModel' ./engine/
+
+.PHONY: test-bin
+test-bin:
+	$(GO) build -race -o $(TESTBIN)/ ./cmd/invd ./cmd/invctl ./cmd/invbench
+	$(GO) build -race -tags failpoints -o $(TESTBIN)-failpoints/ ./cmd/invd
 
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./engine/ ./protocol/ ./raftstore/
