@@ -7,9 +7,10 @@ import (
 	"github.com/invsys/inv/engine"
 )
 
-// Tracer observes every request the client sends and waits on: the domain
-// calls (Reserve, Confirm, ReserveMany, the reads ...), Ping, and the
-// topology fetches the client makes for its own routing. It is shaped like
+// Tracer observes every call a program makes that sends a request and
+// waits for its answer: the domain calls (Reserve, Confirm, ReserveMany,
+// the reads ...), Ping and Topology. The client's own background work
+// (its periodic topology refresh) is not traced. It is shaped like
 // pgx's tracers and go-redis's hooks, so that an OpenTelemetry or
 // Prometheus adapter is a few lines: start a span in TraceRequestStart and
 // return the context carrying it; end it in TraceRequestEnd, which gets
