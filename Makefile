@@ -29,11 +29,14 @@ vet:
 # INV_TEST_BIN (internal/invdtest) and invtest from INV_INVD, instead of
 # each linking its own race-enabled invd.
 TESTBIN := $(abspath $(BIN))/race
-TESTENV  = INV_TEST_BIN=$(TESTBIN) INV_INVD=$(TESTBIN)/invd
+# GORACE: a race-enabled process sleeps a second before it exits unless
+# told otherwise (internal/invdtest/env.go says why that is safe here).
+RACEENV := GORACE=atexit_sleep_ms=0
+TESTENV  = $(RACEENV) INV_TEST_BIN=$(TESTBIN) INV_INVD=$(TESTBIN)/invd
 test: vet test-bin
 	$(TESTENV) $(GO) test -race -count=1 -timeout 15m $(PKGS)
-	INV_TEST_BIN=$(TESTBIN)-failpoints $(GO) test -race -count=1 -timeout 10m -tags failpoints ./internal/failpoint/
-	INV_TEST_BIN=$(TESTBIN)-failpoints $(GO) test -race -count=1 -timeout 10m -tags failpoints -run 'TestFailpoint|TestInvdFailpoint' ./internal/clustertest/
+	$(RACEENV) INV_TEST_BIN=$(TESTBIN)-failpoints $(GO) test -race -count=1 -timeout 10m -tags failpoints ./internal/failpoint/
+	$(RACEENV) INV_TEST_BIN=$(TESTBIN)-failpoints $(GO) test -race -count=1 -timeout 10m -tags failpoints -run 'TestFailpoint|TestInvdFailpoint' ./internal/clustertest/
 	$(GO) test -count=1 -timeout 20m -run 'TestModel' ./engine/
 
 .PHONY: test-bin

@@ -87,7 +87,7 @@ func TestDocsRun(t *testing.T) {
 			if err := os.Symlink(filepath.Join(repo, "examples"), filepath.Join(dir, "examples")); err != nil {
 				t.Fatal(err)
 			}
-			env := append(os.Environ(), "INV_ADDR="+p.Addr(), "INV_TOKEN=", "HOME="+dir)
+			env := append(invdtest.Env(), "INV_ADDR="+p.Addr(), "INV_TOKEN=", "HOME="+dir)
 			for _, b := range blocks {
 				cmd := exec.Command(bash, "-e", "-o", "pipefail", "-c", b.text)
 				cmd.Dir, cmd.Env = dir, env

@@ -386,6 +386,7 @@ func TestInvctlTail(t *testing.T) {
 	}
 	// Followed live: a change made while tail waits is printed.
 	cmd := exec.Command(bins["invctl"], "--addr", a, "tail", "--shard", "0", "--from", evs[2].Position, "--count", "1")
+	cmd.Env = invdtest.Env()
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	if err := cmd.Start(); err != nil {
@@ -497,7 +498,7 @@ func TestInvctlSettings(t *testing.T) {
 	ok(t, p.Addr(), "item", "put", "--sku", sku, "--store", store, "--stock", "1")
 	run := func(env []string, args ...string) (string, int) {
 		cmd := exec.Command(bins["invctl"], args...)
-		cmd.Env = append(os.Environ(), env...)
+		cmd.Env = append(invdtest.Env(), env...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()

@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 func invctl(t *testing.T, addr string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(bins["invctl"], append([]string{"--addr", addr}, args...)...)
+	cmd.Env = invdtest.Env()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

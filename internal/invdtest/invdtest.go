@@ -183,7 +183,7 @@ func Launch(o Options) (*Proc, error) {
 	if o.NoFileSoft > 0 || o.NoFileHard > 0 {
 		p.cmd = withNoFile(o, args)
 	}
-	p.cmd.Env = os.Environ()
+	p.cmd.Env = Env()
 	if o.Failpoints != "" {
 		p.cmd.Env = append(p.cmd.Env, "INV_FAILPOINTS="+o.Failpoints)
 	}
