@@ -167,7 +167,7 @@ func (d *countingDialer) DialContext(ctx context.Context, network, addr string) 
 func TestDialerCarriesEveryConnection(t *testing.T) {
 	f := newFake(t, 1, nil)
 	d := &countingDialer{}
-	c := dialFake(t, f, WithDialer(d), WithConnsPerNode(3), WithDialTimeout(time.Second))
+	c := dialFake(t, f, WithDialer(d), WithDialTimeout(time.Second))
 	ctx := context.Background()
 	for range 6 {
 		if _, err := c.Reserve(ctx, ReserveRequest{SKU: "A", Store: "S", Customer: "c"}); err != nil {
@@ -175,13 +175,21 @@ func TestDialerCarriesEveryConnection(t *testing.T) {
 		}
 	}
 	n := d.dials.Load()
-	if n < 3 || d.withDeadline.Load() != n {
-		t.Errorf("%d dials, %d with a deadline; want at least the 3 connections, each under the dial timeout",
+	if n < 1 || d.withDeadline.Load() != n {
+		t.Errorf("%d dials, %d with a deadline; want every connection dialled under the dial timeout",
 			n, d.withDeadline.Load())
 	}
-	f.mu.Lock()
-	served := len(f.conns)
-	f.mu.Unlock()
+	// The node counts a connection when its accept loop gets to it: wait
+	// for it to count as many as the dialer opened, and no more.
+	served := 0
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		f.mu.Lock()
+		served = len(f.conns)
+		f.mu.Unlock()
+		if served >= int(n) {
+			break
+		}
+	}
 	if served != int(n) {
 		t.Errorf("the node accepted %d connections, the dialer opened %d: some bypassed it", served, n)
 	}

@@ -110,6 +110,15 @@ type Result struct {
 // PickupCodeString renders the pickup code as its 12 digits.
 func (r Result) PickupCodeString() string { return engine.FormatPickupCode(r.PickupCode) }
 
+// Barcode is the barcode-ready form of the pickup (the reservation's id
+// and its code, as a store's scanner reads them), or "" without a code.
+func (r Result) Barcode() string {
+	if r.PickupCode == 0 {
+		return ""
+	}
+	return engine.PickupBarcode(r.ID, r.PickupCode)
+}
+
 // Operator requests.
 
 // ItemSpec creates or replaces an item (PutItem). The per-customer limit
@@ -257,8 +266,18 @@ type Reservation struct {
 	Locked               bool
 }
 
+// PickupCodeString renders the pickup code as its 12 digits ("" without
+// a code).
+func (r *Reservation) PickupCodeString() string {
+	if r.PickupCode == 0 {
+		return ""
+	}
+	return engine.FormatPickupCode(r.PickupCode)
+}
+
 // Barcode is the barcode-ready form of a confirmed reservation's pickup
-// (engine.PickupBarcode), or "" before it is confirmed.
+// (its id and code, as a store's scanner reads them), or "" before it is
+// confirmed.
 func (r *Reservation) Barcode() string {
 	if r.PickupCode == 0 {
 		return ""
