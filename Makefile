@@ -4,7 +4,7 @@ BIN      := bin
 PKGS     := ./...
 FUZZTIME ?= 30s
 
-.PHONY: all build run test test-race test-long bench fuzz fuzz-seeds vet clean
+.PHONY: all build run test bench fuzz vet clean
 
 all: build
 
@@ -21,9 +21,10 @@ vet:
 	$(GO) vet -tags failpoints $(PKGS)
 
 # Everything under the race detector; then the failpoint tests, whose invd
-# is built with -tags failpoints (internal/failpoint, docs/adr/0060); then
-# the engine's long randomized run (over a million commands) once without
-# the race detector, where it runs ten times faster. The commands the
+# is built with -tags failpoints (internal/failpoint, docs/adr/0060). The
+# engine's randomized model run is in the first step in its short form
+# (80,000 commands under the race detector); its long form (over a million)
+# is in make test-faults with the other long runs. The commands the
 # end-to-end tests start are built once, here, into $(TESTBIN) and
 # $(TESTBIN)-failpoints: each package's TestMain takes them from
 # INV_TEST_BIN (internal/invdtest) and invtest from INV_INVD, instead of
@@ -37,7 +38,6 @@ test: vet test-bin
 	$(TESTENV) $(GO) test -race -count=1 -timeout 15m $(PKGS)
 	$(RACEENV) INV_TEST_BIN=$(TESTBIN)-failpoints $(GO) test -race -count=1 -timeout 10m -tags failpoints ./internal/failpoint/
 	$(RACEENV) INV_TEST_BIN=$(TESTBIN)-failpoints $(GO) test -race -count=1 -timeout 10m -tags failpoints -run 'TestFailpoint|TestInvdFailpoint' ./internal/clustertest/
-	$(GO) test -count=1 -timeout 20m -run 'TestModel' ./engine/
 
 .PHONY: test-bin
 test-bin:
@@ -78,11 +78,15 @@ cluster: build
 cluster-stop:
 	bash scripts/cluster.sh stop
 
-# The long fault run: random kills, restarts, partitions (of a minority
-# with the hot leader, on 5 nodes or more), delays and drops on a cluster of
-# FAULT_NODES (3) under load for FAULTS (5m), printing every fault and
-# check; then the short 5-node test.
+# The long runs, which make test runs in their short forms: the random
+# fault run (kills, restarts, partitions of a minority with the hot leader
+# on 5 nodes or more, delays and drops on a cluster of FAULT_NODES (3) under
+# load for FAULTS (5m), printing every fault and check) with the short
+# cluster fault tests beside it; then the engine's randomized model run at
+# full length (over a million commands) without the race detector, where it
+# runs ten times faster.
 FAULTS      ?= 5m
 FAULT_NODES ?= 3
 test-faults:
 	INV_FAULTS=$(FAULTS) INV_FAULT_NODES=$(FAULT_NODES) $(GO) test -count=1 -v -timeout 0 -run 'TestFaultsLong|TestFailover|TestFiveNodes|TestClusterTopology' ./internal/clustertest/
+	$(GO) test -count=1 -timeout 20m -run 'TestModel' ./engine/
