@@ -46,6 +46,7 @@ func shellBlocks(md []byte) []shellBlock {
 }
 
 func TestDocsRun(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("no bash")

@@ -5,6 +5,10 @@
 // must print the refusal's name and exit 1, with a hint naming the
 // command's SKU and store; usage errors exit 2; an unreachable server exits
 // 3 and says so once, without the library's prefixes.
+//
+// Every end-to-end test of this package starts servers of its own and runs
+// in parallel with the others (t.Parallel): most of their time is spent
+// waiting on processes, elections and sockets, not on the CPU.
 package main_test
 
 import (
@@ -91,6 +95,7 @@ func refused(t *testing.T, addr, name string, args ...string) {
 }
 
 func TestInvctl(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	p, err := invdtest.Start(invdtest.Options{Bin: bins["invd"], Data: t.TempDir() + "/data", Shards: 4,
 		Config: "heartbeat_timeout = 100ms\nelection_timeout = 100ms\nleader_lease_timeout = 50ms\n"})
 	if err != nil {
