@@ -32,7 +32,7 @@ vet:
 TESTBIN := $(abspath $(BIN))/race
 # GORACE: a race-enabled process sleeps a second before it exits unless
 # told otherwise (internal/invdtest/env.go says why that is safe here).
-RACEENV := GORACE=atexit_sleep_ms=0
+RACEENV := GORACE="$(strip $(GORACE) atexit_sleep_ms=0)"
 TESTENV  = $(RACEENV) INV_TEST_BIN=$(TESTBIN) INV_INVD=$(TESTBIN)/invd
 test: vet test-bin
 	$(TESTENV) $(GO) test -race -count=1 -timeout 15m $(PKGS)
