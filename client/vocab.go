@@ -76,24 +76,32 @@ const (
 // EventKind is the kind of a change in a shard's feed (Event.Kind).
 type EventKind = engine.EventKind
 
-// The event kinds of the change feed.
+// The event kinds of the change feed (the retired claim_settled and
+// claim_moved are never emitted and have no name here).
 const (
-	EvReserved     = engine.EvReserved
-	EvConfirmed    = engine.EvConfirmed
-	EvExtended     = engine.EvExtended
-	EvCancelled    = engine.EvCancelled
-	EvPickedUp     = engine.EvPickedUp
-	EvRescheduled  = engine.EvRescheduled
-	EvReturned     = engine.EvReturned
-	EvUnlocked     = engine.EvUnlocked
-	EvWindowPut    = engine.EvWindowPut
-	EvStockChanged = engine.EvStockChanged
-	EvCustomer     = engine.EvCustomer
-	EvBadCode      = engine.EvBadCode
-	EvLimitSet     = engine.EvLimitSet
-	EvStorePut     = engine.EvStorePut
-	EvStoreWindow  = engine.EvStoreWindow
-	EvHoldRefused  = engine.EvHoldRefused
+	EvReserved      = engine.EvReserved
+	EvConfirmed     = engine.EvConfirmed
+	EvExtended      = engine.EvExtended
+	EvCancelled     = engine.EvCancelled
+	EvExpired       = engine.EvExpired
+	EvPickedUp      = engine.EvPickedUp
+	EvNoShow        = engine.EvNoShow
+	EvRescheduled   = engine.EvRescheduled
+	EvReturned      = engine.EvReturned
+	EvLocked        = engine.EvLocked
+	EvUnlocked      = engine.EvUnlocked
+	EvItemPut       = engine.EvItemPut
+	EvWindowPut     = engine.EvWindowPut
+	EvStockChanged  = engine.EvStockChanged
+	EvCustomer      = engine.EvCustomer
+	EvBadCode       = engine.EvBadCode
+	EvClaimed       = engine.EvClaimed
+	EvClaimEnded    = engine.EvClaimEnded
+	EvLimitSet      = engine.EvLimitSet
+	EvStorePut      = engine.EvStorePut
+	EvStoreWindow   = engine.EvStoreWindow
+	EvClaimAnchored = engine.EvClaimAnchored
+	EvHoldRefused   = engine.EvHoldRefused
 )
 
 // Compression is a compression of large frames (WithCompression).
