@@ -4,7 +4,7 @@ BIN      := bin
 PKGS     := ./...
 FUZZTIME ?= 30s
 
-.PHONY: all build run test test-race test-long bench fuzz fuzz-seeds vet clean
+.PHONY: all build run test bench fuzz vet clean
 
 all: build
 
@@ -21,14 +21,28 @@ vet:
 	$(GO) vet -tags failpoints $(PKGS)
 
 # Everything under the race detector; then the failpoint tests, whose invd
-# is built with -tags failpoints (internal/failpoint, docs/adr/0060); then
-# the engine's long randomized run (over a million commands) once without
-# the race detector, where it runs ten times faster.
-test: vet
-	$(GO) test -race -count=1 -timeout 15m $(PKGS)
-	$(GO) test -race -count=1 -timeout 10m -tags failpoints ./internal/failpoint/
-	$(GO) test -race -count=1 -timeout 10m -tags failpoints -run 'TestFailpoint|TestInvdFailpoint' ./internal/clustertest/
-	$(GO) test -count=1 -timeout 20m -run 'TestModel' ./engine/
+# is built with -tags failpoints (internal/failpoint, docs/adr/0060). The
+# engine's randomized model run is in the first step in its short form
+# (80,000 commands under the race detector); its long form (over a million)
+# is in make test-faults with the other long runs. The commands the
+# end-to-end tests start are built once, here, into $(TESTBIN) and
+# $(TESTBIN)-failpoints: each package's TestMain takes them from
+# INV_TEST_BIN (internal/invdtest) and invtest from INV_INVD, instead of
+# each linking its own race-enabled invd.
+TESTBIN := $(abspath $(BIN))/race
+# GORACE: a race-enabled process sleeps a second before it exits unless
+# told otherwise (internal/invdtest/env.go says why that is safe here).
+RACEENV := GORACE="$(strip $(GORACE) atexit_sleep_ms=0)"
+TESTENV  = $(RACEENV) INV_TEST_BIN=$(TESTBIN) INV_INVD=$(TESTBIN)/invd
+test: vet test-bin
+	$(TESTENV) $(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(RACEENV) INV_TEST_BIN=$(TESTBIN)-failpoints $(GO) test -race -count=1 -timeout 10m -tags failpoints ./internal/failpoint/
+	$(RACEENV) INV_TEST_BIN=$(TESTBIN)-failpoints $(GO) test -race -count=1 -timeout 10m -tags failpoints -run 'TestFailpoint|TestInvdFailpoint' ./internal/clustertest/
+
+.PHONY: test-bin
+test-bin:
+	$(GO) build -race -o $(TESTBIN)/ ./cmd/invd ./cmd/invctl ./cmd/invbench
+	$(GO) build -race -tags failpoints -o $(TESTBIN)-failpoints/ ./cmd/invd
 
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./engine/ ./protocol/ ./raftstore/
@@ -64,14 +78,18 @@ cluster: build
 cluster-stop:
 	bash scripts/cluster.sh stop
 
-# The long fault run: random kills, restarts, partitions (of a minority
-# with the hot leader, on 5 nodes or more), delays and drops on a cluster of
-# FAULT_NODES (3) under load for FAULTS (5m), printing every fault and
-# check; then the short 5-node test.
+# The long runs, which make test runs in their short forms: the random
+# fault run (kills, restarts, partitions of a minority with the hot leader
+# on 5 nodes or more, delays and drops on a cluster of FAULT_NODES (3) under
+# load for FAULTS (5m), printing every fault and check) with the short
+# cluster fault tests beside it; then the engine's randomized model run at
+# full length (over a million commands) without the race detector, where it
+# runs ten times faster.
 FAULTS      ?= 5m
 FAULT_NODES ?= 3
 test-faults:
 	INV_FAULTS=$(FAULTS) INV_FAULT_NODES=$(FAULT_NODES) $(GO) test -count=1 -v -timeout 0 -run 'TestFaultsLong|TestFailover|TestFiveNodes|TestClusterTopology' ./internal/clustertest/
+	$(GO) test -count=1 -timeout 20m -run 'TestModel' ./engine/
 
 # One invd at scale (cmd/invscale, docs/BENCHMARKS.md "Scale"): loads
 # SCALE_ITEMS items (6,000,000) through pipelined puts, holds a share of

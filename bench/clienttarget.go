@@ -35,11 +35,12 @@ import (
 // With RunID "" the ids are exactly those of ids.go, and Load refuses a
 // server that already has the first item: the server must be fresh.
 //
-// Load. The catalog goes in with LoadWorkers goroutines (default 512)
-// sharing one Client: each puts an item and then its windows, one call at a
-// time, so up to LoadWorkers calls are pipelined and batched over the
-// Client's sockets; the engine's group commit makes one proposal of each
-// batch. A progress line goes to Progress every second.
+// Load. The SKUs' limits, then the catalog, go in with LoadWorkers
+// goroutines (default 512) sharing one Client: each sets a limit, or puts
+// an item and then its windows, one call at a time, so up to LoadWorkers
+// calls are pipelined and batched over the Client's sockets; the engine's
+// group commit makes one proposal of each batch. A progress line goes to
+// Progress every second.
 //
 // Dump reads the server's state for the invariant check:
 //   - every item of the catalog and its windows, with one ListItems per SKU
@@ -136,22 +137,30 @@ func (t *ClientTarget) Load(ctx context.Context, cat *Catalog) error {
 		return fmt.Errorf("reading %s/%s: %w", t.sku(first.SKU), first.Store, err)
 	}
 
-	if cat.LimitUnits > 0 {
-		for s := range cat.SKUs {
+	var limits, items, windows atomic.Int64
+	stop := t.progress("load", func() string {
+		return fmt.Sprintf("limits %d/%d, items %d/%d, windows %d/%d", limits.Load(), t.limitCount(cat),
+			items.Load(), cat.ItemCount(), windows.Load(), cat.WindowCount())
+	})
+	defer stop()
+	if t.limitCount(cat) > 0 {
+		// In parallel, as the items: one at a time, a thousand SKUs cost a
+		// thousand raft round trips end to end (most of a load on a cluster).
+		err := t.parallel(ctx, cat.SKUs, func(ctx context.Context, s int) error {
 			sku := t.sku(cat.SKU(int32(s)))
 			if err := t.admin.SetLimit(ctx, client.LimitSpec{SKU: sku, Limit: cat.LimitUnits}); err != nil {
 				return fmt.Errorf("limit of %s: %w", sku, err)
 			}
+			limits.Add(1)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var items, windows atomic.Int64
-	stop := t.progress("load", func() string {
-		return fmt.Sprintf("items %d/%d, windows %d/%d", items.Load(), cat.ItemCount(), windows.Load(), cat.WindowCount())
-	})
-	defer stop()
 	todo := make(chan CatalogItem, 1024)
 	var wg sync.WaitGroup
 	for range t.workers() {
@@ -182,6 +191,15 @@ func (t *ClientTarget) Load(ctx context.Context, cat *Catalog) error {
 		return err
 	}
 	return nil
+}
+
+// limitCount is the number of per-customer limits Load sets: one per SKU
+// when the catalog has a limit.
+func (t *ClientTarget) limitCount(cat *Catalog) int {
+	if cat.LimitUnits > 0 {
+		return cat.SKUs
+	}
+	return 0
 }
 
 func (t *ClientTarget) putItem(ctx context.Context, it *CatalogItem) error {

@@ -82,7 +82,7 @@ func joinMax(s []string, n int) string {
 
 // AdminAt sends one ADMIN step to the node at addr. A NOT_LEADER answer
 // comes back as a *NotLeaderError naming the leader.
-func (c *Client) AdminAt(ctx context.Context, addr string, req protocol.AdminRequest) (protocol.AdminReply, error) {
+func (c *Client) AdminAt(ctx context.Context, addr string, req AdminRequest) (AdminReply, error) {
 	if err := protocol.CheckAdmin(&req); err != nil {
 		return protocol.AdminReply{}, err
 	}
@@ -118,7 +118,7 @@ func (c *Client) AdminAt(ctx context.Context, addr string, req protocol.AdminReq
 // NotLeaderError is an ADMIN step refused by a node that does not lead the
 // shard. errors.Is(err, ErrNotLeader) holds.
 type NotLeaderError struct {
-	Hint protocol.NotLeader
+	Hint LeaderHint
 }
 
 func (e *NotLeaderError) Error() string {

@@ -101,6 +101,12 @@ func dialConn(ctx context.Context, cl *Client, n *node) (*conn, error) {
 	return c, nil
 }
 
+// tcpKeepAlive is the keep-alive period of the default dialer's
+// connections: a peer that vanished without a FIN (a pulled cable, a
+// crashed host) is noticed within a minute or so even on an idle
+// connection.
+const tcpKeepAlive = 15 * time.Second
+
 // defaultServerInFlight is assumed when a server announces no in-flight
 // limit: the server's documented default.
 const defaultServerInFlight = 4096
@@ -108,8 +114,7 @@ const defaultServerInFlight = 4096
 // handshake dials addr and exchanges HELLO; the subscription code shares it.
 func handshake(ctx context.Context, addr string, o *options) (net.Conn, *protocol.Reader, protocol.HelloReply, error) {
 	var hr protocol.HelloReply
-	d := net.Dialer{Timeout: o.dialTimeout, KeepAlive: 15 * time.Second}
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	nc, err := o.dial(ctx, addr)
 	if err != nil {
 		return nil, nil, hr, err
 	}

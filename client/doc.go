@@ -62,6 +62,13 @@
 // steady state a call allocates nothing (pooled call records, reused
 // buffers, no per-call closures).
 //
+// # Observing and dialing
+//
+// WithTracer sees every call start and end (op, shard, duration, code,
+// error), the shape an OpenTelemetry or Prometheus adapter needs;
+// WithLogger gets connections, topology changes and retries. WithDialer
+// opens the TCP connections (through a proxy, or a test's faulty network).
+//
 // # Change feed
 //
 // Subscribe follows one shard's events in order and resumes after the last
@@ -78,7 +85,10 @@
 //
 // It builds invd from the inv module the test depends on, once per test
 // process, unless WithBinary or the INV_INVD environment variable names one.
+// invtest.StartServer does the same outside a test (a TestMain, the
+// examples of this package).
 //
-// This package imports protocol and engine (types only) and the standard
-// library.
+// This package imports protocol and engine and the standard library; its
+// API names their types only through the aliases of vocab.go
+// (docs/adr/0087), so a program imports the client alone.
 package client

@@ -55,6 +55,11 @@ func runWithInvd(m *testing.M) int {
 		return 1
 	}
 	invdBin = bins["invd"]
+	if os.Getenv("INV_INVD") == "" {
+		// The examples start their servers with invtest: this binary, not
+		// a second build of it.
+		os.Setenv("INV_INVD", invdBin)
+	}
 	shared, err = invdtest.Start(invdtest.Options{Bin: invdBin, Data: filepath.Join(tmpRoot, "shared"),
 		Shards: 4, Config: quietConfig})
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 // errors.Is(err, ErrSoldOut) matches any ServerError of the same code, so a
 // caller tests refusals with errors.Is and reads the code with errors.As.
 type ServerError struct {
-	Code    engine.Code
+	Code    Code
 	Message string
 }
 
@@ -42,59 +42,59 @@ func (e *ServerError) Is(target error) bool {
 // sentinel of its code.
 var (
 	// Refusals of the engine: the request was applied and refused; nothing changed.
-	ErrBadRequest     = sentinel(engine.CodeBadRequest)
-	ErrUnknownItem    = sentinel(engine.CodeUnknownItem)
-	ErrSoldOut        = sentinel(engine.CodeSoldOut)
-	ErrWindowFull     = sentinel(engine.CodeWindowFull)
-	ErrLimitExceeded  = sentinel(engine.CodeLimitExceeded)
-	ErrBlocked        = sentinel(engine.CodeBlocked)
-	ErrNotOpen        = sentinel(engine.CodeNotOpen)
-	ErrClosed         = sentinel(engine.CodeClosed) // the item's sale window has closed (not the client: see ErrClientClosed)
-	ErrRateLimited    = sentinel(engine.CodeRateLimited)
-	ErrKeyConflict    = sentinel(engine.CodeKeyConflict)
-	ErrNotFound       = sentinel(engine.CodeNotFound)
-	ErrExpired        = sentinel(engine.CodeExpired)
-	ErrWrongState     = sentinel(engine.CodeWrongState)
-	ErrWrongStore     = sentinel(engine.CodeWrongStore) // a pickup by id at another store than the reservation's
-	ErrBadCode        = sentinel(engine.CodeBadCode)    // also a pickup by code alone whose code is another store's
-	ErrLocked         = sentinel(engine.CodeLocked)
-	ErrBelowPromised  = sentinel(engine.CodeBelowPromised)
-	ErrUnknownWindow  = sentinel(engine.CodeUnknownWindow)
-	ErrWindowConflict = sentinel(engine.CodeWindowConflict)
-	ErrLinkFailed     = sentinel(engine.CodeLinkFailed)
-	ErrTooMany        = sentinel(engine.CodeTooMany)
+	ErrBadRequest     = sentinel(CodeBadRequest)
+	ErrUnknownItem    = sentinel(CodeUnknownItem)
+	ErrSoldOut        = sentinel(CodeSoldOut)
+	ErrWindowFull     = sentinel(CodeWindowFull)
+	ErrLimitExceeded  = sentinel(CodeLimitExceeded)
+	ErrBlocked        = sentinel(CodeBlocked)
+	ErrNotOpen        = sentinel(CodeNotOpen)
+	ErrClosed         = sentinel(CodeClosed) // the item's sale window has closed (not the client: see ErrClientClosed)
+	ErrRateLimited    = sentinel(CodeRateLimited)
+	ErrKeyConflict    = sentinel(CodeKeyConflict)
+	ErrNotFound       = sentinel(CodeNotFound)
+	ErrExpired        = sentinel(CodeExpired)
+	ErrWrongState     = sentinel(CodeWrongState)
+	ErrWrongStore     = sentinel(CodeWrongStore) // a pickup by id at another store than the reservation's
+	ErrBadCode        = sentinel(CodeBadCode)    // also a pickup by code alone whose code is another store's
+	ErrLocked         = sentinel(CodeLocked)
+	ErrBelowPromised  = sentinel(CodeBelowPromised)
+	ErrUnknownWindow  = sentinel(CodeUnknownWindow)
+	ErrWindowConflict = sentinel(CodeWindowConflict)
+	ErrLinkFailed     = sentinel(CodeLinkFailed)
+	ErrTooMany        = sentinel(CodeTooMany)
 	// ErrWindowRequired: the item has pickup windows, and a reserve must
 	// name one (ReserveRequest.Window); GetItem lists them.
-	ErrWindowRequired = sentinelSaying(engine.CodeWindowRequired,
+	ErrWindowRequired = sentinelSaying(CodeWindowRequired,
 		"the item has pickup windows: reserve into one of them (GetItem lists them)")
 	// ErrTooEarly: a pickup before the reservation's pickup window starts;
 	// nothing was counted against the customer. Pickup returns, with it,
 	// a Result whose Window is the window's start.
-	ErrTooEarly = sentinelSaying(engine.CodeTooEarly,
+	ErrTooEarly = sentinelSaying(CodeTooEarly,
 		"the pickup window has not started yet: come back at its start")
 
 	// Refusals of the server and protocol: the request was not applied,
 	// except ErrTimeout and ErrInternal, whose outcome is unknown. The
 	// client retries busy, not_leader, unavailable, timeout and internal
 	// itself (RetryPolicy); a caller sees them only once retries ran out.
-	ErrUnauthorized = sentinel(engine.CodeUnauthorized)
-	ErrBusy         = sentinel(engine.CodeBusy)
-	ErrNotLeader    = sentinel(engine.CodeNotLeader)
-	ErrTooLarge     = sentinel(engine.CodeTooLarge)
-	ErrUnknownOp    = sentinel(engine.CodeUnknownOp)
-	ErrProtocol     = sentinel(engine.CodeProtocol)
-	ErrNoHello      = sentinel(engine.CodeNoHello)
-	ErrUnavailable  = sentinel(engine.CodeUnavailable)
-	ErrTimeout      = sentinel(engine.CodeTimeout)
-	ErrInternal     = sentinel(engine.CodeInternal)
+	ErrUnauthorized = sentinel(CodeUnauthorized)
+	ErrBusy         = sentinel(CodeBusy)
+	ErrNotLeader    = sentinel(CodeNotLeader)
+	ErrTooLarge     = sentinel(CodeTooLarge)
+	ErrUnknownOp    = sentinel(CodeUnknownOp)
+	ErrProtocol     = sentinel(CodeProtocol)
+	ErrNoHello      = sentinel(CodeNoHello)
+	ErrUnavailable  = sentinel(CodeUnavailable)
+	ErrTimeout      = sentinel(CodeTimeout)
+	ErrInternal     = sentinel(CodeInternal)
 	// ErrNotHeld is a node's answer to another node (a node that holds no
 	// replica of a shard); a client is not sent it, and retries it.
-	ErrNotHeld = sentinel(engine.CodeNotHeld)
+	ErrNotHeld = sentinel(CodeNotHeld)
 	// ErrDiskFull: the shard leader's disk is below its free-space reserve;
 	// writes are refused (not applied) until the operator frees space,
 	// reads still work. It is not retried: space rarely returns within a
 	// back-off.
-	ErrDiskFull = sentinel(engine.CodeDiskFull)
+	ErrDiskFull = sentinel(CodeDiskFull)
 )
 
 // Errors of the client itself.
@@ -155,7 +155,7 @@ func errorWithMessage(code engine.Code, msg string) error {
 
 // CodeOf returns the code of the *ServerError in err's chain: OK for nil,
 // and false when err carries no code (a context error, a dial failure ...).
-func CodeOf(err error) (engine.Code, bool) {
+func CodeOf(err error) (Code, bool) {
 	if err == nil {
 		return engine.OK, true
 	}

@@ -86,6 +86,8 @@ type options struct {
 	maxFrame        int
 	topologyRefresh time.Duration
 	drainTimeout    time.Duration
+	tracer          Tracer // nil: none (trace.go)
+	dialer          Dialer // nil: a net.Dialer with dialTimeout
 }
 
 func defaultOptions() options {
@@ -137,7 +139,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // WithCompression lets the server compress large replies (list reads) with
 // c, and the client compress large requests when the server asks for it.
 // Small frames are never compressed: on a LAN it costs more than it saves.
-func WithCompression(c protocol.Compression) Option {
+func WithCompression(c Compression) Option {
 	return func(o *options) { o.accept = o.accept.With(c) }
 }
 

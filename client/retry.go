@@ -24,17 +24,19 @@ type request struct {
 	cmds                 []engine.Command // kindCart: ids and keys already in place
 	stale                bool             // a read any replica may answer (ReadOption Stale)
 	staleAt              string           // the node to ask, for StaleAt; "": any
+	shard                int              // where the last attempt was routed, for a tracer; -1: no one shard
 
 	res     engine.Result
 	results []engine.Result    // kindCart: one per line
 	topo    *protocol.Topology // kindTopology
 }
 
-// exec runs a request to completion: routes it, sends it, and retries it
-// under the retry policy while its outcome is neither an answer nor a final
-// failure. An answer, refusals included, is left in r (r.res.Code); the
-// error is for calls that got no answer.
-func (c *Client) exec(ctx context.Context, r *request) error {
+// execAttempts runs a request to completion: routes it, sends it, and
+// retries it under the retry policy while its outcome is neither an answer
+// nor a final failure. An answer, refusals included, is left in r
+// (r.res.Code); the error is for calls that got no answer. exec (trace.go)
+// calls it between a tracer's start and end.
+func (c *Client) execAttempts(ctx context.Context, r *request) error {
 	if !c.enter() {
 		return ErrClientClosed
 	}
@@ -129,7 +131,8 @@ func (c *Client) attempt(ctx context.Context, r *request, to *node) outcome {
 		if r.staleAt != "" {
 			n = c.nodeAt(r.staleAt)
 		} else {
-			n = rt.replicaFor(rt.shardOf(&k.cmd), c.rr.Add(1))
+			r.shard = rt.shardOf(&k.cmd)
+			n = rt.replicaFor(r.shard, c.rr.Add(1))
 		}
 	}
 	if n == nil {
@@ -144,6 +147,7 @@ func (c *Client) attempt(ctx context.Context, r *request, to *node) outcome {
 		if cmd != nil {
 			shard = rt.shardOf(cmd)
 		}
+		r.shard = shard
 		n = rt.nodeFor(shard, c.rr.Add(1))
 	}
 	cn, err := n.conn(ctx)

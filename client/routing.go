@@ -266,7 +266,7 @@ func (c *Client) followHint(nl protocol.NotLeader) *node {
 
 // Topology asks the cluster for its map, installs it for routing, and
 // returns it.
-func (c *Client) Topology(ctx context.Context) (protocol.Topology, error) {
+func (c *Client) Topology(ctx context.Context) (Topology, error) {
 	r := request{kind: kindTopology}
 	if err := c.exec(ctx, &r); err != nil {
 		return protocol.Topology{}, err

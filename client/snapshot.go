@@ -19,13 +19,13 @@ import (
 // statuses. Snapshot is sent once, not retried, and waits as long as ctx
 // allows (the request timeout does not apply: a large state takes a while
 // to write).
-func (c *Client) Snapshot(ctx context.Context) (protocol.SnapshotReply, error) {
+func (c *Client) Snapshot(ctx context.Context) (SnapshotReply, error) {
 	return c.SnapshotAt(ctx, c.seeds[0])
 }
 
 // SnapshotAt is Snapshot on the node at addr (host:port, a client address
 // of any node of the cluster: followers snapshot too).
-func (c *Client) SnapshotAt(ctx context.Context, addr string) (protocol.SnapshotReply, error) {
+func (c *Client) SnapshotAt(ctx context.Context, addr string) (SnapshotReply, error) {
 	if !c.enter() {
 		return protocol.SnapshotReply{}, ErrClientClosed
 	}

@@ -17,7 +17,7 @@ import (
 // NodeStatus is sent once, not retried (a node that does not answer is
 // what the caller wants to know about); it waits at most the request
 // timeout, or less if ctx ends first.
-func (c *Client) NodeStatus(ctx context.Context, addr string) (protocol.StatusReply, error) {
+func (c *Client) NodeStatus(ctx context.Context, addr string) (StatusReply, error) {
 	if !c.enter() {
 		return protocol.StatusReply{}, ErrClientClosed
 	}

@@ -29,18 +29,18 @@ func (p Position) After(q Position) bool {
 type Event struct {
 	Shard      int
 	Position   Position
-	Kind       engine.EventKind
+	Kind       EventKind
 	At         time.Time // the entry's time, stamped by the shard's leader
 	ID         uint64    // reservation id (reservation events)
 	SKU, Store string
 	Customer   string
 	Qty        int64 // units concerned
 	Window     time.Time
-	State      engine.State // the reservation's state after the change
-	PickupCode uint64       // EvConfirmed
-	Stock      int64        // the item's stock after EvItemPut / EvStockChanged
-	Tier       uint8        // EvCustomer
-	Blocked    bool         // EvCustomer
+	State      State  // the reservation's state after the change
+	PickupCode uint64 // EvConfirmed
+	Stock      int64  // the item's stock after EvItemPut / EvStockChanged
+	Tier       uint8  // EvCustomer
+	Blocked    bool   // EvCustomer
 }
 
 // Subscription follows one shard's change feed. Events arrive on Events()

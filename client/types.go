@@ -97,7 +97,7 @@ type UnlockRequest struct {
 // Result is a reservation as a mutating call left it.
 type Result struct {
 	ID        uint64
-	State     engine.State
+	State     State
 	Qty       int64
 	Window    time.Time // zero = no window
 	ExpiresAt time.Time // hold expiry (held) or pickup deadline (confirmed)
@@ -109,6 +109,15 @@ type Result struct {
 
 // PickupCodeString renders the pickup code as its 12 digits.
 func (r Result) PickupCodeString() string { return engine.FormatPickupCode(r.PickupCode) }
+
+// Barcode is the barcode-ready form of the pickup (the reservation's id
+// and its code, as a store's scanner reads them), or "" without a code.
+func (r Result) Barcode() string {
+	if r.PickupCode == 0 {
+		return ""
+	}
+	return engine.PickupBarcode(r.ID, r.PickupCode)
+}
 
 // Operator requests.
 
@@ -248,7 +257,7 @@ type Reservation struct {
 	SKU, Store, Customer string
 	Qty                  int64
 	Window               time.Time
-	State                engine.State
+	State                State
 	CreatedAt            time.Time
 	ExpiresAt            time.Time // hold expiry or pickup deadline
 	UpdatedAt            time.Time
@@ -257,8 +266,18 @@ type Reservation struct {
 	Locked               bool
 }
 
+// PickupCodeString renders the pickup code as its 12 digits ("" without
+// a code).
+func (r *Reservation) PickupCodeString() string {
+	if r.PickupCode == 0 {
+		return ""
+	}
+	return engine.FormatPickupCode(r.PickupCode)
+}
+
 // Barcode is the barcode-ready form of a confirmed reservation's pickup
-// (engine.PickupBarcode), or "" before it is confirmed.
+// (its id and code, as a store's scanner reads them), or "" before it is
+// confirmed.
 func (r *Reservation) Barcode() string {
 	if r.PickupCode == 0 {
 		return ""

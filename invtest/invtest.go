@@ -67,7 +67,8 @@ type Server struct {
 	// and closed when the test ends.
 	Client *client.Client
 
-	t    testing.TB
+	t    testing.TB // Start's; nil for StartServer
+	dir  string     // StartServer's folder, removed by Close
 	proc *invdtest.Proc
 }
 
@@ -103,12 +104,56 @@ func WithClientOptions(opts ...client.Option) Option {
 // to build or start it fails the test at once. Cleanup is registered on t.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	s, err := start(t.TempDir(), opts)
+	if err != nil {
+		t.Fatalf("invtest: %v", err)
+	}
+	s.t = t
+	t.Cleanup(s.cleanup)
+	return s
+}
+
+// StartServer starts invd outside a test: for a TestMain that shares one
+// server among its tests, or a runnable example. Its data lives in a
+// folder of its own that Close removes; the caller must call Close.
+func StartServer(opts ...Option) (*Server, error) {
+	dir, err := os.MkdirTemp("", "invtest-")
+	if err != nil {
+		return nil, fmt.Errorf("invtest: %w", err)
+	}
+	s, err := start(dir, opts)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("invtest: %w", err)
+	}
+	s.dir = dir
+	return s, nil
+}
+
+// Close closes the client, stops invd gracefully and, for a StartServer
+// server, removes its data. It reports a data race invd found.
+func (s *Server) Close() error {
+	if s.Client != nil {
+		s.Client.Close()
+	}
+	err := s.Stop()
+	if err == nil && s.proc.DataRace() {
+		err = fmt.Errorf("invtest: invd reported a data race:\n%s", s.proc.Logs())
+	}
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
+	}
+	return err
+}
+
+// start runs invd with its data under dir and dials the ready client.
+func start(dir string, opts []Option) (*Server, error) {
 	o := options{shards: 1}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.shards < 1 {
-		t.Fatalf("invtest: WithShards(%d): want 1 or more", o.shards)
+		return nil, fmt.Errorf("WithShards(%d): want 1 or more", o.shards)
 	}
 	bin := o.bin
 	if bin == "" {
@@ -117,26 +162,26 @@ func Start(t testing.TB, opts ...Option) *Server {
 	if bin == "" {
 		var err error
 		if bin, err = invdBinary(); err != nil {
-			t.Fatalf("invtest: %v", err)
+			return nil, err
 		}
 	}
 	config := testConfig
 	for _, c := range o.config {
 		config += strings.TrimRight(c, "\n") + "\n"
 	}
-	proc, err := invdtest.Start(invdtest.Options{Bin: bin, Data: filepath.Join(t.TempDir(), "data"),
+	proc, err := invdtest.Start(invdtest.Options{Bin: bin, Data: filepath.Join(dir, "data"),
 		Shards: o.shards, Config: config})
 	if err != nil {
-		t.Fatalf("invtest: %v", err)
+		return nil, err
 	}
-	s := &Server{Addr: proc.Addr(), HTTP: proc.Opts.HTTP, t: t, proc: proc}
-	t.Cleanup(s.cleanup)
+	s := &Server{Addr: proc.Addr(), HTTP: proc.Opts.HTTP, proc: proc}
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
 	defer cancel()
 	if s.Client, err = client.Dial(ctx, []string{s.Addr}, o.clientOpts...); err != nil {
-		t.Fatalf("invtest: dial %s: %v", s.Addr, err)
+		s.Kill()
+		return nil, fmt.Errorf("dial %s: %w", s.Addr, err)
 	}
-	return s
+	return s, nil
 }
 
 // Logs returns what invd wrote so far (its last 16 KiB).

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/invtest"
@@ -64,5 +65,33 @@ func TestOptions(t *testing.T) {
 	}
 	if err := srv.Stop(); err != nil { // and again, as the cleanup will
 		t.Fatal(err)
+	}
+}
+
+// TestStartServer: a server started outside a test (for a TestMain or an
+// example) serves, and Close stops it; a bad option is an error, not a
+// server.
+func TestStartServer(t *testing.T) {
+	ctx := context.Background()
+	srv, err := invtest.StartServer(invtest.WithShards(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Client.PutItem(ctx, client.ItemSpec{SKU: "sku1", Store: "s1", Stock: 1}); err != nil {
+		srv.Close()
+		t.Fatal(err)
+	}
+	addr := srv.Addr
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if c, err := client.Dial(dctx, []string{addr}, client.WithRetry(client.RetryPolicy{MaxAttempts: 1})); err == nil {
+		c.Close()
+		t.Fatalf("%s still serves after Close", addr)
+	}
+	if _, err := invtest.StartServer(invtest.WithShards(0)); err == nil {
+		t.Fatal("StartServer with 0 shards: no error")
 	}
 }

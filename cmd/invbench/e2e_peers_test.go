@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/invsys/inv/internal/invdtest"
 )
 
 func TestPeerTargetFlags(t *testing.T) {
@@ -101,6 +103,7 @@ func TestRedisTargetRun(t *testing.T) {
 	inv := `{"workload":"flash-spread","target":"inv","conns":4,"inflight":4,"scale":1000,"requests":3508,"errors":0,"ops_per_s":` +
 		fmt.Sprint(2*l.OpsPerS) + `,"p50_us":100,"p99_us":200,"p999_us":300,"invariant":"ok","complete":true}`
 	tab := exec.Command(bins["invbench"], "table")
+	tab.Env = invdtest.Env()
 	tab.Stdin = strings.NewReader(inv + "\n" + js + "\n")
 	table, err := tab.Output()
 	if err != nil || !strings.Contains(string(table), "| flash-spread | redis-always |") || !strings.Contains(string(table), "| 2.00x |") {

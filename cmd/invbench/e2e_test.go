@@ -88,6 +88,7 @@ type line struct {
 func invbench(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	cmd := exec.Command(bins["invbench"], args...)
+	cmd.Env = invdtest.Env()
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()

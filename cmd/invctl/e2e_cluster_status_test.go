@@ -19,6 +19,7 @@ import (
 )
 
 func TestInvctlClusterStatusThreeNodes(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	const shards = 2
 	c, err := invdtest.StartCluster(invdtest.ClusterOptions{Bin: bins["invd"], Dir: filepath.Join(t.TempDir(), "cluster"),
 		Nodes: 3, Shards: shards, Config: fastConfig})

@@ -46,6 +46,7 @@ func shellBlocks(md []byte) []shellBlock {
 }
 
 func TestDocsRun(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("no bash")
@@ -87,7 +88,7 @@ func TestDocsRun(t *testing.T) {
 			if err := os.Symlink(filepath.Join(repo, "examples"), filepath.Join(dir, "examples")); err != nil {
 				t.Fatal(err)
 			}
-			env := append(os.Environ(), "INV_ADDR="+p.Addr(), "INV_TOKEN=", "HOME="+dir)
+			env := append(invdtest.Env(), "INV_ADDR="+p.Addr(), "INV_TOKEN=", "HOME="+dir)
 			for _, b := range blocks {
 				cmd := exec.Command(bash, "-e", "-o", "pipefail", "-c", b.text)
 				cmd.Dir, cmd.Env = dir, env

@@ -17,6 +17,7 @@ import (
 )
 
 func TestIDsAbove2to53(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	const shards = 64
 	p, err := invdtest.Start(invdtest.Options{Bin: bins["invd"], Data: t.TempDir() + "/data", Shards: shards,
 		Config: "heartbeat_timeout = 100ms\nelection_timeout = 100ms\nleader_lease_timeout = 50ms\n"})

@@ -53,6 +53,7 @@ func waitStatus(t *testing.T, addr, what string, cond func(statusOut) bool) stat
 // transfer-leader, remove-node, the refusals and usage errors, and a
 // stale read.
 func TestInvctlMembership(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	const shards = 2
 	c, err := invdtest.StartCluster(invdtest.ClusterOptions{Bin: bins["invd"], Dir: filepath.Join(t.TempDir(), "c"),
 		Nodes: 3, Shards: shards, Config: fastConfig + "log_level = warn\n"})
@@ -149,6 +150,7 @@ func TestInvctlMembership(t *testing.T) {
 
 // TestInvctlMembershipAlone: a single node refuses membership changes.
 func TestInvctlMembershipAlone(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	a := startServer(t, 1).Addr()
 	failed(t, a, 1, "cluster mode", "cluster", "drain", "1")
 }

@@ -90,6 +90,7 @@ type itemOut struct {
 }
 
 func TestInvctlItems(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	a := startServer(t, 4).Addr()
 	sku, store := "4710000000011", "TPE0001"
 	ok(t, a, "item", "put", "--sku", sku, "--store", store, "--stock", "10")
@@ -149,6 +150,7 @@ func TestInvctlItems(t *testing.T) {
 }
 
 func TestInvctlCustomersAndReservations(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	a := startServer(t, 4).Addr()
 	sku, store := "4710000000028", "TPE0003"
 	// win1 is later; win2 is open now, so that its orders may be picked up.
@@ -269,6 +271,7 @@ func checkIndexes(t *testing.T, shard int, r replicaOut) {
 }
 
 func TestInvctlClusterStatus(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	a := startServer(t, 3).Addr()
 	var before clusterOut
 	okJSON(t, a, &before, "cluster", "status")
@@ -365,6 +368,7 @@ func tailLines(t *testing.T, out string) []tailEvent {
 }
 
 func TestInvctlTail(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	a := startServer(t, 1).Addr()
 	sku, store := "4710000000035", "TPE0004"
 	ok(t, a, "item", "put", "--sku", sku, "--store", store, "--stock", "5")
@@ -386,6 +390,7 @@ func TestInvctlTail(t *testing.T) {
 	}
 	// Followed live: a change made while tail waits is printed.
 	cmd := exec.Command(bins["invctl"], "--addr", a, "tail", "--shard", "0", "--from", evs[2].Position, "--count", "1")
+	cmd.Env = invdtest.Env()
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	if err := cmd.Start(); err != nil {
@@ -407,6 +412,7 @@ func TestInvctlTail(t *testing.T) {
 }
 
 func TestInvctlImportExport(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	a := startServer(t, 4).Addr()
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.csv")
@@ -492,12 +498,13 @@ func writeFile(t *testing.T, path, text string) {
 }
 
 func TestInvctlSettings(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	p := startServer(t, 2)
 	sku, store := "4710000000073", "TPE0008"
 	ok(t, p.Addr(), "item", "put", "--sku", sku, "--store", store, "--stock", "1")
 	run := func(env []string, args ...string) (string, int) {
 		cmd := exec.Command(bins["invctl"], args...)
-		cmd.Env = append(os.Environ(), env...)
+		cmd.Env = append(invdtest.Env(), env...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()

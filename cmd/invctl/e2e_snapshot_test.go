@@ -20,6 +20,7 @@ import (
 )
 
 func TestInvctlSnapshot(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	const opToken, sfToken = "op-token-snapshot-e2e-0123456789", "sf-token-snapshot-e2e-0123456789"
 	hash := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
 	data := t.TempDir() + "/data"

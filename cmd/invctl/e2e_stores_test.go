@@ -15,6 +15,7 @@ import (
 )
 
 func TestInvctlStores(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	a := startServer(t, 4).Addr()
 	const store = "TPE0427"
 	out := ok(t, a, "store", "put", "--store", store, "--zone", "Asia/Taipei",

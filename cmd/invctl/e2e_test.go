@@ -5,6 +5,10 @@
 // must print the refusal's name and exit 1, with a hint naming the
 // command's SKU and store; usage errors exit 2; an unreachable server exits
 // 3 and says so once, without the library's prefixes.
+//
+// Every end-to-end test of this package starts servers of its own and runs
+// in parallel with the others (t.Parallel): most of their time is spent
+// waiting on processes, elections and sockets, not on the CPU.
 package main_test
 
 import (
@@ -43,6 +47,7 @@ func TestMain(m *testing.M) {
 func invctl(t *testing.T, addr string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(bins["invctl"], append([]string{"--addr", addr}, args...)...)
+	cmd.Env = invdtest.Env()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -90,6 +95,7 @@ func refused(t *testing.T, addr, name string, args ...string) {
 }
 
 func TestInvctl(t *testing.T) {
+	t.Parallel() // its own server: nothing shared with the other tests
 	p, err := invdtest.Start(invdtest.Options{Bin: bins["invd"], Data: t.TempDir() + "/data", Shards: 4,
 		Config: "heartbeat_timeout = 100ms\nelection_timeout = 100ms\nleader_lease_timeout = 50ms\n"})
 	if err != nil {

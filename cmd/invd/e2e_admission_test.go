@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -103,13 +103,13 @@ hello_timeout = 1m
 
 	// Clients with a token fill max_connections while the silent sockets
 	// hold the whole pre-HELLO budget: each HELLO evicts one of them.
-	clients := []*wireconn.Conn{admin}
+	clients := []*wire.Conn{admin}
 	for len(clients) < maxConns {
 		c := dialToken(t, p, storefrontToken)
 		want(t, c, engine.OK, reserve("SILENT", "S1", fmt.Sprintf("real-%d", len(clients)), 1))
 		clients = append(clients, c)
 	}
-	if _, err := wireconn.DialToken(p.Addr(), storefrontToken, 10*time.Second); wireconn.CodeOf(err) != engine.CodeBusy {
+	if _, err := wire.DialToken(p.Addr(), storefrontToken, 10*time.Second); wire.CodeOf(err) != engine.CodeBusy {
 		t.Fatalf("HELLO past max_connections %d: %v, want busy", maxConns, err)
 	}
 	m := waitMetrics(t, p, "the counts after the clients", func(m map[string]float64) bool {
@@ -134,7 +134,7 @@ func TestPerAddressLimit(t *testing.T) {
 	const perAddr = 5
 	p := startInvd(t, 2, fmt.Sprintf("max_connections_per_address = %d\nhello_timeout = 1m\n", perAddr))
 	settled(t, p)
-	var held []*wireconn.Conn
+	var held []*wire.Conn
 	for len(held) < perAddr-1 {
 		held = append(held, dial(t, p))
 	}

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 	"github.com/invsys/inv/server"
 )
@@ -41,9 +41,9 @@ token = store %s S2,S3
 		server.HashToken(storeS1Token), server.HashToken(storeS2Token))
 }
 
-func dialToken(t *testing.T, p *invdtest.Proc, token string) *wireconn.Conn {
+func dialToken(t *testing.T, p *invdtest.Proc, token string) *wire.Conn {
 	t.Helper()
-	c, err := wireconn.DialToken(p.Addr(), token, 10*time.Second)
+	c, err := wire.DialToken(p.Addr(), token, 10*time.Second)
 	if err != nil {
 		t.Fatalf("dial with token %q: %v", token, err)
 	}
@@ -53,10 +53,10 @@ func dialToken(t *testing.T, p *invdtest.Proc, token string) *wireconn.Conn {
 
 // wantRefused sends cmd and checks the ERROR code, then that the
 // connection still serves.
-func wantRefused(t *testing.T, c *wireconn.Conn, code engine.Code, cmd engine.Command) {
+func wantRefused(t *testing.T, c *wire.Conn, code engine.Code, cmd engine.Command) {
 	t.Helper()
 	_, err := c.Do(&cmd)
-	if got := wireconn.CodeOf(err); got != code {
+	if got := wire.CodeOf(err); got != code {
 		t.Fatalf("%s: got %v (%s), want %s", cmd.Op, err, got, code)
 	}
 	if err := c.Ping(7); err != nil {
@@ -148,7 +148,7 @@ func TestAuthRoles(t *testing.T) {
 		if err != nil || f.ReqID != id {
 			t.Fatalf("batch reply: %v %v", f.Op, err)
 		}
-		if code := wireconn.CodeOf(wireconn.ReplyError(f)); code != engine.CodeUnauthorized {
+		if code := wire.CodeOf(wire.ReplyError(f)); code != engine.CodeUnauthorized {
 			t.Fatalf("batch: %s, want unauthorized", code)
 		}
 		if after := getItem(t, op, "A", "S2"); !reflect.DeepEqual(before, after) {
@@ -165,8 +165,8 @@ func TestAuthRoles(t *testing.T) {
 	})
 
 	t.Run("STATUS is the operator's", func(t *testing.T) {
-		for _, c := range []*wireconn.Conn{web, s1} {
-			if _, err := c.Status(); wireconn.CodeOf(err) != engine.CodeUnauthorized {
+		for _, c := range []*wire.Conn{web, s1} {
+			if _, err := c.Status(); wire.CodeOf(err) != engine.CodeUnauthorized {
 				t.Fatalf("STATUS of a non-operator: %v, want unauthorized", err)
 			}
 			if err := c.Ping(7); err != nil { // the connection is kept
@@ -187,7 +187,7 @@ func TestAuthRoles(t *testing.T) {
 		if err := op.Send(protocol.AppendFrame(nil, protocol.OpStatus, 0, id, []byte{1})); err != nil {
 			t.Fatal(err)
 		}
-		if f, err := op.Next(); err != nil || f.ReqID != id || wireconn.CodeOf(wireconn.ReplyError(f)) != engine.CodeProtocol {
+		if f, err := op.Next(); err != nil || f.ReqID != id || wire.CodeOf(wire.ReplyError(f)) != engine.CodeProtocol {
 			t.Fatalf("STATUS with a payload: %v %v, want protocol_error", f.Op, err)
 		}
 		if err := op.Ping(8); err != nil {
@@ -197,8 +197,8 @@ func TestAuthRoles(t *testing.T) {
 
 	t.Run("unknown and missing tokens are refused at HELLO", func(t *testing.T) {
 		for _, tok := range []string{"", "guess", storefrontToken + "x", server.HashToken(operatorToken)} {
-			_, err := wireconn.DialToken(p.Addr(), tok, 5*time.Second)
-			if code := wireconn.CodeOf(err); code != engine.CodeUnauthorized {
+			_, err := wire.DialToken(p.Addr(), tok, 5*time.Second)
+			if code := wire.CodeOf(err); code != engine.CodeUnauthorized {
 				t.Fatalf("token %q: %v, want unauthorized", tok, err)
 			}
 		}
@@ -222,8 +222,8 @@ func TestAuthRotationOnSIGHUP(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, err := wireconn.DialToken(p.Addr(), storefrontToken, 5*time.Second)
-		if wireconn.CodeOf(err) == engine.CodeUnauthorized {
+		_, err := wire.DialToken(p.Addr(), storefrontToken, 5*time.Second)
+		if wire.CodeOf(err) == engine.CodeUnauthorized {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -267,7 +267,7 @@ func TestRefuseExposedWithoutTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	cleanupProc(t, &p)
-	c, err := wireconn.DialToken("127.0.0.1"+port, operatorToken, 10*time.Second)
+	c, err := wire.DialToken("127.0.0.1"+port, operatorToken, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,14 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 )
 
 // claimShop puts SKU sku with a limit of 2 at three stores, each in its
 // own shard, none of them customer's shard.
-func claimShop(t *testing.T, c *wireconn.Conn, sku, customer string, shards int) []string {
+func claimShop(t *testing.T, c *wire.Conn, sku, customer string, shards int) []string {
 	t.Helper()
 	home := protocol.ShardOfCustomer([]byte(customer), shards)
 	want(t, c, engine.OK, engine.Command{Op: engine.OpSetLimit, SKU: []byte(sku), Limit: 2}) // the SKU's, on every shard
@@ -48,7 +48,7 @@ func keyed(cmd engine.Command, key string) engine.Command {
 // eventually sends cmd with key-0, key-1 ... until it gives code (the
 // release of a claim follows its reservation's end by a few hundred
 // milliseconds; a refusal is kept for its key, so each try has its own).
-func eventually(t *testing.T, c *wireconn.Conn, code engine.Code, cmd engine.Command, key string) engine.Result {
+func eventually(t *testing.T, c *wire.Conn, code engine.Code, cmd engine.Command, key string) engine.Result {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for i := 0; ; i++ {
@@ -186,7 +186,7 @@ func TestLimitAcrossShards(t *testing.T) {
 		{Op: engine.OpGetClaim, Claim: []byte("k")},
 		{Op: engine.OpGetClaimHold, Claim: []byte("k")},
 	} {
-		if _, err := c.Do(&cmd); wireconn.CodeOf(err) != engine.CodeUnauthorized {
+		if _, err := c.Do(&cmd); wire.CodeOf(err) != engine.CodeUnauthorized {
 			t.Fatalf("%v from a client (claim %q, deadline %d): %v, want unauthorized", cmd.Op, cmd.Claim, cmd.Deadline, err)
 		}
 	}

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
-	"github.com/invsys/inv/internal/wireconn"
 )
 
 type crashItem struct {
@@ -86,7 +86,7 @@ func TestCrashRecovery(t *testing.T) {
 // crashWorker reserves, and confirms every fourth hold, until the server
 // dies or stop closes. A request whose reply never came goes to uncertain.
 func crashWorker(t *testing.T, addr, name string, items []crashItem, led *crashLedger, stop <-chan struct{}) {
-	c, err := wireconn.Dial(addr, 5*time.Second)
+	c, err := wire.Dial(addr, 5*time.Second)
 	if err != nil {
 		return // the kill came first
 	}
@@ -149,7 +149,7 @@ func (l *crashLedger) record(t *testing.T, item int, cmd *engine.Command, r engi
 // retryUncertain resends every request whose outcome was unknown, with its
 // idempotency key: the engine answers with the first outcome if it was
 // applied, and applies it now if not. Either way the ledger then knows.
-func retryUncertain(t *testing.T, c *wireconn.Conn, led *crashLedger) {
+func retryUncertain(t *testing.T, c *wire.Conn, led *crashLedger) {
 	led.mu.Lock()
 	pending := led.uncertain
 	led.uncertain = nil
@@ -174,7 +174,7 @@ func itemOfStore(store string) int {
 }
 
 // checkLedger compares the server's state with every acknowledgement.
-func checkLedger(t *testing.T, c *wireconn.Conn, items []crashItem, led *crashLedger) {
+func checkLedger(t *testing.T, c *wire.Conn, items []crashItem, led *crashLedger) {
 	t.Helper()
 	led.mu.Lock()
 	defer led.mu.Unlock()
@@ -214,7 +214,7 @@ func checkLedger(t *testing.T, c *wireconn.Conn, items []crashItem, led *crashLe
 }
 
 // getReservations reads many reservations, a BATCH per thousand.
-func getReservations(t *testing.T, c *wireconn.Conn, ids []uint64) []engine.Result {
+func getReservations(t *testing.T, c *wire.Conn, ids []uint64) []engine.Result {
 	t.Helper()
 	out := make([]engine.Result, 0, len(ids))
 	for len(ids) > 0 {
@@ -228,7 +228,7 @@ func getReservations(t *testing.T, c *wireconn.Conn, ids []uint64) []engine.Resu
 			t.Fatal(err)
 		}
 		for i := range rs {
-			if err := wireconn.ReplyErrorOf(&rs[i]); err != nil {
+			if err := wire.ReplyErrorOf(&rs[i]); err != nil {
 				t.Fatalf("get_reservation %d: %v", ids[i], err)
 			}
 			out = append(out, rs[i].Result)

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -27,7 +27,7 @@ const customerShards = 16
 
 // everyShardStores puts sku at one store in each shard and returns the
 // stores by shard.
-func everyShardStores(t *testing.T, c *wireconn.Conn, sku string) []string {
+func everyShardStores(t *testing.T, c *wire.Conn, sku string) []string {
 	t.Helper()
 	stores := make([]string, customerShards)
 	for sh := range stores {
@@ -39,7 +39,7 @@ func everyShardStores(t *testing.T, c *wireconn.Conn, sku string) []string {
 
 // noShow reserves and confirms a unit at store for cust and waits until
 // its pickup deadline passes (pickup_period) and it is a no-show.
-func noShow(t *testing.T, c *wireconn.Conn, sku, store, cust string) {
+func noShow(t *testing.T, c *wire.Conn, sku, store, cust string) {
 	t.Helper()
 	r := want(t, c, engine.OK, reserve(sku, store, cust, 1))
 	want(t, c, engine.OK, onID(engine.OpConfirm, r.ID))
@@ -54,7 +54,7 @@ func noShow(t *testing.T, c *wireconn.Conn, sku, store, cust string) {
 
 // blockedEverywhere polls a reserve of cust at every shard's store until
 // each is refused blocked, within 10 s.
-func blockedEverywhere(t *testing.T, c *wireconn.Conn, sku string, stores []string, cust string) {
+func blockedEverywhere(t *testing.T, c *wire.Conn, sku string, stores []string, cust string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for sh, store := range stores {
@@ -73,7 +73,7 @@ func blockedEverywhere(t *testing.T, c *wireconn.Conn, sku string, stores []stri
 
 // everyShardAnswers checks, with no wait, that a reserve of cust at every
 // shard's store gives code.
-func everyShardAnswers(t *testing.T, c *wireconn.Conn, code engine.Code, sku string, stores []string, cust, after string) {
+func everyShardAnswers(t *testing.T, c *wire.Conn, code engine.Code, sku string, stores []string, cust, after string) {
 	t.Helper()
 	for sh, store := range stores {
 		if r := do(t, c, reserve(sku, store, cust, 1)); r.Code != code {
@@ -94,7 +94,7 @@ func awayStores(stores []string, cust string, n int) []string {
 	return out
 }
 
-func checkCustomer(t *testing.T, c *wireconn.Conn, cust string, blocked bool, noShows int64) {
+func checkCustomer(t *testing.T, c *wire.Conn, cust string, blocked bool, noShows int64) {
 	t.Helper()
 	r := want(t, c, engine.OK, engine.Command{Op: engine.OpGetCustomer, Customer: []byte(cust)})
 	if cu := r.Customer; cu == nil || cu.Blocked != blocked || cu.AutoBlocked != blocked || cu.NoShows != noShows {

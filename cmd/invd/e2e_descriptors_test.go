@@ -25,9 +25,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 	"github.com/invsys/inv/server"
 )
@@ -208,7 +208,7 @@ func TestOutOfDescriptors(t *testing.T) {
 		_, _ = nc.Write(protocol.AppendHello(nil, 1, &protocol.Hello{Version: 1, Client: "fd"}))
 		f, err := protocol.NewReader(nc, 0).Next()
 		if err == nil {
-			if wireconn.CodeOf(wireconn.ReplyError(f)) != engine.CodeBusy {
+			if wire.CodeOf(wire.ReplyError(f)) != engine.CodeBusy {
 				t.Fatalf("connect %d with no descriptor left: answered %s, want busy or closed", i, f.Op)
 			}
 			busy++
@@ -245,7 +245,7 @@ func TestOutOfDescriptors(t *testing.T) {
 	keepers = nil
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		c, err := wireconnDial(p.Addr())
+		c, err := wireDial(p.Addr())
 		if err == nil {
 			want(t, c, engine.OK, reserve("FD", "S1", "after", 1))
 			c.Close()

@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
-	"github.com/invsys/inv/internal/wireconn"
 )
 
 const (
@@ -79,7 +79,7 @@ func TestDiskFullRefusesWritesAndRecovers(t *testing.T) {
 	linesFull := p.LogLines("level=")
 	time.Sleep(time.Second) // a second of readings every 50 ms and refused writes
 	for i := range 20 {
-		if _, err := c.Do(ptr(reserve("D", "S1", fmt.Sprint("full", i), 1))); wireconn.CodeOf(err) != engine.CodeDiskFull {
+		if _, err := c.Do(ptr(reserve("D", "S1", fmt.Sprint("full", i), 1))); wire.CodeOf(err) != engine.CodeDiskFull {
 			t.Fatalf("write %d on a full disk: %v", i, err)
 		}
 	}
@@ -110,7 +110,7 @@ func TestDiskFullRefusesWritesAndRecovers(t *testing.T) {
 	if r := do(t, c, onID(engine.OpGetReservation, ids[0])); r.Code != engine.OK {
 		t.Fatalf("read after a restart on a full disk: %v", r.Code)
 	}
-	if _, err := c.Do(ptr(reserve("D", "S1", "after-restart", 1))); wireconn.CodeOf(err) != engine.CodeDiskFull {
+	if _, err := c.Do(ptr(reserve("D", "S1", "after-restart", 1))); wire.CodeOf(err) != engine.CodeDiskFull {
 		t.Fatalf("write after a restart on a full disk: %v", err)
 	}
 
@@ -155,7 +155,7 @@ func removeFile(t *testing.T, path string) {
 // waitWriteCode reserves until the answer has code (OK: a result; else an
 // ERROR reply), for at most 10 s, and returns that ERROR reply and how many
 // reserves were taken on the way.
-func waitWriteCode(t *testing.T, c *wireconn.Conn, code engine.Code) (last *wireconn.ErrorReply, accepted int) {
+func waitWriteCode(t *testing.T, c *wire.Conn, code engine.Code) (last *wire.ErrorReply, accepted int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for i := 0; ; i++ {
@@ -163,7 +163,7 @@ func waitWriteCode(t *testing.T, c *wireconn.Conn, code engine.Code) (last *wire
 		if err == nil && r.Code == engine.OK {
 			accepted++
 		}
-		var er *wireconn.ErrorReply
+		var er *wire.ErrorReply
 		switch {
 		case code == engine.OK && err == nil && r.Code == engine.OK:
 			return nil, accepted

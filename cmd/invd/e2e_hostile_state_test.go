@@ -22,12 +22,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 )
 
-func listItems(t *testing.T, c *wireconn.Conn) []engine.ItemInfo {
+func listItems(t *testing.T, c *wire.Conn) []engine.ItemInfo {
 	t.Helper()
 	return want(t, c, engine.OK, engine.Command{Op: engine.OpListItems}).Items
 }
@@ -165,7 +165,7 @@ func TestHostileNothingChanges(t *testing.T) {
 	t.Run("wrong roles", func(t *testing.T) {
 		ret := onID(engine.OpReturn, h.ID)
 		for _, c := range []struct {
-			conn *wireconn.Conn
+			conn *wire.Conn
 			cmd  engine.Command
 		}{
 			{web, putItem("X", "S1", 1)},

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -137,7 +137,7 @@ func TestHostileInput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			switch code := wireconn.CodeOf(wireconn.ReplyError(f)); {
+			switch code := wire.CodeOf(wire.ReplyError(f)); {
 			case f.Op == protocol.DomainOp(engine.OpGetItem):
 				ok++
 			case code == engine.CodeBusy:
@@ -168,7 +168,7 @@ func TestHostileInput(t *testing.T) {
 			switch {
 			case err == nil && f.Op == protocol.OpHello:
 				admitted++
-			case err == nil && wireconn.CodeOf(wireconn.ReplyError(f)) == engine.CodeBusy:
+			case err == nil && wire.CodeOf(wire.ReplyError(f)) == engine.CodeBusy:
 				refused++
 			default:
 				t.Fatalf("connection %d: %v %v", len(conns), f.Op, err)
@@ -244,7 +244,7 @@ func closedSoon(nc net.Conn, r *protocol.Reader) bool {
 }
 
 // stillServes checks the process and an older connection are unharmed.
-func stillServes(t *testing.T, p *invdtest.Proc, witness *wireconn.Conn) {
+func stillServes(t *testing.T, p *invdtest.Proc, witness *wire.Conn) {
 	t.Helper()
 	if !p.Alive() {
 		t.Fatal("invd died")

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -86,9 +86,9 @@ func cleanupProc(t *testing.T, pp **invdtest.Proc) {
 	})
 }
 
-func dial(t *testing.T, p *invdtest.Proc) *wireconn.Conn {
+func dial(t *testing.T, p *invdtest.Proc) *wire.Conn {
 	t.Helper()
-	c, err := wireconn.Dial(p.Addr(), 10*time.Second)
+	c, err := wire.Dial(p.Addr(), 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func dial(t *testing.T, p *invdtest.Proc) *wireconn.Conn {
 }
 
 // do sends one command and fails the test on anything but a result.
-func do(t *testing.T, c *wireconn.Conn, cmd engine.Command) engine.Result {
+func do(t *testing.T, c *wire.Conn, cmd engine.Command) engine.Result {
 	t.Helper()
 	r, err := c.Do(&cmd)
 	if err != nil {
@@ -107,7 +107,7 @@ func do(t *testing.T, c *wireconn.Conn, cmd engine.Command) engine.Result {
 }
 
 // want sends one command and checks its result's code.
-func want(t *testing.T, c *wireconn.Conn, code engine.Code, cmd engine.Command) engine.Result {
+func want(t *testing.T, c *wire.Conn, code engine.Code, cmd engine.Command) engine.Result {
 	t.Helper()
 	r := do(t, c, cmd)
 	if r.Code != code {
@@ -127,7 +127,7 @@ func reserve(sku, store, cust string, qty int64) engine.Command {
 
 func onID(op engine.Op, id uint64) engine.Command { return engine.Command{Op: op, ID: id} }
 
-func getItem(t *testing.T, c *wireconn.Conn, sku, store string) *engine.ItemInfo {
+func getItem(t *testing.T, c *wire.Conn, sku, store string) *engine.ItemInfo {
 	t.Helper()
 	r := want(t, c, engine.OK, engine.Command{Op: engine.OpGetItem, SKU: []byte(sku), Store: []byte(store)})
 	return r.Item
@@ -157,4 +157,4 @@ func restart(t *testing.T, p *invdtest.Proc) *invdtest.Proc {
 	return np
 }
 
-func wireconnDial(addr string) (*wireconn.Conn, error) { return wireconn.Dial(addr, 10*time.Second) }
+func wireDial(addr string) (*wire.Conn, error) { return wire.Dial(addr, 10*time.Second) }

@@ -25,9 +25,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -194,7 +194,7 @@ func TestOverloadPastCapacity(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := wireconnDial(p.Addr())
+			c, err := wireDial(p.Addr())
 			if err != nil {
 				errs <- err
 				return
@@ -236,7 +236,7 @@ func TestOverloadPastCapacity(t *testing.T) {
 						lat = append(lat, time.Since(sent))
 						continue
 					}
-					code := wireconn.CodeOf(wireconn.ReplyError(f))
+					code := wire.CodeOf(wire.ReplyError(f))
 					if code != engine.CodeBusy {
 						mu.Lock()
 						other[code.String()]++

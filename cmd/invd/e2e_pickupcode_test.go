@@ -13,8 +13,8 @@ package main_test
 import (
 	"testing"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
-	"github.com/invsys/inv/internal/wireconn"
 )
 
 func TestPickupCodesOnlyInTheConfirmReply(t *testing.T) {
@@ -69,7 +69,7 @@ func TestPickupCodesOnlyInTheConfirmReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range rs {
-		if err := wireconn.ReplyErrorOf(&rs[i]); err != nil {
+		if err := wire.ReplyErrorOf(&rs[i]); err != nil {
 			t.Fatalf("batch entry %d: %v", i, err)
 		}
 	}

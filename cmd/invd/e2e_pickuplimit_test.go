@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
-	"github.com/invsys/inv/internal/wireconn"
 )
 
 const pickupLimitConfig = `
@@ -25,11 +25,11 @@ pickup_burst_per_store = 6
 
 // guess tries a pickup by code alone and reports whether it reached the
 // engine (any result) or was rate limited; anything else fails the test.
-func guess(t *testing.T, c *wireconn.Conn, store string, code uint64) bool {
+func guess(t *testing.T, c *wire.Conn, store string, code uint64) bool {
 	t.Helper()
 	cmd := engine.Command{Op: engine.OpPickup, Store: []byte(store), PickupCode: code}
 	_, err := c.Do(&cmd)
-	switch wireconn.CodeOf(err) {
+	switch wire.CodeOf(err) {
 	case engine.CodeInternal:
 		if err != nil {
 			t.Fatalf("pickup: %v", err)

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -84,7 +84,7 @@ func TestProtocol(t *testing.T) {
 			t.Fatalf("%d entries for %d commands", len(rs), len(cmds))
 		}
 		for i := range rs {
-			if err := wireconn.ReplyErrorOf(&rs[i]); err != nil {
+			if err := wire.ReplyErrorOf(&rs[i]); err != nil {
 				t.Fatalf("entry %d: %v", i, err)
 			}
 			if rs[i].Result.Code != wantCodes[i] {
@@ -145,7 +145,7 @@ func TestProtocol(t *testing.T) {
 			}
 			last = f.ReqID
 			var r engine.Result
-			if err := wireconn.ReplyError(f); err != nil {
+			if err := wire.ReplyError(f); err != nil {
 				t.Fatalf("request %d: %v", f.ReqID, err)
 			}
 			if err := protocol.DecodeResult(f.Payload, &r); err != nil || r.Code != engine.OK {
@@ -199,14 +199,14 @@ func TestProtocol(t *testing.T) {
 		}
 		for pruneWait := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 			_, _, err = dial(t, p).Subscribe(2, 1)
-			if wireconn.CodeOf(err) == engine.CodeNotFound {
+			if wire.CodeOf(err) == engine.CodeNotFound {
 				break
 			}
 			if time.Now().After(pruneWait) {
 				t.Fatalf("subscribe from a pruned position: %v, want not_found", err)
 			}
 		}
-		if _, _, err := dial(t, p).Subscribe(shards, 0); wireconn.CodeOf(err) != engine.CodeBadRequest {
+		if _, _, err := dial(t, p).Subscribe(shards, 0); wire.CodeOf(err) != engine.CodeBadRequest {
 			t.Fatalf("subscribe to shard %d of %d: %v", shards, shards, err)
 		}
 	})

@@ -22,7 +22,7 @@ func TestRefusedFramesCounted(t *testing.T) {
 	for i := range badFlags {
 		cmd := reserve("R", "S1", "r", 1)
 		f := kept.exchange(t, flagged(protocol.AppendRequest(nil, uint32(10+i), &cmd), 0x40), nil, 0)
-		if code := wireconnCode(f); code != engine.CodeProtocol {
+		if code := frameCode(f); code != engine.CodeProtocol {
 			t.Fatalf("frame %d with a reserved flag bit: %s %s, want ERROR protocol", i, f.Op, code)
 		}
 	}
@@ -55,8 +55,8 @@ func TestRefusedFramesCounted(t *testing.T) {
 	}
 }
 
-// wireconnCode is the code of an ERROR frame, or OK for any other.
-func wireconnCode(f protocol.Frame) engine.Code {
+// frameCode is the code of an ERROR frame, or OK for any other.
+func frameCode(f protocol.Frame) engine.Code {
 	if f.Op != protocol.OpError {
 		return engine.OK
 	}

@@ -32,9 +32,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -169,7 +169,7 @@ type clientsRun struct {
 // runClients runs the witness on op, a reader that reads every reply, and n
 // connections that pipeline req and never read, for at least least and
 // then until the server has cut the n, at most most.
-func runClients(t *testing.T, p *invdtest.Proc, op *wireconn.Conn, req engine.Command, least, most time.Duration, n int) clientsRun {
+func runClients(t *testing.T, p *invdtest.Proc, op *wire.Conn, req engine.Command, least, most time.Duration, n int) clientsRun {
 	var run clientsRun
 	var peakKiB, replyPeak, pausedPeak atomic.Int64
 	stopSampling := sampleMemory(t, p, &peakKiB, &replyPeak, &pausedPeak)
@@ -229,7 +229,7 @@ func sumOf(m map[string]float64, name string) float64 {
 
 // stockWideSKU puts sku into n stores and returns the stores_with_stock
 // request that lists them all.
-func stockWideSKU(t *testing.T, c *wireconn.Conn, sku string, n int) engine.Command {
+func stockWideSKU(t *testing.T, c *wire.Conn, sku string, n int) engine.Command {
 	t.Helper()
 	for from := 0; from < n; from += 500 {
 		var cmds []engine.Command
@@ -241,7 +241,7 @@ func stockWideSKU(t *testing.T, c *wireconn.Conn, sku string, n int) engine.Comm
 			t.Fatal(err)
 		}
 		for i := range rs {
-			if err := wireconn.ReplyErrorOf(&rs[i]); err != nil || rs[i].Result.Code != engine.OK {
+			if err := wire.ReplyErrorOf(&rs[i]); err != nil || rs[i].Result.Code != engine.OK {
 				t.Fatalf("put_item: %v %s", err, rs[i].Result.Code)
 			}
 		}
@@ -326,7 +326,7 @@ type readerTally struct {
 // library does, until stop: none may be refused, the connection never cut.
 func readEveryReply(p *invdtest.Proc, req engine.Command, stop <-chan struct{}) readerTally {
 	var tally readerTally
-	c, err := wireconnDial(p.Addr())
+	c, err := wireDial(p.Addr())
 	if err != nil {
 		tally.err = err
 		return tally
@@ -350,7 +350,7 @@ func readEveryReply(p *invdtest.Proc, req engine.Command, stop <-chan struct{}) 
 		for range depth {
 			f, err := c.Next()
 			if err == nil && f.Op != protocol.DomainOp(engine.OpStoresWithStock) {
-				err = fmt.Errorf("reply %s: %w", f.Op, wireconn.ReplyError(f))
+				err = fmt.Errorf("reply %s: %w", f.Op, wire.ReplyError(f))
 			}
 			if err != nil {
 				tally.err = err
@@ -364,7 +364,7 @@ func readEveryReply(p *invdtest.Proc, req engine.Command, stop <-chan struct{}) 
 
 // witnessLatency runs small requests on c until until() and returns the
 // slowest round trip, or the first failure.
-func witnessLatency(c *wireconn.Conn, until func() bool) (time.Duration, error) {
+func witnessLatency(c *wire.Conn, until func() bool) (time.Duration, error) {
 	var slowest time.Duration
 	for !until() {
 		t0 := time.Now()

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -45,8 +45,8 @@ func TestGracefulStop(t *testing.T) {
 		if err != nil {
 			t.Fatalf("after %d replies: %v", answered, err)
 		}
-		if err := wireconn.ReplyError(f); err != nil {
-			if wireconn.CodeOf(err) != engine.CodeUnavailable {
+		if err := wire.ReplyError(f); err != nil {
+			if wire.CodeOf(err) != engine.CodeUnavailable {
 				t.Fatalf("request %d: %v", f.ReqID, err)
 			}
 			continue
@@ -63,7 +63,7 @@ func TestGracefulStop(t *testing.T) {
 			t.Fatalf("subscription ended without an ERROR: %v", err)
 		}
 		if f.ReqID == subID && f.Op == protocol.OpError {
-			if code := wireconn.CodeOf(wireconn.ReplyError(f)); code != engine.CodeUnavailable {
+			if code := wire.CodeOf(wire.ReplyError(f)); code != engine.CodeUnavailable {
 				t.Fatalf("subscription ended with %s", code)
 			}
 			break

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 	"github.com/invsys/inv/raftstore"
 )
@@ -105,8 +105,8 @@ func TestStores(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = wireconn.ReplyError(f)
-			if wireconn.CodeOf(err) != engine.CodeBadRequest || !strings.Contains(err.Error(), tc.say) {
+			err = wire.ReplyError(f)
+			if wire.CodeOf(err) != engine.CodeBadRequest || !strings.Contains(err.Error(), tc.say) {
 				t.Errorf("%s: %v, want bad_request saying %q", tc.op, err, tc.say)
 			}
 		}

@@ -27,10 +27,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -88,7 +88,7 @@ func tlsHello(t *testing.T, addr string, pool *x509.CertPool, token string) (net
 	if err != nil {
 		t.Fatalf("HELLO over TLS: %v", err)
 	}
-	return nc, r, wireconn.CodeOf(wireconn.ReplyError(f))
+	return nc, r, wire.CodeOf(wire.ReplyError(f))
 }
 
 func TestTLSListener(t *testing.T) {
@@ -124,14 +124,14 @@ func TestTLSListener(t *testing.T) {
 			continue
 		}
 		if f.ReqID == 1000 {
-			if c := wireconn.CodeOf(wireconn.ReplyError(f)); c != engine.CodeUnauthorized {
+			if c := wire.CodeOf(wire.ReplyError(f)); c != engine.CodeUnauthorized {
 				t.Fatalf("storefront restock over TLS: %s", c)
 			}
 			continue
 		}
 		var res engine.Result
 		if err := protocol.DecodeResult(f.Payload, &res); err != nil || res.Code != engine.OK {
-			t.Fatalf("reserve over TLS: %v %s %v", err, res.Code, wireconn.ReplyError(f))
+			t.Fatalf("reserve over TLS: %v %s %v", err, res.Code, wire.ReplyError(f))
 		}
 		ids = append(ids, res.ID)
 	}

@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
-	"github.com/invsys/inv/internal/wireconn"
 )
 
 func TestTornLogIsNeverSilent(t *testing.T) {
@@ -126,7 +126,7 @@ func cutNewestWAL(t *testing.T, data string, cut func(int64) int64) string {
 
 // checkAcked reads every acknowledged reservation; it fails the test when
 // fewer than atLeast are held, and returns how many are.
-func checkAcked(t *testing.T, c *wireconn.Conn, ids []uint64, atLeast int) int {
+func checkAcked(t *testing.T, c *wire.Conn, ids []uint64, atLeast int) int {
 	t.Helper()
 	kept := 0
 	for _, id := range ids {

@@ -21,9 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/internal/invdtest"
-	"github.com/invsys/inv/internal/loadgen"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -76,7 +76,7 @@ func TestLoad(t *testing.T) {
 		addr = p.Addr()
 		t.Logf("invd on %s, metrics on http://%s/metrics", addr, p.Opts.HTTP)
 	}
-	c, err := wireconnDial(addr)
+	c, err := wireDial(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestLoad(t *testing.T) {
 		t.Fatalf("put_item: %v %s", err, r.Code)
 	}
 
-	res, err := loadgen.Run(addr, conns, inflight, total, flashHotFrame)
+	res, err := wire.Run(addr, conns, inflight, total, flashHotFrame)
 	if err != nil {
 		t.Fatal(err)
 	}

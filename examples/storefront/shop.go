@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/invsys/inv/client"
-	"github.com/invsys/inv/engine"
 )
 
 // shop serves the storefront's JSON API on one shared client.
@@ -354,9 +353,9 @@ func orderID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 func orderOf(res client.Result) orderJSON {
 	o := orderJSON{ID: strconv.FormatUint(res.ID, 10), Qty: res.Qty, State: res.State.String()}
 	setTimes(&o, res.State, res.Window, res.ExpiresAt)
-	if res.PickupCode != 0 && res.State == engine.StateConfirmed { // a code is shown only while it can be used
+	if res.PickupCode != 0 && res.State == client.StateConfirmed { // a code is shown only while it can be used
 		o.PickupCode = res.PickupCodeString()
-		o.Barcode = engine.PickupBarcode(res.ID, res.PickupCode)
+		o.Barcode = res.Barcode()
 	}
 	return o
 }
@@ -365,15 +364,15 @@ func orderOfReservation(r *client.Reservation) orderJSON {
 	o := orderJSON{ID: strconv.FormatUint(r.ID, 10), SKU: r.SKU, Store: r.Store, Customer: r.Customer,
 		Qty: r.Qty, State: r.State.String()}
 	setTimes(&o, r.State, r.Window, r.ExpiresAt)
-	if r.PickupCode != 0 && r.State == engine.StateConfirmed {
-		o.PickupCode = engine.FormatPickupCode(r.PickupCode)
+	if r.PickupCode != 0 && r.State == client.StateConfirmed {
+		o.PickupCode = r.PickupCodeString()
 		o.Barcode = r.Barcode()
 	}
 	return o
 }
 
 // setTimes says what the expiry means in the order's state.
-func setTimes(o *orderJSON, st engine.State, window, expires time.Time) {
+func setTimes(o *orderJSON, st client.State, window, expires time.Time) {
 	if !window.IsZero() {
 		o.Window = &window
 	}
@@ -381,9 +380,9 @@ func setTimes(o *orderJSON, st engine.State, window, expires time.Time) {
 		return
 	}
 	switch st {
-	case engine.StateHeld:
+	case client.StateHeld:
 		o.HeldUntil = &expires
-	case engine.StateConfirmed:
+	case client.StateConfirmed:
 		o.PickupDeadline = &expires
 	}
 }

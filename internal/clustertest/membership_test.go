@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/internal/invdtest"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 	"github.com/invsys/inv/server"
 )
@@ -286,7 +286,7 @@ func TestMembershipAddTransferRemove(t *testing.T) {
 // nodeTopology asks the node at addr itself for TOPOLOGY.
 func nodeTopology(t *testing.T, addr, token string) protocol.Topology {
 	t.Helper()
-	wc, err := wireconn.DialToken(addr, token, 5*time.Second)
+	wc, err := wire.DialToken(addr, token, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func nodeTopology(t *testing.T, addr, token string) protocol.Topology {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := wireconn.ReplyError(f); err != nil {
+	if err := wire.ReplyError(f); err != nil {
 		t.Fatal(err)
 	}
 	var topo protocol.Topology

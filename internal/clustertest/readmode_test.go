@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/bench/wire"
 	"github.com/invsys/inv/client"
 	"github.com/invsys/inv/engine"
-	"github.com/invsys/inv/internal/wireconn"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -62,7 +62,7 @@ func TestReadModes(t *testing.T) {
 		t.Errorf("30 reads moved shard 0's applied index from %d to %d", before, after)
 	}
 	linearAt := func(node int) (engine.Result, error) {
-		wc, err := wireconn.Dial(c.Clients[node], 5*time.Second)
+		wc, err := wire.Dial(c.Clients[node], 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +71,7 @@ func TestReadModes(t *testing.T) {
 	}
 
 	// A follower refuses a linearizable read, and answers a stale one.
-	if _, err := linearAt(follower); wireconn.CodeOf(err) != engine.CodeNotLeader {
+	if _, err := linearAt(follower); wire.CodeOf(err) != engine.CodeNotLeader {
 		t.Errorf("linearizable read at a follower: %v, want not_leader", err)
 	}
 	waitFor(t, "the follower to apply the writes", 20*time.Second, func() bool {
@@ -126,7 +126,7 @@ func TestReadModes(t *testing.T) {
 	}
 
 	// The stale flag is for reads only.
-	wc, err := wireconn.Dial(c.Clients[leader], 5*time.Second)
+	wc, err := wire.Dial(c.Clients[leader], 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestReadModes(t *testing.T) {
 	}
 	if f, err := wc.Next(); err != nil {
 		t.Fatal(err)
-	} else if code := wireconn.CodeOf(wireconn.ReplyError(f)); code != engine.CodeProtocol {
+	} else if code := wire.CodeOf(wire.ReplyError(f)); code != engine.CodeProtocol {
 		t.Errorf("restock with the stale flag: %v, want protocol", code)
 	}
 	wc.Close()
@@ -179,7 +179,7 @@ func TestReadModes(t *testing.T) {
 // and returns its entries' results.
 func rawBatch(t *testing.T, addr string, stale bool, cmds []engine.Command) []protocol.BatchResult {
 	t.Helper()
-	wc, err := wireconn.Dial(addr, 5*time.Second)
+	wc, err := wire.Dial(addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func rawBatch(t *testing.T, addr string, stale bool, cmds []engine.Command) []pr
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := wireconn.ReplyError(f); err != nil {
+	if err := wire.ReplyError(f); err != nil {
 		t.Fatal(err)
 	}
 	rs, err := protocol.DecodeBatchResult(f.Payload, nil)

@@ -37,7 +37,15 @@ func Build(dir string, pkgs ...string) (map[string]string, error) {
 // BuildTags is Build with build tags (comma-separated, as go build -tags
 // takes them): "failpoints" builds an invd whose failpoints can be armed
 // (internal/failpoint; Options.Failpoints and FailpointHTTP).
+//
+// When PrebuiltEnv names a folder that holds every command already built
+// the same way (race detector and tags, read from each binary's build
+// information), those binaries are used and nothing is built: make test
+// builds them once for every package's tests instead of once per package.
 func BuildTags(dir, tags string, pkgs ...string) (map[string]string, error) {
+	if out, ok := prebuilt(os.Getenv(PrebuiltEnv), tags, pkgs); ok {
+		return out, nil
+	}
 	out := make(map[string]string, len(pkgs))
 	args := []string{"build", "-o", dir + string(os.PathSeparator)}
 	if RaceEnabled {
@@ -175,7 +183,7 @@ func Launch(o Options) (*Proc, error) {
 	if o.NoFileSoft > 0 || o.NoFileHard > 0 {
 		p.cmd = withNoFile(o, args)
 	}
-	p.cmd.Env = os.Environ()
+	p.cmd.Env = Env()
 	if o.Failpoints != "" {
 		p.cmd.Env = append(p.cmd.Env, "INV_FAILPOINTS="+o.Failpoints)
 	}

@@ -1,14 +1,15 @@
-// Package loadgen drives an inv server with closed-loop pipelined load over
-// raw protocol frames: C connections, each keeping P requests in flight,
-// each reply answered at once by the next request. It is the quick
-// measuring stick of the server's own tests (cmd/invd's TestLoad); the
-// bench harness with its workloads and reports is package bench.
+// This file drives an inv server with closed-loop pipelined load over raw
+// protocol frames: C connections, each keeping P requests in flight, each
+// reply answered at once by the next request. It is the quick measuring
+// stick of the server's own tests (cmd/invd's TestLoad); the harness with
+// its workloads and reports is package bench.
 //
 // Per connection one goroutine writes and reads: it reads replies from a
 // buffered reader and writes the requests that replace them in one write
 // once the reader's buffer is drained, so a busy connection costs about one
 // read and one write syscall per batch of replies, as a good client would.
-package loadgen
+
+package wire
 
 import (
 	"bufio"
@@ -114,14 +115,14 @@ func dialHello(addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.Write(protocol.AppendHello(nil, 1, &protocol.Hello{Version: 1, Client: "loadgen"})); err != nil {
+	if _, err := c.Write(protocol.AppendHello(nil, 1, &protocol.Hello{Version: 1, Client: "wire-load"})); err != nil {
 		c.Close()
 		return nil, err
 	}
 	r := protocol.NewReader(c, 0)
 	if f, err := r.Next(); err != nil || f.Op != protocol.OpHello {
 		c.Close()
-		return nil, fmt.Errorf("loadgen: HELLO: %v %v", f.Op, err)
+		return nil, fmt.Errorf("wire: HELLO: %v %v", f.Op, err)
 	}
 	return c, nil
 }
@@ -172,7 +173,7 @@ func drive(c net.Conn, inflight int, total int64, next *atomic.Int64, gen Gen) (
 			return lat, codes, err
 		}
 		if id == 0 || int(id) > inflight {
-			return lat, codes, fmt.Errorf("loadgen: reply to request id %d", id)
+			return lat, codes, fmt.Errorf("wire: reply to request id %d", id)
 		}
 		lat = append(lat, time.Since(sent[id]))
 		codes[code]++

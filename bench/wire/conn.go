@@ -1,9 +1,13 @@
-// Package wireconn is a small synchronous connection to an inv server: one
-// request, then its reply. It is what invctl and the end-to-end tests speak
-// until the client library (package client, with routing, pipelining and
-// retries) replaces it; it keeps to the protocol package and the standard
-// library so that the swap is mechanical.
-package wireconn
+// Package wire speaks inv's protocol in raw frames, for the tests that must
+// send what the client library never would (hostile frames, protocol
+// edges, exact pipelining) and for a quick measuring stick of the server:
+// Conn (this file) is a synchronous connection, one request then its reply;
+// Run (load.go) drives closed-loop pipelined load. Programs speak the
+// protocol through package client; this package and the client are the only
+// two speakers of the protocol. It lives under bench and not in it because
+// bench measures the system only through what a user's program sees (it
+// must not import protocol).
+package wire
 
 import (
 	"errors"
@@ -79,13 +83,13 @@ func DialToken(addr, token string, timeout time.Duration) (*Conn, error) {
 
 func (c *Conn) hello() error {
 	id := c.id()
-	c.buf = protocol.AppendHello(c.buf[:0], id, &protocol.Hello{Version: protocol.ProtocolVersion, Client: "wireconn", Token: c.token})
+	c.buf = protocol.AppendHello(c.buf[:0], id, &protocol.Hello{Version: protocol.ProtocolVersion, Client: "wire", Token: c.token})
 	f, err := c.roundTrip(id)
 	if err != nil {
 		return err
 	}
 	if f.Op != protocol.OpHello {
-		return fmt.Errorf("wireconn: HELLO answered with %s", f.Op)
+		return fmt.Errorf("wire: HELLO answered with %s", f.Op)
 	}
 	return protocol.DecodeHelloReply(f.Payload, &c.Hello)
 }
@@ -196,7 +200,7 @@ func (c *Conn) Ping(nonce uint64) error {
 	}
 	got, err := protocol.DecodePing(f.Payload)
 	if err == nil && got != nonce {
-		err = fmt.Errorf("wireconn: pong %d for ping %d", got, nonce)
+		err = fmt.Errorf("wire: pong %d for ping %d", got, nonce)
 	}
 	return err
 }
