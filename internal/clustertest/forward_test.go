@@ -1,10 +1,13 @@
-// Tests that a node of a 3-node cluster serves the customer-wide ops that
-// fan out to every shard (block, get_customer, list_reservations, pickup by
-// code alone) although it leads only some shards: each shard's part goes to
-// its leader, here or on another node (router/forward.go, SHARD_CALL). The
-// requests are sent on the raw protocol to one chosen node, so no client
-// routing can hide a missing forward; the cluster runs with tokens and a
-// cluster_token, so forwarding must authenticate.
+// Tests that a node of a 3-node cluster serves the ops that ask every shard
+// (list_reservations, get_customer's open counts) although it leads only
+// some shards: each shard's part goes to its leader, here or on another node
+// (router/forward.go, SHARD_CALL); and that the ops of one shard (block and
+// unblock at the customer's home, docs/adr/0072; a pickup by code alone at
+// the store's shard) are served by that shard's leader, while another node
+// answers NOT_LEADER naming it. The requests are sent on the raw protocol to
+// one chosen node, so no client routing can hide a missing forward; the
+// cluster runs with tokens and a cluster_token, so forwarding must
+// authenticate.
 package clustertest
 
 import (
@@ -70,25 +73,33 @@ func TestFanOutThroughAnyNode(t *testing.T) {
 		}
 	}
 
-	// Block through node 1, see it through node 2, unblock through node 3.
+	// Block and unblock at the customer's home's leader (another node
+	// answers NOT_LEADER naming it); the block seen through every node.
 	raws := []*rawConn{rawDial(t, c.Clients[0], fwdOperatorToken), rawDial(t, c.Clients[1], fwdOperatorToken),
 		rawDial(t, c.Clients[2], fwdOperatorToken)}
-	if r := raws[0].call(t, &engine.Command{Op: engine.OpBlock, Customer: []byte("cust-f")}); r.Code != engine.OK {
-		t.Fatalf("block through node 1: %v", r.Code)
+	home := c.Leader(protocol.ShardOfCustomer([]byte("cust-f"), shards))
+	other := (home + 1) % 3
+	block := &engine.Command{Op: engine.OpBlock, Customer: []byte("cust-f")}
+	if f := raws[other].send(t, block); f.Op != protocol.OpNotLeader {
+		t.Fatalf("block through node %d, which does not lead the customer's home: %v, want NOT_LEADER", other+1, f.Op)
 	}
-	if r := raws[1].call(t, &engine.Command{Op: engine.OpGetCustomer, Customer: []byte("cust-f")}); r.Code != engine.OK || !r.Customer.Blocked {
-		t.Fatalf("get_customer through node 2 after block: %v %+v", r.Code, r.Customer)
+	if r := raws[home].call(t, block); r.Code != engine.OK {
+		t.Fatalf("block through node %d: %v", home+1, r.Code)
 	}
-	if r := raws[2].call(t, &engine.Command{Op: engine.OpUnblock, Customer: []byte("cust-f")}); r.Code != engine.OK {
-		t.Fatalf("unblock through node 3: %v", r.Code)
+	for node := range 3 {
+		if r := raws[node].call(t, &engine.Command{Op: engine.OpGetCustomer, Customer: []byte("cust-f")}); r.Code != engine.OK || !r.Customer.Blocked {
+			t.Fatalf("get_customer through node %d after block: %v %+v", node+1, r.Code, r.Customer)
+		}
+	}
+	if r := raws[home].call(t, &engine.Command{Op: engine.OpUnblock, Customer: []byte("cust-f")}); r.Code != engine.OK {
+		t.Fatalf("unblock through node %d: %v", home+1, r.Code)
 	}
 
-	// Pickup by code alone, each through a node that does not lead the
-	// reservation's shard.
+	// Pickup by code alone, each through the leader of its store's shard
+	// (which holds every reservation of the store).
 	done := 0
 	for id, code := range codes {
-		shard := int(engine.ShardOfID(id))
-		node := (c.Leader(shard) + 1) % 3
+		node := c.Leader(protocol.ShardOfStore([]byte(stores[id]), shards))
 		r := raws[node].call(t, &engine.Command{Op: engine.OpPickup, Store: []byte(stores[id]), PickupCode: code})
 		if r.Code != engine.OK || r.ID != id || r.State != engine.StatePickedUp {
 			t.Fatalf("pickup by code of %d through node %d: %v id %d state %v", id, node+1, r.Code, r.ID, r.State)
@@ -159,6 +170,25 @@ func rawDialCode(t *testing.T, addr, token string) (*rawConn, engine.Code) {
 		return nil, e.Code
 	}
 	return rc, engine.OK
+}
+
+// send sends cmd and returns the reply's frame, whatever it is.
+func (rc *rawConn) send(t *testing.T, cmd *engine.Command) protocol.Frame {
+	t.Helper()
+	rc.seq++
+	_ = rc.nc.SetDeadline(time.Now().Add(15 * time.Second))
+	if _, err := rc.nc.Write(protocol.AppendRequest(nil, rc.seq, cmd)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f, err := rc.rd.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.ReqID == rc.seq {
+			return f
+		}
+	}
 }
 
 // call sends cmd and returns its result; ERROR and NOT_LEADER replies fail

@@ -58,7 +58,7 @@ type item struct {
 // a few hundred requests (about a seventh of them to the windowed item,
 // some of those cancelled again).
 const (
-	windowQuota     = 10
+	windowQuota     = 4
 	customerLimit   = 3
 	limitedCustomer = 4 // customers of the limited item
 )
