@@ -21,6 +21,7 @@ func (s *state) apply(now int64, cmds []Command) ([]Result, []Event) {
 		s.claims.age(s.now - int64(s.cfg.claimAnswerRetention()))
 	}
 	s.collectFinished()
+	s.ageMarks()
 	for i := 0; i < len(cmds); {
 		if !cmds[i].Linked {
 			s.results = append(s.results, s.applyKeyed(&cmds[i]))
@@ -258,6 +259,8 @@ func (s *state) applyOne(c *Command) Result {
 		return s.customerCopy(c)
 	case OpNoShow:
 		return s.noShowMsg(c)
+	case OpSetMarkRule:
+		return s.setMarkRule(c)
 	}
 	if c.Op.ReadOnly() && c.Op.Valid() {
 		return s.read(c)

@@ -110,6 +110,7 @@ func (s *state) namingClaim(r *reservation) Result {
 	res := resResult(r)
 	info := s.resInfo(r)
 	res.Reservation = &info
+	res.Marks = r.marks
 	return res
 }
 
@@ -123,6 +124,8 @@ func (s *state) replayed(c *Command, res Result) Result {
 	if c.Op == OpReserve && res.Code == OK {
 		if r := s.findRes(res.ID); r != nil && r.claimSt == claimProvisional {
 			return s.namingClaim(r)
+		} else if r != nil {
+			res.Marks = r.marks // the idempotency entry keeps no marks; the reservation does
 		}
 	}
 	return res

@@ -35,6 +35,7 @@ const (
 	CodeWindowRequired Code = 23 // a reserve without a pickup window of an item that has windows: pick one
 	CodeTooEarly       Code = 24 // a pickup before the reservation's pickup window starts (no attempt counted)
 	CodeOutOfOrder     Code = 25 // an outbox message that is not the next one from its shard: the sender resends from its first undelivered one
+	CodeMarked         Code = 36 // the reserve's screening marks hit the item's mark rule (marks.go); the reply carries the marks
 
 	// Refusals of the server and protocol (never produced by the engine).
 	CodeUnauthorized Code = 64 // missing or wrong token, or the role may not do this
@@ -78,6 +79,7 @@ var codeNames = map[Code]string{
 	CodeWindowRequired: "window_required",
 	CodeTooEarly:       "too_early",
 	CodeOutOfOrder:     "out_of_order",
+	CodeMarked:         "marked",
 	CodeUnauthorized:   "unauthorized",
 	CodeBusy:           "busy",
 	CodeNotLeader:      "not_leader",

@@ -84,7 +84,13 @@ const (
 	// message kinds, so they change state although numbered among the reads.
 	OpCustomerCopy Op = 43 // Customer, Tier, Qty (the block: BlockNone, BlockOperator, BlockNoShows), ToShard (where it applies), FromShard, Seq: the home's copy of a customer's block and tier
 	OpNoShow       Op = 44 // Customer, ID (the reservation), Deadline (the no-show's time), FromShard, Seq: a no-show in another shard, counted at the customer's home
-	OpLast         Op = 44
+
+	// Screening marks (marks.go, docs/adr/0101). set_mark_rule changes
+	// state although numbered among the reads: ReadOnly names it.
+	OpSetMarkRule Op = 54 // SKU, Store, Marks: the marks that refuse a reserve of the item (0 = none)
+	OpListByMark  Op = 55 // Marks (0 = any mark): held and confirmed reservations with any of them
+	OpGetMarkRule Op = 56 // SKU, Store: the item's rule
+	OpLast        Op = 56
 )
 
 var opNames = map[Op]string{
@@ -101,6 +107,7 @@ var opNames = map[Op]string{
 	OpListItems: "list_items", OpPutStore: "put_store", OpPutStoreWindow: "put_store_window",
 	OpGetStore: "get_store", OpGetClaim: "get_claim", OpGetClaimHold: "get_claim_hold",
 	OpRegisterKey: "register_key", OpCustomerCopy: "customer_copy", OpNoShow: "no_show",
+	OpSetMarkRule: "set_mark_rule", OpListByMark: "list_by_mark", OpGetMarkRule: "get_mark_rule",
 }
 
 func (o Op) String() string {
@@ -116,7 +123,9 @@ func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
 // ReadOnly reports whether the op never changes state. Read-only ops still go
 // through Apply (so that they are linearizable when sent through the log) but
 // may also be served by Read on a replica that knows it is up to date.
-func (o Op) ReadOnly() bool { return o >= OpGetItem && o != OpRegisterKey && !o.Message() }
+func (o Op) ReadOnly() bool {
+	return o >= OpGetItem && o != OpRegisterKey && o != OpSetMarkRule && !o.Message()
+}
 
 // Mutating reports whether the op may change state and so takes an
 // idempotency key. The internal ops are idempotent by their claim's key or
@@ -197,6 +206,12 @@ type Command struct {
 	MemberCutoff int64
 	Tier         uint8 // OpSetTier
 
+	// Screening marks (marks.go). Prints are the storefront's opaque
+	// hashes of the reserve's payment, device and address (0 = not sent);
+	// Marks is set_mark_rule's rule and list_by_mark's filter.
+	Prints [NumPrints]uint64
+	Marks  Marks
+
 	// Rules that span shards (docs/adr/0070). Only nodes set these: the
 	// server refuses a client's request that carries any of them.
 	Claim     []byte // a claim's key K (the claim ops); on OpReserve, the claim on the customer's home that counts the hold's units
@@ -245,6 +260,9 @@ type Result struct {
 	Window     int64
 	ExpiresAt  int64  // hold expiry (HELD) or pickup deadline (CONFIRMED)
 	PickupCode uint64 // set once confirmed
+	// Marks: a reserve's marks (also on its marked refusal), or an
+	// item's rule (set_mark_rule, get_mark_rule).
+	Marks Marks
 
 	Item         *ItemInfo
 	WindowInfo   *WindowInfo
@@ -324,6 +342,7 @@ type ReservationInfo struct {
 	// stock but cannot be confirmed, extended or rescheduled (claimhold.go).
 	// Engine reads only: the wire does not carry it.
 	Provisional bool
+	Marks       Marks // computed when the reservation was made (marks.go)
 }
 
 // CustomerInfo is a read of one customer.
@@ -371,15 +390,17 @@ const (
 	EvStoreWindow   EventKind = 23 // a store's pickup window was created or changed (Store, Window, Qty = the capacity)
 	EvClaimAnchored EventKind = 24 // a pending claim's hold was found by the home's sweep: it counts until released
 	EvHoldRefused   EventKind = 25 // a provisional hold ended: its claim was refused (item's shard; its units are back)
+	EvMarkRule      EventKind = 35 // an item's mark rule was set (SKU, Store, Qty = the rule's marks)
 )
 
-var eventNames = [...]string{"", "reserved", "confirmed", "extended", "cancelled", "expired",
+var eventNames = [...]string{0: "", "reserved", "confirmed", "extended", "cancelled", "expired",
 	"picked_up", "no_show", "rescheduled", "returned", "locked", "unlocked", "item_put",
 	"window_put", "stock_changed", "customer", "bad_code", "claimed", "claim_ended", "claim_settled",
-	"claim_moved", "limit_set", "store_put", "store_window_put", "claim_anchored", "hold_refused"}
+	"claim_moved", "limit_set", "store_put", "store_window_put", "claim_anchored", "hold_refused",
+	EvMarkRule: "mark_rule"}
 
 func (k EventKind) String() string {
-	if int(k) < len(eventNames) && k != 0 {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
 		return eventNames[k]
 	}
 	return "event_" + itoa(int64(k))
@@ -421,6 +442,7 @@ type Config struct {
 	NoShowPeriod         time.Duration // default 90 days
 	RatePerSecond        float64       // per-customer request rate; 0 = off (default off)
 	RateBurst            int           // bucket size (default max(1, RatePerSecond))
+	Marks                MarkConfig    // screening marks' thresholds (marks.go)
 }
 
 // Defaults of Config.
@@ -464,6 +486,7 @@ func (c Config) WithDefaults() Config {
 	if c.NoShowPeriod <= 0 {
 		c.NoShowPeriod = DefaultNoShowPeriod
 	}
+	c.Marks = c.Marks.withDefaults()
 	if c.RatePerSecond > 0 && c.RateBurst <= 0 {
 		c.RateBurst = int(c.RatePerSecond)
 		if c.RateBurst < 1 {

@@ -69,8 +69,10 @@ type Stats struct {
 	Outcomes        [8]int64 // reservations that reached each State (index State)
 	// Refusals counts refusals by Code (domain codes only), by their
 	// reason: a pickup by code alone whose code is another store's counts
-	// under CodeWrongStore though it is answered CodeBadCode.
-	Refusals [32]int64
+	// under CodeWrongStore though it is answered CodeBadCode. Every
+	// domain code (below 64) has its place; the snapshot's core keeps the
+	// first 32 and the marks section the rest (snapshot_marks.go).
+	Refusals [64]int64
 }
 
 // Snapshot writes the whole state to w. The same state always gives the same bytes.

@@ -31,6 +31,7 @@ func (s *state) expireDue() {
 		s.finish(r, StateNoShow)
 		s.resEvent(EvNoShow, r, int64(r.qty))
 		s.noShowAt(s.customers.at(r.cust), r.id) // counted at the customer's home (customers.go)
+		s.recordNoShow(r.cust)
 	}
 }
 

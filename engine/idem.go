@@ -109,6 +109,14 @@ func Fingerprint(c *Command) uint64 {
 			h = fnvU64(h, uint64(len(c.Zone)))
 			h = fnv64(h, c.Zone)
 		}
+		if c.Marks != 0 { // set_mark_rule; likewise absent elsewhere
+			h = fnvU64(h, uint64(c.Marks)|1<<32)
+		}
+	}
+	if c.Prints != [NumPrints]uint64{} { // a reserve's fingerprints, when it sends any
+		for _, p := range c.Prints {
+			h = fnvU64(h, p)
+		}
 	}
 	return h
 }

@@ -32,6 +32,7 @@ const (
 	undoPIN
 	undoOutbox
 	undoHoldKey
+	undoFn
 )
 
 type undo struct {
@@ -53,6 +54,7 @@ type undo struct {
 	oldC   customer
 	res    *reservation
 	oldR   reservation
+	fn     func() // undoFn: restores what a table of its own changed (marks.go)
 }
 
 func (j *journal) item(it *item) {
@@ -121,6 +123,14 @@ func (j *journal) holdKey(key string, old uint64, had bool) {
 	}
 }
 
+// fn records how to undo a change to state that keeps its own tables
+// (the marks' maps): the closure restores what the change replaced.
+func (j *journal) fn(undoIt func()) {
+	if j.on {
+		j.entries = append(j.entries, undo{kind: undoFn, fn: undoIt})
+	}
+}
+
 // begin starts journaling a linked group.
 func (s *state) begin() {
 	s.j.on = true
@@ -172,6 +182,8 @@ func (s *state) rollback() {
 			} else {
 				delete(s.holds.byKey, u.name)
 			}
+		case undoFn:
+			u.fn()
 		case undoPIN:
 			if u.had {
 				s.pins.put(u.key, u.val)

@@ -186,6 +186,7 @@ func (s *state) pickup(c *Command) Result {
 	r.state = StatePickedUp
 	r.updatedAt = s.now
 	r.expiresAt = 0
+	s.recordPickup(r.cust)
 	cu := s.customers.at(r.cust)
 	s.j.customer(cu)
 	cu.active--

@@ -92,6 +92,10 @@ func (s *state) read(c *Command) Result {
 		return s.getClaim(c)
 	case OpGetClaimHold:
 		return s.getClaimHold(c)
+	case OpListByMark:
+		return s.listByMark(c)
+	case OpGetMarkRule:
+		return s.getMarkRule(c)
 	}
 	return Result{Code: CodeBadRequest}
 }
@@ -127,7 +131,7 @@ func (s *state) resInfo(r *reservation) ReservationInfo {
 	info := ReservationInfo{ID: r.id, SKU: it.skuName(), Store: it.storeName(),
 		Customer: s.customers.at(r.cust).id, Qty: int64(r.qty), Window: r.window, State: r.state,
 		CreatedAt: r.createdAt, ExpiresAt: r.expiresAt, UpdatedAt: r.updatedAt, PickupCode: r.code,
-		Attempts: int64(r.attempts), Locked: r.locked}
+		Attempts: int64(r.attempts), Locked: r.locked, Marks: r.marks}
 	if r.cl != nil {
 		info.Claim, info.Provisional = r.cl.key, r.claimSt == claimProvisional
 	}

@@ -54,6 +54,10 @@ func (s *state) reserve(c *Command) Result {
 	if sw != nil && sw.used+qty > sw.quota || w != nil && w.used+qty > w.quota {
 		return s.refuse(CodeWindowFull)
 	}
+	marks := s.marksFor(cu, custSlot, c)
+	if refused, ok := s.markRefusal(itemSlot, marks); ok {
+		return refused
+	}
 	switch {
 	case len(c.Claim) > 0 || c.Deadline != 0:
 		// The customer's home counts the units (claim.go): the hold is
@@ -75,7 +79,7 @@ func (s *state) reserve(c *Command) Result {
 	}
 	r := s.newReservation()
 	r.item, r.cust, r.qty, r.fromShare = itemSlot, custSlot, qty, share
-	r.state, r.window = StateHeld, c.Window
+	r.state, r.window, r.marks = StateHeld, c.Window, marks
 	r.createdAt, r.updatedAt = s.now, s.now
 	r.expiresAt = s.now + int64(ttl)
 	if len(c.Claim) > 0 {
@@ -106,11 +110,14 @@ func (s *state) reserve(c *Command) Result {
 	s.due.push(dueEntry{at: r.expiresAt, id: r.id})
 	s.stats.ActiveHolds++
 	s.stats.Outcomes[StateHeld]++
+	s.recordReserve(custSlot, c)
 	s.resEvent(EvReserved, r, int64(qty))
 	if r.claimSt == claimProvisional {
 		return s.namingClaim(r) // the coordinator learns that the claim's answer decides the hold
 	}
-	return resResult(r)
+	res := resResult(r)
+	res.Marks = marks
+	return res
 }
 
 // memberReserved is the part of the item's member share still kept for

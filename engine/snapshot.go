@@ -11,13 +11,14 @@ import (
 
 // Snapshot format (all integers varints, strings length-prefixed):
 //
-//	magic "INVSNAP" version(5)
+//	magic "INVSNAP" version(6)
 //	now seq stats
 //	skus (with their limit), items, customers, owned (sorted by key),
 //	reservation slots (0 id = free), free list, pickup-code index (sorted),
 //	due heap (array order), finished queue, idempotency entries (oldest
 //	first), the claims and the outbox (snapshot_claims.go), the stores
-//	(snapshot_stores.go), the outbox's customer copies (snapshot_customers.go)
+//	(snapshot_stores.go), the outbox's customer copies (snapshot_customers.go),
+//	the screening marks (snapshot_marks.go)
 //
 // Everything is written in a fixed order (slab order, sorted map keys), so
 // the same state gives the same bytes; restore rebuilds the maps.
@@ -33,9 +34,15 @@ import (
 // entry is followed by its request's shard. Version 4 is still read (its
 // flags are 0 or 1), so a node of this version restores a folder of the
 // last one. Version 5 also added the customer copies (docs/adr/0072), its
-// last section: version 4 is read without it.
+// last section: version 4 is read without it. Version 6 added the
+// screening marks (snapshot_marks.go), its last section: versions 4 and 5
+// are read without it (no rules, no history, no marks).
 
-var snapMagic = []byte("INVSNAP\x05")
+var snapMagic = []byte("INVSNAP\x06")
+
+// snapCoreRefusals is how many refusal counts the core's stats keep (codes
+// 0..31, as in version 5); the marks section keeps the rest (version 6).
+const snapCoreRefusals = 32
 
 // snapVersionIdemFlags is the first version whose idempotency entries
 // carry flags rather than a bool.
@@ -117,6 +124,7 @@ func (s *state) snapshot(w io.Writer) error {
 	s.snapClaims(e)
 	s.snapStores(e)
 	s.snapCustomerCopies(e)
+	s.snapMarks(e)
 	return bw.Flush()
 }
 
@@ -128,7 +136,7 @@ func (s *state) snapStats(e *enc) {
 	for _, v := range st.Outcomes {
 		e.i(v)
 	}
-	for _, v := range st.Refusals {
+	for _, v := range st.Refusals[:snapCoreRefusals] {
 		e.i(v)
 	}
 }
@@ -359,6 +367,7 @@ func (s *state) restore(r io.Reader) error {
 	s.restoreClaims(d)
 	s.restoreStores(d)
 	s.restoreCustomerCopies(d, version)
+	s.restoreMarks(d, version)
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
 	}
@@ -379,7 +388,7 @@ func (s *state) restoreStats(d *dec) {
 	for i := range st.Outcomes {
 		st.Outcomes[i] = d.i()
 	}
-	for i := range st.Refusals {
+	for i := range st.Refusals[:snapCoreRefusals] {
 		st.Refusals[i] = d.i()
 	}
 }

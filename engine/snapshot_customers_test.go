@@ -76,7 +76,8 @@ func TestSnapshotFormat4(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Format 4 is format 5 without the last section (here: a count of 0).
-	v4 := append([]byte(nil), b.Bytes()[:b.Len()-1]...)
+	v5 := tbSnapV5(t, e)
+	v4 := append([]byte(nil), v5[:len(v5)-1]...)
 	v4[len(snapMagicOld)] = 4
 	if _, err := Restore(cfg, bytes.NewReader(v4)); err != nil {
 		t.Fatalf("format 4: %v", err)
@@ -86,7 +87,7 @@ func TestSnapshotFormat4(t *testing.T) {
 	if err := withCopies.Snapshot(&b); err != nil {
 		t.Fatal(err)
 	}
-	bad := append([]byte(nil), b.Bytes()...)
+	bad := tbSnapV5(t, withCopies)
 	bad[len(snapMagicOld)] = 4
 	if _, err := Restore(cfg, bytes.NewReader(bad)); err == nil {
 		t.Fatal("a format 4 snapshot with customer copies in its outbox restored")

@@ -35,6 +35,7 @@ type state struct {
 	claims claimTable // customer's home: claims on customers' limits by holds in other shards (claim.go)
 	holds  holdIndex  // item's shard: claimed reservations by claim key, provisional holds by deadline (claimhold.go)
 	out    outbox     // messages to other shards and the marks of messages from them (outbox.go)
+	marks  markState  // screening marks: item rules, customers' history here, fingerprints (marks.go)
 	// sent is the message the command being applied appended, if any (a
 	// cancel's or a return's release of its claim): its Result says so.
 	sent MessageRef
@@ -144,6 +145,7 @@ type reservation struct {
 	locked    bool
 	claimSt   claimState // a claimed hold: provisional, firm, or ended by a refused claim (claimhold.go)
 	claimCode Code       // claimEnded: the refusal that ended it
+	marks     Marks      // screening marks computed by its reserve (marks.go)
 	window    int64      // window start, 0 = none
 	createdAt int64
 	expiresAt int64 // hold expiry (HELD) or pickup deadline (CONFIRMED)
@@ -161,6 +163,7 @@ func (s *state) init(cfg *Config) {
 	s.claims.init()
 	s.holds.init()
 	s.out.init(cfg)
+	s.marks.init()
 	s.mac = hmac.New(sha256.New, cfg.PickupSecret)
 	s.keyBuf = make([]byte, 0, 2*MaxIDBytes+1)
 }

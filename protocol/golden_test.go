@@ -263,7 +263,7 @@ func render(v reflect.Value) any {
 			m[snake(sf.Name)] = render(v.Field(i))
 		}
 		return m
-	case reflect.Slice:
+	case reflect.Slice, reflect.Array:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
 			return string(v.Bytes())
 		}

@@ -17,7 +17,7 @@ import (
 // opFields restates the Op comments of engine/command.go, plus the
 // idempotency key every mutating op may carry (engine.Op.Mutating).
 var opFields = map[engine.Op][]string{
-	engine.OpReserve:          {"sku", "store", "customer", "qty", "window", "ttl", "key", "claim", "deadline"},
+	engine.OpReserve:          {"sku", "store", "customer", "qty", "window", "ttl", "key", "claim", "deadline", "prints"},
 	engine.OpConfirm:          {"id", "qty", "key"},
 	engine.OpExtend:           {"id", "ttl", "key"},
 	engine.OpClaim:            {"customer", "sku", "qty", "limit", "claim", "item_shard", "deadline"},
@@ -55,6 +55,9 @@ var opFields = map[engine.Op][]string{
 	engine.OpPutStore:         {"store", "zone", "key"},
 	engine.OpPutStoreWindow:   {"store", "window", "window_end", "quota", "key"},
 	engine.OpGetStore:         {"store"},
+	engine.OpSetMarkRule:      {"sku", "store", "marks", "key"},
+	engine.OpGetMarkRule:      {"sku", "store"},
+	engine.OpListByMark:       {"marks"},
 }
 
 func TestOpTable(t *testing.T) {

@@ -48,6 +48,8 @@ const (
 	fFromShard           // u16: a delivered outbox message's sender
 	fToShard             // u16: the shard a trim's messages went to
 	fSeq                 // u64: an outbox message's number
+	fPrints              // u8 kinds mask (bit k: Prints[k], k < NumPrints), then a nonzero u64 per set bit: a reserve's fingerprints (docs/adr/0101)
+	fMarks               // u16: set_mark_rule's rule, list_by_mark's filter (screening marks)
 	requestFieldCount
 )
 
@@ -55,7 +57,7 @@ var requestFieldNames = [requestFieldCount]string{
 	"sku", "store", "customer", "key", "id", "qty", "window", "window_end", "quota", "ttl",
 	"pickup_code", "restock", "stock", "limit", "opens_at", "closes_at", "member_tier",
 	"member_units", "member_cutoff", "tier", "claim", "deadline", "item_shard", "zone",
-	"claim_code", "from_shard", "to_shard", "seq",
+	"claim_code", "from_shard", "to_shard", "seq", "prints", "marks",
 }
 
 func bits(fields ...int) uint32 {
@@ -71,7 +73,7 @@ func bits(fields ...int) uint32 {
 var requestFields = func() (t [256]uint32) {
 	item := bits(fSKU, fStore, fKey)
 	claimed := bits(fClaim, fDeadline) // set by the coordinating node only (engine/claimhold.go)
-	t[engine.OpReserve] = bits(fSKU, fStore, fCustomer, fQty, fWindow, fTTL, fKey) | claimed
+	t[engine.OpReserve] = bits(fSKU, fStore, fCustomer, fQty, fWindow, fTTL, fKey, fPrints) | claimed
 	t[engine.OpConfirm] = bits(fID, fQty, fKey)
 	t[engine.OpExtend] = bits(fID, fTTL, fKey)
 	t[engine.OpCancel] = bits(fID, fKey)
@@ -116,6 +118,10 @@ var requestFields = func() (t [256]uint32) {
 	t[engine.OpStoresWithStock] = bits(fSKU)
 	t[engine.OpListItems] = bits(fSKU)
 	t[engine.OpGetStore] = bits(fStore)
+	// Screening marks (docs/adr/0101).
+	t[engine.OpSetMarkRule] = item | bits(fMarks)
+	t[engine.OpGetMarkRule] = bits(fSKU, fStore)
+	t[engine.OpListByMark] = bits(fMarks)
 	return t
 }()
 
@@ -188,6 +194,8 @@ func presentFields(cmd *engine.Command) uint32 {
 	set(fFromShard, cmd.FromShard != 0)
 	set(fToShard, cmd.ToShard != 0)
 	set(fSeq, cmd.Seq != 0)
+	set(fPrints, cmd.Prints != [engine.NumPrints]uint64{})
+	set(fMarks, cmd.Marks != 0)
 	return m
 }
 
@@ -281,6 +289,12 @@ func appendCommand(dst []byte, cmd *engine.Command) []byte {
 	}
 	if has(fSeq) {
 		dst = appendU64(dst, cmd.Seq)
+	}
+	if has(fPrints) {
+		dst = appendPrints(dst, &cmd.Prints)
+	}
+	if has(fMarks) {
+		dst = appendU16(dst, uint16(cmd.Marks))
 	}
 	return dst
 }
@@ -381,6 +395,13 @@ func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
 	u16(fFromShard, &cmd.FromShard)
 	u16(fToShard, &cmd.ToShard)
 	u64(fSeq, &cmd.Seq)
+	if has(fPrints) {
+		decodePrints(&c, &cmd.Prints)
+	}
+	if has(fMarks) {
+		cmd.Marks = engine.Marks(c.u16())
+		c.nonzero(cmd.Marks != 0)
+	}
 	if err := c.end(); err != nil {
 		return err
 	}

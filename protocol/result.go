@@ -26,10 +26,11 @@ const (
 	rItems               // u16 count (>= 1), ItemInfo × count
 	rClaim               // str8, <= MaxKeyBytes: the claim of the rReservation (a claim_required refusal names it, docs/adr/0050)
 	rStore               // StoreInfo: get_store, put_store, put_store_window
+	rExt                 // u16 extension mask and its fields (marks.go): screening marks
 	resultFieldCount
 )
 
-const resultMaskValid = 1<<resultFieldCount - 1
+const resultMaskValid = 1<<resultFieldCount - 1 // rExt is bit 15: the u16 mask is full, and later fields join the extension
 
 // AppendResult appends the reply frame of a domain op. r must pass
 // CheckResult (the engine's results always do, except lists longer than the
@@ -113,6 +114,7 @@ func resultMask(r *engine.Result) uint16 {
 	set(rItems, len(r.Items) != 0)
 	set(rClaim, r.Reservation != nil && r.Reservation.Claim != "")
 	set(rStore, r.Store != nil)
+	set(rExt, extMask(r) != 0)
 	return m
 }
 
@@ -178,6 +180,9 @@ func appendResult(dst []byte, r *engine.Result) []byte {
 	}
 	if has(rStore) {
 		dst = appendStore(dst, r.Store)
+	}
+	if has(rExt) {
+		dst = appendExt(dst, r)
 	}
 	return dst
 }
@@ -289,5 +294,8 @@ func decodeReadData(c *cursor, m uint16, r *engine.Result) {
 	if has(rStore) {
 		r.Store = new(engine.StoreInfo)
 		decodeStore(c, r.Store)
+	}
+	if has(rExt) {
+		decodeExt(c, r)
 	}
 }

@@ -143,7 +143,8 @@ const (
 //
 //   - ops on an item or a store (reserve, put_item, put_window, restock,
 //     adjust_stock, set_sale_window, set_member_share, get_item,
-//     get_window, put_store, put_store_window, get_store): the store's
+//     get_window, put_store, put_store_window, get_store, set_mark_rule,
+//     get_mark_rule): the store's
 //     shard, ShardOfStore(Store) (items are placed by store, docs/adr/0071);
 //   - set_limit: every shard (each keeps the SKU's limit, the same at every
 //     store);
@@ -158,7 +159,7 @@ const (
 //     the tier and the no-show history and pushes copies to the other
 //     shards (docs/adr/0072); the node adds the other shards' counts to
 //     get_customer's answer;
-//   - list_reservations, stores_with_stock, list_items, and a pickup that
+//   - list_reservations, list_by_mark, stores_with_stock, list_items, and a pickup that
 //     names neither a reservation nor a store (refused): every shard;
 //   - the node-to-node ops name their shard (docs/adr/0070): claim,
 //     release_claim, anchor_claim and get_claim the customer's home,
@@ -174,7 +175,7 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 	case engine.OpReserve, engine.OpPutItem, engine.OpPutWindow, engine.OpRestock,
 		engine.OpAdjustStock, engine.OpSetSaleWindow, engine.OpSetMemberShare,
 		engine.OpGetItem, engine.OpGetWindow, engine.OpPutStore, engine.OpPutStoreWindow,
-		engine.OpGetStore:
+		engine.OpGetStore, engine.OpSetMarkRule, engine.OpGetMarkRule:
 		return RouteShard, ShardOfStore(cmd.Store, shards)
 	case engine.OpPickup:
 		if cmd.ID != 0 {

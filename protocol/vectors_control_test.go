@@ -218,6 +218,7 @@ func allVectors() []vector {
 	all = append(all, resultVectors()...)
 	all = append(all, batchVectors()...)
 	all = append(all, controlVectors()...)
+	all = append(all, markVectors()...)
 	return all
 }
 

@@ -75,6 +75,10 @@ const (
 	fFromShard   // uvarint (u16)
 	fToShard     // uvarint (u16)
 	fSeq         // uvarint
+	fPayment     // uvarint (u64): a reserve's payment fingerprint (engine/marks.go)
+	fDevice      // uvarint (u64): its device fingerprint
+	fAddress     // uvarint (u64): its address fingerprint
+	fMarks       // uvarint (u16): set_mark_rule's rule, list_by_mark's filter
 	fieldCount
 
 	fieldsKnown = (1<<fieldCount - 1) &^ (1<<fClaimExpiry | 1<<fProof)
@@ -181,6 +185,10 @@ func commandFields(c *engine.Command) uint64 {
 	set(fFromShard, c.FromShard != 0)
 	set(fToShard, c.ToShard != 0)
 	set(fSeq, c.Seq != 0)
+	set(fPayment, c.Prints[engine.PrintPayment] != 0)
+	set(fDevice, c.Prints[engine.PrintDevice] != 0)
+	set(fAddress, c.Prints[engine.PrintAddress] != 0)
+	set(fMarks, c.Marks != 0)
 	return m
 }
 
@@ -212,7 +220,7 @@ func appendCommand(dst []byte, c *engine.Command) ([]byte, error) {
 			b := *bytesField(c, bit)
 			dst = append(dst, byte(len(b)))
 			dst = append(dst, b...)
-		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq:
+		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq, fPayment, fDevice, fAddress, fMarks:
 			dst = binary.AppendUvarint(dst, uintField(c, bit))
 		case fMemberTier:
 			dst = append(dst, c.MemberTier)
@@ -252,7 +260,7 @@ func decodeCommand(b []byte, c *engine.Command) ([]byte, error) {
 			}
 			*bytesField(c, bit) = b[1 : 1+size : 1+size]
 			b = b[1+size:]
-		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq:
+		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq, fPayment, fDevice, fAddress, fMarks:
 			v, n := readUvarint(b)
 			if n <= 0 || v == 0 || !setUintField(c, bit, v) {
 				return nil, ErrEntryCorrupt
@@ -347,6 +355,10 @@ func uintField(c *engine.Command, bit int) uint64 {
 		return uint64(c.ToShard)
 	case fSeq:
 		return c.Seq
+	case fPayment, fDevice, fAddress:
+		return c.Prints[bit-fPayment]
+	case fMarks:
+		return uint64(c.Marks)
 	}
 	panic(fmt.Sprintf("raftstore: field %d is not an unsigned integer", bit))
 }
@@ -354,7 +366,8 @@ func uintField(c *engine.Command, bit int) uint64 {
 // setUintField sets the unsigned integer field of c named by bit; false if
 // v does not fit it (the 16-bit shards and codes).
 func setUintField(c *engine.Command, bit int, v uint64) bool {
-	if bit != fID && bit != fPickupCode && bit != fSeq && v > 0xffff {
+	wide := bit == fID || bit == fPickupCode || bit == fSeq || bit == fPayment || bit == fDevice || bit == fAddress
+	if !wide && v > 0xffff {
 		return false
 	}
 	switch bit {
@@ -372,6 +385,10 @@ func setUintField(c *engine.Command, bit int, v uint64) bool {
 		c.ToShard = uint16(v)
 	case fSeq:
 		c.Seq = v
+	case fPayment, fDevice, fAddress:
+		c.Prints[bit-fPayment] = v
+	case fMarks:
+		c.Marks = engine.Marks(v)
 	}
 	return true
 }

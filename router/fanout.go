@@ -70,7 +70,7 @@ func merge(op engine.Op, rs []engine.Result, errs []error) (engine.Result, error
 	switch op {
 	case engine.OpPickup:
 		return mergePickup(rs, errs)
-	case engine.OpListReservations, engine.OpStoresWithStock, engine.OpListItems:
+	case engine.OpListReservations, engine.OpListByMark, engine.OpStoresWithStock, engine.OpListItems:
 		return mergeLists(op, rs, errs)
 	}
 	return mergeEvery(rs, errs)
@@ -193,7 +193,7 @@ func mergeLists(op engine.Op, rs []engine.Result, errs []error) (engine.Result, 
 		out.Items = append(out.Items, r.Items...)
 	}
 	switch op {
-	case engine.OpListReservations:
+	case engine.OpListReservations, engine.OpListByMark:
 		slices.SortFunc(out.Reservations, func(a, b engine.ReservationInfo) int { return cmp.Compare(a.ID, b.ID) })
 		out.Reservations = out.Reservations[:min(len(out.Reservations), protocol.MaxListReservations)]
 	case engine.OpStoresWithStock:

@@ -137,6 +137,10 @@ var hints = map[engine.Code]func(s subject, addr string) string{
 	engine.CodeTooEarly: func(s subject, _ string) string {
 		return "the order can be collected from its pickup window's start; invctl reservation get " + or(s.id, "ID") + " shows it"
 	},
+	engine.CodeMarked: func(s subject, _ string) string {
+		return "the order's screening marks hit the item's mark rule; invctl marks get-rule --sku " + or(s.sku, "SKU") +
+			" --store " + or(s.store, "STORE") + " shows it (docs/adr/0101)"
+	},
 	engine.CodeUnauthorized: func(_ subject, _ string) string {
 		return "this needs a token with the right role; give it with --token or INV_TOKEN (docs/SECURITY.md)"
 	},

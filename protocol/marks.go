@@ -1,0 +1,126 @@
+package protocol
+
+import "github.com/invsys/inv/engine"
+
+// Screening marks on the wire (docs/adr/0101).
+//
+// A reserve's fingerprints (request field prints): a u8 mask of the kinds
+// sent (bit k: engine.Command.Prints[k]; payment 0, device 1, address 2),
+// then each sent one's u64 hash, nonzero, in kind order. Only kinds with a
+// nonzero hash are sent, so the mask is never 0.
+//
+// Replies carry marks in the result's extension (bit rExt of the result
+// mask): a u16 mask of extension fields, then those fields in bit order.
+// A field is present only when nonzero, as everywhere:
+//
+//	xMarks      u16: the reply's marks (a reserve's, also on its marked
+//	            refusal; set_mark_rule's and get_mark_rule's rule)
+//	xResMarks   u16: the marks of the reply's reservation (rReservation)
+//	xListMarks  u16 × the reply's reservation count (rReservations)
+
+// Result extension bits, in encoding order.
+const (
+	xMarks = iota
+	xResMarks
+	xListMarks
+	extFieldCount
+)
+
+const extMaskValid = 1<<extFieldCount - 1
+
+func appendPrints(dst []byte, p *[engine.NumPrints]uint64) []byte {
+	var m uint8
+	for k, h := range p {
+		if h != 0 {
+			m |= 1 << k
+		}
+	}
+	dst = appendU8(dst, m)
+	for _, h := range p {
+		if h != 0 {
+			dst = appendU64(dst, h)
+		}
+	}
+	return dst
+}
+
+func decodePrints(c *cursor, p *[engine.NumPrints]uint64) {
+	m := c.u8()
+	if c.err == nil && (m == 0 || m>>engine.NumPrints != 0) {
+		c.fail(malformed("prints: a kinds mask of 0 or of unknown kinds"))
+		return
+	}
+	for k := range p {
+		if m&(1<<k) != 0 {
+			p[k] = c.u64()
+			c.nonzero(p[k] != 0)
+		}
+	}
+}
+
+// extMask returns the mask of r's nonzero extension fields.
+func extMask(r *engine.Result) uint16 {
+	var m uint16
+	if r.Marks != 0 {
+		m |= 1 << xMarks
+	}
+	if r.Reservation != nil && r.Reservation.Marks != 0 {
+		m |= 1 << xResMarks
+	}
+	for i := range r.Reservations {
+		if r.Reservations[i].Marks != 0 {
+			m |= 1 << xListMarks
+			break
+		}
+	}
+	return m
+}
+
+func appendExt(dst []byte, r *engine.Result) []byte {
+	m := extMask(r)
+	dst = appendU16(dst, m)
+	if m&(1<<xMarks) != 0 {
+		dst = appendU16(dst, uint16(r.Marks))
+	}
+	if m&(1<<xResMarks) != 0 {
+		dst = appendU16(dst, uint16(r.Reservation.Marks))
+	}
+	if m&(1<<xListMarks) != 0 {
+		for i := range r.Reservations {
+			dst = appendU16(dst, uint16(r.Reservations[i].Marks))
+		}
+	}
+	return dst
+}
+
+func decodeExt(c *cursor, r *engine.Result) {
+	m := c.u16()
+	if c.err != nil {
+		return
+	}
+	if m == 0 || m&^extMaskValid != 0 {
+		c.fail(errReservedMask)
+		return
+	}
+	if m&(1<<xMarks) != 0 {
+		r.Marks = engine.Marks(c.u16())
+		c.nonzero(r.Marks != 0)
+	}
+	if m&(1<<xResMarks) != 0 {
+		if r.Reservation == nil {
+			c.fail(malformed("reservation marks without a reservation"))
+			return
+		}
+		r.Reservation.Marks = engine.Marks(c.u16())
+		c.nonzero(r.Reservation.Marks != 0)
+	}
+	if m&(1<<xListMarks) != 0 {
+		if len(r.Reservations) == 0 {
+			c.fail(malformed("list marks without a list"))
+			return
+		}
+		for i := range r.Reservations {
+			r.Reservations[i].Marks = engine.Marks(c.u16())
+		}
+	}
+}
