@@ -36,15 +36,21 @@ func (c *Client) PutWindow(ctx context.Context, spec WindowSpec) error {
 
 // Restock adds Qty (> 0) units to an item's stock.
 func (c *Client) Restock(ctx context.Context, ch StockChange) error {
+	if err := checkReason(ch.Reason); err != nil {
+		return err
+	}
 	r := request{kind: kindOp, sku: ch.SKU, store: ch.Store, key: ch.Key,
-		cmd: engine.Command{Op: engine.OpRestock, Qty: ch.Qty}}
+		cmd: engine.Command{Op: engine.OpRestock, Qty: ch.Qty, Reason: []byte(ch.Reason)}}
 	return c.operate(ctx, &r)
 }
 
 // AdjustStock adds the signed Qty to an item's stock (a count correction).
 func (c *Client) AdjustStock(ctx context.Context, ch StockChange) error {
+	if err := checkReason(ch.Reason); err != nil {
+		return err
+	}
 	r := request{kind: kindOp, sku: ch.SKU, store: ch.Store, key: ch.Key,
-		cmd: engine.Command{Op: engine.OpAdjustStock, Qty: ch.Qty}}
+		cmd: engine.Command{Op: engine.OpAdjustStock, Qty: ch.Qty, Reason: []byte(ch.Reason)}}
 	return c.operate(ctx, &r)
 }
 

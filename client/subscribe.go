@@ -41,6 +41,8 @@ type Event struct {
 	Stock      int64        // the item's stock after EvItemPut / EvStockChanged
 	Tier       uint8        // EvCustomer
 	Blocked    bool         // EvCustomer
+	Actor      string       // EvItemPut, EvStockChanged: who made the change (the token's name)
+	Reason     string       // EvItemPut, EvStockChanged: why, as the operator wrote it
 }
 
 // Subscription follows one shard's change feed. Events arrive on Events()
@@ -281,5 +283,5 @@ func eventOf(pe *protocol.Event) Event {
 	return Event{Shard: int(pe.Shard), Position: Position{Index: pe.Position, Ordinal: pe.Ordinal},
 		Kind: e.Kind, At: fromNanos(e.At), ID: e.ID, SKU: e.SKU, Store: e.Store, Customer: e.Customer,
 		Qty: e.Qty, Window: fromNanos(e.Window), State: e.State, PickupCode: e.PickupCode,
-		Stock: e.Stock, Tier: e.Tier, Blocked: e.Blocked}
+		Stock: e.Stock, Tier: e.Tier, Blocked: e.Blocked, Actor: e.Actor, Reason: e.Reason}
 }

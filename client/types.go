@@ -140,6 +140,7 @@ type WindowSpec struct {
 type StockChange struct {
 	SKU, Store string
 	Qty        int64
+	Reason     string // why, kept in the change's event (at most protocol.MaxReasonBytes)
 	Key        string
 }
 

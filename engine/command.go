@@ -72,7 +72,8 @@ const (
 	OpGetStore         Op = 39 // Store: its time zone and pickup windows with their capacity and use
 	OpGetClaim         Op = 40 // Customer, Claim: the home's answer for K (accepted pending or anchored, refused, or not_found); internal
 	OpGetClaimHold     Op = 41 // Claim, ItemShard: the kept reservation that carries K on an item's shard, or not_found; internal
-	OpLast             Op = 41
+	OpUpdateItem       Op = 45 // SKU, Store, Set (the settings it changes), their fields, Reason?: a put that leaves what it does not name (update.go)
+	OpLast             Op = 45
 )
 
 var opNames = map[Op]string{
@@ -88,6 +89,7 @@ var opNames = map[Op]string{
 	OpListReservations: "list_reservations", OpStoresWithStock: "stores_with_stock",
 	OpListItems: "list_items", OpPutStore: "put_store", OpPutStoreWindow: "put_store_window",
 	OpGetStore: "get_store", OpGetClaim: "get_claim", OpGetClaimHold: "get_claim_hold",
+	OpUpdateItem: "update_item",
 }
 
 func (o Op) String() string {
@@ -103,7 +105,7 @@ func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
 // ReadOnly reports whether the op never changes state. Read-only ops still go
 // through Apply (so that they are linearizable when sent through the log) but
 // may also be served by Read on a replica that knows it is up to date.
-func (o Op) ReadOnly() bool { return o >= OpGetItem }
+func (o Op) ReadOnly() bool { return o >= OpGetItem && o != OpUpdateItem }
 
 // Mutating reports whether the op may change state and so takes an
 // idempotency key. The internal ops are idempotent by their claim's key or
@@ -181,6 +183,15 @@ type Command struct {
 	MemberUnits  int64 // units kept for members until MemberCutoff
 	MemberCutoff int64
 	Tier         uint8 // OpSetTier
+
+	// Settings an update_item changes (ItemSet bits): a named setting whose
+	// fields are zero is cleared; one not named stays as it is.
+	Set ItemSet
+	// Who changed stock or settings and why, kept in the change's event
+	// (docs/adr/0100). The server sets Actor from the connection's token;
+	// Reason is the operator's text (at most MaxReasonBytes).
+	Actor  []byte
+	Reason []byte
 
 	// Rules that span shards (docs/adr/0070). Only nodes set these: the
 	// server refuses a client's request that carries any of them.
@@ -381,6 +392,8 @@ type Event struct {
 	Tier       uint8  // EvCustomer
 	Blocked    bool   // EvCustomer
 	Zone       string // EvStorePut
+	Actor      string // EvItemPut, EvStockChanged: who made the change (the token's name)
+	Reason     string // EvItemPut, EvStockChanged: why, as the operator wrote it
 }
 
 // Config is the engine's configuration. Every replica of a shard must run

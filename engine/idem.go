@@ -104,6 +104,11 @@ func fingerprint(c *Command) uint64 {
 			h = fnvU64(h, uint64(len(c.Zone)))
 			h = fnv64(h, c.Zone)
 		}
+		if c.Set != 0 || len(c.Reason) > 0 { // update_item, a change with a reason; absent elsewhere, as Zone
+			h = fnvU64(h, uint64(c.Set))
+			h = fnvU64(h, uint64(len(c.Reason)))
+			h = fnv64(h, c.Reason)
+		}
 	}
 	return h
 }

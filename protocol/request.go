@@ -48,6 +48,9 @@ const (
 	fFromShard           // u16: a delivered outbox message's sender
 	fToShard             // u16: the shard a trim's messages went to
 	fSeq                 // u64: an outbox message's number
+	fSet                 // u8: the settings an update_item changes (engine.ItemSet; docs/adr/0100)
+	fReason              // str8, <= MaxReasonBytes: why stock or settings changed
+	fActor               // str8, <= MaxIDBytes: who made the change; a node's only (a forward keeps it)
 	requestFieldCount
 )
 
@@ -55,7 +58,7 @@ var requestFieldNames = [requestFieldCount]string{
 	"sku", "store", "customer", "key", "id", "qty", "window", "window_end", "quota", "ttl",
 	"pickup_code", "restock", "stock", "limit", "opens_at", "closes_at", "member_tier",
 	"member_units", "member_cutoff", "tier", "claim", "deadline", "item_shard", "zone",
-	"claim_code", "from_shard", "to_shard", "seq",
+	"claim_code", "from_shard", "to_shard", "seq", "set", "reason", "actor",
 }
 
 func bits(fields ...int) uint32 {
@@ -78,10 +81,12 @@ var requestFields = func() (t [256]uint32) {
 	t[engine.OpPickup] = bits(fID, fStore, fPickupCode, fKey)
 	t[engine.OpReschedule] = bits(fID, fWindow, fKey)
 	t[engine.OpReturn] = bits(fID, fRestock, fKey)
-	t[engine.OpPutItem] = item | bits(fStock, fOpensAt, fClosesAt, fMemberTier, fMemberUnits, fMemberCutoff)
+	audited := bits(fReason, fActor) // the server refuses an actor from a client (server/auth.go)
+	t[engine.OpPutItem] = item | audited | bits(fStock, fOpensAt, fClosesAt, fMemberTier, fMemberUnits, fMemberCutoff)
+	t[engine.OpUpdateItem] = item | audited | bits(fSet, fStock, fOpensAt, fClosesAt, fMemberTier, fMemberUnits, fMemberCutoff)
 	t[engine.OpPutWindow] = item | bits(fWindow, fWindowEnd, fQuota)
-	t[engine.OpRestock] = item | bits(fQty)
-	t[engine.OpAdjustStock] = item | bits(fQty)
+	t[engine.OpRestock] = item | audited | bits(fQty)
+	t[engine.OpAdjustStock] = item | audited | bits(fQty)
 	t[engine.OpSetSaleWindow] = item | bits(fOpensAt, fClosesAt)
 	t[engine.OpSetLimit] = bits(fSKU, fLimit, fKey) // the SKU's limit, at every store: no store
 	t[engine.OpSetMemberShare] = item | bits(fMemberTier, fMemberUnits, fMemberCutoff)
@@ -138,6 +143,8 @@ func CheckRequest(cmd *engine.Command) error {
 		{fKey, len(cmd.Key), MaxKeyBytes},
 		{fClaim, len(cmd.Claim), MaxKeyBytes},
 		{fZone, len(cmd.Zone), MaxZoneBytes},
+		{fReason, len(cmd.Reason), MaxReasonBytes},
+		{fActor, len(cmd.Actor), MaxIDBytes},
 	} {
 		if allowed&(1<<f.bit) != 0 && f.n > f.limit {
 			return tooLarge(requestFieldNames[f.bit]+" bytes", f.n, f.limit)
@@ -182,6 +189,9 @@ func presentFields(cmd *engine.Command) uint32 {
 	set(fFromShard, cmd.FromShard != 0)
 	set(fToShard, cmd.ToShard != 0)
 	set(fSeq, cmd.Seq != 0)
+	set(fSet, cmd.Set != 0)
+	set(fReason, len(cmd.Reason) != 0)
+	set(fActor, len(cmd.Actor) != 0)
 	return m
 }
 
@@ -275,6 +285,15 @@ func appendCommand(dst []byte, cmd *engine.Command) []byte {
 	}
 	if has(fSeq) {
 		dst = appendU64(dst, cmd.Seq)
+	}
+	if has(fSet) {
+		dst = appendU8(dst, uint8(cmd.Set))
+	}
+	if has(fReason) {
+		dst = appendStr8(dst, cmd.Reason, MaxReasonBytes, "reason")
+	}
+	if has(fActor) {
+		dst = appendStr8(dst, cmd.Actor, MaxIDBytes, "actor")
 	}
 	return dst
 }
@@ -375,6 +394,18 @@ func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
 	u16(fFromShard, &cmd.FromShard)
 	u16(fToShard, &cmd.ToShard)
 	u64(fSeq, &cmd.Seq)
+	if has(fSet) {
+		cmd.Set = engine.ItemSet(c.u8())
+		c.nonzero(cmd.Set != 0)
+	}
+	if has(fReason) {
+		cmd.Reason = c.str8(MaxReasonBytes, "reason bytes")
+		c.nonzero(len(cmd.Reason) != 0)
+	}
+	if has(fActor) {
+		cmd.Actor = c.str8(MaxIDBytes, "actor bytes")
+		c.nonzero(len(cmd.Actor) != 0)
+	}
 	if err := c.end(); err != nil {
 		return err
 	}

@@ -117,7 +117,7 @@ const (
 func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 	switch cmd.Op {
 	case engine.OpReserve, engine.OpPutItem, engine.OpPutWindow, engine.OpRestock,
-		engine.OpAdjustStock, engine.OpSetSaleWindow, engine.OpSetMemberShare,
+		engine.OpAdjustStock, engine.OpSetSaleWindow, engine.OpSetMemberShare, engine.OpUpdateItem,
 		engine.OpGetItem, engine.OpGetWindow, engine.OpPutStore, engine.OpPutStoreWindow,
 		engine.OpGetStore:
 		return RouteShard, ShardOfStore(cmd.Store, shards)

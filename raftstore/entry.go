@@ -75,6 +75,9 @@ const (
 	fFromShard   // uvarint (u16)
 	fToShard     // uvarint (u16)
 	fSeq         // uvarint
+	fSet         // uvarint (u8): the settings an update_item changes (docs/adr/0100)
+	fActor       // who made a stock or settings change (the token's name)
+	fReason      // why, as the operator wrote it
 	fieldCount
 
 	fieldsKnown = (1<<fieldCount - 1) &^ (1<<fClaimExpiry | 1<<fProof)
@@ -181,6 +184,9 @@ func commandFields(c *engine.Command) uint64 {
 	set(fFromShard, c.FromShard != 0)
 	set(fToShard, c.ToShard != 0)
 	set(fSeq, c.Seq != 0)
+	set(fSet, c.Set != 0)
+	set(fActor, len(c.Actor) > 0)
+	set(fReason, len(c.Reason) > 0)
 	return m
 }
 
@@ -188,7 +194,7 @@ func commandFields(c *engine.Command) uint64 {
 func checkCommand(c *engine.Command) error {
 	if len(c.SKU) > MaxFieldBytes || len(c.Store) > MaxFieldBytes ||
 		len(c.Customer) > MaxFieldBytes || len(c.Key) > MaxFieldBytes || len(c.Claim) > MaxFieldBytes ||
-		len(c.Zone) > MaxFieldBytes {
+		len(c.Zone) > MaxFieldBytes || len(c.Actor) > MaxFieldBytes || len(c.Reason) > MaxFieldBytes {
 		return ErrFieldTooLarge
 	}
 	return nil
@@ -208,11 +214,11 @@ func appendCommand(dst []byte, c *engine.Command) ([]byte, error) {
 	for rest := m &^ (1<<fSKU - 1); rest != 0; rest &= rest - 1 {
 		bit := bits.TrailingZeros64(rest)
 		switch bit {
-		case fSKU, fStore, fCustomer, fKey, fClaim, fZone:
+		case fSKU, fStore, fCustomer, fKey, fClaim, fZone, fActor, fReason:
 			b := *bytesField(c, bit)
 			dst = append(dst, byte(len(b)))
 			dst = append(dst, b...)
-		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq:
+		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq, fSet:
 			dst = binary.AppendUvarint(dst, uintField(c, bit))
 		case fMemberTier:
 			dst = append(dst, c.MemberTier)
@@ -245,14 +251,14 @@ func decodeCommand(b []byte, c *engine.Command) ([]byte, error) {
 			return nil, ErrEntryCorrupt
 		}
 		switch bit {
-		case fSKU, fStore, fCustomer, fKey, fClaim, fZone:
+		case fSKU, fStore, fCustomer, fKey, fClaim, fZone, fActor, fReason:
 			size := int(b[0])
 			if size == 0 || size > len(b)-1 {
 				return nil, ErrEntryCorrupt
 			}
 			*bytesField(c, bit) = b[1 : 1+size : 1+size]
 			b = b[1+size:]
-		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq:
+		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq, fSet:
 			v, n := readUvarint(b)
 			if n <= 0 || v == 0 || !setUintField(c, bit, v) {
 				return nil, ErrEntryCorrupt
@@ -295,6 +301,10 @@ func bytesField(c *engine.Command, bit int) *[]byte {
 		return &c.Claim
 	case fZone:
 		return &c.Zone
+	case fActor:
+		return &c.Actor
+	case fReason:
+		return &c.Reason
 	}
 	panic(fmt.Sprintf("raftstore: field %d is not a byte string", bit))
 }
@@ -347,6 +357,8 @@ func uintField(c *engine.Command, bit int) uint64 {
 		return uint64(c.ToShard)
 	case fSeq:
 		return c.Seq
+	case fSet:
+		return uint64(c.Set)
 	}
 	panic(fmt.Sprintf("raftstore: field %d is not an unsigned integer", bit))
 }
@@ -354,7 +366,7 @@ func uintField(c *engine.Command, bit int) uint64 {
 // setUintField sets the unsigned integer field of c named by bit; false if
 // v does not fit it (the 16-bit shards and codes).
 func setUintField(c *engine.Command, bit int, v uint64) bool {
-	if bit != fID && bit != fPickupCode && bit != fSeq && v > 0xffff {
+	if bit != fID && bit != fPickupCode && bit != fSeq && v > 0xffff || bit == fSet && v > 0xff {
 		return false
 	}
 	switch bit {
@@ -372,6 +384,8 @@ func setUintField(c *engine.Command, bit int, v uint64) bool {
 		c.ToShard = uint16(v)
 	case fSeq:
 		c.Seq = v
+	case fSet:
+		c.Set = engine.ItemSet(v)
 	}
 	return true
 }
