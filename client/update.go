@@ -12,17 +12,20 @@ import (
 // ItemUpdate changes the settings of an item it names and leaves the others
 // as they are (docs/adr/0100): unlike PutItem, an update that gives only
 // the stock keeps the sale window and the member share. A named setting
-// whose values are zero is cleared (SetSale with zero times: no sale
-// window; SetShare with zero units: no share). An item that does not exist
-// yet is created, with stock 0 unless SetStock.
+// whose value is zero is cleared (SetOpens with a zero time: open since
+// forever; SetCloses: never closes; SetShare with zero units: no share).
+// An item that does not exist yet is created, with stock 0 unless
+// SetStock.
 type ItemUpdate struct {
 	SKU, Store string
 
 	SetStock bool
 	Stock    int64
 
-	SetSale           bool
-	OpensAt, ClosesAt time.Time
+	SetOpens  bool
+	OpensAt   time.Time
+	SetCloses bool
+	ClosesAt  time.Time
 
 	SetShare     bool
 	MemberTier   uint8
@@ -33,8 +36,9 @@ type ItemUpdate struct {
 	Key    string
 }
 
-// UpdateItem applies an ItemUpdate. An update naming nothing, or a share
-// larger than the resulting stock, is refused (ErrBadRequest); lowering the
+// UpdateItem applies an ItemUpdate. An update naming nothing, a sale window
+// that would close before it opens, or a share larger than the resulting
+// stock is refused (ErrBadRequest); lowering the
 // stock below what is promised is refused (ErrBelowPromised).
 func (c *Client) UpdateItem(ctx context.Context, u ItemUpdate) error {
 	if err := checkReason(u.Reason); err != nil {
@@ -45,9 +49,13 @@ func (c *Client) UpdateItem(ctx context.Context, u ItemUpdate) error {
 		cmd.Set |= engine.SetStock
 		cmd.Stock = u.Stock
 	}
-	if u.SetSale {
-		cmd.Set |= engine.SetSaleWindow
-		cmd.OpensAt, cmd.ClosesAt = nanos(u.OpensAt), nanos(u.ClosesAt)
+	if u.SetOpens {
+		cmd.Set |= engine.SetOpensAt
+		cmd.OpensAt = nanos(u.OpensAt)
+	}
+	if u.SetCloses {
+		cmd.Set |= engine.SetClosesAt
+		cmd.ClosesAt = nanos(u.ClosesAt)
 	}
 	if u.SetShare {
 		cmd.Set |= engine.SetMemberShare

@@ -415,7 +415,7 @@ func (g *refGen) putItem() Command {
 // a reason over its bound (both refused).
 func (g *refGen) updateItem() Command {
 	sku, store := g.itemRef()
-	c := Command{Op: OpUpdateItem, SKU: sku, Store: store, Set: ItemSet(g.r.IntN(8))}
+	c := Command{Op: OpUpdateItem, SKU: sku, Store: store, Set: ItemSet(g.r.IntN(16))}
 	if c.Set&SetStock != 0 {
 		c.Stock = g.r.Int64N(26)
 		if it := g.modelItem(sku, store); it != nil && g.chance(60) {
@@ -424,6 +424,12 @@ func (g *refGen) updateItem() Command {
 	}
 	if c.Set&SetSaleWindow != 0 && g.chance(70) {
 		c.OpensAt, c.ClosesAt = g.saleWindow()
+		if c.Set&SetOpensAt == 0 { // only the ends it names
+			c.OpensAt = 0
+		}
+		if c.Set&SetClosesAt == 0 {
+			c.ClosesAt = 0
+		}
 	}
 	if c.Set&SetMemberShare != 0 {
 		c.MemberTier, c.MemberUnits, c.MemberCutoff = g.memberShare()

@@ -523,17 +523,17 @@ func (m *refModel) memberShare(c *Command) Result {
 func (m *refModel) updateItem(c *Command) Result {
 	named := func(s ItemSet) bool { return c.Set&s != 0 }
 	if !refValidID(c.SKU) || !refValidID(c.Store) || c.Set == 0 || c.Set&^ItemSetAll != 0 || c.Limit != 0 ||
-		!named(SetStock) && c.Stock != 0 || !named(SetSaleWindow) && (c.OpensAt != 0 || c.ClosesAt != 0) ||
+		!named(SetStock) && c.Stock != 0 || !named(SetOpensAt) && c.OpensAt != 0 || !named(SetClosesAt) && c.ClosesAt != 0 ||
 		!named(SetMemberShare) && (c.MemberTier != 0 || c.MemberUnits != 0 || c.MemberCutoff != 0) ||
-		c.Stock < 0 || c.Stock > MaxStock || !refSaleOK(c.OpensAt, c.ClosesAt) ||
+		c.Stock < 0 || c.Stock > MaxStock ||
 		!refShareOK(c.MemberTier, c.MemberUnits, c.MemberCutoff) || len(c.Reason) > MaxReasonBytes {
 		return refBad(CodeBadRequest)
 	}
 	k := refItemKey{string(c.SKU), string(c.Store)}
 	it := m.items[k]
-	stock, units := int64(0), int64(0)
+	var stock, units, opens, closes int64
 	if it != nil {
-		stock, units = it.stock, it.memberUnits
+		stock, units, opens, closes = it.stock, it.memberUnits, it.opensAt, it.closesAt
 	}
 	if named(SetStock) {
 		stock = c.Stock
@@ -541,7 +541,13 @@ func (m *refModel) updateItem(c *Command) Result {
 	if named(SetMemberShare) {
 		units = c.MemberUnits
 	}
-	if units > stock {
+	if named(SetOpensAt) {
+		opens = c.OpensAt
+	}
+	if named(SetClosesAt) {
+		closes = c.ClosesAt
+	}
+	if units > stock || !refSaleOK(opens, closes) {
 		return refBad(CodeBadRequest)
 	}
 	if it == nil {
@@ -551,10 +557,7 @@ func (m *refModel) updateItem(c *Command) Result {
 	} else if stock < it.promised() || units > 0 && units < it.memberUsed {
 		return refBad(CodeBelowPromised)
 	}
-	it.stock = stock
-	if named(SetSaleWindow) {
-		it.opensAt, it.closesAt = c.OpensAt, c.ClosesAt
-	}
+	it.stock, it.opensAt, it.closesAt = stock, opens, closes
 	if named(SetMemberShare) {
 		it.setShare(c.MemberTier, c.MemberUnits, c.MemberCutoff)
 	}

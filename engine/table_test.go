@@ -1094,6 +1094,9 @@ func tbMainTable() []tbCase {
 			do.putItem("F", "S1", 8, 0).item("stock=8 available=8")),
 		tc("update_item: sale window alone keeps the stock", do.update("F", "S1", SetSaleWindow).sale("none", "3h").item("stock=5 available=5 sale=none..3h").
 			events("item_put F/S1 stock=5")),
+		tc("update_item: one end of the sale window keeps the other", do.update("F", "S1", SetClosesAt).sale("none", "3h").item("stock=5 available=5 sale=1h..3h"),
+			do.update("F", "S1", SetOpensAt).sale("30m", "none").item("stock=5 available=5 sale=30m..3h"),
+			do.update("F", "S1", SetOpensAt).sale("3h", "none").is(CodeBadRequest).events(), do.update("F", "S1", SetClosesAt).item("stock=5 available=5 sale=30m..none")),
 		tc("update_item: a named setting without values is cleared", do.update("M", "S1", SetMemberShare).item("stock=4 available=4"),
 			do.update("F", "S1", SetSaleWindow).item("stock=5 available=5"), do.update("A", "S1", SetStock).item("stock=0 available=0")),
 		tc("update_item: every setting at once", do.update("A", "S1", ItemSetAll).stock(6).sale("none", "3h").share(2, 6, "1h").

@@ -11,10 +11,12 @@ type ItemSet uint8
 
 const (
 	SetStock       ItemSet = 1 << iota // Stock
-	SetSaleWindow                      // OpensAt, ClosesAt (both 0: no sale window)
+	SetOpensAt                         // OpensAt (0: open since forever)
+	SetClosesAt                        // ClosesAt (0: never closes)
 	SetMemberShare                     // MemberTier, MemberUnits, MemberCutoff (units 0: no share)
 
-	ItemSetAll = SetStock | SetSaleWindow | SetMemberShare
+	SetSaleWindow = SetOpensAt | SetClosesAt
+	ItemSetAll    = SetStock | SetSaleWindow | SetMemberShare
 )
 
 // MaxReasonBytes bounds the reason text of a stock or settings change: a
@@ -32,14 +34,13 @@ func validUpdate(c *Command) bool {
 	if c.Set&SetStock == 0 && c.Stock != 0 {
 		return false
 	}
-	if c.Set&SetSaleWindow == 0 && (c.OpensAt != 0 || c.ClosesAt != 0) {
+	if c.Set&SetOpensAt == 0 && c.OpensAt != 0 || c.Set&SetClosesAt == 0 && c.ClosesAt != 0 {
 		return false
 	}
 	if c.Set&SetMemberShare == 0 && (c.MemberTier != 0 || c.MemberUnits != 0 || c.MemberCutoff != 0) {
 		return false
 	}
-	return c.Stock >= 0 && c.Stock <= MaxStock && validSaleWindow(c.OpensAt, c.ClosesAt) &&
-		validMemberShare(c.MemberTier, c.MemberUnits, c.MemberCutoff)
+	return c.Stock >= 0 && c.Stock <= MaxStock && validMemberShare(c.MemberTier, c.MemberUnits, c.MemberCutoff)
 }
 
 // updateItem creates the item if new (stock 0 unless named) and changes the
@@ -49,21 +50,26 @@ func (s *state) updateItem(c *Command) Result {
 		return s.refuse(CodeBadRequest)
 	}
 	_, it := s.findItem(c.SKU, c.Store)
-	stock, units := int64(0), int64(0)
+	var stock, units, opens, closes int64
 	if it != nil {
-		stock = int64(it.stock)
+		stock, opens, closes = int64(it.stock), it.opensAt, it.closesAt
 		if it.ext != nil {
 			units = int64(it.ext.memberUnits)
 		}
 	}
-	if c.Set&SetStock != 0 {
-		stock = c.Stock
+	pick := func(bit ItemSet, v *int64, to int64) {
+		if c.Set&bit != 0 {
+			*v = to
+		}
 	}
-	if c.Set&SetMemberShare != 0 {
-		units = c.MemberUnits
-	}
-	if units > stock {
-		return s.refuse(CodeBadRequest) // a share larger than the stock could never be kept
+	pick(SetStock, &stock, c.Stock)
+	pick(SetMemberShare, &units, c.MemberUnits)
+	pick(SetOpensAt, &opens, c.OpensAt)
+	pick(SetClosesAt, &closes, c.ClosesAt)
+	if units > stock || !validSaleWindow(opens, closes) {
+		// A share larger than the stock could never be kept; the sale
+		// window is checked as it will be, one end changed or both.
+		return s.refuse(CodeBadRequest)
 	}
 	if it != nil {
 		if stock < int64(it.promised()) {
@@ -77,9 +83,7 @@ func (s *state) updateItem(c *Command) Result {
 	}
 	before := int64(it.stock)
 	it.stock = int32(stock)
-	if c.Set&SetSaleWindow != 0 {
-		it.opensAt, it.closesAt = c.OpensAt, c.ClosesAt
-	}
+	it.opensAt, it.closesAt = opens, closes
 	if c.Set&SetMemberShare != 0 {
 		s.setShare(it, c.MemberTier, int32(c.MemberUnits), c.MemberCutoff)
 	}
