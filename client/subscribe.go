@@ -62,6 +62,7 @@ type Subscription struct {
 	last  Position // the last event delivered
 	err   error
 	first uint64 // the first position of the current stream (the server's answer)
+	head  uint64 // the shard's last applied position when the first stream began (Head)
 }
 
 // subscriptionBuffer is how many events wait for a slow consumer before the
@@ -178,6 +179,9 @@ func (s *Subscription) accept(f protocol.Frame, from uint64) error {
 		}
 		s.mu.Lock()
 		s.first = sub.First
+		if s.head == 0 {
+			s.head = sub.Last
+		}
 		s.mu.Unlock()
 		return nil
 	case protocol.OpNotLeader:

@@ -20,6 +20,9 @@ import (
 // over its connections, and the server batches them into raft entries.
 const importWorkers = 64
 
+// importReason is the reason recorded with each row's stock change.
+const importReason = "catalog import"
+
 // progressEvery bounds how often the progress bar redraws.
 const progressEvery = 100 * time.Millisecond
 
@@ -133,14 +136,18 @@ func importLimits(cl *client.Client, rows []catalog.Row) error {
 	return nil
 }
 
-// loadRow puts one row's item and then its windows.
+// loadRow updates one row's item, its stock and the settings the file has
+// columns for (the others stay as they are: docs/adr/0100), and then puts
+// its windows.
 func loadRow(c context.Context, cl *client.Client, r catalog.Row) error {
 	rc, cancel := context.WithTimeout(c, commandTimeout)
 	defer cancel()
-	spec := client.ItemSpec{SKU: r.SKU, Store: r.Store, Stock: r.Stock,
-		OpensAt: at(r.OpensAt), ClosesAt: at(r.ClosesAt), MemberTier: r.MemberTier,
-		MemberUnits: r.MemberUnits, MemberCutoff: at(r.MemberCutoff)}
-	if err := cl.PutItem(rc, spec); err != nil {
+	u := client.ItemUpdate{SKU: r.SKU, Store: r.Store, SetStock: true, Stock: r.Stock,
+		SetOpens: r.Absent&engine.SetOpensAt == 0, OpensAt: at(r.OpensAt),
+		SetCloses: r.Absent&engine.SetClosesAt == 0, ClosesAt: at(r.ClosesAt),
+		SetShare: r.Absent&engine.SetMemberShare == 0, MemberTier: r.MemberTier,
+		MemberUnits: r.MemberUnits, MemberCutoff: at(r.MemberCutoff), Reason: importReason}
+	if err := cl.UpdateItem(rc, u); err != nil {
 		return err
 	}
 	for _, w := range r.Windows {
