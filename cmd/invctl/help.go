@@ -35,6 +35,7 @@ var (
 func init() { // in init: the commands' help refers back to the table
 	commandTable = []commandInfo{
 		{"reserve", "", "hold units of an item for a customer (prints the reservation id)", reserve},
+		{"cart", "", "hold several lines for one customer, all or none, at one store or several (prints each line's id)", cart},
 		{"confirm", "ID", "confirm a hold once paid (prints the 12-digit pickup code)", confirm},
 		{"extend", "ID", "hold until at least --ttl from now", extend},
 		{"cancel", "ID", "release a hold or a confirmed order", cancel},
