@@ -73,7 +73,8 @@ const (
 	OpGetClaim         Op = 40 // Customer, Claim: the home's answer for K (accepted pending or anchored, refused, or not_found); internal
 	OpGetClaimHold     Op = 41 // Claim, ItemShard: the kept reservation that carries K on an item's shard, or not_found; internal
 	OpUpdateItem       Op = 45 // SKU, Store, Set (the settings it changes), their fields, Reason?: a put that leaves what it does not name (update.go)
-	OpLast             Op = 45
+	OpStoreItems       Op = 46 // Store: every item of the store, by SKU: its availability in one read (availability.go)
+	OpLast             Op = 46
 )
 
 var opNames = map[Op]string{
@@ -89,7 +90,7 @@ var opNames = map[Op]string{
 	OpListReservations: "list_reservations", OpStoresWithStock: "stores_with_stock",
 	OpListItems: "list_items", OpPutStore: "put_store", OpPutStoreWindow: "put_store_window",
 	OpGetStore: "get_store", OpGetClaim: "get_claim", OpGetClaimHold: "get_claim_hold",
-	OpUpdateItem: "update_item",
+	OpUpdateItem: "update_item", OpStoreItems: "store_items",
 }
 
 func (o Op) String() string {

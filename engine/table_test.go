@@ -1246,6 +1246,18 @@ func tbMainTable() []tbCase {
 		tc("list_items: one SKU", do.listItems("L").itemsAre("L/S1 L/S2")),
 		tc("list_items: unknown SKU", do.listItems("Q").itemsAre("")),
 		tc("list_items: 65-byte SKU", do.listItems(id65).is(CodeBadRequest)),
+		tc("store_items: every item of a store, by SKU, with its availability", R("A", "S1", "c1", 3),
+			do.cmd(Command{Op: OpStoreItems, Store: []byte("S1")}).itemsAre("A/S1 F/S1 L/S1 M/S1 W/S1 Z/S1").
+				chk(func(_ *Engine, r Result) string {
+					if a := r.Items[0]; a.Available != 7 || a.Held != 3 {
+						return fmt.Sprintf("A/S1: %+v, want 3 held and 7 available", a)
+					}
+					return ""
+				}),
+			do.cmd(Command{Op: OpStoreItems, Store: []byte("S2")}).itemsAre("A/S2 L/S2")),
+		tc("store_items: a store never seen has none", do.cmd(Command{Op: OpStoreItems, Store: []byte("S9")}).itemsAre("")),
+		tc("store_items: no store or a 65-byte one is a bad request", do.cmd(Command{Op: OpStoreItems}).is(CodeBadRequest),
+			do.cmd(Command{Op: OpStoreItems, Store: []byte(id65)}).is(CodeBadRequest)),
 		tc("reads: ignore idempotency keys", do.getItem("A", "S1").key("k1"), do.getItem("A", "S1").key("k1"), do.getItem("A", "S1").key(key65).item("stock=10 available=10")),
 
 		// ---- unknown ops ----

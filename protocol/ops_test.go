@@ -53,6 +53,7 @@ var opFields = map[engine.Op][]string{
 	engine.OpPutStore:         {"store", "zone", "key"},
 	engine.OpPutStoreWindow:   {"store", "window", "window_end", "quota", "key"},
 	engine.OpGetStore:         {"store"},
+	engine.OpStoreItems:       {"store"},
 }
 
 func TestOpTable(t *testing.T) {

@@ -115,6 +115,7 @@ var requestFields = func() (t [256]uint32) {
 	t[engine.OpStoresWithStock] = bits(fSKU)
 	t[engine.OpListItems] = bits(fSKU)
 	t[engine.OpGetStore] = bits(fStore)
+	t[engine.OpStoreItems] = bits(fStore)
 	return t
 }()
 

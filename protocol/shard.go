@@ -119,7 +119,7 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 	case engine.OpReserve, engine.OpPutItem, engine.OpPutWindow, engine.OpRestock,
 		engine.OpAdjustStock, engine.OpSetSaleWindow, engine.OpSetMemberShare, engine.OpUpdateItem,
 		engine.OpGetItem, engine.OpGetWindow, engine.OpPutStore, engine.OpPutStoreWindow,
-		engine.OpGetStore:
+		engine.OpGetStore, engine.OpStoreItems:
 		return RouteShard, ShardOfStore(cmd.Store, shards)
 	case engine.OpPickup:
 		if cmd.ID == 0 {

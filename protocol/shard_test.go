@@ -96,7 +96,7 @@ func TestRouteOf(t *testing.T) {
 	want := map[engine.Op]where{
 		engine.OpReserve: one(item), engine.OpPutItem: one(item), engine.OpPutWindow: one(item),
 		engine.OpRestock: one(item), engine.OpAdjustStock: one(item), engine.OpSetSaleWindow: one(item),
-		engine.OpSetLimit: all, engine.OpSetMemberShare: one(item), engine.OpUpdateItem: one(item), engine.OpGetItem: one(item),
+		engine.OpSetLimit: all, engine.OpSetMemberShare: one(item), engine.OpUpdateItem: one(item), engine.OpStoreItems: one(item), engine.OpGetItem: one(item),
 		engine.OpGetWindow: one(item), engine.OpPutStore: one(item), engine.OpPutStoreWindow: one(item),
 		engine.OpGetStore: one(item),
 		engine.OpConfirm:  one(11), engine.OpExtend: one(11), engine.OpCancel: one(11), engine.OpPickup: one(11),

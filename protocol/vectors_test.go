@@ -155,6 +155,8 @@ func requestVectors() []vector {
 				Reason: []byte("delivery 4711")}),
 		requestVector("update_item_clear_share", "remove the member share, leave stock and sale window", 51,
 			engine.Command{Op: engine.OpUpdateItem, SKU: vSKU, Store: vStore, Set: engine.SetMemberShare}),
+		requestVector("store_items", "every item of a store: its shelf's availability in one read", 53,
+			engine.Command{Op: engine.OpStoreItems, Store: vStore}),
 		requestVector("adjust_stock_reason", "remove 3 broken units, saying why", 52,
 			engine.Command{Op: engine.OpAdjustStock, SKU: vSKU, Store: vStore, Qty: -3, Reason: []byte("3 broken in transit")}),
 	}
@@ -243,6 +245,8 @@ func resultVectors() []vector {
 			engine.Result{Stores: []engine.StoreStock{{Store: string(vStore), Available: 92}, {Store: string(vStore2), Available: 40}}}),
 		resultVector("list_items", "two items of one SKU", 34, engine.OpListItems,
 			engine.Result{Items: []engine.ItemInfo{vItem, vItem2}}),
+		resultVector("store_items", "the items of a store", 53, engine.OpStoreItems,
+			engine.Result{Items: []engine.ItemInfo{vItem}}),
 		resultVector("reserve_claim_required", "refused: a limited item (limit 2) of a customer of another shard", 36,
 			engine.OpReserve, engine.Result{Code: engine.CodeClaimRequired, Qty: 2}),
 		resultVector("confirm_claim_required", "refused: the hold is provisional, its claim must be resolved first; the reply names it", 9,

@@ -221,12 +221,12 @@ func (g *Grant) allows(cmd *engine.Command, shardRead func(*engine.Command) (eng
 		switch cmd.Op {
 		case engine.OpReserve, engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
 			engine.OpGetItem, engine.OpGetWindow, engine.OpGetReservation, engine.OpListReservations,
-			engine.OpStoresWithStock, engine.OpGetStore:
+			engine.OpStoresWithStock, engine.OpGetStore, engine.OpStoreItems:
 			return true
 		}
 	case RoleStore:
 		switch cmd.Op {
-		case engine.OpPickup, engine.OpGetItem, engine.OpGetWindow, engine.OpGetStore:
+		case engine.OpPickup, engine.OpGetItem, engine.OpGetWindow, engine.OpGetStore, engine.OpStoreItems:
 			return g.atStore(string(cmd.Store))
 		case engine.OpReturn:
 			// The command names only the reservation; its store never

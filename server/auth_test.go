@@ -100,11 +100,12 @@ func TestGrants(t *testing.T) {
 		wantWeb := op == engine.OpReserve || op == engine.OpConfirm || op == engine.OpExtend ||
 			op == engine.OpCancel || op == engine.OpReschedule || op == engine.OpGetItem ||
 			op == engine.OpGetWindow || op == engine.OpGetReservation || op == engine.OpListReservations ||
-			op == engine.OpStoresWithStock || op == engine.OpGetStore
+			op == engine.OpStoresWithStock || op == engine.OpGetStore || op == engine.OpStoreItems
 		if web.allows(cmd, noRead) != wantWeb {
 			t.Errorf("storefront %s: got %v", op, !wantWeb)
 		}
-		wantKiosk := op == engine.OpPickup || op == engine.OpGetItem || op == engine.OpGetWindow || op == engine.OpGetStore
+		wantKiosk := op == engine.OpPickup || op == engine.OpGetItem || op == engine.OpGetWindow || op == engine.OpGetStore ||
+			op == engine.OpStoreItems
 		if kiosk.allows(cmd, noRead) != wantKiosk {
 			t.Errorf("store %s: got %v", op, !wantKiosk)
 		}

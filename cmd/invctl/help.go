@@ -57,6 +57,8 @@ func init() { // in init: the commands' help refers back to the table
 		{"store put", "", "set a store's time zone and its pickup windows across every SKU", storePut},
 		{"store window", "", "create or change one pickup window of a store", storeWindow},
 		{"store get", "", "a store's time zone and windows", storeGet},
+		{"store stock", "", "what is available of every SKU of a store, or of --sku A,B, in one read", storeStock},
+		{"store day", "", "a store's pickup windows of one day, in its time zone, with the capacity left", storeDay},
 		{"store import", "FILE.csv", "load stores from a CSV file (docs/CATALOG.md)", storeImport},
 		{"store export", "", "write stores as CSV", storeExport},
 		{"customer get", "CUSTOMER", "a customer's tier, block and no-shows", customerGet},
