@@ -34,7 +34,10 @@ func TestSettingsStayPut(t *testing.T) {
 		}
 	})
 	a := p.Addr()
-	op := func(args ...string) string { t.Helper(); return ok(t, a, append([]string{"--token", token}, args...)...) }
+	op := func(args ...string) string {
+		t.Helper()
+		return ok(t, a, append([]string{"--token", token}, args...)...)
+	}
 	const sku, store = "4710088412345", "TPE0427"
 	item := []string{"--sku", sku, "--store", store}
 	op(append([]string{"item", "put", "--stock", "10", "--opens", "2039-01-01T00:00:00Z", "--closes", "2039-01-02T00:00:00Z", "--reason", "first delivery"}, item...)...)
