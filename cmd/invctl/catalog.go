@@ -178,8 +178,12 @@ func exportCatalog(e *env, args []string) error {
 	fs := newFlags(e, "export")
 	out := fs.String("out", "", "file to write (default: stdout)")
 	sku := fs.String("sku", "", "only this SKU")
+	times := fs.String("times", "utc", "zone of the times written: utc, or store (each store's own, with its offset)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if *times != "utc" && *times != "store" {
+		return usagef("--times %q: want utc or store", *times)
 	}
 	cl, err := e.client()
 	if err != nil {
@@ -214,13 +218,29 @@ func exportCatalog(e *env, args []string) error {
 		defer f.Close()
 		w = f
 	}
-	if err := catalog.Write(w, infos); err != nil {
+	zoneOf := func(string) *time.Location { return time.UTC }
+	if *times == "store" {
+		zoneOf = storeZones(c, cl, infos, e.readOpts())
+	}
+	if err := catalog.WriteZoned(w, infos, zoneOf); err != nil {
 		return err
 	}
 	if *out != "" {
 		fmt.Fprintf(e.stderr, "exported %d items to %s\n", len(infos), *out)
 	}
 	return nil
+}
+
+// storeZones reads the zone of every store of items once (UTC for a store
+// without one).
+func storeZones(c context.Context, cl *client.Client, items []engine.ItemInfo, opts []client.ReadOption) func(string) *time.Location {
+	zones := map[string]*time.Location{}
+	for _, it := range items {
+		if _, done := zones[it.Store]; !done {
+			zones[it.Store] = storeZone(c, cl, it.Store, opts)
+		}
+	}
+	return func(store string) *time.Location { return zones[store] }
 }
 
 // progress draws a bar on stderr: "[#####.....] 120/500 rows".

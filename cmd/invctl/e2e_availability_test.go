@@ -5,7 +5,8 @@
 // the windows of one day of the store's own calendar (Taipei, UTC+8: a
 // window at 02:00 local is the previous UTC day, one at 23:30 local the
 // same UTC day as the 24th's morning), in local time, with the capacity
-// left after a reserve.
+// left after a reserve; export --times store writes the store's windows in
+// its own zone.
 package main_test
 
 import (
@@ -70,4 +71,12 @@ func TestStoreStockAndDay(t *testing.T) {
 		t.Fatalf("a bad --day: exit %d, %q", code, errs)
 	}
 	refused(t, a, "not_found", "store", "day", "--store", "NOWHERE", "--day", "2039-12-24")
+
+	// The catalog in the store's own clock, and in UTC by default.
+	mustContain(t, "export --times store", ok(t, a, "export", "--times", "store", "--sku", "CAKE"),
+		"CAKE,TPE0427,10,,,,,,,2039-12-24T10:00:00+08:00/2039-12-24T12:00:00+08:00/5")
+	mustContain(t, "export", ok(t, a, "export", "--sku", "CAKE"), "2039-12-24T02:00:00Z/2039-12-24T04:00:00Z/5")
+	if _, errs, code := invctl(t, a, "export", "--times", "mars"); code != 2 || !strings.Contains(errs, `--times "mars": want utc or store`) {
+		t.Fatalf("export --times mars: exit %d, %q", code, errs)
+	}
 }

@@ -4,12 +4,14 @@
 // on a real engine, that a file of stock alone keeps an item's sale window,
 // member share and the SKU's limit, while an empty cell of a column the
 // file has clears its setting. On the code before, a stock-only file reset
-// the sale window and the share (put_item replaced every setting).
+// the sale window and the share (put_item replaced every setting). It also
+// proves that WriteZoned writes each store's times in its own zone.
 package catalog
 
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/invsys/inv/engine"
 )
@@ -68,5 +70,33 @@ func TestStockOnlyFileKeepsSettings(t *testing.T) {
 	got = load("sku,store,stock,closes_at\nA,S1,31,\n")
 	if got.Stock != 31 || got.ClosesAt != 0 || got.OpensAt != full.OpensAt || got.MemberUnits != 4 {
 		t.Fatalf("an empty closes_at cell clears only it: %+v", got)
+	}
+}
+
+// TestWriteZoned: each row's times are written in its store's zone, with
+// the offset, and read back as the same instants.
+func TestWriteZoned(t *testing.T) {
+	taipei, err := time.LoadLocation("Asia/Taipei")
+	if err != nil {
+		t.Skip("no zone database:", err)
+	}
+	start := time.Date(2039, 12, 24, 10, 0, 0, 0, taipei).UnixNano()
+	items := []engine.ItemInfo{
+		{SKU: "A", Store: "TPE", Stock: 5, Windows: []engine.WindowInfo{{Start: start, End: start + 2*3600e9, Quota: 3}}},
+		{SKU: "A", Store: "LON", Stock: 2, OpensAt: start},
+	}
+	var b strings.Builder
+	zones := map[string]*time.Location{"TPE": taipei}
+	if err := WriteZoned(&b, items, func(s string) *time.Location { return zones[s] }); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "A,TPE,5,,,,,,,2039-12-24T10:00:00+08:00/2039-12-24T12:00:00+08:00/3") ||
+		!strings.Contains(out, "A,LON,2,,2039-12-24T02:00:00Z,") {
+		t.Fatalf("zoned catalog:\n%s", out)
+	}
+	rows, errs := Parse(strings.NewReader(out))
+	if len(errs) > 0 || len(rows) != 2 || rows[1].Windows[0].Start != start || rows[0].OpensAt != start {
+		t.Fatalf("read back: %+v %v", rows, errs)
 	}
 }
