@@ -36,6 +36,9 @@ func fnvStr8(h uint64, s []byte) uint64 {
 // the length byte is exact.
 func StoreHash(store []byte) uint64 { return fnvStr8(fnvOffset64, store) }
 
+// The engine keeps its own copy (a code-only pickup's refusal is counted by
+// the store's shard alone); TestStoreHashIsTheEngines pins the two.
+
 // ShardOfStore returns the shard that holds a store: its record (time zone,
 // pickup windows with their capacity) and every item of the store:
 // StoreHash(store) mod shards. shards must be at least 1.

@@ -155,3 +155,18 @@ func TestCustomerShardAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreHashIsTheEngines: the engine's copy of the placement hash
+// (engine.StoreHash, which decides the shard that counts a code-only
+// pickup's refusal) is the protocol's, for ids of every length.
+func TestStoreHashIsTheEngines(t *testing.T) {
+	for n := 0; n <= MaxIDBytes; n++ {
+		id := make([]byte, n)
+		for i := range id {
+			id[i] = byte(31*n + 7*i)
+		}
+		if StoreHash(id) != engine.StoreHash(id) {
+			t.Fatalf("%d bytes: protocol %x, engine %x", n, StoreHash(id), engine.StoreHash(id))
+		}
+	}
+}

@@ -92,6 +92,9 @@ func TestMetricsExactCounts(t *testing.T) {
 	}
 	want(t, c, engine.CodeLocked, wrong) // pickup locked 1: the fifth wrong code locks
 	want(t, c, engine.CodeLocked, wrong) // pickup locked 2: still locked
+	// A code-only pickup goes to both shards; a code naming nothing is one
+	// refusal, counted by the store's shard (docs/adr/0103).
+	want(t, c, engine.CodeBadCode, engine.Command{Op: engine.OpPickup, Store: []byte("S1"), PickupCode: 123}) // pickup bad_code 5
 
 	m := scrape(t, p)
 	exact := map[string]float64{
@@ -105,7 +108,7 @@ func TestMetricsExactCounts(t *testing.T) {
 		`inv_requests_total{op="cancel",result="ok"}`:              1,
 		`inv_requests_total{op="block",result="ok"}`:               1,
 		`inv_requests_total{op="put_window",result="ok"}`:          1,
-		`inv_requests_total{op="pickup",result="bad_code"}`:        4,
+		`inv_requests_total{op="pickup",result="bad_code"}`:        5,
 		`inv_requests_total{op="pickup",result="locked"}`:          2,
 		`inv_request_duration_seconds_count{op="reserve"}`:         7,
 		`inv_reservations_total{outcome="held"}`:                   3,
@@ -119,7 +122,7 @@ func TestMetricsExactCounts(t *testing.T) {
 		`inv_refusals_total{reason="limit_exceeded"}`:              1,
 		`inv_refusals_total{reason="window_full"}`:                 1,
 		`inv_refusals_total{reason="blocked"}`:                     1,
-		`inv_refusals_total{reason="bad_code"}`:                    4,
+		`inv_refusals_total{reason="bad_code"}`:                    5,
 		`inv_pickups_locked_total`:                                 2,
 		`inv_active_holds`:                                         1, // c5's hold in the window
 		`inv_awaiting_pickup`:                                      1, // h1, confirmed (and locked)
@@ -147,11 +150,16 @@ func TestMetricsExactCounts(t *testing.T) {
 			t.Errorf("%s = %v (written %v), want 0", name, got, ok)
 		}
 	}
-	// Every write went through the log: 23 commands (block and set_limit
-	// are kept per shard, so each is one command on each of the 2 shards),
-	// whatever the group commit made of them.
-	if n := m[`inv_shard_entry_commands_sum{shard="0"}`] + m[`inv_shard_entry_commands_sum{shard="1"}`]; n != 23 {
-		t.Errorf("commands applied (inv_shard_entry_commands_sum) = %v, want 23", n)
+	for name := range m {
+		if strings.Contains(name, `reason=""`) {
+			t.Errorf("/metrics has a series with no reason: %s", name)
+		}
+	}
+	// Every write went through the log: 25 commands (block, set_limit and
+	// the code-only pickup go to every shard, so each is one command on
+	// each of the 2 shards), whatever the group commit made of them.
+	if n := m[`inv_shard_entry_commands_sum{shard="0"}`] + m[`inv_shard_entry_commands_sum{shard="1"}`]; n != 25 {
+		t.Errorf("commands applied (inv_shard_entry_commands_sum) = %v, want 25", n)
 	}
 	positive := []string{`inv_shard_apply_duration_seconds_count{shard="0"}`, `inv_shard_apply_batch_entries_count{shard="1"}`, "inv_received_bytes_total", "inv_sent_bytes_total",
 		`inv_shard_commit_index{shard="0"}`, `inv_shard_applied_index{shard="0"}`, `inv_shard_log_entries{shard="0"}`,
