@@ -71,6 +71,7 @@ func init() { // in init: the commands' help refers back to the table
 		{"import", "FILE.csv", "load a catalog CSV: items, stock, windows, limits (docs/CATALOG.md)", importCatalog},
 		{"export", "", "write the catalog as CSV", exportCatalog},
 		{"tail", "", "follow the change feed of one shard or all", tail},
+		{"report pickups", "", "on-time pickup and no-show rates per store and per SKU since --since, from the change feed", reportPickups},
 		{"snapshot", "", "snapshot every shard of the --addr node now (operator)", snapshot},
 		{"cluster status", "", "nodes, shards, leaders, replicas and raft indexes (operator)", clusterStatus},
 		{"cluster add-node", "ID RAFT_ADDR CLIENT_ADDR", "add a node started with invd --join to every shard group", clusterAddNode},
