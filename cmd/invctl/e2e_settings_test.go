@@ -6,7 +6,7 @@
 // names; that a stock-only catalog file keeps the settings too; that a
 // member share larger than the stock is refused with a message naming the
 // stock; and that item history lists every stock change with the token's
-// name and the reason given, oldest first.
+// name and the reason given, oldest first, as tail shows them too.
 package main_test
 
 import (
@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/invsys/inv/internal/invdtest"
+	"github.com/invsys/inv/protocol"
 	"github.com/invsys/inv/server"
 )
 
@@ -105,6 +106,8 @@ func TestSettingsStayPut(t *testing.T) {
 	}
 	out := op(append([]string{"item", "history"}, item...)...)
 	mustContain(t, "item history", out, "BY", "REASON", "alice", "delivery 4711", "+20", "-2")
+	shard := strconv.Itoa(protocol.ShardOfStore([]byte(store), 2))
+	mustContain(t, "tail", op("tail", "--shard", shard, "--count", "1"), `item_put`, `by=alice reason="first delivery"`)
 }
 
 // itemSettings are the settings of item get --json that a restock must keep.
