@@ -15,9 +15,10 @@ import (
 // refused with a sentinel error when the engine refuses them (for
 // instance ErrBelowPromised for stock below what is already held).
 
-// PutItem creates an item or replaces its settings. Lowering the stock
-// below what is already promised is refused (ErrBelowPromised). The SKU's
-// per-customer limit is SetLimit's.
+// PutItem creates an item or replaces its settings: every setting the spec
+// leaves zero is removed (UpdateItem changes only the settings it names).
+// Lowering the stock below what is already promised is refused
+// (ErrBelowPromised). The SKU's per-customer limit is SetLimit's.
 func (c *Client) PutItem(ctx context.Context, spec ItemSpec) error {
 	r := request{kind: kindOp, sku: spec.SKU, store: spec.Store, key: spec.Key,
 		cmd: engine.Command{Op: engine.OpPutItem, Stock: spec.Stock,

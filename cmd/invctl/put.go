@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/invsys/inv/client"
@@ -132,7 +133,11 @@ func clearNames() []string {
 func changed(fs *flag.FlagSet) []string {
 	var out []string
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name != "sku" && f.Name != "store" && f.Name != "json" && f.Name != "key" {
+		switch f.Name {
+		case "sku", "store", "json", "key":
+		case "window":
+			out = append(out, "windows="+strconv.Itoa(len(*f.Value.(*windowList))))
+		default:
 			out = append(out, f.Name+"="+f.Value.String())
 		}
 	})
