@@ -63,6 +63,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"item", "put", "--sku", "a", "--store", "s"}, "nothing to change; give --stock, --opens, --closes, --clear or --window"},
 		{[]string{"item", "put", "--sku", "a", "--store", "s", "--clear", "limit"}, `--clear "limit": want some of closes, opens, sale, share`},
 		{[]string{"item", "put", "--sku", "a", "--store", "s", "--opens", "1", "--clear", "sale"}, "--clear sale and --opens: give a new value or clear it, not both"},
+		{[]string{"item", "put", "--sku", "a", "--store", "s", "--closes", ""}, `--closes "": give a time, or --clear closes to remove it`},
 		{[]string{"reserve", "--sku", "a", "--store", "s", "--customer", "c", "--qty", "0"}, "--qty 0: want 1 or more units"},
 		{[]string{"reserve", "--sku", "a", "--store", "s", "--customer", "c", "--qty", "-2"}, "--qty -2: want 1 or more units"},
 		{[]string{"reserve", "--sku", "a", "--store", "s", "--customer", "c", "--ttl", "-5s"}, "--ttl -5s: want a positive duration"},

@@ -82,18 +82,23 @@ func itemUpdateOf(fs *flag.FlagSet, stock int64, opens, closes, clear string) (c
 		}
 		u.SetStock, u.Stock = true, stock
 	}
+	for name, v := range map[string]string{"opens": opens, "closes": closes} {
+		if given[name] && v == "" {
+			return u, usagef("--%s \"\": give a time, or --clear %s to remove it", name, name)
+		}
+	}
 	var err error
 	if given["opens"] {
 		if u.OpensAt, err = parseTime(opens); err != nil {
 			return u, err
 		}
-		u.SetOpens = opens != ""
+		u.SetOpens = true
 	}
 	if given["closes"] {
 		if u.ClosesAt, err = parseTime(closes); err != nil {
 			return u, err
 		}
-		u.SetCloses = closes != ""
+		u.SetCloses = true
 	}
 	if clear == "" {
 		return u, nil
