@@ -1,7 +1,7 @@
 // invctl report pickups against a real invd of two shards whose orders
 // without a window must be collected within a second (pickup_period): an
-// order collected at once counts picked up and on time at its store and
-// SKU; an order left there becomes a no-show when its deadline passes (the
+// order collected within its pickup window counts picked up and on time
+// at its store and SKU; an order without a window left there becomes a no-show when its deadline passes (the
 // leader's expiry; the test polls the report with a deadline until it
 // shows); the rates are over the orders that came due, and the table
 // prints both stores and SKUs.
@@ -28,9 +28,14 @@ func TestReportPickups(t *testing.T) {
 		}
 	})
 	a := p.Addr()
-	ok(t, a, "item", "put", "--sku", "CAKE", "--store", "TPE0001", "--stock", "5")
+	// CAKE is collected in a window open now (its deadline is the window's
+	// end); TEA has no window, so its order is a no-show a second after
+	// its confirm.
+	start := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	win := start.Format(time.RFC3339) + "," + start.Add(time.Hour).Format(time.RFC3339) + ",5"
+	ok(t, a, "item", "put", "--sku", "CAKE", "--store", "TPE0001", "--stock", "5", "--window", win)
 	ok(t, a, "item", "put", "--sku", "TEA", "--store", "KHH0002", "--stock", "5")
-	id := ok(t, a, "reserve", "--sku", "CAKE", "--store", "TPE0001", "--customer", "amy")
+	id := ok(t, a, "reserve", "--sku", "CAKE", "--store", "TPE0001", "--customer", "amy", "--window", start.Format(time.RFC3339))
 	code := ok(t, a, "confirm", id)
 	ok(t, a, "pickup", "--store", "TPE0001", "--code", code)
 	ok(t, a, "confirm", ok(t, a, "reserve", "--sku", "TEA", "--store", "KHH0002", "--customer", "ben"))
