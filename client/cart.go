@@ -7,9 +7,10 @@ import (
 	"github.com/invsys/inv/engine"
 )
 
-// ReserveMany reserves the lines of a cart (several SKUs, one store, one
-// customer) all or nothing: it returns one Result per line, or a
-// *CartError naming the line that was refused, with nothing held.
+// ReserveMany reserves the lines of a cart (several SKUs, at the cart's
+// store or each line's own, for one customer) all or nothing: it returns
+// one Result per line, or a *CartError naming the line that was refused,
+// with nothing held.
 //
 // The cart goes as one linked chain. Lines whose items live in one shard
 // are applied atomically by the engine; a cart whose items span shards is
@@ -62,13 +63,21 @@ func cartCommands(req *CartRequest) ([]engine.Command, error) {
 	if err := checkIDs(req.Store, req.Customer, req.Key); err != nil {
 		return nil, err
 	}
-	store, customer := []byte(req.Store), []byte(req.Customer)
+	customer := []byte(req.Customer)
 	cmds := make([]engine.Command, len(req.Lines))
 	for i, l := range req.Lines {
-		if err := checkIDs(l.SKU); err != nil {
+		store := l.Store
+		if store == "" {
+			store = req.Store
+		}
+		if err := checkIDs(l.SKU, store); err != nil {
 			return nil, &CartError{Line: i, Err: err}
 		}
-		cmds[i] = engine.Command{Op: engine.OpReserve, SKU: []byte(l.SKU), Store: store,
+		if store == "" {
+			return nil, &CartError{Line: i, Err: &ServerError{Code: engine.CodeBadRequest,
+				Message: "a line without a store: give the cart's Store or the line's"}}
+		}
+		cmds[i] = engine.Command{Op: engine.OpReserve, SKU: []byte(l.SKU), Store: []byte(store),
 			Customer: customer, Qty: units(l.Qty), Window: nanos(l.Window), TTL: req.TTL}
 	}
 	return cmds, nil

@@ -6,7 +6,7 @@ import (
 	"github.com/invsys/inv/engine"
 )
 
-// Screening marks (docs/adr/0101): the marks a reservation got when it was
+// Screening marks (docs/adr/0104): the marks a reservation got when it was
 // made, fingerprints a storefront sends with a reserve, and the item rules
 // that refuse marked reserves.
 

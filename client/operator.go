@@ -15,9 +15,10 @@ import (
 // refused with a sentinel error when the engine refuses them (for
 // instance ErrBelowPromised for stock below what is already held).
 
-// PutItem creates an item or replaces its settings. Lowering the stock
-// below what is already promised is refused (ErrBelowPromised). The SKU's
-// per-customer limit is SetLimit's.
+// PutItem creates an item or replaces its settings: every setting the spec
+// leaves zero is removed (UpdateItem changes only the settings it names).
+// Lowering the stock below what is already promised is refused
+// (ErrBelowPromised). The SKU's per-customer limit is SetLimit's.
 func (c *Client) PutItem(ctx context.Context, spec ItemSpec) error {
 	r := request{kind: kindOp, sku: spec.SKU, store: spec.Store, key: spec.Key,
 		cmd: engine.Command{Op: engine.OpPutItem, Stock: spec.Stock,
@@ -36,15 +37,21 @@ func (c *Client) PutWindow(ctx context.Context, spec WindowSpec) error {
 
 // Restock adds Qty (> 0) units to an item's stock.
 func (c *Client) Restock(ctx context.Context, ch StockChange) error {
+	if err := checkReason(ch.Reason); err != nil {
+		return err
+	}
 	r := request{kind: kindOp, sku: ch.SKU, store: ch.Store, key: ch.Key,
-		cmd: engine.Command{Op: engine.OpRestock, Qty: ch.Qty}}
+		cmd: engine.Command{Op: engine.OpRestock, Qty: ch.Qty, Reason: []byte(ch.Reason)}}
 	return c.operate(ctx, &r)
 }
 
 // AdjustStock adds the signed Qty to an item's stock (a count correction).
 func (c *Client) AdjustStock(ctx context.Context, ch StockChange) error {
+	if err := checkReason(ch.Reason); err != nil {
+		return err
+	}
 	r := request{kind: kindOp, sku: ch.SKU, store: ch.Store, key: ch.Key,
-		cmd: engine.Command{Op: engine.OpAdjustStock, Qty: ch.Qty}}
+		cmd: engine.Command{Op: engine.OpAdjustStock, Qty: ch.Qty, Reason: []byte(ch.Reason)}}
 	return c.operate(ctx, &r)
 }
 

@@ -41,6 +41,8 @@ type Event struct {
 	Stock      int64  // the item's stock after EvItemPut / EvStockChanged
 	Tier       uint8  // EvCustomer
 	Blocked    bool   // EvCustomer
+	Actor      string // EvItemPut, EvStockChanged: who made the change (the token's name)
+	Reason     string // EvItemPut, EvStockChanged: why, as the operator wrote it
 }
 
 // Subscription follows one shard's change feed. Events arrive on Events()
@@ -60,6 +62,7 @@ type Subscription struct {
 	last  Position // the last event delivered
 	err   error
 	first uint64 // the first position of the current stream (the server's answer)
+	head  uint64 // the shard's last applied position when the first stream began (Head)
 }
 
 // subscriptionBuffer is how many events wait for a slow consumer before the
@@ -176,6 +179,9 @@ func (s *Subscription) accept(f protocol.Frame, from uint64) error {
 		}
 		s.mu.Lock()
 		s.first = sub.First
+		if s.head == 0 {
+			s.head = sub.Last
+		}
 		s.mu.Unlock()
 		return nil
 	case protocol.OpNotLeader:
@@ -281,5 +287,5 @@ func eventOf(pe *protocol.Event) Event {
 	return Event{Shard: int(pe.Shard), Position: Position{Index: pe.Position, Ordinal: pe.Ordinal},
 		Kind: e.Kind, At: fromNanos(e.At), ID: e.ID, SKU: e.SKU, Store: e.Store, Customer: e.Customer,
 		Qty: e.Qty, Window: fromNanos(e.Window), State: e.State, PickupCode: e.PickupCode,
-		Stock: e.Stock, Tier: e.Tier, Blocked: e.Blocked}
+		Stock: e.Stock, Tier: e.Tier, Blocked: e.Blocked, Actor: e.Actor, Reason: e.Reason}
 }

@@ -36,6 +36,7 @@ type CartRequest struct {
 // CartLine is one line of a cart.
 type CartLine struct {
 	SKU    string
+	Store  string    // "" = the cart's Store; another store makes a cart across stores
 	Qty    int64     // 0 means 1
 	Window time.Time // zero = none
 }
@@ -149,6 +150,7 @@ type WindowSpec struct {
 type StockChange struct {
 	SKU, Store string
 	Qty        int64
+	Reason     string // why, kept in the change's event (at most protocol.MaxReasonBytes)
 	Key        string
 }
 

@@ -57,6 +57,7 @@ const (
 	CodeInternal       = engine.CodeInternal
 	CodeNotHeld        = engine.CodeNotHeld
 	CodeDiskFull       = engine.CodeDiskFull
+	CodeMarked         = engine.CodeMarked
 )
 
 // State is a reservation's state (held, confirmed, picked_up ...).
@@ -102,6 +103,7 @@ const (
 	EvStoreWindow   = engine.EvStoreWindow
 	EvClaimAnchored = engine.EvClaimAnchored
 	EvHoldRefused   = engine.EvHoldRefused
+	EvMarkRule      = engine.EvMarkRule
 )
 
 // Compression is a compression of large frames (WithCompression).

@@ -395,5 +395,6 @@ func (c *conn) requeue(calls []*call) {
 // cmdBytesMax bounds a command's encoded size as a BATCH entry: entry
 // header, mask, the ids with their length bytes, every numeric field.
 func cmdBytesMax(cmd *engine.Command) int {
-	return 6 + 4 + 5 + len(cmd.SKU) + len(cmd.Store) + len(cmd.Customer) + len(cmd.Key) + len(cmd.Zone) + 16*8
+	return 6 + 4 + 7 + len(cmd.SKU) + len(cmd.Store) + len(cmd.Customer) + len(cmd.Key) + len(cmd.Zone) +
+		len(cmd.Reason) + len(cmd.Actor) + 1 + 16*8 // 7 length bytes; 1: update_item's set
 }

@@ -235,6 +235,8 @@ func (s *state) applyOne(c *Command) Result {
 		return s.setLimit(c)
 	case OpSetMemberShare:
 		return s.setMemberShare(c)
+	case OpUpdateItem:
+		return s.updateItem(c)
 	case OpBlock, OpUnblock, OpSetTier:
 		return s.customerOp(c)
 	case OpUnlock:

@@ -9,8 +9,8 @@ package engine
 // one copy and not another (clone_test.go checks it by reflection).
 
 // byteFields returns pointers to every byte slice of c.
-func (c *Command) byteFields() [6]*[]byte {
-	return [6]*[]byte{&c.SKU, &c.Store, &c.Customer, &c.Key, &c.Claim, &c.Zone}
+func (c *Command) byteFields() [8]*[]byte {
+	return [8]*[]byte{&c.SKU, &c.Store, &c.Customer, &c.Key, &c.Claim, &c.Zone, &c.Actor, &c.Reason}
 }
 
 // CloneCommands returns copies of cmds whose byte fields share one new

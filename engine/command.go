@@ -85,7 +85,13 @@ const (
 	OpCustomerCopy Op = 43 // Customer, Tier, Qty (the block: BlockNone, BlockOperator, BlockNoShows), ToShard (where it applies), FromShard, Seq: the home's copy of a customer's block and tier
 	OpNoShow       Op = 44 // Customer, ID (the reservation), Deadline (the no-show's time), FromShard, Seq: a no-show in another shard, counted at the customer's home
 
-	// Screening marks (marks.go, docs/adr/0101). set_mark_rule changes
+	// Settings that stay put and availability in one read (docs/adr/0100,
+	// 0102). update_item changes state although numbered among the reads:
+	// ReadOnly names it.
+	OpUpdateItem Op = 45 // SKU, Store, Set (the settings it changes), their fields, Reason?: a put that leaves what it does not name (update.go)
+	OpStoreItems Op = 46 // Store: every item of the store, by SKU: its availability in one read (availability.go)
+
+	// Screening marks (marks.go, docs/adr/0104). set_mark_rule changes
 	// state although numbered among the reads: ReadOnly names it.
 	OpSetMarkRule Op = 54 // SKU, Store, Marks: the marks that refuse a reserve of the item (0 = none)
 	OpListByMark  Op = 55 // Marks (0 = any mark): held and confirmed reservations with any of them
@@ -108,6 +114,7 @@ var opNames = map[Op]string{
 	OpGetStore: "get_store", OpGetClaim: "get_claim", OpGetClaimHold: "get_claim_hold",
 	OpRegisterKey: "register_key", OpCustomerCopy: "customer_copy", OpNoShow: "no_show",
 	OpSetMarkRule: "set_mark_rule", OpListByMark: "list_by_mark", OpGetMarkRule: "get_mark_rule",
+	OpUpdateItem: "update_item", OpStoreItems: "store_items",
 }
 
 func (o Op) String() string {
@@ -124,7 +131,7 @@ func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
 // through Apply (so that they are linearizable when sent through the log) but
 // may also be served by Read on a replica that knows it is up to date.
 func (o Op) ReadOnly() bool {
-	return o >= OpGetItem && o != OpRegisterKey && o != OpSetMarkRule && !o.Message()
+	return o >= OpGetItem && o != OpRegisterKey && o != OpSetMarkRule && o != OpUpdateItem && !o.Message()
 }
 
 // Mutating reports whether the op may change state and so takes an
@@ -211,6 +218,15 @@ type Command struct {
 	// Marks is set_mark_rule's rule and list_by_mark's filter.
 	Prints [NumPrints]uint64
 	Marks  Marks
+
+	// Settings an update_item changes (ItemSet bits): a named setting whose
+	// fields are zero is cleared; one not named stays as it is.
+	Set ItemSet
+	// Who changed stock or settings and why, kept in the change's event
+	// (docs/adr/0100). The server sets Actor from the connection's token;
+	// Reason is the operator's text (at most MaxReasonBytes).
+	Actor  []byte
+	Reason []byte
 
 	// Rules that span shards (docs/adr/0070). Only nodes set these: the
 	// server refuses a client's request that carries any of them.
@@ -423,6 +439,8 @@ type Event struct {
 	Tier       uint8  // EvCustomer
 	Blocked    bool   // EvCustomer
 	Zone       string // EvStorePut
+	Actor      string // EvItemPut, EvStockChanged: who made the change (the token's name)
+	Reason     string // EvItemPut, EvStockChanged: why, as the operator wrote it
 }
 
 // Config is the engine's configuration. Every replica of a shard must run

@@ -112,6 +112,11 @@ func Fingerprint(c *Command) uint64 {
 		if c.Marks != 0 { // set_mark_rule; likewise absent elsewhere
 			h = fnvU64(h, uint64(c.Marks)|1<<32)
 		}
+		if c.Set != 0 || len(c.Reason) > 0 { // update_item, a change with a reason; absent elsewhere, as Zone
+			h = fnvU64(h, uint64(c.Set))
+			h = fnvU64(h, uint64(len(c.Reason)))
+			h = fnv64(h, c.Reason)
+		}
 	}
 	if c.Prints != [NumPrints]uint64{} { // a reserve's fingerprints, when it sends any
 		for _, p := range c.Prints {

@@ -17,8 +17,9 @@ func validMemberShare(tier uint8, units, cutoff int64) bool {
 // share. The per-customer limit is the SKU's (set_limit): a put_item that
 // carries one is a bad request.
 func (s *state) putItem(c *Command) Result {
-	if !s.itemArgs(c) || c.Stock < 0 || c.Stock > MaxStock || c.Limit != 0 ||
-		!validSaleWindow(c.OpensAt, c.ClosesAt) || !validMemberShare(c.MemberTier, c.MemberUnits, c.MemberCutoff) {
+	if !s.itemArgs(c) || c.Stock < 0 || c.Stock > MaxStock || c.Limit != 0 || !validAudit(c) ||
+		!validSaleWindow(c.OpensAt, c.ClosesAt) || !validMemberShare(c.MemberTier, c.MemberUnits, c.MemberCutoff) ||
+		c.MemberUnits > c.Stock { // a share larger than the stock could never be kept
 		return s.refuse(CodeBadRequest)
 	}
 	_, it := s.findItem(c.SKU, c.Store)
@@ -32,11 +33,12 @@ func (s *state) putItem(c *Command) Result {
 			return s.refuse(CodeBelowPromised)
 		}
 	}
+	before := int64(it.stock)
 	it.stock = int32(c.Stock)
 	it.opensAt, it.closesAt = c.OpensAt, c.ClosesAt
 	s.setShare(it, c.MemberTier, int32(c.MemberUnits), c.MemberCutoff)
 	assertItem(it)
-	s.itemEvent(EvItemPut, it)
+	s.changeEvent(EvItemPut, it, c, int64(it.stock)-before)
 	return s.itemResult(it)
 }
 
@@ -140,7 +142,7 @@ func (s *state) putWindow(c *Command) Result {
 }
 
 func (s *state) restock(c *Command) Result {
-	if c.Qty <= 0 || c.Qty > MaxQty {
+	if c.Qty <= 0 || c.Qty > MaxQty || !validAudit(c) {
 		return s.refuse(CodeBadRequest)
 	}
 	it, code := s.itemOf(c)
@@ -152,14 +154,14 @@ func (s *state) restock(c *Command) Result {
 	}
 	it.stock += int32(c.Qty)
 	assertItem(it)
-	s.itemEvent(EvStockChanged, it)
+	s.changeEvent(EvStockChanged, it, c, c.Qty)
 	return s.itemResult(it)
 }
 
 // adjustStock changes stock by a signed delta (a count correction); going
 // below what is promised is refused.
 func (s *state) adjustStock(c *Command) Result {
-	if c.Qty < -MaxStock || c.Qty > MaxStock {
+	if c.Qty < -MaxStock || c.Qty > MaxStock || !validAudit(c) {
 		return s.refuse(CodeBadRequest)
 	}
 	it, code := s.itemOf(c)
@@ -175,7 +177,7 @@ func (s *state) adjustStock(c *Command) Result {
 	}
 	it.stock = int32(n)
 	assertItem(it)
-	s.itemEvent(EvStockChanged, it)
+	s.changeEvent(EvStockChanged, it, c, c.Qty)
 	return s.itemResult(it)
 }
 
@@ -202,6 +204,9 @@ func (s *state) setMemberShare(c *Command) Result {
 	}
 	if it.ext != nil && c.MemberUnits > 0 && int32(c.MemberUnits) < it.ext.memberUsed {
 		return s.refuse(CodeBelowPromised)
+	}
+	if c.MemberUnits > int64(it.stock) {
+		return s.refuse(CodeBadRequest) // a share larger than the stock could never be kept
 	}
 	s.setShare(it, c.MemberTier, int32(c.MemberUnits), c.MemberCutoff)
 	s.itemEvent(EvItemPut, it)

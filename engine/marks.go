@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Screening marks (docs/adr/0101). Every reservation carries the marks the
+// Screening marks (docs/adr/0104). Every reservation carries the marks the
 // reserve computed from what its shard knows when it ran: the customer's
 // tier and block (the home's copy on any other shard), the customer's
 // orders, pickups and no-shows at this shard, and per-shard counters of the

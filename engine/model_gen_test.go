@@ -410,6 +410,42 @@ func (g *refGen) putItem() Command {
 	return c
 }
 
+// updateItem names a random set of settings (none: refused), mostly with
+// values that pass, now and then a field of a setting it does not name or
+// a reason over its bound (both refused).
+func (g *refGen) updateItem() Command {
+	sku, store := g.itemRef()
+	c := Command{Op: OpUpdateItem, SKU: sku, Store: store, Set: ItemSet(g.r.IntN(16))}
+	if c.Set&SetStock != 0 {
+		c.Stock = g.r.Int64N(26)
+		if it := g.modelItem(sku, store); it != nil && g.chance(60) {
+			c.Stock = max(0, it.stock+g.r.Int64N(7)-2)
+		}
+	}
+	if c.Set&SetSaleWindow != 0 && g.chance(70) {
+		c.OpensAt, c.ClosesAt = g.saleWindow()
+		if c.Set&SetOpensAt == 0 { // only the ends it names
+			c.OpensAt = 0
+		}
+		if c.Set&SetClosesAt == 0 {
+			c.ClosesAt = 0
+		}
+	}
+	if c.Set&SetMemberShare != 0 {
+		c.MemberTier, c.MemberUnits, c.MemberCutoff = g.memberShare()
+	}
+	if g.chance(2) {
+		c.Stock, c.Set = 1+c.Stock, c.Set&^SetStock // a stock it does not name: refused
+	}
+	if g.chance(20) {
+		c.Reason = []byte("count")
+	}
+	if g.chance(1) {
+		c.Reason = make([]byte, MaxReasonBytes+1)
+	}
+	return c
+}
+
 func (g *refGen) putWindow() Command {
 	sku, store := g.itemRef()
 	start := g.windowStart()
@@ -439,8 +475,10 @@ func (g *refGen) putWindow() Command {
 func (g *refGen) operator() Command {
 	sku, store := g.itemRef()
 	switch g.r.IntN(17) {
-	case 0, 1:
+	case 0:
 		return g.putItem()
+	case 1:
+		return g.updateItem()
 	case 2, 3, 13:
 		return g.putWindow()
 	case 4:
@@ -604,6 +642,8 @@ func refAlter(c *Command) {
 		c.Restock = !c.Restock
 	case OpPutItem:
 		c.Stock++
+	case OpUpdateItem:
+		c.Set ^= SetSaleWindow
 	case OpPutWindow:
 		c.Quota++
 	case OpSetSaleWindow:

@@ -401,7 +401,8 @@ func (m *refModel) itemResult(it *refItem) Result {
 
 func (m *refModel) putItem(c *Command) Result {
 	if !refValidID(c.SKU) || !refValidID(c.Store) || c.Stock < 0 || c.Stock > MaxStock || c.Limit != 0 ||
-		!refSaleOK(c.OpensAt, c.ClosesAt) || !refShareOK(c.MemberTier, c.MemberUnits, c.MemberCutoff) {
+		!refSaleOK(c.OpensAt, c.ClosesAt) || !refShareOK(c.MemberTier, c.MemberUnits, c.MemberCutoff) ||
+		c.MemberUnits > c.Stock || len(c.Reason) > MaxReasonBytes {
 		return refBad(CodeBadRequest)
 	}
 	k := refItemKey{string(c.SKU), string(c.Store)}
@@ -511,7 +512,55 @@ func (m *refModel) memberShare(c *Command) Result {
 	if c.MemberUnits > 0 && c.MemberUnits < it.memberUsed {
 		return refBad(CodeBelowPromised)
 	}
+	if c.MemberUnits > it.stock {
+		return refBad(CodeBadRequest)
+	}
 	it.setShare(c.MemberTier, c.MemberUnits, c.MemberCutoff)
+	return m.itemResult(it)
+}
+
+// updateItem changes only the settings c.Set names (docs/adr/0100).
+func (m *refModel) updateItem(c *Command) Result {
+	named := func(s ItemSet) bool { return c.Set&s != 0 }
+	if !refValidID(c.SKU) || !refValidID(c.Store) || c.Set == 0 || c.Set&^ItemSetAll != 0 || c.Limit != 0 ||
+		!named(SetStock) && c.Stock != 0 || !named(SetOpensAt) && c.OpensAt != 0 || !named(SetClosesAt) && c.ClosesAt != 0 ||
+		!named(SetMemberShare) && (c.MemberTier != 0 || c.MemberUnits != 0 || c.MemberCutoff != 0) ||
+		c.Stock < 0 || c.Stock > MaxStock ||
+		!refShareOK(c.MemberTier, c.MemberUnits, c.MemberCutoff) || len(c.Reason) > MaxReasonBytes {
+		return refBad(CodeBadRequest)
+	}
+	k := refItemKey{string(c.SKU), string(c.Store)}
+	it := m.items[k]
+	var stock, units, opens, closes int64
+	if it != nil {
+		stock, units, opens, closes = it.stock, it.memberUnits, it.opensAt, it.closesAt
+	}
+	if named(SetStock) {
+		stock = c.Stock
+	}
+	if named(SetMemberShare) {
+		units = c.MemberUnits
+	}
+	if named(SetOpensAt) {
+		opens = c.OpensAt
+	}
+	if named(SetClosesAt) {
+		closes = c.ClosesAt
+	}
+	if units > stock || !refSaleOK(opens, closes) {
+		return refBad(CodeBadRequest)
+	}
+	if it == nil {
+		it = &refItem{sku: k.sku, store: k.store}
+		m.items[k] = it
+		m.itemOrder = append(m.itemOrder, k)
+	} else if stock < it.promised() || units > 0 && units < it.memberUsed {
+		return refBad(CodeBelowPromised)
+	}
+	it.stock, it.opensAt, it.closesAt = stock, opens, closes
+	if named(SetMemberShare) {
+		it.setShare(c.MemberTier, c.MemberUnits, c.MemberCutoff)
+	}
 	return m.itemResult(it)
 }
 

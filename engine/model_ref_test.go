@@ -145,13 +145,13 @@ func refPickupCode(secret []byte, id uint64) uint64 {
 // refMutating: ops below the reads take an idempotency key, except expire
 // and the nodes' own ops of rules across shards (claim 9, release_claim 10,
 // anchor_claim 14, resolve_claim 15, delivered 29), which are idempotent by
-// their claim or message instead.
+// their claim or message instead; update_item (45) came after the reads.
 func refMutating(op Op) bool {
 	switch op {
 	case OpExpire, 9, 10, 14, 15, 29:
 		return false
 	}
-	return op < OpGetItem
+	return op < OpGetItem || op == OpUpdateItem
 }
 
 func refLinkable(op Op) bool {
@@ -185,7 +185,8 @@ func refSame(a, b *Command) bool {
 	op := func(c *Command) operator {
 		return operator{c.WindowEnd, c.Quota, c.Stock, c.Limit, c.OpensAt, c.ClosesAt, c.MemberUnits, c.MemberCutoff, c.MemberTier, c.Tier}
 	}
-	return sf(a) == sf(b) && (a.Op < OpPutItem || op(a) == op(b) && string(a.Zone) == string(b.Zone))
+	return sf(a) == sf(b) && (a.Op < OpPutItem || op(a) == op(b) && string(a.Zone) == string(b.Zone) &&
+		a.Set == b.Set && string(a.Reason) == string(b.Reason))
 }
 
 func refCopyCmd(c *Command) Command {
@@ -195,6 +196,7 @@ func refCopyCmd(c *Command) Command {
 	x.Customer = append([]byte(nil), c.Customer...)
 	x.Key = append([]byte(nil), c.Key...)
 	x.Zone = append([]byte(nil), c.Zone...)
+	x.Reason = append([]byte(nil), c.Reason...)
 	return x
 }
 
@@ -435,6 +437,8 @@ func (m *refModel) one(c *Command) Result {
 		return m.setLimit(c)
 	case OpSetMemberShare:
 		return m.memberShare(c)
+	case OpUpdateItem:
+		return m.updateItem(c)
 	case OpBlock, OpUnblock, OpSetTier:
 		return m.customerOp(c)
 	case OpUnlock:

@@ -142,6 +142,12 @@ func (s *state) pickup(c *Command) Result {
 				// reason for the operators (inv_refusals_total).
 				return s.refuseAs(CodeWrongStore, CodeBadCode)
 			}
+			if !s.isStoreShard(c.Store) {
+				// Every shard is asked a code-only pickup; the store's own
+				// counts a code that names nothing, so that one pickup is
+				// one refusal in inv_refusals_total.
+				return Result{Code: CodeBadCode}
+			}
 			return s.refuse(CodeBadCode)
 		}
 	} else {

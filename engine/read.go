@@ -88,6 +88,8 @@ func (s *state) read(c *Command) Result {
 		return Result{Items: out}
 	case OpGetStore:
 		return s.getStore(c)
+	case OpStoreItems:
+		return s.storeItems(c)
 	case OpGetClaim:
 		return s.getClaim(c)
 	case OpGetClaimHold:

@@ -5,7 +5,7 @@ import (
 	"sort"
 )
 
-// Snapshot section of the screening marks (format 6, docs/adr/0101), the
+// Snapshot section of the screening marks (format 6, docs/adr/0104), the
 // last one:
 //
 //	refusals 32..63: the refusal counts the core's stats do not keep

@@ -1,6 +1,6 @@
 package engine
 
-// Screening marks (marks.go, docs/adr/0101). The table cases prove each
+// Screening marks (marks.go, docs/adr/0104). The table cases prove each
 // mark from the history that makes it (tier and pickups, first order, a
 // fingerprint behind many customers, velocity, a no-show), the item's rule
 // refusing with CodeMarked and changing nothing, the rule and list ops,

@@ -257,6 +257,12 @@ func tbFmtEvent(ev Event) string {
 	if ev.Kind == EvItemPut || ev.Kind == EvStockChanged || ev.Kind == EvReturned {
 		fmt.Fprintf(&b, " stock=%d", ev.Stock)
 	}
+	if ev.Actor != "" {
+		b.WriteString(" by=" + ev.Actor)
+	}
+	if ev.Reason != "" {
+		fmt.Fprintf(&b, " reason=%q", ev.Reason)
+	}
 	if ev.Kind == EvCustomer {
 		fmt.Fprintf(&b, " tier=%d", ev.Tier)
 		if ev.Blocked {
@@ -360,6 +366,9 @@ func (o tbOps) expire() tbStep { return o.cmd(Command{Op: OpExpire}) }
 func (o tbOps) putItem(sku, store string, stock, limit int64) tbStep {
 	return o.cmd(Command{Op: OpPutItem, SKU: []byte(sku), Store: []byte(store), Stock: stock, Limit: limit})
 }
+func (o tbOps) update(sku, store string, set ItemSet) tbStep {
+	return o.cmd(Command{Op: OpUpdateItem, SKU: []byte(sku), Store: []byte(store), Set: set})
+}
 func (o tbOps) putWindow(sku, store, start, end string, quota int64) tbStep {
 	return o.cmd(Command{Op: OpPutWindow, SKU: []byte(sku), Store: []byte(store), Window: tbAbs(start), WindowEnd: tbAbs(end), Quota: quota})
 }
@@ -428,6 +437,11 @@ func (s tbStep) sale(opens, closes string) tbStep {
 }
 func (s tbStep) share(tier uint8, units int64, cutoff string) tbStep {
 	s.cmd.MemberTier, s.cmd.MemberUnits, s.cmd.MemberCutoff = tier, units, tbAbs(cutoff)
+	return s
+}
+func (s tbStep) stock(n int64) tbStep { s.cmd.Stock = n; return s }
+func (s tbStep) by(actor, reason string) tbStep {
+	s.cmd.Actor, s.cmd.Reason = []byte(actor), []byte(reason)
 	return s
 }
 func (s tbStep) events(evs ...string) tbStep {
@@ -1067,7 +1081,7 @@ func tbMainTable() []tbCase {
 			do.getCust("c1").at("7d").cust("c1 tier=0 blocked no-shows=3 open=0")})...),
 
 		// ---- put_item ----
-		tc("put_item: creates an item", do.putItem("N", "S1", 7, 0).sale("1h", "none").item("stock=7 available=7 sale=1h..none").events("item_put N/S1 stock=7"),
+		tc("put_item: creates an item", do.putItem("N", "S1", 7, 0).sale("1h", "none").item("stock=7 available=7 sale=1h..none").events("item_put N/S1 qty=7 stock=7"),
 			do.getItem("N", "S1").item("stock=7 available=7 sale=1h..none")),
 		tc("put_item: changes stock, sale window and member share", do.setLimit("A", 5), do.putItem("A", "S1", 20, 0).sale("none", "3h").share(2, 4, "1h").
 			item("stock=20 available=20 limit=5 sale=none..3h member-share=0/4 tier>=2 until=1h"),
@@ -1089,6 +1103,49 @@ func tbMainTable() []tbCase {
 		tc("put_item: 65-byte SKU", do.putItem(id65, "S1", 5, 0).is(CodeBadRequest)),
 		tc("put_item: empty store", do.putItem("A", "", 5, 0).is(CodeBadRequest)),
 		tc("put_item: 64-byte SKU and store", do.putItem(id64, id64, 5, 0).item("stock=5 available=5")),
+
+		tc("put_item: a member share larger than the stock is a bad request", do.putItem("A", "S1", 3, 0).share(1, 4, "1h").is(CodeBadRequest).events(),
+			do.putItem("A", "S1", 4, 0).share(1, 4, "1h").item("stock=4 available=4 member-share=0/4 tier>=1 until=1h")),
+		tc("put_item: records who and why", do.putItem("A", "S1", 12, 0).by("alice", "recount").events(`item_put A/S1 qty=2 stock=12 by=alice reason="recount"`)),
+
+		// ---- update_item (docs/adr/0100) ----
+		tc("update_item: stock alone keeps the member share, sale window and limit",
+			do.update("M", "S1", SetStock).stock(9).by("alice", "delivery 4711").item("stock=9 available=9 member-share=0/2 tier>=1 until=1h").
+				events(`item_put M/S1 qty=5 stock=9 by=alice reason="delivery 4711"`),
+			do.update("F", "S1", SetStock).stock(8).item("stock=8 available=8 sale=1h..2h"),
+			do.update("L", "S1", SetStock).stock(3).item("stock=3 available=3 limit=2")),
+		tc("update_item: put_item, by contrast, replaces every setting", do.putItem("M", "S1", 9, 0).item("stock=9 available=9"),
+			do.putItem("F", "S1", 8, 0).item("stock=8 available=8")),
+		tc("update_item: sale window alone keeps the stock", do.update("F", "S1", SetSaleWindow).sale("none", "3h").item("stock=5 available=5 sale=none..3h").
+			events("item_put F/S1 stock=5")),
+		tc("update_item: one end of the sale window keeps the other", do.update("F", "S1", SetClosesAt).sale("none", "3h").item("stock=5 available=5 sale=1h..3h"),
+			do.update("F", "S1", SetOpensAt).sale("30m", "none").item("stock=5 available=5 sale=30m..3h"),
+			do.update("F", "S1", SetOpensAt).sale("3h", "none").is(CodeBadRequest).events(), do.update("F", "S1", SetClosesAt).item("stock=5 available=5 sale=30m..none")),
+		tc("update_item: a named setting without values is cleared", do.update("M", "S1", SetMemberShare).item("stock=4 available=4"),
+			do.update("F", "S1", SetSaleWindow).item("stock=5 available=5"), do.update("A", "S1", SetStock).item("stock=0 available=0")),
+		tc("update_item: every setting at once", do.update("A", "S1", ItemSetAll).stock(6).sale("none", "3h").share(2, 6, "1h").
+			item("stock=6 available=6 sale=none..3h member-share=0/6 tier>=2 until=1h")),
+		tc("update_item: creates a new item with stock 0 unless named", do.update("N", "S1", SetSaleWindow).sale("1h", "none").item("stock=0 available=0 sale=1h..none"),
+			do.update("P", "S1", SetStock).stock(3).item("stock=3 available=3")),
+		tc("update_item: naming nothing, or an unknown setting, is a bad request", do.update("A", "S1", 0).is(CodeBadRequest).events(),
+			do.update("A", "S1", ItemSetAll+1).stock(1).is(CodeBadRequest), do.getItem("A", "S1").item("stock=10 available=10")),
+		tc("update_item: a field of a setting it does not name is a bad request", do.update("A", "S1", SetSaleWindow).stock(3).is(CodeBadRequest),
+			do.update("A", "S1", SetStock).stock(3).sale("1h", "2h").is(CodeBadRequest), do.update("A", "S1", SetStock).stock(3).share(1, 1, "1h").is(CodeBadRequest),
+			do.update("A", "S1", SetStock).stock(3).withCmd(func(c *Command) { c.Limit = 2 }).is(CodeBadRequest), do.getItem("A", "S1").item("stock=10 available=10")),
+		tc("update_item: bad values are bad requests", do.update("A", "S1", SetStock).stock(-1).is(CodeBadRequest),
+			do.update("A", "S1", SetStock).stock(MaxStock+1).is(CodeBadRequest), do.update("A", "S1", SetSaleWindow).sale("2h", "1h").is(CodeBadRequest),
+			do.update("A", "S1", SetMemberShare).share(0, 2, "1h").is(CodeBadRequest), do.update(id65, "S1", SetStock).stock(1).is(CodeBadRequest),
+			do.update("A", "S1", SetStock).stock(MaxStock).item("stock=1073741824 available=1073741824")),
+		tc("update_item: stock below what is promised is refused", R("A", "S1", "c1", 4), do.update("A", "S1", SetStock).stock(3).is(CodeBelowPromised).events(),
+			do.update("A", "S1", SetStock).stock(4).item("stock=4 held=4 available=0")),
+		tc("update_item: a member share larger than the stock is a bad request, whichever changes",
+			do.update("M", "S1", SetMemberShare).share(1, 5, "1h").is(CodeBadRequest), do.update("M", "S1", SetStock).stock(1).is(CodeBadRequest),
+			do.update("M", "S1", SetStock|SetMemberShare).stock(1).share(1, 1, "1h").item("stock=1 available=1 member-share=0/1 tier>=1 until=1h")),
+		tc("update_item: member units below what members took is refused", R("M", "S1", "vip", 2),
+			do.update("M", "S1", SetMemberShare).share(1, 1, "1h").is(CodeBelowPromised), do.update("M", "S1", SetMemberShare).share(1, 3, "2h").item("stock=4 held=2 available=2 member-share=2/3 tier>=1 until=2h")),
+		tc("update_item: a reason of MaxReasonBytes, and one byte more",
+			do.update("A", "S1", SetStock).stock(11).by("bob", strings.Repeat("r", MaxReasonBytes)).item("stock=11 available=11"),
+			do.update("A", "S1", SetStock).stock(12).by("bob", strings.Repeat("r", MaxReasonBytes+1)).is(CodeBadRequest).events()),
 
 		// ---- put_window ----
 		tc("put_window: creates a window", do.putWindow("A", "S1", "3d", "3d1h", 4).wnd("3d..3d1h quota=4 used=0").events("window_put A/S1 qty=4 window=3d"),
@@ -1112,14 +1169,18 @@ func tbMainTable() []tbCase {
 			do.putWindow("A", "S1", "20d", "21d", 1).is(CodeTooMany), do.putWindow("A", "S1", "10d", "10d1h", 5).wnd("10d..10d1h quota=5 used=0"))...),
 
 		// ---- restock / adjust_stock ----
-		tc("restock: adds units", R("A", "S1", "c1", 10), do.restock("A", "S1", 5).item("stock=15 held=10 available=5").events("stock_changed A/S1 stock=15")),
+		tc("restock: adds units", R("A", "S1", "c1", 10), do.restock("A", "S1", 5).item("stock=15 held=10 available=5").events("stock_changed A/S1 qty=5 stock=15")),
+		tc("restock: records who and why", do.restock("A", "S1", 5).by("bob", "delivery").events(`stock_changed A/S1 qty=5 stock=15 by=bob reason="delivery"`),
+			do.adjust("A", "S1", -2).by("bob", "2 broken").events(`stock_changed A/S1 qty=-2 stock=13 by=bob reason="2 broken"`),
+			do.restock("A", "S1", 1).by("bob", strings.Repeat("r", MaxReasonBytes+1)).is(CodeBadRequest),
+			do.adjust("A", "S1", 1).by("bob", strings.Repeat("r", MaxReasonBytes+1)).is(CodeBadRequest).events()),
 		tc("restock: qty 0 is a bad request", do.restock("A", "S1", 0).is(CodeBadRequest)),
 		tc("restock: negative qty is a bad request", do.restock("A", "S1", -1).is(CodeBadRequest)),
 		tc("restock: qty over MaxQty is a bad request", do.restock("A", "S1", MaxQty+1).is(CodeBadRequest)),
 		tc("restock: past MaxStock is a bad request", do.putItem("A", "S1", MaxStock, 0), do.restock("A", "S1", 1).is(CodeBadRequest)),
 		tc("restock: unknown item", do.restock("A", "S3", 1).is(CodeUnknownItem)),
 		tc("restock: 65-byte SKU", do.restock(id65, "S1", 1).is(CodeBadRequest)),
-		tc("adjust_stock: down", do.adjust("A", "S1", -3).item("stock=7 available=7").events("stock_changed A/S1 stock=7")),
+		tc("adjust_stock: down", do.adjust("A", "S1", -3).item("stock=7 available=7").events("stock_changed A/S1 qty=-3 stock=7")),
 		tc("adjust_stock: up", do.adjust("A", "S1", 3).item("stock=13 available=13")),
 		tc("adjust_stock: zero changes nothing", do.adjust("A", "S1", 0).item("stock=10 available=10")),
 		tc("adjust_stock: below what is promised is refused", R("A", "S1", "c1", 6), do.adjust("A", "S1", -5).is(CodeBelowPromised).events(),
@@ -1150,6 +1211,8 @@ func tbMainTable() []tbCase {
 		tc("put_item: a limit is refused (set_limit sets it)", do.putItem("A", "S1", 10, 2).is(CodeBadRequest).events(),
 			do.putItem("Q", "S1", 10, 1).is(CodeBadRequest), do.getItem("Q", "S1").is(CodeUnknownItem)),
 		tc("put_item: keeps the SKU's limit", do.putItem("L", "S1", 20, 0).item("stock=20 available=20 limit=2")),
+		tc("set_member_share: a share larger than the stock is a bad request", do.memberShare("A", "S1", 1, 11, "1h").is(CodeBadRequest).events(),
+			do.memberShare("A", "S1", 1, 10, "1h").item("stock=10 available=10 member-share=0/10 tier>=1 until=1h")),
 		tc("set_member_share: keeps units for members", do.memberShare("A", "S1", 1, 8, "1h").item("stock=10 available=10 member-share=0/8 tier>=1 until=1h").events("item_put A/S1 stock=10"),
 			R("A", "S1", "c1", 3).is(CodeSoldOut), R("A", "S1", "vip", 10).res("held id=1 qty=10 expires=10m")),
 		tc("set_member_share: 0 units removes it", do.memberShare("M", "S1", 0, 0, "none").item("stock=4 available=4"), R("M", "S1", "c1", 4).res("held id=1 qty=4 expires=10m")),
@@ -1207,6 +1270,18 @@ func tbMainTable() []tbCase {
 		tc("list_items: one SKU", do.listItems("L").itemsAre("L/S1 L/S2")),
 		tc("list_items: unknown SKU", do.listItems("Q").itemsAre("")),
 		tc("list_items: 65-byte SKU", do.listItems(id65).is(CodeBadRequest)),
+		tc("store_items: every item of a store, by SKU, with its availability", R("A", "S1", "c1", 3),
+			do.cmd(Command{Op: OpStoreItems, Store: []byte("S1")}).itemsAre("A/S1 F/S1 L/S1 M/S1 W/S1 Z/S1").
+				chk(func(_ *Engine, r Result) string {
+					if a := r.Items[0]; a.Available != 7 || a.Held != 3 {
+						return fmt.Sprintf("A/S1: %+v, want 3 held and 7 available", a)
+					}
+					return ""
+				}),
+			do.cmd(Command{Op: OpStoreItems, Store: []byte("S2")}).itemsAre("A/S2 L/S2")),
+		tc("store_items: a store never seen has none", do.cmd(Command{Op: OpStoreItems, Store: []byte("S9")}).itemsAre("")),
+		tc("store_items: no store or a 65-byte one is a bad request", do.cmd(Command{Op: OpStoreItems}).is(CodeBadRequest),
+			do.cmd(Command{Op: OpStoreItems, Store: []byte(id65)}).is(CodeBadRequest)),
 		tc("reads: ignore idempotency keys", do.getItem("A", "S1").key("k1"), do.getItem("A", "S1").key("k1"), do.getItem("A", "S1").key(key65).item("stock=10 available=10")),
 
 		// ---- unknown ops ----

@@ -51,6 +51,8 @@ const (
 	// MaxZoneBytes bounds a store's time zone name: the longest IANA names
 	// have about 30 bytes.
 	MaxZoneBytes = engine.MaxZoneBytes
+	// MaxReasonBytes bounds the reason of a stock or settings change.
+	MaxReasonBytes = engine.MaxReasonBytes
 
 	// List limits bound the entries of read replies. The frame limit bounds
 	// their bytes; these bound the entries a decoder allocates for, and say

@@ -2,7 +2,7 @@ package protocol
 
 import "github.com/invsys/inv/engine"
 
-// Screening marks on the wire (docs/adr/0101).
+// Screening marks on the wire (docs/adr/0104).
 //
 // A reserve's fingerprints (request field prints): a u8 mask of the kinds
 // sent (bit k: engine.Command.Prints[k]; payment 0, device 1, address 2),

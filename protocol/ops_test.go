@@ -34,10 +34,11 @@ var opFields = map[engine.Op][]string{
 	engine.OpPickup:           {"id", "store", "pickup_code", "key"},
 	engine.OpReschedule:       {"id", "window", "key"},
 	engine.OpReturn:           {"id", "restock", "key"},
-	engine.OpPutItem:          {"sku", "store", "stock", "opens_at", "closes_at", "member_tier", "member_units", "member_cutoff", "key"},
+	engine.OpPutItem:          {"sku", "store", "stock", "opens_at", "closes_at", "member_tier", "member_units", "member_cutoff", "key", "reason", "actor"},
+	engine.OpUpdateItem:       {"sku", "store", "set", "stock", "opens_at", "closes_at", "member_tier", "member_units", "member_cutoff", "key", "reason", "actor"},
 	engine.OpPutWindow:        {"sku", "store", "window", "window_end", "quota", "key"},
-	engine.OpRestock:          {"sku", "store", "qty", "key"},
-	engine.OpAdjustStock:      {"sku", "store", "qty", "key"},
+	engine.OpRestock:          {"sku", "store", "qty", "key", "reason", "actor"},
+	engine.OpAdjustStock:      {"sku", "store", "qty", "key", "reason", "actor"},
 	engine.OpSetSaleWindow:    {"sku", "store", "opens_at", "closes_at", "key"},
 	engine.OpSetLimit:         {"sku", "limit", "key"},
 	engine.OpSetMemberShare:   {"sku", "store", "member_tier", "member_units", "member_cutoff", "key"},
@@ -58,6 +59,7 @@ var opFields = map[engine.Op][]string{
 	engine.OpSetMarkRule:      {"sku", "store", "marks", "key"},
 	engine.OpGetMarkRule:      {"sku", "store"},
 	engine.OpListByMark:       {"marks"},
+	engine.OpStoreItems:       {"store"},
 }
 
 func TestOpTable(t *testing.T) {

@@ -7,7 +7,8 @@ import (
 	"github.com/invsys/inv/engine"
 )
 
-// A domain request's payload is a u32 field mask followed by the fields
+// A domain request's payload is a field mask (a u32; with bit 31 set, a
+// second u32 for the fields from 31 on: appendFieldMask) followed by the fields
 // whose bits are set, in bit order. A field is sent only when it is used by
 // the op and differs from its zero value; absent means zero (which the
 // engine reads as "none" or "default" everywhere: no window, default TTL,
@@ -48,8 +49,11 @@ const (
 	fFromShard           // u16: a delivered outbox message's sender
 	fToShard             // u16: the shard a trim's messages went to
 	fSeq                 // u64: an outbox message's number
-	fPrints              // u8 kinds mask (bit k: Prints[k], k < NumPrints), then a nonzero u64 per set bit: a reserve's fingerprints (docs/adr/0101)
+	fPrints              // u8 kinds mask (bit k: Prints[k], k < NumPrints), then a nonzero u64 per set bit: a reserve's fingerprints (docs/adr/0104)
 	fMarks               // u16: set_mark_rule's rule, list_by_mark's filter (screening marks)
+	fSet                 // u8: the settings an update_item changes (engine.ItemSet; docs/adr/0100)
+	fReason              // str8, <= MaxReasonBytes: why stock or settings changed
+	fActor               // str8, <= MaxIDBytes: who made the change; a node's only (a forward keeps it)
 	requestFieldCount
 )
 
@@ -57,11 +61,11 @@ var requestFieldNames = [requestFieldCount]string{
 	"sku", "store", "customer", "key", "id", "qty", "window", "window_end", "quota", "ttl",
 	"pickup_code", "restock", "stock", "limit", "opens_at", "closes_at", "member_tier",
 	"member_units", "member_cutoff", "tier", "claim", "deadline", "item_shard", "zone",
-	"claim_code", "from_shard", "to_shard", "seq", "prints", "marks",
+	"claim_code", "from_shard", "to_shard", "seq", "prints", "marks", "set", "reason", "actor",
 }
 
-func bits(fields ...int) uint32 {
-	var m uint32
+func bits(fields ...int) uint64 {
+	var m uint64
 	for _, f := range fields {
 		m |= 1 << f
 	}
@@ -70,7 +74,7 @@ func bits(fields ...int) uint32 {
 
 // requestFields is the set of fields each client op may carry. Zero marks an
 // op a client may not send.
-var requestFields = func() (t [256]uint32) {
+var requestFields = func() (t [256]uint64) {
 	item := bits(fSKU, fStore, fKey)
 	claimed := bits(fClaim, fDeadline) // set by the coordinating node only (engine/claimhold.go)
 	t[engine.OpReserve] = bits(fSKU, fStore, fCustomer, fQty, fWindow, fTTL, fKey, fPrints) | claimed
@@ -80,10 +84,12 @@ var requestFields = func() (t [256]uint32) {
 	t[engine.OpPickup] = bits(fID, fStore, fPickupCode, fKey)
 	t[engine.OpReschedule] = bits(fID, fWindow, fKey)
 	t[engine.OpReturn] = bits(fID, fRestock, fKey)
-	t[engine.OpPutItem] = item | bits(fStock, fOpensAt, fClosesAt, fMemberTier, fMemberUnits, fMemberCutoff)
+	audited := bits(fReason, fActor) // the server refuses an actor from a client (server/auth.go)
+	t[engine.OpPutItem] = item | audited | bits(fStock, fOpensAt, fClosesAt, fMemberTier, fMemberUnits, fMemberCutoff)
+	t[engine.OpUpdateItem] = item | audited | bits(fSet, fStock, fOpensAt, fClosesAt, fMemberTier, fMemberUnits, fMemberCutoff)
 	t[engine.OpPutWindow] = item | bits(fWindow, fWindowEnd, fQuota)
-	t[engine.OpRestock] = item | bits(fQty)
-	t[engine.OpAdjustStock] = item | bits(fQty)
+	t[engine.OpRestock] = item | audited | bits(fQty)
+	t[engine.OpAdjustStock] = item | audited | bits(fQty)
 	t[engine.OpSetSaleWindow] = item | bits(fOpensAt, fClosesAt)
 	t[engine.OpSetLimit] = bits(fSKU, fLimit, fKey) // the SKU's limit, at every store: no store
 	t[engine.OpSetMemberShare] = item | bits(fMemberTier, fMemberUnits, fMemberCutoff)
@@ -118,10 +124,11 @@ var requestFields = func() (t [256]uint32) {
 	t[engine.OpStoresWithStock] = bits(fSKU)
 	t[engine.OpListItems] = bits(fSKU)
 	t[engine.OpGetStore] = bits(fStore)
-	// Screening marks (docs/adr/0101).
+	// Screening marks (docs/adr/0104).
 	t[engine.OpSetMarkRule] = item | bits(fMarks)
 	t[engine.OpGetMarkRule] = bits(fSKU, fStore)
 	t[engine.OpListByMark] = bits(fMarks)
+	t[engine.OpStoreItems] = bits(fStore)
 	return t
 }()
 
@@ -150,6 +157,8 @@ func CheckRequest(cmd *engine.Command) error {
 		{fKey, len(cmd.Key), MaxKeyBytes},
 		{fClaim, len(cmd.Claim), MaxKeyBytes},
 		{fZone, len(cmd.Zone), MaxZoneBytes},
+		{fReason, len(cmd.Reason), MaxReasonBytes},
+		{fActor, len(cmd.Actor), MaxIDBytes},
 	} {
 		if allowed&(1<<f.bit) != 0 && f.n > f.limit {
 			return tooLarge(requestFieldNames[f.bit]+" bytes", f.n, f.limit)
@@ -159,8 +168,8 @@ func CheckRequest(cmd *engine.Command) error {
 }
 
 // presentFields returns the mask of cmd's non-zero fields.
-func presentFields(cmd *engine.Command) uint32 {
-	var m uint32
+func presentFields(cmd *engine.Command) uint64 {
+	var m uint64
 	set := func(f int, nonzero bool) {
 		if nonzero {
 			m |= 1 << f
@@ -196,6 +205,9 @@ func presentFields(cmd *engine.Command) uint32 {
 	set(fSeq, cmd.Seq != 0)
 	set(fPrints, cmd.Prints != [engine.NumPrints]uint64{})
 	set(fMarks, cmd.Marks != 0)
+	set(fSet, cmd.Set != 0)
+	set(fReason, len(cmd.Reason) != 0)
+	set(fActor, len(cmd.Actor) != 0)
 	return m
 }
 
@@ -206,7 +218,7 @@ func appendCommand(dst []byte, cmd *engine.Command) []byte {
 		panic("protocol: encoding " + cmd.Op.String() + ", which a client may not send")
 	}
 	m := presentFields(cmd) & allowed
-	dst = appendU32(dst, m)
+	dst = appendFieldMask(dst, m)
 	has := func(f int) bool { return m&(1<<f) != 0 }
 	if has(fSKU) {
 		dst = appendStr8(dst, cmd.SKU, MaxIDBytes, "sku")
@@ -296,6 +308,15 @@ func appendCommand(dst []byte, cmd *engine.Command) []byte {
 	if has(fMarks) {
 		dst = appendU16(dst, uint16(cmd.Marks))
 	}
+	if has(fSet) {
+		dst = appendU8(dst, uint8(cmd.Set))
+	}
+	if has(fReason) {
+		dst = appendStr8(dst, cmd.Reason, MaxReasonBytes, "reason")
+	}
+	if has(fActor) {
+		dst = appendStr8(dst, cmd.Actor, MaxIDBytes, "actor")
+	}
 	return dst
 }
 
@@ -311,7 +332,7 @@ func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
 	}
 	*cmd = engine.Command{Op: eop}
 	c := cursor{b: payload}
-	m := c.u32()
+	m := decodeFieldMask(&c)
 	if c.err != nil {
 		return c.err
 	}
@@ -402,6 +423,18 @@ func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
 		cmd.Marks = engine.Marks(c.u16())
 		c.nonzero(cmd.Marks != 0)
 	}
+	if has(fSet) {
+		cmd.Set = engine.ItemSet(c.u8())
+		c.nonzero(cmd.Set != 0)
+	}
+	if has(fReason) {
+		cmd.Reason = c.str8(MaxReasonBytes, "reason bytes")
+		c.nonzero(len(cmd.Reason) != 0)
+	}
+	if has(fActor) {
+		cmd.Actor = c.str8(MaxIDBytes, "actor bytes")
+		c.nonzero(len(cmd.Actor) != 0)
+	}
 	if err := c.end(); err != nil {
 		return err
 	}
@@ -413,8 +446,8 @@ func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
 
 // fieldNotAllowed names the first offending bit. Errors allocate; only a
 // misbehaving peer reaches here.
-func fieldNotAllowed(extra uint32, op engine.Op) error {
-	for f := 0; f < 32; f++ {
+func fieldNotAllowed(extra uint64, op engine.Op) error {
+	for f := 0; f < 64; f++ {
 		if extra&(1<<f) == 0 {
 			continue
 		}
@@ -462,4 +495,32 @@ func CheckZone(name string) error {
 		return &Error{Code: engine.CodeBadRequest, Msg: "unknown time zone " + strconv.Quote(name) + ": use an IANA name such as Asia/Taipei"}
 	}
 	return nil
+}
+
+// The field mask on the wire: a u32 whose bits 0 to 30 are fields 0 to 30;
+// bit 31 set means a second u32 follows, whose bits are fields 31 to 62
+// (nonzero: a mask that needs no extension is sent without one, so every
+// request has one encoding). Requests of the fields below 31 keep their
+// layout byte for byte.
+const maskExtension = 1 << 31
+
+// appendFieldMask appends m as one u32, or two when a field of 31 or above
+// is set.
+func appendFieldMask(dst []byte, m uint64) []byte {
+	if m < maskExtension {
+		return appendU32(dst, uint32(m))
+	}
+	dst = appendU32(dst, uint32(m&(maskExtension-1))|maskExtension)
+	return appendU32(dst, uint32(m>>31))
+}
+
+// decodeFieldMask reads a field mask written by appendFieldMask.
+func decodeFieldMask(c *cursor) uint64 {
+	m := uint64(c.u32())
+	if m&maskExtension == 0 {
+		return m
+	}
+	ext := c.u32()
+	c.nonzero(ext != 0)
+	return m&(maskExtension-1) | uint64(ext)<<31
 }

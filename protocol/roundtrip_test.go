@@ -67,7 +67,8 @@ func (g gen) command(op engine.Op) engine.Command {
 		MemberUnits: g.i64(), MemberCutoff: g.i64(), Tier: g.u8(),
 		Claim: g.id(MaxKeyBytes), Deadline: g.i64(), ItemShard: uint16(g.u64()), ClaimCode: engine.Code(g.u64()),
 		FromShard: uint16(g.u64()), ToShard: uint16(g.u64()), Seq: g.u64(),
-		Zone: []byte(rtZones[g.r.IntN(len(rtZones))])} // put_store's zone must be one the zone database knows
+		Zone: []byte(rtZones[g.r.IntN(len(rtZones))]), // put_store's zone must be one the zone database knows
+		Set:  engine.ItemSet(g.u8()), Reason: g.id(MaxReasonBytes), Actor: g.id(MaxIDBytes)}
 	return onlyFieldsOf(c)
 }
 
@@ -141,6 +142,15 @@ func onlyFieldsOf(c engine.Command) engine.Command {
 	}
 	if keep(fZone) {
 		out.Zone = c.Zone
+	}
+	if keep(fSet) {
+		out.Set = c.Set
+	}
+	if keep(fReason) {
+		out.Reason = c.Reason
+	}
+	if keep(fActor) {
+		out.Actor = c.Actor
 	}
 	return out
 }
@@ -284,7 +294,7 @@ func TestRoundTripEvents(t *testing.T) {
 			Event: engine.Event{Kind: engine.EventKind(1 + g.r.IntN(16)), At: g.i64(), ID: g.u64(),
 				SKU: g.str(), Store: g.str(), Customer: g.str(), Qty: g.i64(), Window: g.i64(),
 				State: engine.State(g.u8()), PickupCode: g.u64(), Stock: g.i64(), Tier: g.u8(),
-				Blocked: g.r.IntN(2) == 0}}
+				Blocked: g.r.IntN(2) == 0, Actor: g.str(), Reason: g.str()}}
 		frame := AppendEvent(nil, 4, &want)
 		var got Event
 		if err := DecodeEvent(frame[HeaderSize:], &got); err != nil {

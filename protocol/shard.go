@@ -36,6 +36,9 @@ func fnvStr8(h uint64, s []byte) uint64 {
 // the length byte is exact.
 func StoreHash(store []byte) uint64 { return fnvStr8(fnvOffset64, store) }
 
+// The engine keeps its own copy (a code-only pickup's refusal is counted by
+// the store's shard alone); TestStoreHashIsTheEngines pins the two.
+
 // ShardOfStore returns the shard that holds a store: its record (time zone,
 // pickup windows with their capacity) and every item of the store:
 // StoreHash(store) mod shards. shards must be at least 1.
@@ -173,9 +176,9 @@ const (
 func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 	switch cmd.Op {
 	case engine.OpReserve, engine.OpPutItem, engine.OpPutWindow, engine.OpRestock,
-		engine.OpAdjustStock, engine.OpSetSaleWindow, engine.OpSetMemberShare,
+		engine.OpAdjustStock, engine.OpSetSaleWindow, engine.OpSetMemberShare, engine.OpUpdateItem,
 		engine.OpGetItem, engine.OpGetWindow, engine.OpPutStore, engine.OpPutStoreWindow,
-		engine.OpGetStore, engine.OpSetMarkRule, engine.OpGetMarkRule:
+		engine.OpGetStore, engine.OpSetMarkRule, engine.OpGetMarkRule, engine.OpStoreItems:
 		return RouteShard, ShardOfStore(cmd.Store, shards)
 	case engine.OpPickup:
 		if cmd.ID != 0 {

@@ -96,7 +96,7 @@ func TestRouteOf(t *testing.T) {
 	want := map[engine.Op]where{
 		engine.OpReserve: one(item), engine.OpPutItem: one(item), engine.OpPutWindow: one(item),
 		engine.OpRestock: one(item), engine.OpAdjustStock: one(item), engine.OpSetSaleWindow: one(item),
-		engine.OpSetLimit: all, engine.OpSetMemberShare: one(item), engine.OpGetItem: one(item),
+		engine.OpSetLimit: all, engine.OpSetMemberShare: one(item), engine.OpUpdateItem: one(item), engine.OpStoreItems: one(item), engine.OpGetItem: one(item),
 		engine.OpGetWindow: one(item), engine.OpPutStore: one(item), engine.OpPutStoreWindow: one(item),
 		engine.OpGetStore: one(item), engine.OpSetMarkRule: one(item), engine.OpGetMarkRule: one(item),
 		engine.OpListByMark: all,
@@ -163,6 +163,21 @@ func TestCustomerShardAgrees(t *testing.T) {
 			if a, b := engine.CustomerShard(id, shards), ShardOfCustomer(id, shards); a != b {
 				t.Fatalf("%q over %d shards: engine %d, protocol %d", id, shards, a, b)
 			}
+		}
+	}
+}
+
+// TestStoreHashIsTheEngines: the engine's copy of the placement hash
+// (engine.StoreHash, which decides the shard that counts a code-only
+// pickup's refusal) is the protocol's, for ids of every length.
+func TestStoreHashIsTheEngines(t *testing.T) {
+	for n := 0; n <= MaxIDBytes; n++ {
+		id := make([]byte, n)
+		for i := range id {
+			id[i] = byte(31*n + 7*i)
+		}
+		if StoreHash(id) != engine.StoreHash(id) {
+			t.Fatalf("%d bytes: protocol %x, engine %x", n, StoreHash(id), engine.StoreHash(id))
 		}
 	}
 }

@@ -84,6 +84,8 @@ const (
 	eTier              // u8
 	eBlocked           // no bytes: the bit means true
 	eZone              // str8, <= MaxZoneBytes: a store's time zone (store_put)
+	eActor             // str8, <= MaxIDBytes: who changed stock or settings (docs/adr/0100)
+	eReason            // str8, <= MaxReasonBytes: why
 	eventFieldCount
 )
 
@@ -119,6 +121,8 @@ func AppendEvent(dst []byte, reqID uint32, ev *Event) []byte {
 	set(eTier, e.Tier != 0)
 	set(eBlocked, e.Blocked)
 	set(eZone, e.Zone != "")
+	set(eActor, e.Actor != "")
+	set(eReason, e.Reason != "")
 	dst = appendU16(dst, m)
 	has := func(f int) bool { return m&(1<<f) != 0 }
 	if has(eID) {
@@ -154,6 +158,12 @@ func AppendEvent(dst []byte, reqID uint32, ev *Event) []byte {
 	// eBlocked: the bit alone.
 	if has(eZone) {
 		dst = appendStr8(dst, e.Zone, MaxZoneBytes, "event zone")
+	}
+	if has(eActor) {
+		dst = appendStr8(dst, e.Actor, MaxIDBytes, "event actor")
+	}
+	if has(eReason) {
+		dst = appendStr8(dst, e.Reason, MaxReasonBytes, "event reason")
 	}
 	return finishFrame(dst, start)
 }
@@ -217,6 +227,14 @@ func DecodeEvent(payload []byte, ev *Event) error {
 	if has(eZone) {
 		e.Zone = string(c.str8(MaxZoneBytes, "event zone bytes"))
 		c.nonzero(e.Zone != "")
+	}
+	if has(eActor) {
+		e.Actor = string(c.str8(MaxIDBytes, "event actor bytes"))
+		c.nonzero(e.Actor != "")
+	}
+	if has(eReason) {
+		e.Reason = string(c.str8(MaxReasonBytes, "event reason bytes"))
+		c.nonzero(e.Reason != "")
 	}
 	return c.end()
 }

@@ -50,7 +50,8 @@ var (
 	vShardCall = shardCall{Shard: 3, Command: engine.Command{Op: engine.OpBlock, Customer: vCustomer,
 		Key: []byte("blk-7f3a")}}
 	vEventStock = Event{Shard: 3, Position: 90, Event: engine.Event{Kind: engine.EvStockChanged,
-		At: vNow, SKU: string(vSKU), Store: string(vStore), Qty: -3, Stock: 97}}
+		At: vNow, SKU: string(vSKU), Store: string(vStore), Qty: -3, Stock: 97,
+		Actor: "night-shift", Reason: "3 broken in transit"}}
 	vEventStorePut = Event{Shard: 3, Position: 91, Event: engine.Event{Kind: engine.EvStorePut,
 		At: vNow, Store: string(vStore), Zone: "Asia/Taipei"}}
 	vEventStoreWindow = Event{Shard: 3, Position: 92, Event: engine.Event{Kind: engine.EvStoreWindow,
@@ -129,7 +130,7 @@ func controlVectors() []vector {
 		eventVector("event_reserved", "a hold was taken", vEventReserved),
 		eventVector("event_confirmed", "a hold was confirmed: the notifier sends this pickup code", vEventConfirmed),
 		eventVector("event_customer", "a customer was blocked by the no-show rule", vEventCustomer),
-		eventVector("event_stock_changed", "an operator removed 3 units; 97 left", vEventStock),
+		eventVector("event_stock_changed", "the night-shift token removed 3 units, saying why; 97 left", vEventStock),
 		eventVector("event_store_put", "a store's time zone was set", vEventStorePut),
 		eventVector("event_store_window_put", "a store's pickup window takes 12 pre-orders across every SKU", vEventStoreWindow),
 		eventVector("event_limit_set", "a SKU's per-customer limit is 2, at every store", vEventLimitSet),

@@ -1,6 +1,6 @@
 package protocol
 
-// Reference vectors of the screening marks (marks.go, docs/adr/0101): a
+// Reference vectors of the screening marks (marks.go, docs/adr/0104): a
 // reserve with fingerprints, the rule and list ops, and replies whose
 // marks ride in the result's extension. Together with golden_test.go they
 // prove the bytes both ways; TestMarksMalformed proves that a prints mask

@@ -156,6 +156,15 @@ func requestVectors() []vector {
 			engine.Command{Op: engine.OpPutStoreWindow, Store: vStore, Window: vWindow, WindowEnd: vWindow2, Quota: 12}),
 		requestVector("get_store", "read a store", 49,
 			engine.Command{Op: engine.OpGetStore, Store: vStore}),
+		requestVector("update_item", "restock to 120 units, keeping the sale window and the member share, with a reason", 50,
+			engine.Command{Op: engine.OpUpdateItem, SKU: vSKU, Store: vStore, Set: engine.SetStock, Stock: 120,
+				Reason: []byte("delivery 4711")}),
+		requestVector("update_item_clear_share", "remove the member share, leave stock and sale window", 51,
+			engine.Command{Op: engine.OpUpdateItem, SKU: vSKU, Store: vStore, Set: engine.SetMemberShare}),
+		requestVector("store_items", "every item of a store: its shelf's availability in one read", 53,
+			engine.Command{Op: engine.OpStoreItems, Store: vStore}),
+		requestVector("adjust_stock_reason", "remove 3 broken units, saying why", 52,
+			engine.Command{Op: engine.OpAdjustStock, SKU: vSKU, Store: vStore, Qty: -3, Reason: []byte("3 broken in transit")}),
 	}
 }
 
@@ -221,6 +230,7 @@ func resultVectors() []vector {
 		resultVector("set_sale_window_ok", "sale window set", 21, engine.OpSetSaleWindow, engine.Result{}),
 		resultVector("set_limit_ok", "limit set: the reply names it", 22, engine.OpSetLimit, engine.Result{Qty: 2}),
 		resultVector("set_member_share_ok", "member share set", 23, engine.OpSetMemberShare, engine.Result{}),
+		resultVector("update_item_ok", "an operator change: code only", 50, engine.OpUpdateItem, engine.Result{}),
 		resultVector("block_ok", "customer blocked", 24, engine.OpBlock, engine.Result{}),
 		resultVector("unblock_ok", "customer unblocked", 25, engine.OpUnblock, engine.Result{}),
 		resultVector("set_tier_ok", "tier set", 26, engine.OpSetTier, engine.Result{}),
@@ -241,6 +251,8 @@ func resultVectors() []vector {
 			engine.Result{Stores: []engine.StoreStock{{Store: string(vStore), Available: 92}, {Store: string(vStore2), Available: 40}}}),
 		resultVector("list_items", "two items of one SKU", 34, engine.OpListItems,
 			engine.Result{Items: []engine.ItemInfo{vItem, vItem2}}),
+		resultVector("store_items", "the items of a store", 53, engine.OpStoreItems,
+			engine.Result{Items: []engine.ItemInfo{vItem}}),
 		resultVector("reserve_claim_required", "refused: a limited item (limit 2) of a customer of another shard", 36,
 			engine.OpReserve, engine.Result{Code: engine.CodeClaimRequired, Qty: 2}),
 		resultVector("confirm_claim_required", "refused: the hold is provisional, its claim must be resolved first; the reply names it", 9,

@@ -79,6 +79,9 @@ const (
 	fDevice      // uvarint (u64): its device fingerprint
 	fAddress     // uvarint (u64): its address fingerprint
 	fMarks       // uvarint (u16): set_mark_rule's rule, list_by_mark's filter
+	fSet         // uvarint (u8): the settings an update_item changes (docs/adr/0100)
+	fActor       // who made a stock or settings change (the token's name)
+	fReason      // why, as the operator wrote it
 	fieldCount
 
 	fieldsKnown = (1<<fieldCount - 1) &^ (1<<fClaimExpiry | 1<<fProof)
@@ -189,6 +192,9 @@ func commandFields(c *engine.Command) uint64 {
 	set(fDevice, c.Prints[engine.PrintDevice] != 0)
 	set(fAddress, c.Prints[engine.PrintAddress] != 0)
 	set(fMarks, c.Marks != 0)
+	set(fSet, c.Set != 0)
+	set(fActor, len(c.Actor) > 0)
+	set(fReason, len(c.Reason) > 0)
 	return m
 }
 
@@ -196,7 +202,7 @@ func commandFields(c *engine.Command) uint64 {
 func checkCommand(c *engine.Command) error {
 	if len(c.SKU) > MaxFieldBytes || len(c.Store) > MaxFieldBytes ||
 		len(c.Customer) > MaxFieldBytes || len(c.Key) > MaxFieldBytes || len(c.Claim) > MaxFieldBytes ||
-		len(c.Zone) > MaxFieldBytes {
+		len(c.Zone) > MaxFieldBytes || len(c.Actor) > MaxFieldBytes || len(c.Reason) > MaxFieldBytes {
 		return ErrFieldTooLarge
 	}
 	return nil
@@ -216,11 +222,11 @@ func appendCommand(dst []byte, c *engine.Command) ([]byte, error) {
 	for rest := m &^ (1<<fSKU - 1); rest != 0; rest &= rest - 1 {
 		bit := bits.TrailingZeros64(rest)
 		switch bit {
-		case fSKU, fStore, fCustomer, fKey, fClaim, fZone:
+		case fSKU, fStore, fCustomer, fKey, fClaim, fZone, fActor, fReason:
 			b := *bytesField(c, bit)
 			dst = append(dst, byte(len(b)))
 			dst = append(dst, b...)
-		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq, fPayment, fDevice, fAddress, fMarks:
+		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq, fPayment, fDevice, fAddress, fMarks, fSet:
 			dst = binary.AppendUvarint(dst, uintField(c, bit))
 		case fMemberTier:
 			dst = append(dst, c.MemberTier)
@@ -253,14 +259,14 @@ func decodeCommand(b []byte, c *engine.Command) ([]byte, error) {
 			return nil, ErrEntryCorrupt
 		}
 		switch bit {
-		case fSKU, fStore, fCustomer, fKey, fClaim, fZone:
+		case fSKU, fStore, fCustomer, fKey, fClaim, fZone, fActor, fReason:
 			size := int(b[0])
 			if size == 0 || size > len(b)-1 {
 				return nil, ErrEntryCorrupt
 			}
 			*bytesField(c, bit) = b[1 : 1+size : 1+size]
 			b = b[1+size:]
-		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq, fPayment, fDevice, fAddress, fMarks:
+		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq, fPayment, fDevice, fAddress, fMarks, fSet:
 			v, n := readUvarint(b)
 			if n <= 0 || v == 0 || !setUintField(c, bit, v) {
 				return nil, ErrEntryCorrupt
@@ -303,6 +309,10 @@ func bytesField(c *engine.Command, bit int) *[]byte {
 		return &c.Claim
 	case fZone:
 		return &c.Zone
+	case fActor:
+		return &c.Actor
+	case fReason:
+		return &c.Reason
 	}
 	panic(fmt.Sprintf("raftstore: field %d is not a byte string", bit))
 }
@@ -359,6 +369,8 @@ func uintField(c *engine.Command, bit int) uint64 {
 		return c.Prints[bit-fPayment]
 	case fMarks:
 		return uint64(c.Marks)
+	case fSet:
+		return uint64(c.Set)
 	}
 	panic(fmt.Sprintf("raftstore: field %d is not an unsigned integer", bit))
 }
@@ -367,7 +379,7 @@ func uintField(c *engine.Command, bit int) uint64 {
 // v does not fit it (the 16-bit shards and codes).
 func setUintField(c *engine.Command, bit int, v uint64) bool {
 	wide := bit == fID || bit == fPickupCode || bit == fSeq || bit == fPayment || bit == fDevice || bit == fAddress
-	if !wide && v > 0xffff {
+	if !wide && v > 0xffff || bit == fSet && v > 0xff {
 		return false
 	}
 	switch bit {
@@ -389,6 +401,8 @@ func setUintField(c *engine.Command, bit int, v uint64) bool {
 		c.Prints[bit-fPayment] = v
 	case fMarks:
 		c.Marks = engine.Marks(v)
+	case fSet:
+		c.Set = engine.ItemSet(v)
 	}
 	return true
 }

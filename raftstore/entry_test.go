@@ -78,6 +78,15 @@ func randomCommand(r *rand.Rand) engine.Command {
 	if pick() {
 		c.Zone = bs()
 	}
+	if pick() {
+		c.Actor = bs()
+	}
+	if pick() {
+		c.Reason = bs()
+	}
+	if pick() {
+		c.Set = engine.ItemSet(r.IntN(256))
+	}
 	for _, f := range []*int64{&c.Qty, &c.Window, &c.WindowEnd, &c.Quota, (*int64)(&c.TTL),
 		&c.Stock, &c.Limit, &c.OpensAt, &c.ClosesAt, &c.MemberUnits, &c.MemberCutoff, &c.Deadline} {
 		if pick() {
@@ -97,7 +106,7 @@ func randomCommand(r *rand.Rand) engine.Command {
 func normalize(cmds []engine.Command) []engine.Command {
 	out := append([]engine.Command(nil), cmds...)
 	for i := range out {
-		for _, b := range []*[]byte{&out[i].SKU, &out[i].Store, &out[i].Customer, &out[i].Key, &out[i].Claim, &out[i].Zone} {
+		for _, b := range []*[]byte{&out[i].SKU, &out[i].Store, &out[i].Customer, &out[i].Key, &out[i].Claim, &out[i].Zone, &out[i].Actor, &out[i].Reason} {
 			if len(*b) == 0 {
 				*b = nil
 			}

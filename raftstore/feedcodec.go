@@ -45,7 +45,9 @@ const (
 	evStock
 	evTier
 	evBlocked
-	evZone // a store's time zone (store_put)
+	evZone   // a store's time zone (store_put)
+	evActor  // who changed stock or settings (docs/adr/0100)
+	evReason // why
 	evFieldCount
 
 	evFieldsKnown = 1<<evFieldCount - 1
@@ -76,6 +78,8 @@ func appendEventValue(dst []byte, e *engine.Event) []byte {
 	set(evTier, e.Tier != 0)
 	set(evBlocked, e.Blocked)
 	set(evZone, e.Zone != "")
+	set(evActor, e.Actor != "")
+	set(evReason, e.Reason != "")
 
 	dst = append(dst, eventVersion, byte(e.Kind))
 	dst = binary.AppendVarint(dst, e.At)
@@ -119,6 +123,12 @@ func appendEventValue(dst []byte, e *engine.Event) []byte {
 	}
 	if m&(1<<evZone) != 0 {
 		str(e.Zone)
+	}
+	if m&(1<<evActor) != 0 {
+		str(e.Actor)
+	}
+	if m&(1<<evReason) != 0 {
+		str(e.Reason)
 	}
 	return dst
 }
@@ -228,6 +238,10 @@ func decodeEventValue(b []byte, e, prev *engine.Event) error {
 			e.Blocked = true
 		case evZone:
 			ok = str(&e.Zone, p.Zone)
+		case evActor:
+			ok = str(&e.Actor, p.Actor)
+		case evReason:
+			ok = str(&e.Reason, p.Reason)
 		}
 		if !ok {
 			return errEventCorrupt

@@ -64,13 +64,15 @@ func randomEvent(r *rand.Rand) engine.Event {
 		Tier:       uint8(r.IntN(16)),
 		Blocked:    r.IntN(2) == 0,
 		Zone:       str(),
+		Actor:      str(),
+		Reason:     str(),
 	}
 }
 
 func TestEventValueRoundTrip(t *testing.T) {
 	full := engine.Event{Kind: engine.EvConfirmed, At: t0, ID: 1<<48 | 7, SKU: "4710088432018",
 		Store: "S0231", Customer: "member-88", Qty: 2, Window: t0 + 3600e9, State: engine.StateConfirmed,
-		PickupCode: 123456789012, Stock: 150, Tier: 2, Blocked: true}
+		PickupCode: 123456789012, Stock: 150, Tier: 2, Blocked: true, Actor: "night-shift", Reason: "count after the stocktake"}
 	events := []engine.Event{
 		full,
 		{Kind: engine.EvExpired}, // nothing but the kind

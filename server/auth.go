@@ -56,6 +56,34 @@ func ParseRole(s string) (Role, bool) {
 type Grant struct {
 	Role   Role
 	Stores []string // RoleStore only: the store ids whose pickups and returns it may do
+	// Name is who the token stands for ("name=alice" on its line): the
+	// actor recorded with every stock and settings change it makes
+	// (docs/adr/0100). A token without one is named by its hash's first
+	// digits (actorOf).
+	Name string
+}
+
+// tokenNamePrefix starts the optional last field of a token line.
+const tokenNamePrefix = "name="
+
+// unnamedActorDigits is how many hex digits of an unnamed token's hash name
+// it as an actor: enough to tell a handful of tokens apart, too few to
+// stand in for the hash.
+const unnamedActorDigits = 8
+
+// openActor is the actor of changes made on a server without tokens
+// (loopback only, every connection an operator).
+const openActor = "open"
+
+// actorOf is the actor a connection's changes are recorded under.
+func actorOf(g *Grant, tokenHash string) string {
+	switch {
+	case g.Name != "":
+		return g.Name
+	case len(tokenHash) >= unnamedActorDigits:
+		return "token:" + tokenHash[:unnamedActorDigits]
+	}
+	return openActor
 }
 
 // operatorGrant is the grant of every connection when no token is
@@ -116,13 +144,22 @@ func (t *Tokens) lookup(token string) (*Grant, string) {
 
 // ParseTokenLine parses one token of the config file:
 //
-//	ROLE SHA256HEX [STORE,STORE...]
+//	ROLE SHA256HEX [STORE,STORE...] [name=NAME]
 //
 // The stores are required for the store role and refused for the others.
+// NAME (an id: at most MaxIDBytes, no spaces) is the actor recorded with
+// the token's stock and settings changes.
 func ParseTokenLine(s string) (hash string, g Grant, err error) {
 	f := strings.Fields(s)
+	if n := len(f); n > 2 && strings.HasPrefix(f[n-1], tokenNamePrefix) {
+		g.Name = strings.TrimPrefix(f[n-1], tokenNamePrefix)
+		if g.Name == "" || len(g.Name) > protocol.MaxIDBytes {
+			return "", g, fmt.Errorf("token name %q: want 1 to %d bytes", g.Name, protocol.MaxIDBytes)
+		}
+		f = f[:n-1]
+	}
 	if len(f) < 2 || len(f) > 3 {
-		return "", g, errors.New("want ROLE SHA256HEX [STORE,...]")
+		return "", g, errors.New("want ROLE SHA256HEX [STORE,...] [name=NAME]")
 	}
 	role, ok := ParseRole(f[0])
 	if !ok {
@@ -184,12 +221,12 @@ func (g *Grant) allows(cmd *engine.Command, shardRead func(*engine.Command) (eng
 		switch cmd.Op {
 		case engine.OpReserve, engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
 			engine.OpGetItem, engine.OpGetWindow, engine.OpGetReservation, engine.OpListReservations,
-			engine.OpStoresWithStock, engine.OpGetStore:
+			engine.OpStoresWithStock, engine.OpGetStore, engine.OpStoreItems:
 			return true
 		}
 	case RoleStore:
 		switch cmd.Op {
-		case engine.OpPickup, engine.OpGetItem, engine.OpGetWindow, engine.OpGetStore:
+		case engine.OpPickup, engine.OpGetItem, engine.OpGetWindow, engine.OpGetStore, engine.OpStoreItems:
 			return g.atStore(string(cmd.Store))
 		case engine.OpReturn:
 			// The command names only the reservation; its store never
@@ -276,10 +313,28 @@ func (s *Server) authorize(c *conn, reqID uint32, cmd *engine.Command) bool {
 		c.sendError(reqID, engine.CodeUnauthorized, "claims are the nodes' own: "+cmd.Op.String()+" with a claim is not a client request")
 		return false
 	}
+	if len(cmd.Actor) > 0 && !c.node {
+		// A forwarded change keeps the actor its first node stamped; a
+		// client's actor is its token's, never one it claims.
+		c.sendError(reqID, engine.CodeUnauthorized, "the actor of a change is its token's name: a client may not send one")
+		return false
+	}
 	if c.grant.allows(cmd, s.readReservation) {
+		if len(cmd.Actor) == 0 && stampsActor(cmd.Op) {
+			cmd.Actor = c.actor
+		}
 		return true
 	}
 	c.sendError(reqID, engine.CodeUnauthorized, "the "+c.grant.Role.String()+" role may not "+cmd.Op.String()+storeNote(c.grant, cmd))
+	return false
+}
+
+// stampsActor reports whether op's changes record who made them.
+func stampsActor(op engine.Op) bool {
+	switch op {
+	case engine.OpPutItem, engine.OpUpdateItem, engine.OpRestock, engine.OpAdjustStock:
+		return true
+	}
 	return false
 }
 

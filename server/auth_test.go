@@ -3,7 +3,8 @@
 // the one `printf %s TOKEN | sha256sum` prints; only loopback addresses may
 // run without tokens; the grants allow exactly their role's ops; and a
 // token bucket gives its burst, then refills at its rate; and a reply to a
-// role other than the operator's loses every pickup code but the confirm's.
+// role other than the operator's loses every pickup code but the confirm's;
+// a token's optional name is the actor of its changes.
 package server
 
 import (
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/protocol"
 )
 
 func TestParseTokenLine(t *testing.T) {
@@ -29,6 +31,41 @@ func TestParseTokenLine(t *testing.T) {
 	} {
 		if _, _, err := ParseTokenLine(bad); err == nil {
 			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+// TestTokenNames: a token line may end with name=NAME, the actor of the
+// token's stock and settings changes; an empty or over-long name is
+// refused, and a token without one is named by its hash's first digits.
+func TestTokenNames(t *testing.T) {
+	h := HashToken("test")
+	for line, want := range map[string]Grant{
+		"operator " + h + " name=alice":       {Role: RoleOperator, Name: "alice"},
+		"store " + h + " S1,S2 name=kiosk-s1": {Role: RoleStore, Stores: []string{"S1", "S2"}, Name: "kiosk-s1"},
+		"operator " + h:                       {Role: RoleOperator},
+	} {
+		_, g, err := ParseTokenLine(line)
+		if err != nil || g.Name != want.Name || g.Role != want.Role || len(g.Stores) != len(want.Stores) {
+			t.Errorf("%q: %+v %v, want %+v", line, g, err, want)
+		}
+	}
+	for _, bad := range []string{"operator " + h + " name=", "operator " + h + " name=" + strings.Repeat("n", protocol.MaxIDBytes+1),
+		"store " + h + " name=x", "name=x"} {
+		if _, _, err := ParseTokenLine(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	if _, g, err := ParseTokenLine("operator " + h + " name=" + strings.Repeat("n", protocol.MaxIDBytes)); err != nil || len(g.Name) != protocol.MaxIDBytes {
+		t.Errorf("a name of MaxIDBytes: %+v %v", g, err)
+	}
+	for _, c := range []struct {
+		g    Grant
+		hash string
+		want string
+	}{{Grant{Name: "alice"}, h, "alice"}, {Grant{}, h, "token:" + h[:unnamedActorDigits]}, {Grant{}, "", openActor}} {
+		if got := actorOf(&c.g, c.hash); got != c.want {
+			t.Errorf("actorOf(%+v, %q) = %q, want %q", c.g, c.hash, got, c.want)
 		}
 	}
 }
@@ -63,11 +100,12 @@ func TestGrants(t *testing.T) {
 		wantWeb := op == engine.OpReserve || op == engine.OpConfirm || op == engine.OpExtend ||
 			op == engine.OpCancel || op == engine.OpReschedule || op == engine.OpGetItem ||
 			op == engine.OpGetWindow || op == engine.OpGetReservation || op == engine.OpListReservations ||
-			op == engine.OpStoresWithStock || op == engine.OpGetStore
+			op == engine.OpStoresWithStock || op == engine.OpGetStore || op == engine.OpStoreItems
 		if web.allows(cmd, noRead) != wantWeb {
 			t.Errorf("storefront %s: got %v", op, !wantWeb)
 		}
-		wantKiosk := op == engine.OpPickup || op == engine.OpGetItem || op == engine.OpGetWindow || op == engine.OpGetStore
+		wantKiosk := op == engine.OpPickup || op == engine.OpGetItem || op == engine.OpGetWindow || op == engine.OpGetStore ||
+			op == engine.OpStoreItems
 		if kiosk.allows(cmd, noRead) != wantKiosk {
 			t.Errorf("store %s: got %v", op, !wantKiosk)
 		}

@@ -38,6 +38,7 @@ type conn struct {
 	// tokenHash (nil for an open server) lets a rotation cut the connections
 	// of removed tokens.
 	grant     *Grant
+	actor     []byte // actorOf(grant): stamped on the changes this connection makes
 	tokenHash atomic.Pointer[string]
 	// node: the connection presented the cluster token (another node of
 	// the cluster), which may send the nodes' own ops in a BATCH too

@@ -244,6 +244,7 @@ func (s *Server) serveHello(c *conn, f protocol.Frame) gnet.Action {
 		return act
 	}
 	c.grant = grant
+	c.actor = []byte(actorOf(grant, tokenHash))
 	c.node = s.isNodeToken(grant, tokenHash)
 	c.hideCodes.Store(!grant.seesPickupCodes())
 	if tokenHash != "" {

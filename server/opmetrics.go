@@ -93,6 +93,19 @@ var outcomeLabels = [...]struct {
 	{engine.StateReturned, "returned"},
 }
 
+// refusalReasons are the codes inv_refusals_total has a series for: the
+// engine's refusals, each named. Stats.Refusals is indexed by code and has
+// room for codes that do not exist; those would be series with no name.
+func refusalReasons() []engine.Code {
+	var out []engine.Code
+	for _, c := range engine.Codes() {
+		if c != engine.OK && c.Refusal() && c.String() != "" && int(c) < len(engine.Stats{}.Refusals) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // writeBusinessMetrics writes the engine's counts summed over this node's
 // shards. Every replica applies the same log, so every node of a cluster
 // reports the same figures for the shards it holds: aggregate with max, not
@@ -119,12 +132,8 @@ func (s *Server) writeBusinessMetrics(w io.Writer) {
 	for _, o := range outcomeLabels {
 		metrics.WriteCounterUint64(w, `inv_reservations_total{outcome="`+o.name+`"}`, uint64(st.Outcomes[o.state]))
 	}
-	for code := range st.Refusals {
-		if code == 0 {
-			continue
-		}
-		metrics.WriteCounterUint64(w, `inv_refusals_total{reason="`+engine.Code(code).String()+`"}`,
-			uint64(st.Refusals[code]))
+	for _, code := range refusalReasons() {
+		metrics.WriteCounterUint64(w, `inv_refusals_total{reason="`+code.String()+`"}`, uint64(st.Refusals[code]))
 	}
 	// A pickup refused because the reservation is locked, the attempt that
 	// locked it included: the counter an operator's unlock queue follows.

@@ -92,7 +92,7 @@ func (b *replyBudget) register(set *metrics.Set) {
 // ops whose replies are reserved before they exist.
 func largeRead(op engine.Op) bool {
 	switch op {
-	case engine.OpStoresWithStock, engine.OpListItems, engine.OpListReservations, engine.OpListByMark:
+	case engine.OpStoresWithStock, engine.OpListItems, engine.OpListReservations, engine.OpListByMark, engine.OpStoreItems:
 		return true
 	}
 	return false

@@ -20,6 +20,9 @@ import (
 // over its connections, and the server batches them into raft entries.
 const importWorkers = 64
 
+// importReason is the reason recorded with each row's stock change.
+const importReason = "catalog import"
+
 // progressEvery bounds how often the progress bar redraws.
 const progressEvery = 100 * time.Millisecond
 
@@ -133,14 +136,18 @@ func importLimits(cl *client.Client, rows []catalog.Row) error {
 	return nil
 }
 
-// loadRow puts one row's item and then its windows.
+// loadRow updates one row's item, its stock and the settings the file has
+// columns for (the others stay as they are: docs/adr/0100), and then puts
+// its windows.
 func loadRow(c context.Context, cl *client.Client, r catalog.Row) error {
 	rc, cancel := context.WithTimeout(c, commandTimeout)
 	defer cancel()
-	spec := client.ItemSpec{SKU: r.SKU, Store: r.Store, Stock: r.Stock,
-		OpensAt: at(r.OpensAt), ClosesAt: at(r.ClosesAt), MemberTier: r.MemberTier,
-		MemberUnits: r.MemberUnits, MemberCutoff: at(r.MemberCutoff)}
-	if err := cl.PutItem(rc, spec); err != nil {
+	u := client.ItemUpdate{SKU: r.SKU, Store: r.Store, SetStock: true, Stock: r.Stock,
+		SetOpens: r.Absent&engine.SetOpensAt == 0, OpensAt: at(r.OpensAt),
+		SetCloses: r.Absent&engine.SetClosesAt == 0, ClosesAt: at(r.ClosesAt),
+		SetShare: r.Absent&engine.SetMemberShare == 0, MemberTier: r.MemberTier,
+		MemberUnits: r.MemberUnits, MemberCutoff: at(r.MemberCutoff), Reason: importReason}
+	if err := cl.UpdateItem(rc, u); err != nil {
 		return err
 	}
 	for _, w := range r.Windows {
@@ -171,8 +178,12 @@ func exportCatalog(e *env, args []string) error {
 	fs := newFlags(e, "export")
 	out := fs.String("out", "", "file to write (default: stdout)")
 	sku := fs.String("sku", "", "only this SKU")
+	times := fs.String("times", "utc", "zone of the times written: utc, or store (each store's own, with its offset)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if *times != "utc" && *times != "store" {
+		return usagef("--times %q: want utc or store", *times)
 	}
 	cl, err := e.client()
 	if err != nil {
@@ -207,13 +218,29 @@ func exportCatalog(e *env, args []string) error {
 		defer f.Close()
 		w = f
 	}
-	if err := catalog.Write(w, infos); err != nil {
+	zoneOf := func(string) *time.Location { return time.UTC }
+	if *times == "store" {
+		zoneOf = storeZones(c, cl, infos, e.readOpts())
+	}
+	if err := catalog.WriteZoned(w, infos, zoneOf); err != nil {
 		return err
 	}
 	if *out != "" {
 		fmt.Fprintf(e.stderr, "exported %d items to %s\n", len(infos), *out)
 	}
 	return nil
+}
+
+// storeZones reads the zone of every store of items once (UTC for a store
+// without one).
+func storeZones(c context.Context, cl *client.Client, items []engine.ItemInfo, opts []client.ReadOption) func(string) *time.Location {
+	zones := map[string]*time.Location{}
+	for _, it := range items {
+		if _, done := zones[it.Store]; !done {
+			zones[it.Store] = storeZone(c, cl, it.Store, opts)
+		}
+	}
+	return func(store string) *time.Location { return zones[store] }
 }
 
 // progress draws a bar on stderr: "[#####.....] 120/500 rows".

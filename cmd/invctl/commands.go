@@ -95,57 +95,6 @@ func (w *windowList) Set(v string) error {
 	return nil
 }
 
-// itemPut creates or changes an item, then its windows in order. Operator
-// ops cannot be linked (docs/adr/0004), so a refused window leaves the item
-// and the windows before it in place, and the refusal is reported.
-func itemPut(e *env, args []string) error {
-	fs := newFlags(e, "item put")
-	sku := fs.String("sku", "", "SKU")
-	store := fs.String("store", "", "store")
-	stock := fs.Int64("stock", 0, "units allotted to the store")
-	limit := fs.Int64("limit", 0, "not here: the per-customer limit is the SKU's (item limit --sku S --limit N)")
-	opens := fs.String("opens", "", "sale opens at")
-	closes := fs.String("closes", "", "sale closes at")
-	var windows windowList
-	fs.Var(&windows, "window", "pickup window `START,END,QUOTA` (repeatable)")
-	cli.Require(fs, "sku", "store", "stock")
-	if err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	e.about(subject{sku: *sku, store: *store})
-	if *stock < 0 {
-		return usagef("--stock %d: want 0 or more units", *stock)
-	}
-	if *limit != 0 {
-		return usagef("--limit: the per-customer limit is the SKU's, the same at every store; set it with invctl item limit --sku %s --limit %d", *sku, *limit)
-	}
-	spec := client.ItemSpec{SKU: *sku, Store: *store, Stock: *stock}
-	var err error
-	if spec.OpensAt, err = parseTime(*opens); err != nil {
-		return err
-	}
-	if spec.ClosesAt, err = parseTime(*closes); err != nil {
-		return err
-	}
-	cl, err := e.client()
-	if err != nil {
-		return err
-	}
-	c, cancel := ctx()
-	defer cancel()
-	if err := cl.PutItem(c, spec); err != nil {
-		return err
-	}
-	for _, w := range windows {
-		w.SKU, w.Store = *sku, *store
-		if err := cl.PutWindow(c, w); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(e.stdout, "ok %s/%s stock=%d windows=%d\n", *sku, *store, *stock, len(windows))
-	return nil
-}
-
 // itemJSON is an item's JSON form.
 type itemJSON struct {
 	SKU          string       `json:"sku"`
@@ -250,6 +199,13 @@ func reserve(e *env, args []string) error {
 		return err
 	}
 	e.about(subject{sku: *sku, store: *store, customer: *customer, key: *key, window: *window})
+	if *qty < 1 {
+		// The client reads 0 as 1 unit: a 0 typed here is a mistake, not a default.
+		return usagef("--qty %d: want 1 or more units", *qty)
+	}
+	if *ttl < 0 {
+		return usagef("--ttl %s: want a positive duration (10m), or leave it out for the server's default", *ttl)
+	}
 	req := client.ReserveRequest{SKU: *sku, Store: *store, Customer: *customer, Qty: *qty, TTL: *ttl, Key: *key}
 	var err error
 	if req.Window, err = parseTime(*window); err != nil {

@@ -1,4 +1,4 @@
-// invctl's marks commands against a real invd (docs/adr/0101): a loyal
+// invctl's marks commands against a real invd (docs/adr/0104): a loyal
 // customer's order is listed by `marks list --marks loyal` with its marks
 // and a first-time customer's is not; `marks rule --refuse loyal` makes
 // the next loyal reserve refused `marked`, and `marks get-rule` shows the

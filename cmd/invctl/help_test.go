@@ -21,7 +21,7 @@ func TestHelp(t *testing.T) {
 		want []string
 		not  []string
 	}{
-		{[]string{"item", "put", "-h"}, []string{"invctl [global flags] item put", "--stock int", "units allotted to the store (required)", "-limit", "-window START,END,QUOTA"},
+		{[]string{"item", "put", "-h"}, []string{"invctl [global flags] item put", "--stock int", "units allotted to the store (not given: the stock stays)", "-limit", "-window START,END,QUOTA"},
 			[]string{"default -1"}},
 		{[]string{"--addr", "127.0.0.1:1", "confirm", "--help"}, []string{"invctl [global flags] confirm ID [flags]", "-qty", "-key"}, nil},
 		{[]string{"cluster", "drain", "-h"}, []string{"cluster drain ID [flags]", "-to"}, nil},
@@ -57,8 +57,20 @@ func TestHelp(t *testing.T) {
 		want string
 	}{
 		{[]string{"item", "put", "--no-such-flag"}, "flag provided but not defined"},
-		{[]string{"item", "put", "--sku", "a"}, "--stock and --store are required"},
+		{[]string{"item", "put", "--sku", "a"}, "--store is required"},
 		{[]string{"item", "put", "--sku", "a", "--store", "s", "--stock", "-3"}, "--stock -3: want 0 or more units"},
+		{[]string{"item", "put", "--sku", "a", "--store", "s", "--stock=-5"}, "--stock -5: want 0 or more units"},
+		{[]string{"item", "put", "--sku", "a", "--store", "s"}, "nothing to change; give --stock, --opens, --closes, --clear or --window"},
+		{[]string{"item", "put", "--sku", "a", "--store", "s", "--clear", "limit"}, `--clear "limit": want some of closes, opens, sale, share`},
+		{[]string{"item", "put", "--sku", "a", "--store", "s", "--opens", "1", "--clear", "sale"}, "--clear sale and --opens: give a new value or clear it, not both"},
+		{[]string{"item", "put", "--sku", "a", "--store", "s", "--closes", ""}, `--closes "": give a time, or --clear closes to remove it`},
+		{[]string{"reserve", "--sku", "a", "--store", "s", "--customer", "c", "--qty", "0"}, "--qty 0: want 1 or more units"},
+		{[]string{"reserve", "--sku", "a", "--store", "s", "--customer", "c", "--qty", "-2"}, "--qty -2: want 1 or more units"},
+		{[]string{"reserve", "--sku", "a", "--store", "s", "--customer", "c", "--ttl", "-5s"}, "--ttl -5s: want a positive duration"},
+		{[]string{"extend", "12", "--ttl", "-5s"}, "--ttl -5s: want a positive duration"},
+		{[]string{"item", "restock", "--sku", "a", "--store", "s", "--qty", "0"}, "--qty 0: want a number of units"},
+		{[]string{"item", "restock", "--sku", "a", "--store", "s", "--qty", "-4"}, "--qty -4: restock adds units"},
+		{[]string{"item", "member-share", "--sku", "a", "--store", "s", "--units", "-3"}, "--units -3: want 0 or more units"},
 		{[]string{"reserve", "--sku", "", "--store", "s", "--customer", "c"}, "--sku is required"},
 		{[]string{"help", "frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"item"}, "which operation? put, get"},

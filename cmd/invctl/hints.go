@@ -139,7 +139,7 @@ var hints = map[engine.Code]func(s subject, addr string) string{
 	},
 	engine.CodeMarked: func(s subject, _ string) string {
 		return "the order's screening marks hit the item's mark rule; invctl marks get-rule --sku " + or(s.sku, "SKU") +
-			" --store " + or(s.store, "STORE") + " shows it (docs/adr/0101)"
+			" --store " + or(s.store, "STORE") + " shows it (docs/adr/0104)"
 	},
 	engine.CodeUnauthorized: func(_ subject, _ string) string {
 		return "this needs a token with the right role; give it with --token or INV_TOKEN (docs/SECURITY.md)"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,6 +37,7 @@ func stockChange(e *env, name string, args []string, restock bool) error {
 	fs := newFlags(e, name)
 	sku, store := skuStoreFlags(fs)
 	qty := fs.Int64("qty", 0, "units: added (restock), or a signed change (adjust)")
+	reason := fs.String("reason", "", "why, kept with the change and its author (invctl item history)")
 	key := fs.String("key", "", "idempotency key")
 	cli.Require(fs, "sku", "store", "qty")
 	if err := parse(fs, args, 0); err != nil {
@@ -45,8 +47,11 @@ func stockChange(e *env, name string, args []string, restock bool) error {
 	if *qty == 0 {
 		return usagef("--qty 0: want a number of units")
 	}
+	if restock && *qty < 0 {
+		return usagef("--qty %d: restock adds units; invctl item adjust --qty %d removes them", *qty, *qty)
+	}
 	e.sub.key = *key
-	ch := client.StockChange{SKU: *sku, Store: *store, Qty: *qty, Key: *key}
+	ch := client.StockChange{SKU: *sku, Store: *store, Qty: *qty, Reason: *reason, Key: *key}
 	return operate(e, name, func(c context.Context, cl *client.Client) error {
 		if restock {
 			return cl.Restock(c, ch)
@@ -60,20 +65,23 @@ func itemSaleWindow(e *env, args []string) error {
 	sku, store := skuStoreFlags(fs)
 	opens := fs.String("opens", "", "sale opens at (empty: open already)")
 	closes := fs.String("closes", "", "sale closes at (empty: never)")
+	reason := fs.String("reason", "", "why, kept with the change and its author (invctl item history)")
 	cli.Require(fs, "sku", "store")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	e.about(subject{sku: *sku, store: *store})
-	sw := client.SaleWindow{SKU: *sku, Store: *store}
+	// Both ends, as the command always set them; the stock and the member
+	// share stay (update_item, docs/adr/0100).
+	u := client.ItemUpdate{SKU: *sku, Store: *store, SetOpens: true, SetCloses: true, Reason: *reason}
 	var err error
-	if sw.OpensAt, err = parseTime(*opens); err != nil {
+	if u.OpensAt, err = parseTime(*opens); err != nil {
 		return err
 	}
-	if sw.ClosesAt, err = parseTime(*closes); err != nil {
+	if u.ClosesAt, err = parseTime(*closes); err != nil {
 		return err
 	}
-	return operate(e, "item sale-window", func(c context.Context, cl *client.Client) error { return cl.SetSaleWindow(c, sw) })
+	return operate(e, "item sale-window", func(c context.Context, cl *client.Client) error { return cl.UpdateItem(c, u) })
 }
 
 // itemLimit sets a SKU's per-customer limit, the same at every store.
@@ -100,8 +108,9 @@ func itemMemberShare(e *env, args []string) error {
 	fs := newFlags(e, "item member-share")
 	sku, store := skuStoreFlags(fs)
 	tier := fs.Uint("tier", 1, "customers of this tier or higher may take the share")
-	units := fs.Int64("units", 0, "units kept for members (0: no share)")
+	units := fs.Int64("units", 0, "units kept for members (0: no share); at most the item's stock")
 	cutoff := fs.String("cutoff", "", "when what is left opens to everyone")
+	reason := fs.String("reason", "", "why, kept with the change and its author (invctl item history)")
 	cli.Require(fs, "sku", "store")
 	if err := parse(fs, args, 0); err != nil {
 		return err
@@ -110,12 +119,33 @@ func itemMemberShare(e *env, args []string) error {
 	if *tier > 255 {
 		return usagef("--tier %d: too large", *tier)
 	}
+	if *units < 0 {
+		return usagef("--units %d: want 0 or more units", *units)
+	}
 	at, err := parseTime(*cutoff)
 	if err != nil {
 		return err
 	}
-	m := client.MemberShare{SKU: *sku, Store: *store, Tier: uint8(*tier), Units: *units, Cutoff: at}
-	return operate(e, "item member-share", func(c context.Context, cl *client.Client) error { return cl.SetMemberShare(c, m) })
+	u := client.ItemUpdate{SKU: *sku, Store: *store, SetShare: true, MemberTier: uint8(*tier), MemberUnits: *units, MemberCutoff: at, Reason: *reason}
+	if *units == 0 { // no share: no tier or cutoff either
+		u.MemberTier, u.MemberCutoff = 0, time.Time{}
+	}
+	return operate(e, "item member-share", func(c context.Context, cl *client.Client) error {
+		return shareRefusal(c, cl, u, cl.UpdateItem(c, u))
+	})
+}
+
+// shareRefusal says why a member share was refused when the item's stock
+// explains it; any other error is returned as it is.
+func shareRefusal(c context.Context, cl *client.Client, u client.ItemUpdate, err error) error {
+	if !errors.Is(err, client.ErrBadRequest) {
+		return err
+	}
+	it, gerr := cl.GetItem(c, u.SKU, u.Store)
+	if gerr == nil && u.MemberUnits > it.Stock {
+		return usagef("--units %d: more than the stock of %s/%s (%d); a member share is part of the stock", u.MemberUnits, u.SKU, u.Store, it.Stock)
+	}
+	return err
 }
 
 func itemList(e *env, args []string) error {

@@ -9,7 +9,7 @@ import (
 	"github.com/invsys/inv/internal/cli"
 )
 
-// Screening marks (docs/adr/0101): an item's mark rule, and the held and
+// Screening marks (docs/adr/0104): an item's mark rule, and the held and
 // confirmed orders that carry marks.
 
 // markNamesHelp lists the marks for flag help.

@@ -31,12 +31,15 @@ type eventJSON struct {
 	Stock      int64      `json:"stock,omitempty"`
 	Tier       uint8      `json:"tier,omitempty"`
 	Blocked    bool       `json:"blocked,omitempty"`
+	Actor      string     `json:"actor,omitempty"`
+	Reason     string     `json:"reason,omitempty"`
 }
 
 func eventJSONOf(ev client.Event) eventJSON {
 	out := eventJSON{Shard: ev.Shard, Position: fmt.Sprintf("%d.%d", ev.Position.Index, ev.Position.Ordinal),
 		Kind: ev.Kind.String(), At: ev.At, ID: jsonID(ev.ID), SKU: ev.SKU, Store: ev.Store, Customer: ev.Customer,
-		Qty: ev.Qty, Window: optTime(ev.Window), Stock: ev.Stock, Tier: ev.Tier, Blocked: ev.Blocked}
+		Qty: ev.Qty, Window: optTime(ev.Window), Stock: ev.Stock, Tier: ev.Tier, Blocked: ev.Blocked,
+		Actor: ev.Actor, Reason: ev.Reason}
 	if ev.State != 0 {
 		out.State = ev.State.String()
 	}
@@ -70,6 +73,10 @@ func (ev eventJSON) text() string {
 	add("tier", num(ev.Tier))
 	if ev.Blocked {
 		add("blocked", "true")
+	}
+	add("by", ev.Actor)
+	if ev.Reason != "" {
+		add("reason", strconv.Quote(ev.Reason))
 	}
 	return b.String()
 }

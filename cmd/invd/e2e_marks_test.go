@@ -1,4 +1,4 @@
-// End-to-end test of screening marks (docs/adr/0101) against a real invd
+// End-to-end test of screening marks (docs/adr/0104) against a real invd
 // with 4 shards, over the raw protocol: the reseller pattern a storefront
 // sees, one device behind many accounts, marks the third account's order
 // and every later one shared_device (in the reserve's reply and in

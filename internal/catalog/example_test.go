@@ -41,6 +41,6 @@ func ExampleRow_Commands() {
 		fmt.Println(c.Op, string(c.SKU), string(c.Store), c.Stock, c.Window, c.WindowEnd, c.Quota)
 	}
 	// Output:
-	// put_item 4710088412345 TPE0427 120 0 0 0
+	// update_item 4710088412345 TPE0427 120 0 0 0
 	// put_window 4710088412345 TPE0427 0 1789869600000000000 1789884000000000000 60
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/invsys/inv/engine"
 )
 
 // Limits bound what Parse reads, so that a wrong file (a video, a log, a
@@ -202,6 +204,23 @@ func (p *parser) readError(err error) bool {
 	}
 }
 
+// absentSettings are the item settings a header has no column for. The
+// member share is one setting: any of its columns names it (and a share
+// given in part is a bad row, check).
+func absentSettings(cols *[numCols]int) engine.ItemSet {
+	var a engine.ItemSet
+	if cols[colOpensAt] < 0 {
+		a |= engine.SetOpensAt
+	}
+	if cols[colClosesAt] < 0 {
+		a |= engine.SetClosesAt
+	}
+	if cols[colMemberTier] < 0 && cols[colMemberUnits] < 0 && cols[colMemberCutoff] < 0 {
+		a |= engine.SetMemberShare
+	}
+	return a
+}
+
 // record checks one data row and keeps it if it is good.
 func (p *parser) record(line int, rec []string) {
 	if len(rec) != p.width {
@@ -211,6 +230,7 @@ func (p *parser) record(line int, rec []string) {
 	row, errs := parseRecord(rec, &p.cols)
 	row.Line = line
 	row.LimitGiven = p.cols[colLimit] >= 0
+	row.Absent = absentSettings(&p.cols)
 	key := itemKey{row.SKU, row.Store}
 	if first, dup := p.seen[key]; dup {
 		p.fail(line, "", "sku %q at store %q is already on line %d", row.SKU, row.Store, first)

@@ -177,7 +177,7 @@ func TestCommands(t *testing.T) {
 		Windows: []Window{{Start: 300, End: 400, Quota: 5}, {Start: 400, End: 500, Quota: 6}}}
 	got := r.Commands()
 	want := []engine.Command{
-		{Op: engine.OpPutItem, SKU: []byte("A"), Store: []byte("S1"), Stock: 10, OpensAt: 100, ClosesAt: 200,
+		{Op: engine.OpUpdateItem, SKU: []byte("A"), Store: []byte("S1"), Set: engine.ItemSetAll, Stock: 10, OpensAt: 100, ClosesAt: 200,
 			MemberTier: 1, MemberUnits: 3, MemberCutoff: 150},
 		{Op: engine.OpPutWindow, SKU: []byte("A"), Store: []byte("S1"), Window: 300, WindowEnd: 400, Quota: 5},
 		{Op: engine.OpPutWindow, SKU: []byte("A"), Store: []byte("S1"), Window: 400, WindowEnd: 500, Quota: 6},

@@ -25,6 +25,11 @@ type Row struct {
 	MemberUnits  int64    // units kept for members until MemberCutoff; 0 = no share
 	MemberCutoff int64    // 0 without a share
 	Windows      []Window // sorted by Start, none overlapping
+	// Absent are the settings the file has no column for (opens_at,
+	// closes_at, the member share): loading the row leaves them as the
+	// item has them (docs/adr/0100). Zero, as in a row built by hand,
+	// names every setting.
+	Absent engine.ItemSet
 }
 
 // Window is one pickup window [Start, End) and the units that may be
@@ -34,8 +39,10 @@ type Window struct {
 	Quota      int64
 }
 
-// Commands returns the commands that load the row: one OpPutItem, then one
-// OpPutWindow per window in start order. The item must exist before its
+// Commands returns the commands that load the row: one OpUpdateItem naming
+// the stock and every setting the file has a column for (an empty cell of
+// such a column clears the setting), then one OpPutWindow per window in
+// start order. The item must exist before its
 // windows, so they are sent in this order. They are not Linked: the engine
 // links only storefront operations, which is why Parse checks every row
 // before the importer sends any. The SKU's limit is not the row's to set:
@@ -44,7 +51,7 @@ func (r Row) Commands() []engine.Command {
 	sku, store := []byte(r.SKU), []byte(r.Store) // shared by every command: the engine copies what it keeps
 	cmds := make([]engine.Command, 0, 1+len(r.Windows))
 	cmds = append(cmds, engine.Command{
-		Op: engine.OpPutItem, SKU: sku, Store: store,
+		Op: engine.OpUpdateItem, SKU: sku, Store: store, Set: engine.ItemSetAll &^ r.Absent,
 		Stock: r.Stock, OpensAt: r.OpensAt, ClosesAt: r.ClosesAt,
 		MemberTier: r.MemberTier, MemberUnits: r.MemberUnits, MemberCutoff: r.MemberCutoff,
 	})

@@ -26,8 +26,19 @@ func Write(w io.Writer, items []engine.ItemInfo) error { return WriteIn(w, items
 // export; the error names each such item (the first DefaultMaxErrors).
 // Items is left unchanged.
 func WriteIn(w io.Writer, items []engine.ItemInfo, loc *time.Location) error {
-	if loc == nil {
-		loc = time.UTC
+	return WriteZoned(w, items, func(string) *time.Location { return loc })
+}
+
+// WriteZoned writes items as WriteIn does, each row's times in the zone
+// zoneOf gives for its store (nil is UTC): a catalog whose windows read as
+// the stores' own clocks do (docs/adr/0102). The instants are the same in
+// any zone, so Parse reads back the same catalog.
+func WriteZoned(w io.Writer, items []engine.ItemInfo, zoneOf func(store string) *time.Location) error {
+	in := func(store string) *time.Location {
+		if loc := zoneOf(store); loc != nil {
+			return loc
+		}
+		return time.UTC
 	}
 	rows := make([]Row, len(items))
 	for i := range items {
@@ -39,24 +50,25 @@ func WriteIn(w io.Writer, items []engine.ItemInfo, loc *time.Location) error {
 		}
 		return rows[i].Store < rows[j].Store
 	})
-	if err := checkItems(rows, loc); err != nil {
+	if err := checkItems(rows, in); err != nil {
 		return err
 	}
 	cw := csv.NewWriter(w)
 	cw.Write(colNames[:])
 	rec := make([]string, numCols)
 	for i := range rows {
-		cw.Write(record(&rows[i], loc, rec))
+		cw.Write(record(&rows[i], in(rows[i].Store), rec))
 	}
 	cw.Flush()
 	return cw.Error()
 }
 
 // checkItems returns every problem of sorted rows, joined, or nil.
-func checkItems(rows []Row, loc *time.Location) error {
+func checkItems(rows []Row, in func(store string) *time.Location) error {
 	var errs []error
 	for i := range rows {
 		r := &rows[i]
+		loc := in(r.Store)
 		if i > 0 && rows[i-1].SKU == r.SKU && rows[i-1].Store == r.Store {
 			errs = append(errs, fmt.Errorf("item sku %q at store %q is given twice", r.SKU, r.Store))
 		}
