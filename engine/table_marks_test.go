@@ -108,7 +108,7 @@ func tbMarksTable() []tbCase {
 			do.getMarkRule("A", "S1").mk("shared_device"),
 			dev("r1"), dev("r2"), dev("r3").is(CodeMarked).mk("first_order,shared_device").events(),
 			do.getItem("A", "S1").item("stock=10 held=2 available=8"),
-			dev("r3").payment(7).is(CodeMarked),                      // the refused reserve recorded nothing: still first_order
+			dev("r3").payment(7).is(CodeMarked),                                    // the refused reserve recorded nothing: still first_order
 			R("A", "S2", "r3", 1).device(tbDevice).mk("first_order,shared_device"), // another item has no rule; the shard's prints count for it too
 			do.markRule("A", "S1", 0), dev("r3").mk("shared_device")),
 		tc("marks: rule of unknown bits, unknown item, bad list filter",
