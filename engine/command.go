@@ -84,7 +84,13 @@ const (
 	// message kinds, so they change state although numbered among the reads.
 	OpCustomerCopy Op = 43 // Customer, Tier, Qty (the block: BlockNone, BlockOperator, BlockNoShows), ToShard (where it applies), FromShard, Seq: the home's copy of a customer's block and tier
 	OpNoShow       Op = 44 // Customer, ID (the reservation), Deadline (the no-show's time), FromShard, Seq: a no-show in another shard, counted at the customer's home
-	OpLast         Op = 44
+
+	// A sold-out item's fair waitlist (waitlist.go, docs/adr/0102): join
+	// and leave change state although numbered among the reads.
+	OpJoinWaitlist  Op = 50 // SKU, Store, Customer, Qty (<= MaxWaitlistQty), TTL? (0 = DefaultWaitlistTTL), Key?
+	OpLeaveWaitlist Op = 51 // SKU, Store, Customer, Key?
+	OpGetWaitlist   Op = 52 // SKU, Store, Customer?: the line's length and the customer's place
+	OpLast          Op = 52
 )
 
 var opNames = map[Op]string{
@@ -101,6 +107,7 @@ var opNames = map[Op]string{
 	OpListItems: "list_items", OpPutStore: "put_store", OpPutStoreWindow: "put_store_window",
 	OpGetStore: "get_store", OpGetClaim: "get_claim", OpGetClaimHold: "get_claim_hold",
 	OpRegisterKey: "register_key", OpCustomerCopy: "customer_copy", OpNoShow: "no_show",
+	OpJoinWaitlist: "join_waitlist", OpLeaveWaitlist: "leave_waitlist", OpGetWaitlist: "get_waitlist",
 }
 
 func (o Op) String() string {
@@ -116,7 +123,13 @@ func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
 // ReadOnly reports whether the op never changes state. Read-only ops still go
 // through Apply (so that they are linearizable when sent through the log) but
 // may also be served by Read on a replica that knows it is up to date.
-func (o Op) ReadOnly() bool { return o >= OpGetItem && o != OpRegisterKey && !o.Message() }
+func (o Op) ReadOnly() bool {
+	return o >= OpGetItem && o != OpRegisterKey && !o.Message() && !o.WaitlistChange()
+}
+
+// WaitlistChange reports whether the op changes a waitlist (join, leave):
+// storefront ops numbered among the reads (docs/adr/0102).
+func (o Op) WaitlistChange() bool { return o == OpJoinWaitlist || o == OpLeaveWaitlist }
 
 // Mutating reports whether the op may change state and so takes an
 // idempotency key. The internal ops are idempotent by their claim's key or
@@ -254,6 +267,7 @@ type Result struct {
 	Stores       []StoreStock
 	Items        []ItemInfo
 	Store        *StoreInfo
+	Waitlist     *WaitlistInfo // join_waitlist, leave_waitlist, get_waitlist
 
 	// Sent is the outbox message the command appended: a cancel or return
 	// of a claimed reservation sends its claim's release to the customer's
@@ -336,6 +350,15 @@ type CustomerInfo struct {
 	Open        int64 // reservations HELD or CONFIRMED in this shard
 }
 
+// WaitlistInfo is a read of an item's waitlist (waitlist.go): how many
+// entries stand in line, and where the customer asked about stands (from
+// 1, the head; 0 = not in line). The customer's entry's units and expiry
+// are the Result's Qty and ExpiresAt.
+type WaitlistInfo struct {
+	Length   int64
+	Position int64
+}
+
 // StoreStock is one store that has a SKU available.
 type StoreStock struct {
 	Store     string
@@ -371,15 +394,25 @@ const (
 	EvStoreWindow   EventKind = 23 // a store's pickup window was created or changed (Store, Window, Qty = the capacity)
 	EvClaimAnchored EventKind = 24 // a pending claim's hold was found by the home's sweep: it counts until released
 	EvHoldRefused   EventKind = 25 // a provisional hold ended: its claim was refused (item's shard; its units are back)
+
+	// A sold-out item's waitlist (waitlist.go): SKU, Store, Customer, Qty
+	// (the entry's units).
+	EvWaitJoined   EventKind = 30 // a customer joined the line
+	EvWaitLeft     EventKind = 31 // a customer left the line
+	EvWaitExpired  EventKind = 32 // an entry's TTL passed
+	EvWaitPromoted EventKind = 33 // the head took freed units: ID is its new hold (an EvReserved of it comes just before)
+	EvWaitDropped  EventKind = 34 // the head could not take freed units for a reason waiting cannot mend (blocked, closed, limit): it left the line
 )
 
 var eventNames = [...]string{"", "reserved", "confirmed", "extended", "cancelled", "expired",
 	"picked_up", "no_show", "rescheduled", "returned", "locked", "unlocked", "item_put",
 	"window_put", "stock_changed", "customer", "bad_code", "claimed", "claim_ended", "claim_settled",
-	"claim_moved", "limit_set", "store_put", "store_window_put", "claim_anchored", "hold_refused"}
+	"claim_moved", "limit_set", "store_put", "store_window_put", "claim_anchored", "hold_refused",
+	"", "", "", "", // 26..29: not kinds of this version
+	"waitlist_joined", "waitlist_left", "waitlist_expired", "waitlist_promoted", "waitlist_dropped"}
 
 func (k EventKind) String() string {
-	if int(k) < len(eventNames) && k != 0 {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
 		return eventNames[k]
 	}
 	return "event_" + itoa(int64(k))
@@ -421,6 +454,7 @@ type Config struct {
 	NoShowPeriod         time.Duration // default 90 days
 	RatePerSecond        float64       // per-customer request rate; 0 = off (default off)
 	RateBurst            int           // bucket size (default max(1, RatePerSecond))
+	WaitlistHoldTTL      time.Duration // TTL of a hold a waitlist's head is promoted to (default DefaultHoldTTL, at most MaxHold)
 }
 
 // Defaults of Config.
@@ -445,6 +479,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxHold < c.DefaultHoldTTL {
 		c.MaxHold = c.DefaultHoldTTL
+	}
+	if c.WaitlistHoldTTL <= 0 {
+		c.WaitlistHoldTTL = c.DefaultHoldTTL
+	}
+	if c.WaitlistHoldTTL > c.MaxHold {
+		c.WaitlistHoldTTL = c.MaxHold
 	}
 	if c.PickupPeriod <= 0 {
 		c.PickupPeriod = DefaultPickupPeriod

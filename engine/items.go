@@ -153,6 +153,7 @@ func (s *state) restock(c *Command) Result {
 	it.stock += int32(c.Qty)
 	assertItem(it)
 	s.itemEvent(EvStockChanged, it)
+	s.stockAdded(c)
 	return s.itemResult(it)
 }
 
@@ -176,6 +177,9 @@ func (s *state) adjustStock(c *Command) Result {
 	it.stock = int32(n)
 	assertItem(it)
 	s.itemEvent(EvStockChanged, it)
+	if c.Qty > 0 {
+		s.stockAdded(c)
+	}
 	return s.itemResult(it)
 }
 

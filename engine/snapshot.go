@@ -17,7 +17,8 @@ import (
 //	reservation slots (0 id = free), free list, pickup-code index (sorted),
 //	due heap (array order), finished queue, idempotency entries (oldest
 //	first), the claims and the outbox (snapshot_claims.go), the stores
-//	(snapshot_stores.go), the outbox's customer copies (snapshot_customers.go)
+//	(snapshot_stores.go), the outbox's customer copies (snapshot_customers.go),
+//	the waitlists (snapshot_waitlist.go, format 6)
 //
 // Everything is written in a fixed order (slab order, sorted map keys), so
 // the same state gives the same bytes; restore rebuilds the maps.
@@ -33,9 +34,10 @@ import (
 // entry is followed by its request's shard. Version 4 is still read (its
 // flags are 0 or 1), so a node of this version restores a folder of the
 // last one. Version 5 also added the customer copies (docs/adr/0072), its
-// last section: version 4 is read without it.
+// last section: version 4 is read without it. Version 6 added the
+// waitlists (docs/adr/0102), its last section: older versions have none.
 
-var snapMagic = []byte("INVSNAP\x05")
+var snapMagic = []byte("INVSNAP\x06")
 
 // snapVersionIdemFlags is the first version whose idempotency entries
 // carry flags rather than a bool.
@@ -117,6 +119,7 @@ func (s *state) snapshot(w io.Writer) error {
 	s.snapClaims(e)
 	s.snapStores(e)
 	s.snapCustomerCopies(e)
+	s.snapWaitlists(e)
 	return bw.Flush()
 }
 
@@ -359,6 +362,7 @@ func (s *state) restore(r io.Reader) error {
 	s.restoreClaims(d)
 	s.restoreStores(d)
 	s.restoreCustomerCopies(d, version)
+	s.restoreWaitlists(d, version)
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
 	}

@@ -75,8 +75,9 @@ func TestSnapshotFormat4(t *testing.T) {
 	if err := e.Snapshot(&b); err != nil {
 		t.Fatal(err)
 	}
-	// Format 4 is format 5 without the last section (here: a count of 0).
-	v4 := append([]byte(nil), b.Bytes()[:b.Len()-1]...)
+	// Format 4 is format 6 without the last two sections (here: the
+	// copies' count 0, and the waitlists' empty section, snapWaitlistsEmpty).
+	v4 := append([]byte(nil), b.Bytes()[:b.Len()-1-snapWaitlistsEmpty]...)
 	v4[len(snapMagicOld)] = 4
 	if _, err := Restore(cfg, bytes.NewReader(v4)); err != nil {
 		t.Fatalf("format 4: %v", err)

@@ -117,15 +117,15 @@ func TestRegisteredKeysInSnapshot(t *testing.T) {
 
 // TestSnapshotFormat4Restores: a snapshot of format 4 (an entry's flags a
 // bool, no registrations, no customer copies) restores: the same bytes,
-// less the copies section, under the version byte 4 give back its keys. A version past 5 is refused.
+// less the copies section, under the version byte 4 give back its keys. A version past 6 is refused.
 func TestSnapshotFormat4Restores(t *testing.T) {
 	cfg := Config{ShardID: tbShard, Shards: tbShards, PickupSecret: tbSecret}
 	e := New(cfg)
 	refApply(e, tbT0, Command{Op: OpPutItem, SKU: []byte("A"), Store: []byte("S1"), Stock: 5, Key: []byte("k1")})
 	v5 := tbSnapBytes(e)
-	// Format 4 had no customer copies section, the last: here its count 0,
-	// one byte.
-	v4 := append([]byte(nil), v5[:len(v5)-1]...)
+	// Format 4 had no customer copies section nor waitlists, the last two:
+	// here the copies' count 0, one byte, and an empty waitlists section.
+	v4 := append([]byte(nil), v5[:len(v5)-1-snapWaitlistsEmpty]...)
 	v4[len(snapMagicOld)] = 4
 	r, err := Restore(cfg, bytes.NewReader(v4))
 	if err != nil {
@@ -135,8 +135,8 @@ func TestSnapshotFormat4Restores(t *testing.T) {
 		t.Errorf("a key of the format-4 snapshot: %v", c)
 	}
 	bad := append([]byte(nil), v5...)
-	bad[len(snapMagicOld)] = 6
+	bad[len(snapMagicOld)] = 7
 	if _, err := Restore(cfg, bytes.NewReader(bad)); err == nil {
-		t.Error("format 6 restored")
+		t.Error("format 7 restored")
 	}
 }

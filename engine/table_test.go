@@ -783,7 +783,7 @@ func tbConfirmed(cust string, n int, first uint64) []tbStep {
 }
 
 func tbTable() []tbCase {
-	return append(append(append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...), tbRegKeyTable()...), tbCustomerTable()...)
+	return append(append(append(append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...), tbRegKeyTable()...), tbCustomerTable()...), tbWaitlistTable()...)
 }
 
 func tbMainTable() []tbCase {

@@ -55,6 +55,9 @@ var opFields = map[engine.Op][]string{
 	engine.OpPutStore:         {"store", "zone", "key"},
 	engine.OpPutStoreWindow:   {"store", "window", "window_end", "quota", "key"},
 	engine.OpGetStore:         {"store"},
+	engine.OpJoinWaitlist:     {"sku", "store", "customer", "qty", "ttl", "key"},
+	engine.OpLeaveWaitlist:    {"sku", "store", "customer", "key"},
+	engine.OpGetWaitlist:      {"sku", "store", "customer"},
 }
 
 func TestOpTable(t *testing.T) {

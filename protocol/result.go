@@ -26,6 +26,7 @@ const (
 	rItems               // u16 count (>= 1), ItemInfo × count
 	rClaim               // str8, <= MaxKeyBytes: the claim of the rReservation (a claim_required refusal names it, docs/adr/0050)
 	rStore               // StoreInfo: get_store, put_store, put_store_window
+	rWaitlist            // WaitlistInfo: length i64, position i64 (join_waitlist, leave_waitlist, get_waitlist)
 	resultFieldCount
 )
 
@@ -113,6 +114,7 @@ func resultMask(r *engine.Result) uint16 {
 	set(rItems, len(r.Items) != 0)
 	set(rClaim, r.Reservation != nil && r.Reservation.Claim != "")
 	set(rStore, r.Store != nil)
+	set(rWaitlist, r.Waitlist != nil)
 	return m
 }
 
@@ -178,6 +180,10 @@ func appendResult(dst []byte, r *engine.Result) []byte {
 	}
 	if has(rStore) {
 		dst = appendStore(dst, r.Store)
+	}
+	if has(rWaitlist) {
+		dst = appendI64(dst, r.Waitlist.Length)
+		dst = appendI64(dst, r.Waitlist.Position)
 	}
 	return dst
 }
@@ -289,5 +295,11 @@ func decodeReadData(c *cursor, m uint16, r *engine.Result) {
 	if has(rStore) {
 		r.Store = new(engine.StoreInfo)
 		decodeStore(c, r.Store)
+	}
+	if has(rWaitlist) {
+		r.Waitlist = &engine.WaitlistInfo{Length: c.i64(), Position: c.i64()}
+		if r.Waitlist.Length < 0 || r.Waitlist.Position < 0 || r.Waitlist.Position > r.Waitlist.Length {
+			c.fail(malformed("a waitlist place outside its line"))
+		}
 	}
 }

@@ -174,7 +174,7 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 	case engine.OpReserve, engine.OpPutItem, engine.OpPutWindow, engine.OpRestock,
 		engine.OpAdjustStock, engine.OpSetSaleWindow, engine.OpSetMemberShare,
 		engine.OpGetItem, engine.OpGetWindow, engine.OpPutStore, engine.OpPutStoreWindow,
-		engine.OpGetStore:
+		engine.OpGetStore, engine.OpJoinWaitlist, engine.OpLeaveWaitlist, engine.OpGetWaitlist:
 		return RouteShard, ShardOfStore(cmd.Store, shards)
 	case engine.OpPickup:
 		if cmd.ID != 0 {
