@@ -63,6 +63,11 @@ var (
 	ErrWindowConflict = sentinel(CodeWindowConflict)
 	ErrLinkFailed     = sentinel(CodeLinkFailed)
 	ErrTooMany        = sentinel(CodeTooMany)
+	// ErrClaimRequired: a limited SKU whose customer's counters live on
+	// another shard; a reserve's claim round is run inside the server, but
+	// a waitlist join of such a customer is refused (docs/adr/0105).
+	ErrClaimRequired = sentinelSaying(CodeClaimRequired,
+		"the SKU has a per-customer limit counted on the customer's home shard: such a customer cannot wait in this line")
 	// ErrWindowRequired: the item has pickup windows, and a reserve must
 	// name one (ReserveRequest.Window); GetItem lists them.
 	ErrWindowRequired = sentinelSaying(CodeWindowRequired,

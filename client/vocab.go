@@ -58,6 +58,10 @@ const (
 	CodeNotHeld        = engine.CodeNotHeld
 	CodeDiskFull       = engine.CodeDiskFull
 	CodeMarked         = engine.CodeMarked
+	// CodeClaimRequired reaches a client only from join_waitlist (a
+	// limited SKU's customer homed on another shard: docs/adr/0105); the
+	// server runs a reserve's claim round itself.
+	CodeClaimRequired = engine.CodeClaimRequired
 )
 
 // State is a reservation's state (held, confirmed, picked_up ...).
@@ -104,6 +108,11 @@ const (
 	EvClaimAnchored = engine.EvClaimAnchored
 	EvHoldRefused   = engine.EvHoldRefused
 	EvMarkRule      = engine.EvMarkRule
+	EvWaitJoined    = engine.EvWaitJoined
+	EvWaitLeft      = engine.EvWaitLeft
+	EvWaitExpired   = engine.EvWaitExpired
+	EvWaitPromoted  = engine.EvWaitPromoted
+	EvWaitDropped   = engine.EvWaitDropped
 )
 
 // Compression is a compression of large frames (WithCompression).

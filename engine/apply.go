@@ -7,7 +7,9 @@ func (s *state) apply(now int64, cmds []Command) ([]Result, []Event) {
 	}
 	s.results = s.results[:0]
 	s.events = s.events[:0]
+	s.expireWaits()
 	s.expireDue()
+	s.promoteFreed() // the units expiry freed go to the heads of their lines first
 	// Resolved claims and holds leave stale entries; the sweeps' reads
 	// (ClaimsDue, ProvisionalDue) find the live ones first.
 	if len(s.claims.pending) > 0 {
@@ -25,11 +27,13 @@ func (s *state) apply(now int64, cmds []Command) ([]Result, []Event) {
 	for i := 0; i < len(cmds); {
 		if !cmds[i].Linked {
 			s.results = append(s.results, s.applyKeyed(&cmds[i]))
+			s.promoteFreed()
 			i++
 			continue
 		}
 		n := chainLen(cmds[i:])
 		s.applyLinked(cmds[i : i+n])
+		s.promoteFreed() // after the group is decided: a failed one freed nothing
 		i += n
 	}
 	s.stats.IdempotencyKeys = int64(s.idem.len()) // once per batch: keys stored, also by linked groups, and keys aged out
@@ -263,6 +267,10 @@ func (s *state) applyOne(c *Command) Result {
 		return s.noShowMsg(c)
 	case OpSetMarkRule:
 		return s.setMarkRule(c)
+	case OpJoinWaitlist:
+		return s.joinWaitlist(c)
+	case OpLeaveWaitlist:
+		return s.leaveWaitlist(c)
 	}
 	if c.Op.ReadOnly() && c.Op.Valid() {
 		return s.read(c)

@@ -135,5 +135,8 @@ func (s *state) check() error {
 	if err := s.checkStores(); err != nil {
 		return err
 	}
+	if err := s.checkWaitlists(); err != nil {
+		return err
+	}
 	return s.checkClaims()
 }

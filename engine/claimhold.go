@@ -121,6 +121,9 @@ func (s *state) namingClaim(r *reservation) Result {
 // so too when the hold has ended since: the resolve decides what its key
 // answers from then on).
 func (s *state) replayed(c *Command, res Result) Result {
+	if c.Op.WaitlistChange() && res.Code == OK {
+		return s.waitReplay(c, res) // the line as it stands now (waitlist.go)
+	}
 	if c.Op == OpReserve && res.Code == OK {
 		if r := s.findRes(res.ID); r != nil && r.claimSt == claimProvisional {
 			return s.namingClaim(r)

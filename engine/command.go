@@ -91,6 +91,12 @@ const (
 	OpUpdateItem Op = 45 // SKU, Store, Set (the settings it changes), their fields, Reason?: a put that leaves what it does not name (update.go)
 	OpStoreItems Op = 46 // Store: every item of the store, by SKU: its availability in one read (availability.go)
 
+	// A sold-out item's fair waitlist (waitlist.go, docs/adr/0105): join
+	// and leave change state although numbered among the reads.
+	OpJoinWaitlist  Op = 50 // SKU, Store, Customer, Qty (<= MaxWaitlistQty), TTL? (0 = DefaultWaitlistTTL), Key?
+	OpLeaveWaitlist Op = 51 // SKU, Store, Customer, Key?
+	OpGetWaitlist   Op = 52 // SKU, Store, Customer?: the line's length and the customer's place
+
 	// Screening marks (marks.go, docs/adr/0104). set_mark_rule changes
 	// state although numbered among the reads: ReadOnly names it.
 	OpSetMarkRule Op = 54 // SKU, Store, Marks: the marks that refuse a reserve of the item (0 = none)
@@ -115,6 +121,7 @@ var opNames = map[Op]string{
 	OpRegisterKey: "register_key", OpCustomerCopy: "customer_copy", OpNoShow: "no_show",
 	OpSetMarkRule: "set_mark_rule", OpListByMark: "list_by_mark", OpGetMarkRule: "get_mark_rule",
 	OpUpdateItem: "update_item", OpStoreItems: "store_items",
+	OpJoinWaitlist: "join_waitlist", OpLeaveWaitlist: "leave_waitlist", OpGetWaitlist: "get_waitlist",
 }
 
 func (o Op) String() string {
@@ -131,8 +138,12 @@ func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
 // through Apply (so that they are linearizable when sent through the log) but
 // may also be served by Read on a replica that knows it is up to date.
 func (o Op) ReadOnly() bool {
-	return o >= OpGetItem && o != OpRegisterKey && o != OpSetMarkRule && o != OpUpdateItem && !o.Message()
+	return o >= OpGetItem && o != OpRegisterKey && o != OpSetMarkRule && o != OpUpdateItem && !o.Message() && !o.WaitlistChange()
 }
+
+// WaitlistChange reports whether the op changes a waitlist (join, leave):
+// storefront ops numbered among the reads (docs/adr/0105).
+func (o Op) WaitlistChange() bool { return o == OpJoinWaitlist || o == OpLeaveWaitlist }
 
 // Mutating reports whether the op may change state and so takes an
 // idempotency key. The internal ops are idempotent by their claim's key or
@@ -288,6 +299,7 @@ type Result struct {
 	Stores       []StoreStock
 	Items        []ItemInfo
 	Store        *StoreInfo
+	Waitlist     *WaitlistInfo // join_waitlist, leave_waitlist, get_waitlist
 
 	// Sent is the outbox message the command appended: a cancel or return
 	// of a claimed reservation sends its claim's release to the customer's
@@ -371,6 +383,15 @@ type CustomerInfo struct {
 	Open        int64 // reservations HELD or CONFIRMED in this shard
 }
 
+// WaitlistInfo is a read of an item's waitlist (waitlist.go): how many
+// entries stand in line, and where the customer asked about stands (from
+// 1, the head; 0 = not in line). The customer's entry's units and expiry
+// are the Result's Qty and ExpiresAt.
+type WaitlistInfo struct {
+	Length   int64
+	Position int64
+}
+
 // StoreStock is one store that has a SKU available.
 type StoreStock struct {
 	Store     string
@@ -406,13 +427,23 @@ const (
 	EvStoreWindow   EventKind = 23 // a store's pickup window was created or changed (Store, Window, Qty = the capacity)
 	EvClaimAnchored EventKind = 24 // a pending claim's hold was found by the home's sweep: it counts until released
 	EvHoldRefused   EventKind = 25 // a provisional hold ended: its claim was refused (item's shard; its units are back)
-	EvMarkRule      EventKind = 35 // an item's mark rule was set (SKU, Store, Qty = the rule's marks)
+
+	// A sold-out item's waitlist (waitlist.go): SKU, Store, Customer, Qty
+	// (the entry's units).
+	EvWaitJoined   EventKind = 30 // a customer joined the line
+	EvWaitLeft     EventKind = 31 // a customer left the line
+	EvWaitExpired  EventKind = 32 // an entry's TTL passed
+	EvWaitPromoted EventKind = 33 // the head took freed units: ID is its new hold (an EvReserved of it comes just before)
+	EvWaitDropped  EventKind = 34 // the head could not take freed units for a reason waiting cannot mend (blocked, closed, limit): it left the line
+	EvMarkRule     EventKind = 35 // an item's mark rule was set (SKU, Store, Qty = the rule's marks)
 )
 
 var eventNames = [...]string{0: "", "reserved", "confirmed", "extended", "cancelled", "expired",
 	"picked_up", "no_show", "rescheduled", "returned", "locked", "unlocked", "item_put",
 	"window_put", "stock_changed", "customer", "bad_code", "claimed", "claim_ended", "claim_settled",
 	"claim_moved", "limit_set", "store_put", "store_window_put", "claim_anchored", "hold_refused",
+	"", "", "", "", // 26..29: not kinds of this version
+	"waitlist_joined", "waitlist_left", "waitlist_expired", "waitlist_promoted", "waitlist_dropped",
 	EvMarkRule: "mark_rule"}
 
 func (k EventKind) String() string {
@@ -461,6 +492,7 @@ type Config struct {
 	RatePerSecond        float64       // per-customer request rate; 0 = off (default off)
 	RateBurst            int           // bucket size (default max(1, RatePerSecond))
 	Marks                MarkConfig    // screening marks' thresholds (marks.go)
+	WaitlistHoldTTL      time.Duration // TTL of a hold a waitlist's head is promoted to (default DefaultHoldTTL, at most MaxHold)
 }
 
 // Defaults of Config.
@@ -485,6 +517,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxHold < c.DefaultHoldTTL {
 		c.MaxHold = c.DefaultHoldTTL
+	}
+	if c.WaitlistHoldTTL <= 0 {
+		c.WaitlistHoldTTL = c.DefaultHoldTTL
+	}
+	if c.WaitlistHoldTTL > c.MaxHold {
+		c.WaitlistHoldTTL = c.MaxHold
 	}
 	if c.PickupPeriod <= 0 {
 		c.PickupPeriod = DefaultPickupPeriod

@@ -353,6 +353,9 @@ func idemProbe(h *refRun, replayed map[Op]int) (probes, conflicts int) {
 	for i := range batch { // a replay returns the kept result, an alteration conflicts
 		if k, ok := h.m.keys[string(batch[i].Key)]; ok && refSame(&k.cmd, &batch[i]) {
 			want[i] = k.res
+			if op := batch[i].Op; op.WaitlistChange() && k.res.Code == OK {
+				want[i] = h.m.waitReplay(&batch[i], k.res) // with the line as it stands now
+			}
 		} else {
 			want[i] = Result{Code: CodeKeyConflict}
 		}

@@ -155,6 +155,7 @@ func (s *state) restock(c *Command) Result {
 	it.stock += int32(c.Qty)
 	assertItem(it)
 	s.changeEvent(EvStockChanged, it, c, c.Qty)
+	s.stockAdded(c)
 	return s.itemResult(it)
 }
 
@@ -178,6 +179,9 @@ func (s *state) adjustStock(c *Command) Result {
 	it.stock = int32(n)
 	assertItem(it)
 	s.changeEvent(EvStockChanged, it, c, c.Qty)
+	if c.Qty > 0 {
+		s.stockAdded(c)
+	}
 	return s.itemResult(it)
 }
 

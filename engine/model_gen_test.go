@@ -14,7 +14,10 @@
 // time by random steps: none, seconds, past TTLs, past pickup deadlines and
 // retentions, days, sometimes backwards, and sometimes exactly onto (or
 // 1ns before) a deadline, a retention's end, a sale window's edge or a
-// member share's cutoff. Everything comes from one seed.
+// member share's cutoff. Waitlist commands (joins, leaves, reads of a line)
+// mostly name items without pickup windows that are sold out, and a rush
+// now and then reserves every unit of such an item, so that lines form and
+// their heads are promoted. Everything comes from one seed.
 package engine
 
 import (
@@ -572,12 +575,96 @@ func (g *refGen) storefront() Command {
 	return Command{Op: OpReturn, ID: g.pick(StatePickedUp), Restock: g.chance(50)}
 }
 
+// waitlist draws a join, a leave or a read of a sold-out item's line
+// (docs/adr/0105); now and then a malformed one.
+func (g *refGen) waitlist() Command {
+	if g.chance(30) {
+		if c, ok := g.rush(); ok {
+			return c
+		}
+	}
+	sku, store := g.lineItem()
+	c := Command{SKU: sku, Store: store, Customer: g.idOf(refCusts)}
+	switch p := g.r.IntN(100); {
+	case p < 55:
+		c.Op, c.Qty = OpJoinWaitlist, g.qty()
+		if g.chance(2) {
+			c.Qty = MaxWaitlistQty + 1
+		}
+		switch q := g.r.IntN(100); {
+		case q < 40: // the default: an hour
+		case q < 97:
+			c.TTL = time.Duration(1 + g.r.Int64N(int64(30*time.Minute)))
+		case q < 98:
+			c.TTL = MaxWaitlistTTL + 1
+		case q < 99:
+			c.TTL = -1
+		default:
+			c.Window = g.windowStart()
+		}
+	case p < 80:
+		c.Op = OpLeaveWaitlist
+	default:
+		c.Op = OpGetWaitlist
+		if g.chance(20) {
+			c.Customer = nil
+		}
+	}
+	return c
+}
+
+// rush is a reserve of every available unit of an item without pickup
+// windows (a flash sale's first wave): it sells the item out, so that
+// waitlist joins are accepted.
+func (g *refGen) rush() (Command, bool) {
+	var keys []refItemKey
+	for k, it := range g.m.items {
+		if len(it.windows) == 0 && it.stock-it.promised() > 0 {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return Command{}, false
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].sku < keys[j].sku || keys[i].sku == keys[j].sku && keys[i].store < keys[j].store
+	})
+	k := keys[g.r.IntN(len(keys))]
+	it := g.m.items[k]
+	return Command{Op: OpReserve, SKU: []byte(k.sku), Store: []byte(k.store), Customer: g.oneOf(refCusts),
+		Qty: min(it.stock-it.promised(), MaxQty)}, true
+}
+
+// lineItem draws an item for a waitlist command: mostly one the model says
+// has no pickup windows and is sold out or has a line (where a join is
+// accepted), else any.
+func (g *refGen) lineItem() (sku, store []byte) {
+	if g.chance(80) {
+		var keys []refItemKey
+		for k, it := range g.m.items {
+			if len(it.windows) == 0 && (it.stock-it.promised() <= 0 || len(g.m.lines[k]) > 0) {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) > 0 {
+			sort.Slice(keys, func(i, j int) bool { // map order is random: keep runs replayable
+				return keys[i].sku < keys[j].sku || keys[i].sku == keys[j].sku && keys[i].store < keys[j].store
+			})
+			k := keys[g.r.IntN(len(keys))]
+			return []byte(k.sku), []byte(k.store)
+		}
+	}
+	return g.itemRef()
+}
+
 // command draws one standalone command.
 func (g *refGen) command() Command {
 	var c Command
 	switch p := g.r.IntN(1000); {
-	case p < 560:
+	case p < 520:
 		c = g.storefront()
+	case p < 560:
+		c = g.waitlist()
 	case p < 680:
 		c = g.pickup()
 	case p < 800:
@@ -630,8 +717,10 @@ func (g *refGen) replay() Command {
 // refAlter changes one field that makes the request of c's op.
 func refAlter(c *Command) {
 	switch c.Op {
-	case OpReserve, OpRestock, OpAdjustStock, OpConfirm:
+	case OpReserve, OpRestock, OpAdjustStock, OpConfirm, OpJoinWaitlist:
 		c.Qty++
+	case OpLeaveWaitlist:
+		c.Customer = append(c.Customer, 'x')
 	case OpExtend:
 		c.TTL += time.Second
 	case OpPickup:

@@ -49,7 +49,11 @@ func (m *refModel) rateAllow(cu *refCust) bool {
 	return true
 }
 
-func (m *refModel) reserve(c *Command) Result {
+func (m *refModel) reserve(c *Command) Result { return m.reserveFrom(c, false) }
+
+// reserveFrom is reserve; fromLine is a waitlist's promotion of its head
+// (model_waitlist_test.go): no rate limit, and the line does not refuse it.
+func (m *refModel) reserveFrom(c *Command, fromLine bool) Result {
 	if !refValidID(c.SKU) || !refValidID(c.Store) || !refValidID(c.Customer) || c.Qty <= 0 || c.Qty > MaxQty ||
 		c.TTL < 0 || c.TTL > m.cfg.MaxHold || c.Window < 0 {
 		return refBad(CodeBadRequest)
@@ -62,7 +66,7 @@ func (m *refModel) reserve(c *Command) Result {
 	if cu.blocked {
 		return refBad(CodeBlocked)
 	}
-	if m.cfg.RatePerSecond > 0 && !m.rateAllow(cu) {
+	if m.cfg.RatePerSecond > 0 && !fromLine && !m.rateAllow(cu) {
 		return refBad(CodeRateLimited)
 	}
 	if it.opensAt != 0 && m.now < it.opensAt {
@@ -93,6 +97,10 @@ func (m *refModel) reserve(c *Command) Result {
 	// is open to everyone (nothing, when the share is larger than what is
 	// available); nobody takes more than is available.
 	if c.Qty > avail || c.Qty-share > max(0, avail-kept) {
+		return refBad(CodeSoldOut)
+	}
+	if k := (refItemKey{it.sku, it.store}); !fromLine && len(m.lines[k]) > 0 {
+		m.markFreed(k) // the units are the line's: its head is tried
 		return refBad(CodeSoldOut)
 	}
 	if sw != nil && sw.used+c.Qty > sw.quota { // the store's capacity across its SKUs
@@ -182,6 +190,7 @@ func (m *refModel) release(r *refRes, units int64) {
 	if m.owned[k] -= units; m.owned[k] == 0 {
 		delete(m.owned, k)
 	}
+	m.markFreed(refItemKey{r.sku, r.store})
 }
 
 func (m *refModel) finish(r *refRes, to State) {
@@ -467,6 +476,7 @@ func (m *refModel) restock(c *Command) Result {
 		return refBad(CodeBadRequest)
 	}
 	it.stock += c.Qty
+	m.markFreed(refItemKey{it.sku, it.store})
 	return m.itemResult(it)
 }
 
@@ -486,6 +496,9 @@ func (m *refModel) adjust(c *Command) Result {
 		return refBad(CodeBelowPromised)
 	}
 	it.stock = n
+	if c.Qty > 0 {
+		m.markFreed(refItemKey{it.sku, it.store})
+	}
 	return m.itemResult(it)
 }
 

@@ -73,20 +73,25 @@ type refModel struct {
 	res       map[uint64]*refRes  // kept reservations
 	owned     map[[2]string]int64 // (customer, sku) -> units held, confirmed or picked up (forgotten pickups included)
 	keys      map[string]refKey
-	limits    map[string]int64     // sku -> per-customer limit (model_stores_test.go)
-	stores    map[string]*refStore // stores given a zone or a window
+	limits    map[string]int64         // sku -> per-customer limit (model_stores_test.go)
+	stores    map[string]*refStore     // stores given a zone or a window
+	lines     map[refItemKey][]refWait // sold-out items' waitlists, head first (model_waitlist_test.go)
+	waitSeq   uint64                   // the last waitlist entry's number
+	freed     []refItemKey             // items with a line whose units the running command freed
 
 	// limitChecks counts accepted reserves checked against the limit (the
 	// check itself fails the test through fault).
 	limitChecks int
 	storeFull   int // reserves refused by a store window's capacity
+	joined      int // waitlist entries that joined a line
+	promoted    int // heads of lines that became holds
 	fault       string
 }
 
 func newRefModel(cfg Config) *refModel {
 	return &refModel{cfg: cfg.WithDefaults(), items: map[refItemKey]*refItem{}, custs: map[string]*refCust{},
 		res: map[uint64]*refRes{}, owned: map[[2]string]int64{}, keys: map[string]refKey{},
-		limits: map[string]int64{}, stores: map[string]*refStore{}}
+		limits: map[string]int64{}, stores: map[string]*refStore{}, lines: map[refItemKey][]refWait{}}
 }
 
 // clone copies everything a linked group may change. Keys are shared: a
@@ -120,6 +125,11 @@ func (m *refModel) clone() *refModel {
 	for k, v := range m.limits {
 		c.limits[k] = v
 	}
+	c.lines = make(map[refItemKey][]refWait, len(m.lines))
+	for k, line := range m.lines {
+		c.lines[k] = append([]refWait(nil), line...)
+	}
+	c.freed = append([]refItemKey(nil), m.freed...)
 	c.stores = make(map[string]*refStore, len(m.stores))
 	for k, st := range m.stores {
 		x := *st
@@ -151,7 +161,7 @@ func refMutating(op Op) bool {
 	case OpExpire, 9, 10, 14, 15, 29:
 		return false
 	}
-	return op < OpGetItem || op == OpUpdateItem
+	return op < OpGetItem || op == OpUpdateItem || op == OpJoinWaitlist || op == OpLeaveWaitlist
 }
 
 func refLinkable(op Op) bool {
@@ -213,7 +223,9 @@ func (m *refModel) apply(now int64, cmds []Command) []Result {
 	if now > m.now {
 		m.now = now
 	}
+	m.expireWaits()
 	m.expire()
+	m.promoteFreed() // the units expiry freed go to the heads of their lines first
 	for k, v := range m.keys {
 		if v.at <= m.now-int64(m.cfg.IdempotencyRetention) {
 			delete(m.keys, k)
@@ -231,6 +243,7 @@ func (m *refModel) apply(now int64, cmds []Command) []Result {
 		} else {
 			out = append(out, m.linked(cmds[i:i+n])...)
 		}
+		m.promoteFreed() // after the command, or after the group is decided
 		i += n
 	}
 	return out
@@ -302,6 +315,9 @@ func (m *refModel) keyed(c *Command) Result {
 	if k, ok := m.keys[string(c.Key)]; ok {
 		if !refSame(&k.cmd, c) {
 			return refBad(CodeKeyConflict)
+		}
+		if (c.Op == OpJoinWaitlist || c.Op == OpLeaveWaitlist) && k.res.Code == OK {
+			return m.waitReplay(c, k.res)
 		}
 		return k.res
 	}
@@ -384,6 +400,7 @@ func (m *refModel) linked(chain []Command) []Result {
 		*m = *trial
 		m.keys = keys
 	} else {
+		m.freed = trial.freed // the engine keeps what a dropped group marked; the promotion finds its units back
 		code := out[failed].Code
 		for i := range chain {
 			switch prev, ok := m.lookup(&chain[i]); {
@@ -449,6 +466,12 @@ func (m *refModel) one(c *Command) Result {
 		return m.putStoreWindow(c)
 	case OpGetStore:
 		return m.getStore(c)
+	case OpJoinWaitlist:
+		return m.joinWaitlist(c)
+	case OpLeaveWaitlist:
+		return m.leaveWaitlist(c)
+	case OpGetWaitlist:
+		return m.getWaitlist(c)
 	case OpGetItem, OpGetWindow, OpGetReservation, OpGetCustomer, OpListReservations, OpStoresWithStock, OpListItems:
 		return m.read(c)
 	}

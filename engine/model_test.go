@@ -14,7 +14,10 @@
 // back from the engine to check promised <= stock and used <= quota, checks
 // every accepted reserve against the customer's limit, runs
 // CheckInvariants after every batch and compares whole state (every kept
-// reservation and customer) every few batches.
+// reservation and customer) every few batches. Waitlist joins, leaves and
+// reads, and the promotions of lines' heads (model_waitlist_test.go), are
+// compared through every result, and the test fails if no run joined a
+// line or promoted a head.
 //
 // Every run logs its seed; a failing run replays exactly with
 //
@@ -92,6 +95,9 @@ func refFmtResult(r Result) string {
 	if r.Reservation != nil {
 		s += fmt.Sprintf(" res=%+v", *r.Reservation)
 	}
+	if r.Waitlist != nil {
+		s += fmt.Sprintf(" waitlist=%+v", *r.Waitlist)
+	}
 	if r.Customer != nil {
 		s += fmt.Sprintf(" cust=%+v", *r.Customer)
 	}
@@ -167,13 +173,13 @@ func TestModelRandom(t *testing.T) {
 	if *refSeedFlag != 0 {
 		h := newRefRun(t, *refSeedFlag)
 		h.runCommands(per)
-		t.Logf("seed %d: %d batches, %d commands, %d accepted reserves checked against limits, %d refused by a store window",
-			*refSeedFlag, h.batches, h.cmds, h.m.limitChecks, h.m.storeFull)
+		t.Logf("seed %d: %d batches, %d commands, %d accepted reserves checked against limits, %d refused by a store window, "+
+			"%d waitlist joins, %d promotions", *refSeedFlag, h.batches, h.cmds, h.m.limitChecks, h.m.storeFull, h.m.joined, h.m.promoted)
 		return
 	}
 	base := time.Now().UnixNano()
 	t.Logf("master seed %d: %d runs of %d commands (replay one run with -seed=<its seed>)", base, runs, per)
-	var total, batches, storeFull atomic.Int64
+	var total, batches, storeFull, joined, promoted atomic.Int64
 	start := time.Now()
 	t.Run("runs", func(t *testing.T) {
 		for i := 0; i < runs; i++ {
@@ -185,11 +191,16 @@ func TestModelRandom(t *testing.T) {
 				total.Add(int64(h.cmds))
 				batches.Add(int64(h.batches))
 				storeFull.Add(int64(h.m.storeFull))
+				joined.Add(int64(h.m.joined))
+				promoted.Add(int64(h.m.promoted))
 			})
 		}
 	})
-	t.Logf("%d commands in %d batches, %v; %d reserves refused by a store window's capacity", total.Load(), batches.Load(),
-		time.Since(start).Round(time.Millisecond), storeFull.Load())
+	t.Logf("%d commands in %d batches, %v; %d reserves refused by a store window's capacity; %d waitlist joins, %d promotions",
+		total.Load(), batches.Load(), time.Since(start).Round(time.Millisecond), storeFull.Load(), joined.Load(), promoted.Load())
+	if !t.Failed() && (joined.Load() == 0 || promoted.Load() == 0) {
+		t.Errorf("no run joined a waitlist (%d) or promoted a head (%d): the generator no longer reaches them", joined.Load(), promoted.Load())
+	}
 	if storeFull.Load() == 0 {
 		t.Errorf("no reserve met a full store window: the runs do not exercise store capacity")
 	}

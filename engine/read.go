@@ -7,6 +7,8 @@ import (
 // read serves the read-only ops. It never changes state.
 func (s *state) read(c *Command) Result {
 	switch c.Op {
+	case OpGetWaitlist:
+		return s.getWaitlist(c)
 	case OpGetItem:
 		it, code := s.itemOf(c)
 		if code != OK {

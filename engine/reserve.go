@@ -9,7 +9,12 @@ import "time"
 // quota, customer limit (or the claim that stands for it). The "... before
 // ..." cases of engine/table_test.go pin each step of that order;
 // docs/PROTOCOL.md lists the refusal codes.
-func (s *state) reserve(c *Command) Result {
+func (s *state) reserve(c *Command) Result { return s.reserveFrom(c, false) }
+
+// reserveFrom is reserve; fromLine is a waitlist's promotion of its head
+// (waitlist_promote.go): it skips the rate limit (the customer did not ask
+// now) and takes units the line keeps from everyone else.
+func (s *state) reserveFrom(c *Command, fromLine bool) Result {
 	if !validID(c.SKU) || !validID(c.Store) || !validID(c.Customer) ||
 		c.Qty <= 0 || c.Qty > MaxQty || c.TTL < 0 || c.TTL > s.cfg.MaxHold || c.Window < 0 {
 		return s.refuse(CodeBadRequest)
@@ -22,7 +27,7 @@ func (s *state) reserve(c *Command) Result {
 	if cu.blocked {
 		return s.refuse(CodeBlocked)
 	}
-	if s.cfg.RatePerSecond > 0 && !s.rateAllow(cu) {
+	if s.cfg.RatePerSecond > 0 && !fromLine && !s.rateAllow(cu) {
 		return s.refuse(CodeRateLimited)
 	}
 	if it.opensAt != 0 && s.now < it.opensAt {
@@ -45,10 +50,11 @@ func (s *state) reserve(c *Command) Result {
 	}
 	qty := int32(c.Qty)
 	share := s.shareFor(it, cu, qty)
-	// The share's units come out of the member share, the rest out of what
-	// is open to everyone, which is nothing while the share is larger than
-	// what is available (members may still take what is there).
-	if avail := it.available(); qty > avail || qty-share > max(0, avail-s.memberReserved(it)) {
+	if s.stockShort(it, qty, share) {
+		return s.refuse(CodeSoldOut)
+	}
+	if !fromLine && s.wait.waiting(itemSlot) {
+		s.markFreed(itemSlot) // units may be there that no event offered the head yet (a member share's cutoff passed)
 		return s.refuse(CodeSoldOut)
 	}
 	if sw != nil && sw.used+qty > sw.quota || w != nil && w.used+qty > w.quota {
@@ -118,6 +124,16 @@ func (s *state) reserve(c *Command) Result {
 	res := resResult(r)
 	res.Marks = marks
 	return res
+}
+
+// stockShort reports whether qty units (share of them from the member
+// share) are more than the item has for the customer: the share's units
+// come out of the member share, the rest out of what is open to everyone,
+// which is nothing while the share is larger than what is available
+// (members may still take what is there).
+func (s *state) stockShort(it *item, qty, share int32) bool {
+	avail := it.available()
+	return qty > avail || qty-share > max(0, avail-s.memberReserved(it))
 }
 
 // memberReserved is the part of the item's member share still kept for
@@ -223,6 +239,7 @@ func (s *state) release(r *reservation, units int32) {
 	}
 	assertItem(it)
 	s.addOwned(r.cust, it.sku, -units)
+	s.markFreed(r.item)
 }
 
 // finish moves a reservation to a terminal state after its units were released.

@@ -19,6 +19,7 @@ import (
 //	first), the claims and the outbox (snapshot_claims.go), the stores
 //	(snapshot_stores.go), the outbox's customer copies (snapshot_customers.go),
 //	the screening marks (snapshot_marks.go)
+//	the waitlists (snapshot_waitlist.go, format 6)
 //
 // Everything is written in a fixed order (slab order, sorted map keys), so
 // the same state gives the same bytes; restore rebuilds the maps.
@@ -35,8 +36,9 @@ import (
 // flags are 0 or 1), so a node of this version restores a folder of the
 // last one. Version 5 also added the customer copies (docs/adr/0072), its
 // last section: version 4 is read without it. Version 6 added the
-// screening marks (snapshot_marks.go), its last section: versions 4 and 5
-// are read without it (no rules, no history, no marks).
+// screening marks (snapshot_marks.go) and the waitlists (docs/adr/0105,
+// snapshot_waitlist.go), its last sections: versions 4 and 5 are read
+// without them (no rules, no history, no marks, no lines).
 
 var snapMagic = []byte("INVSNAP\x06")
 
@@ -125,6 +127,7 @@ func (s *state) snapshot(w io.Writer) error {
 	s.snapStores(e)
 	s.snapCustomerCopies(e)
 	s.snapMarks(e)
+	s.snapWaitlists(e)
 	return bw.Flush()
 }
 
@@ -368,6 +371,7 @@ func (s *state) restore(r io.Reader) error {
 	s.restoreStores(d)
 	s.restoreCustomerCopies(d, version)
 	s.restoreMarks(d, version)
+	s.restoreWaitlists(d, version)
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
 	}

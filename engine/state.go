@@ -36,6 +36,7 @@ type state struct {
 	holds  holdIndex  // item's shard: claimed reservations by claim key, provisional holds by deadline (claimhold.go)
 	out    outbox     // messages to other shards and the marks of messages from them (outbox.go)
 	marks  markState  // screening marks: item rules, customers' history here, fingerprints (marks.go)
+	wait   waitTable  // sold-out items' waitlists (waitlist.go)
 	// sent is the message the command being applied appended, if any (a
 	// cancel's or a return's release of its claim): its Result says so.
 	sent MessageRef
@@ -164,6 +165,7 @@ func (s *state) init(cfg *Config) {
 	s.holds.init()
 	s.out.init(cfg)
 	s.marks.init()
+	s.wait.init()
 	s.mac = hmac.New(sha256.New, cfg.PickupSecret)
 	s.keyBuf = make([]byte, 0, 2*MaxIDBytes+1)
 }
@@ -276,8 +278,12 @@ func (s *state) resEvent(k EventKind, r *reservation, qty int64) {
 // Claims and provisional holds are not timed here: their sweeps are the
 // leaders' (claim.go, claimhold.go).
 func (s *state) nextDue() int64 {
+	var at int64
 	if len(s.due) > 0 {
-		return s.due[0].at
+		at = s.due[0].at
 	}
-	return 0
+	if len(s.wait.due) > 0 && (at == 0 || s.wait.due[0].at < at) {
+		at = s.wait.due[0].at // a waitlist entry's TTL (waitlist.go)
+	}
+	return at
 }

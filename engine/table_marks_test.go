@@ -201,17 +201,18 @@ func refEqualMarks(a, b Result) bool {
 	return true
 }
 
-// tbSnapV5 is e's snapshot in format 5: format 6 less its marks section
-// (the last), under the version byte 5.
+// tbSnapV5 is e's snapshot in format 5: format 6 less its marks and waitlists sections
+// (the last two), under the version byte 5.
 func tbSnapV5(t *testing.T, e *Engine) []byte {
 	t.Helper()
 	full := tbSnapBytes(e)
 	var sec bytes.Buffer
 	w := newEncForTest(&sec)
 	e.st.snapMarks(w)
+	e.st.snapWaitlists(w)
 	w.w.Flush()
 	if !bytes.HasSuffix(full, sec.Bytes()) {
-		t.Fatal("the marks section is not the snapshot's last")
+		t.Fatal("the marks and waitlists sections are not the snapshot's last")
 	}
 	v5 := append([]byte(nil), full[:len(full)-sec.Len()]...)
 	v5[len(snapMagicOld)] = 5

@@ -797,7 +797,8 @@ func tbConfirmed(cust string, n int, first uint64) []tbStep {
 }
 
 func tbTable() []tbCase {
-	return append(append(append(append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...), tbRegKeyTable()...), tbCustomerTable()...), tbMarksTable()...)
+	return append(append(append(append(append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...), tbRegKeyTable()...),
+		tbCustomerTable()...), tbMarksTable()...), tbWaitlistTable()...)
 }
 
 func tbMainTable() []tbCase {

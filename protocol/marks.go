@@ -17,12 +17,16 @@ import "github.com/invsys/inv/engine"
 //	            refusal; set_mark_rule's and get_mark_rule's rule)
 //	xResMarks   u16: the marks of the reply's reservation (rReservation)
 //	xListMarks  u16 × the reply's reservation count (rReservations)
+//	xWaitlist   i64 length, i64 position: a waitlist's line and the
+//	            customer's place in it (join_waitlist, leave_waitlist,
+//	            get_waitlist; docs/adr/0105)
 
 // Result extension bits, in encoding order.
 const (
 	xMarks = iota
 	xResMarks
 	xListMarks
+	xWaitlist
 	extFieldCount
 )
 
@@ -73,6 +77,9 @@ func extMask(r *engine.Result) uint16 {
 			break
 		}
 	}
+	if r.Waitlist != nil {
+		m |= 1 << xWaitlist
+	}
 	return m
 }
 
@@ -89,6 +96,10 @@ func appendExt(dst []byte, r *engine.Result) []byte {
 		for i := range r.Reservations {
 			dst = appendU16(dst, uint16(r.Reservations[i].Marks))
 		}
+	}
+	if m&(1<<xWaitlist) != 0 {
+		dst = appendI64(dst, r.Waitlist.Length)
+		dst = appendI64(dst, r.Waitlist.Position)
 	}
 	return dst
 }
@@ -121,6 +132,12 @@ func decodeExt(c *cursor, r *engine.Result) {
 		}
 		for i := range r.Reservations {
 			r.Reservations[i].Marks = engine.Marks(c.u16())
+		}
+	}
+	if m&(1<<xWaitlist) != 0 {
+		r.Waitlist = &engine.WaitlistInfo{Length: c.i64(), Position: c.i64()}
+		if r.Waitlist.Length < 0 || r.Waitlist.Position < 0 || r.Waitlist.Position > r.Waitlist.Length {
+			c.fail(malformed("a waitlist place outside its line"))
 		}
 	}
 }

@@ -60,6 +60,9 @@ var opFields = map[engine.Op][]string{
 	engine.OpGetMarkRule:      {"sku", "store"},
 	engine.OpListByMark:       {"marks"},
 	engine.OpStoreItems:       {"store"},
+	engine.OpJoinWaitlist:     {"sku", "store", "customer", "qty", "ttl", "key"},
+	engine.OpLeaveWaitlist:    {"sku", "store", "customer", "key"},
+	engine.OpGetWaitlist:      {"sku", "store", "customer"},
 }
 
 func TestOpTable(t *testing.T) {

@@ -116,6 +116,10 @@ var requestFields = func() (t [256]uint64) {
 	// the customer's home (deadline is the no-show's time).
 	t[engine.OpCustomerCopy] = bits(fCustomer, fTier, fQty, fToShard, fFromShard, fSeq)
 	t[engine.OpNoShow] = bits(fCustomer, fID, fDeadline, fFromShard, fSeq)
+	// A sold-out item's waitlist (docs/adr/0105): the item's store routes it.
+	t[engine.OpJoinWaitlist] = bits(fSKU, fStore, fCustomer, fQty, fTTL, fKey)
+	t[engine.OpLeaveWaitlist] = bits(fSKU, fStore, fCustomer, fKey)
+	t[engine.OpGetWaitlist] = bits(fSKU, fStore, fCustomer)
 	t[engine.OpGetItem] = bits(fSKU, fStore)
 	t[engine.OpGetWindow] = bits(fSKU, fStore, fWindow)
 	t[engine.OpGetReservation] = bits(fID)

@@ -26,7 +26,7 @@ const (
 	rItems               // u16 count (>= 1), ItemInfo × count
 	rClaim               // str8, <= MaxKeyBytes: the claim of the rReservation (a claim_required refusal names it, docs/adr/0050)
 	rStore               // StoreInfo: get_store, put_store, put_store_window
-	rExt                 // u16 extension mask and its fields (marks.go): screening marks
+	rExt                 // u16 extension mask and its fields (marks.go): screening marks, a waitlist place
 	resultFieldCount
 )
 

@@ -178,7 +178,8 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 	case engine.OpReserve, engine.OpPutItem, engine.OpPutWindow, engine.OpRestock,
 		engine.OpAdjustStock, engine.OpSetSaleWindow, engine.OpSetMemberShare, engine.OpUpdateItem,
 		engine.OpGetItem, engine.OpGetWindow, engine.OpPutStore, engine.OpPutStoreWindow,
-		engine.OpGetStore, engine.OpSetMarkRule, engine.OpGetMarkRule, engine.OpStoreItems:
+		engine.OpGetStore, engine.OpSetMarkRule, engine.OpGetMarkRule, engine.OpStoreItems,
+		engine.OpJoinWaitlist, engine.OpLeaveWaitlist, engine.OpGetWaitlist:
 		return RouteShard, ShardOfStore(cmd.Store, shards)
 	case engine.OpPickup:
 		if cmd.ID != 0 {

@@ -99,8 +99,9 @@ func TestRouteOf(t *testing.T) {
 		engine.OpSetLimit: all, engine.OpSetMemberShare: one(item), engine.OpUpdateItem: one(item), engine.OpStoreItems: one(item), engine.OpGetItem: one(item),
 		engine.OpGetWindow: one(item), engine.OpPutStore: one(item), engine.OpPutStoreWindow: one(item),
 		engine.OpGetStore: one(item), engine.OpSetMarkRule: one(item), engine.OpGetMarkRule: one(item),
-		engine.OpListByMark: all,
-		engine.OpConfirm:    one(11), engine.OpExtend: one(11), engine.OpCancel: one(11), engine.OpPickup: one(11),
+		engine.OpListByMark: all, engine.OpJoinWaitlist: one(item), engine.OpLeaveWaitlist: one(item),
+		engine.OpGetWaitlist: one(item),
+		engine.OpConfirm: one(11), engine.OpExtend: one(11), engine.OpCancel: one(11), engine.OpPickup: one(11),
 		engine.OpReschedule: one(11), engine.OpReturn: one(11), engine.OpUnlock: one(11),
 		engine.OpGetReservation: one(11),
 		// A customer's home owns its block, tier and no-shows (docs/adr/0072).

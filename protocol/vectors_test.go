@@ -165,6 +165,12 @@ func requestVectors() []vector {
 			engine.Command{Op: engine.OpStoreItems, Store: vStore}),
 		requestVector("adjust_stock_reason", "remove 3 broken units, saying why", 52,
 			engine.Command{Op: engine.OpAdjustStock, SKU: vSKU, Store: vStore, Qty: -3, Reason: []byte("3 broken in transit")}),
+		requestVector("join_waitlist", "join a sold-out item's waitlist for 1 unit, standing in line 30 minutes", 80,
+			engine.Command{Op: engine.OpJoinWaitlist, SKU: vSKU, Store: vStore, Customer: vCustomer, Qty: 1, TTL: 30 * time.Minute, Key: vKey}),
+		requestVector("leave_waitlist", "leave an item's waitlist", 81,
+			engine.Command{Op: engine.OpLeaveWaitlist, SKU: vSKU, Store: vStore, Customer: vCustomer, Key: vKey}),
+		requestVector("get_waitlist", "read an item's waitlist and the customer's place in it", 82,
+			engine.Command{Op: engine.OpGetWaitlist, SKU: vSKU, Store: vStore, Customer: vCustomer}),
 	}
 }
 
@@ -284,6 +290,14 @@ func resultVectors() []vector {
 			engine.Result{Store: &engine.StoreInfo{Store: string(vStore), Zone: string(vZone)}}),
 		resultVector("put_store_window_ok", "the store with its windows after the change", 48, engine.OpPutStoreWindow,
 			engine.Result{Store: &vStoreInfo}),
+		resultVector("join_waitlist_ok", "in line: third of 3, for 1 unit until its entry's expiry", 80, engine.OpJoinWaitlist,
+			engine.Result{Qty: 1, ExpiresAt: vNow, Waitlist: &engine.WaitlistInfo{Length: 3, Position: 3}}),
+		resultVector("join_waitlist_not_sold_out", "refused: the item has the units: reserve them", 80, engine.OpJoinWaitlist,
+			engine.Result{Code: engine.CodeWrongState}),
+		resultVector("leave_waitlist_ok", "out of the line: 2 remain", 81, engine.OpLeaveWaitlist,
+			engine.Result{Qty: 1, Waitlist: &engine.WaitlistInfo{Length: 2}}),
+		resultVector("get_waitlist", "a line of 2 where the customer is the head", 82, engine.OpGetWaitlist,
+			engine.Result{Qty: 1, ExpiresAt: vNow, Waitlist: &engine.WaitlistInfo{Length: 2, Position: 1}}),
 		resultVector("get_store", "a store in Taipei with two pickup windows, their capacity across every SKU and what is used", 49,
 			engine.OpGetStore, engine.Result{Store: &vStoreInfo}),
 		resultVector("reserve_window_required", "refused: the item has pickup windows; the reserve must name one", 8,

@@ -221,7 +221,8 @@ func (g *Grant) allows(cmd *engine.Command, shardRead func(*engine.Command) (eng
 		switch cmd.Op {
 		case engine.OpReserve, engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
 			engine.OpGetItem, engine.OpGetWindow, engine.OpGetReservation, engine.OpListReservations,
-			engine.OpStoresWithStock, engine.OpGetStore, engine.OpStoreItems:
+			engine.OpStoresWithStock, engine.OpGetStore, engine.OpStoreItems,
+			engine.OpJoinWaitlist, engine.OpLeaveWaitlist, engine.OpGetWaitlist: // a sold-out item's line (docs/adr/0105)
 			return true
 		}
 	case RoleStore:

@@ -100,7 +100,8 @@ func TestGrants(t *testing.T) {
 		wantWeb := op == engine.OpReserve || op == engine.OpConfirm || op == engine.OpExtend ||
 			op == engine.OpCancel || op == engine.OpReschedule || op == engine.OpGetItem ||
 			op == engine.OpGetWindow || op == engine.OpGetReservation || op == engine.OpListReservations ||
-			op == engine.OpStoresWithStock || op == engine.OpGetStore || op == engine.OpStoreItems
+			op == engine.OpStoresWithStock || op == engine.OpGetStore || op == engine.OpStoreItems ||
+			op == engine.OpJoinWaitlist || op == engine.OpLeaveWaitlist || op == engine.OpGetWaitlist
 		if web.allows(cmd, noRead) != wantWeb {
 			t.Errorf("storefront %s: got %v", op, !wantWeb)
 		}

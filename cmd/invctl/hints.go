@@ -12,6 +12,7 @@ import (
 type subject struct {
 	sku, store, customer, id, key string
 	window                        string // the pickup window the command named
+	waitlist                      bool   // a waitlist command: refusals are about the item's line
 }
 
 // about records what the running command is about, for its hints.
@@ -27,8 +28,9 @@ func or(v, p string) string {
 
 // hintFor is one line saying what a shell user can do about code, for the
 // command e ran (nil for codes a user of invctl cannot get: link_failed
-// comes only from linked groups, which invctl does not send; claim_required
-// and not_leader are answered inside the server and the client).
+// comes only from linked groups, which invctl does not send; not_leader is
+// answered inside the client; claim_required reaches a shell user only
+// from waitlist join).
 func hintFor(code engine.Code, e *env) string {
 	if h := hints[code]; h != nil {
 		return h(e.sub, e.addr)
@@ -87,6 +89,10 @@ var hints = map[engine.Code]func(s subject, addr string) string{
 	},
 	engine.CodeNotFound: func(s subject, _ string) string {
 		switch {
+		case s.waitlist:
+			sku, store := or(s.sku, "SKU"), or(s.store, "STORE")
+			return "customer " + or(s.customer, "CUSTOMER") + " is not in the line of " + sku + " at " + store +
+				"; invctl waitlist show --sku " + sku + " --store " + store + " --customer " + or(s.customer, "CUSTOMER") + " shows it"
 		case s.id != "":
 			return "no reservation " + s.id + "; invctl reservation list --customer CUSTOMER lists a customer's reservations"
 		case s.customer != "":
@@ -103,6 +109,11 @@ var hints = map[engine.Code]func(s subject, addr string) string{
 		return "reservation " + or(s.id, "ID") + " expired (an unpaid hold or an order not collected in time); reserve again"
 	},
 	engine.CodeWrongState: func(s subject, _ string) string {
+		if s.waitlist {
+			sku, store := or(s.sku, "SKU"), or(s.store, "STORE")
+			return sku + " at " + store + " has units to sell, and a line is for sold-out items only; invctl reserve --sku " +
+				sku + " --store " + store + " --customer " + or(s.customer, "CUSTOMER") + " takes them"
+		}
 		return "reservation " + or(s.id, "ID") + " is in a state that does not allow this; invctl reservation get " +
 			or(s.id, "ID") + " shows its state"
 	},
@@ -128,7 +139,15 @@ var hints = map[engine.Code]func(s subject, addr string) string{
 			" (or invctl store get --store " + or(s.store, "STORE") + ") lists the windows"
 	},
 	engine.CodeTooMany: func(s subject, _ string) string {
+		if s.waitlist {
+			return "the line of " + or(s.sku, "SKU") + " at " + or(s.store, "STORE") + " is full, or customer " +
+				or(s.customer, "CUSTOMER") + " already waits in 8 lines of the store's shard; invctl waitlist leave frees a place"
+		}
 		return "a count limit was reached (windows per item or per store); remove or reuse one first"
+	},
+	engine.CodeClaimRequired: func(s subject, _ string) string {
+		return or(s.sku, "SKU") + " has a per-customer limit counted on customer " + or(s.customer, "CUSTOMER") +
+			"'s home shard, so it cannot wait in this line; invctl stores --sku " + or(s.sku, "SKU") + " lists stores with units"
 	},
 	engine.CodeWindowRequired: func(s subject, _ string) string {
 		return "invctl item get --sku " + or(s.sku, "SKU") + " --store " + or(s.store, "STORE") +

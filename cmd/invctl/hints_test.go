@@ -17,12 +17,12 @@ import (
 )
 
 // unreachable are the codes invctl cannot be answered: link_failed comes
-// only from linked groups, which invctl does not send; claim_required and
-// not_leader are handled inside the server and the client; out_of_order
+// only from linked groups, which invctl does not send; not_leader is
+// handled inside the client; out_of_order
 // passes only between nodes (outbox deliveries); the rest are
 // the wire's own (a client that speaks the protocol never gets them).
 var unreachable = map[engine.Code]bool{
-	engine.CodeLinkFailed: true, engine.CodeClaimRequired: true, engine.CodeNotLeader: true,
+	engine.CodeLinkFailed: true, engine.CodeNotLeader: true,
 	engine.CodeProtocol: true, engine.CodeNoHello: true, engine.CodeNotHeld: true,
 	engine.CodeOutOfOrder: true, // node to node: outbox deliveries only
 }

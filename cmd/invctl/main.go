@@ -12,6 +12,7 @@
 //	customers     customer get|block|unblock|tier
 //	reservations  reservation get|list|unlock (pickup codes shown with an operator token only)
 //	storefront    reserve, confirm, extend, cancel, pickup, reschedule, return
+//	waitlist      waitlist join|leave|show (a sold-out item's line; docs/adr/0105)
 //	              stores --sku S          (stores with units available)
 //	cluster       cluster status          (nodes, shards, leaders, replicas, raft indexes of every node; operator)
 //	              cluster add-node|remove-node|transfer-leader|drain|undrain (operator; docs/OPERATIONS.md)
