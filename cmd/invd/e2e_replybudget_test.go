@@ -136,10 +136,14 @@ func TestReplyBudgetHoldsSlowReaders(t *testing.T) {
 	if slices.Contains(a.cutAfter, 0) || cut < attackers {
 		t.Errorf("non-reading connections cut after %v; inv_slow_consumers_cut_total %v, want %d", a.cutAfter, cut, attackers)
 	}
-	for _, reason := range []string{"unread_while_paused", "write_timeout"} {
-		if m[`inv_slow_consumers_cut_total{reason="`+reason+`"}`] == 0 {
-			t.Errorf("no connection cut for %s", reason)
-		}
+	// Which bound cuts the slower senders first depends on the machine's
+	// pace: write_timeout when their replies stall before the node pauses
+	// them, unread_while_paused when the budget pauses them first (seen on
+	// a loaded 2-core machine). Every cut must be one of the two.
+	paused, stalled := m[`inv_slow_consumers_cut_total{reason="unread_while_paused"}`], m[`inv_slow_consumers_cut_total{reason="write_timeout"}`]
+	t.Logf("cut for unread_while_paused %v, for write_timeout %v", paused, stalled)
+	if paused == 0 || paused+stalled != cut {
+		t.Errorf("cuts: %v unread_while_paused, %v write_timeout, of %v", paused, stalled, cut)
 	}
 	checkGivenBack(t, p, baseKiB, baseHeap)
 }
