@@ -51,7 +51,7 @@ func (h *Handler) overview(w http.ResponseWriter, _ *http.Request, _ *Access) {
 	now := h.now()
 	ans := consoleAnswer{Node: h.be.Node(), Refusals: []refusalRow{},
 		Overview: h.book.Overview(consoleRows, now.UnixNano(), now.Unix())}
-	var refusals [32]int64
+	var refusals [len(engine.Stats{}.Refusals)]int64
 	for _, sh := range h.shards {
 		if !sh.IsMember() {
 			continue // a replica this node does not hold: its counts are not kept up to date
