@@ -31,6 +31,10 @@ import (
 	"github.com/invsys/inv/protocol"
 )
 
+// overloadConfig: small bounds, so that the load reaches them. hello_timeout
+// is long: the loaders of TestOverloadPastCapacity connect while the first
+// of them already overload the node, and a late one's HELLO may wait past a
+// short deadline on a loaded 2-core machine (it was cut with EOF at 300ms).
 const overloadConfig = `
 max_in_flight = 64
 queue_max_commands = 64
@@ -38,7 +42,7 @@ batch_max_commands = 64
 max_outbound_bytes = 1048576
 read_timeout = 300ms
 write_timeout = 500ms
-hello_timeout = 300ms
+hello_timeout = 5s
 `
 
 // procMemKiB reads a field (VmRSS, VmHWM) of /proc/PID/status in KiB.
