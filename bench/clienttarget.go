@@ -422,19 +422,19 @@ func (cc *clientConn) Reserve(ctx context.Context, r *Request) (Outcome, uint64,
 	t := cc.t
 	res, err := cc.c.Reserve(ctx, client.ReserveRequest{
 		SKU: t.sku(r.SKU), Store: string(r.Store), Customer: t.RunID + string(r.Customer),
-		Qty: r.Qty, Window: timeOf(r.Window), TTL: r.TTL, Key: t.RunID + string(r.Key),
+		Qty: r.Qty, Window: timeOf(r.Window), TTL: r.TTL, Key: cc.c.KeyForStore(t.RunID+string(r.Key), string(r.Store)),
 	})
 	o, err := outcomeOfErr(err)
 	return o, res.ID, err
 }
 
 func (cc *clientConn) Confirm(ctx context.Context, r *Request) (Outcome, error) {
-	_, err := cc.c.Confirm(ctx, client.ConfirmRequest{ID: r.HoldID, Key: cc.t.RunID + string(r.Key)})
+	_, err := cc.c.Confirm(ctx, client.ConfirmRequest{ID: r.HoldID, Key: cc.c.KeyForReservation(cc.t.RunID+string(r.Key), r.HoldID)})
 	return outcomeOfErr(err)
 }
 
 func (cc *clientConn) Cancel(ctx context.Context, r *Request) (Outcome, error) {
-	_, err := cc.c.Cancel(ctx, client.CancelRequest{ID: r.HoldID, Key: cc.t.RunID + string(r.Key)})
+	_, err := cc.c.Cancel(ctx, client.CancelRequest{ID: r.HoldID, Key: cc.c.KeyForReservation(cc.t.RunID+string(r.Key), r.HoldID)})
 	return outcomeOfErr(err)
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -142,4 +143,40 @@ func (c *Client) storeShard(store []byte) int {
 		return -1
 	}
 	return protocol.ShardOfStore(store, rt.shards)
+}
+
+// KeyForStore returns key homed on the shard of store's items (its "~hhhh"
+// suffix appended, docs/adr/0073), for a caller that keeps its own keys and
+// sends one with a request on an item of store (reserve, put_item ...): the
+// request then never registers its key on another shard. key unchanged
+// when the client does not know the cluster's placement. The same key
+// homed for another shard is another key: a caller that wants a key refused
+// across shards (key_conflict) sends it as it is.
+func (c *Client) KeyForStore(key, store string) string {
+	return homed(key, c.storeShard(unsafeBytes(store)))
+}
+
+// KeyForReservation is KeyForStore for a request on reservation id
+// (confirm, cancel, extend ...): homed on the shard that issued id.
+func (c *Client) KeyForReservation(key string, id uint64) string {
+	rt := c.route.Load()
+	if !rt.hashed || rt.shards < 2 {
+		return key
+	}
+	kind, shard := protocol.RouteOf(&engine.Command{Op: engine.OpConfirm, ID: id}, rt.shards)
+	if kind != protocol.RouteShard {
+		return key
+	}
+	return homed(key, shard)
+}
+
+// homed appends the home suffix of shard to key (shard < 0: key as it is).
+func homed(key string, shard int) string {
+	if shard < 0 || shard > 0xffff || len(key)+protocol.KeyHomeSuffix > maxKeyBytes {
+		return key
+	}
+	var b [maxKeyBytes]byte
+	n := copy(b[:], key)
+	putHome(b[n:n+protocol.KeyHomeSuffix], shard)
+	return string(b[:n+protocol.KeyHomeSuffix])
 }

@@ -11,6 +11,7 @@ package client
 import (
 	"testing"
 
+	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/protocol"
 )
 
@@ -105,5 +106,28 @@ func TestCartLineKeysHomedOnTheStoresShard(t *testing.T) {
 	// Placement unknown: the derived key has no suffix (homed by its hash).
 	if k := derivedKey("cart-1", "l", 0, -1); string(k) != "cart-1/l0" {
 		t.Errorf("derived key without a shard: %q", k)
+	}
+}
+
+func TestCallerKeysHomed(t *testing.T) {
+	c := &Client{keys: newKeySource()}
+	c.route.Store(&routing{shards: 16, hashed: true})
+	for _, store := range []string{"S1", "TPE0427"} {
+		k := c.KeyForStore("order-4711-r", store)
+		if got, want := protocol.ShardOfKey([]byte(k), 16), protocol.ShardOfStore([]byte(store), 16); got != want || k[:12] != "order-4711-r" {
+			t.Errorf("KeyForStore(%s) = %q homed on %d, the store's shard is %d", store, k, got, want)
+		}
+	}
+	id := engine.MakeID(5, 77)
+	if k := c.KeyForReservation("order-4711-c", id); protocol.ShardOfKey([]byte(k), 16) != 5 {
+		t.Errorf("KeyForReservation = %q, homed on %d, want 5", k, protocol.ShardOfKey([]byte(k), 16))
+	}
+	long := string(make([]byte, maxKeyBytes))
+	if k := c.KeyForStore(long, "S1"); k != long {
+		t.Error("a key with no room for the suffix was changed")
+	}
+	c.route.Store(&routing{shards: 16})
+	if k := c.KeyForStore("order-1", "S1"); k != "order-1" {
+		t.Errorf("placement unknown: %q", k)
 	}
 }
