@@ -45,8 +45,9 @@
 // library makes (NewKey aside, which knows no request) and the keys of a
 // cart's lines are homed on their request's shard, so they never cross: the
 // extra commit is paid only for keys a caller chooses. A caller that keeps
-// its own keys can home them too: a key ending in "~" and four lowercase
-// hex digits is homed on that number mod the shard count.
+// its own keys can home them too (KeyForStore, KeyForReservation): a key
+// ending in "~" and four lowercase hex digits is homed on that number mod
+// the shard count.
 //
 // # How calls travel
 //
