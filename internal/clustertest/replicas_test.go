@@ -129,6 +129,14 @@ func TestReplicationFactor(t *testing.T) {
 		}
 		return len(topo.Nodes) == nodes
 	})
+	// The topology lists the new replica once the configuration changed;
+	// the node itself holds the shard once it applied that change: wait for
+	// it before reading there.
+	waitFor(t, fmt.Sprintf("node %d to hold shard 0 and node %d not", to, from), 30*time.Second, func() bool {
+		a, err1 := c.ShardHashes(int(to - 1))
+		b, err2 := c.ShardHashes(int(from - 1))
+		return err1 == nil && err2 == nil && a[0].Member && !b[0].Member
+	})
 	sku, store := itemInShard(0, shards)
 	if err := cl.Restock(ctx, client.StockChange{SKU: sku, Store: store, Qty: 1}); err != nil {
 		t.Fatal(err)
@@ -136,11 +144,6 @@ func TestReplicationFactor(t *testing.T) {
 	if it, err := cl.GetItem(ctx, sku, store, client.StaleAt(c.Clients[to-1])); err != nil || it.Stock > 12 {
 		t.Fatalf("stale read at the new replica: stock %d, %v", it.Stock, err)
 	}
-	waitFor(t, fmt.Sprintf("node %d to hold shard 0 and node %d not", to, from), 30*time.Second, func() bool {
-		a, err1 := c.ShardHashes(int(to - 1))
-		b, err2 := c.ShardHashes(int(from - 1))
-		return err1 == nil && err2 == nil && a[0].Member && !b[0].Member
-	})
 	if n, err := c.WaitConverged(60 * time.Second); err != nil || n != shards {
 		t.Fatalf("after the move: %d shards, %v", n, err)
 	}
