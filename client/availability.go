@@ -11,15 +11,7 @@ import (
 // the availability of a store's whole shelf (docs/adr/0102). A store with
 // no items gives an empty list.
 func (c *Client) StoreItems(ctx context.Context, store string, opts ...ReadOption) ([]Item, error) {
-	r := request{kind: kindSolo, store: store, cmd: engine.Command{Op: engine.OpStoreItems}}
-	if err := c.read(ctx, &r, opts); err != nil {
-		return nil, err
-	}
-	out := make([]Item, len(r.res.Items))
-	for i := range r.res.Items {
-		out[i] = itemOf(&r.res.Items[i])
-	}
-	return out, nil
+	return c.listItems(ctx, request{kind: kindSolo, store: store, cmd: engine.Command{Op: engine.OpStoreItems}}, opts)
 }
 
 // StoreDay is a store's pickup windows that start on one day of the

@@ -163,9 +163,9 @@ func (c *Client) KeyForReservation(key string, id uint64) string {
 	if !rt.hashed || rt.shards < 2 {
 		return key
 	}
-	kind, shard := protocol.RouteOf(&engine.Command{Op: engine.OpConfirm, ID: id}, rt.shards)
-	if kind != protocol.RouteShard {
-		return key
+	shard := int(engine.ShardOfID(id))
+	if shard >= rt.shards {
+		return key // no shard issued id: the request is answered not_found
 	}
 	return homed(key, shard)
 }

@@ -109,7 +109,12 @@ func (c *Client) StoresWithStock(ctx context.Context, sku string, opts ...ReadOp
 // sku is empty (at most 4096 in one reply: an export of a large catalogue
 // goes SKU by SKU).
 func (c *Client) ListItems(ctx context.Context, sku string, opts ...ReadOption) ([]Item, error) {
-	r := request{kind: kindSolo, sku: sku, cmd: engine.Command{Op: engine.OpListItems}}
+	return c.listItems(ctx, request{kind: kindSolo, sku: sku, cmd: engine.Command{Op: engine.OpListItems}}, opts)
+}
+
+// listItems runs a read whose reply is a list of items (list_items,
+// store_items).
+func (c *Client) listItems(ctx context.Context, r request, opts []ReadOption) ([]Item, error) {
 	if err := c.read(ctx, &r, opts); err != nil {
 		return nil, err
 	}

@@ -28,12 +28,19 @@ import (
 // register (a single shard, no key, a read, a key over the limit that the
 // shard refuses itself).
 func (r *Router) keyHome(cmd *engine.Command, shard int) (home int, ok bool) {
-	n := len(r.shards)
-	if n < 2 || len(cmd.Key) == 0 || len(cmd.Key) > engine.MaxKeyBytes || !cmd.Op.Mutating() {
+	if !r.mayRegister(cmd) {
 		return 0, false
 	}
-	home = protocol.ShardOfKey(cmd.Key, n)
+	home = protocol.ShardOfKey(cmd.Key, len(r.shards))
 	return home, home != shard
+}
+
+// mayRegister reports whether cmd's key may need registering elsewhere:
+// several shards, a key within the limit, an op that changes state. It
+// looks at nothing but cmd, so a BATCH's reads and keyless commands are
+// passed over without being routed.
+func (r *Router) mayRegister(cmd *engine.Command) bool {
+	return len(r.shards) > 1 && len(cmd.Key) > 0 && len(cmd.Key) <= engine.MaxKeyBytes && cmd.Op.Mutating()
 }
 
 // leads reports whether this node leads shard.
@@ -83,6 +90,9 @@ func (r *Router) registerThenServe(home, shard int, cmd *engine.Command, done fu
 func (r *Router) crossingKeys(cmds []engine.Command) map[int][]int32 {
 	var byHome map[int][]int32
 	for i := range cmds {
+		if !r.mayRegister(&cmds[i]) {
+			continue
+		}
 		kind, shard := protocol.RouteOf(&cmds[i], len(r.shards))
 		if kind != protocol.RouteShard {
 			continue
