@@ -9,11 +9,14 @@ package engine
 // entries are checked against the reservation when popped, so a stale entry
 // is harmless. Idempotency keys are stored only after a group is decided.
 // The claim index and the outbox are (claimhold.go, outbox.go): a group
-// that cancels a claimed hold and then fails sends no release.
+// that cancels a claimed hold and then fails sends no release. So are the
+// items a group marked freed (waitlist.go): a group that fails freed
+// nothing, and its marks must not promote a line's head.
 type journal struct {
 	on      bool
 	entries []undo
 	events  int
+	freed   int // len(state.wait.freed) at begin
 	seq     uint64
 	stats   Stats
 }
@@ -136,6 +139,7 @@ func (s *state) begin() {
 	s.j.on = true
 	s.j.entries = s.j.entries[:0]
 	s.j.events = len(s.events)
+	s.j.freed = len(s.wait.freed)
 	s.j.seq = s.seq
 	s.j.stats = s.stats
 }
@@ -193,6 +197,7 @@ func (s *state) rollback() {
 		}
 	}
 	s.events = s.events[:s.j.events]
+	s.wait.freed = s.wait.freed[:s.j.freed]
 	s.seq = s.j.seq
 	s.stats = s.j.stats
 	clear(s.j.entries)

@@ -400,7 +400,7 @@ func (m *refModel) linked(chain []Command) []Result {
 		*m = *trial
 		m.keys = keys
 	} else {
-		m.freed = trial.freed // the engine keeps what a dropped group marked; the promotion finds its units back
+		// A dropped group freed nothing: its marks go with it (m.freed is as before the group).
 		code := out[failed].Code
 		for i := range chain {
 			switch prev, ok := m.lookup(&chain[i]); {

@@ -137,6 +137,10 @@ func tbWaitlistTable() []tbCase {
 		tc("promotion: a failed linked group frees nothing", soldZ, J("Z", "S1", "c2", 1),
 			do.cancel(1).linked().is(CodeLinkFailed), R("A", "S1", "c1", 11).withSame().is(CodeSoldOut).events(),
 			do.getWait("Z", "S1", "c2").wl("len=1 pos=1 qty=1 expires=1h")),
+		tc("promotion: a failed linked group's marks are rolled back: its head, blocked meanwhile, stays in line",
+			soldZ, J("Z", "S1", "c2", 1), J("Z", "S1", "c3", 1), do.block("c2"),
+			do.cancel(1).linked().is(CodeLinkFailed), R("A", "S1", "c1", 11).withSame().is(CodeSoldOut).events(),
+			do.getWait("Z", "S1", "c2").wl("len=2 pos=1 qty=1 expires=1h")),
 
 		tc("entry TTL: an entry ends with it; then the units are open to all",
 			soldZ, J("Z", "S1", "c2", 1).ttl("5m"), do.getWait("Z", "S1", "c2").at("5m").wl("len=0").events("waitlist_expired Z/S1 c2 qty=1"),

@@ -5,7 +5,7 @@ package engine
 
 // promoteFreed promotes the heads of the lines whose units the command just
 // applied freed. It runs between commands, never inside a linked group (a
-// group that fails leaves nothing freed, and the promotion finds nothing).
+// group that fails leaves nothing freed: its rollback drops its marks).
 func (s *state) promoteFreed() {
 	for len(s.wait.freed) > 0 {
 		n := len(s.wait.freed) - 1
