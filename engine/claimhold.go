@@ -84,6 +84,15 @@ func (s *state) holdProvisional(r *reservation, c *Command) {
 	s.holds.provisional.push(dueEntry{at: c.Deadline, id: r.id})
 }
 
+// holdFirm marks a new hold as carrying an accepted claim: a waitlist
+// entry's, promoted (waitlist_promote.go). It has no deadline: nothing
+// resolves it, and its end releases the claim as any firm hold's does.
+func (s *state) holdFirm(r *reservation, key string) {
+	r.cl = &resClaim{key: key}
+	r.claimSt = claimFirm
+	s.indexHold(key, r.id)
+}
+
 func (s *state) indexHold(key string, id uint64) {
 	old, had := s.holds.byKey[key]
 	s.j.holdKey(key, old, had)
@@ -223,13 +232,31 @@ func (s *state) getClaimHold(c *Command) Result {
 		return Result{Code: CodeBadRequest}
 	}
 	r := s.claimHold(c.Claim)
-	if r == nil || r.claimSt == claimEnded {
+	if r == nil {
+		return s.entryClaimHold(string(c.Claim))
+	}
+	if r.claimSt == claimEnded {
 		return Result{Code: CodeNotFound}
 	}
 	info := s.resInfo(r)
 	res := resResult(r)
 	res.Reservation = &info
 	return res
+}
+
+// entryClaimHold answers get_claim_hold for a waitlist entry carrying the
+// claim (waitlist.go): an entry in line answers as an active hold (state
+// held, no id), for its end (left, expired, dropped) sends the claim's
+// release and its promotion hands the claim to a hold; so the home's sweep
+// anchors the claim. None: not_found (the entry ended, and its release is
+// on its way, or it was never made).
+func (s *state) entryClaimHold(key string) Result {
+	id, ok := s.wait.byClaim[key]
+	if !ok {
+		return Result{Code: CodeNotFound}
+	}
+	w := s.waitEntryByID(id)
+	return Result{State: StateHeld, Qty: int64(w.qty), ExpiresAt: w.expiresAt}
 }
 
 // DueHold is a provisional hold whose deadline has passed: the item

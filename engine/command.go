@@ -390,6 +390,10 @@ type CustomerInfo struct {
 type WaitlistInfo struct {
 	Length   int64
 	Position int64
+	// Claimed (engine results only, not on the wire): a join carrying a
+	// claim finds that claim carried by an entry in line or by the hold
+	// its promotion made (the router anchors the claim; else it releases it).
+	Claimed bool
 }
 
 // StoreStock is one store that has a SKU available.

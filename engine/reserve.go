@@ -9,12 +9,15 @@ import "time"
 // quota, customer limit (or the claim that stands for it). The "... before
 // ..." cases of engine/table_test.go pin each step of that order;
 // docs/PROTOCOL.md lists the refusal codes.
-func (s *state) reserve(c *Command) Result { return s.reserveFrom(c, false) }
+func (s *state) reserve(c *Command) Result { return s.reserveFrom(c, nil) }
 
-// reserveFrom is reserve; fromLine is a waitlist's promotion of its head
-// (waitlist_promote.go): it skips the rate limit (the customer did not ask
-// now) and takes units the line keeps from everyone else.
-func (s *state) reserveFrom(c *Command, fromLine bool) Result {
+// reserveFrom is reserve; line is the entry a waitlist's promotion of its
+// head reserves for (waitlist_promote.go), nil for a request: it skips the
+// rate limit (the customer did not ask now) and takes units the line keeps
+// from everyone else; an entry carrying a claim skips the limit too (the
+// customer's home counted it) and hands its claim to the hold.
+func (s *state) reserveFrom(c *Command, line *waitEntry) Result {
+	fromLine := line != nil
 	if !validID(c.SKU) || !validID(c.Store) || !validID(c.Customer) ||
 		c.Qty <= 0 || c.Qty > MaxQty || c.TTL < 0 || c.TTL > s.cfg.MaxHold || c.Window < 0 {
 		return s.refuse(CodeBadRequest)
@@ -65,6 +68,8 @@ func (s *state) reserveFrom(c *Command, fromLine bool) Result {
 		return refused
 	}
 	switch {
+	case fromLine && line.claim != "":
+		// The entry's claim counts the units at the customer's home.
 	case len(c.Claim) > 0 || c.Deadline != 0:
 		// The customer's home counts the units (claim.go): the hold is
 		// provisional until its claim is resolved (claimhold.go).
@@ -90,6 +95,8 @@ func (s *state) reserveFrom(c *Command, fromLine bool) Result {
 	r.expiresAt = s.now + int64(ttl)
 	if len(c.Claim) > 0 {
 		s.holdProvisional(r, c)
+	} else if fromLine && line.claim != "" {
+		s.holdFirm(r, line.claim)
 	}
 
 	s.j.item(it)

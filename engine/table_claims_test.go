@@ -130,7 +130,7 @@ func (s tbStep) marks(want string) tbStep {
 }
 
 func tbClaimTable() []tbCase {
-	return append(append(tbHomeCases(), tbMessageCases()...), tbHoldCases()...)
+	return append(append(append(tbHomeCases(), tbMessageCases()...), tbHoldCases()...), tbWaitClaimCases()...)
 }
 
 func tbHomeCases() []tbCase {

@@ -20,14 +20,21 @@ import "time"
 //
 // A head the reserve path refuses for a reason that waiting cannot mend
 // (blocked, closed, limit_exceeded, claim_required: a limited SKU whose
-// customer's counters live on another shard) leaves the line
-// (waitlist_dropped) and the next entry is tried; sold_out ends the round.
-// So a promotion never lets a customer exceed the SKU's limit: it is a
-// reserve, with every check of one, except the rate limit (the customer
-// did not ask now) and the line itself.
+// customer's counters live on another shard and whose entry carries no
+// claim) leaves the line (waitlist_dropped) and the next entry is tried;
+// sold_out ends the round. So a promotion never lets a customer exceed the
+// SKU's limit: it is a reserve, with every check of one, except the rate
+// limit (the customer did not ask now) and the line itself.
 //
 // Entries and lines live in this shard only (an item's line is in its
-// store's shard, docs/adr/0071); nothing of them crosses shards.
+// store's shard, docs/adr/0071). A limited SKU's customer whose home is
+// another shard joins with a claim (docs/adr/0112): the router first has
+// the home accept claim(K) for the entry's units, then joins carrying K
+// and the claim's deadline D. The entry carries K; promoted, its hold
+// carries K, firm (claimhold.go); an entry that ends otherwise (left,
+// expired, dropped) sends release_claim(K) through the outbox, as a
+// claimed hold's end does. The home's sweep asks get_claim_hold(K), which
+// answers a live entry carrying K as an active hold.
 
 // Limits of the waitlist.
 const (
@@ -57,12 +64,14 @@ type waitEntry struct {
 	qty       int32
 	joinedAt  int64
 	expiresAt int64
+	claim     string // the key of the claim its customer's home accepted for its units ("" = none)
 }
 
 // waitTable is the shard's lines.
 type waitTable struct {
 	lines   map[uint32][]waitEntry // item slot -> its line, head first (absent when empty)
 	byID    map[uint64]uint32      // entry id -> item slot
+	byClaim map[string]uint64      // claim key -> id of the entry carrying it (derived)
 	perCust map[uint32]int32       // customer slot -> lines it stands in (derived)
 	due     dueHeap[uint64]        // entries by (expiry, id); entries go stale when they leave
 	seq     uint64                 // the last entry id given
@@ -72,6 +81,7 @@ type waitTable struct {
 func (t *waitTable) init() {
 	t.lines = make(map[uint32][]waitEntry)
 	t.byID = make(map[uint64]uint32)
+	t.byClaim = make(map[string]uint64)
 	t.perCust = make(map[uint32]int32)
 }
 
@@ -92,6 +102,9 @@ func position(line []waitEntry, cust uint32) int {
 func (t *waitTable) add(item uint32, e waitEntry) {
 	t.lines[item] = append(t.lines[item], e)
 	t.byID[e.id] = item
+	if e.claim != "" {
+		t.byClaim[e.claim] = e.id
+	}
 	t.perCust[e.cust]++
 	t.due.push(due[uint64]{at: e.expiresAt, id: e.id})
 }
@@ -107,6 +120,9 @@ func (t *waitTable) remove(item uint32, i int) waitEntry {
 		t.lines[item] = line
 	}
 	delete(t.byID, e.id)
+	if e.claim != "" {
+		delete(t.byClaim, e.claim)
+	}
 	if t.perCust[e.cust]--; t.perCust[e.cust] <= 0 {
 		delete(t.perCust, e.cust)
 	}
@@ -121,7 +137,9 @@ func (s *state) markFreed(item uint32) {
 	}
 }
 
-// joinWaitlist puts a customer in an item's line.
+// joinWaitlist puts a customer in an item's line. A join carrying a claim
+// (Claim, Deadline: the router's, after the customer's home accepted it)
+// skips the limit, which the home counted, and the entry carries the claim.
 func (s *state) joinWaitlist(c *Command) Result {
 	if !validID(c.SKU) || !validID(c.Store) || !validID(c.Customer) ||
 		c.Qty <= 0 || c.Qty > MaxWaitlistQty || c.TTL < 0 || c.TTL > MaxWaitlistTTL || c.Window != 0 {
@@ -134,12 +152,22 @@ func (s *state) joinWaitlist(c *Command) Result {
 	if it.hasWindows() {
 		return s.refuse(CodeWindowRequired) // lines are for items without pickup windows (docs/adr/0105)
 	}
+	claimed := len(c.Claim) > 0 || c.Deadline != 0
+	if claimed {
+		if code := s.checkClaimedJoin(c); code != OK {
+			return s.refuse(code)
+		}
+	}
 	custSlot, cu := s.customer(c.Customer)
 	if i := position(s.wait.lines[slot], custSlot); i >= 0 {
-		return s.waitResult(slot, custSlot) // already in line: joining again changes nothing
+		return s.joinResult(c, slot, custSlot) // already in line: joining again changes nothing
 	}
-	if code := s.joinRefusal(slot, it, cu, int32(c.Qty)); code != OK {
-		return s.refuse(code)
+	if code := s.joinRefusal(slot, it, cu, int32(c.Qty), claimed); code != OK {
+		r := s.refuse(code)
+		if code == CodeClaimRequired {
+			r.Qty = int64(s.skuLimit(it)) // the limit the claim carries (router: the join's claim round)
+		}
+		return r
 	}
 	if len(s.wait.lines[slot]) >= MaxWaitlistPerItem || s.wait.perCust[custSlot] >= MaxWaitlistPerCustomer {
 		return s.refuse(CodeTooMany)
@@ -149,15 +177,85 @@ func (s *state) joinWaitlist(c *Command) Result {
 		ttl = DefaultWaitlistTTL
 	}
 	s.wait.seq++
-	s.wait.add(slot, waitEntry{id: s.wait.seq, cust: custSlot, qty: int32(c.Qty), joinedAt: s.now, expiresAt: s.now + int64(ttl)})
+	s.wait.add(slot, waitEntry{id: s.wait.seq, cust: custSlot, qty: int32(c.Qty), joinedAt: s.now,
+		expiresAt: s.now + int64(ttl), claim: string(c.Claim)})
 	s.waitEvent(EvWaitJoined, slot, custSlot, c.Qty)
-	return s.waitResult(slot, custSlot)
+	return s.joinResult(c, slot, custSlot)
+}
+
+// checkClaimedJoin checks a join that carries a claim as a claimed reserve
+// is checked (checkClaimedReserve): a key and a deadline within
+// MaxClaimWindow, a customer whose home is another shard, the deadline not
+// passed (expired: the home's sweep releases the claim once it has), and a
+// key that no kept reservation and no other customer's entry carries.
+func (s *state) checkClaimedJoin(c *Command) Code {
+	if code := s.checkClaimedReserve(c); code != OK {
+		return code
+	}
+	if id, ok := s.wait.byClaim[string(c.Claim)]; ok {
+		if w := s.waitEntryByID(id); w == nil || s.customers.at(w.cust).id != string(c.Customer) {
+			return CodeKeyConflict
+		}
+	}
+	return OK
+}
+
+// joinResult is a join's answer: the line and the customer's place; for a
+// join carrying a claim, whether the claim is carried (Waitlist.Claimed),
+// which tells the router to anchor the claim at the customer's home, or,
+// when not, to release it.
+func (s *state) joinResult(c *Command, slot, cust uint32) Result {
+	r := s.waitResult(slot, cust)
+	if len(c.Claim) > 0 {
+		r.Waitlist.Claimed = s.claimCarried(string(c.Claim))
+	}
+	return r
+}
+
+// claimCarried reports whether an entry in line or a kept reservation
+// carries a claim, its claim not refused: its end sends (or sent) the
+// claim's release, so the claim must count until then.
+func (s *state) claimCarried(key string) bool {
+	if _, ok := s.wait.byClaim[key]; ok {
+		return true
+	}
+	r := s.claimHold([]byte(key))
+	return r != nil && r.claimSt != claimEnded
+}
+
+// waitEntryByID returns a pointer to an entry in line, or nil.
+func (s *state) waitEntryByID(id uint64) *waitEntry {
+	item, ok := s.wait.byID[id]
+	if !ok {
+		return nil
+	}
+	line := s.wait.lines[item]
+	for i := range line {
+		if line[i].id == id {
+			return &line[i]
+		}
+	}
+	return nil
+}
+
+// entryEnded runs when an entry leaves its line other than by promotion
+// (left, expired, dropped): a claim it carried goes back to the customer's
+// home through the outbox, as a claimed hold's does at its end.
+func (s *state) entryEnded(e *waitEntry) {
+	if e.claim == "" {
+		return
+	}
+	cust := s.customers.at(e.cust).id
+	s.send(uint16(CustomerShard([]byte(cust), s.cfg.Shards)),
+		Message{Op: OpReleaseClaim, Claim: e.claim, Customer: cust, At: s.now})
 }
 
 // joinRefusal returns why a customer may not join a line: what a reserve
 // would refuse for that waiting cannot mend, or wrong_state when the units
-// are there to reserve (the line is for sold-out items only).
-func (s *state) joinRefusal(slot uint32, it *item, cu *customer, qty int32) Code {
+// are there to reserve (the line is for sold-out items only). claimed: the
+// join carries a claim its customer's home accepted, which counted the limit.
+func (s *state) joinRefusal(slot uint32, it *item, cu *customer, qty int32, claimed bool) Code {
+	limited := s.skuLimit(it) > 0 && !claimed
 	switch {
 	case cu.blocked:
 		return CodeBlocked
@@ -165,9 +263,9 @@ func (s *state) joinRefusal(slot uint32, it *item, cu *customer, qty int32) Code
 		return CodeNotOpen
 	case it.closesAt != 0 && s.now >= it.closesAt:
 		return CodeClosed
-	case s.skuLimit(it) > 0 && s.claimsElsewhere([]byte(cu.id)):
-		return CodeClaimRequired // the limit is counted at the customer's home: a promotion could not keep it
-	case s.skuLimit(it) > 0 && cu.owned(it.sku)+s.claimedUnits(cu.id, it.skuName())+qty > s.skuLimit(it):
+	case limited && s.claimsElsewhere([]byte(cu.id)):
+		return CodeClaimRequired // the limit is counted at the customer's home: the join needs a claim there
+	case limited && cu.owned(it.sku)+s.claimedUnits(cu.id, it.skuName())+qty > s.skuLimit(it):
 		return CodeLimitExceeded
 	case !s.wait.waiting(slot) && !s.stockShort(it, qty, s.shareFor(it, cu, qty)):
 		return CodeWrongState
@@ -194,11 +292,13 @@ func (s *state) leaveWaitlist(c *Command) Result {
 	}
 	e := s.wait.remove(slot, i)
 	s.waitEvent(EvWaitLeft, slot, custSlot, int64(e.qty))
+	s.entryEnded(&e)
 	if i == 0 {
 		s.markFreed(slot) // the next head may fit what the last one waited beside
 	}
 	r := s.waitResult(slot, custSlot)
 	r.Qty = int64(e.qty)
+	r.Sent = s.sent // its claim's release, if it carried one: the reply may wait for it
 	return r
 }
 
@@ -268,6 +368,7 @@ func (s *state) expireWaits() {
 			if line[i].id == e.id {
 				w := s.wait.remove(item, i)
 				s.waitEvent(EvWaitExpired, item, w.cust, int64(w.qty))
+				s.entryEnded(&w)
 				if i == 0 {
 					s.markFreed(item) // the next head may fit what the last one waited beside
 				}
@@ -294,7 +395,10 @@ func (s *state) waitReplay(c *Command, res Result) Result {
 	if it == nil || cu == nil {
 		return res
 	}
-	now := s.waitResult(slot, custSlot)
+	now := s.joinResult(c, slot, custSlot)
+	if c.Op != OpJoinWaitlist {
+		now.Waitlist.Claimed = false
+	}
 	res.Waitlist = now.Waitlist
 	return res
 }

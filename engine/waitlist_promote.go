@@ -24,6 +24,7 @@ func (s *state) promoteLine(item uint32) {
 		if head.expiresAt <= s.now { // its due entry has not surfaced yet in this batch
 			s.wait.remove(item, 0)
 			s.waitEvent(EvWaitExpired, item, head.cust, int64(head.qty))
+			s.entryEnded(&head)
 			continue
 		}
 		r := s.promote(item, &head)
@@ -31,27 +32,30 @@ func (s *state) promoteLine(item uint32) {
 		case CodeSoldOut, CodeNotOpen:
 			return
 		case OK:
-			s.wait.remove(item, 0)
+			s.wait.remove(item, 0) // its claim, if any, is the hold's now
 			ev := Event{Kind: EvWaitPromoted, ID: r.ID, Qty: r.Qty, State: StateHeld}
 			s.fillWaitEvent(&ev, item, head.cust)
 			s.emit(ev)
 		default:
 			s.wait.remove(item, 0)
 			s.waitEvent(EvWaitDropped, item, head.cust, int64(head.qty))
+			s.entryEnded(&head)
 		}
 	}
 }
 
 // promote reserves the entry's units for its customer by the reserve path
 // (every check of a reserve but the rate limit and the line itself), as a
-// hold of WaitlistHoldTTL. A refusal here is the line's, not a customer's
-// request: it is not counted among the refusals.
+// hold of WaitlistHoldTTL. An entry carrying a claim skips the limit (its
+// home counted the units) and its hold carries the claim, firm. A refusal
+// here is the line's, not a customer's request: it is not counted among
+// the refusals.
 func (s *state) promote(item uint32, e *waitEntry) Result {
 	it := s.items.at(item)
 	c := Command{Op: OpReserve, SKU: []byte(it.skuName()), Store: []byte(it.storeName()),
 		Customer: []byte(s.customers.at(e.cust).id), Qty: int64(e.qty), TTL: s.cfg.WaitlistHoldTTL}
 	counted := s.stats.Refusals
-	r := s.reserveFrom(&c, true)
+	r := s.reserveFrom(&c, e)
 	if r.Code != OK {
 		s.stats.Refusals = counted
 	}
