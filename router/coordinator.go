@@ -14,6 +14,8 @@ import (
 // claim_required after all is handled here:
 //
 //   - a reserve whose read of the item was stale: it takes its round now;
+//   - a waitlist join of a limited SKU's customer of another home: it
+//     takes its claim, then joins (waitjoin.go);
 //   - a reserve whose replay names a provisional hold (its coordinator did
 //     not resolve it): the claim's answer for the hold's key decides it;
 //   - a confirm, extend or reschedule of a provisional hold (its resolve
@@ -37,7 +39,8 @@ const claimRoundsMax = engine.MaxLinked
 
 // needsCoordinator reports whether a command may come back claim_required.
 func needsCoordinator(op engine.Op) bool {
-	return op == engine.OpReserve || op == engine.OpConfirm || op == engine.OpExtend || op == engine.OpReschedule
+	return op == engine.OpReserve || op == engine.OpConfirm || op == engine.OpExtend || op == engine.OpReschedule ||
+		op == engine.OpJoinWaitlist
 }
 
 func (r *Router) homeShard(customer []byte) int {
@@ -85,6 +88,15 @@ func (r *Router) coordinate(shard int, cmds []engine.Command, rs []engine.Result
 	case cmds[i].Op == engine.OpReserve:
 		r.stats.stalePeeks.Add(1)
 		r.chainRound(shard, cmds, done)
+	case cmds[i].Op == engine.OpJoinWaitlist && len(cmds) == 1: // a join is not linkable: it comes alone
+		r.stats.stalePeeks.Add(1)
+		r.joinWithClaim(shard, &cmds[0], rs[0].Qty, func(res engine.Result, err error) {
+			if err != nil {
+				done(nil, err)
+				return
+			}
+			done([]engine.Result{res}, nil)
+		})
 	default:
 		r.settleHold(shard, cmds, &rs[i], 0, done)
 	}

@@ -125,10 +125,18 @@ func (e *env) outcome(op engine.Op, r *engine.Result, err error) string {
 	case engine.OpDelivered:
 		return fmt.Sprintf("ok trimmed=%d", r.Qty)
 	case engine.OpResolveClaim, engine.OpGetClaimHold:
+		if r.ID == 0 && r.State != 0 {
+			return fmt.Sprintf("waitlist entry qty=%d", r.Qty) // an entry in line carries the claim
+		}
 		if r.ID == 0 {
 			return "ok (no hold)"
 		}
 		return fmt.Sprintf("%s id=%s qty=%d", r.State, fmtID(r.ID), r.Qty)
+	case engine.OpJoinWaitlist, engine.OpLeaveWaitlist, engine.OpGetWaitlist:
+		if r.Waitlist == nil {
+			return "ok (no line)"
+		}
+		return fmt.Sprintf("line len=%d pos=%d", r.Waitlist.Length, r.Waitlist.Position)
 	case engine.OpGetItem:
 		return fmtItem(r.Item)
 	case engine.OpGetReservation:

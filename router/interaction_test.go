@@ -16,7 +16,11 @@
 // nothing, its limited lines' claims taken with their group and a refused
 // claim undoing it (carts.txt); commands for a shard another node leads are
 // forwarded, following leader hints, and a node that holds no replica of a
-// shard sends its part to the nodes that do (forwarding.txt).
+// shard sends its part to the nodes that do (forwarding.txt); a limited
+// SKU's customer of another home joins a waitlist with a claim taken at
+// its home first, a crash between the claim and the join, or before the
+// anchor, left to the home's sweep, and a promotion's hold carries the
+// claim (waitlist_claims.txt).
 //
 // How: each script starts with `env shards= nodes= [read=index|log|local] [no-shows=N]
 // [group-max=]`; its commands start requests on nodes (the op's name and

@@ -184,11 +184,14 @@ type Stats struct {
 	// shard other than their request's (docs/adr/0073): the extra commits
 	// of storefront-chosen keys.
 	KeyRegistrations uint64
+	// JoinClaims counts the waitlist joins that took a claim at the
+	// customer's home first (docs/adr/0112).
+	JoinClaims uint64
 }
 
 type counters struct {
 	forwarded, coordinated, stalePeeks, resolved, carts, delivered, deliveryRetries,
-	sweptClaims, sweptHolds, cancelWaitsLate, keyRegistrations, copyWaitsLate atomic.Uint64
+	sweptClaims, sweptHolds, cancelWaitsLate, keyRegistrations, copyWaitsLate, joinClaims atomic.Uint64
 }
 
 // Stats returns the running counts.
@@ -198,5 +201,5 @@ func (r *Router) Stats() Stats {
 		Resolved: c.resolved.Load(), Carts: c.carts.Load(), Delivered: c.delivered.Load(),
 		DeliveryRetries: c.deliveryRetries.Load(), SweptClaims: c.sweptClaims.Load(), SweptHolds: c.sweptHolds.Load(),
 		CancelWaitsLate: c.cancelWaitsLate.Load(), KeyRegistrations: c.keyRegistrations.Load(),
-		CopyWaitsLate: c.copyWaitsLate.Load()}
+		CopyWaitsLate: c.copyWaitsLate.Load(), JoinClaims: c.joinClaims.Load()}
 }

@@ -70,6 +70,10 @@ func (r *Router) serveShard(shard int, cmd *engine.Command, done func(engine.Res
 		r.startRound(shard, limit, q)
 		return
 	}
+	if limit, ok := r.needsJoinClaim(shard, cmd); ok {
+		r.joinWithClaim(shard, cmd, limit, done)
+		return
+	}
 	q := newRequest(r, shard, done)
 	q.start = start
 	if len(r.shards) > 1 && needsCoordinator(cmd.Op) {
@@ -155,10 +159,17 @@ func (q *request) finish(res engine.Result, err error) {
 }
 
 // claimAsked hands a claim_required on to the coordinator: a reserve whose
-// read was stale takes its round now; a confirm, extend or reschedule of a
+// read was stale takes its round now, a join its claim (waitjoin.go); a confirm, extend or reschedule of a
 // provisional hold settles it first.
 func (q *request) claimAsked(res *engine.Result) {
 	r, shard, done, cmd := q.r, q.shard, q.done, &q.cmds[0]
+	if cmd.Op == engine.OpJoinWaitlist {
+		r.stats.stalePeeks.Add(1)
+		join := engine.CloneCommands(q.cmds)
+		q.release()
+		r.joinWithClaim(shard, &join[0], res.Qty, done)
+		return
+	}
 	if cmd.Op == engine.OpReserve {
 		r.stats.stalePeeks.Add(1)
 		rq := r.newRound(shard, cmd, "", q.start)
