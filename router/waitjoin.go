@@ -10,7 +10,8 @@ import (
 // the item shard's apply with no coordinator, needs no claim of its own:
 //
 //  1. claim(K, customer, SKU, qty, limit, item shard, D) on the home;
-//     refused (limit_exceeded, blocked, expired): that is the answer;
+//     refused (limit_exceeded, blocked, expired): that is the answer,
+//     unless the join's key replays an earlier one (joinRefused);
 //     no answer: the answer is the error, and the home's sweep releases
 //     the claim after D (no entry carries K, and none can any more);
 //  2. accepted: join_waitlist carrying K and D on the item's shard (this
@@ -76,11 +77,36 @@ func (r *Router) joinWithClaim(item int, cmd *engine.Command, limit int64, done 
 		case err != nil:
 			done(engine.Result{}, homeErr(r.Hint(err)))
 		case res.Code != engine.OK:
-			done(engine.Result{Code: res.Code}, nil)
+			r.joinRefused(item, join, res.Code, done)
 		default:
 			r.joinClaimed(item, home, join, done)
 		}
 	})
+}
+
+// joinRefused answers a join whose claim was refused. A join with an
+// idempotency key may have been answered before (a retry after its claim
+// was released as of its deadline, or its answer aged out, is decided
+// anew at the home): its first answer stands, so the join is proposed
+// once more without the claim. Its key replays that answer; a join never
+// answered comes back claim_required, and the claim's refusal is the
+// answer (the limit, lifted meanwhile, lets it join plain).
+func (r *Router) joinRefused(item int, join *engine.Command, code engine.Code, done func(engine.Result, error)) {
+	if len(join.Key) == 0 {
+		done(engine.Result{Code: code}, nil)
+		return
+	}
+	plain := *join
+	plain.Claim, plain.Deadline = nil, 0
+	err := r.shards[item].Propose(plain, func(res engine.Result, err error) {
+		if err == nil && res.Code == engine.CodeClaimRequired {
+			res = engine.Result{Code: code}
+		}
+		done(res, r.Hint(err))
+	})
+	if err != nil {
+		done(engine.Result{}, r.Hint(err))
+	}
 }
 
 // joinClaimed proposes the join once its claim was accepted, then anchors
