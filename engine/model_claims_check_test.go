@@ -37,11 +37,12 @@ func (m *mcRun) mcEach(f func(sh int, x ReservationInfo)) {
 }
 
 // checkLimits: per customer and SKU, over every shard, the units of its
-// holds in its home, its firm claimed holds and its provisional holds
-// whose claim is accepted stay within the limit.
+// holds in its home, its firm claimed holds, its provisional holds whose
+// claim is accepted and its waitlist entries that carry a claim (each with
+// an accepted claim for them: checkEntryClaims) stay within the limit.
 func (m *mcRun) checkLimits(step int) {
 	accepted := m.mcAccepted()
-	owned := map[[2]string]int64{}
+	owned := m.checkEntryClaims(step, accepted)
 	m.mcEach(func(sh int, x ReservationInfo) {
 		switch {
 		case !x.State.Active():
@@ -96,6 +97,12 @@ func (m *mcRun) checkQuiet(holdsAlive bool) {
 	}
 	for k, c := range m.mcAccepted() {
 		r := m.e[c.itemShard].Read(&Command{Op: OpGetClaimHold, Claim: []byte(k)})
+		if r.Code == OK && r.ID == 0 { // a waitlist entry in line carries it
+			if !holdsAlive || r.Qty != int64(c.units) {
+				m.fatalf("accepted claim %s (%s %s qty %d): an entry of qty %d still in line", k, c.customer, c.sku, c.units, r.Qty)
+			}
+			continue
+		}
 		if r.Code != OK || r.Reservation.Customer != c.customer || r.Qty != int64(c.units) {
 			m.fatalf("accepted claim %s (%s %s qty %d) has no active hold: %v", k, c.customer, c.sku, c.units, r.Code)
 		}

@@ -85,6 +85,8 @@ type mcRun struct {
 	now     int64
 	crashP  int // percent: a coordinator step or a sweep's commit is cut
 	reqs    []*mcReq
+	joins   []*mcJoin // waitlist joins with claims in flight (model_waitlist_claims_test.go)
+	jkeys   int       // joins made: the next join's number
 	res     []mcRes
 	keys    int
 	answers map[string]mcAnswer
@@ -122,8 +124,13 @@ func (m *mcRun) at(sh int) int64 { return m.now + m.skew[sh] }
 // its invariants and returns copies of the results.
 func (m *mcRun) apply(sh int, cmds ...Command) []Result {
 	m.t.Helper()
-	res, _ := m.e[sh].Apply(m.at(sh), cmds)
+	res, evs := m.e[sh].Apply(m.at(sh), cmds)
 	out := append([]Result(nil), res...)
+	for _, ev := range evs {
+		if ev.Kind == EvWaitPromoted && mcHome([]byte(ev.Customer)) != sh {
+			m.stats["promoted_claimed"]++ // a waitlist entry of a customer of another home (model_waitlist_claims_test.go)
+		}
+	}
 	for i := range cmds {
 		m.trace = append(m.trace, fmt.Sprintf("shard %d at %d: %s -> %s", sh, m.at(sh), refFmtCmd(&cmds[i]), refFmtResult(out[i])))
 	}
@@ -234,7 +241,7 @@ func (m *mcRun) step() {
 // settle lets every deadline pass and runs the sweeps and deliveries
 // without faults until nothing is left to do.
 func (m *mcRun) settle(d time.Duration) {
-	m.reqs = nil // every coordinator in flight crashed
+	m.reqs, m.joins = nil, nil // every coordinator in flight crashed
 	m.advance(d)
 	for range 4 {
 		m.sweep(false)

@@ -31,6 +31,9 @@ func (s tbStep) claimedWl(want bool) tbStep {
 	})
 }
 
+// claimCode sets the claim's refusal a join carries.
+func (s tbStep) claimCode(code Code) tbStep { s.cmd.ClaimCode = code; return s }
+
 // sentIs checks the outbox message a result names: "to:seq", "" for none.
 func (s tbStep) sentIs(want string) tbStep {
 	return s.chk(func(_ *Engine, r Result) string {
@@ -71,6 +74,12 @@ func tbWaitClaimCases() []tbCase {
 			soldL, J("L", "S1", far, 1).key("j").claimed("w1", "5s").claimedWl(true),
 			J("L", "S1", far, 1).key("j").claimed("w1", "6s").claimedWl(true), do.leave("L", "S1", far),
 			J("L", "S1", far, 1).key("j").claimed("w1", "7s").wl("len=0").claimedWl(false)),
+		c("claim refused: a join carrying the home's refusal answers it and its key keeps it; bad refusals are refused",
+			soldL, J("L", "S1", far, 1).key("j").claimCode(CodeLimitExceeded).is(CodeLimitExceeded).events(),
+			J("L", "S1", far, 1).key("j").claimed("w1", "5s").is(CodeLimitExceeded).events(),
+			J("L", "S1", far, 1).claimCode(CodeSoldOut).is(CodeBadRequest), J("L", "S1", near, 1).claimCode(CodeBlocked).is(CodeBadRequest),
+			J("L", "S1", far, 1).claimed("w2", "5s").claimCode(CodeBlocked).is(CodeBadRequest),
+			do.getWait("L", "S1", far).wl("len=0")),
 		c("claimed entry: leaving sends its claim's release, and the answer names it",
 			soldL, J("L", "S1", far, 1).claimed("w1", "5s"),
 			do.leave("L", "S1", far).sentIs(home+":1").outbox("1:w1@0").events("waitlist_left L/S1 "+far+" qty=1"),

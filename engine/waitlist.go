@@ -145,6 +145,9 @@ func (s *state) joinWaitlist(c *Command) Result {
 		c.Qty <= 0 || c.Qty > MaxWaitlistQty || c.TTL < 0 || c.TTL > MaxWaitlistTTL || c.Window != 0 {
 		return s.refuse(CodeBadRequest)
 	}
+	if c.ClaimCode != OK {
+		return s.claimRefusedJoin(c)
+	}
 	slot, it := s.findItem(c.SKU, c.Store)
 	if it == nil {
 		return s.refuse(CodeUnknownItem)
@@ -181,6 +184,18 @@ func (s *state) joinWaitlist(c *Command) Result {
 		expiresAt: s.now + int64(ttl), claim: string(c.Claim)})
 	s.waitEvent(EvWaitJoined, slot, custSlot, c.Qty)
 	return s.joinResult(c, slot, custSlot)
+}
+
+// claimRefusedJoin answers a join whose claim the customer's home refused
+// (ClaimCode: the router's, docs/adr/0112): that refusal, which its key
+// keeps (applyKeyed), so that a retry is told the same, as a reserve's
+// key answers its claim's refusal. A key answered before replays instead
+// (applyKeyed, before this runs). Not counted: the home counted it.
+func (s *state) claimRefusedJoin(c *Command) Result {
+	if !resolvable(c.ClaimCode) || len(c.Claim) > 0 || c.Deadline != 0 || !s.claimsElsewhere(c.Customer) {
+		return s.refuse(CodeBadRequest)
+	}
+	return Result{Code: c.ClaimCode}
 }
 
 // checkClaimedJoin checks a join that carries a claim as a claimed reserve

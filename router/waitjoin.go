@@ -85,25 +85,19 @@ func (r *Router) joinWithClaim(item int, cmd *engine.Command, limit int64, done 
 }
 
 // joinRefused answers a join whose claim was refused. A join with an
-// idempotency key may have been answered before (a retry after its claim
-// was released as of its deadline, or its answer aged out, is decided
-// anew at the home): its first answer stands, so the join is proposed
-// once more without the claim. Its key replays that answer; a join never
-// answered comes back claim_required, and the claim's refusal is the
-// answer (the limit, lifted meanwhile, lets it join plain).
+// idempotency key is proposed once more, carrying the refusal (ClaimCode,
+// no claim): its key keeps the refusal as its answer, or replays the one
+// it had (a retry after its claim was released as of its deadline, or
+// after the home's answer aged out, is decided anew at the home), so that
+// a retry is told what was answered first.
 func (r *Router) joinRefused(item int, join *engine.Command, code engine.Code, done func(engine.Result, error)) {
 	if len(join.Key) == 0 {
 		done(engine.Result{Code: code}, nil)
 		return
 	}
-	plain := *join
-	plain.Claim, plain.Deadline = nil, 0
-	err := r.shards[item].Propose(plain, func(res engine.Result, err error) {
-		if err == nil && res.Code == engine.CodeClaimRequired {
-			res = engine.Result{Code: code}
-		}
-		done(res, r.Hint(err))
-	})
+	record := *join
+	record.Claim, record.Deadline, record.ClaimCode = nil, 0, code
+	err := r.shards[item].Propose(record, func(res engine.Result, err error) { done(res, r.Hint(err)) })
 	if err != nil {
 		done(engine.Result{}, r.Hint(err))
 	}
