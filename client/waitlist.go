@@ -45,8 +45,12 @@ type Waitlist struct {
 // (reserve them instead), ErrUnknownItem, ErrWindowRequired (an item with
 // pickup windows has no line), ErrBlocked, ErrNotOpen, ErrClosed,
 // ErrLimitExceeded, ErrTooMany (a full line, or a customer in too many
-// lines), ErrClaimRequired (a limited SKU whose customer's counters live on
-// another shard), ErrBadRequest (Qty or TTL out of range: sent nowhere).
+// lines), ErrBadRequest (Qty or TTL out of range: sent nowhere). A limited
+// SKU's entry counts against the customer's limit from the join on, at
+// every shard (docs/adr/0112): a customer whose home is another shard than
+// the item's joins too, its node taking the claim at that home first
+// (ErrLimitExceeded, ErrBlocked, or ErrExpired when that took too long);
+// leaving gives the units back before LeaveWaitlist returns.
 func (c *Client) JoinWaitlist(ctx context.Context, req JoinWaitlistRequest) (Waitlist, error) {
 	if err := checkIDs(req.SKU, req.Store, req.Customer, req.Key); err != nil {
 		return Waitlist{}, err
