@@ -43,6 +43,7 @@ var metricHelps = map[string]string{
 	"inv_sweep_holds_total":                 "Provisional holds past their deadline that the item shards' sweeps resolved.",
 	"inv_idempotency_keys_registered_total": "Idempotency keys registered at their home shard before their request ran on another (docs/adr/0073).",
 	"inv_cancel_release_waits_late_total":   "Cancels and returns answered when cancel_wait ran out, before their claim's release arrived.",
+	"inv_waitlist_join_claims_total":        "Waitlist joins of a limited SKU's customer of another home, which took a claim at that home first (docs/adr/0112).",
 
 	// Raft, per node.
 	"inv_raft_dispatch_duration_seconds":  "The leader appending a round of entries to its log (the Pebble write and its fsync).",

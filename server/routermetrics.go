@@ -22,4 +22,5 @@ func (s *Server) writeRouterMetrics(w io.Writer) {
 	metrics.WriteCounterUint64(w, "inv_sweep_holds_total", st.SweptHolds)
 	metrics.WriteCounterUint64(w, "inv_cancel_release_waits_late_total", st.CancelWaitsLate)
 	metrics.WriteCounterUint64(w, "inv_idempotency_keys_registered_total", st.KeyRegistrations)
+	metrics.WriteCounterUint64(w, "inv_waitlist_join_claims_total", st.JoinClaims)
 }

@@ -98,6 +98,9 @@ func TestWaitlistClaimsAcrossShards(t *testing.T) {
 		want(t, c, engine.OK, reserve(sku, home(cu), cu, 1))
 	}
 	wlcCheckLimits(t, c, custs, sku, "the joins")
+	if n := scrape(t, p)["inv_waitlist_join_claims_total"]; n < float64(len(custs)) {
+		t.Errorf("inv_waitlist_join_claims_total = %v, want at least %d (one per join)", n, len(custs))
+	}
 
 	// A customer at its limit may not join.
 	full := wlcCustomers(7, itemShard)[6]
