@@ -410,10 +410,7 @@ func (s *state) waitReplay(c *Command, res Result) Result {
 	if it == nil || cu == nil {
 		return res
 	}
-	now := s.joinResult(c, slot, custSlot)
-	if c.Op != OpJoinWaitlist {
-		now.Waitlist.Claimed = false
-	}
+	now := s.joinResult(c, slot, custSlot) // a join's retry carrying a claim: is it carried?
 	res.Waitlist = now.Waitlist
 	return res
 }

@@ -7,8 +7,10 @@ import (
 	"github.com/invsys/inv/engine"
 )
 
-// The reply to the cancel or return of a claimed reservation waits until
-// the outbox's release of its claim reached the customer's home (docs/adr/0070):
+// The reply to the cancel or return of a claimed reservation (and to the
+// leave of a waitlist entry that carried a claim, docs/adr/0112) waits
+// until the outbox's release of its claim reached the customer's home
+// (docs/adr/0070):
 // the DOMAIN says a cancel releases the units at once, and the customer's
 // limit is one of them, so a reserve sent right after the reply finds the
 // limit freed. The wait is bounded (Config.CancelWait): past it the cancel

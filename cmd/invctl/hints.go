@@ -30,7 +30,8 @@ func or(v, p string) string {
 // command e ran (nil for codes a user of invctl cannot get: link_failed
 // comes only from linked groups, which invctl does not send; not_leader is
 // answered inside the client; claim_required reaches a shell user only
-// from waitlist join).
+// from a waitlist join served by a node older than docs/adr/0112, which
+// takes the customer's claim itself).
 func hintFor(code engine.Code, e *env) string {
 	if h := hints[code]; h != nil {
 		return h(e.sub, e.addr)
@@ -147,7 +148,8 @@ var hints = map[engine.Code]func(s subject, addr string) string{
 	},
 	engine.CodeClaimRequired: func(s subject, _ string) string {
 		return or(s.sku, "SKU") + " has a per-customer limit counted on customer " + or(s.customer, "CUSTOMER") +
-			"'s home shard, so it cannot wait in this line; invctl stores --sku " + or(s.sku, "SKU") + " lists stores with units"
+			"'s home shard, and the node that answered is older than the one that takes that claim for a waitlist join " +
+			"(docs/adr/0112): upgrade it, or invctl stores --sku " + or(s.sku, "SKU") + " lists stores with units"
 	},
 	engine.CodeWindowRequired: func(s subject, _ string) string {
 		return "invctl item get --sku " + or(s.sku, "SKU") + " --store " + or(s.store, "STORE") +
