@@ -64,10 +64,12 @@ var (
 	ErrLinkFailed     = sentinel(CodeLinkFailed)
 	ErrTooMany        = sentinel(CodeTooMany)
 	// ErrClaimRequired: a limited SKU whose customer's counters live on
-	// another shard; a reserve's claim round is run inside the server, but
-	// a waitlist join of such a customer is refused (docs/adr/0105).
+	// another shard. The server takes that claim itself for a reserve and
+	// for a waitlist join (docs/adr/0070, 0112); only a node older than
+	// docs/adr/0112 refuses such a join with it.
 	ErrClaimRequired = sentinelSaying(CodeClaimRequired,
-		"the SKU has a per-customer limit counted on the customer's home shard: such a customer cannot wait in this line")
+		"the SKU has a per-customer limit counted on the customer's home shard, and the node that answered "+
+			"is too old to take that claim for a waitlist join")
 	// ErrWindowRequired: the item has pickup windows, and a reserve must
 	// name one (ReserveRequest.Window); GetItem lists them.
 	ErrWindowRequired = sentinelSaying(CodeWindowRequired,
