@@ -102,6 +102,9 @@ func tbWaitClaimCases() []tbCase {
 			soldL, J("L", "S1", far, 1).claimed("w1", "5s"), J("L", "S1", tbFarN(1), 2).claimed("w2", "5s").ttl("2h"),
 			J("L", "S1", near, 1), do.expire().chk(tbSnapshotRoundTrip),
 			do.leave("L", "S1", far).chk(tbSnapshotRoundTrip)),
+		c("a promoted entry's hold and its claim survive a snapshot",
+			do.adjust("L", "S1", -9), R("L", "S1", near, 1), J("L", "S1", far, 1).claimed("w1", "5s"),
+			do.cancel(1).chk(tbSnapshotRoundTrip), do.getRes(2).claimOf("w1 firm")),
 	}
 }
 
