@@ -10,6 +10,7 @@ import (
 // (stable pointers, no per-entry allocation) and are found through maps from
 // their key to their slot.
 type state struct {
+	bulk bulkPlans // put_items' scratch (bulk.go)
 	cfg *Config
 	now int64 // time of the last batch; never goes backwards
 	seq uint64
