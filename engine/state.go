@@ -11,9 +11,9 @@ import (
 // their key to their slot.
 type state struct {
 	bulk bulkPlans // put_items' scratch (bulk.go)
-	cfg *Config
-	now int64 // time of the last batch; never goes backwards
-	seq uint64
+	cfg  *Config
+	now  int64 // time of the last batch; never goes backwards
+	seq  uint64
 
 	skus      []sku
 	skuByName map[string]uint32
