@@ -490,7 +490,7 @@ func fieldNotAllowed(extra uint64, op engine.Op) error {
 var (
 	errItemLimit = &Error{Code: engine.CodeBadRequest,
 		Msg: "put_item carries no limit: the per-customer limit is the SKU's, the same at every store; set it with set_limit (SKU and limit, no store)"}
-	errNoItems = &Error{Code: engine.CodeBadRequest, Msg: "put_items carries no items: send 1 to " + strconv.Itoa(MaxBulkItems)}
+	errNoItems    = &Error{Code: engine.CodeBadRequest, Msg: "put_items carries no items: send 1 to " + strconv.Itoa(MaxBulkItems)}
 	errLimitStore = &Error{Code: engine.CodeBadRequest,
 		Msg: "set_limit names a SKU and no store: the per-customer limit is the SKU's, the same at every store"}
 )
