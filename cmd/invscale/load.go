@@ -67,6 +67,7 @@ const loadSlice = 64 * 1024
 // (client.PutItems, docs/adr/0121) from workers loaders; it returns items
 // per second.
 func loadItems(ctx context.Context, c *client.Client, cat catalog, stock int64, workers int) (float64, error) {
+	var firstErr atomic.Pointer[error]
 	start := time.Now()
 	parts := (cat.items + loadSlice - 1) / loadSlice
 	failed := parallel(ctx, parts, max(1, min(workers, 4)), func(ctx context.Context, k int) error {
@@ -76,10 +77,16 @@ func loadItems(ctx context.Context, c *client.Client, cat catalog, stock int64, 
 			items = append(items, client.ItemSpec{SKU: cat.sku(i), Store: cat.store(i), Stock: stock}.AsUpdate())
 		}
 		_, err := c.PutItems(ctx, items, "")
+		if err != nil {
+			firstErr.CompareAndSwap(nil, &err)
+		}
 		return err
 	})
 	rate := float64(cat.items) / time.Since(start).Seconds()
-	return rate, checkFailures("load", failed, parts)
+	if err := checkFailures("load", failed, parts); err != nil {
+		return rate, fmt.Errorf("%w (the first: %v)", err, *firstErr.Load())
+	}
+	return rate, nil
 }
 
 // hold reserves one unit of each of n items spread over the catalog, one
