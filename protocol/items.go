@@ -55,6 +55,17 @@ func checkItems(items []engine.ItemPut) error {
 	return nil
 }
 
+// ItemsBytesMax bounds the bytes items take in a put_items request (the
+// count and each item with every field), so that a writer packing requests
+// into one frame (a client's BATCH) can tell whether a bulk put fits.
+func ItemsBytesMax(items []engine.ItemPut) int {
+	n := 2
+	for i := range items {
+		n += 2 + 2 + len(items[i].SKU) + len(items[i].Store) + 5*8 + 1
+	}
+	return n
+}
+
 func itemFields(p *engine.ItemPut) uint8 {
 	var m uint8
 	for i, nonzero := range [...]bool{p.Stock != 0, p.OpensAt != 0, p.ClosesAt != 0,
