@@ -396,5 +396,6 @@ func (c *conn) requeue(calls []*call) {
 // header, mask, the ids with their length bytes, every numeric field.
 func cmdBytesMax(cmd *engine.Command) int {
 	return 6 + 4 + 7 + len(cmd.SKU) + len(cmd.Store) + len(cmd.Customer) + len(cmd.Key) + len(cmd.Zone) +
-		len(cmd.Reason) + len(cmd.Actor) + 1 + 16*8 // 7 length bytes; 1: update_item's set
+		len(cmd.Reason) + len(cmd.Actor) + 1 + 16*8 + // 7 length bytes; 1: update_item's set
+		protocol.ItemsBytesMax(cmd.Items) // a bulk put's items (docs/adr/0121)
 }

@@ -241,6 +241,8 @@ func (s *state) applyOne(c *Command) Result {
 		return s.setMemberShare(c)
 	case OpUpdateItem:
 		return s.updateItem(c)
+	case OpPutItems:
+		return s.putItems(c)
 	case OpBlock, OpUnblock, OpSetTier:
 		return s.customerOp(c)
 	case OpUnlock:

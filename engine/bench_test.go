@@ -230,3 +230,30 @@ func BenchmarkEngineReserveHotFresh(b *testing.B) {
 		*c = Command{Op: OpReserve, SKU: skuID, Store: store, Customer: custs[i], Qty: 1, Key: keys[i]}
 	})
 }
+
+// BenchmarkEngineBulkPut applies bulk puts of MaxBulkItems new items each
+// (a catalogue load: 1000 stores, SKUs at every store) into a growing
+// shard, and reports items applied a second: the engine's share of a bulk
+// load's ceiling (docs/adr/0121).
+func BenchmarkEngineBulkPut(b *testing.B) {
+	e := New(Config{ShardID: 1, PickupSecret: []byte("k")})
+	cmd := Command{Op: OpPutItems, Items: make([]ItemPut, MaxBulkItems)}
+	ids := make([][]byte, 0, 2*MaxBulkItems)
+	next := 0
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		ids = ids[:0]
+		for k := range cmd.Items {
+			sku, store := fmt.Appendf(nil, "sku-%07d", next/1000), fmt.Appendf(nil, "st-%05d", next%1000)
+			ids = append(ids, sku, store)
+			cmd.Items[k] = ItemPut{SKU: sku, Store: store, Set: ItemSetAll, Stock: 50}
+			next++
+		}
+		b.StartTimer()
+		if r, _ := e.Apply(1, []Command{cmd}); r[0].Code != OK {
+			b.Fatal(r[0].Code)
+		}
+	}
+	b.ReportMetric(float64(b.N*MaxBulkItems)/b.Elapsed().Seconds(), "items/s")
+}

@@ -30,6 +30,9 @@ func CloneCommandsInto(dst []Command, buf []byte, cmds []Command) ([]Command, []
 		for _, f := range cmds[i].byteFields() {
 			n += len(*f)
 		}
+		for k := range cmds[i].Items {
+			n += len(cmds[i].Items[k].SKU) + len(cmds[i].Items[k].Store)
+		}
 	}
 	if cap(buf) < n {
 		buf = make([]byte, 0, n)
@@ -37,18 +40,33 @@ func CloneCommandsInto(dst []Command, buf []byte, cmds []Command) ([]Command, []
 	buf = buf[:0]
 	for i := range cmds {
 		dst = append(dst, cmds[i])
-		for _, f := range dst[len(dst)-1].byteFields() {
-			switch {
-			case *f == nil:
-				continue
-			case len(*f) == 0:
-				*f = []byte{} // empty, not nil, and nothing shared
-				continue
+		c := &dst[len(dst)-1]
+		for _, f := range c.byteFields() {
+			buf = cloneBytes(f, buf)
+		}
+		if c.Items != nil {
+			c.Items = append([]ItemPut(nil), c.Items...) // a bulk put's list: its own, then its ids
+			for k := range c.Items {
+				buf = cloneBytes(&c.Items[k].SKU, buf)
+				buf = cloneBytes(&c.Items[k].Store, buf)
 			}
-			start := len(buf)
-			buf = append(buf, *f...) // within capacity: earlier copies stay where they are
-			*f = buf[start:len(buf):len(buf)]
 		}
 	}
 	return dst, buf
+}
+
+// cloneBytes points *f at a copy of its bytes appended to buf, which has
+// room for them (earlier copies stay where they are).
+func cloneBytes(f *[]byte, buf []byte) []byte {
+	switch {
+	case *f == nil:
+		return buf
+	case len(*f) == 0:
+		*f = []byte{} // empty, not nil, and nothing shared
+		return buf
+	}
+	start := len(buf)
+	buf = append(buf, *f...)
+	*f = buf[start:len(buf):len(buf)]
+	return buf
 }

@@ -96,3 +96,24 @@ func TestCloneIntoReusesTheBuffer(t *testing.T) {
 		t.Fatalf("%v allocations with a buffer that has room", n)
 	}
 }
+
+// TestCloneCopiesBulkItems: a bulk put's items are copied with their ids,
+// so that the copy shares nothing with the original.
+func TestCloneCopiesBulkItems(t *testing.T) {
+	sku, store := []byte("sku-1"), []byte("st-1")
+	orig := []Command{{Op: OpPutItems, Items: []ItemPut{{SKU: sku, Store: store, Set: SetStock, Stock: 4}}}}
+	for how, got := range map[string]Command{
+		"CloneCommands":     CloneCommands(orig)[0],
+		"CloneCommandsInto": func() Command { c, _ := CloneCommandsInto(nil, nil, orig); return c[0] }(),
+	} {
+		copy(sku, "#####")
+		copy(store, "####")
+		orig[0].Items[0].Stock = 9
+		if p := got.Items[0]; string(p.SKU) != "sku-1" || string(p.Store) != "st-1" || p.Stock != 4 {
+			t.Errorf("%s: the copy changed with the original: %+v", how, p)
+		}
+		copy(sku, "sku-1")
+		copy(store, "st-1")
+		orig[0].Items[0].Stock = 4
+	}
+}

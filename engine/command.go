@@ -91,6 +91,11 @@ const (
 	OpUpdateItem Op = 45 // SKU, Store, Set (the settings it changes), their fields, Reason?: a put that leaves what it does not name (update.go)
 	OpStoreItems Op = 46 // Store: every item of the store, by SKU: its availability in one read (availability.go)
 
+	// A bulk put (bulk.go, docs/adr/0121): many items of one shard in one
+	// command, each applied as update_item applies it; all or none. It
+	// changes state although numbered among the reads: ReadOnly names it.
+	OpPutItems Op = 47 // Items (<= MaxBulkItems, every one on this shard), Key?, Reason?
+
 	// A sold-out item's fair waitlist (waitlist.go, docs/adr/0105): join
 	// and leave change state although numbered among the reads.
 	OpJoinWaitlist  Op = 50 // SKU, Store, Customer, Qty (<= MaxWaitlistQty), TTL? (0 = DefaultWaitlistTTL), Key?
@@ -120,7 +125,7 @@ var opNames = map[Op]string{
 	OpGetStore: "get_store", OpGetClaim: "get_claim", OpGetClaimHold: "get_claim_hold",
 	OpRegisterKey: "register_key", OpCustomerCopy: "customer_copy", OpNoShow: "no_show",
 	OpSetMarkRule: "set_mark_rule", OpListByMark: "list_by_mark", OpGetMarkRule: "get_mark_rule",
-	OpUpdateItem: "update_item", OpStoreItems: "store_items",
+	OpUpdateItem: "update_item", OpStoreItems: "store_items", OpPutItems: "put_items",
 	OpJoinWaitlist: "join_waitlist", OpLeaveWaitlist: "leave_waitlist", OpGetWaitlist: "get_waitlist",
 }
 
@@ -138,7 +143,8 @@ func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
 // through Apply (so that they are linearizable when sent through the log) but
 // may also be served by Read on a replica that knows it is up to date.
 func (o Op) ReadOnly() bool {
-	return o >= OpGetItem && o != OpRegisterKey && o != OpSetMarkRule && o != OpUpdateItem && !o.Message() && !o.WaitlistChange()
+	return o >= OpGetItem && o != OpRegisterKey && o != OpSetMarkRule && o != OpUpdateItem && o != OpPutItems &&
+		!o.Message() && !o.WaitlistChange()
 }
 
 // WaitlistChange reports whether the op changes a waitlist (join, leave):
@@ -238,6 +244,11 @@ type Command struct {
 	// Reason is the operator's text (at most MaxReasonBytes).
 	Actor  []byte
 	Reason []byte
+
+	// Items are put_items' items (bulk.go): each names its settings in its
+	// own Set, as an update_item does. Their byte fields may point into the
+	// caller's buffers, like the command's own.
+	Items []ItemPut
 
 	// Rules that span shards (docs/adr/0070). Only nodes set these: the
 	// server refuses a client's request that carries any of them.

@@ -117,6 +117,9 @@ func Fingerprint(c *Command) uint64 {
 			h = fnvU64(h, uint64(len(c.Reason)))
 			h = fnv64(h, c.Reason)
 		}
+		if len(c.Items) > 0 { // put_items; absent elsewhere, as Zone
+			h = fingerprintItems(h, c.Items)
+		}
 	}
 	if c.Prints != [NumPrints]uint64{} { // a reserve's fingerprints, when it sends any
 		for _, p := range c.Prints {

@@ -10,9 +10,10 @@ import (
 // (stable pointers, no per-entry allocation) and are found through maps from
 // their key to their slot.
 type state struct {
-	cfg *Config
-	now int64 // time of the last batch; never goes backwards
-	seq uint64
+	bulk bulkPlans // put_items' scratch (bulk.go)
+	cfg  *Config
+	now  int64 // time of the last batch; never goes backwards
+	seq  uint64
 
 	skus      []sku
 	skuByName map[string]uint32

@@ -798,7 +798,7 @@ func tbConfirmed(cust string, n int, first uint64) []tbStep {
 
 func tbTable() []tbCase {
 	return append(append(append(append(append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...), tbRegKeyTable()...),
-		tbCustomerTable()...), tbMarksTable()...), tbWaitlistTable()...)
+		tbCustomerTable()...), tbMarksTable()...), append(tbWaitlistTable(), tbBulkTable()...)...)
 }
 
 func tbMainTable() []tbCase {

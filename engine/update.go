@@ -46,13 +46,32 @@ func validUpdate(c *Command) bool {
 // updateItem creates the item if new (stock 0 unless named) and changes the
 // named settings. Everything is checked before anything changes.
 func (s *state) updateItem(c *Command) Result {
+	u, code := s.planUpdate(c)
+	if code != OK {
+		return s.refuse(code)
+	}
+	it := s.applyUpdate(c, u, string(c.Actor), string(c.Reason))
+	return s.itemResult(it)
+}
+
+// itemUpdate is what an update_item changes, decided by planUpdate before
+// anything changes: put_items plans every item before it applies one.
+type itemUpdate struct {
+	it                   *item // nil: a new item
+	stock, opens, closes int64
+}
+
+// planUpdate checks an update_item against the state and returns what it
+// will change, or the code that refuses it. It changes nothing.
+func (s *state) planUpdate(c *Command) (itemUpdate, Code) {
 	if !s.itemArgs(c) || !validUpdate(c) || len(c.Reason) > MaxReasonBytes || len(c.Actor) > MaxIDBytes {
-		return s.refuse(CodeBadRequest)
+		return itemUpdate{}, CodeBadRequest
 	}
 	_, it := s.findItem(c.SKU, c.Store)
-	var stock, units, opens, closes int64
+	u := itemUpdate{it: it}
+	var units int64
 	if it != nil {
-		stock, opens, closes = int64(it.stock), it.opensAt, it.closesAt
+		u.stock, u.opens, u.closes = int64(it.stock), it.opensAt, it.closesAt
 		if it.ext != nil {
 			units = int64(it.ext.memberUnits)
 		}
@@ -62,34 +81,44 @@ func (s *state) updateItem(c *Command) Result {
 			*v = to
 		}
 	}
-	pick(SetStock, &stock, c.Stock)
+	pick(SetStock, &u.stock, c.Stock)
 	pick(SetMemberShare, &units, c.MemberUnits)
-	pick(SetOpensAt, &opens, c.OpensAt)
-	pick(SetClosesAt, &closes, c.ClosesAt)
-	if units > stock || !validSaleWindow(opens, closes) {
+	pick(SetOpensAt, &u.opens, c.OpensAt)
+	pick(SetClosesAt, &u.closes, c.ClosesAt)
+	if units > u.stock || !validSaleWindow(u.opens, u.closes) {
 		// A share larger than the stock could never be kept; the sale
 		// window is checked as it will be, one end changed or both.
-		return s.refuse(CodeBadRequest)
+		return itemUpdate{}, CodeBadRequest
 	}
 	if it != nil {
-		if stock < int64(it.promised()) {
-			return s.refuse(CodeBelowPromised)
+		if u.stock < int64(it.promised()) {
+			return itemUpdate{}, CodeBelowPromised
 		}
 		if it.ext != nil && units > 0 && int32(units) < it.ext.memberUsed {
-			return s.refuse(CodeBelowPromised)
+			return itemUpdate{}, CodeBelowPromised
 		}
-	} else {
+	}
+	return u, OK
+}
+
+// applyUpdate makes the change planUpdate decided and emits its event,
+// which names actor and reason (converted once by put_items for all its
+// items).
+func (s *state) applyUpdate(c *Command, u itemUpdate, actor, reason string) *item {
+	it := u.it
+	if it == nil {
 		it = s.newItem(c.SKU, c.Store)
 	}
 	before := int64(it.stock)
-	it.stock = int32(stock)
-	it.opensAt, it.closesAt = opens, closes
+	it.stock = int32(u.stock)
+	it.opensAt, it.closesAt = u.opens, u.closes
 	if c.Set&SetMemberShare != 0 {
 		s.setShare(it, c.MemberTier, int32(c.MemberUnits), c.MemberCutoff)
 	}
 	assertItem(it)
-	s.changeEvent(EvItemPut, it, c, int64(it.stock)-before)
-	return s.itemResult(it)
+	s.emit(Event{Kind: EvItemPut, SKU: it.skuName(), Store: it.storeName(), Stock: int64(it.stock),
+		Qty: int64(it.stock) - before, Actor: actor, Reason: reason})
+	return it
 }
 
 // validAudit reports whether the who and why of a change fit their bounds.

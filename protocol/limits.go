@@ -40,6 +40,14 @@ const (
 	// server keeps while the batch is in flight.
 	MaxBatchOps = 4096
 
+	// MaxBulkItems bounds the items of one put_items (engine.MaxBulkItems:
+	// 4096 amortises a command's fixed costs a thousandfold).
+	// MaxBulkItemBytes is the most one item takes on the wire (64-byte ids
+	// and every setting): MaxBulkItems of them fit the default frame, so a
+	// bulk put the client fills to the count limit is never too large.
+	MaxBulkItems     = engine.MaxBulkItems
+	MaxBulkItemBytes = 2 + 2*(1+MaxIDBytes) + 5*8 + 1
+
 	// MaxWindowsPerItem bounds the pickup windows in an item read: the
 	// engine keeps no more per item.
 	MaxWindowsPerItem = engine.MaxWindowsPerItem

@@ -35,6 +35,7 @@ var opFields = map[engine.Op][]string{
 	engine.OpReschedule:       {"id", "window", "key"},
 	engine.OpReturn:           {"id", "restock", "key"},
 	engine.OpPutItem:          {"sku", "store", "stock", "opens_at", "closes_at", "member_tier", "member_units", "member_cutoff", "key", "reason", "actor"},
+	engine.OpPutItems:         {"key", "reason", "actor", "items"},
 	engine.OpUpdateItem:       {"sku", "store", "set", "stock", "opens_at", "closes_at", "member_tier", "member_units", "member_cutoff", "key", "reason", "actor"},
 	engine.OpPutWindow:        {"sku", "store", "window", "window_end", "quota", "key"},
 	engine.OpRestock:          {"sku", "store", "qty", "key", "reason", "actor"},

@@ -54,6 +54,7 @@ const (
 	fSet                 // u8: the settings an update_item changes (engine.ItemSet; docs/adr/0100)
 	fReason              // str8, <= MaxReasonBytes: why stock or settings changed
 	fActor               // str8, <= MaxIDBytes: who made the change; a node's only (a forward keeps it)
+	fItems               // put_items' items (items.go): u16 count, then each item
 	requestFieldCount
 )
 
@@ -61,7 +62,7 @@ var requestFieldNames = [requestFieldCount]string{
 	"sku", "store", "customer", "key", "id", "qty", "window", "window_end", "quota", "ttl",
 	"pickup_code", "restock", "stock", "limit", "opens_at", "closes_at", "member_tier",
 	"member_units", "member_cutoff", "tier", "claim", "deadline", "item_shard", "zone",
-	"claim_code", "from_shard", "to_shard", "seq", "prints", "marks", "set", "reason", "actor",
+	"claim_code", "from_shard", "to_shard", "seq", "prints", "marks", "set", "reason", "actor", "items",
 }
 
 func bits(fields ...int) uint64 {
@@ -87,6 +88,7 @@ var requestFields = func() (t [256]uint64) {
 	audited := bits(fReason, fActor) // the server refuses an actor from a client (server/auth.go)
 	t[engine.OpPutItem] = item | audited | bits(fStock, fOpensAt, fClosesAt, fMemberTier, fMemberUnits, fMemberCutoff)
 	t[engine.OpUpdateItem] = item | audited | bits(fSet, fStock, fOpensAt, fClosesAt, fMemberTier, fMemberUnits, fMemberCutoff)
+	t[engine.OpPutItems] = audited | bits(fItems, fKey) // the items' own stores route it (RouteOf)
 	t[engine.OpPutWindow] = item | bits(fWindow, fWindowEnd, fQuota)
 	t[engine.OpRestock] = item | audited | bits(fQty)
 	t[engine.OpAdjustStock] = item | audited | bits(fQty)
@@ -168,6 +170,9 @@ func CheckRequest(cmd *engine.Command) error {
 			return tooLarge(requestFieldNames[f.bit]+" bytes", f.n, f.limit)
 		}
 	}
+	if allowed&(1<<fItems) != 0 {
+		return checkItems(cmd.Items)
+	}
 	return nil
 }
 
@@ -212,6 +217,7 @@ func presentFields(cmd *engine.Command) uint64 {
 	set(fSet, cmd.Set != 0)
 	set(fReason, len(cmd.Reason) != 0)
 	set(fActor, len(cmd.Actor) != 0)
+	set(fItems, len(cmd.Items) != 0)
 	return m
 }
 
@@ -320,6 +326,9 @@ func appendCommand(dst []byte, cmd *engine.Command) []byte {
 	}
 	if has(fActor) {
 		dst = appendStr8(dst, cmd.Actor, MaxIDBytes, "actor")
+	}
+	if has(fItems) {
+		dst = appendItems(dst, cmd.Items)
 	}
 	return dst
 }
@@ -439,11 +448,17 @@ func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
 		cmd.Actor = c.str8(MaxIDBytes, "actor bytes")
 		c.nonzero(len(cmd.Actor) != 0)
 	}
+	if has(fItems) {
+		cmd.Items = decodeItems(&c)
+	}
 	if err := c.end(); err != nil {
 		return err
 	}
 	if eop == engine.OpPutStore {
 		return CheckZone(string(cmd.Zone))
+	}
+	if eop == engine.OpPutItems && len(cmd.Items) == 0 {
+		return errNoItems
 	}
 	return nil
 }
@@ -475,6 +490,7 @@ func fieldNotAllowed(extra uint64, op engine.Op) error {
 var (
 	errItemLimit = &Error{Code: engine.CodeBadRequest,
 		Msg: "put_item carries no limit: the per-customer limit is the SKU's, the same at every store; set it with set_limit (SKU and limit, no store)"}
+	errNoItems    = &Error{Code: engine.CodeBadRequest, Msg: "put_items carries no items: send 1 to " + strconv.Itoa(MaxBulkItems)}
 	errLimitStore = &Error{Code: engine.CodeBadRequest,
 		Msg: "set_limit names a SKU and no store: the per-customer limit is the SKU's, the same at every store"}
 )

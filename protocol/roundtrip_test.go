@@ -68,8 +68,25 @@ func (g gen) command(op engine.Op) engine.Command {
 		Claim: g.id(MaxKeyBytes), Deadline: g.i64(), ItemShard: uint16(g.u64()), ClaimCode: engine.Code(g.u64()),
 		FromShard: uint16(g.u64()), ToShard: uint16(g.u64()), Seq: g.u64(),
 		Zone: []byte(rtZones[g.r.IntN(len(rtZones))]), // put_store's zone must be one the zone database knows
-		Set:  engine.ItemSet(g.u8()), Reason: g.id(MaxReasonBytes), Actor: g.id(MaxIDBytes)}
+		Set:  engine.ItemSet(g.u8()), Reason: g.id(MaxReasonBytes), Actor: g.id(MaxIDBytes),
+		Items: g.items()}
 	return onlyFieldsOf(c)
+}
+
+// items returns 1 to 8 bulk put items, each field sometimes zero (an empty
+// id included) and sometimes extreme; sometimes MaxBulkItems of them.
+func (g gen) items() []engine.ItemPut {
+	n := 1 + g.r.IntN(8)
+	if g.r.IntN(20) == 0 {
+		n = MaxBulkItems
+	}
+	items := make([]engine.ItemPut, n)
+	for i := range items {
+		items[i] = engine.ItemPut{SKU: nilIfEmpty(g.id(MaxIDBytes)), Store: nilIfEmpty(g.id(MaxIDBytes)),
+			Set: engine.ItemSet(g.u8()), Stock: g.i64(), OpensAt: g.i64(), ClosesAt: g.i64(),
+			MemberTier: g.u8(), MemberUnits: g.i64(), MemberCutoff: g.i64()}
+	}
+	return items
 }
 
 var rtZones = []string{"Asia/Taipei", "UTC", "America/Argentina/Buenos_Aires", "Etc/GMT+8", "Europe/Paris"}
@@ -151,6 +168,9 @@ func onlyFieldsOf(c engine.Command) engine.Command {
 	}
 	if keep(fActor) {
 		out.Actor = c.Actor
+	}
+	if keep(fItems) {
+		out.Items = c.Items
 	}
 	return out
 }

@@ -149,6 +149,9 @@ const (
 //     get_window, put_store, put_store_window, get_store, set_mark_rule,
 //     get_mark_rule): the store's
 //     shard, ShardOfStore(Store) (items are placed by store, docs/adr/0071);
+//   - put_items: its first item's store's shard (the client sends items
+//     of one shard in one bulk put; the engine refuses an item of
+//     another); RouteNone without items;
 //   - set_limit: every shard (each keeps the SKU's limit, the same at every
 //     store);
 //   - ops on a reservation (confirm, extend, cancel, reschedule, return,
@@ -181,6 +184,13 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 		engine.OpGetStore, engine.OpSetMarkRule, engine.OpGetMarkRule, engine.OpStoreItems,
 		engine.OpJoinWaitlist, engine.OpLeaveWaitlist, engine.OpGetWaitlist:
 		return RouteShard, ShardOfStore(cmd.Store, shards)
+	case engine.OpPutItems:
+		// A bulk put holds items of one shard (the client splits by
+		// shard); the first names it, the engine refuses one of another.
+		if len(cmd.Items) > 0 {
+			return RouteShard, ShardOfStore(cmd.Items[0].Store, shards)
+		}
+		return RouteNone, AllShards
 	case engine.OpPickup:
 		if cmd.ID != 0 {
 			return idRoute(cmd.ID, shards)

@@ -115,6 +115,8 @@ func TestRouteOf(t *testing.T) {
 		engine.OpExpire: all,
 		// register_key: the key's home.
 		engine.OpRegisterKey: one(ShardOfKey(vKey, shards)),
+		// put_items: its first item's store's shard; without items, none.
+		engine.OpPutItems: {RouteNone, AllShards},
 	}
 	for op := engine.Op(1); op <= engine.OpLast; op++ {
 		if !op.Valid() {
@@ -142,6 +144,10 @@ func TestRouteOf(t *testing.T) {
 		t.Errorf("a customer copy to shard %d among %d routed to %d/%d", shards, shards, k, s)
 	}
 	nowhere := engine.Command{Op: engine.OpCancel, ID: engine.MakeID(shards, 1)}
+	bulk := engine.Command{Op: engine.OpPutItems, Items: []engine.ItemPut{{SKU: vSKU2, Store: vStore}, {SKU: vSKU, Store: []byte("elsewhere")}}}
+	if k, s := RouteOf(&bulk, shards); k != RouteShard || s != item {
+		t.Errorf("RouteOf(put_items) = %d/%d, want its first item's shard %d", k, s, item)
+	}
 	if k, s := RouteOf(&nowhere, shards); k != RouteNone || s != AllShards {
 		t.Errorf("an id of shard %d among %d routed to %d/%d", shards, shards, k, s)
 	}

@@ -82,6 +82,7 @@ const (
 	fSet         // uvarint (u8): the settings an update_item changes (docs/adr/0100)
 	fActor       // who made a stock or settings change (the token's name)
 	fReason      // why, as the operator wrote it
+	fItems       // a bulk put's items (entry_items.go, docs/adr/0121)
 	fieldCount
 
 	fieldsKnown = (1<<fieldCount - 1) &^ (1<<fClaimExpiry | 1<<fProof)
@@ -195,6 +196,7 @@ func commandFields(c *engine.Command) uint64 {
 	set(fSet, c.Set != 0)
 	set(fActor, len(c.Actor) > 0)
 	set(fReason, len(c.Reason) > 0)
+	set(fItems, len(c.Items) > 0)
 	return m
 }
 
@@ -205,7 +207,7 @@ func checkCommand(c *engine.Command) error {
 		len(c.Zone) > MaxFieldBytes || len(c.Actor) > MaxFieldBytes || len(c.Reason) > MaxFieldBytes {
 		return ErrFieldTooLarge
 	}
-	return nil
+	return checkItems(c.Items)
 }
 
 // appendCommand appends the encoding of c to dst; on error dst is unchanged.
@@ -230,6 +232,8 @@ func appendCommand(dst []byte, c *engine.Command) ([]byte, error) {
 			dst = binary.AppendUvarint(dst, uintField(c, bit))
 		case fMemberTier:
 			dst = append(dst, c.MemberTier)
+		case fItems:
+			dst = appendItems(dst, c.Items)
 		case fTier:
 			dst = append(dst, c.Tier)
 		default:
@@ -272,6 +276,11 @@ func decodeCommand(b []byte, c *engine.Command) ([]byte, error) {
 				return nil, ErrEntryCorrupt
 			}
 			b = b[n:]
+		case fItems:
+			var err error
+			if b, err = decodeItems(b, c); err != nil {
+				return nil, err
+			}
 		case fMemberTier, fTier:
 			if b[0] == 0 {
 				return nil, ErrEntryCorrupt

@@ -99,7 +99,33 @@ func randomCommand(r *rand.Rand) engine.Command {
 	if pick() {
 		c.Tier = uint8(r.IntN(256))
 	}
+	if r.IntN(4) == 0 {
+		c.Items = randomItems(r, bs, i64)
+	}
 	return c
+}
+
+// randomItems returns 1 to 5 bulk put items with each field sometimes
+// zero (an empty id included) and sometimes extreme.
+func randomItems(r *rand.Rand, bs func() []byte, i64 func() int64) []engine.ItemPut {
+	items := make([]engine.ItemPut, 1+r.IntN(5))
+	for i := range items {
+		p := &items[i]
+		if r.IntN(4) > 0 {
+			p.SKU = bs()
+		}
+		if r.IntN(4) > 0 {
+			p.Store = bs()
+		}
+		p.Set = engine.ItemSet(r.IntN(256))
+		for _, f := range []*int64{&p.Stock, &p.OpensAt, &p.ClosesAt, &p.MemberUnits, &p.MemberCutoff} {
+			if r.IntN(2) == 0 {
+				*f = i64()
+			}
+		}
+		p.MemberTier = uint8(r.IntN(3))
+	}
+	return items
 }
 
 // normalize maps empty byte slices to nil, as the decoder yields them.
@@ -168,6 +194,12 @@ func TestEntryRefusals(t *testing.T) {
 	if _, err := EncodeEntry(0, []engine.Command{{Op: engine.OpReserve, SKU: make([]byte, MaxFieldBytes+1)}}); !errors.Is(err, ErrFieldTooLarge) {
 		t.Fatalf("oversized field: %v", err)
 	}
+	if _, err := EncodeEntry(0, []engine.Command{{Op: engine.OpPutItems, Items: []engine.ItemPut{{SKU: make([]byte, MaxFieldBytes+1)}}}}); !errors.Is(err, ErrFieldTooLarge) {
+		t.Fatalf("oversized item id: %v", err)
+	}
+	if _, err := EncodeEntry(0, []engine.Command{{Op: engine.OpPutItems, Items: make([]engine.ItemPut, engine.MaxBulkItems+1)}}); !errors.Is(err, ErrFieldTooLarge) {
+		t.Fatalf("items past MaxBulkItems: %v", err)
+	}
 	good, _ := EncodeEntry(5, []engine.Command{{Op: engine.OpReserve, SKU: []byte("A"), Qty: 1}})
 	mut := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
 	bad := map[string][]byte{
@@ -183,6 +215,10 @@ func TestEntryRefusals(t *testing.T) {
 		"empty sku":    append(good[:entryHeaderLen:entryHeaderLen], 1, 1<<fSKU, 0),
 		"zero tier":    append(good[:entryHeaderLen:entryHeaderLen], 1, 0x80, 0x80, 0x40, 0),
 		"overlong map": append(good[:entryHeaderLen:entryHeaderLen], 1, 0x80, 0),
+		"zero items":   withItems(good, 0),
+		"items > data": withItems(good, 9, 0, 0, 0, 0),
+		"item field":   withItems(good, 1, 1, 0x40, 0, 0),
+		"zero stock":   withItems(good, 1, 1, itemStock, 0, 0, 0),
 		"wide shard":   append(append(good[:entryHeaderLen:entryHeaderLen], 1), append(binary.AppendUvarint(nil, 1<<fItemShard), binary.AppendUvarint(nil, 1<<16)...)...),
 	}
 	// A retired field (the claim expiry and proof of docs/adr/0050) is corrupt.
@@ -195,6 +231,26 @@ func TestEntryRefusals(t *testing.T) {
 			t.Errorf("%s: %x decoded without error", name, b)
 		}
 	}
+}
+
+// withItems returns an entry of good's header and one put_items command
+// whose items field is b.
+func withItems(good []byte, b ...byte) []byte {
+	cmd := append([]byte{byte(engine.OpPutItems)}, binary.AppendUvarint(nil, 1<<fItems)...)
+	return append(append(good[:entryHeaderLen:entryHeaderLen], cmd...), b...)
+}
+
+func TestEntryItemsRefusalsAreItems(t *testing.T) {
+	// The refusals above must fail on the items, not on the command: the
+	// same header with a good item decodes.
+	if _, cmds, err := DecodeEntry(withItems(goodEntry(), 1, 1, itemStock, 1, 'A', 1, 'S', 2), nil); err != nil || len(cmds[0].Items) != 1 || cmds[0].Items[0].Stock != 1 {
+		t.Fatalf("a good item: %v %+v", err, cmds)
+	}
+}
+
+func goodEntry() []byte {
+	b, _ := EncodeEntry(5, []engine.Command{{Op: engine.OpReserve, SKU: []byte("A"), Qty: 1}})
+	return b
 }
 
 func FuzzDecodeEntry(f *testing.F) {

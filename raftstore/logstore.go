@@ -17,6 +17,7 @@ import (
 type ShardStore struct {
 	db    *pebble.DB
 	shard uint16
+	first *logFirst // the cached first log index (logfirst.go)
 	// refuseAppends, when set, reports whether appends are refused now: on
 	// a follower whose disk is below its reserve (diskguard.go), the
 	// leader's entries would eat the reserve that keeps Pebble alive. raft
@@ -40,7 +41,11 @@ var (
 func (s *ShardStore) ShardID() uint16 { return s.shard }
 
 // FirstIndex returns the first stored index, 0 when there is none.
-func (s *ShardStore) FirstIndex() (uint64, error) { return s.edgeIndex(true) }
+// It is read from memory, except once after each change of the log's
+// first entry (logfirst.go).
+func (s *ShardStore) FirstIndex() (uint64, error) {
+	return s.first.get(func() (uint64, error) { return s.edgeIndex(true) })
+}
 
 // LastIndex returns the last stored index, 0 when there is none.
 func (s *ShardStore) LastIndex() (uint64, error) { return s.edgeIndex(false) }
@@ -141,6 +146,7 @@ func (s *ShardStore) StoreLogs(logs []*raft.Log) error {
 		return fmt.Errorf("raftstore: shard %d: store logs %d..%d: %w",
 			s.shard, logs[0].Index, logs[len(logs)-1].Index, err)
 	}
+	s.first.appended()
 	if err := s.markAppend(logs[len(logs)-1]); err != nil {
 		return err
 	}
@@ -185,9 +191,14 @@ func (s *ShardStore) DeleteRange(min, max uint64) error {
 	} else {
 		end = appendLogKey(nil, s.shard, max+1)
 	}
-	if err := s.db.DeleteRange(start, end, pebble.Sync); err != nil {
+	err := s.db.DeleteRange(start, end, pebble.Sync)
+	s.first.changed() // even on error: what the failed delete did is unknown
+	if err != nil {
 		return fmt.Errorf("raftstore: shard %d: delete logs %d..%d: %w", s.shard, min, max, err)
 	}
+	// Read the new first index here, on raft's goroutine that compacts,
+	// not later on the FSM's when it captures a snapshot.
+	_, _ = s.FirstIndex()
 	return nil
 }
 

@@ -36,9 +36,10 @@ const (
 // pipeline merges the WAL syncs of concurrent commits, so the appends of many
 // shards that arrive together are made durable by one fsync (docs/adr/0010).
 type Store struct {
-	db  *pebble.DB
-	dir string
-	log *slog.Logger
+	db     *pebble.DB
+	dir    string
+	log    *slog.Logger
+	firsts logFirsts // each shard's first log index, shared by its views (logfirst.go)
 }
 
 // Open opens (or creates) the Pebble instance in dir.
@@ -69,10 +70,11 @@ func Open(dir string, opts StoreOptions) (*Store, error) {
 	return &Store{db: db, dir: dir, log: logger}, nil
 }
 
-// Shard returns the log and stable store of one shard group. Views are cheap
-// and stateless; any number may exist for the same shard.
+// Shard returns the log and stable store of one shard group. Views are
+// cheap; any number may exist for the same shard, and they share its one
+// piece of state, the cached first log index (logfirst.go).
 func (s *Store) Shard(id uint16) *ShardStore {
-	return &ShardStore{db: s.db, shard: id}
+	return &ShardStore{db: s.db, shard: id, first: s.firsts.of(id)}
 }
 
 // DB returns the Pebble instance (for metrics and tests).

@@ -333,7 +333,7 @@ func (s *Server) authorize(c *conn, reqID uint32, cmd *engine.Command) bool {
 // stampsActor reports whether op's changes record who made them.
 func stampsActor(op engine.Op) bool {
 	switch op {
-	case engine.OpPutItem, engine.OpUpdateItem, engine.OpRestock, engine.OpAdjustStock:
+	case engine.OpPutItem, engine.OpUpdateItem, engine.OpPutItems, engine.OpRestock, engine.OpAdjustStock:
 		return true
 	}
 	return false

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -37,10 +38,10 @@ func (e badRowsError) Error() string {
 // importCatalog checks the whole file (every bad row is reported with its
 // line, and then nothing is loaded), then sets each SKU's limit (one
 // set_limit per SKU, when the file has a limit column: before the items,
-// so that none is ever on sale without it), then loads every row: its item,
-// then its windows in order. Rows load in parallel; a row refused by the
-// engine (stock below what is promised ...) is reported and the import
-// goes on.
+// so that none is ever on sale without it), then loads every row's item
+// in bulk puts (docs/adr/0121), then each row's windows in order, rows in
+// parallel. A row refused by the engine (stock below what is promised ...)
+// is reported, its windows are not put, and the import goes on.
 func importCatalog(e *env, args []string) error {
 	fs := newFlags(e, "import")
 	quiet := fs.Bool("quiet", false, "no progress bar")
@@ -66,13 +67,16 @@ func importCatalog(e *env, args []string) error {
 	if err := importLimits(cl, rows); err != nil {
 		return err
 	}
+	refused, err := loadItems(cl, rows)
+	if err != nil {
+		return err
+	}
 	bar := newProgress(e.stderr, len(rows), *quiet)
 	var (
-		next    atomic.Int64
-		mu      sync.Mutex
-		refused []string
-		failed  error
-		wg      sync.WaitGroup
+		next   atomic.Int64
+		mu     sync.Mutex
+		failed error
+		wg     sync.WaitGroup
 	)
 	c, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -85,11 +89,17 @@ func importCatalog(e *env, args []string) error {
 				if i >= len(rows) || c.Err() != nil {
 					return
 				}
-				err := loadRow(c, cl, rows[i])
-				if err != nil {
+				mu.Lock()
+				_, skip := refused[i] // a refused row's item was not put: nor are its windows
+				mu.Unlock()
+				if skip {
+					bar.add(1)
+					continue
+				}
+				if err := loadWindows(c, cl, rows[i]); err != nil {
 					mu.Lock()
 					if code, ok := client.CodeOf(err); ok && code < engine.CodeUnauthorized {
-						refused = append(refused, fmt.Sprintf("line %d: %s/%s: %s", rows[i].Line, rows[i].SKU, rows[i].Store, code))
+						refused[i] = code
 					} else if failed == nil {
 						failed = fmt.Errorf("line %d: %w", rows[i].Line, err)
 						cancel()
@@ -105,8 +115,10 @@ func importCatalog(e *env, args []string) error {
 	if failed != nil {
 		return failed
 	}
-	for _, r := range refused {
-		fmt.Fprintln(e.stderr, r)
+	for i := range rows {
+		if code, ok := refused[i]; ok {
+			fmt.Fprintf(e.stderr, "line %d: %s/%s: %s\n", rows[i].Line, rows[i].SKU, rows[i].Store, code)
+		}
 	}
 	loaded := len(rows) - len(refused)
 	if e.json {
@@ -136,20 +148,56 @@ func importLimits(cl *client.Client, rows []catalog.Row) error {
 	return nil
 }
 
-// loadRow updates one row's item, its stock and the settings the file has
-// columns for (the others stay as they are: docs/adr/0100), and then puts
-// its windows.
-func loadRow(c context.Context, cl *client.Client, r catalog.Row) error {
-	rc, cancel := context.WithTimeout(c, commandTimeout)
-	defer cancel()
-	u := client.ItemUpdate{SKU: r.SKU, Store: r.Store, SetStock: true, Stock: r.Stock,
+// loadItems updates every row's item, its stock and the settings the file
+// has columns for (the others stay as they are: docs/adr/0100), in bulk
+// puts (docs/adr/0121). A bulk put is all or none: a row the engine
+// refuses (stock below what is promised ...) is recorded, taken out, and
+// the rest put again, so that every other row loads; a failure that is no
+// refusal stops the import. It returns the refused rows by index.
+func loadItems(cl *client.Client, rows []catalog.Row) (map[int]engine.Code, error) {
+	refused := map[int]engine.Code{}
+	left := make([]int, len(rows)) // the rows to put, by index
+	for i := range left {
+		left[i] = i
+	}
+	for len(left) > 0 {
+		updates := make([]client.ItemUpdate, len(left))
+		for k, i := range left {
+			updates[k] = rowUpdate(rows[i])
+		}
+		c, cancel := context.WithTimeout(context.Background(), commandTimeout+time.Duration(len(left))*bulkItemTime)
+		_, err := cl.PutItems(c, updates, importReason)
+		cancel()
+		var be *client.BulkError
+		if err == nil {
+			return refused, nil
+		}
+		code, isCode := client.CodeOf(err)
+		if !errors.As(err, &be) || be.Index < 0 || !isCode || code >= engine.CodeUnauthorized {
+			return nil, fmt.Errorf("loading the items: %w", err)
+		}
+		refused[left[be.Index]] = code
+		left = append(left[:be.Index:be.Index], left[be.Index+1:]...)
+	}
+	return refused, nil
+}
+
+// bulkItemTime is the time an item of a bulk load is given beyond
+// commandTimeout: a million items load in minutes on a loaded node.
+const bulkItemTime = 100 * time.Microsecond
+
+func rowUpdate(r catalog.Row) client.ItemUpdate {
+	return client.ItemUpdate{SKU: r.SKU, Store: r.Store, SetStock: true, Stock: r.Stock,
 		SetOpens: r.Absent&engine.SetOpensAt == 0, OpensAt: at(r.OpensAt),
 		SetCloses: r.Absent&engine.SetClosesAt == 0, ClosesAt: at(r.ClosesAt),
 		SetShare: r.Absent&engine.SetMemberShare == 0, MemberTier: r.MemberTier,
-		MemberUnits: r.MemberUnits, MemberCutoff: at(r.MemberCutoff), Reason: importReason}
-	if err := cl.UpdateItem(rc, u); err != nil {
-		return err
-	}
+		MemberUnits: r.MemberUnits, MemberCutoff: at(r.MemberCutoff)}
+}
+
+// loadWindows puts a row's windows in order.
+func loadWindows(c context.Context, cl *client.Client, r catalog.Row) error {
+	rc, cancel := context.WithTimeout(c, commandTimeout)
+	defer cancel()
 	for _, w := range r.Windows {
 		if err := cl.PutWindow(rc, client.WindowSpec{SKU: r.SKU, Store: r.Store,
 			Start: at(w.Start), End: at(w.End), Quota: w.Quota}); err != nil {

@@ -1,8 +1,10 @@
 // Command invscale measures one invd at scale: it starts a real invd on a
 // fresh data folder, loads SCALE_ITEMS items (every SKU at every one of
-// -stores stores) through the client's pipelined puts, holds a share of
-// them, then prints one JSON line: resident, heap and data-folder bytes per
-// item under load and after a restart; bulk-load items per second; each
+// -stores stores) through the client's bulk puts (client.PutItems,
+// docs/adr/0121), holds a share of them, then prints one JSON line:
+// resident, heap and data-folder bytes per item under load and after a
+// restart; bulk-load items per second; protocol bytes in and out a loaded
+// item and a reserve costs at the node; each
 // shard's snapshot duration; the longest apply stall a snapshot caused
 // (inv_raft_snapshot_capture_max_seconds); reserve p99 and longest while
 // every shard snapshots; restart-to-ready time. make test-scale runs it
@@ -67,6 +69,22 @@ type result struct {
 	ReserveP99MSBaseline    float64            `json:"reserve_p99_ms_baseline"`
 
 	RestartReadyS float64 `json:"restart_ready_s"`
+
+	// Network at the node (inv_received_bytes_total, inv_sent_bytes_total):
+	// protocol bytes a loaded item and a reserve cost, in and out.
+	LoadBytesInPerItem     float64 `json:"load_bytes_in_per_item"`
+	LoadBytesOutPerItem    float64 `json:"load_bytes_out_per_item"`
+	ReserveBytesInPerCall  float64 `json:"reserve_bytes_in_per_call"`
+	ReserveBytesOutPerCall float64 `json:"reserve_bytes_out_per_call"`
+}
+
+// traffic returns the protocol bytes the node read and wrote so far.
+func traffic(n *node) (in, out float64, err error) {
+	m, err := n.metrics()
+	if err != nil {
+		return 0, 0, err
+	}
+	return m["inv_received_bytes_total"], m["inv_sent_bytes_total"], nil
 }
 
 func main() {
@@ -136,9 +154,18 @@ func measure(ctx context.Context, c config, stderr io.Writer) (*result, error) {
 	logf := func(f string, a ...any) { fmt.Fprintf(stderr, "invscale: "+f+"\n", a...) }
 
 	logf("loading %d items", c.items)
+	in0, out0, err := traffic(n)
+	if err != nil {
+		return nil, err
+	}
 	if res.LoadItemsPerS, err = loadItems(ctx, cl, cat, c.stock, c.workers); err != nil {
 		return nil, err
 	}
+	in1, out1, err := traffic(n)
+	if err != nil {
+		return nil, err
+	}
+	res.LoadBytesInPerItem, res.LoadBytesOutPerItem = (in1-in0)/float64(c.items), (out1-out0)/float64(c.items)
 	logf("%.0f items/s; holding %d", res.LoadItemsPerS, res.Holds)
 	if res.HoldsPerS, err = hold(ctx, cl, cat, res.Holds, c.workers); err != nil {
 		return nil, err
@@ -237,6 +264,11 @@ func snapshotUnderLoad(ctx context.Context, n *node, cl *client.Client, cat cata
 		res.SnapshotsCopied += v
 	}
 	res.ReserveP99MSSnapshot, res.ReserveMaxMSSnapshot, res.ReservesDuringSnapshot = latency(all, from, to)
+	if len(all) > 0 { // the phase's traffic is its reserves' (one SNAPSHOT call besides)
+		calls := float64(len(all))
+		res.ReserveBytesInPerCall = (after["inv_received_bytes_total"] - before["inv_received_bytes_total"]) / calls
+		res.ReserveBytesOutPerCall = (after["inv_sent_bytes_total"] - before["inv_sent_bytes_total"]) / calls
+	}
 	res.ReserveP99MSBaseline, _, _ = latency(all, from.Add(-baselineFor), from)
 	runtime.KeepAlive(all)
 	return nil
