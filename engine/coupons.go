@@ -77,6 +77,10 @@ const (
 	// MaxCouponTTL bounds a serial's life after it is taken: a year, the
 	// longest a chain's coupon is honoured.
 	MaxCouponTTL = 366 * 24 * time.Hour
+	// MaxCouponStores bounds the stores that redeem one issue, so that its
+	// report (redemptions by store) fits one reply: the largest chains
+	// have about 6,000 stores (the protocol's MaxListStores is the same).
+	MaxCouponStores = 16384
 	// couponIDBit marks a serial's number within a shard's id space:
 	// reservation numbers (one per hold) never reach 2^47, so a serial's
 	// ID never names a reservation, nor the other way round.
@@ -254,6 +258,8 @@ func (s *state) redeemCoupon(c *Command) Result {
 		return s.refuse(CodeWrongStore)
 	case is.opensAt != 0 && s.now < is.opensAt:
 		return s.refuse(CodeNotOpen)
+	case len(is.byStore) >= MaxCouponStores && is.byStore[string(c.Store)] == 0:
+		return s.refuse(CodeTooMany)
 	}
 	cp.state, cp.redeemedAt, cp.redeemedBy = CouponRedeemed, s.now, string(c.Store)
 	is.redeemed++

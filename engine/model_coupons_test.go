@@ -176,6 +176,9 @@ func (m *refModel) redeemCoupon(c *Command) Result {
 	case is.opensAt != 0 && m.now < is.opensAt:
 		return refBad(CodeNotOpen)
 	}
+	if _, _, _, _, by := m.counts(cp.issue, ""); len(by) >= MaxCouponStores && by[string(c.Store)] == 0 {
+		return refBad(CodeTooMany)
+	}
 	cp.state, cp.redeemedAt, cp.by = CouponRedeemed, m.now, string(c.Store)
 	m.redeemed++
 	return m.couponResult(c.ID)

@@ -187,6 +187,8 @@ func checkIssue(is *couponIssue, redeemed int64) error {
 	switch {
 	case is.flags&^couponFlagsValid != 0 || is.serials <= 0 || is.serials > MaxCouponSerials:
 		return fmt.Errorf("flags %d, serials %d", is.flags, is.serials)
+	case len(is.byStore) > MaxCouponStores:
+		return fmt.Errorf("redeemed at %d stores", len(is.byStore))
 	case is.redeemed != redeemed || byStore != redeemed:
 		return fmt.Errorf("redeemed %d, %d records, %d by store", is.redeemed, redeemed, byStore)
 	case is.out < is.redeemed || is.out > is.serials:

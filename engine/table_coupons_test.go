@@ -237,6 +237,38 @@ func TestCouponIssuesBound(t *testing.T) {
 	}
 }
 
+// TestCouponStoresBound: a chain-wide issue is redeemed at
+// MaxCouponStores stores; a redemption at one more is too_many and
+// changes nothing, while a store already counted still redeems.
+func TestCouponStoresBound(t *testing.T) {
+	e := tbNewEngine(t, nil)
+	refApply(e, tbT0, Command{Op: OpPutCouponIssue, SKU: []byte("CW"), Store: []byte("WEB"), Stock: MaxCouponStores + 2,
+		CouponFlags: CouponChainWide})
+	redeem := func(n uint64, store string) Code {
+		take := Command{Op: OpTakeCoupon, SKU: []byte("CW"), Store: []byte("WEB"), Customer: []byte("c1")}
+		red := Command{Op: OpRedeemCoupon, ID: serial(n), PickupCode: serialCode(n), Store: []byte(store)}
+		return refApply(e, tbT0, take, red)[1].Code
+	}
+	for n := uint64(1); n <= MaxCouponStores; n++ {
+		if c := redeem(n, fmt.Sprint("S", n)); c != OK {
+			t.Fatalf("redeem %d: %v", n, c)
+		}
+	}
+	if c := redeem(MaxCouponStores+1, "ONE-MORE"); c != CodeTooMany {
+		t.Fatalf("a redemption at one store more: %v", c)
+	}
+	if c := redeem(MaxCouponStores+2, "S1"); c != OK {
+		t.Fatalf("a redemption at a store already counted: %v", c)
+	}
+	r := e.Read(&Command{Op: OpGetCouponIssue, SKU: []byte("CW"), Store: []byte("WEB")})
+	if r.CouponIssue.Redeemed != MaxCouponStores+1 || len(r.CouponIssue.ByStore) != MaxCouponStores {
+		t.Fatalf("issue: redeemed %d at %d stores", r.CouponIssue.Redeemed, len(r.CouponIssue.ByStore))
+	}
+	if err := e.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestCouponSerialForm: the printed serial round-trips, names its shard,
 // and its check digit catches every single mistyped digit.
 func TestCouponSerialForm(t *testing.T) {
