@@ -21,10 +21,10 @@ type couponOut struct {
 }
 
 type issueOut struct {
-	SKU, Store                             string
+	SKU, Store                            string
 	Serials, Available, Redeemed, Expired int64
-	ChainWide                              bool             `json:"chain_wide"`
-	ByStore                                map[string]int64 `json:"by_store"`
+	ChainWide                             bool             `json:"chain_wide"`
+	ByStore                               map[string]int64 `json:"by_store"`
 }
 
 func TestCoupons(t *testing.T) {
