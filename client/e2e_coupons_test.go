@@ -7,7 +7,8 @@
 // with the same key gets the first answer, a mistyped serial is refused
 // before it is sent, an unredeemed serial expires back to the pool when
 // the issue says so (polled with a deadline, no sleep), and the change
-// feed carries each step, event by event.
+// feed carries each step, event by event; and coupons survive a snapshot
+// and a kill of invd.
 package client_test
 
 import (
@@ -183,5 +184,53 @@ func TestE2ECouponExpiresBackToThePool(t *testing.T) {
 	again, err := c.TakeCoupon(ctx, client.TakeCouponRequest{SKU: sku, Store: store, Customer: "cp-y"})
 	if err != nil || again.Serial == cp.Serial {
 		t.Fatalf("a take from the refilled pool: %+v, %v", again, err)
+	}
+}
+
+// TestE2ECouponsSurviveASnapshotAndARestart: coupons are in the snapshot
+// (format 7) and the log: after a snapshot of every shard and a kill of
+// invd, the restarted server still knows the redeemed serial (a second
+// redeem is ErrAlreadyRedeemed, naming the first store), the serial still
+// issued redeems once, and the issue's report counts both.
+func TestE2ECouponsSurviveASnapshotAndARestart(t *testing.T) {
+	s := startOwn(t, 2)
+	c := dialServer(t, s)
+	ctx := ctxT(t)
+	sku, store := uniq("cpn-restart"), storeOnShard(2, 1)
+	if _, err := c.PutCouponIssue(ctx, client.CouponIssue{SKU: sku, Store: store, Serials: 2, ChainWide: true}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.TakeCoupon(ctx, client.TakeCouponRequest{SKU: sku, Store: store, Customer: "cp-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.TakeCoupon(ctx, client.TakeCouponRequest{SKU: sku, Store: store, Customer: "cp-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RedeemCoupon(ctx, client.RedeemCouponRequest{Serial: a.Serial, Store: "S-first"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	s.Kill()
+	stopOwn(t, s) // its race report
+	s2, err := s.Restart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopOwn(t, s2)
+	c2 := dialServer(t, s2)
+	if cp, err := c2.RedeemCoupon(ctx, client.RedeemCouponRequest{Serial: a.Serial, Store: "S-second"}); !errors.Is(err, client.ErrAlreadyRedeemed) || cp.RedeemedBy != "S-first" {
+		t.Fatalf("the redeemed serial after the restart: %+v, %v", cp, err)
+	}
+	if _, err := c2.RedeemCoupon(ctx, client.RedeemCouponRequest{Serial: b.Serial, Store: "S-second"}); err != nil {
+		t.Fatalf("the issued serial after the restart: %v", err)
+	}
+	rep, err := c2.GetCouponIssue(ctx, sku, store)
+	if err != nil || rep.Redeemed != 2 || rep.ByStore["S-first"] != 1 || rep.ByStore["S-second"] != 1 {
+		t.Fatalf("report after the restart: %+v, %v", rep, err)
 	}
 }
