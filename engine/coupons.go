@@ -78,9 +78,11 @@ const (
 	// longest a chain's coupon is honoured.
 	MaxCouponTTL = 366 * 24 * time.Hour
 	// MaxCouponStores bounds the stores that redeem one issue, so that its
-	// report (redemptions by store) fits one reply: the largest chains
-	// have about 6,000 stores (the protocol's MaxListStores is the same).
-	MaxCouponStores = 16384
+	// report (redemptions by store) fits one reply of the default 1 MiB
+	// frame even with 64-byte store ids (8192 × 73 bytes): the largest
+	// chains have about 6,000 stores. The protocol's list bound,
+	// MaxListStores, is above it.
+	MaxCouponStores = 8192
 	// couponIDBit marks a serial's number within a shard's id space:
 	// reservation numbers (one per hold) never reach 2^47, so a serial's
 	// ID never names a reservation, nor the other way round.
