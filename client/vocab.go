@@ -62,6 +62,9 @@ const (
 	// limited SKU's customer homed on another shard: docs/adr/0105); the
 	// server runs a reserve's claim round itself.
 	CodeClaimRequired = engine.CodeClaimRequired
+	// Coupon serials (docs/adr/0106).
+	CodeAlreadyRedeemed = engine.CodeAlreadyRedeemed
+	CodeUnknownIssue    = engine.CodeUnknownIssue
 )
 
 // State is a reservation's state (held, confirmed, picked_up ...).
@@ -113,6 +116,11 @@ const (
 	EvWaitExpired   = engine.EvWaitExpired
 	EvWaitPromoted  = engine.EvWaitPromoted
 	EvWaitDropped   = engine.EvWaitDropped
+	// Coupon serials (docs/adr/0106): ID is the serial's.
+	EvCouponIssuePut = engine.EvCouponIssuePut
+	EvCouponTaken    = engine.EvCouponTaken
+	EvCouponRedeemed = engine.EvCouponRedeemed // Store: the store that redeemed it
+	EvCouponExpired  = engine.EvCouponExpired  // Qty 1: back in the pool
 )
 
 // Compression is a compression of large frames (WithCompression).

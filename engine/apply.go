@@ -8,6 +8,7 @@ func (s *state) apply(now int64, cmds []Command) ([]Result, []Event) {
 	s.results = s.results[:0]
 	s.events = s.events[:0]
 	s.expireWaits()
+	s.expireCoupons()
 	s.expireDue()
 	s.promoteFreed() // the units expiry freed go to the heads of their lines first
 	// Resolved claims and holds leave stale entries; the sweeps' reads
@@ -273,6 +274,12 @@ func (s *state) applyOne(c *Command) Result {
 		return s.joinWaitlist(c)
 	case OpLeaveWaitlist:
 		return s.leaveWaitlist(c)
+	case OpPutCouponIssue:
+		return s.putCouponIssue(c)
+	case OpTakeCoupon:
+		return s.takeCoupon(c)
+	case OpRedeemCoupon:
+		return s.redeemCoupon(c)
 	}
 	if c.Op.ReadOnly() && c.Op.Valid() {
 		return s.read(c)

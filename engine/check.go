@@ -138,5 +138,8 @@ func (s *state) check() error {
 	if err := s.checkWaitlists(); err != nil {
 		return err
 	}
+	if err := s.checkCoupons(); err != nil {
+		return err
+	}
 	return s.checkClaims()
 }

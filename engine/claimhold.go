@@ -133,6 +133,9 @@ func (s *state) replayed(c *Command, res Result) Result {
 	if c.Op.WaitlistChange() && res.Code == OK {
 		return s.waitReplay(c, res) // the line as it stands now (waitlist.go)
 	}
+	if c.Op.CouponChange() {
+		return s.couponReplay(c, res) // the serial or the issue as it stands now (coupons.go)
+	}
 	if c.Op == OpReserve && res.Code == OK {
 		if r := s.findRes(res.ID); r != nil && r.claimSt == claimProvisional {
 			return s.namingClaim(r)

@@ -37,6 +37,10 @@ const (
 	CodeOutOfOrder     Code = 25 // an outbox message that is not the next one from its shard: the sender resends from its first undelivered one
 	CodeMarked         Code = 36 // the reserve's screening marks hit the item's mark rule (marks.go); the reply carries the marks
 
+	// Serial-number coupons (coupons.go, docs/adr/0106).
+	CodeAlreadyRedeemed Code = 26 // the coupon serial was redeemed before; the reply's coupon says where and when
+	CodeUnknownIssue    Code = 27 // no coupon issue with that (SKU, store)
+
 	// Refusals of the server and protocol (never produced by the engine).
 	CodeUnauthorized Code = 64 // missing or wrong token, or the role may not do this
 	CodeBusy         Code = 65 // a bound was reached; retry after a back-off
@@ -92,6 +96,9 @@ var codeNames = map[Code]string{
 	CodeInternal:       "internal",
 	CodeNotHeld:        "not_held",
 	CodeDiskFull:       "disk_full",
+
+	CodeAlreadyRedeemed: "already_redeemed",
+	CodeUnknownIssue:    "unknown_issue",
 }
 
 // String returns the code's stable snake_case name (used by invctl, logs and metrics).

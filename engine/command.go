@@ -107,7 +107,17 @@ const (
 	OpSetMarkRule Op = 54 // SKU, Store, Marks: the marks that refuse a reserve of the item (0 = none)
 	OpListByMark  Op = 55 // Marks (0 = any mark): held and confirmed reservations with any of them
 	OpGetMarkRule Op = 56 // SKU, Store: the item's rule
-	OpLast        Op = 56
+
+	// Serial-number coupons (coupons.go, docs/adr/0106): an issue is a
+	// pool of serials kept in its store's shard. put_coupon_issue,
+	// take_coupon and redeem_coupon change state although numbered among
+	// the reads: ReadOnly names them (Op.CouponChange).
+	OpPutCouponIssue Op = 60 // SKU, Store, Stock (the serials), Limit? (per customer), OpensAt?, ClosesAt?, TTL? (a serial's life; 0 = until ClosesAt), CouponFlags, Key?
+	OpTakeCoupon     Op = 61 // SKU, Store, Customer, Key?: hand out one serial (ID and PickupCode: the serial's check code)
+	OpRedeemCoupon   Op = 62 // ID, PickupCode (the serial), Store (the redeeming store), Key?
+	OpGetCoupon      Op = 63 // ID, PickupCode: a serial's state (a counter's check before redeeming)
+	OpGetCouponIssue Op = 64 // SKU, Store: an issue's counts and its redemptions by store (the invoicing report)
+	OpLast           Op = 64
 )
 
 var opNames = map[Op]string{
@@ -127,6 +137,8 @@ var opNames = map[Op]string{
 	OpSetMarkRule: "set_mark_rule", OpListByMark: "list_by_mark", OpGetMarkRule: "get_mark_rule",
 	OpUpdateItem: "update_item", OpStoreItems: "store_items", OpPutItems: "put_items",
 	OpJoinWaitlist: "join_waitlist", OpLeaveWaitlist: "leave_waitlist", OpGetWaitlist: "get_waitlist",
+	OpPutCouponIssue: "put_coupon_issue", OpTakeCoupon: "take_coupon", OpRedeemCoupon: "redeem_coupon",
+	OpGetCoupon: "get_coupon", OpGetCouponIssue: "get_coupon_issue",
 }
 
 func (o Op) String() string {
@@ -144,7 +156,14 @@ func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
 // may also be served by Read on a replica that knows it is up to date.
 func (o Op) ReadOnly() bool {
 	return o >= OpGetItem && o != OpRegisterKey && o != OpSetMarkRule && o != OpUpdateItem && o != OpPutItems &&
-		!o.Message() && !o.WaitlistChange()
+		!o.Message() && !o.WaitlistChange() && !o.CouponChange()
+}
+
+// CouponChange reports whether the op changes a coupon issue or a serial
+// (put_coupon_issue, take_coupon, redeem_coupon): ops numbered among the
+// reads (docs/adr/0106).
+func (o Op) CouponChange() bool {
+	return o == OpPutCouponIssue || o == OpTakeCoupon || o == OpRedeemCoupon
 }
 
 // WaitlistChange reports whether the op changes a waitlist (join, leave):
@@ -249,6 +268,8 @@ type Command struct {
 	// own Set, as an update_item does. Their byte fields may point into the
 	// caller's buffers, like the command's own.
 	Items []ItemPut
+	// CouponFlags: put_coupon_issue's options (coupons.go).
+	CouponFlags CouponFlags
 
 	// Rules that span shards (docs/adr/0070). Only nodes set these: the
 	// server refuses a client's request that carries any of them.
@@ -310,7 +331,9 @@ type Result struct {
 	Stores       []StoreStock
 	Items        []ItemInfo
 	Store        *StoreInfo
-	Waitlist     *WaitlistInfo // join_waitlist, leave_waitlist, get_waitlist
+	Waitlist     *WaitlistInfo    // join_waitlist, leave_waitlist, get_waitlist
+	Coupon       *CouponInfo      // take_coupon, redeem_coupon (also its already_redeemed refusal), get_coupon
+	CouponIssue  *CouponIssueInfo // put_coupon_issue, get_coupon_issue
 
 	// Sent is the outbox message the command appended: a cancel or return
 	// of a claimed reservation sends its claim's release to the customer's
@@ -451,6 +474,12 @@ const (
 	EvWaitPromoted EventKind = 33 // the head took freed units: ID is its new hold (an EvReserved of it comes just before)
 	EvWaitDropped  EventKind = 34 // the head could not take freed units for a reason waiting cannot mend (blocked, closed, limit): it left the line
 	EvMarkRule     EventKind = 35 // an item's mark rule was set (SKU, Store, Qty = the rule's marks)
+
+	// Serial-number coupons (coupons.go): SKU is the issue's; ID the serial's.
+	EvCouponIssuePut EventKind = 40 // an issue was created or changed (SKU, Store: the issue's; Qty: its serials; Stock: serials left in the pool)
+	EvCouponTaken    EventKind = 41 // a serial was handed out (Store: the issue's; Customer: who took it)
+	EvCouponRedeemed EventKind = 42 // a serial was redeemed (Store: the store that redeemed it; Customer: who took it)
+	EvCouponExpired  EventKind = 43 // a serial's life ended unredeemed (Store: the issue's; Qty 1: back in the pool, 0: not)
 )
 
 var eventNames = [...]string{0: "", "reserved", "confirmed", "extended", "cancelled", "expired",
@@ -459,7 +488,9 @@ var eventNames = [...]string{0: "", "reserved", "confirmed", "extended", "cancel
 	"claim_moved", "limit_set", "store_put", "store_window_put", "claim_anchored", "hold_refused",
 	"", "", "", "", // 26..29: not kinds of this version
 	"waitlist_joined", "waitlist_left", "waitlist_expired", "waitlist_promoted", "waitlist_dropped",
-	EvMarkRule: "mark_rule"}
+	EvMarkRule:       "mark_rule",
+	EvCouponIssuePut: "coupon_issue_put", EvCouponTaken: "coupon_taken", EvCouponRedeemed: "coupon_redeemed",
+	EvCouponExpired: "coupon_expired"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && eventNames[k] != "" {

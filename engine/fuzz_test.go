@@ -221,7 +221,7 @@ var fuzzOps = []Op{OpReserve, OpReserve, OpReserve, OpConfirm, OpConfirm, OpExte
 	OpReschedule, OpReturn, OpExpire, OpPutItem, OpPutWindow, OpRestock, OpAdjustStock, OpSetSaleWindow, OpSetLimit,
 	OpSetMemberShare, OpBlock, OpUnblock, OpSetTier, OpUnlock, OpGetItem, OpGetWindow, OpGetReservation, OpGetCustomer,
 	OpListReservations, OpStoresWithStock, OpListItems, 0, 9, 13, 31, 42, 255, OpPutStore, OpPutStoreWindow, OpPutStoreWindow,
-	OpGetStore}
+	OpGetStore, OpPutCouponIssue, OpTakeCoupon, OpTakeCoupon, OpRedeemCoupon, OpRedeemCoupon, OpGetCoupon, OpGetCouponIssue}
 
 var fuzzZones = []string{"Asia/Taipei", "UTC", "", "Asia/Taipei ", "../x"}
 
@@ -356,6 +356,9 @@ func (d *fuzzDec) command(r []byte) Command {
 	}
 	if op == OpPutStore {
 		c.Zone = []byte(fuzzZones[int(r[9])%len(fuzzZones)])
+	}
+	if op == OpPutCouponIssue {
+		c.CouponFlags = CouponFlags(r[9] >> 5) // now and then a flag past the valid two
 	}
 	c.OpensAt, c.ClosesAt = 0, 0
 	if r[10]&0x40 != 0 {

@@ -112,6 +112,9 @@ func Fingerprint(c *Command) uint64 {
 		if c.Marks != 0 { // set_mark_rule; likewise absent elsewhere
 			h = fnvU64(h, uint64(c.Marks)|1<<32)
 		}
+		if c.CouponFlags != 0 { // put_coupon_issue; likewise absent elsewhere
+			h = fnvU64(h, uint64(c.CouponFlags)|2<<32)
+		}
 		if c.Set != 0 || len(c.Reason) > 0 { // update_item, a change with a reason; absent elsewhere, as Zone
 			h = fnvU64(h, uint64(c.Set))
 			h = fnvU64(h, uint64(len(c.Reason)))

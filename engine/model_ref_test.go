@@ -78,6 +78,9 @@ type refModel struct {
 	lines     map[refItemKey][]refWait // sold-out items' waitlists, head first (model_waitlist_test.go)
 	waitSeq   uint64                   // the last waitlist entry's number
 	freed     []refItemKey             // items with a line whose units the running command freed
+	issues    map[refItemKey]*refIssue // coupon issues (model_coupons_test.go)
+	coupons   map[uint64]*refCoupon    // every serial handed out, by ID
+	couponSeq uint64                   // serials handed out so far
 
 	// limitChecks counts accepted reserves checked against the limit (the
 	// check itself fails the test through fault).
@@ -85,13 +88,17 @@ type refModel struct {
 	storeFull   int // reserves refused by a store window's capacity
 	joined      int // waitlist entries that joined a line
 	promoted    int // heads of lines that became holds
+	taken       int // coupon serials handed out
+	redeemed    int // coupon serials redeemed
+	expired     int // coupon serials expired
 	fault       string
 }
 
 func newRefModel(cfg Config) *refModel {
 	return &refModel{cfg: cfg.WithDefaults(), items: map[refItemKey]*refItem{}, custs: map[string]*refCust{},
 		res: map[uint64]*refRes{}, owned: map[[2]string]int64{}, keys: map[string]refKey{},
-		limits: map[string]int64{}, stores: map[string]*refStore{}, lines: map[refItemKey][]refWait{}}
+		limits: map[string]int64{}, stores: map[string]*refStore{}, lines: map[refItemKey][]refWait{},
+		issues: map[refItemKey]*refIssue{}, coupons: map[uint64]*refCoupon{}}
 }
 
 // clone copies everything a linked group may change. Keys are shared: a
@@ -161,7 +168,8 @@ func refMutating(op Op) bool {
 	case OpExpire, 9, 10, 14, 15, 29:
 		return false
 	}
-	return op < OpGetItem || op == OpUpdateItem || op == OpJoinWaitlist || op == OpLeaveWaitlist
+	return op < OpGetItem || op == OpUpdateItem || op == OpJoinWaitlist || op == OpLeaveWaitlist ||
+		op == OpPutCouponIssue || op == OpTakeCoupon || op == OpRedeemCoupon
 }
 
 func refLinkable(op Op) bool {
@@ -196,7 +204,7 @@ func refSame(a, b *Command) bool {
 		return operator{c.WindowEnd, c.Quota, c.Stock, c.Limit, c.OpensAt, c.ClosesAt, c.MemberUnits, c.MemberCutoff, c.MemberTier, c.Tier}
 	}
 	return sf(a) == sf(b) && (a.Op < OpPutItem || op(a) == op(b) && string(a.Zone) == string(b.Zone) &&
-		a.Set == b.Set && string(a.Reason) == string(b.Reason))
+		a.Set == b.Set && string(a.Reason) == string(b.Reason) && a.CouponFlags == b.CouponFlags)
 }
 
 func refCopyCmd(c *Command) Command {
@@ -224,6 +232,7 @@ func (m *refModel) apply(now int64, cmds []Command) []Result {
 		m.now = now
 	}
 	m.expireWaits()
+	m.expireCoupons()
 	m.expire()
 	m.promoteFreed() // the units expiry freed go to the heads of their lines first
 	for k, v := range m.keys {
@@ -318,6 +327,9 @@ func (m *refModel) keyed(c *Command) Result {
 		}
 		if (c.Op == OpJoinWaitlist || c.Op == OpLeaveWaitlist) && k.res.Code == OK {
 			return m.waitReplay(c, k.res)
+		}
+		if c.Op == OpPutCouponIssue || c.Op == OpTakeCoupon || c.Op == OpRedeemCoupon {
+			return m.couponReplay(c, k.res)
 		}
 		return k.res
 	}
@@ -472,6 +484,16 @@ func (m *refModel) one(c *Command) Result {
 		return m.leaveWaitlist(c)
 	case OpGetWaitlist:
 		return m.getWaitlist(c)
+	case OpPutCouponIssue:
+		return m.putCouponIssue(c)
+	case OpTakeCoupon:
+		return m.takeCoupon(c)
+	case OpRedeemCoupon:
+		return m.redeemCoupon(c)
+	case OpGetCoupon:
+		return m.getCoupon(c)
+	case OpGetCouponIssue:
+		return m.getCouponIssue(c)
 	case OpGetItem, OpGetWindow, OpGetReservation, OpGetCustomer, OpListReservations, OpStoresWithStock, OpListItems:
 		return m.read(c)
 	}

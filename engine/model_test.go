@@ -17,7 +17,9 @@
 // reservation and customer) every few batches. Waitlist joins, leaves and
 // reads, and the promotions of lines' heads (model_waitlist_test.go), are
 // compared through every result, and the test fails if no run joined a
-// line or promoted a head.
+// line or promoted a head. Coupon issues, takes, redemptions and reads,
+// and the serials' expiry (model_coupons_test.go), are compared likewise,
+// and the test fails if no run took, redeemed or expired a serial.
 //
 // Every run logs its seed; a failing run replays exactly with
 //
@@ -180,6 +182,7 @@ func TestModelRandom(t *testing.T) {
 	base := time.Now().UnixNano()
 	t.Logf("master seed %d: %d runs of %d commands (replay one run with -seed=<its seed>)", base, runs, per)
 	var total, batches, storeFull, joined, promoted atomic.Int64
+	var taken, redeemed, expired atomic.Int64 // coupon serials (model_coupons_test.go)
 	start := time.Now()
 	t.Run("runs", func(t *testing.T) {
 		for i := 0; i < runs; i++ {
@@ -193,6 +196,9 @@ func TestModelRandom(t *testing.T) {
 				storeFull.Add(int64(h.m.storeFull))
 				joined.Add(int64(h.m.joined))
 				promoted.Add(int64(h.m.promoted))
+				taken.Add(int64(h.m.taken))
+				redeemed.Add(int64(h.m.redeemed))
+				expired.Add(int64(h.m.expired))
 			})
 		}
 	})
@@ -200,6 +206,11 @@ func TestModelRandom(t *testing.T) {
 		total.Load(), batches.Load(), time.Since(start).Round(time.Millisecond), storeFull.Load(), joined.Load(), promoted.Load())
 	if !t.Failed() && (joined.Load() == 0 || promoted.Load() == 0) {
 		t.Errorf("no run joined a waitlist (%d) or promoted a head (%d): the generator no longer reaches them", joined.Load(), promoted.Load())
+	}
+	t.Logf("coupon serials: %d taken, %d redeemed, %d expired", taken.Load(), redeemed.Load(), expired.Load())
+	if !t.Failed() && (taken.Load() == 0 || redeemed.Load() == 0 || expired.Load() == 0) {
+		t.Errorf("no run took (%d), redeemed (%d) or expired (%d) a coupon serial: the generator no longer reaches them",
+			taken.Load(), redeemed.Load(), expired.Load())
 	}
 	if storeFull.Load() == 0 {
 		t.Errorf("no reserve met a full store window: the runs do not exercise store capacity")

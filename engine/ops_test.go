@@ -26,7 +26,7 @@ func TestOpRanges(t *testing.T) {
 		if o > OpLast {
 			t.Errorf("%v = %d is past OpLast %d", o, o, OpLast)
 		}
-		if o.ReadOnly() != (o >= 32 && o != OpRegisterKey && o != OpSetMarkRule && o != OpUpdateItem && o != OpPutItems && !o.Message() && !o.WaitlistChange()) {
+		if o.ReadOnly() != (o >= 32 && o != OpRegisterKey && o != OpSetMarkRule && o != OpUpdateItem && o != OpPutItems && !o.Message() && !o.WaitlistChange() && !o.CouponChange()) {
 			t.Errorf("%v = %d: ReadOnly %v", o, o, o.ReadOnly())
 		}
 		if o.Mutating() == o.ReadOnly() && o != OpExpire && !o.Internal() {
@@ -37,9 +37,12 @@ func TestOpRanges(t *testing.T) {
 		}
 		before := refSnap(t, e)
 		c := Command{Op: o, SKU: []byte("W"), Store: []byte("S1"), Customer: []byte("c1"), ID: id,
-			Window: tbAbs(tbWindows[1][0]), Qty: 1, Key: []byte("k"), Claim: []byte("k")}
-		// The nodes' own reads (get_claim, get_claim_hold) know no claim here.
-		if r, _ := e.Apply(e.Now(), []Command{c}); r[0].Code != OK && !(o.Internal() && r[0].Code == CodeNotFound) {
+			Window: tbAbs(tbWindows[1][0]), Qty: 1, Key: []byte("k"), Claim: []byte("k"), PickupCode: 1}
+		// The nodes' own reads (get_claim, get_claim_hold) know no claim
+		// here, nor the coupon reads a serial or an issue.
+		unknown := o.Internal() || o == OpGetCoupon || o == OpGetCouponIssue
+		if r, _ := e.Apply(e.Now(), []Command{c}); r[0].Code != OK &&
+			!(unknown && (r[0].Code == CodeNotFound || r[0].Code == CodeUnknownIssue)) {
 			t.Errorf("%v: %v", o, r[0].Code)
 		}
 		if !bytes.Equal(before, refSnap(t, e)) {

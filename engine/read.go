@@ -9,6 +9,10 @@ func (s *state) read(c *Command) Result {
 	switch c.Op {
 	case OpGetWaitlist:
 		return s.getWaitlist(c)
+	case OpGetCoupon:
+		return s.getCoupon(c)
+	case OpGetCouponIssue:
+		return s.getCouponIssue(c)
 	case OpGetItem:
 		it, code := s.itemOf(c)
 		if code != OK {

@@ -11,7 +11,7 @@ import (
 
 // Snapshot format (all integers varints, strings length-prefixed):
 //
-//	magic "INVSNAP" version(6)
+//	magic "INVSNAP" version(7)
 //	now seq stats
 //	skus (with their limit), items, customers, owned (sorted by key),
 //	reservation slots (0 id = free), free list, pickup-code index (sorted),
@@ -19,7 +19,8 @@ import (
 //	first), the claims and the outbox (snapshot_claims.go), the stores
 //	(snapshot_stores.go), the outbox's customer copies (snapshot_customers.go),
 //	the screening marks (snapshot_marks.go)
-//	the waitlists (snapshot_waitlist.go, format 6)
+//	the waitlists (snapshot_waitlist.go, format 6),
+//	the coupons (snapshot_coupons.go, format 7)
 //
 // Everything is written in a fixed order (slab order, sorted map keys), so
 // the same state gives the same bytes; restore rebuilds the maps.
@@ -38,9 +39,11 @@ import (
 // last section: version 4 is read without it. Version 6 added the
 // screening marks (snapshot_marks.go) and the waitlists (docs/adr/0105,
 // snapshot_waitlist.go), its last sections: versions 4 and 5 are read
-// without them (no rules, no history, no marks, no lines).
+// without them (no rules, no history, no marks, no lines). Version 7 added
+// the coupons (docs/adr/0106, snapshot_coupons.go), its last section: older
+// versions are read without them (no issues).
 
-var snapMagic = []byte("INVSNAP\x06")
+var snapMagic = []byte("INVSNAP\x07")
 
 // snapCoreRefusals is how many refusal counts the core's stats keep (codes
 // 0..31, as in version 5); the marks section keeps the rest (version 6).
@@ -128,6 +131,7 @@ func (s *state) snapshot(w io.Writer) error {
 	s.snapCustomerCopies(e)
 	s.snapMarks(e)
 	s.snapWaitlists(e)
+	s.snapCoupons(e)
 	return bw.Flush()
 }
 
@@ -372,6 +376,7 @@ func (s *state) restore(r io.Reader) error {
 	s.restoreCustomerCopies(d, version)
 	s.restoreMarks(d, version)
 	s.restoreWaitlists(d, version)
+	s.restoreCoupons(d, version)
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
 	}

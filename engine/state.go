@@ -33,11 +33,12 @@ type state struct {
 	finished fifo[dueEntry]  // finished reservations by the time they finished, for garbage collection
 	idem     idemTable
 
-	claims claimTable // customer's home: claims on customers' limits by holds in other shards (claim.go)
-	holds  holdIndex  // item's shard: claimed reservations by claim key, provisional holds by deadline (claimhold.go)
-	out    outbox     // messages to other shards and the marks of messages from them (outbox.go)
-	marks  markState  // screening marks: item rules, customers' history here, fingerprints (marks.go)
-	wait   waitTable  // sold-out items' waitlists (waitlist.go)
+	claims  claimTable  // customer's home: claims on customers' limits by holds in other shards (claim.go)
+	holds   holdIndex   // item's shard: claimed reservations by claim key, provisional holds by deadline (claimhold.go)
+	out     outbox      // messages to other shards and the marks of messages from them (outbox.go)
+	marks   markState   // screening marks: item rules, customers' history here, fingerprints (marks.go)
+	wait    waitTable   // sold-out items' waitlists (waitlist.go)
+	coupons couponTable // coupon issues and their serials (coupons.go)
 	// sent is the message the command being applied appended, if any (a
 	// cancel's or a return's release of its claim): its Result says so.
 	sent MessageRef
@@ -167,6 +168,7 @@ func (s *state) init(cfg *Config) {
 	s.out.init(cfg)
 	s.marks.init()
 	s.wait.init()
+	s.coupons.init()
 	s.mac = hmac.New(sha256.New, cfg.PickupSecret)
 	s.keyBuf = make([]byte, 0, 2*MaxIDBytes+1)
 }
@@ -285,6 +287,9 @@ func (s *state) nextDue() int64 {
 	}
 	if len(s.wait.due) > 0 && (at == 0 || s.wait.due[0].at < at) {
 		at = s.wait.due[0].at // a waitlist entry's TTL (waitlist.go)
+	}
+	if len(s.coupons.due) > 0 && (at == 0 || s.coupons.due[0].at < at) {
+		at = s.coupons.due[0].at // a coupon serial's expiry, or its record's drop (coupons.go)
 	}
 	return at
 }

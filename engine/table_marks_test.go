@@ -210,9 +210,10 @@ func tbSnapV5(t *testing.T, e *Engine) []byte {
 	w := newEncForTest(&sec)
 	e.st.snapMarks(w)
 	e.st.snapWaitlists(w)
+	e.st.snapCoupons(w)
 	w.w.Flush()
 	if !bytes.HasSuffix(full, sec.Bytes()) {
-		t.Fatal("the marks and waitlists sections are not the snapshot's last")
+		t.Fatal("the marks, waitlists and coupons sections are not the snapshot's last")
 	}
 	v5 := append([]byte(nil), full[:len(full)-sec.Len()]...)
 	v5[len(snapMagicOld)] = 5

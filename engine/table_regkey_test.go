@@ -117,7 +117,7 @@ func TestRegisteredKeysInSnapshot(t *testing.T) {
 
 // TestSnapshotFormat4Restores: a snapshot of format 4 (an entry's flags a
 // bool, no registrations, no customer copies) restores: the same bytes,
-// less the copies section, under the version byte 4 give back its keys. A version past 6 is refused.
+// less the copies section, under the version byte 4 give back its keys. A version past 7 is refused.
 func TestSnapshotFormat4Restores(t *testing.T) {
 	cfg := Config{ShardID: tbShard, Shards: tbShards, PickupSecret: tbSecret}
 	e := New(cfg)
@@ -135,8 +135,8 @@ func TestSnapshotFormat4Restores(t *testing.T) {
 		t.Errorf("a key of the format-4 snapshot: %v", c)
 	}
 	bad := append([]byte(nil), tbSnapBytes(e)...)
-	bad[len(snapMagicOld)] = 7
+	bad[len(snapMagicOld)] = 8
 	if _, err := Restore(cfg, bytes.NewReader(bad)); err == nil {
-		t.Error("format 7 restored")
+		t.Error("format 8 restored")
 	}
 }

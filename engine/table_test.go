@@ -230,8 +230,10 @@ func tbFmtReservation(r ReservationInfo) string {
 func tbFmtEvent(ev Event) string {
 	var b strings.Builder
 	b.WriteString(ev.Kind.String())
-	if ev.ID != 0 {
-		fmt.Fprintf(&b, " id=%d", SeqOfID(ev.ID))
+	if n := SeqOfID(ev.ID); n&couponIDBit != 0 {
+		fmt.Fprintf(&b, " serial=%d", n&^couponIDBit) // a coupon serial (coupons.go)
+	} else if ev.ID != 0 {
+		fmt.Fprintf(&b, " id=%d", n)
 	}
 	if ev.SKU != "" || ev.Store != "" {
 		fmt.Fprintf(&b, " %s/%s", ev.SKU, ev.Store)
@@ -797,8 +799,8 @@ func tbConfirmed(cust string, n int, first uint64) []tbStep {
 }
 
 func tbTable() []tbCase {
-	return append(append(append(append(append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...), tbRegKeyTable()...),
-		tbCustomerTable()...), tbMarksTable()...), append(tbWaitlistTable(), tbBulkTable()...)...)
+	return append(append(append(append(append(append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...), tbRegKeyTable()...),
+		tbCustomerTable()...), tbMarksTable()...), tbWaitlistTable()...), append(tbCouponTable(), tbBulkTable()...)...)
 }
 
 func tbMainTable() []tbCase {

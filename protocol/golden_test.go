@@ -244,7 +244,7 @@ func render(v reflect.Value) any {
 		return nil
 	}
 	switch x := v.Interface().(type) {
-	case engine.Op, engine.Code, engine.State, engine.EventKind, Op, Compression, SnapshotStatus, RaftState:
+	case engine.Op, engine.Code, engine.State, engine.EventKind, engine.CouponState, Op, Compression, SnapshotStatus, RaftState:
 		return x.(fmt.Stringer).String()
 	}
 	switch v.Kind() {

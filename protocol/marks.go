@@ -20,6 +20,17 @@ import "github.com/invsys/inv/engine"
 //	xWaitlist   i64 length, i64 position: a waitlist's line and the
 //	            customer's place in it (join_waitlist, leave_waitlist,
 //	            get_waitlist; docs/adr/0105)
+//	xCoupon     a coupon serial (take_coupon, redeem_coupon and its
+//	            already_redeemed refusal, get_coupon; docs/adr/0106;
+//	            the serial itself is the reply's id and pickup_code):
+//	            u8 state (1 issued, 2 redeemed, 3 expired), u8 chain-wide
+//	            (0 or 1), str8 sku, str8 store (the issue's), str8
+//	            customer, i64 taken at, i64 redeemed at, str8 redeemed by
+//	xCouponIssue a coupon issue (put_coupon_issue, get_coupon_issue):
+//	            str8 sku, str8 store, u8 flags, i64 serials, available,
+//	            redeemed, expired, limit, opens at, closes at, ttl (ns),
+//	            then u16 count (<= MaxListStores) and (str8 store, i64
+//	            redemptions) × count, by store
 
 // Result extension bits, in encoding order.
 const (
@@ -27,6 +38,8 @@ const (
 	xResMarks
 	xListMarks
 	xWaitlist
+	xCoupon
+	xCouponIssue
 	extFieldCount
 )
 
@@ -80,6 +93,12 @@ func extMask(r *engine.Result) uint16 {
 	if r.Waitlist != nil {
 		m |= 1 << xWaitlist
 	}
+	if r.Coupon != nil {
+		m |= 1 << xCoupon
+	}
+	if r.CouponIssue != nil {
+		m |= 1 << xCouponIssue
+	}
 	return m
 }
 
@@ -100,6 +119,12 @@ func appendExt(dst []byte, r *engine.Result) []byte {
 	if m&(1<<xWaitlist) != 0 {
 		dst = appendI64(dst, r.Waitlist.Length)
 		dst = appendI64(dst, r.Waitlist.Position)
+	}
+	if m&(1<<xCoupon) != 0 {
+		dst = appendCoupon(dst, r.Coupon)
+	}
+	if m&(1<<xCouponIssue) != 0 {
+		dst = appendCouponIssue(dst, r.CouponIssue)
 	}
 	return dst
 }
@@ -139,5 +164,11 @@ func decodeExt(c *cursor, r *engine.Result) {
 		if r.Waitlist.Length < 0 || r.Waitlist.Position < 0 || r.Waitlist.Position > r.Waitlist.Length {
 			c.fail(malformed("a waitlist place outside its line"))
 		}
+	}
+	if m&(1<<xCoupon) != 0 {
+		r.Coupon = decodeCoupon(c)
+	}
+	if m&(1<<xCouponIssue) != 0 {
+		r.CouponIssue = decodeCouponIssue(c)
 	}
 }

@@ -64,6 +64,11 @@ var opFields = map[engine.Op][]string{
 	engine.OpJoinWaitlist:     {"sku", "store", "customer", "qty", "ttl", "key"},
 	engine.OpLeaveWaitlist:    {"sku", "store", "customer", "key"},
 	engine.OpGetWaitlist:      {"sku", "store", "customer"},
+	engine.OpPutCouponIssue:   {"sku", "store", "stock", "limit", "opens_at", "closes_at", "ttl", "coupon_flags", "key"},
+	engine.OpTakeCoupon:       {"sku", "store", "customer", "key"},
+	engine.OpRedeemCoupon:     {"id", "pickup_code", "store", "key"},
+	engine.OpGetCoupon:        {"id", "pickup_code"},
+	engine.OpGetCouponIssue:   {"sku", "store"},
 }
 
 func TestOpTable(t *testing.T) {

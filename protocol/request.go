@@ -55,6 +55,7 @@ const (
 	fReason              // str8, <= MaxReasonBytes: why stock or settings changed
 	fActor               // str8, <= MaxIDBytes: who made the change; a node's only (a forward keeps it)
 	fItems               // put_items' items (items.go): u16 count, then each item
+	fCouponFlags         // u8: put_coupon_issue's options (engine.CouponFlags; docs/adr/0106)
 	requestFieldCount
 )
 
@@ -63,6 +64,7 @@ var requestFieldNames = [requestFieldCount]string{
 	"pickup_code", "restock", "stock", "limit", "opens_at", "closes_at", "member_tier",
 	"member_units", "member_cutoff", "tier", "claim", "deadline", "item_shard", "zone",
 	"claim_code", "from_shard", "to_shard", "seq", "prints", "marks", "set", "reason", "actor", "items",
+	"coupon_flags",
 }
 
 func bits(fields ...int) uint64 {
@@ -135,6 +137,13 @@ var requestFields = func() (t [256]uint64) {
 	t[engine.OpGetMarkRule] = bits(fSKU, fStore)
 	t[engine.OpListByMark] = bits(fMarks)
 	t[engine.OpStoreItems] = bits(fStore)
+	// Serial-number coupons (docs/adr/0106): an issue by its store, a
+	// serial by its ID's shard.
+	t[engine.OpPutCouponIssue] = item | bits(fStock, fLimit, fOpensAt, fClosesAt, fTTL, fCouponFlags)
+	t[engine.OpTakeCoupon] = bits(fSKU, fStore, fCustomer, fKey)
+	t[engine.OpRedeemCoupon] = bits(fID, fPickupCode, fStore, fKey)
+	t[engine.OpGetCoupon] = bits(fID, fPickupCode)
+	t[engine.OpGetCouponIssue] = bits(fSKU, fStore)
 	return t
 }()
 
@@ -218,6 +227,7 @@ func presentFields(cmd *engine.Command) uint64 {
 	set(fReason, len(cmd.Reason) != 0)
 	set(fActor, len(cmd.Actor) != 0)
 	set(fItems, len(cmd.Items) != 0)
+	set(fCouponFlags, cmd.CouponFlags != 0)
 	return m
 }
 
@@ -329,6 +339,9 @@ func appendCommand(dst []byte, cmd *engine.Command) []byte {
 	}
 	if has(fItems) {
 		dst = appendItems(dst, cmd.Items)
+	}
+	if has(fCouponFlags) {
+		dst = appendU8(dst, uint8(cmd.CouponFlags))
 	}
 	return dst
 }
@@ -450,6 +463,10 @@ func DecodeRequest(op Op, payload []byte, cmd *engine.Command) error {
 	}
 	if has(fItems) {
 		cmd.Items = decodeItems(&c)
+	}
+	if has(fCouponFlags) {
+		cmd.CouponFlags = engine.CouponFlags(c.u8())
+		c.nonzero(cmd.CouponFlags != 0)
 	}
 	if err := c.end(); err != nil {
 		return err

@@ -89,7 +89,7 @@ func CheckResult(r *engine.Result) error {
 			return err
 		}
 	}
-	return nil
+	return checkCoupon(r)
 }
 
 func resultMask(r *engine.Result) uint16 {

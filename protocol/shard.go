@@ -147,7 +147,8 @@ const (
 //   - ops on an item or a store (reserve, put_item, put_window, restock,
 //     adjust_stock, set_sale_window, set_member_share, get_item,
 //     get_window, put_store, put_store_window, get_store, set_mark_rule,
-//     get_mark_rule): the store's
+//     get_mark_rule, and a coupon issue's put_coupon_issue, take_coupon
+//     and get_coupon_issue: the issue's store): the store's
 //     shard, ShardOfStore(Store) (items are placed by store, docs/adr/0071);
 //   - put_items: its first item's store's shard (the client sends items
 //     of one shard in one bulk put; the engine refuses an item of
@@ -155,7 +156,9 @@ const (
 //   - set_limit: every shard (each keeps the SKU's limit, the same at every
 //     store);
 //   - ops on a reservation (confirm, extend, cancel, reschedule, return,
-//     unlock, get_reservation, pickup with an ID): the shard in the ID's
+//     unlock, get_reservation, pickup with an ID) and on a coupon serial
+//     (redeem_coupon, get_coupon: the serial alone routes, whatever
+//     store redeems it, docs/adr/0106): the shard in the ID's
 //     high 16 bits (engine.ShardOfID), RouteNone if there is no such shard;
 //   - a pickup by code alone (ID 0): the counter's store's shard, which
 //     holds every reservation made at that store (docs/adr/0071), so a
@@ -182,7 +185,8 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 		engine.OpAdjustStock, engine.OpSetSaleWindow, engine.OpSetMemberShare, engine.OpUpdateItem,
 		engine.OpGetItem, engine.OpGetWindow, engine.OpPutStore, engine.OpPutStoreWindow,
 		engine.OpGetStore, engine.OpSetMarkRule, engine.OpGetMarkRule, engine.OpStoreItems,
-		engine.OpJoinWaitlist, engine.OpLeaveWaitlist, engine.OpGetWaitlist:
+		engine.OpJoinWaitlist, engine.OpLeaveWaitlist, engine.OpGetWaitlist,
+		engine.OpPutCouponIssue, engine.OpTakeCoupon, engine.OpGetCouponIssue:
 		return RouteShard, ShardOfStore(cmd.Store, shards)
 	case engine.OpPutItems:
 		// A bulk put holds items of one shard (the client splits by
@@ -200,7 +204,8 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 		}
 		return RouteAll, AllShards // no store: every shard refuses it, as one
 	case engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
-		engine.OpReturn, engine.OpUnlock, engine.OpGetReservation:
+		engine.OpReturn, engine.OpUnlock, engine.OpGetReservation,
+		engine.OpRedeemCoupon, engine.OpGetCoupon:
 		return idRoute(cmd.ID, shards)
 	case engine.OpClaim, engine.OpBlock, engine.OpUnblock, engine.OpSetTier, engine.OpGetCustomer, engine.OpNoShow:
 		return RouteShard, ShardOfCustomer(cmd.Customer, shards)

@@ -101,7 +101,11 @@ func TestRouteOf(t *testing.T) {
 		engine.OpGetStore: one(item), engine.OpSetMarkRule: one(item), engine.OpGetMarkRule: one(item),
 		engine.OpListByMark: all, engine.OpJoinWaitlist: one(item), engine.OpLeaveWaitlist: one(item),
 		engine.OpGetWaitlist: one(item),
-		engine.OpConfirm:     one(11), engine.OpExtend: one(11), engine.OpCancel: one(11), engine.OpPickup: one(11),
+		// Coupons (docs/adr/0106): an issue by its store, a serial by its
+		// ID's shard whatever store redeems it.
+		engine.OpPutCouponIssue: one(item), engine.OpTakeCoupon: one(item), engine.OpGetCouponIssue: one(item),
+		engine.OpRedeemCoupon: one(11), engine.OpGetCoupon: one(11),
+		engine.OpConfirm: one(11), engine.OpExtend: one(11), engine.OpCancel: one(11), engine.OpPickup: one(11),
 		engine.OpReschedule: one(11), engine.OpReturn: one(11), engine.OpUnlock: one(11),
 		engine.OpGetReservation: one(11),
 		// A customer's home owns its block, tier and no-shows (docs/adr/0072).

@@ -63,6 +63,8 @@ var (
 	vEventHoldRefused = Event{Shard: 3, Position: 1207, Event: engine.Event{Kind: engine.EvHoldRefused,
 		At: vNow, ID: vID, SKU: string(vSKU), Store: string(vStore), Customer: string(vCustomer), Qty: 1,
 		State: engine.StateCancelled}}
+	vEventCouponRedeemed = Event{Shard: 3, Position: 1208, Event: engine.Event{Kind: engine.EvCouponRedeemed,
+		At: vNow, ID: vSerial, SKU: string(vCouponSKU), Store: string(vStore), Customer: string(vCustomer), Qty: 1}}
 )
 
 // shardCall is a SHARD_CALL request as golden.json shows it.
@@ -136,6 +138,7 @@ func controlVectors() []vector {
 		eventVector("event_limit_set", "a SKU's per-customer limit is 2, at every store", vEventLimitSet),
 		eventVector("event_claim_anchored", "the customer's home found the hold of a pending claim: it counts until released", vEventClaimAnchored),
 		eventVector("event_hold_refused", "a provisional hold ended: the customer's home refused its claim", vEventHoldRefused),
+		eventVector("event_coupon_redeemed", "a coupon serial was redeemed at a store: the invoicing record", vEventCouponRedeemed),
 		errorVector("error_protocol", "the request's payload did not decode", 9,
 			ErrorReply{Code: engine.CodeProtocol, Message: "payload ends inside a field"}),
 		errorVector("error_busy", "too many requests in flight on this connection; retry after a back-off", 10,

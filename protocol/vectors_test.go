@@ -35,7 +35,12 @@ var (
 	vWindow2  = time.Date(2026, 1, 3, 12, 0, 0, 0, time.UTC).UnixNano()
 	vWindow3  = time.Date(2026, 1, 3, 14, 0, 0, 0, time.UTC).UnixNano()
 	vID       = engine.MakeID(3, 42)
-	vCode     = uint64(493027118465)
+	// A coupon serial (docs/adr/0106): the 7th of shard 3, and its code.
+	vSerial     = engine.MakeID(3, 1<<47|7)
+	vSerialCode = uint64(482017553906)
+	vCouponSKU  = []byte("CPN-NY2026-100")
+	vWebStore   = []byte("WEB")
+	vCode       = uint64(493027118465)
 )
 
 func requestVector(name, about string, reqID uint32, cmd engine.Command) vector {
@@ -175,6 +180,17 @@ func requestVectors() []vector {
 			engine.Command{Op: engine.OpLeaveWaitlist, SKU: vSKU, Store: vStore, Customer: vCustomer, Key: vKey}),
 		requestVector("get_waitlist", "read an item's waitlist and the customer's place in it", 82,
 			engine.Command{Op: engine.OpGetWaitlist, SKU: vSKU, Store: vStore, Customer: vCustomer}),
+		requestVector("put_coupon_issue", "a chain-wide issue of 5000 coupons, 1 per member, each redeemable for 30 days, "+
+			"unredeemed ones back to the pool", 90, engine.Command{Op: engine.OpPutCouponIssue, SKU: vCouponSKU, Store: vWebStore,
+			Stock: 5000, Limit: 1, TTL: 30 * 24 * time.Hour, CouponFlags: engine.CouponChainWide | engine.CouponReturnOnExpiry, Key: vKey}),
+		requestVector("take_coupon", "hand one serial of the issue to a member", 91,
+			engine.Command{Op: engine.OpTakeCoupon, SKU: vCouponSKU, Store: vWebStore, Customer: vCustomer, Key: vKey}),
+		requestVector("redeem_coupon", "a store's counter redeems a serial it scanned", 92,
+			engine.Command{Op: engine.OpRedeemCoupon, ID: vSerial, PickupCode: vSerialCode, Store: vStore, Key: vKey}),
+		requestVector("get_coupon", "a counter checks a serial before redeeming it", 93,
+			engine.Command{Op: engine.OpGetCoupon, ID: vSerial, PickupCode: vSerialCode}),
+		requestVector("get_coupon_issue", "read an issue and its redemptions by store", 94,
+			engine.Command{Op: engine.OpGetCouponIssue, SKU: vCouponSKU, Store: vWebStore}),
 	}
 }
 
@@ -186,7 +202,12 @@ var (
 			{Start: vWindow, End: vWindow2, Quota: 10, Used: 6},
 			{Start: vWindow2, End: vWindow3, Quota: 10, Used: 2},
 		}}
-	vItem2     = engine.ItemInfo{SKU: string(vSKU), Store: string(vStore2), Stock: 40, Available: 40, Limit: 2}
+	vItem2 = engine.ItemInfo{SKU: string(vSKU), Store: string(vStore2), Stock: 40, Available: 40, Limit: 2}
+
+	vCoupon = engine.CouponInfo{SKU: string(vCouponSKU), Store: string(vWebStore), Customer: string(vCustomer),
+		State: engine.CouponIssued, ChainWide: true, TakenAt: vNow}
+	vCouponRedeemed = engine.CouponInfo{SKU: string(vCouponSKU), Store: string(vWebStore), Customer: string(vCustomer),
+		State: engine.CouponRedeemed, ChainWide: true, TakenAt: vNow, RedeemedAt: vNow + int64(time.Hour), RedeemedBy: string(vStore)}
 	vZone      = []byte("Asia/Taipei")
 	vStoreInfo = engine.StoreInfo{Store: string(vStore), Zone: string(vZone), Windows: []engine.WindowInfo{
 		{Start: vWindow, End: vWindow2, Quota: 12, Used: 8},
@@ -305,6 +326,24 @@ func resultVectors() []vector {
 			engine.Result{Qty: 1, Waitlist: &engine.WaitlistInfo{Length: 2}}),
 		resultVector("get_waitlist", "a line of 2 where the customer is the head", 82, engine.OpGetWaitlist,
 			engine.Result{Qty: 1, ExpiresAt: vNow, Waitlist: &engine.WaitlistInfo{Length: 2, Position: 1}}),
+		resultVector("put_coupon_issue_ok", "the issue as it stands: 5000 serials, none out yet", 90, engine.OpPutCouponIssue,
+			engine.Result{CouponIssue: &engine.CouponIssueInfo{SKU: string(vCouponSKU), Store: string(vWebStore),
+				Flags: engine.CouponChainWide | engine.CouponReturnOnExpiry, Serials: 5000, Available: 5000, Limit: 1,
+				TTL: 30 * 24 * time.Hour}}),
+		resultVector("take_coupon_ok", "the serial (id and code) and its expiry", 91, engine.OpTakeCoupon,
+			engine.Result{ID: vSerial, PickupCode: vSerialCode, ExpiresAt: vNow + int64(30*24*time.Hour), Coupon: &vCoupon}),
+		resultVector("take_coupon_sold_out", "refused: every serial of the issue is out", 91, engine.OpTakeCoupon,
+			engine.Result{Code: engine.CodeSoldOut}),
+		resultVector("redeem_coupon_ok", "redeemed at the counter's store", 92, engine.OpRedeemCoupon,
+			engine.Result{ID: vSerial, PickupCode: vSerialCode, ExpiresAt: vNow + int64(30*24*time.Hour), Coupon: &vCouponRedeemed}),
+		resultVector("redeem_coupon_already_redeemed", "refused: the serial was redeemed before, here is where and when", 92,
+			engine.OpRedeemCoupon, engine.Result{Code: engine.CodeAlreadyRedeemed, ID: vSerial, Coupon: &vCouponRedeemed}),
+		resultVector("get_coupon", "a serial not yet redeemed", 93, engine.OpGetCoupon,
+			engine.Result{ID: vSerial, PickupCode: vSerialCode, ExpiresAt: vNow + int64(30*24*time.Hour), Coupon: &vCoupon}),
+		resultVector("get_coupon_issue", "an issue with 2 serials redeemed at two stores", 94, engine.OpGetCouponIssue,
+			engine.Result{CouponIssue: &engine.CouponIssueInfo{SKU: string(vCouponSKU), Store: string(vWebStore),
+				Flags: engine.CouponChainWide, Serials: 5000, Available: 4990, Redeemed: 2, Expired: 1, Limit: 1,
+				ByStore: []engine.StoreCount{{Store: string(vStore2), Count: 1}, {Store: string(vStore), Count: 1}}}}),
 		resultVector("get_store", "a store in Taipei with two pickup windows, their capacity across every SKU and what is used", 49,
 			engine.OpGetStore, engine.Result{Store: &vStoreInfo}),
 		resultVector("reserve_window_required", "refused: the item has pickup windows; the reserve must name one", 8,

@@ -83,6 +83,7 @@ const (
 	fActor       // who made a stock or settings change (the token's name)
 	fReason      // why, as the operator wrote it
 	fItems       // a bulk put's items (entry_items.go, docs/adr/0121)
+	fCouponFlags // uvarint (u8): put_coupon_issue's options (docs/adr/0106)
 	fieldCount
 
 	fieldsKnown = (1<<fieldCount - 1) &^ (1<<fClaimExpiry | 1<<fProof)
@@ -197,6 +198,7 @@ func commandFields(c *engine.Command) uint64 {
 	set(fActor, len(c.Actor) > 0)
 	set(fReason, len(c.Reason) > 0)
 	set(fItems, len(c.Items) > 0)
+	set(fCouponFlags, c.CouponFlags != 0)
 	return m
 }
 
@@ -228,7 +230,7 @@ func appendCommand(dst []byte, c *engine.Command) ([]byte, error) {
 			b := *bytesField(c, bit)
 			dst = append(dst, byte(len(b)))
 			dst = append(dst, b...)
-		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq, fPayment, fDevice, fAddress, fMarks, fSet:
+		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq, fPayment, fDevice, fAddress, fMarks, fSet, fCouponFlags:
 			dst = binary.AppendUvarint(dst, uintField(c, bit))
 		case fMemberTier:
 			dst = append(dst, c.MemberTier)
@@ -270,7 +272,7 @@ func decodeCommand(b []byte, c *engine.Command) ([]byte, error) {
 			}
 			*bytesField(c, bit) = b[1 : 1+size : 1+size]
 			b = b[1+size:]
-		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq, fPayment, fDevice, fAddress, fMarks, fSet:
+		case fID, fPickupCode, fItemShard, fClaimCode, fFromShard, fToShard, fSeq, fPayment, fDevice, fAddress, fMarks, fSet, fCouponFlags:
 			v, n := readUvarint(b)
 			if n <= 0 || v == 0 || !setUintField(c, bit, v) {
 				return nil, ErrEntryCorrupt
@@ -380,6 +382,8 @@ func uintField(c *engine.Command, bit int) uint64 {
 		return uint64(c.Marks)
 	case fSet:
 		return uint64(c.Set)
+	case fCouponFlags:
+		return uint64(c.CouponFlags)
 	}
 	panic(fmt.Sprintf("raftstore: field %d is not an unsigned integer", bit))
 }
@@ -388,7 +392,7 @@ func uintField(c *engine.Command, bit int) uint64 {
 // v does not fit it (the 16-bit shards and codes).
 func setUintField(c *engine.Command, bit int, v uint64) bool {
 	wide := bit == fID || bit == fPickupCode || bit == fSeq || bit == fPayment || bit == fDevice || bit == fAddress
-	if !wide && v > 0xffff || bit == fSet && v > 0xff {
+	if !wide && v > 0xffff || (bit == fSet || bit == fCouponFlags) && v > 0xff {
 		return false
 	}
 	switch bit {
@@ -412,6 +416,8 @@ func setUintField(c *engine.Command, bit int, v uint64) bool {
 		c.Marks = engine.Marks(v)
 	case fSet:
 		c.Set = engine.ItemSet(v)
+	case fCouponFlags:
+		c.CouponFlags = engine.CouponFlags(v)
 	}
 	return true
 }

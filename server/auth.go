@@ -222,13 +222,17 @@ func (g *Grant) allows(cmd *engine.Command, shardRead func(*engine.Command) (eng
 		case engine.OpReserve, engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
 			engine.OpGetItem, engine.OpGetWindow, engine.OpGetReservation, engine.OpListReservations,
 			engine.OpStoresWithStock, engine.OpGetStore, engine.OpStoreItems,
-			engine.OpJoinWaitlist, engine.OpLeaveWaitlist, engine.OpGetWaitlist: // a sold-out item's line (docs/adr/0105)
+			engine.OpJoinWaitlist, engine.OpLeaveWaitlist, engine.OpGetWaitlist, // a sold-out item's line (docs/adr/0105)
+			engine.OpTakeCoupon, engine.OpGetCoupon, engine.OpGetCouponIssue: // coupons bought or granted online (docs/adr/0106)
 			return true
 		}
 	case RoleStore:
 		switch cmd.Op {
-		case engine.OpPickup, engine.OpGetItem, engine.OpGetWindow, engine.OpGetStore, engine.OpStoreItems:
+		case engine.OpPickup, engine.OpGetItem, engine.OpGetWindow, engine.OpGetStore, engine.OpStoreItems,
+			engine.OpRedeemCoupon: // a coupon redeemed at the counter: in the token's own store's name only
 			return g.atStore(string(cmd.Store))
+		case engine.OpGetCoupon: // a counter's check of a scanned serial: it names no store, and needs the serial's code
+			return true
 		case engine.OpReturn:
 			// The command names only the reservation; its store never
 			// changes, so the record this node holds answers for it.
@@ -248,11 +252,12 @@ func (g *Grant) atStore(store string) bool { return slices.Contains(g.Stores, st
 func (g *Grant) seesPickupCodes() bool { return g.Role == RoleOperator }
 
 // hidePickupCodes returns r without its pickup codes unless op is the
-// confirm that issued the code (its idempotent replay included). r itself is
+// confirm that issued the code, or the take_coupon that issued a serial
+// (their idempotent replays included). r itself is
 // left as it was, since its records may be shared: a copy is made only when
 // there is a code to hide.
 func hidePickupCodes(op engine.Op, r *engine.Result) *engine.Result {
-	if op == engine.OpConfirm {
+	if op == engine.OpConfirm || op == engine.OpTakeCoupon { // a take issues its serial's code (docs/adr/0106)
 		return r
 	}
 	has := r.PickupCode != 0 || r.Reservation != nil && r.Reservation.PickupCode != 0

@@ -101,18 +101,22 @@ func TestGrants(t *testing.T) {
 			op == engine.OpCancel || op == engine.OpReschedule || op == engine.OpGetItem ||
 			op == engine.OpGetWindow || op == engine.OpGetReservation || op == engine.OpListReservations ||
 			op == engine.OpStoresWithStock || op == engine.OpGetStore || op == engine.OpStoreItems ||
-			op == engine.OpJoinWaitlist || op == engine.OpLeaveWaitlist || op == engine.OpGetWaitlist
+			op == engine.OpJoinWaitlist || op == engine.OpLeaveWaitlist || op == engine.OpGetWaitlist ||
+			op == engine.OpTakeCoupon || op == engine.OpGetCoupon || op == engine.OpGetCouponIssue
 		if web.allows(cmd, noRead) != wantWeb {
 			t.Errorf("storefront %s: got %v", op, !wantWeb)
 		}
 		wantKiosk := op == engine.OpPickup || op == engine.OpGetItem || op == engine.OpGetWindow || op == engine.OpGetStore ||
-			op == engine.OpStoreItems
+			op == engine.OpStoreItems || op == engine.OpRedeemCoupon || op == engine.OpGetCoupon
 		if kiosk.allows(cmd, noRead) != wantKiosk {
 			t.Errorf("store %s: got %v", op, !wantKiosk)
 		}
 	}
 	if kiosk.allows(&engine.Command{Op: engine.OpPickup, Store: []byte("S2")}, noRead) {
 		t.Error("a store token picked up at another store")
+	}
+	if kiosk.allows(&engine.Command{Op: engine.OpRedeemCoupon, Store: []byte("S2")}, noRead) {
+		t.Error("a store token redeemed a coupon in another store's name")
 	}
 	readAt := func(store string) func(*engine.Command) (engine.Result, bool) {
 		return func(*engine.Command) (engine.Result, bool) {
@@ -159,6 +163,13 @@ func TestHidePickupCodes(t *testing.T) {
 	}
 	if hidePickupCodes(engine.OpConfirm, r) != r {
 		t.Fatal("the confirm's code was hidden")
+	}
+	serial := &engine.Result{ID: 5, PickupCode: 333}
+	if hidePickupCodes(engine.OpTakeCoupon, serial) != serial {
+		t.Fatal("a taken coupon's serial code was hidden")
+	}
+	if hidePickupCodes(engine.OpRedeemCoupon, serial).PickupCode != 0 {
+		t.Fatal("a redeem's reply showed the serial's code")
 	}
 	plain := &engine.Result{ID: 3}
 	if hidePickupCodes(engine.OpCancel, plain) != plain {

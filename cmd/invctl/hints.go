@@ -13,6 +13,7 @@ type subject struct {
 	sku, store, customer, id, key string
 	window                        string // the pickup window the command named
 	waitlist                      bool   // a waitlist command: refusals are about the item's line
+	coupon                        bool   // a coupons command: id is a serial, refusals are about it or its issue
 }
 
 // about records what the running command is about, for its hints.
@@ -55,6 +56,10 @@ var hints = map[engine.Code]func(s subject, addr string) string{
 	},
 	engine.CodeSoldOut: func(s subject, _ string) string {
 		sku, store := or(s.sku, "SKU"), or(s.store, "STORE")
+		if s.coupon {
+			return "every serial of " + sku + " at " + store + " is out; invctl coupons issue --sku " + sku + " --store " + store +
+				" --serials N (more than now) adds serials"
+		}
 		return "not enough units of " + sku + " left at " + store + "; invctl stores --sku " + sku +
 			" lists stores that have some, invctl item restock --sku " + sku + " --store " + store + " --qty N adds stock"
 	},
@@ -65,6 +70,10 @@ var hints = map[engine.Code]func(s subject, addr string) string{
 	},
 	engine.CodeLimitExceeded: func(s subject, _ string) string {
 		sku, c := or(s.sku, "SKU"), or(s.customer, "CUSTOMER")
+		if s.coupon {
+			return "customer " + c + " already has as many serials of " + sku + " as the issue allows; invctl coupons report --sku " +
+				sku + " --store " + or(s.store, "STORE") + " shows the limit"
+		}
 		return "customer " + c + " would own more units of " + sku + " than its limit; invctl reservation list --customer " +
 			c + " shows what it holds, invctl item limit --sku " + sku + " --limit N changes the limit"
 	},
@@ -90,6 +99,8 @@ var hints = map[engine.Code]func(s subject, addr string) string{
 	},
 	engine.CodeNotFound: func(s subject, _ string) string {
 		switch {
+		case s.coupon:
+			return "no coupon serial " + or(s.id, "SERIAL") + ": check its 33 digits against the barcode (a wrong code reads as no serial)"
 		case s.waitlist:
 			sku, store := or(s.sku, "SKU"), or(s.store, "STORE")
 			return "customer " + or(s.customer, "CUSTOMER") + " is not in the line of " + sku + " at " + store +
@@ -107,6 +118,9 @@ var hints = map[engine.Code]func(s subject, addr string) string{
 		return "nothing by that name or id"
 	},
 	engine.CodeExpired: func(s subject, _ string) string {
+		if s.coupon {
+			return "coupon " + or(s.id, "SERIAL") + " expired unredeemed; invctl coupons show " + or(s.id, "SERIAL") + " shows when"
+		}
 		return "reservation " + or(s.id, "ID") + " expired (an unpaid hold or an order not collected in time); reserve again"
 	},
 	engine.CodeWrongState: func(s subject, _ string) string {
@@ -119,6 +133,9 @@ var hints = map[engine.Code]func(s subject, addr string) string{
 			or(s.id, "ID") + " shows its state"
 	},
 	engine.CodeWrongStore: func(s subject, _ string) string {
+		if s.coupon {
+			return "the coupon is redeemed at its issue's own store only; invctl coupons show " + or(s.id, "SERIAL") + " names it"
+		}
 		return "the order is collected at another store; invctl reservation get " + or(s.id, "ID") + " shows which"
 	},
 	engine.CodeBadCode: func(s subject, _ string) string {
@@ -157,6 +174,14 @@ var hints = map[engine.Code]func(s subject, addr string) string{
 	},
 	engine.CodeTooEarly: func(s subject, _ string) string {
 		return "the order can be collected from its pickup window's start; invctl reservation get " + or(s.id, "ID") + " shows it"
+	},
+	engine.CodeAlreadyRedeemed: func(s subject, _ string) string {
+		return "coupon " + or(s.id, "SERIAL") + " was redeemed before, at the store and time printed above; it is spent"
+	},
+	engine.CodeUnknownIssue: func(s subject, _ string) string {
+		sku, store := or(s.sku, "SKU"), or(s.store, "STORE")
+		return "no coupon issue " + sku + " at " + store + "; create it with invctl coupons issue --sku " + sku +
+			" --store " + store + " --serials N"
 	},
 	engine.CodeMarked: func(s subject, _ string) string {
 		return "the order's screening marks hit the item's mark rule; invctl marks get-rule --sku " + or(s.sku, "SKU") +

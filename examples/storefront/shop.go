@@ -84,6 +84,8 @@ func newShop(c *client.Client, log *slog.Logger, products ...product) http.Handl
 	mux.HandleFunc("POST /orders/{id}/confirm", s.confirm)
 	mux.HandleFunc("DELETE /orders/{id}", s.cancel)
 	mux.HandleFunc("GET /customers/{customer}/orders", s.orders)
+	mux.HandleFunc("POST /coupons", s.takeCoupon)     // coupons.go
+	mux.HandleFunc("GET /coupons/{serial}", s.coupon) // coupons.go
 	return mux
 }
 

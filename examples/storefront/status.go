@@ -28,6 +28,7 @@ var statuses = []struct {
 	status int
 }{
 	{client.ErrSoldOut, http.StatusConflict},
+	{client.ErrAlreadyRedeemed, http.StatusConflict},
 	{client.ErrWindowFull, http.StatusConflict},
 	{client.ErrTooEarly, http.StatusConflict},
 	{client.ErrLimitExceeded, http.StatusConflict},
@@ -42,6 +43,7 @@ var statuses = []struct {
 	{client.ErrUnauthorized, http.StatusForbidden},
 	{client.ErrNotFound, http.StatusNotFound},
 	{client.ErrUnknownItem, http.StatusNotFound},
+	{client.ErrUnknownIssue, http.StatusNotFound},
 	{client.ErrExpired, http.StatusGone},
 	{client.ErrBadRequest, http.StatusUnprocessableEntity},
 	{client.ErrUnknownWindow, http.StatusUnprocessableEntity},

@@ -435,3 +435,42 @@ func TestStoreCapacityAcrossSKUs(t *testing.T) {
 		t.Fatalf("no window: %d %+v", st, eb)
 	}
 }
+
+// TestCoupon: a shopper gets a serial of a coupon issue (a repeated POST
+// with its Idempotency-Key gives the same one), reads it back as issued,
+// a counter redeems it, the shopper then sees it redeemed and where, and
+// an empty pool or an unknown issue are 409 and 404.
+func TestCoupon(t *testing.T) {
+	hs, c := newShopT(t)
+	ctx := context.Background()
+	sku := uniq("CPN")
+	if _, err := c.PutCouponIssue(ctx, client.CouponIssue{SKU: sku, Store: "WEB", Serials: 1, ChainWide: true}); err != nil {
+		t.Fatal(err)
+	}
+	var cp, again couponJSON
+	req := couponRequest{SKU: sku, Store: "WEB", Customer: uniq("M")}
+	if st := call(t, hs, "POST", "/coupons", "coupon-1", req, &cp); st != 201 || len(cp.Serial) != engine.CouponSerialDigits ||
+		cp.State != "issued" || !cp.ChainWide {
+		t.Fatalf("take: %d %+v", st, cp)
+	}
+	if st := call(t, hs, "POST", "/coupons", "coupon-1", req, &again); st != 201 || again.Serial != cp.Serial {
+		t.Fatalf("repeated POST: %d %+v (first %s)", st, again, cp.Serial)
+	}
+	var e errorBody
+	if st := call(t, hs, "POST", "/coupons", "", couponRequest{SKU: sku, Store: "WEB", Customer: uniq("M")}, &e); st != 409 || e.Error != "sold_out" {
+		t.Fatalf("an empty pool: %d %+v", st, e)
+	}
+	if st := call(t, hs, "POST", "/coupons", "", couponRequest{SKU: uniq("none"), Store: "WEB", Customer: "M1"}, &e); st != 404 || e.Error != "unknown_issue" {
+		t.Fatalf("no issue: %d %+v", st, e)
+	}
+	if _, err := c.RedeemCoupon(ctx, client.RedeemCouponRequest{Serial: cp.Serial, Store: "TPE0427"}); err != nil {
+		t.Fatal(err)
+	}
+	var shown couponJSON
+	if st := call(t, hs, "GET", "/coupons/"+cp.Serial, "", nil, &shown); st != 200 || shown.State != "redeemed" || shown.RedeemedBy != "TPE0427" {
+		t.Fatalf("after the counter: %d %+v", st, shown)
+	}
+	if st := call(t, hs, "GET", "/coupons/12345", "", nil, &e); st != 422 {
+		t.Fatalf("not a serial: %d %+v", st, e)
+	}
+}
