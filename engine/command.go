@@ -102,7 +102,10 @@ const (
 	OpSetMarkRule Op = 54 // SKU, Store, Marks: the marks that refuse a reserve of the item (0 = none)
 	OpListByMark  Op = 55 // Marks (0 = any mark): held and confirmed reservations with any of them
 	OpGetMarkRule Op = 56 // SKU, Store: the item's rule
-	OpLast        Op = 56
+	// A reservation a hold-back rule held back (review.go, docs/adr/0107):
+	// release_review changes state although numbered among the reads.
+	OpReleaseReview Op = 57 // ID, Key?: an operator lets a held-back reservation be confirmed
+	OpLast          Op = 57
 )
 
 var opNames = map[Op]string{
@@ -122,6 +125,7 @@ var opNames = map[Op]string{
 	OpSetMarkRule: "set_mark_rule", OpListByMark: "list_by_mark", OpGetMarkRule: "get_mark_rule",
 	OpUpdateItem: "update_item", OpStoreItems: "store_items",
 	OpJoinWaitlist: "join_waitlist", OpLeaveWaitlist: "leave_waitlist", OpGetWaitlist: "get_waitlist",
+	OpReleaseReview: "release_review",
 }
 
 func (o Op) String() string {
@@ -138,7 +142,7 @@ func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
 // through Apply (so that they are linearizable when sent through the log) but
 // may also be served by Read on a replica that knows it is up to date.
 func (o Op) ReadOnly() bool {
-	return o >= OpGetItem && o != OpRegisterKey && o != OpSetMarkRule && o != OpUpdateItem && !o.Message() && !o.WaitlistChange()
+	return o >= OpGetItem && o != OpRegisterKey && o != OpSetMarkRule && o != OpUpdateItem && o != OpReleaseReview && !o.Message() && !o.WaitlistChange()
 }
 
 // WaitlistChange reports whether the op changes a waitlist (join, leave):
@@ -226,7 +230,8 @@ type Command struct {
 
 	// Screening marks (marks.go). Prints are the storefront's opaque
 	// hashes of the reserve's payment, device and address (0 = not sent);
-	// Marks is set_mark_rule's rule and list_by_mark's filter.
+	// Marks is set_mark_rule's rule (with RuleHoldBack: hold back rather
+	// than refuse) and list_by_mark's filter.
 	Prints [NumPrints]uint64
 	Marks  Marks
 
@@ -288,8 +293,11 @@ type Result struct {
 	ExpiresAt  int64  // hold expiry (HELD) or pickup deadline (CONFIRMED)
 	PickupCode uint64 // set once confirmed
 	// Marks: a reserve's marks (also on its marked refusal), or an
-	// item's rule (set_mark_rule, get_mark_rule).
+	// item's rule (set_mark_rule, get_mark_rule; RuleHoldBack its action).
 	Marks Marks
+	// UnderReview: the reserve's hold was held back by its item's rule: it
+	// cannot be confirmed until an operator releases it (review.go).
+	UnderReview bool
 
 	Item         *ItemInfo
 	WindowInfo   *WindowInfo
@@ -371,6 +379,7 @@ type ReservationInfo struct {
 	// Engine reads only: the wire does not carry it.
 	Provisional bool
 	Marks       Marks // computed when the reservation was made (marks.go)
+	UnderReview bool  // held back by its item's mark rule and not released yet (review.go)
 }
 
 // CustomerInfo is a read of one customer.
@@ -435,7 +444,12 @@ const (
 	EvWaitExpired  EventKind = 32 // an entry's TTL passed
 	EvWaitPromoted EventKind = 33 // the head took freed units: ID is its new hold (an EvReserved of it comes just before)
 	EvWaitDropped  EventKind = 34 // the head could not take freed units for a reason waiting cannot mend (blocked, closed, limit): it left the line
-	EvMarkRule     EventKind = 35 // an item's mark rule was set (SKU, Store, Qty = the rule's marks)
+	EvMarkRule     EventKind = 35 // an item's mark rule was set (SKU, Store, Qty = the rule's marks, RuleHoldBack its action)
+
+	// Review of held-back reservations (review.go): ID, SKU, Store,
+	// Customer, Qty (the hold's units), State.
+	EvHeldBack       EventKind = 36 // a reserve's hold was held back by its item's rule (an EvReserved of it comes just before)
+	EvReviewReleased EventKind = 37 // an operator released a held-back hold: it may be confirmed
 )
 
 var eventNames = [...]string{0: "", "reserved", "confirmed", "extended", "cancelled", "expired",
@@ -444,7 +458,7 @@ var eventNames = [...]string{0: "", "reserved", "confirmed", "extended", "cancel
 	"claim_moved", "limit_set", "store_put", "store_window_put", "claim_anchored", "hold_refused",
 	"", "", "", "", // 26..29: not kinds of this version
 	"waitlist_joined", "waitlist_left", "waitlist_expired", "waitlist_promoted", "waitlist_dropped",
-	EvMarkRule: "mark_rule"}
+	EvMarkRule: "mark_rule", EvHeldBack: "held_back", EvReviewReleased: "review_released"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && eventNames[k] != "" {

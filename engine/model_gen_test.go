@@ -661,8 +661,10 @@ func (g *refGen) lineItem() (sku, store []byte) {
 func (g *refGen) command() Command {
 	var c Command
 	switch p := g.r.IntN(1000); {
-	case p < 520:
+	case p < 505:
 		c = g.storefront()
+	case p < 520:
+		c = g.review()
 	case p < 560:
 		c = g.waitlist()
 	case p < 680:

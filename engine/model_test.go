@@ -174,12 +174,13 @@ func TestModelRandom(t *testing.T) {
 		h := newRefRun(t, *refSeedFlag)
 		h.runCommands(per)
 		t.Logf("seed %d: %d batches, %d commands, %d accepted reserves checked against limits, %d refused by a store window, "+
-			"%d waitlist joins, %d promotions", *refSeedFlag, h.batches, h.cmds, h.m.limitChecks, h.m.storeFull, h.m.joined, h.m.promoted)
+			"%d waitlist joins, %d promotions, %d held back, %d released", *refSeedFlag, h.batches, h.cmds, h.m.limitChecks, h.m.storeFull,
+			h.m.joined, h.m.promoted, h.m.heldBack, h.m.released)
 		return
 	}
 	base := time.Now().UnixNano()
 	t.Logf("master seed %d: %d runs of %d commands (replay one run with -seed=<its seed>)", base, runs, per)
-	var total, batches, storeFull, joined, promoted atomic.Int64
+	var total, batches, storeFull, joined, promoted, heldBack, released atomic.Int64
 	start := time.Now()
 	t.Run("runs", func(t *testing.T) {
 		for i := 0; i < runs; i++ {
@@ -193,13 +194,18 @@ func TestModelRandom(t *testing.T) {
 				storeFull.Add(int64(h.m.storeFull))
 				joined.Add(int64(h.m.joined))
 				promoted.Add(int64(h.m.promoted))
+				heldBack.Add(int64(h.m.heldBack))
+				released.Add(int64(h.m.released))
 			})
 		}
 	})
-	t.Logf("%d commands in %d batches, %v; %d reserves refused by a store window's capacity; %d waitlist joins, %d promotions",
-		total.Load(), batches.Load(), time.Since(start).Round(time.Millisecond), storeFull.Load(), joined.Load(), promoted.Load())
+	t.Logf("%d commands in %d batches, %v; %d reserves refused by a store window's capacity; %d waitlist joins, %d promotions; %d held back, %d released",
+		total.Load(), batches.Load(), time.Since(start).Round(time.Millisecond), storeFull.Load(), joined.Load(), promoted.Load(), heldBack.Load(), released.Load())
 	if !t.Failed() && (joined.Load() == 0 || promoted.Load() == 0) {
 		t.Errorf("no run joined a waitlist (%d) or promoted a head (%d): the generator no longer reaches them", joined.Load(), promoted.Load())
+	}
+	if !t.Failed() && (heldBack.Load() == 0 || released.Load() == 0) {
+		t.Errorf("no run held back a reserve (%d) or released one (%d): the generator no longer reaches review", heldBack.Load(), released.Load())
 	}
 	if storeFull.Load() == 0 {
 		t.Errorf("no reserve met a full store window: the runs do not exercise store capacity")

@@ -61,7 +61,8 @@ func (s *state) reserveFrom(c *Command, fromLine bool) Result {
 		return s.refuse(CodeWindowFull)
 	}
 	marks := s.marksFor(cu, custSlot, c)
-	if refused, ok := s.markRefusal(itemSlot, marks); ok {
+	refused, ok, holdBack := s.markRefusal(itemSlot, marks)
+	if ok {
 		return refused
 	}
 	switch {
@@ -85,7 +86,7 @@ func (s *state) reserveFrom(c *Command, fromLine bool) Result {
 	}
 	r := s.newReservation()
 	r.item, r.cust, r.qty, r.fromShare = itemSlot, custSlot, qty, share
-	r.state, r.window, r.marks = StateHeld, c.Window, marks
+	r.state, r.window, r.marks, r.review = StateHeld, c.Window, marks, holdBack
 	r.createdAt, r.updatedAt = s.now, s.now
 	r.expiresAt = s.now + int64(ttl)
 	if len(c.Claim) > 0 {
@@ -118,11 +119,14 @@ func (s *state) reserveFrom(c *Command, fromLine bool) Result {
 	s.stats.Outcomes[StateHeld]++
 	s.recordReserve(custSlot, c)
 	s.resEvent(EvReserved, r, int64(qty))
+	if holdBack {
+		s.resEvent(EvHeldBack, r, int64(qty))
+	}
 	if r.claimSt == claimProvisional {
 		return s.namingClaim(r) // the coordinator learns that the claim's answer decides the hold
 	}
 	res := resResult(r)
-	res.Marks = marks
+	res.Marks, res.UnderReview = marks, holdBack
 	return res
 }
 
@@ -249,6 +253,7 @@ func (s *state) finish(r *reservation, to State) {
 	s.j.res(r)
 	r.state = to
 	r.updatedAt = s.now
+	r.review = false // an ended hold is under no review: nothing is left to release
 	if open {
 		cu := s.customers.at(r.cust)
 		s.j.customer(cu)
@@ -287,6 +292,9 @@ func (s *state) confirm(c *Command) Result {
 	}
 	if c.Qty > int64(r.qty) {
 		return s.refuse(CodeBadRequest)
+	}
+	if r.review {
+		return s.refuse(CodeUnderReview)
 	}
 	if r.claimSt == claimProvisional {
 		return s.claimRequired(r)
@@ -336,6 +344,9 @@ func (s *state) extend(c *Command) Result {
 	r, code := s.target(c, StateHeld)
 	if code != OK {
 		return s.refuse(code)
+	}
+	if r.review {
+		return s.refuse(CodeUnderReview) // the hold's TTL bounds how long a review keeps units (docs/adr/0107)
 	}
 	if r.claimSt == claimProvisional {
 		return s.claimRequired(r)

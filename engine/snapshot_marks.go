@@ -16,10 +16,20 @@ import (
 //	print due heap: count, (at, key) in array order
 //	reservation marks: count, (id, marks) by id, for marked reservations
 //
+// Review (docs/adr/0107) takes no format of its own: a rule that holds back
+// carries RuleHoldBack in its word, and a reservation under review carries
+// resUnderReview in its marks' word (one held back always has marks). A
+// node that predates review refuses such a snapshot rather than restore it
+// without the review.
+//
 // Formats 4 and 5 have no such section: a restored shard has no rules, no
 // history and no marks, as if marks began at the restore.
 
 const snapVersionMarks = 6
+
+// resUnderReview flags a reservation under review in the snapshot's word of
+// its marks: the top bit, as RuleHoldBack in a rule's word.
+const resUnderReview = uint64(RuleHoldBack)
 
 func (s *state) snapMarks(e *enc) {
 	for _, v := range s.stats.Refusals[snapCoreRefusals:] {
@@ -79,8 +89,12 @@ func (s *state) snapResMarks(e *enc) {
 	e.u(uint64(n))
 	s.res.each(func(r *reservation) { // slot order is id order
 		if r.marks != 0 {
+			w := uint64(r.marks)
+			if r.review {
+				w |= resUnderReview
+			}
 			e.u(r.id)
-			e.u(uint64(r.marks))
+			e.u(w)
 		}
 	})
 }
@@ -107,7 +121,7 @@ func (s *state) restoreMarks(d *dec, version byte) {
 	m := &s.marks
 	for n := d.count(2); n > 0 && d.err == nil; n-- {
 		slot, rule := d.slot(s.items.len()), Marks(d.u())
-		if _, dup := m.rules[slot]; dup || rule == 0 || rule&^MarksAll != 0 {
+		if _, dup := m.rules[slot]; dup || rule == 0 || !validRule(rule) {
 			d.fail()
 			return
 		}
@@ -155,11 +169,12 @@ func (s *state) restorePrint(d *dec) {
 
 func (s *state) restoreResMarks(d *dec) {
 	for n := d.count(2); n > 0 && d.err == nil; n-- {
-		r, mk := s.findRes(d.u()), Marks(d.u())
-		if r == nil || r.marks != 0 || mk == 0 || mk&^MarksAll != 0 {
+		r, w := s.findRes(d.u()), d.u()
+		mk := Marks(w &^ resUnderReview)
+		if r == nil || r.marks != 0 || mk == 0 || mk&^MarksAll != 0 || w>>16 != 0 {
 			d.fail()
 			return
 		}
-		r.marks = mk
+		r.marks, r.review = mk, w&resUnderReview != 0
 	}
 }

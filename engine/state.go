@@ -144,6 +144,7 @@ type reservation struct {
 	state     State
 	attempts  uint8
 	locked    bool
+	review    bool       // held back by its item's mark rule until an operator releases it (review.go)
 	claimSt   claimState // a claimed hold: provisional, firm, or ended by a refused claim (claimhold.go)
 	claimCode Code       // claimEnded: the refusal that ended it
 	marks     Marks      // screening marks computed by its reserve (marks.go)

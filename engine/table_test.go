@@ -797,8 +797,8 @@ func tbConfirmed(cust string, n int, first uint64) []tbStep {
 }
 
 func tbTable() []tbCase {
-	return append(append(append(append(append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...), tbRegKeyTable()...),
-		tbCustomerTable()...), tbMarksTable()...), tbWaitlistTable()...)
+	return append(append(append(append(append(append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...), tbRegKeyTable()...),
+		tbCustomerTable()...), tbMarksTable()...), tbWaitlistTable()...), tbReviewTable()...)
 }
 
 func tbMainTable() []tbCase {
