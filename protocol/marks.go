@@ -20,6 +20,14 @@ import "github.com/invsys/inv/engine"
 //	xWaitlist   i64 length, i64 position: a waitlist's line and the
 //	            customer's place in it (join_waitlist, leave_waitlist,
 //	            get_waitlist; docs/adr/0105)
+//	(bits 4 and 5 are kept for the coupons' fields)
+//	xReview     u8: bit 0 the reply's own hold is under review (a reserve
+//	            a hold-back rule held back, its replay), bit 1 the reply's
+//	            reservation (rReservation) is (docs/adr/0107)
+//	xListReview u8 × the reply's reservation count: 1 under review, else 0
+//
+// A mark rule's action travels in its word (xMarks, request field marks):
+// engine.RuleHoldBack, the top bit.
 
 // Result extension bits, in encoding order.
 const (
@@ -27,10 +35,32 @@ const (
 	xResMarks
 	xListMarks
 	xWaitlist
-	extFieldCount
+	_ // 4, 5: the coupons'
+	_
+	xReview
+	xListReview
 )
 
-const extMaskValid = 1<<extFieldCount - 1
+// extMaskValid: the bits this version knows.
+const extMaskValid = 1<<xMarks | 1<<xResMarks | 1<<xListMarks | 1<<xWaitlist | 1<<xReview | 1<<xListReview
+
+// Bits of xReview's byte.
+const (
+	reviewOwn   = 1 << iota // Result.UnderReview
+	reviewRes               // Result.Reservation.UnderReview
+	reviewValid = reviewOwn | reviewRes
+)
+
+func reviewByte(r *engine.Result) uint8 {
+	var b uint8
+	if r.UnderReview {
+		b |= reviewOwn
+	}
+	if r.Reservation != nil && r.Reservation.UnderReview {
+		b |= reviewRes
+	}
+	return b
+}
 
 func appendPrints(dst []byte, p *[engine.NumPrints]uint64) []byte {
 	var m uint8
@@ -80,6 +110,15 @@ func extMask(r *engine.Result) uint16 {
 	if r.Waitlist != nil {
 		m |= 1 << xWaitlist
 	}
+	if reviewByte(r) != 0 {
+		m |= 1 << xReview
+	}
+	for i := range r.Reservations {
+		if r.Reservations[i].UnderReview {
+			m |= 1 << xListReview
+			break
+		}
+	}
 	return m
 }
 
@@ -100,6 +139,18 @@ func appendExt(dst []byte, r *engine.Result) []byte {
 	if m&(1<<xWaitlist) != 0 {
 		dst = appendI64(dst, r.Waitlist.Length)
 		dst = appendI64(dst, r.Waitlist.Position)
+	}
+	if m&(1<<xReview) != 0 {
+		dst = appendU8(dst, reviewByte(r))
+	}
+	if m&(1<<xListReview) != 0 {
+		for i := range r.Reservations {
+			var b uint8
+			if r.Reservations[i].UnderReview {
+				b = 1
+			}
+			dst = appendU8(dst, b)
+		}
 	}
 	return dst
 }
@@ -138,6 +189,48 @@ func decodeExt(c *cursor, r *engine.Result) {
 		r.Waitlist = &engine.WaitlistInfo{Length: c.i64(), Position: c.i64()}
 		if r.Waitlist.Length < 0 || r.Waitlist.Position < 0 || r.Waitlist.Position > r.Waitlist.Length {
 			c.fail(malformed("a waitlist place outside its line"))
+		}
+	}
+	if m&(1<<xReview) != 0 {
+		decodeReview(c, r)
+	}
+	if m&(1<<xListReview) != 0 {
+		decodeListReview(c, r)
+	}
+}
+
+func decodeReview(c *cursor, r *engine.Result) {
+	b := c.u8()
+	switch {
+	case c.err != nil:
+		return
+	case b == 0 || b&^reviewValid != 0:
+		c.fail(malformed("a review byte of 0 or of unknown bits"))
+		return
+	case b&reviewRes != 0 && r.Reservation == nil:
+		c.fail(malformed("a reservation's review without a reservation"))
+		return
+	}
+	r.UnderReview = b&reviewOwn != 0
+	if b&reviewRes != 0 {
+		r.Reservation.UnderReview = true
+	}
+}
+
+func decodeListReview(c *cursor, r *engine.Result) {
+	if len(r.Reservations) == 0 {
+		c.fail(malformed("list review without a list"))
+		return
+	}
+	for i := range r.Reservations {
+		switch b := c.u8(); {
+		case c.err != nil:
+			return
+		case b > 1:
+			c.fail(malformed("a list review other than 0 or 1"))
+			return
+		default:
+			r.Reservations[i].UnderReview = b == 1
 		}
 	}
 }
