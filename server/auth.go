@@ -229,7 +229,9 @@ func (g *Grant) allows(cmd *engine.Command, shardRead func(*engine.Command) (eng
 		switch cmd.Op {
 		case engine.OpPickup, engine.OpGetItem, engine.OpGetWindow, engine.OpGetStore, engine.OpStoreItems:
 			return g.atStore(string(cmd.Store))
-		case engine.OpReturn:
+		case engine.OpReturn, engine.OpReleaseReview:
+			// A return, or the release of a hold held back for review
+			// (docs/adr/0107): staff at the reservation's store decide it.
 			// The command names only the reservation; its store never
 			// changes, so the record this node holds answers for it.
 			r, ok := shardRead(&engine.Command{Op: engine.OpGetReservation, ID: cmd.ID})
