@@ -106,6 +106,11 @@ type Result struct {
 	// the same key gets it again); in the results of other calls only on
 	// an operator token (docs/SECURITY.md, "Who sees pickup codes").
 	PickupCode uint64
+	// UnderReview: the reserve's hold was held back by the item's mark rule
+	// (docs/adr/0107): Confirm answers ErrUnderReview until a store or an
+	// operator calls ReleaseReview. A replay answers the review as it
+	// stands now.
+	UnderReview bool
 }
 
 // PickupCodeString renders the pickup code as its 12 digits.
@@ -323,7 +328,7 @@ func fromNanos(ns int64) time.Time {
 
 func resultOf(r *engine.Result) Result {
 	return Result{ID: r.ID, State: r.State, Qty: r.Qty, Window: fromNanos(r.Window),
-		ExpiresAt: fromNanos(r.ExpiresAt), PickupCode: r.PickupCode}
+		ExpiresAt: fromNanos(r.ExpiresAt), PickupCode: r.PickupCode, UnderReview: r.UnderReview}
 }
 
 func itemOf(it *engine.ItemInfo) Item {
