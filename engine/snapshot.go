@@ -54,9 +54,9 @@ const snapVersionIdemFlags = 5
 
 // Flags of an idempotency entry in a snapshot.
 const (
-	snapIdemOver = 1 << iota // the key lives in the overflow map
-	snapIdemReg              // a key registered by a request of another shard; its shard follows
-	snapIdemMarks            // a marked refusal: its marks follow (after the shard, if any)
+	snapIdemOver  = 1 << iota // the key lives in the overflow map
+	snapIdemReg               // a key registered by a request of another shard; its shard follows
+	snapIdemMarks             // a marked refusal: its marks follow (after the shard, if any)
 )
 
 // snapMagicOld is the part of the magic before the version byte.
