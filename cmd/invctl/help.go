@@ -78,6 +78,7 @@ func init() { // in init: the commands' help refers back to the table
 		{"import", "FILE.csv", "load a catalog CSV: items, stock, windows, limits (docs/CATALOG.md)", importCatalog},
 		{"export", "", "write the catalog as CSV", exportCatalog},
 		{"tail", "", "follow the change feed of one shard or all", tail},
+		{"watch", "", "follow a SKU's available count at stores as it changes (docs/adr/0108)", watch},
 		{"report pickups", "", "on-time pickup and no-show rates per store and per SKU since --since, from the change feed", reportPickups},
 		{"snapshot", "", "snapshot every shard of the --addr node now (operator)", snapshot},
 		{"cluster status", "", "nodes, shards, leaders, replicas and raft indexes (operator)", clusterStatus},
