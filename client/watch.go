@@ -15,9 +15,8 @@ import (
 // change feeds of the shards that hold the watched items and, whenever an
 // event names one of them, reads the item again and sends its available
 // count if it changed. The events only say which item changed: the count is
-// always a read, so it is exactly what GetItem answers (member shares, units
-// a waitlist keeps, everything the engine weighs), never a sum a client
-// could get wrong. On start, and whenever a shard's feed must be joined
+// always a read, so it is exactly what GetItem answers, never a sum of
+// events a client could get wrong. On start, and whenever a shard's feed must be joined
 // again (a gap), every item of that shard is read afresh before any event:
 // an update is never missed, only coalesced.
 

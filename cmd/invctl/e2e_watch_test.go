@@ -1,7 +1,9 @@
 // invctl watch against a real invd (docs/adr/0108): started on a SKU at
 // two stores, it prints each store's count first; a reserve made while it
 // runs prints the new count of its store, and it stops after --count
-// lines. A missing --store is a usage error.
+// lines. A missing --store is a usage error. stores --sku S --store
+// T1,T2,T3 then gives each store's count in one call, in that order, with
+// a store that does not carry the SKU marked so.
 package main_test
 
 import (
@@ -72,5 +74,15 @@ func TestInvctlWatch(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("watch --count 3: %v", err)
+	}
+
+	var at []struct {
+		Store     string
+		Carried   bool
+		Available int64
+	}
+	okJSON(t, a, &at, "stores", "--sku", sku, "--store", "TPE0202,NOPE01,TPE0201")
+	if len(at) != 3 || at[0].Available != 1 || !at[0].Carried || at[1].Store != "NOPE01" || at[1].Carried || at[2].Available != 5 {
+		t.Fatalf("stores --store: %+v", at)
 	}
 }
