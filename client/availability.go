@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -103,4 +104,22 @@ func (c *Client) SKUAvailability(ctx context.Context, sku string, stores []strin
 		}
 	}
 	return out, nil
+}
+
+// GetItemLocal reads an item with its times in its store's zone (Item.In):
+// GetItem and GetStore, two reads of the store's shard. A store given no
+// zone (or none put at all) is UTC.
+func (c *Client) GetItemLocal(ctx context.Context, sku, store string, opts ...ReadOption) (Item, error) {
+	it, err := c.GetItem(ctx, sku, store, opts...)
+	if err != nil {
+		return Item{}, err
+	}
+	loc := time.UTC
+	switch st, err := c.GetStore(ctx, store, opts...); {
+	case err == nil:
+		loc = st.Location
+	case !errors.Is(err, ErrNotFound):
+		return Item{}, err
+	}
+	return it.In(loc), nil
 }

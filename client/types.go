@@ -232,6 +232,34 @@ type Item struct {
 	MemberUsed   int64
 	MemberCutoff time.Time
 	Windows      []Window
+	// Location is the zone the times are in: nil for GetItem's (UTC, as the
+	// wire gives them); the store's for GetItemLocal and In.
+	Location *time.Location
+}
+
+// In returns the item with every time (sale window, member cutoff, pickup
+// windows) in loc, and Location set: a storefront prints a store's times in
+// the store's zone, as StoreDay does. The windows are copied.
+func (it Item) In(loc *time.Location) Item {
+	if loc == nil {
+		loc = time.UTC
+	}
+	in := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		return t.In(loc)
+	}
+	it.OpensAt, it.ClosesAt, it.MemberCutoff = in(it.OpensAt), in(it.ClosesAt), in(it.MemberCutoff)
+	ws := make([]Window, len(it.Windows))
+	for i, w := range it.Windows {
+		ws[i] = Window{Start: in(w.Start), End: in(w.End), Quota: w.Quota, Used: w.Used}
+	}
+	if it.Windows == nil {
+		ws = nil
+	}
+	it.Windows, it.Location = ws, loc
+	return it
 }
 
 // Window is a read of one pickup window.
