@@ -88,7 +88,7 @@ func (c *Client) WatchAvailability(ctx context.Context, items []ItemRef) (*Avail
 	watchers := make([]*shardWatch, 0, len(byShard))
 	for shard, refs := range byShard {
 		sw := &shardWatch{cl: c, w: w, shard: shard, items: refs, last: map[ItemRef]int64{}}
-		if sw.sub, err = c.subscribeNow(ctx, shard); err != nil {
+		if sw.sub, err = c.SubscribeNow(ctx, shard); err != nil {
 			cancel()
 			for _, o := range watchers {
 				o.sub.Close()
@@ -148,11 +148,12 @@ func (c *Client) watchPlan(items []ItemRef) (map[int][]ItemRef, error) {
 	return out, nil
 }
 
-// subscribeNow follows shard's feed from its present: a first SUBSCRIBE far
-// past the feed's end learns the shard's applied index (the server's
-// answer) and delivers nothing; the subscription proper starts after that
-// index's entry, whose changes a read made from now on already shows.
-func (c *Client) subscribeNow(ctx context.Context, shard int) (*Subscription, error) {
+// SubscribeNow follows shard's feed from its present: the changes made
+// after it returns, none of the past. A first SUBSCRIBE far past the feed's
+// end learns the shard's applied index (the server's answer) and delivers
+// nothing; the subscription proper starts after that index's entry, whose
+// changes a read made from now on already shows (docs/adr/0108).
+func (c *Client) SubscribeNow(ctx context.Context, shard int) (*Subscription, error) {
 	probe, err := c.Subscribe(ctx, shard, Position{Index: probeIndex})
 	if err != nil {
 		return nil, err
@@ -275,7 +276,7 @@ func (sw *shardWatch) rejoin(ctx context.Context) bool {
 		return false
 	}
 	for attempt := 1; ctx.Err() == nil; attempt++ {
-		sub, err := sw.cl.subscribeNow(ctx, sw.shard)
+		sub, err := sw.cl.SubscribeNow(ctx, sw.shard)
 		if err == nil {
 			sw.sub.Close()
 			sw.sub = sub
