@@ -36,7 +36,7 @@ func (s *state) check() error {
 			err = fmt.Errorf("reservation %x: bad item, customer or qty", r.id)
 			return
 		}
-		if r.review && (r.state != StateHeld || r.marks == 0) {
+		if r.underReview() && (r.state != StateHeld || r.markSet() == 0) {
 			err = fmt.Errorf("reservation %x: under review but %v with marks %v", r.id, r.state, r.marks)
 			return
 		}

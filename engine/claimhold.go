@@ -110,7 +110,7 @@ func (s *state) namingClaim(r *reservation) Result {
 	res := resResult(r)
 	info := s.resInfo(r)
 	res.Reservation = &info
-	res.Marks, res.UnderReview = r.marks, r.review
+	res.Marks, res.UnderReview = r.markSet(), r.underReview()
 	return res
 }
 
@@ -128,7 +128,7 @@ func (s *state) replayed(c *Command, res Result) Result {
 		if r := s.findRes(res.ID); r != nil && r.claimSt == claimProvisional {
 			return s.namingClaim(r)
 		} else if r != nil {
-			res.Marks, res.UnderReview = r.marks, r.review // the idempotency entry keeps neither; the reservation does, as it stands now
+			res.Marks, res.UnderReview = r.markSet(), r.underReview() // the idempotency entry keeps neither; the reservation does, as it stands now
 		}
 	}
 	return res

@@ -86,7 +86,10 @@ func (s *state) reserveFrom(c *Command, fromLine bool) Result {
 	}
 	r := s.newReservation()
 	r.item, r.cust, r.qty, r.fromShare = itemSlot, custSlot, qty, share
-	r.state, r.window, r.marks, r.review = StateHeld, c.Window, marks, holdBack
+	r.state, r.window, r.marks = StateHeld, c.Window, marks
+	if holdBack {
+		r.marks |= resReview
+	}
 	r.createdAt, r.updatedAt = s.now, s.now
 	r.expiresAt = s.now + int64(ttl)
 	if len(c.Claim) > 0 {
@@ -253,7 +256,7 @@ func (s *state) finish(r *reservation, to State) {
 	s.j.res(r)
 	r.state = to
 	r.updatedAt = s.now
-	r.review = false // an ended hold is under no review: nothing is left to release
+	r.marks &^= resReview // an ended hold is under no review: nothing is left to release
 	if open {
 		cu := s.customers.at(r.cust)
 		s.j.customer(cu)
@@ -293,7 +296,7 @@ func (s *state) confirm(c *Command) Result {
 	if c.Qty > int64(r.qty) {
 		return s.refuse(CodeBadRequest)
 	}
-	if r.review {
+	if r.underReview() {
 		return s.refuse(CodeUnderReview)
 	}
 	if r.claimSt == claimProvisional {
@@ -345,7 +348,7 @@ func (s *state) extend(c *Command) Result {
 	if code != OK {
 		return s.refuse(code)
 	}
-	if r.review {
+	if r.underReview() {
 		return s.refuse(CodeUnderReview) // the hold's TTL bounds how long a review keeps units (docs/adr/0107)
 	}
 	if r.claimSt == claimProvisional {

@@ -18,7 +18,7 @@ import (
 //
 // Review (docs/adr/0107) takes no format of its own: a rule that holds back
 // carries RuleHoldBack in its word, and a reservation under review carries
-// resUnderReview in its marks' word (one held back always has marks). A
+// resReview (review.go) in its marks' word (one held back always has marks). A
 // node that predates review refuses such a snapshot rather than restore it
 // without the review.
 //
@@ -26,10 +26,6 @@ import (
 // history and no marks, as if marks began at the restore.
 
 const snapVersionMarks = 6
-
-// resUnderReview flags a reservation under review in the snapshot's word of
-// its marks: the top bit, as RuleHoldBack in a rule's word.
-const resUnderReview = uint64(RuleHoldBack)
 
 func (s *state) snapMarks(e *enc) {
 	for _, v := range s.stats.Refusals[snapCoreRefusals:] {
@@ -88,13 +84,9 @@ func (s *state) snapResMarks(e *enc) {
 	})
 	e.u(uint64(n))
 	s.res.each(func(r *reservation) { // slot order is id order
-		if r.marks != 0 {
-			w := uint64(r.marks)
-			if r.review {
-				w |= resUnderReview
-			}
+		if r.marks != 0 { // with resReview while under review (review.go)
 			e.u(r.id)
-			e.u(w)
+			e.u(uint64(r.marks))
 		}
 	})
 }
@@ -170,11 +162,13 @@ func (s *state) restorePrint(d *dec) {
 func (s *state) restoreResMarks(d *dec) {
 	for n := d.count(2); n > 0 && d.err == nil; n-- {
 		r, w := s.findRes(d.u()), d.u()
-		mk := Marks(w &^ resUnderReview)
-		if r == nil || r.marks != 0 || mk == 0 || mk&^MarksAll != 0 || w>>16 != 0 {
+		mk := Marks(w) &^ resReview
+		if r == nil || r.marks != 0 || mk == 0 || mk&^MarksAll != 0 || w>>16 != 0 ||
+			Marks(w)&resReview != 0 && r.state != StateHeld { // only a held hold is under review
+
 			d.fail()
 			return
 		}
-		r.marks, r.review = mk, w&resUnderReview != 0
+		r.marks = Marks(w)
 	}
 }
