@@ -2,9 +2,13 @@ package client
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/protocol"
 )
 
 // StoreItems reads every item of a store, sorted by SKU, in one request:
@@ -41,4 +45,81 @@ func (c *Client) StoreDay(ctx context.Context, store string, day time.Time, opts
 		}
 	}
 	return out, nil
+}
+
+// MaxSKUStores bounds the stores SKUAvailability names: a list_items reply
+// holds at most protocol.MaxListItems items, so more stores than that
+// could not all be answered.
+const MaxSKUStores = protocol.MaxListItems
+
+// StoreAvailability is a SKU's availability at one store.
+type StoreAvailability struct {
+	Store     string
+	Carried   bool  // the store has the item; false: the SKU is not sold there
+	Available int64 // the item's available units, as GetItem (0 when not carried); members-only units kept until the cutoff are in it: Item's member fields say how many
+	Item      Item  // the whole read (zero when not carried)
+}
+
+// SKUAvailability reads one SKU at many stores in one call: a single
+// list_items request, which the node answers by reading each shard once
+// (docs/adr/0102). With stores, the answer has one entry per store, in the
+// order given, Carried false where the SKU is not sold; without, every
+// store that carries the SKU, sorted by store. Stores must be named once
+// each, at most MaxSKUStores.
+func (c *Client) SKUAvailability(ctx context.Context, sku string, stores []string, opts ...ReadOption) ([]StoreAvailability, error) {
+	if sku == "" || len(stores) > MaxSKUStores {
+		return nil, &ServerError{Code: engine.CodeBadRequest,
+			Message: fmt.Sprintf("a SKU (got %q) at up to %d stores (got %d)", sku, MaxSKUStores, len(stores))}
+	}
+	want := make(map[string]bool, len(stores))
+	for _, st := range stores {
+		if err := checkIDs(st); err != nil {
+			return nil, err
+		}
+		if st == "" || want[st] {
+			return nil, &ServerError{Code: engine.CodeBadRequest, Message: fmt.Sprintf("store %q: empty or named twice", st)}
+		}
+		want[st] = true
+	}
+	items, err := c.ListItems(ctx, sku, opts...)
+	if err != nil {
+		return nil, err
+	}
+	byStore := make(map[string]Item, len(items))
+	for _, it := range items {
+		byStore[it.Store] = it
+	}
+	if len(stores) == 0 {
+		for st := range byStore {
+			stores = append(stores, st)
+		}
+		slices.Sort(stores)
+	}
+	out := make([]StoreAvailability, len(stores))
+	for i, st := range stores {
+		it, ok := byStore[st]
+		out[i] = StoreAvailability{Store: st, Carried: ok, Item: it}
+		if ok {
+			out[i].Available = it.Available
+		}
+	}
+	return out, nil
+}
+
+// GetItemLocal reads an item with its times in its store's zone (Item.In):
+// GetItem and GetStore, two reads of the store's shard. A store given no
+// zone (or none put at all) is UTC.
+func (c *Client) GetItemLocal(ctx context.Context, sku, store string, opts ...ReadOption) (Item, error) {
+	it, err := c.GetItem(ctx, sku, store, opts...)
+	if err != nil {
+		return Item{}, err
+	}
+	loc := time.UTC
+	switch st, err := c.GetStore(ctx, store, opts...); {
+	case err == nil:
+		loc = st.Location
+	case !errors.Is(err, ErrNotFound):
+		return Item{}, err
+	}
+	return it.In(loc), nil
 }

@@ -73,7 +73,9 @@
 // # Change feed
 //
 // Subscribe follows one shard's events in order and resumes after the last
-// event it delivered, across reconnections.
+// event it delivered, across reconnections; SubscribeNow follows them from
+// the shard's present. WatchAvailability turns the feeds into the
+// available counts of a set of items, sent as they change (docs/adr/0108).
 //
 // # Testing a program that uses the client
 //

@@ -48,10 +48,12 @@ func (c *Client) ReserveMarked(ctx context.Context, req MarkedReserveRequest) (R
 	return res, r.res.Marks, err
 }
 
-// MarkedReservation is a reservation with its screening marks.
+// MarkedReservation is a reservation with its screening marks, and whether
+// its item's rule holds it back for review (review.go).
 type MarkedReservation struct {
 	Reservation
-	Marks engine.Marks
+	Marks       engine.Marks
+	UnderReview bool
 }
 
 // GetReservationMarked reads a reservation with its screening marks.
@@ -63,7 +65,8 @@ func (c *Client) GetReservationMarked(ctx context.Context, id uint64, opts ...Re
 	if r.res.Reservation == nil {
 		return MarkedReservation{}, errMissing("reservation")
 	}
-	return MarkedReservation{Reservation: reservationOf(r.res.Reservation), Marks: r.res.Reservation.Marks}, nil
+	x := r.res.Reservation
+	return MarkedReservation{Reservation: reservationOf(x), Marks: x.Marks, UnderReview: x.UnderReview}, nil
 }
 
 // ListByMark lists the held and confirmed reservations carrying any of
@@ -76,31 +79,33 @@ func (c *Client) ListByMark(ctx context.Context, marks engine.Marks, opts ...Rea
 	out := make([]MarkedReservation, len(r.res.Reservations))
 	for i := range r.res.Reservations {
 		x := &r.res.Reservations[i]
-		out[i] = MarkedReservation{Reservation: reservationOf(x), Marks: x.Marks}
+		out[i] = MarkedReservation{Reservation: reservationOf(x), Marks: x.Marks, UnderReview: x.UnderReview}
 	}
 	return out, nil
 }
 
-// MarkRule names the screening marks that refuse an item's reserves
-// (0 lifts the rule).
+// MarkRule names the screening marks that refuse an item's reserves, or
+// with Action MarkHoldBack hold them back for review (0 lifts the rule).
 type MarkRule struct {
 	SKU, Store string
-	Refuse     engine.Marks
+	Refuse     engine.Marks // the marks the rule acts on
+	Action     MarkAction
 	Key        string
 }
 
 // SetMarkRule sets an item's mark rule (operator).
 func (c *Client) SetMarkRule(ctx context.Context, rule MarkRule) error {
 	r := request{kind: kindOp, sku: rule.SKU, store: rule.Store, key: rule.Key,
-		cmd: engine.Command{Op: engine.OpSetMarkRule, Marks: rule.Refuse}}
+		cmd: engine.Command{Op: engine.OpSetMarkRule, Marks: rule.ruleWord()}}
 	return c.operate(ctx, &r)
 }
 
-// GetMarkRule reads an item's mark rule (operator).
+// GetMarkRule reads the marks of an item's mark rule (operator);
+// ReadMarkRule reads its action too.
 func (c *Client) GetMarkRule(ctx context.Context, sku, store string, opts ...ReadOption) (engine.Marks, error) {
 	r := request{kind: kindOp, sku: sku, store: store, cmd: engine.Command{Op: engine.OpGetMarkRule}}
 	if err := c.read(ctx, &r, opts); err != nil {
 		return 0, err
 	}
-	return r.res.Marks, errorOf(r.res.Code)
+	return r.res.Marks &^ engine.RuleHoldBack, errorOf(r.res.Code)
 }

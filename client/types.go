@@ -106,6 +106,11 @@ type Result struct {
 	// the same key gets it again); in the results of other calls only on
 	// an operator token (docs/SECURITY.md, "Who sees pickup codes").
 	PickupCode uint64
+	// UnderReview: the reserve's hold was held back by the item's mark rule
+	// (docs/adr/0107): Confirm answers ErrUnderReview until a store or an
+	// operator calls ReleaseReview. A replay answers the review as it
+	// stands now.
+	UnderReview bool
 }
 
 // PickupCodeString renders the pickup code as its 12 digits.
@@ -227,6 +232,34 @@ type Item struct {
 	MemberUsed   int64
 	MemberCutoff time.Time
 	Windows      []Window
+	// Location is the zone the times are in: nil for GetItem's (UTC, as the
+	// wire gives them); the store's for GetItemLocal and In.
+	Location *time.Location
+}
+
+// In returns the item with every time (sale window, member cutoff, pickup
+// windows) in loc, and Location set: a storefront prints a store's times in
+// the store's zone, as StoreDay does. The windows are copied.
+func (it Item) In(loc *time.Location) Item {
+	if loc == nil {
+		loc = time.UTC
+	}
+	in := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		return t.In(loc)
+	}
+	it.OpensAt, it.ClosesAt, it.MemberCutoff = in(it.OpensAt), in(it.ClosesAt), in(it.MemberCutoff)
+	ws := make([]Window, len(it.Windows))
+	for i, w := range it.Windows {
+		ws[i] = Window{Start: in(w.Start), End: in(w.End), Quota: w.Quota, Used: w.Used}
+	}
+	if it.Windows == nil {
+		ws = nil
+	}
+	it.Windows, it.Location = ws, loc
+	return it
 }
 
 // Window is a read of one pickup window.
@@ -323,7 +356,7 @@ func fromNanos(ns int64) time.Time {
 
 func resultOf(r *engine.Result) Result {
 	return Result{ID: r.ID, State: r.State, Qty: r.Qty, Window: fromNanos(r.Window),
-		ExpiresAt: fromNanos(r.ExpiresAt), PickupCode: r.PickupCode}
+		ExpiresAt: fromNanos(r.ExpiresAt), PickupCode: r.PickupCode, UnderReview: r.UnderReview}
 }
 
 func itemOf(it *engine.ItemInfo) Item {

@@ -58,6 +58,7 @@ const (
 	CodeNotHeld        = engine.CodeNotHeld
 	CodeDiskFull       = engine.CodeDiskFull
 	CodeMarked         = engine.CodeMarked
+	CodeUnderReview    = engine.CodeUnderReview
 	// CodeClaimRequired reaches a client only from join_waitlist (a
 	// limited SKU's customer homed on another shard: docs/adr/0105); the
 	// server runs a reserve's claim round itself.
@@ -87,35 +88,37 @@ type EventKind = engine.EventKind
 // The event kinds of the change feed (the retired claim_settled and
 // claim_moved are never emitted and have no name here).
 const (
-	EvReserved      = engine.EvReserved
-	EvConfirmed     = engine.EvConfirmed
-	EvExtended      = engine.EvExtended
-	EvCancelled     = engine.EvCancelled
-	EvExpired       = engine.EvExpired
-	EvPickedUp      = engine.EvPickedUp
-	EvNoShow        = engine.EvNoShow
-	EvRescheduled   = engine.EvRescheduled
-	EvReturned      = engine.EvReturned
-	EvLocked        = engine.EvLocked
-	EvUnlocked      = engine.EvUnlocked
-	EvItemPut       = engine.EvItemPut
-	EvWindowPut     = engine.EvWindowPut
-	EvStockChanged  = engine.EvStockChanged
-	EvCustomer      = engine.EvCustomer
-	EvBadCode       = engine.EvBadCode
-	EvClaimed       = engine.EvClaimed
-	EvClaimEnded    = engine.EvClaimEnded
-	EvLimitSet      = engine.EvLimitSet
-	EvStorePut      = engine.EvStorePut
-	EvStoreWindow   = engine.EvStoreWindow
-	EvClaimAnchored = engine.EvClaimAnchored
-	EvHoldRefused   = engine.EvHoldRefused
-	EvMarkRule      = engine.EvMarkRule
-	EvWaitJoined    = engine.EvWaitJoined
-	EvWaitLeft      = engine.EvWaitLeft
-	EvWaitExpired   = engine.EvWaitExpired
-	EvWaitPromoted  = engine.EvWaitPromoted
-	EvWaitDropped   = engine.EvWaitDropped
+	EvReserved       = engine.EvReserved
+	EvConfirmed      = engine.EvConfirmed
+	EvExtended       = engine.EvExtended
+	EvCancelled      = engine.EvCancelled
+	EvExpired        = engine.EvExpired
+	EvPickedUp       = engine.EvPickedUp
+	EvNoShow         = engine.EvNoShow
+	EvRescheduled    = engine.EvRescheduled
+	EvReturned       = engine.EvReturned
+	EvLocked         = engine.EvLocked
+	EvUnlocked       = engine.EvUnlocked
+	EvItemPut        = engine.EvItemPut
+	EvWindowPut      = engine.EvWindowPut
+	EvStockChanged   = engine.EvStockChanged
+	EvCustomer       = engine.EvCustomer
+	EvBadCode        = engine.EvBadCode
+	EvClaimed        = engine.EvClaimed
+	EvClaimEnded     = engine.EvClaimEnded
+	EvLimitSet       = engine.EvLimitSet
+	EvStorePut       = engine.EvStorePut
+	EvStoreWindow    = engine.EvStoreWindow
+	EvClaimAnchored  = engine.EvClaimAnchored
+	EvHoldRefused    = engine.EvHoldRefused
+	EvMarkRule       = engine.EvMarkRule
+	EvWaitJoined     = engine.EvWaitJoined
+	EvWaitLeft       = engine.EvWaitLeft
+	EvWaitExpired    = engine.EvWaitExpired
+	EvWaitPromoted   = engine.EvWaitPromoted
+	EvWaitDropped    = engine.EvWaitDropped
+	EvHeldBack       = engine.EvHeldBack
+	EvReviewReleased = engine.EvReviewReleased
 	// Coupon serials (docs/adr/0106): ID is the serial's.
 	EvCouponIssuePut = engine.EvCouponIssuePut
 	EvCouponTaken    = engine.EvCouponTaken

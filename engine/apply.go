@@ -270,6 +270,8 @@ func (s *state) applyOne(c *Command) Result {
 		return s.noShowMsg(c)
 	case OpSetMarkRule:
 		return s.setMarkRule(c)
+	case OpReleaseReview:
+		return s.releaseReview(c)
 	case OpJoinWaitlist:
 		return s.joinWaitlist(c)
 	case OpLeaveWaitlist:

@@ -36,6 +36,10 @@ func (s *state) check() error {
 			err = fmt.Errorf("reservation %x: bad item, customer or qty", r.id)
 			return
 		}
+		if r.underReview() && (r.state != StateHeld || r.markSet() == 0) {
+			err = fmt.Errorf("reservation %x: under review but %v with marks %v", r.id, r.state, r.marks)
+			return
+		}
 		c := &perItem[r.item]
 		switch r.state {
 		case StateHeld:

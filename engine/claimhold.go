@@ -119,7 +119,7 @@ func (s *state) namingClaim(r *reservation) Result {
 	res := resResult(r)
 	info := s.resInfo(r)
 	res.Reservation = &info
-	res.Marks = r.marks
+	res.Marks, res.UnderReview = r.markSet(), r.underReview()
 	return res
 }
 
@@ -140,7 +140,7 @@ func (s *state) replayed(c *Command, res Result) Result {
 		if r := s.findRes(res.ID); r != nil && r.claimSt == claimProvisional {
 			return s.namingClaim(r)
 		} else if r != nil {
-			res.Marks = r.marks // the idempotency entry keeps no marks; the reservation does
+			res.Marks, res.UnderReview = r.markSet(), r.underReview() // the idempotency entry keeps neither; the reservation does, as it stands now
 		}
 	}
 	return res

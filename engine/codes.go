@@ -35,6 +35,7 @@ const (
 	CodeWindowRequired Code = 23 // a reserve without a pickup window of an item that has windows: pick one
 	CodeTooEarly       Code = 24 // a pickup before the reservation's pickup window starts (no attempt counted)
 	CodeOutOfOrder     Code = 25 // an outbox message that is not the next one from its shard: the sender resends from its first undelivered one
+	CodeUnderReview    Code = 30 // the reservation was held back by its item's mark rule: an operator releases it before it may be confirmed or extended (review.go)
 	CodeMarked         Code = 36 // the reserve's screening marks hit the item's mark rule (marks.go); the reply carries the marks
 
 	// Serial-number coupons (coupons.go, docs/adr/0106).
@@ -83,6 +84,7 @@ var codeNames = map[Code]string{
 	CodeWindowRequired: "window_required",
 	CodeTooEarly:       "too_early",
 	CodeOutOfOrder:     "out_of_order",
+	CodeUnderReview:    "under_review",
 	CodeMarked:         "marked",
 	CodeUnauthorized:   "unauthorized",
 	CodeBusy:           "busy",

@@ -117,7 +117,11 @@ const (
 	OpRedeemCoupon   Op = 62 // ID, PickupCode (the serial), Store (the redeeming store), Key?
 	OpGetCoupon      Op = 63 // ID, PickupCode: a serial's state (a counter's check before redeeming)
 	OpGetCouponIssue Op = 64 // SKU, Store: an issue's counts and its redemptions by store (the invoicing report)
-	OpLast           Op = 64
+
+	// A reservation a hold-back rule held back (review.go, docs/adr/0107):
+	// release_review changes state although numbered among the reads.
+	OpReleaseReview Op = 57 // ID, Key?: an operator lets a held-back reservation be confirmed
+	OpLast          Op = 64
 )
 
 var opNames = map[Op]string{
@@ -139,6 +143,7 @@ var opNames = map[Op]string{
 	OpJoinWaitlist: "join_waitlist", OpLeaveWaitlist: "leave_waitlist", OpGetWaitlist: "get_waitlist",
 	OpPutCouponIssue: "put_coupon_issue", OpTakeCoupon: "take_coupon", OpRedeemCoupon: "redeem_coupon",
 	OpGetCoupon: "get_coupon", OpGetCouponIssue: "get_coupon_issue",
+	OpReleaseReview: "release_review",
 }
 
 func (o Op) String() string {
@@ -155,7 +160,7 @@ func (o Op) Valid() bool { _, ok := opNames[o]; return ok }
 // through Apply (so that they are linearizable when sent through the log) but
 // may also be served by Read on a replica that knows it is up to date.
 func (o Op) ReadOnly() bool {
-	return o >= OpGetItem && o != OpRegisterKey && o != OpSetMarkRule && o != OpUpdateItem && o != OpPutItems &&
+	return o >= OpGetItem && o != OpRegisterKey && o != OpSetMarkRule && o != OpUpdateItem && o != OpPutItems && o != OpReleaseReview &&
 		!o.Message() && !o.WaitlistChange() && !o.CouponChange()
 }
 
@@ -251,7 +256,8 @@ type Command struct {
 
 	// Screening marks (marks.go). Prints are the storefront's opaque
 	// hashes of the reserve's payment, device and address (0 = not sent);
-	// Marks is set_mark_rule's rule and list_by_mark's filter.
+	// Marks is set_mark_rule's rule (with RuleHoldBack: hold back rather
+	// than refuse) and list_by_mark's filter.
 	Prints [NumPrints]uint64
 	Marks  Marks
 
@@ -320,8 +326,11 @@ type Result struct {
 	ExpiresAt  int64  // hold expiry (HELD) or pickup deadline (CONFIRMED)
 	PickupCode uint64 // set once confirmed
 	// Marks: a reserve's marks (also on its marked refusal), or an
-	// item's rule (set_mark_rule, get_mark_rule).
+	// item's rule (set_mark_rule, get_mark_rule; RuleHoldBack its action).
 	Marks Marks
+	// UnderReview: the reserve's hold was held back by its item's rule: it
+	// cannot be confirmed until an operator releases it (review.go).
+	UnderReview bool
 
 	Item         *ItemInfo
 	WindowInfo   *WindowInfo
@@ -405,6 +414,7 @@ type ReservationInfo struct {
 	// Engine reads only: the wire does not carry it.
 	Provisional bool
 	Marks       Marks // computed when the reservation was made (marks.go)
+	UnderReview bool  // held back by its item's mark rule and not released yet (review.go)
 }
 
 // CustomerInfo is a read of one customer.
@@ -473,7 +483,12 @@ const (
 	EvWaitExpired  EventKind = 32 // an entry's TTL passed
 	EvWaitPromoted EventKind = 33 // the head took freed units: ID is its new hold (an EvReserved of it comes just before)
 	EvWaitDropped  EventKind = 34 // the head could not take freed units for a reason waiting cannot mend (blocked, closed, limit): it left the line
-	EvMarkRule     EventKind = 35 // an item's mark rule was set (SKU, Store, Qty = the rule's marks)
+	EvMarkRule     EventKind = 35 // an item's mark rule was set (SKU, Store, Qty = the rule's marks, RuleHoldBack its action)
+
+	// Review of held-back reservations (review.go): ID, SKU, Store,
+	// Customer, Qty (the hold's units), State.
+	EvHeldBack       EventKind = 36 // a reserve's hold was held back by its item's rule (an EvReserved of it comes just before)
+	EvReviewReleased EventKind = 37 // an operator released a held-back hold: it may be confirmed
 
 	// Serial-number coupons (coupons.go): SKU is the issue's; ID the serial's.
 	EvCouponIssuePut EventKind = 40 // an issue was created or changed (SKU, Store: the issue's; Qty: its serials; Stock: serials left in the pool)
@@ -488,7 +503,7 @@ var eventNames = [...]string{0: "", "reserved", "confirmed", "extended", "cancel
 	"claim_moved", "limit_set", "store_put", "store_window_put", "claim_anchored", "hold_refused",
 	"", "", "", "", // 26..29: not kinds of this version
 	"waitlist_joined", "waitlist_left", "waitlist_expired", "waitlist_promoted", "waitlist_dropped",
-	EvMarkRule:       "mark_rule",
+	EvMarkRule: "mark_rule", EvHeldBack: "held_back", EvReviewReleased: "review_released",
 	EvCouponIssuePut: "coupon_issue_put", EvCouponTaken: "coupon_taken", EvCouponRedeemed: "coupon_redeemed",
 	EvCouponExpired: "coupon_expired"}
 

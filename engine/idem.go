@@ -56,6 +56,7 @@ type idemEntry struct {
 type storedResult struct {
 	code       Code
 	state      State
+	marks      Marks // a marked refusal's marks (0 otherwise: a reserve's are on its reservation); fits the padding before id
 	id         uint64
 	qty        int64
 	window     int64
@@ -201,7 +202,16 @@ func (t *idemTable) lookupHint(c *Command) (Result, bool, idemHint) {
 	}
 	r := e.res
 	return Result{Code: r.code, State: r.state, ID: r.id, Qty: r.qty, Window: r.window,
-		ExpiresAt: r.expiresAt, PickupCode: r.pickupCode}, true, p
+		ExpiresAt: r.expiresAt, PickupCode: r.pickupCode, Marks: r.marks}, true, p
+}
+
+// refusalMarks is what an idempotency entry keeps of a result's marks: a
+// marked refusal's, so that its replay names them as the refusal did.
+func refusalMarks(r *Result) Marks {
+	if r.Code == CodeMarked {
+		return r.Marks
+	}
+	return 0
 }
 
 // store keeps a key with the command's first result.
@@ -220,7 +230,7 @@ func (t *idemTable) store(c *Command, r *Result, now int64) {
 // stored or aged out since), with p the hint it returned.
 func (t *idemTable) storeHinted(c *Command, r *Result, now int64, p idemHint) {
 	t.add(idemEntry{at: now, fp: Fingerprint(c), hash: p.hash, over: p.taken,
-		res: storedResult{code: r.Code, state: r.State, id: r.ID, qty: r.Qty, window: r.Window,
+		res: storedResult{code: r.Code, state: r.State, marks: refusalMarks(r), id: r.ID, qty: r.Qty, window: r.Window,
 			expiresAt: r.ExpiresAt, pickupCode: r.PickupCode}}, c.Key)
 }
 

@@ -355,6 +355,8 @@ func idemProbe(h *refRun, replayed map[Op]int) (probes, conflicts int) {
 			want[i] = k.res
 			if op := batch[i].Op; op.WaitlistChange() && k.res.Code == OK {
 				want[i] = h.m.waitReplay(&batch[i], k.res) // with the line as it stands now
+			} else {
+				want[i] = h.m.reviewReplay(&batch[i], k.res) // a reserve with its hold's review as it stands now
 			}
 			if batch[i].Op.CouponChange() {
 				want[i] = h.m.couponReplay(&batch[i], k.res) // with the serial or the issue as it stands now

@@ -13,7 +13,8 @@ import (
 // customers seen behind each payment, device and address fingerprint the
 // storefront sends. They are a function of the log alone, so every replica
 // gives a reservation the same marks. An item's mark rule names the marks
-// that refuse its reserves (CodeMarked).
+// that refuse its reserves (CodeMarked), or, with RuleHoldBack, that hold
+// them back for review (review.go).
 
 // Marks is a set of screening marks. Values are part of the wire format:
 // never renumber, only append.
@@ -30,6 +31,13 @@ const (
 
 	MarksAll = MarkLoyal | MarkFirstOrder | MarkSharedPayment | MarkSharedDevice | MarkSharedAddress | MarkVelocity | MarkNoShows
 )
+
+// RuleHoldBack is not a mark but a mark rule's action, in the rule's word
+// (set_mark_rule's Marks, get_mark_rule's answer, the mark_rule event's
+// Qty, the snapshot): a reserve whose marks meet the rule succeeds held
+// back for review rather than refused (review.go, docs/adr/0107). The top
+// bit, far from the marks, which append from the bottom.
+const RuleHoldBack Marks = 1 << 15
 
 var markNames = [...]string{"loyal", "first_order", "shared_payment", "shared_device", "shared_address", "velocity", "no_shows"}
 
@@ -146,7 +154,7 @@ func (c MarkConfig) withDefaults() MarkConfig {
 
 // markState is the shard's state for the marks.
 type markState struct {
-	rules  map[uint32]Marks       // item slot -> the marks that refuse its reserves
+	rules  map[uint32]Marks       // item slot -> the marks that refuse (or with RuleHoldBack hold back) its reserves
 	custs  map[uint32]*custMarks  // customer slot -> its history at this shard
 	prints map[string]*printEntry // printKey -> the customers seen behind it
 	due    dueHeap[string]        // when each print's customers may all have aged out
@@ -258,15 +266,20 @@ func (s *state) hadNoShow(cu *customer, cm *custMarks) bool {
 	return false
 }
 
-// markRefusal is the refusal of a reserve whose marks hit its item's rule,
-// or OK. The reply carries the marks, so the storefront can say why.
-func (s *state) markRefusal(itemSlot uint32, m Marks) (Result, bool) {
-	if rule := s.marks.rules[itemSlot]; rule&m != 0 {
-		r := s.refuse(CodeMarked)
-		r.Marks = m
-		return r, true
+// markRefusal is the refusal of a reserve whose marks hit its item's
+// refusing rule, or OK. The reply carries the marks, so the storefront can
+// say why. holdBack reports a hit of a rule that holds back instead.
+func (s *state) markRefusal(itemSlot uint32, m Marks) (refused Result, ok, holdBack bool) {
+	rule := s.marks.rules[itemSlot]
+	switch {
+	case rule&m&MarksAll == 0:
+		return Result{}, false, false
+	case rule&RuleHoldBack != 0:
+		return Result{}, false, true
 	}
-	return Result{}, false
+	r := s.refuse(CodeMarked)
+	r.Marks = m
+	return r, true, false
 }
 
 // recordReserve notes a reservation made by customer cs with c's prints.
@@ -388,9 +401,14 @@ func (s *state) agePrint(e due[string], evict bool) {
 	delete(m.prints, e.id)
 }
 
-// setMarkRule sets the marks that refuse the item's reserves.
+// validRule reports a rule word: marks, and RuleHoldBack only with some.
+func validRule(m Marks) bool {
+	return m&^(MarksAll|RuleHoldBack) == 0 && (m == 0 || m&MarksAll != 0)
+}
+
+// setMarkRule sets the marks that refuse (or hold back) the item's reserves.
 func (s *state) setMarkRule(c *Command) Result {
-	if !validID(c.SKU) || !validID(c.Store) || c.Marks&^MarksAll != 0 {
+	if !validID(c.SKU) || !validID(c.Store) || !validRule(c.Marks) {
 		return s.refuse(CodeBadRequest)
 	}
 	slot, it := s.findItem(c.SKU, c.Store)

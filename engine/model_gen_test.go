@@ -671,6 +671,8 @@ func (g *refGen) command() Command {
 		c = g.pickup()
 	case p < 800:
 		c = g.operator()
+	case p < 815:
+		c = g.review() // mark rules and releases (model_review_test.go), out of the reads' share
 	case p < 900:
 		return g.read()
 	case p < 910:

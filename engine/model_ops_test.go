@@ -110,6 +110,15 @@ func (m *refModel) reserveFrom(c *Command, fromLine bool) Result {
 	if w != nil && w.used+c.Qty > w.quota {
 		return refBad(CodeWindowFull)
 	}
+	holdBack, code := m.markRule(it, cu)
+	if code != OK {
+		return refBad(code)
+	}
+	defer func() {
+		if holdBack {
+			m.heldBack++ // counted once the hold is made
+		}
+	}()
 	ok := [2]string{cu.id, it.sku}
 	limit := m.limits[it.sku]
 	if limit > 0 && m.owned[ok]+c.Qty > limit {
@@ -122,7 +131,8 @@ func (m *refModel) reserveFrom(c *Command, fromLine bool) Result {
 	m.seq++
 	r := &refRes{id: MakeID(m.cfg.ShardID, m.seq), sku: it.sku, store: it.store, cust: cu.id, qty: c.Qty,
 		fromShare: share, state: StateHeld, window: c.Window, createdAt: m.now, updatedAt: m.now,
-		expiresAt: m.now + int64(ttl)}
+		expiresAt: m.now + int64(ttl), review: holdBack}
+	cu.orders++
 	it.held += c.Qty
 	it.memberUsed += share
 	if w != nil {
@@ -141,7 +151,9 @@ func (m *refModel) reserveFrom(c *Command, fromLine bool) Result {
 	m.limitChecks++
 	cu.resIDs = append(cu.resIDs, r.id)
 	m.res[r.id] = r
-	return refResResult(r)
+	res := refResResult(r)
+	res.UnderReview = holdBack
+	return res
 }
 
 func refResResult(r *refRes) Result {
@@ -194,7 +206,7 @@ func (m *refModel) release(r *refRes, units int64) {
 }
 
 func (m *refModel) finish(r *refRes, to State) {
-	r.state = to
+	r.state, r.review = to, false
 	r.updatedAt = m.now
 }
 
@@ -215,6 +227,9 @@ func (m *refModel) confirm(c *Command) Result {
 	}
 	if c.Qty > r.qty {
 		return refBad(CodeBadRequest)
+	}
+	if r.review {
+		return refBad(CodeUnderReview)
 	}
 	if r.window != 0 && m.deadline(m.items[refItemKey{r.sku, r.store}], r.window) <= m.now {
 		return refBad(CodeClosed) // the pickup window is over: reschedule first
@@ -242,6 +257,9 @@ func (m *refModel) extend(c *Command) Result {
 	r, code := m.target(c, StateHeld)
 	if code != OK {
 		return refBad(code)
+	}
+	if r.review {
+		return refBad(CodeUnderReview)
 	}
 	exp := r.createdAt + int64(m.cfg.MaxHold) // the longest a hold may live
 	if c.TTL < time.Duration(exp-m.now) {
@@ -363,6 +381,7 @@ func (m *refModel) pickup(c *Command) Result {
 	it.confirmed -= r.qty
 	it.pickedUp += r.qty
 	r.state, r.updatedAt, r.expiresAt = StatePickedUp, m.now, 0
+	m.custs[r.cust].pickups++
 	return refResResult(r)
 }
 
@@ -686,7 +705,7 @@ func (m *refModel) itemInfo(it *refItem) ItemInfo {
 func (m *refModel) resInfo(r *refRes) ReservationInfo {
 	return ReservationInfo{ID: r.id, SKU: r.sku, Store: r.store, Customer: r.cust, Qty: r.qty, Window: r.window,
 		State: r.state, CreatedAt: r.createdAt, ExpiresAt: r.expiresAt, UpdatedAt: r.updatedAt, PickupCode: r.code,
-		Attempts: r.attempts, Locked: r.locked}
+		Attempts: r.attempts, Locked: r.locked, UnderReview: r.review}
 }
 
 func (m *refModel) custInfo(cu *refCust) CustomerInfo {

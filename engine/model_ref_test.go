@@ -29,6 +29,7 @@ type refItem struct {
 	memberUnits, memberUsed          int64
 	memberCutoff                     int64
 	windows                          []refWindow // sorted by start
+	rule                             Marks       // its mark rule: of first_order and loyal, with or without RuleHoldBack (model_review_test.go)
 }
 
 type refWindow struct{ start, end, quota, used int64 }
@@ -41,6 +42,8 @@ type refCust struct {
 	noShows     []int64
 	rateTAT     int64
 	resIDs      []uint64 // kept reservations, oldest first
+	orders      int64    // reservations ever made: the first_order mark (model_review_test.go)
+	pickups     int64    // orders picked up: with the tier, the loyal mark
 }
 
 type refRes struct {
@@ -55,6 +58,7 @@ type refRes struct {
 	expiresAt        int64
 	updatedAt        int64
 	code             uint64
+	review           bool // held back by its item's rule, not released yet
 }
 
 type refKey struct {
@@ -91,6 +95,8 @@ type refModel struct {
 	taken       int // coupon serials handed out
 	redeemed    int // coupon serials redeemed
 	expired     int // coupon serials expired
+	heldBack    int // holds a mark rule held back (model_review_test.go)
+	released    int // held-back holds released
 	fault       string
 }
 
@@ -162,14 +168,16 @@ func refPickupCode(secret []byte, id uint64) uint64 {
 // refMutating: ops below the reads take an idempotency key, except expire
 // and the nodes' own ops of rules across shards (claim 9, release_claim 10,
 // anchor_claim 14, resolve_claim 15, delivered 29), which are idempotent by
-// their claim or message instead; update_item (45) came after the reads.
+// their claim or message instead; update_item (45), the waitlist's join and
+// leave, set_mark_rule and release_review came after the reads.
 func refMutating(op Op) bool {
 	switch op {
 	case OpExpire, 9, 10, 14, 15, 29:
 		return false
 	}
 	return op < OpGetItem || op == OpUpdateItem || op == OpJoinWaitlist || op == OpLeaveWaitlist ||
-		op == OpPutCouponIssue || op == OpTakeCoupon || op == OpRedeemCoupon
+		op == OpPutCouponIssue || op == OpTakeCoupon || op == OpRedeemCoupon ||
+		op == OpSetMarkRule || op == OpReleaseReview
 }
 
 func refLinkable(op Op) bool {
@@ -204,7 +212,7 @@ func refSame(a, b *Command) bool {
 		return operator{c.WindowEnd, c.Quota, c.Stock, c.Limit, c.OpensAt, c.ClosesAt, c.MemberUnits, c.MemberCutoff, c.MemberTier, c.Tier}
 	}
 	return sf(a) == sf(b) && (a.Op < OpPutItem || op(a) == op(b) && string(a.Zone) == string(b.Zone) &&
-		a.Set == b.Set && string(a.Reason) == string(b.Reason) && a.CouponFlags == b.CouponFlags)
+		a.Set == b.Set && string(a.Reason) == string(b.Reason) && a.CouponFlags == b.CouponFlags && a.Marks == b.Marks)
 }
 
 func refCopyCmd(c *Command) Command {
@@ -331,7 +339,7 @@ func (m *refModel) keyed(c *Command) Result {
 		if c.Op == OpPutCouponIssue || c.Op == OpTakeCoupon || c.Op == OpRedeemCoupon {
 			return m.couponReplay(c, k.res)
 		}
-		return k.res
+		return m.reviewReplay(c, k.res)
 	}
 	r := m.one(c)
 	m.keys[string(c.Key)] = refKey{at: m.now, cmd: refCopyCmd(c), res: refStored(r)}
@@ -387,10 +395,14 @@ func (m *refModel) linked(chain []Command) []Result {
 	for i := range chain {
 		c := &chain[i]
 		r, replay := m.lookup(c)
+		if replay {
+			r = m.reviewReplay(c, r) // as the engine's replayed; a failed group's replays below keep the bare record
+		}
 		if !replay && len(c.Key) > 0 {
 			for j := 0; j < i; j++ { // the same key earlier in the group: a replay of that line
 				if string(chain[j].Key) == string(c.Key) {
 					r, replay = refStored(out[j]), true
+					r.UnderReview = out[j].UnderReview // the engine answers the earlier line's result whole
 					if !refSame(&chain[j], c) {
 						r = refBad(CodeKeyConflict)
 					}
@@ -494,6 +506,10 @@ func (m *refModel) one(c *Command) Result {
 		return m.getCoupon(c)
 	case OpGetCouponIssue:
 		return m.getCouponIssue(c)
+	case OpSetMarkRule:
+		return m.setMarkRule(c)
+	case OpReleaseReview:
+		return m.releaseReview(c)
 	case OpGetItem, OpGetWindow, OpGetReservation, OpGetCustomer, OpListReservations, OpStoresWithStock, OpListItems:
 		return m.read(c)
 	}

@@ -176,12 +176,13 @@ func TestModelRandom(t *testing.T) {
 		h := newRefRun(t, *refSeedFlag)
 		h.runCommands(per)
 		t.Logf("seed %d: %d batches, %d commands, %d accepted reserves checked against limits, %d refused by a store window, "+
-			"%d waitlist joins, %d promotions", *refSeedFlag, h.batches, h.cmds, h.m.limitChecks, h.m.storeFull, h.m.joined, h.m.promoted)
+			"%d waitlist joins, %d promotions, %d held back, %d released", *refSeedFlag, h.batches, h.cmds, h.m.limitChecks, h.m.storeFull,
+			h.m.joined, h.m.promoted, h.m.heldBack, h.m.released)
 		return
 	}
 	base := time.Now().UnixNano()
 	t.Logf("master seed %d: %d runs of %d commands (replay one run with -seed=<its seed>)", base, runs, per)
-	var total, batches, storeFull, joined, promoted atomic.Int64
+	var total, batches, storeFull, joined, promoted, heldBack, released atomic.Int64
 	var taken, redeemed, expired atomic.Int64 // coupon serials (model_coupons_test.go)
 	start := time.Now()
 	t.Run("runs", func(t *testing.T) {
@@ -199,11 +200,13 @@ func TestModelRandom(t *testing.T) {
 				taken.Add(int64(h.m.taken))
 				redeemed.Add(int64(h.m.redeemed))
 				expired.Add(int64(h.m.expired))
+				heldBack.Add(int64(h.m.heldBack))
+				released.Add(int64(h.m.released))
 			})
 		}
 	})
-	t.Logf("%d commands in %d batches, %v; %d reserves refused by a store window's capacity; %d waitlist joins, %d promotions",
-		total.Load(), batches.Load(), time.Since(start).Round(time.Millisecond), storeFull.Load(), joined.Load(), promoted.Load())
+	t.Logf("%d commands in %d batches, %v; %d reserves refused by a store window's capacity; %d waitlist joins, %d promotions; %d held back, %d released",
+		total.Load(), batches.Load(), time.Since(start).Round(time.Millisecond), storeFull.Load(), joined.Load(), promoted.Load(), heldBack.Load(), released.Load())
 	if !t.Failed() && (joined.Load() == 0 || promoted.Load() == 0) {
 		t.Errorf("no run joined a waitlist (%d) or promoted a head (%d): the generator no longer reaches them", joined.Load(), promoted.Load())
 	}
@@ -211,6 +214,9 @@ func TestModelRandom(t *testing.T) {
 	if !t.Failed() && (taken.Load() == 0 || redeemed.Load() == 0 || expired.Load() == 0) {
 		t.Errorf("no run took (%d), redeemed (%d) or expired (%d) a coupon serial: the generator no longer reaches them",
 			taken.Load(), redeemed.Load(), expired.Load())
+	}
+	if !t.Failed() && (heldBack.Load() == 0 || released.Load() == 0) {
+		t.Errorf("no run held back a reserve (%d) or released one (%d): the generator no longer reaches review", heldBack.Load(), released.Load())
 	}
 	if storeFull.Load() == 0 {
 		t.Errorf("no reserve met a full store window: the runs do not exercise store capacity")

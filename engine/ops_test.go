@@ -26,7 +26,7 @@ func TestOpRanges(t *testing.T) {
 		if o > OpLast {
 			t.Errorf("%v = %d is past OpLast %d", o, o, OpLast)
 		}
-		if o.ReadOnly() != (o >= 32 && o != OpRegisterKey && o != OpSetMarkRule && o != OpUpdateItem && o != OpPutItems && !o.Message() && !o.WaitlistChange() && !o.CouponChange()) {
+		if o.ReadOnly() != (o >= 32 && o != OpRegisterKey && o != OpSetMarkRule && o != OpUpdateItem && o != OpPutItems && o != OpReleaseReview && !o.Message() && !o.WaitlistChange() && !o.CouponChange()) {
 			t.Errorf("%v = %d: ReadOnly %v", o, o, o.ReadOnly())
 		}
 		if o.Mutating() == o.ReadOnly() && o != OpExpire && !o.Internal() {

@@ -139,7 +139,7 @@ func (s *state) resInfo(r *reservation) ReservationInfo {
 	info := ReservationInfo{ID: r.id, SKU: it.skuName(), Store: it.storeName(),
 		Customer: s.customers.at(r.cust).id, Qty: int64(r.qty), Window: r.window, State: r.state,
 		CreatedAt: r.createdAt, ExpiresAt: r.expiresAt, UpdatedAt: r.updatedAt, PickupCode: r.code,
-		Attempts: int64(r.attempts), Locked: r.locked, Marks: r.marks}
+		Attempts: int64(r.attempts), Locked: r.locked, Marks: r.markSet(), UnderReview: r.underReview()}
 	if r.cl != nil {
 		info.Claim, info.Provisional = r.cl.key, r.claimSt == claimProvisional
 	}

@@ -64,7 +64,8 @@ func (s *state) reserveFrom(c *Command, line *waitEntry) Result {
 		return s.refuse(CodeWindowFull)
 	}
 	marks := s.marksFor(cu, custSlot, c)
-	if refused, ok := s.markRefusal(itemSlot, marks); ok {
+	refused, ok, holdBack := s.markRefusal(itemSlot, marks)
+	if ok {
 		return refused
 	}
 	switch {
@@ -91,6 +92,9 @@ func (s *state) reserveFrom(c *Command, line *waitEntry) Result {
 	r := s.newReservation()
 	r.item, r.cust, r.qty, r.fromShare = itemSlot, custSlot, qty, share
 	r.state, r.window, r.marks = StateHeld, c.Window, marks
+	if holdBack {
+		r.marks |= resReview
+	}
 	r.createdAt, r.updatedAt = s.now, s.now
 	r.expiresAt = s.now + int64(ttl)
 	if len(c.Claim) > 0 {
@@ -125,11 +129,14 @@ func (s *state) reserveFrom(c *Command, line *waitEntry) Result {
 	s.stats.Outcomes[StateHeld]++
 	s.recordReserve(custSlot, c)
 	s.resEvent(EvReserved, r, int64(qty))
+	if holdBack {
+		s.resEvent(EvHeldBack, r, int64(qty))
+	}
 	if r.claimSt == claimProvisional {
 		return s.namingClaim(r) // the coordinator learns that the claim's answer decides the hold
 	}
 	res := resResult(r)
-	res.Marks = marks
+	res.Marks, res.UnderReview = marks, holdBack
 	return res
 }
 
@@ -256,6 +263,7 @@ func (s *state) finish(r *reservation, to State) {
 	s.j.res(r)
 	r.state = to
 	r.updatedAt = s.now
+	r.marks &^= resReview // an ended hold is under no review: nothing is left to release
 	if open {
 		cu := s.customers.at(r.cust)
 		s.j.customer(cu)
@@ -294,6 +302,9 @@ func (s *state) confirm(c *Command) Result {
 	}
 	if c.Qty > int64(r.qty) {
 		return s.refuse(CodeBadRequest)
+	}
+	if r.underReview() {
+		return s.refuse(CodeUnderReview)
 	}
 	if r.claimSt == claimProvisional {
 		return s.claimRequired(r)
@@ -343,6 +354,9 @@ func (s *state) extend(c *Command) Result {
 	r, code := s.target(c, StateHeld)
 	if code != OK {
 		return s.refuse(code)
+	}
+	if r.underReview() {
+		return s.refuse(CodeUnderReview) // the hold's TTL bounds how long a review keeps units (docs/adr/0107)
 	}
 	if r.claimSt == claimProvisional {
 		return s.claimRequired(r)

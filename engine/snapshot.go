@@ -41,7 +41,9 @@ import (
 // snapshot_waitlist.go), its last sections: versions 4 and 5 are read
 // without them (no rules, no history, no marks, no lines). Version 7 added
 // the coupons (docs/adr/0106, snapshot_coupons.go), its last section: older
-// versions are read without them (no issues).
+// versions are read without them (no issues). Since version 6, an
+// idempotency entry of a marked refusal keeps its marks under a third
+// flag bit (a node that predates it refuses such a snapshot).
 
 var snapMagic = []byte("INVSNAP\x07")
 
@@ -55,8 +57,9 @@ const snapVersionIdemFlags = 5
 
 // Flags of an idempotency entry in a snapshot.
 const (
-	snapIdemOver = 1 << iota // the key lives in the overflow map
-	snapIdemReg              // a key registered by a request of another shard; its shard follows
+	snapIdemOver  = 1 << iota // the key lives in the overflow map
+	snapIdemReg               // a key registered by a request of another shard; its shard follows
+	snapIdemMarks             // a marked refusal: its marks follow (after the shard, if any)
 )
 
 // snapMagicOld is the part of the magic before the version byte.
@@ -570,7 +573,12 @@ func (s *state) restoreIdem(d *dec) {
 			d.fail()
 			return
 		}
-		e.res = storedResult{code: Code(code), state: State(st), id: d.u(), qty: d.i(), window: d.i(), expiresAt: d.i(), pickupCode: d.u()}
+		marks := e.res.marks // from the flags
+		e.res = storedResult{code: Code(code), state: State(st), marks: marks, id: d.u(), qty: d.i(), window: d.i(), expiresAt: d.i(), pickupCode: d.u()}
+		if marks != 0 && e.res.code != CodeMarked {
+			d.fail()
+			return
+		}
 		e.hash = fnv64(fnvOffset, []byte(key))
 		if !e.over {
 			if _, dup := t.byHash.get(e.hash); dup {
@@ -592,9 +600,15 @@ func snapIdemEntryFlags(e *enc, x *idemEntry) {
 	if x.reg {
 		f |= snapIdemReg
 	}
+	if x.res.marks != 0 {
+		f |= snapIdemMarks
+	}
 	e.u(f)
 	if x.reg {
 		e.u(uint64(x.regShard))
+	}
+	if x.res.marks != 0 {
+		e.u(uint64(x.res.marks))
 	}
 }
 
@@ -606,7 +620,7 @@ func (d *dec) idemEntryFlags(x *idemEntry) {
 		return
 	}
 	f := d.u()
-	if f > snapIdemOver|snapIdemReg {
+	if f > snapIdemOver|snapIdemReg|snapIdemMarks {
 		d.fail()
 		return
 	}
@@ -618,5 +632,13 @@ func (d *dec) idemEntryFlags(x *idemEntry) {
 			return
 		}
 		x.regShard = uint16(sh)
+	}
+	if f&snapIdemMarks != 0 {
+		m := d.u()
+		if m == 0 || m&^uint64(MarksAll) != 0 {
+			d.fail()
+			return
+		}
+		x.res.marks = Marks(m)
 	}
 }

@@ -16,6 +16,12 @@ import (
 //	print due heap: count, (at, key) in array order
 //	reservation marks: count, (id, marks) by id, for marked reservations
 //
+// Review (docs/adr/0107) takes no format of its own: a rule that holds back
+// carries RuleHoldBack in its word, and a reservation under review carries
+// resReview (review.go) in its marks' word (one held back always has marks). A
+// node that predates review refuses such a snapshot rather than restore it
+// without the review.
+//
 // Formats 4 and 5 have no such section: a restored shard has no rules, no
 // history and no marks, as if marks began at the restore.
 
@@ -78,7 +84,7 @@ func (s *state) snapResMarks(e *enc) {
 	})
 	e.u(uint64(n))
 	s.res.each(func(r *reservation) { // slot order is id order
-		if r.marks != 0 {
+		if r.marks != 0 { // with resReview while under review (review.go)
 			e.u(r.id)
 			e.u(uint64(r.marks))
 		}
@@ -107,7 +113,7 @@ func (s *state) restoreMarks(d *dec, version byte) {
 	m := &s.marks
 	for n := d.count(2); n > 0 && d.err == nil; n-- {
 		slot, rule := d.slot(s.items.len()), Marks(d.u())
-		if _, dup := m.rules[slot]; dup || rule == 0 || rule&^MarksAll != 0 {
+		if _, dup := m.rules[slot]; dup || rule == 0 || !validRule(rule) {
 			d.fail()
 			return
 		}
@@ -155,11 +161,14 @@ func (s *state) restorePrint(d *dec) {
 
 func (s *state) restoreResMarks(d *dec) {
 	for n := d.count(2); n > 0 && d.err == nil; n-- {
-		r, mk := s.findRes(d.u()), Marks(d.u())
-		if r == nil || r.marks != 0 || mk == 0 || mk&^MarksAll != 0 {
+		r, w := s.findRes(d.u()), d.u()
+		mk := Marks(w) &^ resReview
+		if r == nil || r.marks != 0 || mk == 0 || mk&^MarksAll != 0 || w>>16 != 0 ||
+			Marks(w)&resReview != 0 && r.state != StateHeld { // only a held hold is under review
+
 			d.fail()
 			return
 		}
-		r.marks = mk
+		r.marks = Marks(w)
 	}
 }

@@ -148,7 +148,7 @@ type reservation struct {
 	locked    bool
 	claimSt   claimState // a claimed hold: provisional, firm, or ended by a refused claim (claimhold.go)
 	claimCode Code       // claimEnded: the refusal that ended it
-	marks     Marks      // screening marks computed by its reserve (marks.go)
+	marks     Marks      // screening marks computed by its reserve (marks.go), and resReview while under review (review.go)
 	window    int64      // window start, 0 = none
 	createdAt int64
 	expiresAt int64 // hold expiry (HELD) or pickup deadline (CONFIRMED)

@@ -7,7 +7,8 @@ package engine
 // and that a rolled-back linked group records nothing. The plain tests
 // prove the bound on fingerprints, that a restored engine gives the same
 // marks as the one that wrote the snapshot, and that formats 4 and 5
-// (without the section) still restore. Each case runs through
+// (without the section) still restore, and that a marked refusal's replay
+// names its marks, also after a restore. Each case runs through
 // runTableCase, which checks the engine's invariants after every batch.
 
 import (
@@ -123,6 +124,11 @@ func tbMarksTable() []tbCase {
 		tc("marks: an idempotent replay answers the first marks",
 			R("A", "S1", "gold", 1).key("k").mk("loyal,first_order"),
 			R("A", "S1", "gold", 1).key("k").mk("loyal,first_order")),
+		tc("marks: a replayed marked refusal names the marks it was refused for",
+			do.markRule("A", "S1", MarkFirstOrder),
+			R("A", "S1", "c1", 1).key("k").is(CodeMarked).mk("first_order"),
+			do.markRule("A", "S1", 0),
+			R("A", "S1", "c1", 1).key("k").is(CodeMarked).mk("first_order").events()),
 	}
 }
 
@@ -176,6 +182,28 @@ func TestMarksSameAfterRestore(t *testing.T) {
 	}
 	if ra[0].Marks != MarkFirstOrder|MarkSharedDevice || ra[len(ra)-1].Code != CodeMarked {
 		t.Errorf("the history did not mark: %v, last %v", ra[0].Marks, ra[len(ra)-1].Code)
+	}
+	if !bytes.Equal(tbSnapBytes(a), tbSnapBytes(b)) {
+		t.Error("the two engines' snapshots differ")
+	}
+}
+
+// TestMarksRefusalReplayAfterRestore: a marked refusal's idempotency entry
+// keeps its marks through a snapshot (a flag bit of the entry), so a
+// restored replica replays the refusal with them as the writer does.
+func TestMarksRefusalReplayAfterRestore(t *testing.T) {
+	cfg := Config{ShardID: tbShard, PickupSecret: tbSecret}
+	a := tbNewEngine(t, func(c *Config) { *c = cfg })
+	refused := do.reserve("A", "S1", "c1", 1).key("k").cmd
+	refApply(a, tbT0+1, do.markRule("A", "S1", MarkFirstOrder).cmd, refused)
+	b, err := Restore(cfg, bytes.NewReader(tbSnapBytes(a)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, e := range map[string]*Engine{"writer": a, "restored": b} {
+		if r := refApply(e, tbT0+2, refused)[0]; r.Code != CodeMarked || r.Marks != MarkFirstOrder {
+			t.Errorf("%s: replay %v marks %v, want marked first_order", name, r.Code, r.Marks)
+		}
 	}
 	if !bytes.Equal(tbSnapBytes(a), tbSnapBytes(b)) {
 		t.Error("the two engines' snapshots differ")

@@ -799,8 +799,12 @@ func tbConfirmed(cust string, n int, first uint64) []tbStep {
 }
 
 func tbTable() []tbCase {
-	return append(append(append(append(append(append(append(tbMainTable(), tbClaimTable()...), tbStoreTable()...), tbRegKeyTable()...),
-		tbCustomerTable()...), tbMarksTable()...), tbWaitlistTable()...), append(tbCouponTable(), tbBulkTable()...)...)
+	var all []tbCase
+	for _, part := range [][]tbCase{tbMainTable(), tbClaimTable(), tbStoreTable(), tbRegKeyTable(), tbCustomerTable(),
+		tbMarksTable(), tbWaitlistTable(), tbCouponTable(), tbBulkTable(), tbReviewTable()} {
+		all = append(all, part...)
+	}
+	return all
 }
 
 func tbMainTable() []tbCase {

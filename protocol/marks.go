@@ -31,6 +31,13 @@ import "github.com/invsys/inv/engine"
 //	            redeemed, expired, limit, opens at, closes at, ttl (ns),
 //	            then u16 count (<= MaxListStores) and (str8 store, i64
 //	            redemptions) × count, by store
+//	xReview     u8: bit 0 the reply's own hold is under review (a reserve
+//	            a hold-back rule held back, its replay), bit 1 the reply's
+//	            reservation (rReservation) is (docs/adr/0107)
+//	xListReview u8 × the reply's reservation count: 1 under review, else 0
+//
+// A mark rule's action travels in its word (xMarks, request field marks):
+// engine.RuleHoldBack, the top bit.
 
 // Result extension bits, in encoding order.
 const (
@@ -40,10 +47,31 @@ const (
 	xWaitlist
 	xCoupon
 	xCouponIssue
-	extFieldCount
+	xReview
+	xListReview
 )
 
-const extMaskValid = 1<<extFieldCount - 1
+// extMaskValid: the bits this version knows.
+const extMaskValid = 1<<xMarks | 1<<xResMarks | 1<<xListMarks | 1<<xWaitlist | 1<<xCoupon | 1<<xCouponIssue |
+	1<<xReview | 1<<xListReview
+
+// Bits of xReview's byte.
+const (
+	reviewOwn   = 1 << iota // Result.UnderReview
+	reviewRes               // Result.Reservation.UnderReview
+	reviewValid = reviewOwn | reviewRes
+)
+
+func reviewByte(r *engine.Result) uint8 {
+	var b uint8
+	if r.UnderReview {
+		b |= reviewOwn
+	}
+	if r.Reservation != nil && r.Reservation.UnderReview {
+		b |= reviewRes
+	}
+	return b
+}
 
 func appendPrints(dst []byte, p *[engine.NumPrints]uint64) []byte {
 	var m uint8
@@ -99,6 +127,15 @@ func extMask(r *engine.Result) uint16 {
 	if r.CouponIssue != nil {
 		m |= 1 << xCouponIssue
 	}
+	if reviewByte(r) != 0 {
+		m |= 1 << xReview
+	}
+	for i := range r.Reservations {
+		if r.Reservations[i].UnderReview {
+			m |= 1 << xListReview
+			break
+		}
+	}
 	return m
 }
 
@@ -125,6 +162,18 @@ func appendExt(dst []byte, r *engine.Result) []byte {
 	}
 	if m&(1<<xCouponIssue) != 0 {
 		dst = appendCouponIssue(dst, r.CouponIssue)
+	}
+	if m&(1<<xReview) != 0 {
+		dst = appendU8(dst, reviewByte(r))
+	}
+	if m&(1<<xListReview) != 0 {
+		for i := range r.Reservations {
+			var b uint8
+			if r.Reservations[i].UnderReview {
+				b = 1
+			}
+			dst = appendU8(dst, b)
+		}
 	}
 	return dst
 }
@@ -170,5 +219,47 @@ func decodeExt(c *cursor, r *engine.Result) {
 	}
 	if m&(1<<xCouponIssue) != 0 {
 		r.CouponIssue = decodeCouponIssue(c)
+	}
+	if m&(1<<xReview) != 0 {
+		decodeReview(c, r)
+	}
+	if m&(1<<xListReview) != 0 {
+		decodeListReview(c, r)
+	}
+}
+
+func decodeReview(c *cursor, r *engine.Result) {
+	b := c.u8()
+	switch {
+	case c.err != nil:
+		return
+	case b == 0 || b&^reviewValid != 0:
+		c.fail(malformed("a review byte of 0 or of unknown bits"))
+		return
+	case b&reviewRes != 0 && r.Reservation == nil:
+		c.fail(malformed("a reservation's review without a reservation"))
+		return
+	}
+	r.UnderReview = b&reviewOwn != 0
+	if b&reviewRes != 0 {
+		r.Reservation.UnderReview = true
+	}
+}
+
+func decodeListReview(c *cursor, r *engine.Result) {
+	if len(r.Reservations) == 0 {
+		c.fail(malformed("list review without a list"))
+		return
+	}
+	for i := range r.Reservations {
+		switch b := c.u8(); {
+		case c.err != nil:
+			return
+		case b > 1:
+			c.fail(malformed("a list review other than 0 or 1"))
+			return
+		default:
+			r.Reservations[i].UnderReview = b == 1
+		}
 	}
 }

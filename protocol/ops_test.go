@@ -60,6 +60,7 @@ var opFields = map[engine.Op][]string{
 	engine.OpSetMarkRule:      {"sku", "store", "marks", "key"},
 	engine.OpGetMarkRule:      {"sku", "store"},
 	engine.OpListByMark:       {"marks"},
+	engine.OpReleaseReview:    {"id", "key"},
 	engine.OpStoreItems:       {"store"},
 	engine.OpJoinWaitlist:     {"sku", "store", "customer", "qty", "ttl", "key"},
 	engine.OpLeaveWaitlist:    {"sku", "store", "customer", "key"},

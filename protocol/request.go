@@ -136,6 +136,7 @@ var requestFields = func() (t [256]uint64) {
 	t[engine.OpSetMarkRule] = item | bits(fMarks)
 	t[engine.OpGetMarkRule] = bits(fSKU, fStore)
 	t[engine.OpListByMark] = bits(fMarks)
+	t[engine.OpReleaseReview] = bits(fID, fKey) // a held-back hold (docs/adr/0107): its id routes it
 	t[engine.OpStoreItems] = bits(fStore)
 	// Serial-number coupons (docs/adr/0106): an issue by its store, a
 	// serial by its ID's shard.

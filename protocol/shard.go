@@ -205,7 +205,7 @@ func RouteOf(cmd *engine.Command, shards int) (RouteKind, int) {
 		return RouteAll, AllShards // no store: every shard refuses it, as one
 	case engine.OpConfirm, engine.OpExtend, engine.OpCancel, engine.OpReschedule,
 		engine.OpReturn, engine.OpUnlock, engine.OpGetReservation,
-		engine.OpRedeemCoupon, engine.OpGetCoupon:
+		engine.OpRedeemCoupon, engine.OpGetCoupon, engine.OpReleaseReview:
 		return idRoute(cmd.ID, shards)
 	case engine.OpClaim, engine.OpBlock, engine.OpUnblock, engine.OpSetTier, engine.OpGetCustomer, engine.OpNoShow:
 		return RouteShard, ShardOfCustomer(cmd.Customer, shards)

@@ -107,7 +107,7 @@ func TestRouteOf(t *testing.T) {
 		engine.OpRedeemCoupon: one(11), engine.OpGetCoupon: one(11),
 		engine.OpConfirm: one(11), engine.OpExtend: one(11), engine.OpCancel: one(11), engine.OpPickup: one(11),
 		engine.OpReschedule: one(11), engine.OpReturn: one(11), engine.OpUnlock: one(11),
-		engine.OpGetReservation: one(11),
+		engine.OpGetReservation: one(11), engine.OpReleaseReview: one(11),
 		// A customer's home owns its block, tier and no-shows (docs/adr/0072).
 		engine.OpBlock: one(cust), engine.OpUnblock: one(cust), engine.OpSetTier: one(cust), engine.OpGetCustomer: one(cust),
 		engine.OpNoShow: one(cust), engine.OpCustomerCopy: one(9),

@@ -223,6 +223,7 @@ func allVectors() []vector {
 	all = append(all, batchVectors()...)
 	all = append(all, controlVectors()...)
 	all = append(all, markVectors()...)
+	all = append(all, reviewVectors()...)
 	return all
 }
 

@@ -127,6 +127,10 @@ func TestGrants(t *testing.T) {
 	if !kiosk.allows(ret, readAt("S1")) || kiosk.allows(ret, readAt("S2")) || kiosk.allows(ret, noRead) {
 		t.Error("returns are not bound to the reservation's store")
 	}
+	rel := &engine.Command{Op: engine.OpReleaseReview, ID: 1} // docs/adr/0107
+	if !kiosk.allows(rel, readAt("S1")) || kiosk.allows(rel, readAt("S2")) || kiosk.allows(rel, noRead) || web.allows(rel, readAt("S1")) {
+		t.Error("a review's release is not the reservation's store's or the operator's alone")
+	}
 }
 
 func TestBucket(t *testing.T) {

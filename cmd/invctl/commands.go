@@ -158,13 +158,9 @@ func itemGet(e *env, args []string) error {
 	}
 	c, cancel := ctx()
 	defer cancel()
-	it, err := cl.GetItem(c, *sku, *store, e.readOpts()...)
+	it, err := cl.GetItemLocal(c, *sku, *store, e.readOpts()...) // every time in the store's zone
 	if err != nil {
 		return err
-	}
-	loc := storeZone(c, cl, *store, e.readOpts()) // the windows print in the store's zone
-	for i := range it.Windows {
-		it.Windows[i].Start, it.Windows[i].End = it.Windows[i].Start.In(loc), it.Windows[i].End.In(loc)
 	}
 	out := itemJSONOf(it)
 	if e.json {
@@ -173,11 +169,11 @@ func itemGet(e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "%s/%s stock=%d available=%d held=%d confirmed=%d picked_up=%d limit=%d\n",
 		out.SKU, out.Store, out.Stock, out.Available, out.Held, out.Confirmed, out.PickedUp, out.Limit)
 	if !it.OpensAt.IsZero() || !it.ClosesAt.IsZero() {
-		fmt.Fprintf(e.stdout, "  sale %s..%s\n", timeText(it.OpensAt), timeText(it.ClosesAt))
+		fmt.Fprintf(e.stdout, "  sale %s..%s\n", zoneText(it.OpensAt, it.Location), zoneText(it.ClosesAt, it.Location))
 	}
 	if it.MemberUnits > 0 {
 		fmt.Fprintf(e.stdout, "  member share tier>=%d units=%d used=%d until %s\n",
-			it.MemberTier, it.MemberUnits, it.MemberUsed, timeText(it.MemberCutoff))
+			it.MemberTier, it.MemberUnits, it.MemberUsed, zoneText(it.MemberCutoff, it.Location))
 	}
 	for _, w := range out.Windows {
 		fmt.Fprintf(e.stdout, "  window %s..%s quota=%d used=%d\n",

@@ -1,7 +1,7 @@
 // invctl's store commands end to end against a real invd: a store's time
 // zone and windows put (times without an offset read in the store's zone),
-// read back in that zone (table and JSON), an item's windows printed in its
-// store's zone too, a store window's capacity shared by two SKUs (the
+// read back in that zone (table and JSON), an item's windows and sale
+// window printed in its store's zone too, a store window's capacity shared by two SKUs (the
 // second reserve is refused window_full), bad zones and times refused
 // before anything is sent, and stores exported and imported again whole.
 package main_test
@@ -45,10 +45,11 @@ func TestInvctlStores(t *testing.T) {
 
 	// Two SKUs of the store share the first window: capacity 2.
 	for _, sku := range []string{"CAKE", "TART"} {
-		ok(t, a, "item", "put", "--sku", sku, "--store", store, "--stock", "10", "--window", "2039-12-24T02:00:00Z,2039-12-24T04:00:00Z,5")
+		ok(t, a, "item", "put", "--sku", sku, "--store", store, "--stock", "10", "--window", "2039-12-24T02:00:00Z,2039-12-24T04:00:00Z,5",
+			"--opens", "2020-01-01T00:00:00Z")
 	}
 	mustContain(t, "item get in the store's zone", ok(t, a, "item", "get", "--sku", "CAKE", "--store", store),
-		"window 2039-12-24T10:00:00+08:00..2039-12-24T12:00:00+08:00 quota=5")
+		"window 2039-12-24T10:00:00+08:00..2039-12-24T12:00:00+08:00 quota=5", "sale 2020-01-01T08:00:00+08:00..-")
 	ok(t, a, "reserve", "--sku", "CAKE", "--store", store, "--customer", "amy", "--qty", "2", "--window", "2039-12-24T02:00:00Z")
 	refused(t, a, "window_full", "reserve", "--sku", "TART", "--store", store, "--customer", "ben", "--window", "2039-12-24T02:00:00Z")
 	okJSON(t, a, &st, "store", "get", "--store", store)

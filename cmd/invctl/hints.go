@@ -187,6 +187,10 @@ var hints = map[engine.Code]func(s subject, addr string) string{
 		return "the order's screening marks hit the item's mark rule; invctl marks get-rule --sku " + or(s.sku, "SKU") +
 			" --store " + or(s.store, "STORE") + " shows it (docs/adr/0104)"
 	},
+	engine.CodeUnderReview: func(s subject, _ string) string {
+		return "the order is held back for review by its item's mark rule; staff release it with invctl marks release " +
+			or(s.id, "ID") + ", or cancel it (docs/adr/0107)"
+	},
 	engine.CodeUnauthorized: func(_ subject, _ string) string {
 		return "this needs a token with the right role; give it with --token or INV_TOKEN (docs/SECURITY.md)"
 	},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/invsys/inv/client"
@@ -247,6 +248,7 @@ type storeJSON struct {
 func stores(e *env, args []string) error {
 	fs := newFlags(e, "stores")
 	sku := fs.String("sku", "", "SKU")
+	at := fs.String("store", "", "only these stores, comma-separated: each with its count, sold out and not carried included")
 	cli.Require(fs, "sku")
 	if err := parse(fs, args, 0); err != nil {
 		return err
@@ -258,6 +260,9 @@ func stores(e *env, args []string) error {
 	}
 	c, cancel := ctx()
 	defer cancel()
+	if *at != "" {
+		return storesAt(e, c, cl, *sku, strings.Split(*at, ","))
+	}
 	ss, err := cl.StoresWithStock(c, *sku, e.readOpts()...)
 	if err != nil {
 		return err
@@ -283,6 +288,36 @@ func stores(e *env, args []string) error {
 		rows := make([][]string, len(out))
 		for i, s := range out {
 			rows[i] = []string{s.Store, num(s.Available)}
+		}
+		return rows
+	})
+}
+
+type storeAtJSON struct {
+	Store     string `json:"store"`
+	Carried   bool   `json:"carried"`
+	Available int64  `json:"available"`
+}
+
+// storesAt prints the SKU's count at each named store, in one call
+// (client.SKUAvailability): 0 where sold out, "-" where not carried.
+func storesAt(e *env, c context.Context, cl *client.Client, sku string, at []string) error {
+	got, err := cl.SKUAvailability(c, sku, at, e.readOpts()...)
+	if err != nil {
+		return err
+	}
+	out := make([]storeAtJSON, len(got))
+	for i, s := range got {
+		out[i] = storeAtJSON{Store: s.Store, Carried: s.Carried, Available: s.Available}
+	}
+	return show(e, out, []string{"STORE", "AVAILABLE"}, func() [][]string {
+		rows := make([][]string, len(out))
+		for i, s := range out {
+			n := num(s.Available)
+			if !s.Carried {
+				n = "-"
+			}
+			rows[i] = []string{s.Store, n}
 		}
 		return rows
 	})

@@ -125,6 +125,56 @@ func positive(set setter) setter {
 	}
 }
 
+// Upper bounds of the marks' keys that the engine does not bound itself.
+const (
+	// maxMarkPickups: pickups that make a customer loyal; past a thousand
+	// nobody would ever be, which is a typo rather than a policy.
+	maxMarkPickups = 1000
+	// maxMarkPrints: fingerprints a shard remembers, at about 200 bytes
+	// each; 64M is ~13 GiB a shard, more than a node should give them.
+	maxMarkPrints = 1 << 26
+)
+
+// rangedInt sets a whole number within [lo, hi]: a threshold outside it has
+// no meaning (the engine would clamp or default it, hiding the mistake).
+func rangedInt(lo, hi int, f func(c *config) *int) setter {
+	return func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return err
+		}
+		if n < lo || n > hi {
+			return fmt.Errorf("%d: want %d to %d", n, lo, hi)
+		}
+		*f(c) = n
+		return nil
+	}
+}
+
+// positiveDur refuses a duration of 0, which the engine would take for
+// its default.
+func positiveDur(set setter) setter {
+	return func(c *config, v string) error {
+		if d, err := time.ParseDuration(v); err == nil && d == 0 {
+			return fmt.Errorf("%s is not above 0", v)
+		}
+		return set(c, v)
+	}
+}
+
+// checkEngineKeys checks what spans keys once the file is read: a promoted
+// head's hold may not outlive max_hold (the engine would cut it silently).
+func checkEngineKeys(c *config, name string) error {
+	maxHold := c.Engine.MaxHold
+	if maxHold == 0 {
+		maxHold = engine.Config{}.WithDefaults().MaxHold
+	}
+	if c.Engine.WaitlistHoldTTL > maxHold {
+		return fmt.Errorf("%s: waitlist_hold_ttl %v is over max_hold %v", name, c.Engine.WaitlistHoldTTL, maxHold)
+	}
+	return nil
+}
+
 // setShards sets the shard count and notes that it was given.
 func setShards(c *config, v string) error {
 	c.ShardsSet = true
@@ -209,6 +259,19 @@ var configKeys = map[string]setter{
 	},
 	"rate_burst":    intKey(func(c *config) *int { return &c.Engine.RateBurst }),
 	"pickup_secret": strKey(func(c *config) *string { return &c.PickupSecretHex }),
+	// A promoted waitlist head's hold (docs/adr/0105): at most max_hold,
+	// checked once the file is read (checkEngineKeys).
+	"waitlist_hold_ttl": positiveDur(durKey(func(c *config) *time.Duration { return &c.Engine.WaitlistHoldTTL })),
+
+	// Screening marks' thresholds (engine.MarkConfig, docs/adr/0104).
+	"mark_loyal_pickups": rangedInt(1, maxMarkPickups, func(c *config) *int { return &c.Engine.Marks.LoyalPickups }),
+	"mark_print_customers": rangedInt(2, engine.MaxPrintCustomers,
+		func(c *config) *int { return &c.Engine.Marks.PrintCustomers }),
+	"mark_print_window": positiveDur(durKey(func(c *config) *time.Duration { return &c.Engine.Marks.PrintWindow })),
+	"mark_velocity_reserves": rangedInt(2, engine.MaxVelocityReserves,
+		func(c *config) *int { return &c.Engine.Marks.VelocityReserves }),
+	"mark_velocity_window": positiveDur(durKey(func(c *config) *time.Duration { return &c.Engine.Marks.VelocityWindow })),
+	"mark_max_prints":      rangedInt(1, maxMarkPrints, func(c *config) *int { return &c.Engine.Marks.MaxPrints }),
 
 	// Limits across shards (docs/adr/0070).
 	"claim_window":   durKey(func(c *config) *time.Duration { return &c.Server.ClaimWindow }),
@@ -369,7 +432,7 @@ func parseConfig(c *config, r io.Reader, name string) error {
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("%s: %v", name, err) // a line over bufio's 64 KiB
 	}
-	return nil
+	return checkEngineKeys(c, name)
 }
 
 // stripComment cuts a '#' comment that is not inside double quotes.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/server"
 )
 
@@ -170,6 +171,43 @@ func TestParseMemoryKeys(t *testing.T) {
 		}
 		if c.Node.LogCacheEntries != before.LogCacheEntries || c.Node.Store != before.Store {
 			t.Errorf("%q changed the options: %+v", bad, c.Node)
+		}
+	}
+}
+
+// TestParseMarkAndWaitlistKeys: the marks' thresholds and the waitlist's
+// hold TTL are taken at each edge of their range and refused past it, with
+// an error naming the line, leaving the engine's config as it was;
+// waitlist_hold_ttl may equal max_hold but not pass it, in either order.
+func TestParseMarkAndWaitlistKeys(t *testing.T) {
+	good := "mark_loyal_pickups = 1000\nmark_print_customers = 16\nmark_velocity_reserves = 64\n" +
+		"mark_print_window = 1h\nmark_velocity_window = 1m\nmark_max_prints = 67108864\nwaitlist_hold_ttl = 30m\n"
+	c := defaultConfig()
+	if err := parseConfig(&c, strings.NewReader(good), "marks.conf"); err != nil {
+		t.Fatal(err)
+	}
+	m := c.Engine.Marks
+	if m.LoyalPickups != 1000 || m.PrintCustomers != engine.MaxPrintCustomers || m.VelocityReserves != engine.MaxVelocityReserves ||
+		m.PrintWindow != time.Hour || m.VelocityWindow != time.Minute || m.MaxPrints != 1<<26 || c.Engine.WaitlistHoldTTL != 30*time.Minute {
+		t.Fatalf("parsed: %+v, waitlist hold %v", m, c.Engine.WaitlistHoldTTL)
+	}
+	low := "mark_loyal_pickups = 1\nmark_print_customers = 2\nmark_velocity_reserves = 2\nmark_max_prints = 1\nwaitlist_hold_ttl = 1ns\n"
+	if c := defaultConfig(); parseConfig(&c, strings.NewReader(low), "low.conf") != nil || c.Engine.Marks.PrintCustomers != 2 {
+		t.Fatalf("the low edges refused: %+v", c.Engine.Marks)
+	}
+	for _, bad := range []string{"mark_loyal_pickups = 0", "mark_loyal_pickups = 1001",
+		"mark_print_customers = 1", "mark_print_customers = 17", "mark_velocity_reserves = 1", "mark_velocity_reserves = 65",
+		"mark_max_prints = 0", "mark_max_prints = 67108865", "mark_print_window = 0s", "mark_velocity_window = -1m",
+		"waitlist_hold_ttl = 0s", "waitlist_hold_ttl = 30m1ns", "max_hold = 1h\nwaitlist_hold_ttl = 1h1ns",
+		"waitlist_hold_ttl = 1h\nmax_hold = 59m"} {
+		c := defaultConfig()
+		before := c.Engine
+		err := parseConfig(&c, strings.NewReader(bad), "bad.conf")
+		if err == nil || !strings.Contains(err.Error(), "bad.conf") {
+			t.Errorf("%q: error %v, want one naming bad.conf", bad, err)
+		}
+		if !strings.Contains(bad, "\n") && c.Engine.Marks != before.Marks {
+			t.Errorf("%q changed the marks' config: %+v", bad, c.Engine.Marks)
 		}
 	}
 }

@@ -18,7 +18,8 @@ type shop struct {
 	inv      *client.Client
 	log      *slog.Logger
 	codes    codeBook
-	products []product // what the page offers (page.go)
+	promoted promotions // holds inv made for the heads of waitlists (screening.go)
+	products []product  // what the page offers (page.go)
 }
 
 // codeBook keeps the pickup codes this shop was given by confirm. inv
@@ -86,6 +87,9 @@ func newShop(c *client.Client, log *slog.Logger, products ...product) http.Handl
 	mux.HandleFunc("GET /customers/{customer}/orders", s.orders)
 	mux.HandleFunc("POST /coupons", s.takeCoupon)     // coupons.go
 	mux.HandleFunc("GET /coupons/{serial}", s.coupon) // coupons.go
+	mux.HandleFunc("POST /waitlist", s.joinWaitlist)
+	mux.HandleFunc("GET /waitlist/{sku}/{store}/{customer}", s.waitlistPlace)
+	s.followPromotions(context.Background()) // until the client closes
 	return mux
 }
 
@@ -119,6 +123,7 @@ type orderRequest struct {
 	Qty         int64      `json:"qty"`
 	Window      *time.Time `json:"window,omitempty"`       // a pickup window's start
 	HoldSeconds int64      `json:"hold_seconds,omitempty"` // how long to hold while paying; 0 = the engine's default
+	Device      string     `json:"device,omitempty"`       // the browser's device id: inv sees only its hash (screening.go)
 }
 
 type cartRequest struct {
@@ -143,6 +148,8 @@ type orderJSON struct {
 	PickupDeadline *time.Time `json:"pickup_deadline,omitempty"` // once confirmed: collect before this
 	PickupCode     string     `json:"pickup_code,omitempty"`     // 12 digits, for the counter
 	Barcode        string     `json:"barcode,omitempty"`         // the same, scannable
+	Marks          string     `json:"marks,omitempty"`           // screening marks, comma separated (docs/adr/0104)
+	UnderReview    bool       `json:"under_review,omitempty"`    // held back: confirm answers 409 under_review until staff release it
 }
 
 // GET /stores?sku=… : the stores that have the SKU available.
@@ -222,13 +229,14 @@ func (s *shop) reserve(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
-	res, err := s.inv.Reserve(ctx, rr)
+	res, marks, err := s.inv.ReserveMarked(ctx, client.MarkedReserveRequest{ReserveRequest: rr,
+		Prints: client.Prints{Device: devicePrint(req.Device)}})
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
 	o := orderOf(res)
-	o.SKU, o.Store, o.Customer = req.SKU, req.Store, req.Customer
+	o.SKU, o.Store, o.Customer, o.Marks = req.SKU, req.Store, req.Customer, marks.String()
 	w.Header().Set("Location", "/orders/"+o.ID)
 	writeJSON(w, http.StatusCreated, o)
 }
@@ -277,12 +285,14 @@ func (s *shop) order(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 	defer cancel()
-	res, err := s.inv.GetReservation(ctx, id)
+	res, err := s.inv.GetReservationMarked(ctx, id)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, orderOfReservation(s.codes.withCode(&res)))
+	o := orderOfReservation(s.codes.withCode(&res.Reservation))
+	o.Marks, o.UnderReview = res.Marks.String(), res.UnderReview
+	writeJSON(w, http.StatusOK, o)
 }
 
 // POST /orders/{id}/confirm : payment went through; the answer carries
@@ -353,7 +363,7 @@ func orderID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 
 // orderOf renders what a mutating call returned.
 func orderOf(res client.Result) orderJSON {
-	o := orderJSON{ID: strconv.FormatUint(res.ID, 10), Qty: res.Qty, State: res.State.String()}
+	o := orderJSON{ID: strconv.FormatUint(res.ID, 10), Qty: res.Qty, State: res.State.String(), UnderReview: res.UnderReview}
 	setTimes(&o, res.State, res.Window, res.ExpiresAt)
 	if res.PickupCode != 0 && res.State == client.StateConfirmed { // a code is shown only while it can be used
 		o.PickupCode = res.PickupCodeString()

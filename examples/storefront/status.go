@@ -14,9 +14,9 @@ import (
 //   - 409 Conflict: the request is fine but the stock, window, limit or the
 //     order's state say no right now (sold out, window full, limit,
 //     not open yet, sale closed, wrong state, key reused for another order,
-//     a pickup before its window);
-//   - 403 Forbidden: the customer is blocked; the pickup is at another
-//     store or with a wrong code;
+//     a pickup before its window, an order held back for review);
+//   - 403 Forbidden: the customer is blocked or the order's screening marks
+//     are refused; the pickup is at another store or with a wrong code;
 //   - 404 Not Found, 410 Gone (the hold expired: reserve again),
 //     422 Unprocessable (well-formed JSON, impossible request: an unknown
 //     window, or none for an item that has windows), 423 Locked;
@@ -37,6 +37,8 @@ var statuses = []struct {
 	{client.ErrWrongState, http.StatusConflict},
 	{client.ErrKeyConflict, http.StatusConflict},
 	{client.ErrBelowPromised, http.StatusConflict},
+	{client.ErrUnderReview, http.StatusConflict}, // held back for review: paid, not confirmable until staff release it
+	{client.ErrMarked, http.StatusForbidden},     // the item's rule refuses orders with these marks
 	{client.ErrBlocked, http.StatusForbidden},
 	{client.ErrWrongStore, http.StatusForbidden},
 	{client.ErrBadCode, http.StatusForbidden},
