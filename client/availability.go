@@ -114,12 +114,37 @@ func (c *Client) GetItemLocal(ctx context.Context, sku, store string, opts ...Re
 	if err != nil {
 		return Item{}, err
 	}
-	loc := time.UTC
-	switch st, err := c.GetStore(ctx, store, opts...); {
-	case err == nil:
-		loc = st.Location
-	case !errors.Is(err, ErrNotFound):
+	loc, err := c.storeLocation(ctx, store, opts)
+	if err != nil {
 		return Item{}, err
 	}
 	return it.In(loc), nil
+}
+
+// GetReservationLocal reads a reservation (GetReservation) and gives its
+// times in its store's zone (Reservation.In): UTC for a store given no
+// zone. It costs a second read, of the store.
+func (c *Client) GetReservationLocal(ctx context.Context, id uint64, opts ...ReadOption) (Reservation, error) {
+	r, err := c.GetReservation(ctx, id, opts...)
+	if err != nil {
+		return Reservation{}, err
+	}
+	loc, err := c.storeLocation(ctx, r.Store, opts)
+	if err != nil {
+		return Reservation{}, err
+	}
+	return r.In(loc), nil
+}
+
+// storeLocation is the store's zone, UTC for a store the node has not
+// been given one.
+func (c *Client) storeLocation(ctx context.Context, store string, opts []ReadOption) (*time.Location, error) {
+	switch st, err := c.GetStore(ctx, store, opts...); {
+	case err == nil:
+		return st.Location, nil
+	case errors.Is(err, ErrNotFound):
+		return time.UTC, nil
+	default:
+		return nil, err
+	}
 }

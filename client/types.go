@@ -299,6 +299,28 @@ type Reservation struct {
 	PickupCode           uint64 // once confirmed, and only on an operator token: 0 for the other roles
 	Attempts             int64  // wrong pickup codes so far
 	Locked               bool
+	// Location is the zone the times are in: nil for GetReservation's
+	// (UTC, as the wire gives them); the store's for GetReservationLocal
+	// and In.
+	Location *time.Location
+}
+
+// In returns the reservation with its times (pickup window, created,
+// expiry, last change) in loc, and Location set, so a receipt or a
+// counter prints the pickup window in the store's own time.
+func (r Reservation) In(loc *time.Location) Reservation {
+	if loc == nil {
+		loc = time.UTC
+	}
+	in := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		return t.In(loc)
+	}
+	r.Window, r.CreatedAt, r.ExpiresAt, r.UpdatedAt = in(r.Window), in(r.CreatedAt), in(r.ExpiresAt), in(r.UpdatedAt)
+	r.Location = loc
+	return r
 }
 
 // PickupCodeString renders the pickup code as its 12 digits ("" without

@@ -1,12 +1,13 @@
 // invctl's store commands end to end against a real invd: a store's time
 // zone and windows put (times without an offset read in the store's zone),
 // read back in that zone (table and JSON), an item's windows and sale
-// window printed in its store's zone too, a store window's capacity shared by two SKUs (the
+// window printed in its store's zone too, a reservation's pickup window as well, a store window's capacity shared by two SKUs (the
 // second reserve is refused window_full), bad zones and times refused
 // before anything is sent, and stores exported and imported again whole.
 package main_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +51,10 @@ func TestInvctlStores(t *testing.T) {
 	}
 	mustContain(t, "item get in the store's zone", ok(t, a, "item", "get", "--sku", "CAKE", "--store", store),
 		"window 2039-12-24T10:00:00+08:00..2039-12-24T12:00:00+08:00 quota=5", "sale 2020-01-01T08:00:00+08:00..-")
-	ok(t, a, "reserve", "--sku", "CAKE", "--store", store, "--customer", "amy", "--qty", "2", "--window", "2039-12-24T02:00:00Z")
+	var held struct{ ID json.Number }
+	okJSON(t, a, &held, "reserve", "--sku", "CAKE", "--store", store, "--customer", "amy", "--qty", "2", "--window", "2039-12-24T02:00:00Z")
+	mustContain(t, "reservation get in the store's zone", ok(t, a, "reservation", "get", held.ID.String()),
+		"2039-12-24T02:00:00Z", "pickup window in the store's zone (Asia/Taipei): 2039-12-24T10:00:00+08:00")
 	refused(t, a, "window_full", "reserve", "--sku", "TART", "--store", store, "--customer", "ben", "--window", "2039-12-24T02:00:00Z")
 	okJSON(t, a, &st, "store", "get", "--store", store)
 	if st.Windows[0].Used != 2 {

@@ -60,12 +60,19 @@ func reservationGet(e *env, args []string) error {
 	}
 	c, cancel := ctx()
 	defer cancel()
-	r, err := cl.GetReservation(c, id, e.readOpts()...)
+	r, err := cl.GetReservationLocal(c, id, e.readOpts()...)
 	if err != nil {
 		return err
 	}
-	out := reservationJSONOf(r)
-	return show(e, out, reservationHeader, func() [][]string { return [][]string{reservationRow(out)} })
+	out := reservationJSONOf(r.In(time.UTC)) // JSON and the table stay in UTC, as every list
+	if err := show(e, out, reservationHeader, func() [][]string { return [][]string{reservationRow(out)} }); err != nil || e.json {
+		return err
+	}
+	if !r.Window.IsZero() && r.Location != time.UTC {
+		// The counter and the customer speak of the window in the store's time.
+		fmt.Fprintf(e.stdout, "pickup window in the store's zone (%s): %s\n", r.Location, zoneText(r.Window, r.Location))
+	}
+	return nil
 }
 
 func reservationList(e *env, args []string) error {
