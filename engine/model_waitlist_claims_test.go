@@ -230,7 +230,21 @@ func TestWaitlistClaimsModel(t *testing.T) {
 		base, seeds = *refSeedFlag, 1
 	}
 	total := map[string]int{}
-	for s := range seeds {
+	// As in TestClaimsAcrossShards: seeds are added, up to four times as
+	// many, until every path below is reached (a short run's few seeds
+	// reach the rarest crash point only most of the time).
+	missing := func() []string {
+		var out []string
+		for _, k := range waitClaimPaths {
+			if total[k] == 0 {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	ran := 0
+	for s := 0; s < seeds || len(missing()) > 0 && s < 4*seeds && *refSeedFlag == 0; s++ {
+		ran++
 		seed := base + int64(s)
 		m := newMCRun(t, seed)
 		for i := range steps {
@@ -252,11 +266,14 @@ func TestWaitlistClaimsModel(t *testing.T) {
 			total[k] += v
 		}
 	}
-	t.Logf("seeds %d..%d: %v", base, base+int64(seeds)-1, total)
-	for _, k := range []string{"join_claimed", "join_claim_refused", "join_anchored", "join_released", "join_after_lost",
-		"join_crash_at_0", "join_crash_at_1", "join_crash_at_2", "left", "promoted_claimed", "retry_same_answer", "swept_anchor", "swept_release"} {
-		if total[k] == 0 {
-			t.Errorf("the run never reached %q: the generator lost it", k)
-		}
+	t.Logf("seeds %d..%d: %v", base, base+int64(ran)-1, total)
+	for _, k := range missing() {
+		t.Errorf("the run never reached %q: the generator lost it", k)
 	}
 }
+
+// waitClaimPaths are the paths of a claimed join TestWaitlistClaimsModel
+// must reach.
+var waitClaimPaths = []string{"join_claimed", "join_claim_refused", "join_anchored", "join_released", "join_after_lost",
+	"join_crash_at_0", "join_crash_at_1", "join_crash_at_2", "left", "promoted_claimed", "retry_same_answer", "swept_anchor",
+	"swept_release"}
