@@ -113,14 +113,31 @@ func TestInvctlClusterStatusThreeNodes(t *testing.T) {
 			t.Errorf("shard %d: applied index %d after 3 writes", s.Shard, s.Raft[0].AppliedIndex)
 		}
 	}
-	table := ok(t, a, "cluster", "status")
-	for _, s := range st.Shards {
-		for _, r := range s.Raft {
-			row := replicaRow(table, s.Shard, r.Node)
-			if row == nil || row[2] != r.State || row[6] != fmt.Sprint(r.CommitIndex) {
-				t.Fatalf("table: shard %d node %d: row %q, want %s at commit %d:\n%s", s.Shard, r.Node, row, r.State,
-					r.CommitIndex, table)
+	// The table shows what the JSON shows. Leadership may still move
+	// between the two reads (the nodes balance leaders after a start), so
+	// a mismatch reads both again, until a deadline.
+	tableMatches := func(table string) string {
+		for _, s := range st.Shards {
+			for _, r := range s.Raft {
+				row := replicaRow(table, s.Shard, r.Node)
+				if row == nil || row[2] != r.State || row[6] != fmt.Sprint(r.CommitIndex) {
+					return fmt.Sprintf("shard %d node %d: row %q, want %s at commit %d:\n%s", s.Shard, r.Node, row, r.State,
+						r.CommitIndex, table)
+				}
 			}
+		}
+		return ""
+	}
+	for why := tableMatches(ok(t, a, "cluster", "status")); why != ""; why = tableMatches(ok(t, a, "cluster", "status")) {
+		if time.Now().After(deadline) {
+			t.Fatalf("table: %s", why)
+		}
+		time.Sleep(100 * time.Millisecond)
+		for again := converged(); again != ""; again = converged() {
+			if time.Now().After(deadline) {
+				t.Fatalf("cluster status did not converge again: %s", again)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 
@@ -153,7 +170,7 @@ func TestInvctlClusterStatusThreeNodes(t *testing.T) {
 			}
 		}
 	}
-	table, _, code = invctl(t, a, "cluster", "status")
+	table, _, code := invctl(t, a, "cluster", "status")
 	if code != 3 {
 		t.Fatalf("cluster status table with a node down: exit %d", code)
 	}
