@@ -70,6 +70,20 @@ type follower struct {
 	log   *slog.Logger
 	buf   []raftstore.FeedEvent
 	t     Touched
+	// cmd, sku and store are the rereads' scratch: a busy shard reads
+	// thousands of items a second, and Read keeps nothing of its command.
+	cmd        engine.Command
+	sku, store []byte
+}
+
+// read runs one read of an item (sku not empty) or of a store.
+func (f *follower) read(op engine.Op, sku, store string) engine.Result {
+	f.sku, f.store = append(f.sku[:0], sku...), append(f.store[:0], store...)
+	f.cmd = engine.Command{Op: op, Store: f.store}
+	if sku != "" {
+		f.cmd.SKU = f.sku
+	}
+	return f.sh.Read(&f.cmd)
 }
 
 func (f *follower) run(ctx context.Context) {
@@ -188,7 +202,7 @@ func (f *follower) seed() {
 // reread reads again what the events since the last time touched.
 func (f *follower) reread() {
 	for k := range f.t.Items {
-		r := f.sh.Read(&engine.Command{Op: engine.OpGetItem, SKU: []byte(k.sku), Store: []byte(k.store)})
+		r := f.read(engine.OpGetItem, k.sku, k.store)
 		if r.Code == engine.OK && r.Item != nil {
 			f.book.SetItem(f.shard, r.Item)
 		}
@@ -200,7 +214,7 @@ func (f *follower) reread() {
 }
 
 func (f *follower) readStore(store string) {
-	r := f.sh.Read(&engine.Command{Op: engine.OpGetStore, Store: []byte(store)})
+	r := f.read(engine.OpGetStore, "", store)
 	if r.Code == engine.OK && r.Store != nil {
 		f.book.SetStore(f.shard, r.Store)
 	}
