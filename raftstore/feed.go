@@ -161,6 +161,9 @@ type Feed struct {
 	newestAt int64     // log time of the newest entry recorded (0: none yet)
 	gen      uint64    // bumped by every reset, so a prune planned before one is dropped
 	buf      []byte    // scratch for keys and values (under mu)
+	// eventBytes: bytes per encoded event to reserve in the next tail
+	// chunk (under mu)
+	eventBytes int
 
 	pruneMu sync.Mutex // one Prune at a time
 
@@ -228,6 +231,7 @@ func openFeed(db *pebble.DB, shard uint16, ret FeedRetention, log *slog.Logger) 
 		return nil, fmt.Errorf("raftstore: shard %d: feed iterator: %w", shard, err)
 	}
 	f.tail.reset(f.end)
+	f.eventBytes = 64
 	return f, nil
 }
 
@@ -409,7 +413,7 @@ func (f *Feed) record(last uint64, resps []*ApplyResponse) {
 	defer b.Close()
 	// The values are encoded once, into the chunk the tail keeps; the
 	// batch copies them.
-	c := &tailChunk{pos: make([]Position, 0, n), end: make([]uint32, 0, n), data: make([]byte, 0, int(n)*48)}
+	c := &tailChunk{pos: make([]Position, 0, n), end: make([]uint32, 0, n), data: make([]byte, 0, int(n)*f.eventBytes+16)}
 	var end Position
 	for _, r := range resps {
 		if r.Index <= f.st.applied {
@@ -437,6 +441,9 @@ func (f *Feed) record(last uint64, resps []*ApplyResponse) {
 		return
 	}
 	f.st, f.dirty = st, false
+	// The next chunk is sized by this one's events, rounded up, so that
+	// filling it rarely grows it.
+	f.eventBytes = (len(c.data)+int(n)-1)/int(n) + 8
 	f.nmu.Lock()
 	f.end = end
 	f.tail.push(c)
