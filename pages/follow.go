@@ -2,6 +2,7 @@ package pages
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -31,8 +32,13 @@ const (
 	// rereadEvery bounds how often a busy shard's touched items are read
 	// again: a flash sale's hundreds of thousands of events a second cost
 	// ten rounds of reads of its few hot items, not one per event. When
-	// the feed goes quiet they are read at once.
+	// the feed goes quiet (for followGather) they are read at once.
 	rereadEvery = 100 * time.Millisecond
+	// followGather is the least time between two reads of a busy shard's
+	// feed, and how long the feed must stay quiet before the touched items
+	// are read again: well inside the 100 ms a clerk may wait for a code
+	// confirmed a moment ago (docs/adr/0092).
+	followGather = 20 * time.Millisecond
 	// followRetry is the pause before a follower that failed starts over.
 	followRetry = time.Second
 )
@@ -64,6 +70,20 @@ type follower struct {
 	log   *slog.Logger
 	buf   []raftstore.FeedEvent
 	t     Touched
+	// cmd, sku and store are the rereads' scratch: a busy shard reads
+	// thousands of items a second, and Read keeps nothing of its command.
+	cmd        engine.Command
+	sku, store []byte
+}
+
+// read runs one read of an item (sku not empty) or of a store.
+func (f *follower) read(op engine.Op, sku, store string) engine.Result {
+	f.sku, f.store = append(f.sku[:0], sku...), append(f.store[:0], store...)
+	f.cmd = engine.Command{Op: op, Store: f.store}
+	if sku != "" {
+		f.cmd.SKU = f.sku
+	}
+	return f.sh.Read(&f.cmd)
 }
 
 func (f *follower) run(ctx context.Context) {
@@ -104,23 +124,64 @@ func (f *follower) follow(ctx context.Context) error {
 	f.book.shardLive(f.shard)
 	f.log.Debug("pages: change feed follower live", "shard", f.shard, "position", pos.String())
 	f.t.reset()
-	last := time.Now()
+	var lastRead, lastReread time.Time
 	for {
+		// Pace the reads: under load every commit wakes the follower with a
+		// handful of events, and a read per wake is a Pebble iterator (a
+		// seek through every level) per commit per shard. Gathering for
+		// followGather makes it one read per followGather per busy shard;
+		// an event after a quiet spell is still read at once.
+		if wait := followGather - time.Since(lastRead); wait > 0 {
+			if err := sleepCtx(ctx, wait); err != nil {
+				return err
+			}
+		}
 		evs, next, err := f.sh.ReadEvents(pos, followReadMax, f.buf[:0])
 		if err != nil {
 			return err
 		}
+		lastRead = time.Now()
 		f.book.Apply(f.shard, evs, &f.t)
 		pos = next
-		if quiet := len(evs) < followReadMax; quiet || time.Since(last) >= rereadEvery {
+		if f.t.Len() > 0 && lastRead.Sub(lastReread) >= rereadEvery {
 			f.reread()
-			last = time.Now()
+			lastReread = time.Now()
 		}
-		if len(evs) == 0 {
-			if err := f.sh.WaitEvents(ctx, pos); err != nil {
+		if len(evs) == followReadMax {
+			continue // more stored already
+		}
+		if f.t.Len() > 0 {
+			// Caught up with items still to read again: read them once the
+			// feed stays quiet for followGather (or at the next read past
+			// rereadEvery, whichever comes first).
+			wctx, cancel := context.WithTimeout(ctx, followGather)
+			err := f.sh.WaitEvents(wctx, pos)
+			cancel()
+			switch {
+			case err == nil:
+				continue
+			case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+				f.reread()
+				lastReread = time.Now()
+			default:
 				return err
 			}
 		}
+		if err := f.sh.WaitEvents(ctx, pos); err != nil {
+			return err
+		}
+	}
+}
+
+// sleepCtx pauses for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -141,7 +202,7 @@ func (f *follower) seed() {
 // reread reads again what the events since the last time touched.
 func (f *follower) reread() {
 	for k := range f.t.Items {
-		r := f.sh.Read(&engine.Command{Op: engine.OpGetItem, SKU: []byte(k.sku), Store: []byte(k.store)})
+		r := f.read(engine.OpGetItem, k.sku, k.store)
 		if r.Code == engine.OK && r.Item != nil {
 			f.book.SetItem(f.shard, r.Item)
 		}
@@ -153,7 +214,7 @@ func (f *follower) reread() {
 }
 
 func (f *follower) readStore(store string) {
-	r := f.sh.Read(&engine.Command{Op: engine.OpGetStore, Store: []byte(store)})
+	r := f.read(engine.OpGetStore, "", store)
 	if r.Code == engine.OK && r.Store != nil {
 		f.book.SetStore(f.shard, r.Store)
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -160,6 +161,9 @@ type Feed struct {
 	newestAt int64     // log time of the newest entry recorded (0: none yet)
 	gen      uint64    // bumped by every reset, so a prune planned before one is dropped
 	buf      []byte    // scratch for keys and values (under mu)
+	// eventBytes: bytes per encoded event to reserve in the next tail
+	// chunk (under mu)
+	eventBytes int
 
 	pruneMu sync.Mutex // one Prune at a time
 
@@ -173,6 +177,9 @@ type Feed struct {
 	failed error         // a write failed: the feed stopped recording (set under mu and nmu)
 	closed bool          // set under life and nmu
 	wake   chan struct{} // closed when end, floor, failed or closed change; nil when nobody waits
+	tail   feedTail      // the newest events, in memory too (feedtail.go)
+
+	diskReads atomic.Uint64 // ReadEvents calls the tail could not serve
 }
 
 // openFeed loads shard's feed state from db.
@@ -223,6 +230,8 @@ func openFeed(db *pebble.DB, shard uint16, ret FeedRetention, log *slog.Logger) 
 	if err := it.Close(); err != nil {
 		return nil, fmt.Errorf("raftstore: shard %d: feed iterator: %w", shard, err)
 	}
+	f.tail.reset(f.end)
+	f.eventBytes = 64
 	return f, nil
 }
 
@@ -270,6 +279,10 @@ func (f *Feed) ReadEvents(from Position, max int, dst []FeedEvent) ([]FeedEvent,
 	if f.closed {
 		return dst, from, ErrClosed
 	}
+	if dst, next, ok, err := f.readTail(from, max, dst); ok {
+		return dst, next, err
+	}
+	f.diskReads.Add(1)
 	lower := appendEventKey(make([]byte, 0, eventKeyLen), f.shard, from)
 	it, err := f.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: shardPrefixEnd(prefixEvent, f.shard)})
 	if err != nil {
@@ -398,6 +411,9 @@ func (f *Feed) record(last uint64, resps []*ApplyResponse) {
 	// About 16 bytes of key, 40 of value and 16 of batch record per event.
 	b := f.db.NewBatchWithSize(int(n)*72 + 64)
 	defer b.Close()
+	// The values are encoded once, into the chunk the tail keeps; the
+	// batch copies them.
+	c := &tailChunk{pos: make([]Position, 0, n), end: make([]uint32, 0, n), data: make([]byte, 0, int(n)*f.eventBytes+16)}
 	var end Position
 	for _, r := range resps {
 		if r.Index <= f.st.applied {
@@ -406,12 +422,14 @@ func (f *Feed) record(last uint64, resps []*ApplyResponse) {
 		for i := range r.Events {
 			p := Position{Index: r.Index, Ordinal: uint32(i)}
 			f.buf = appendEventKey(f.buf[:0], f.shard, p)
-			k := len(f.buf)
-			f.buf = appendEventValue(f.buf, &r.Events[i])
-			if err := b.Set(f.buf[:k], f.buf[k:], nil); err != nil {
+			v := len(c.data)
+			c.data = appendEventValue(c.data, &r.Events[i])
+			if err := b.Set(f.buf, c.data[v:], nil); err != nil {
 				f.fail(err)
 				return
 			}
+			c.pos = append(c.pos, p)
+			c.end = append(c.end, uint32(len(c.data)))
 			end = p.Next()
 		}
 	}
@@ -423,8 +441,12 @@ func (f *Feed) record(last uint64, resps []*ApplyResponse) {
 		return
 	}
 	f.st, f.dirty = st, false
+	// The next chunk is sized by this one's events, rounded up, so that
+	// filling it rarely grows it.
+	f.eventBytes = (len(c.data)+int(n)-1)/int(n) + 8
 	f.nmu.Lock()
 	f.end = end
+	f.tail.push(c)
 	f.notifyLocked()
 	f.nmu.Unlock()
 }
@@ -530,6 +552,7 @@ func (f *Feed) restored(index uint64) {
 	f.nmu.Lock()
 	f.failed = nil
 	f.floor, f.end = floor, floor
+	f.tail.reset(floor)
 	f.notifyLocked()
 	f.nmu.Unlock()
 }
