@@ -24,6 +24,7 @@ type conn struct {
 	srv    *Server
 	gc     gnet.Conn
 	id     uint64
+	fd     int // the socket's descriptor, -1 for the TLS port's (drainread.go)
 	remote string
 	addr   netip.Addr // the remote IP the per-address bound counts (admission.go)
 

@@ -22,7 +22,7 @@ func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return protocol.AppendError(nil, 0, &protocol.ErrorReply{Code: engine.CodeUnavailable,
 			Message: "the server is shutting down"}), gnet.Close
 	}
-	c := &conn{srv: s, gc: gc, id: s.connSeq.Add(1), maxFrameOut: protocol.DefaultMaxFrameBytes}
+	c := &conn{srv: s, gc: gc, id: s.connSeq.Add(1), maxFrameOut: protocol.DefaultMaxFrameBytes, fd: socketFD(gc)}
 	if a := gc.RemoteAddr(); a != nil {
 		c.remote = a.String()
 		c.addr = addrKey(a)

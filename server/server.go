@@ -237,6 +237,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if n := s.inflight.Load(); n > 0 {
 		s.log.Warn("shutdown: requests still in flight", "requests", n)
 	}
+	s.drainRead(drainCtx) // what clients sent before the stop is answered, not reset (drainread.go)
 	close(s.stopping)
 	s.subsMu.Lock() // no subscription starts after this: serveSubscribe checks draining under subsMu
 	s.subsMu.Unlock()

@@ -26,7 +26,7 @@ func TestGracefulStop(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const n = 2000
+	const n = 20000 // more than one read takes: some wait in the socket when the stop begins
 	pc := dial(t, p)
 	var frames []byte
 	for i := range n {
