@@ -4,6 +4,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand"
 	"runtime"
@@ -256,4 +257,40 @@ func BenchmarkEngineBulkPut(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*MaxBulkItems)/b.Elapsed().Seconds(), "items/s")
+}
+
+// BenchmarkEngineRestore restores a snapshot of 500,000 items (1,000 SKUs at
+// 500 stores) with 60,000 holds by as many customers, and reports the time
+// an item costs: the engine's share of a restart (docs/BENCHMARKS.md,
+// "Scale").
+func BenchmarkEngineRestore(b *testing.B) {
+	skus, stores := spreadItems()
+	e := New(Config{PickupSecret: []byte("bench")})
+	loadSpread(e, skus, stores, 50)
+	custs := benchCustomers(60_000)
+	cmds := make([]Command, 0, 4096)
+	for i, c := range custs {
+		cmds = append(cmds, Command{Op: OpReserve, SKU: skus[i%spreadSKUs], Store: stores[(i/spreadSKUs)%spreadStores], Customer: c, Qty: 1})
+		if len(cmds) == cap(cmds) {
+			e.Apply(1, cmds)
+			cmds = cmds[:0]
+		}
+	}
+	e.Apply(1, cmds)
+	var snap bytes.Buffer
+	if err := e.Snapshot(&snap); err != nil {
+		b.Fatal(err)
+	}
+	items := float64(spreadSKUs * spreadStores)
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := Restore(Config{PickupSecret: []byte("bench")}, bytes.NewReader(snap.Bytes()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r.Stats().Items != int64(items) || r.Stats().ActiveHolds != int64(len(custs)) {
+			b.Fatalf("restored %d items %d holds", r.Stats().Items, r.Stats().ActiveHolds)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N)/items, "ns/item")
 }

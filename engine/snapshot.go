@@ -427,6 +427,7 @@ func (s *state) restoreSKUs(d *dec) {
 
 func (s *state) restoreItems(d *dec) {
 	n := d.count(12)
+	s.itemByKey.reserve(s.itemByKey.byHash.len() + n)
 	for i := 0; i < n && d.err == nil; i++ {
 		slot := s.items.grow()
 		it := s.items.at(slot)
@@ -457,11 +458,10 @@ func (s *state) restoreItems(d *dec) {
 			d.fail()
 			return
 		}
-		if _, dup := s.findItem([]byte(it.skuName()), []byte(it.storeName())); dup != nil {
+		if !s.itemByKey.putNew(it.key, slot, func(v uint32) bool { return s.items.at(v).key == it.key }) {
 			d.fail()
 			return
 		}
-		s.itemByKey.put(it.key, slot)
 	}
 	for _, k := range s.skus {
 		for _, slot := range k.items {
@@ -474,6 +474,7 @@ func (s *state) restoreItems(d *dec) {
 
 func (s *state) restoreCustomers(d *dec) {
 	n := d.count(8)
+	s.custByName.reserve(s.custByName.byHash.len() + n)
 	for i := 0; i < n && d.err == nil; i++ {
 		slot := s.customers.grow()
 		c := s.customers.at(slot)
@@ -494,11 +495,10 @@ func (s *state) restoreCustomers(d *dec) {
 		for j := 0; j < m && d.err == nil; j++ {
 			c.owns = append(c.owns, own{sku: d.slot(uint32(len(s.skus))), units: d.i32(0, MaxStock)})
 		}
-		if _, dup := s.findCustomer([]byte(c.id)); dup != nil || c.id == "" || c.tier > MaxTier {
+		if c.id == "" || c.tier > MaxTier || !s.custByName.putNew(c.id, slot, func(v uint32) bool { return s.customers.at(v).id == c.id }) {
 			d.fail()
 			return
 		}
-		s.custByName.put(c.id, slot)
 	}
 }
 

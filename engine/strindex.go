@@ -36,16 +36,37 @@ func (x *strIndex) overflowGet(name []byte) (uint32, bool) {
 
 // put adds a name that is not in the index.
 func (x *strIndex) put(name string, slot uint32) {
-	h := strHash([]byte(name))
-	if _, taken := x.byHash.get(h); taken {
+	if _, taken := x.byHash.insert(strHash([]byte(name)), slot); taken {
 		if x.overflow == nil {
 			x.overflow = make(map[string]uint32)
 		}
 		x.overflow[name] = slot
-		return
 	}
-	x.byHash.put(h, slot)
 }
+
+// putNew adds name at slot unless the index holds it already (same reports
+// whether a slot holds name), and reports whether it added it: one hash and
+// one probe where a lookup followed by put would take two of each, which
+// restore pays for every item and customer.
+func (x *strIndex) putNew(name string, slot uint32, same func(uint32) bool) bool {
+	if v, taken := x.byHash.insert(strHash([]byte(name)), slot); taken {
+		if same(v) {
+			return false
+		}
+		if _, dup := x.overflow[name]; dup {
+			return false
+		}
+		if x.overflow == nil {
+			x.overflow = make(map[string]uint32)
+		}
+		x.overflow[name] = slot
+	}
+	return true
+}
+
+// reserve sizes the index for n names, so that filling it does not
+// rehash it at every doubling.
+func (x *strIndex) reserve(n int) { x.byHash.reserve(n) }
 
 // del removes a name stored at slot (used only to undo a customer created in
 // a failed linked group).

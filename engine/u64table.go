@@ -64,6 +64,27 @@ func (t *oaTable[K, V]) put(key K, val V) {
 	}
 }
 
+// insert sets key to val unless the table holds key already; then it
+// returns key's value and true and changes nothing. One probe where get
+// followed by put takes two.
+func (t *oaTable[K, V]) insert(key K, val V) (V, bool) {
+	if (t.n+1)*4 > len(t.slots)*3 { // keep the load under 3/4
+		t.resize(max(16, 2*len(t.slots)))
+	}
+	mask := len(t.slots) - 1
+	for i := t.home(key); ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if !s.used() {
+			*s = oaSlot[K, V]{key: key, val1: val + 1}
+			t.n++
+			return 0, false
+		}
+		if s.key == key {
+			return s.val1 - 1, true
+		}
+	}
+}
+
 func (t *oaTable[K, V]) del(key K) {
 	if t.n == 0 {
 		return
@@ -97,6 +118,18 @@ func (t *oaTable[K, V]) del(key K) {
 	}
 	t.slots[i] = oaSlot[K, V]{}
 	t.n--
+}
+
+// reserve grows the table, if need be, to hold n keys under the load bound
+// of put without resizing again.
+func (t *oaTable[K, V]) reserve(n int) {
+	size := max(16, len(t.slots))
+	for n*4 > size*3 {
+		size *= 2
+	}
+	if size > len(t.slots) {
+		t.resize(size)
+	}
 }
 
 func (t *oaTable[K, V]) resize(size int) {

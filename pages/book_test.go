@@ -7,6 +7,8 @@
 package pages
 
 import (
+	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -183,5 +185,29 @@ func TestFollowStartsOverWhenCut(t *testing.T) {
 	ov := f.book.Overview(10, 0, 0)
 	if len(ov.SKUs) != 1 || ov.SKUs[0].Confirmed != 1 {
 		t.Fatalf("items after starting over: %+v", ov.SKUs)
+	}
+}
+
+// TestTouchedResetDropsABurst: reset drops the storage of a map a burst
+// filled (ranging over a cleared map still costs its storage, at every
+// reread) and keeps a small one's for reuse.
+func TestTouchedResetDropsABurst(t *testing.T) {
+	var tc Touched
+	for i := range 50_000 {
+		tc.add(&engine.Event{Kind: engine.EvItemPut, SKU: "sku-" + strconv.Itoa(i), Store: "st-1"})
+	}
+	burst := reflect.ValueOf(tc.Items).UnsafePointer()
+	tc.reset()
+	if len(tc.Items) != 0 || len(tc.Stores) != 0 {
+		t.Fatalf("reset left %d items, %d stores", len(tc.Items), len(tc.Stores))
+	}
+	if reflect.ValueOf(tc.Items).UnsafePointer() == burst {
+		t.Fatal("reset kept the storage of a burst of 50,000 items")
+	}
+	tc.add(&engine.Event{Kind: engine.EvItemPut, SKU: "sku-1", Store: "st-1"})
+	small := reflect.ValueOf(tc.Items).UnsafePointer()
+	tc.reset()
+	if len(tc.Items) != 0 || reflect.ValueOf(tc.Items).UnsafePointer() != small {
+		t.Fatal("reset did not clear a small map in place")
 	}
 }

@@ -44,6 +44,7 @@ type config struct {
 	FaultInjection                     bool                    // the raft fault layer and /debug/faults (fault tests only)
 	AcceptDataLoss                     bool                    // start although the raft log lost acknowledged entries (--accept-data-loss)
 	ShowVersion                        bool                    // --version: print it and exit
+	StartProfile                       string                  // --start-profile: CPU profile of the start, up to ready
 
 	Node   raftstore.Options
 	Engine engine.Config

@@ -32,8 +32,11 @@ package main_test
 
 import (
 	"bufio"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -401,4 +404,37 @@ func parseMetrics(body string) map[string]float64 {
 		out[line[:i]] = v
 	}
 	return out
+}
+
+// TestStartProfile: --start-profile writes a CPU profile of the start,
+// closed by the time the node is ready: a whole gzip stream (what
+// runtime/pprof writes), which an unclosed profile is not.
+func TestStartProfile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "start.prof")
+	p, err := invdtest.Start(invdtest.Options{Bin: invdBin, Data: t.TempDir() + "/data",
+		Shards: 2, Config: fastRaft, Args: []string{"--start-profile", file}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanupProc(t, &p)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.Logs(), "start profile written") {
+		if time.Now().After(deadline) {
+			t.Fatal("no \"start profile written\" line within 10s of the start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("the start profile is not gzip: %v", err)
+	}
+	body, err := io.ReadAll(zr)
+	if err != nil || len(body) == 0 {
+		t.Fatalf("the start profile is cut short or empty: %d bytes, %v", len(body), err)
+	}
 }

@@ -6,6 +6,7 @@
 //	                                      protocol on 127.0.0.1:7420,
 //	                                      metrics and health on 127.0.0.1:7421
 //	invd --data DIR --listen ADDR --http ADDR --shards N --config FILE [--pprof] [--accept-data-loss]
+//	     [--start-profile FILE]           CPU profile of the start, up to ready
 //	invd --version                        the version and source revision
 //
 // The HTTP address serves /metrics, /healthz, /readyz, with --pprof
@@ -81,6 +82,11 @@ func run(args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "invd", buildinfo.Read())
 		return nil
 	}
+	prof, err := beginStartProfile(cfg.StartProfile)
+	if err != nil {
+		return fmt.Errorf("--start-profile: %w", err)
+	}
+	defer prof.end()
 	// Before anything is opened: an exposed server without tokens never starts.
 	tokens := server.NewTokens(cfg.Tokens)
 	if err := server.CheckExposure(cfg.Listen, tokens); err != nil {
@@ -99,6 +105,9 @@ func run(args []string, stdout io.Writer) error {
 	level.Set(cfg.LogLevel)
 	log := newLogger(os.Stderr, cfg.LogFormat, level)
 	slog.SetDefault(log)
+	if prof != nil {
+		prof.log = log
+	}
 	// Test builds only (-tags failpoints): arm INV_FAILPOINTS; a no-op otherwise.
 	if err := failpoint.Setup(log); err != nil {
 		return err
@@ -208,6 +217,7 @@ func run(args []string, stdout io.Writer) error {
 		_ = node.Close()
 		return err
 	}
+	prof.endWhenCaughtUp(node, leaderWait)
 
 	stopBalance := make(chan struct{})
 	startBalancer(node, srv, log, stopBalance)
@@ -247,6 +257,7 @@ func parseArgs(args []string) (config, error) {
 	acceptLoss := fs.Bool("accept-data-loss", false, "start although the raft log lost entries this node acknowledged (a torn write-ahead log): serve what remains, logged and recorded")
 	logFormat := fs.String("log-format", "text", "log lines as `text` (key=value) or json (one object a line); config key log_format")
 	version := fs.Bool("version", false, "print the version and the source revision, and exit")
+	startProf := fs.String("start-profile", "", "write a CPU profile of the start, up to ready, to `FILE` (off by default)")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -289,6 +300,8 @@ func parseArgs(args []string) (config, error) {
 			cfg.Join = *join
 		case "accept-data-loss":
 			cfg.AcceptDataLoss = *acceptLoss
+		case "start-profile":
+			cfg.StartProfile = *startProf
 		}
 	})
 	if isSet(fs, "log-format") {
