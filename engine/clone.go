@@ -25,15 +25,7 @@ func CloneCommands(cmds []Command) []Command {
 // need what buf held). It returns dst and buf, for reuse by a pooled
 // record. A nil field stays nil; an empty one stays empty and non-nil.
 func CloneCommandsInto(dst []Command, buf []byte, cmds []Command) ([]Command, []byte) {
-	n := 0
-	for i := range cmds {
-		for _, f := range cmds[i].byteFields() {
-			n += len(*f)
-		}
-		for k := range cmds[i].Items {
-			n += len(cmds[i].Items[k].SKU) + len(cmds[i].Items[k].Store)
-		}
-	}
+	n := BytesOf(cmds)
 	if cap(buf) < n {
 		buf = make([]byte, 0, n)
 	}
@@ -53,6 +45,21 @@ func CloneCommandsInto(dst []Command, buf []byte, cmds []Command) ([]Command, []
 		}
 	}
 	return dst, buf
+}
+
+// BytesOf returns the bytes a copy of cmds' byte fields takes: what
+// CloneCommandsInto needs of buf to allocate nothing.
+func BytesOf(cmds []Command) int {
+	n := 0
+	for i := range cmds {
+		for _, f := range cmds[i].byteFields() {
+			n += len(*f)
+		}
+		for k := range cmds[i].Items {
+			n += len(cmds[i].Items[k].SKU) + len(cmds[i].Items[k].Store)
+		}
+	}
+	return n
 }
 
 // cloneBytes points *f at a copy of its bytes appended to buf, which has

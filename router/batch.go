@@ -1,7 +1,9 @@
 package router
 
 import (
+	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/invsys/inv/engine"
 	"github.com/invsys/inv/protocol"
@@ -28,11 +30,106 @@ type batch struct {
 	errs       []error
 	pending    atomic.Int32 // parts not yet answered, plus one while dispatching
 	done       func([]engine.Result, []error)
+
+	// The record's scratch, kept with it in batchPool so that a BATCH
+	// allocates nothing in the common case. Each is sized for the whole
+	// frame before it is split, so that slices into it stay put while the
+	// frame is in flight.
+	perShard [][]int32        // entries gathered per shard, not yet proposed
+	idx      []int32          // the groups' entry indexes, group after group
+	cmds     []engine.Command // the groups' commands, group after group
+	buf      []byte           // the bytes of the coordinated groups' commands
+	parts    []*part          // the groups' completions; nparts in use
+	nparts   int
+}
+
+// part is one group of a batch proposed to one shard: its completion,
+// bound once (fn), so that proposing a group allocates no closure.
+type part struct {
+	b     *batch
+	shard int
+	idx   []int32          // the group's entries in the frame
+	group []engine.Command // the group as proposed
+	coord bool             // the group may ask for the coordinator
+	fn    func([]engine.Result, error)
+}
+
+var batchPool = sync.Pool{New: func() any { return new(batch) }}
+
+// batchKeepBytes bounds the scratch a pooled record keeps: a frame larger
+// than this (a bulk catalogue put) leaves its arrays to the collector.
+const batchKeepBytes = 256 << 10
+
+// newBatch takes a record for a frame of cmds from the pool, its scratch
+// sized for the whole frame.
+func (r *Router) newBatch(cmds []engine.Command, stale bool, done func([]engine.Result, []error)) *batch {
+	b := batchPool.Get().(*batch)
+	n := len(cmds)
+	b.r, b.stale, b.firstWrite, b.done = r, stale, firstWrite(cmds), done
+	b.results = grown(b.results, n)
+	b.errs = grown(b.errs, n)
+	if len(b.perShard) != len(r.shards) {
+		b.perShard = make([][]int32, len(r.shards))
+	}
+	if cap(b.idx) < n {
+		b.idx = make([]int32, 0, n)
+	}
+	if cap(b.cmds) < n {
+		b.cmds = make([]engine.Command, 0, n)
+	}
+	if need := engine.BytesOf(cmds); cap(b.buf) < need {
+		b.buf = make([]byte, 0, need)
+	}
+	return b
+}
+
+// grown returns s with length n, its elements zero, reusing its array
+// when it has room.
+func grown[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// free hands the record back to the pool once done returned: nothing of
+// it (results, errors, commands) is read after that.
+func (b *batch) free() {
+	clear(b.results)
+	clear(b.errs)
+	for i := range b.perShard {
+		b.perShard[i] = b.perShard[i][:0]
+	}
+	clear(b.cmds) // drops what they point at: a connection's read buffer, b.buf
+	for _, p := range b.parts[:b.nparts] {
+		p.idx, p.group = nil, nil
+	}
+	b.r, b.done, b.nparts = nil, nil, 0
+	b.idx, b.cmds, b.buf = b.idx[:0], b.cmds[:0], b.buf[:0]
+	if cap(b.results)*int(unsafe.Sizeof(engine.Result{})) > batchKeepBytes ||
+		cap(b.cmds)*int(unsafe.Sizeof(engine.Command{})) > batchKeepBytes || cap(b.buf) > batchKeepBytes {
+		*b = batch{}
+	}
+	batchPool.Put(b)
+}
+
+// newPart returns the next part record of b for a group of shard.
+func (b *batch) newPart(shard int, idx []int32, group []engine.Command, coord bool) *part {
+	if b.nparts == len(b.parts) {
+		p := &part{}
+		p.fn = p.answered
+		b.parts = append(b.parts, p)
+	}
+	p := b.parts[b.nparts]
+	b.nparts++
+	p.b, p.shard, p.idx, p.group, p.coord = b, shard, idx, group, coord
+	return p
 }
 
 // ServeBatch routes a BATCH's commands and calls done exactly once with
 // one result or error per command, in order (any goroutine, perhaps before
-// ServeBatch returns). cmds may alias a connection's read buffer: every
+// ServeBatch returns). done must not keep the slices it is given: they are
+// reused once it returns. cmds may alias a connection's read buffer: every
 // part copies what it keeps before ServeBatch returns. Entries whose
 // idempotency key is homed on another shard register it there first
 // (keys.go).
@@ -47,10 +144,9 @@ func (r *Router) ServeBatch(cmds []engine.Command, stale bool, done func([]engin
 // serveBatch is ServeBatch once the keys are registered.
 func (r *Router) serveBatch(cmds []engine.Command, stale bool, done func([]engine.Result, []error)) {
 	n := len(cmds)
-	b := &batch{r: r, stale: stale, firstWrite: firstWrite(cmds), results: make([]engine.Result, n),
-		errs: make([]error, n), done: done}
+	b := r.newBatch(cmds, stale, done)
 	b.pending.Store(1)
-	perShard := make([][]int32, len(r.shards))
+	perShard := b.perShard
 	for i := 0; i < n; {
 		j := i
 		for j < n-1 && cmds[j].Linked {
@@ -79,7 +175,7 @@ func (b *batch) flush(cmds []engine.Command, perShard [][]int32) {
 	for shard, idx := range perShard {
 		if len(idx) > 0 {
 			b.proposeShard(shard, cmds, idx)
-			perShard[shard] = nil
+			perShard[shard] = idx[:0]
 		}
 	}
 }
@@ -189,14 +285,31 @@ func (b *batch) proposeShard(shard int, cmds []engine.Command, idx []int32) {
 }
 
 func (b *batch) proposeGroup(shard int, cmds []engine.Command, idx []int32) {
-	group := make([]engine.Command, len(idx))
+	// The group's indexes and commands go to the record's arrays (sized for
+	// the frame: each entry is in one group at most), so that perShard can
+	// gather again and nothing is allocated. A group that may come again
+	// with claims (coordinator.go) keeps a copy of its bytes too, which the
+	// coordinator copies again if it takes the group over.
+	at := len(b.idx)
+	b.idx = append(b.idx, idx...)
+	idx = b.idx[at:len(b.idx):len(b.idx)]
 	coord := false
-	for k, i := range idx {
-		group[k] = cmds[i]
+	for _, i := range idx {
 		coord = coord || needsCoordinator(cmds[i].Op)
 	}
-	if coord = coord && len(b.r.shards) > 1; coord {
-		group = engine.CloneCommands(group) // it may come again with claims (coordinator.go)
+	coord = coord && len(b.r.shards) > 1
+	from := len(b.cmds)
+	for _, i := range idx {
+		b.cmds = append(b.cmds, cmds[i])
+	}
+	group := b.cmds[from:len(b.cmds):len(b.cmds)]
+	if coord {
+		// b.buf has room for every command of the frame (newBatch), so the
+		// copies go after the earlier groups' and nothing is allocated.
+		used := len(b.buf)
+		if _, tail := engine.CloneCommandsInto(group[:0], b.buf[used:], group); len(tail) > 0 && cap(tail) == cap(b.buf)-used {
+			b.buf = b.buf[:used+len(tail)]
+		}
 	}
 	if b.stale && allReadOnly(group) {
 		for k, i := range idx {
@@ -205,28 +318,33 @@ func (b *batch) proposeGroup(shard int, cmds []engine.Command, idx []int32) {
 		return
 	}
 	b.pending.Add(1)
-	err := b.r.proposeGroupHere(shard, group, int(idx[0]) > b.firstWrite, func(rs []engine.Result, err error) {
-		for k, i := range idx {
-			if err != nil {
-				b.errs[i] = err
-			} else {
-				b.results[i] = rs[k]
-			}
-		}
-		if err == nil && coord {
-			b.coordinate(shard, group, idx, rs)
-		}
-		if err == nil && len(b.r.shards) > 1 {
-			b.waitReleases(shard, idx, rs)
-		}
-		b.arrive()
-	})
-	if err != nil {
+	p := b.newPart(shard, idx, group, coord)
+	if err := b.r.proposeGroupRaw(shard, group, int(idx[0]) > b.firstWrite, p.fn); err != nil {
 		for _, i := range idx {
 			b.errs[i] = err
 		}
 		b.arrive()
 	}
+}
+
+// answered is a group's completion (part.fn).
+func (p *part) answered(rs []engine.Result, err error) {
+	b, idx := p.b, p.idx
+	err = b.r.Hint(err)
+	for k, i := range idx {
+		if err != nil {
+			b.errs[i] = err
+		} else {
+			b.results[i] = rs[k]
+		}
+	}
+	if err == nil && p.coord {
+		b.coordinate(p.shard, p.group, idx, rs)
+	}
+	if err == nil && len(b.r.shards) > 1 {
+		b.waitReleases(p.shard, idx, rs)
+	}
+	b.arrive()
 }
 
 // waitReleases holds the answers of the group's cancels and returns of
@@ -262,7 +380,10 @@ func (b *batch) coordinate(shard int, group []engine.Command, idx []int32, rs []
 			at := idx[from : to+1]
 			b.pending.Add(1)
 			first := append([]engine.Result(nil), rs[from:to+1]...)
-			b.r.coordinate(shard, group[from:to+1], first, func(out []engine.Result, err error) {
+			// The coordinator's own copy: it may propose after its answer,
+			// when this record is back in the pool.
+			own := engine.CloneCommands(group[from : to+1])
+			b.r.coordinate(shard, own, first, func(out []engine.Result, err error) {
 				for k, i := range at {
 					if err != nil {
 						b.errs[i] = err
@@ -280,5 +401,6 @@ func (b *batch) coordinate(shard int, group []engine.Command, idx []int32, rs []
 func (b *batch) arrive() {
 	if b.pending.Add(-1) == 0 {
 		b.done(b.results, b.errs)
+		b.free()
 	}
 }

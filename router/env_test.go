@@ -323,7 +323,7 @@ func (f envForwarder) ForwardGroup(addr string, cmds []engine.Command, done func
 				return
 			}
 		}
-		guard(rs, nil)
+		guard(slices.Clone(rs), nil) // the router reuses rs once this returns
 	})
 	return nil
 }

@@ -11,6 +11,7 @@ package router
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/invsys/inv/engine"
@@ -111,7 +112,7 @@ func TestBatchKeyConflictFailsItsChain(t *testing.T) {
 	var rs []engine.Result
 	var errs []error
 	r.ServeBatch([]engine.Command{res(1, key, false), res(2, nil, true), res(3, key, false), res(4, nil, false)}, false,
-		func(r []engine.Result, e []error) { rs, errs = r, e })
+		func(r []engine.Result, e []error) { rs, errs = slices.Clone(r), slices.Clone(e) })
 	var got []string
 	for i := range rs {
 		got = append(got, fmt.Sprintf("%v/%v", rs[i].Code, errs[i]))
@@ -140,7 +141,7 @@ func TestBatchRegistersMoreKeysThanAGroup(t *testing.T) {
 	}
 	var rs []engine.Result
 	var errs []error
-	r.ServeBatch(cmds, false, func(r []engine.Result, e []error) { rs, errs = r, e })
+	r.ServeBatch(cmds, false, func(r []engine.Result, e []error) { rs, errs = slices.Clone(r), slices.Clone(e) })
 	if len(rs) != n {
 		t.Fatalf("%d results for %d entries", len(rs), n)
 	}

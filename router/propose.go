@@ -46,12 +46,19 @@ func (r *Router) proposeHere(shard int, cmd *engine.Command, viaLog bool, done f
 // group, so that it lands in one raft entry and its chains stay whole. Its
 // contract is proposeHere's, except that errors given to done are hinted.
 func (r *Router) proposeGroupHere(shard int, cmds []engine.Command, viaLog bool, done func([]engine.Result, error)) error {
+	return r.proposeGroupRaw(shard, cmds, viaLog, func(rs []engine.Result, err error) { done(rs, r.Hint(err)) })
+}
+
+// proposeGroupRaw is proposeGroupHere whose done gets the shard's errors
+// as they are: the caller passes them through Hint. It allocates nothing
+// on the write path, so that a BATCH's groups (batch.go) cost no closure.
+func (r *Router) proposeGroupRaw(shard int, cmds []engine.Command, viaLog bool, done func([]engine.Result, error)) error {
 	sh := r.shard(shard)
 	if sh == nil {
 		return ErrNotHeld
 	}
 	if r.readMode == ReadLog || viaLog || !allReadOnly(cmds) {
-		return r.Hint(sh.ProposeGroup(cmds, func(rs []engine.Result, err error) { done(rs, r.Hint(err)) }))
+		return r.Hint(sh.ProposeGroup(cmds, done))
 	}
 	if !sh.IsLeader() {
 		return r.leaderHint(uint16(shard), "", nil)

@@ -14,6 +14,7 @@ package router
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -226,7 +227,7 @@ func TestBatchGroupsCutBetweenChains(t *testing.T) {
 	}
 	var rs []engine.Result
 	var errs []error
-	r.ServeBatch(cmds, false, func(r []engine.Result, e []error) { rs, errs = r, e })
+	r.ServeBatch(cmds, false, func(r []engine.Result, e []error) { rs, errs = slices.Clone(r), slices.Clone(e) })
 	g := shards[0].groups
 	if len(g) != 2 || len(g[0]) != 60 || len(g[1]) != 15 {
 		t.Fatalf("groups of %v commands", groupSizes(g))
@@ -381,7 +382,7 @@ func TestCoordinatorClaimsAWholeChain(t *testing.T) {
 	}
 	var rs []engine.Result
 	var errs []error
-	r.ServeBatch(cart, false, func(r []engine.Result, e []error) { rs, errs = r, e })
+	r.ServeBatch(cart, false, func(r []engine.Result, e []error) { rs, errs = slices.Clone(r), slices.Clone(e) })
 	for i := range rs {
 		if errs[i] != nil || rs[i].Code != engine.OK || rs[i].Reservation != nil {
 			t.Fatalf("line %d: %+v %v", i, rs[i], errs[i])

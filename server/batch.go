@@ -1,6 +1,7 @@
 package server
 
 import (
+	"sync"
 	"time"
 
 	"github.com/invsys/inv/engine"
@@ -16,7 +17,22 @@ type batchCall struct {
 	reqID uint32
 	start time.Time
 	ops   []engine.Op
+	fn    func([]engine.Result, []error) // finish, bound once: the record is pooled
 }
+
+var batchCallPool sync.Pool // of *batchCall (getBatchCall)
+
+func getBatchCall() *batchCall {
+	if b, ok := batchCallPool.Get().(*batchCall); ok {
+		return b
+	}
+	b := &batchCall{}
+	b.fn = b.finish
+	return b
+}
+
+// batchCallKeepOps bounds the ops a pooled record keeps room for.
+const batchCallKeepOps = 4096
 
 // serveBatch decodes and dispatches a BATCH (event loop). It reports
 // whether the batch was accepted (it then counts as one frame in flight).
@@ -36,11 +52,12 @@ func (s *Server) serveBatch(c *conn, f protocol.Frame, start time.Time) bool {
 			return false
 		}
 	}
-	b := &batchCall{s: s, c: c, reqID: f.ReqID, start: start, ops: make([]engine.Op, len(cmds))}
+	b := getBatchCall()
+	b.s, b.c, b.reqID, b.start = s, c, f.ReqID, start
 	for i := range cmds {
-		b.ops[i] = cmds[i].Op
+		b.ops = append(b.ops, cmds[i].Op)
 	}
-	s.router.ServeBatch(cmds, f.Flags.Stale(), b.finish)
+	s.router.ServeBatch(cmds, f.Flags.Stale(), b.fn)
 	return true
 }
 
@@ -69,6 +86,11 @@ func (b *batchCall) finish(results []engine.Result, errs []error) {
 	c.answered(b.reqID, opBatch)
 	c.unlock(false)
 	s.inflight.Add(-1)
+	b.s, b.c, b.ops = nil, nil, b.ops[:0]
+	if cap(b.ops) > batchCallKeepOps {
+		b.ops = nil
+	}
+	batchCallPool.Put(b)
 }
 
 func addBatchEntry(w *protocol.BatchWriter, op engine.Op, r *engine.Result, err error) {
