@@ -3,6 +3,7 @@ package raftstore
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,19 +53,20 @@ type proposerConfig struct {
 	ack func(index uint64) error
 }
 
-// batchBufInitial is the least capacity of a batch's buffer: a few dozen
-// typical reserves. Batches are never reused: raft keeps the bytes.
+// batchBufInitial is the least capacity of the open batch's buffer: a few
+// dozen typical reserves.
 const batchBufInitial = 4 << 10
 
-// newBatchBuf returns the buffer of a new batch, sized for the larger of
-// recent batches (hint), so that filling it rarely grows it: growing by
-// append copied each entry about twice and allocated two to three times its
-// size. Batch sizes swing with the moment the flusher takes one, so the
-// hint follows their peaks and decays slowly (noteSize); raft keeps each
-// recent entry's whole buffer, which bounds what the slack may cost.
-func newBatchBuf(hint int) []byte {
-	return make([]byte, entryHeaderLen, max(batchBufInitial, hint+hint/8))
-}
+// The open batch fills the proposer's scratch buffer, which grows to the
+// largest batch and is reused; a batch that takes no more commands gets a
+// copy of exactly its bytes (detach), which raft keeps in its log cache.
+// Giving raft the scratch itself would allocate a buffer sized for the
+// largest recent batch per entry, about three times what an entry of a
+// busy shard holds, all of it zeroed: a fifth of a loaded node's allocated
+// bytes. The copy is a memmove of the entry.
+//
+// scratchKeep bounds the scratch kept between batches.
+const scratchKeep = 1 << 20
 
 // waiter is one request inside a batch: n consecutive commands.
 type waiter struct {
@@ -108,7 +110,7 @@ type proposer struct {
 	sealed  []*batch // full, oldest first, waiting for an in-flight slot
 	queued  int      // commands in open and sealed
 	closed  bool
-	bufHint int // bytes of recent batches, a decaying peak (newBatchBuf)
+	scratch []byte // the next open batch's buffer (detach)
 
 	kick     chan struct{} // capacity 1: the flusher has something new to look at
 	slots    chan struct{} // capacity maxInFlight: one token per entry awaiting commit
@@ -168,7 +170,7 @@ func (p *proposer) propose(cmds []engine.Command, w waiter) error {
 		p.sealLocked() // a group never splits across entries
 	}
 	if p.open == nil {
-		p.open = &batch{buf: newBatchBuf(p.bufHint), started: time.Now()}
+		p.open = p.newBatch(time.Now())
 		p.notify()
 	}
 	b := p.open
@@ -179,16 +181,21 @@ func (p *proposer) propose(cmds []engine.Command, w waiter) error {
 			b.buf = b.buf[:start]
 			if b.count == 0 {
 				p.open = nil
+				p.scratch = b.buf[:0]
 			}
 			return err
 		}
 	}
 	if len(b.buf) > p.cfg.batchMaxBytes && b.count > 0 {
-		// Too big to join: move this request's bytes into a batch of its own.
-		tail := append(newBatchBuf(0), b.buf[start:]...)
+		// Too big to join: move this request's bytes into a batch of its
+		// own. The sealed one takes a copy of what comes before them, so
+		// they move to the front of the same scratch (overlapping: append
+		// moves them as memmove does).
+		tail := b.buf[start:]
 		b.buf = b.buf[:start]
 		p.sealLocked()
-		b = &batch{buf: tail, started: time.Now()}
+		b = p.newBatch(time.Now())
+		b.buf = append(b.buf, tail...)
 		p.open = b
 	}
 	b.count += len(cmds)
@@ -204,16 +211,58 @@ func (p *proposer) propose(cmds []engine.Command, w waiter) error {
 func (p *proposer) sealLocked() {
 	if p.open != nil {
 		p.open.sealed = time.Now() // once per batch, for its stages
-		p.noteSize(p.open)
+		p.detach(p.open)
 		p.sealed = append(p.sealed, p.open)
 		p.open = nil
 		p.notify()
 	}
 }
 
-// noteSize counts a batch that takes no more commands into bufHint (mu
-// held): a new peak at once, then down by 1/16 per batch.
-func (p *proposer) noteSize(b *batch) { p.bufHint = max(len(b.buf), p.bufHint-p.bufHint/16) }
+// newBatch returns a new open batch on the scratch buffer (mu held). Its
+// record and its waiters' array come from batchPool (recycle): an entry
+// of a busy shard carries dozens of requests, whose waiters grew by
+// doubling from one.
+func (p *proposer) newBatch(started time.Time) *batch {
+	buf := p.scratch
+	p.scratch = nil
+	if cap(buf) < batchBufInitial {
+		buf = make([]byte, 0, batchBufInitial)
+	}
+	b, _ := batchPool.Get().(*batch)
+	if b == nil {
+		b = &batch{waiters: make([]waiter, 0, 16)}
+	}
+	// The header's bytes are stamped at submit.
+	b.buf, b.started = buf[:entryHeaderLen], started
+	return b
+}
+
+var batchPool sync.Pool // of *batch, empty (recycle)
+
+// batchKeepWaiters bounds the waiters' array a pooled record keeps.
+const batchKeepWaiters = 1024
+
+// recycle hands b back once its waiters were answered: nothing holds it
+// any more (its bytes are raft's; they are not kept).
+func (p *proposer) recycle(b *batch) {
+	clear(b.waiters)
+	w := b.waiters[:0]
+	if cap(w) > batchKeepWaiters {
+		w = nil
+	}
+	*b = batch{waiters: w}
+	batchPool.Put(b)
+}
+
+// detach gives b, which takes no more commands, its own copy of its bytes,
+// and takes the scratch back for the next open batch (mu held).
+func (p *proposer) detach(b *batch) {
+	own := slices.Clone(b.buf)
+	if cap(b.buf) <= scratchKeep {
+		p.scratch = b.buf[:0]
+	}
+	b.buf = own
+}
 
 func (p *proposer) notify() {
 	select {
@@ -254,7 +303,7 @@ func (p *proposer) take(due time.Time) *batch {
 	} else if p.open != nil {
 		b, p.open = p.open, nil
 		b.sealed = due
-		p.noteSize(b)
+		p.detach(b)
 	}
 	if b != nil {
 		p.queued -= b.count
@@ -395,6 +444,7 @@ func (p *proposer) reply(b *batch, resp *ApplyResponse, err error) {
 		}
 	}
 	p.resolve(b, resp, err)
+	p.recycle(b)
 	<-p.slots
 }
 

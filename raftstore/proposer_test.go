@@ -452,3 +452,57 @@ func TestProposerSurvivesRaftShutdown(t *testing.T) {
 		t.Fatal("close hangs after raft shut down")
 	}
 }
+
+// TestProposerEntriesKeepTheirBytes: the open batch fills a scratch buffer
+// that the next batch reuses, and a request that would take an entry past
+// batchMaxBytes moves to the next one; every entry raft was given must
+// still hold exactly its own commands, in order, once later batches have
+// filled the scratch again.
+func TestProposerEntriesKeepTheirBytes(t *testing.T) {
+	r := newFakeRaft(t, true)
+	cfg := testProposerConfig()
+	cfg.batchMaxBytes = 700
+	p := newTestProposer(t, r, cfg)
+	first := proposeOne(t, p, putItem("A", "S1", 1_000_000))
+	r.waitApplies(t, 1) // in flight, holding the only slot: the rest queue up
+	const n = 300
+	var chans []<-chan result
+	for i := range n {
+		// Customers of varying length, so that entries end at varying offsets.
+		chans = append(chans, proposeOne(t, p, reserve("A", "S1", fmt.Sprintf("c%0*d", 1+i%17, i), 1)))
+	}
+	r.release(nil, false)
+	if res := wait(t, first); res.err != nil || res.r.Code != engine.OK {
+		t.Fatalf("put item: %+v", res)
+	}
+	for i, ch := range chans {
+		if res := wait(t, ch); res.err != nil || res.r.Code != engine.OK || res.r.Qty != 1 {
+			t.Fatalf("request %d: %+v", i, res)
+		}
+	}
+	r.mu.Lock()
+	entries := append([][]byte(nil), r.entries...)
+	r.mu.Unlock()
+	next, multi := 0, 0
+	for k, data := range entries[1:] {
+		_, cmds, err := DecodeEntry(data, nil)
+		if err != nil {
+			t.Fatalf("entry %d: %v", k+1, err)
+		}
+		if len(cmds) > 1 {
+			multi++
+			if len(data) > cfg.batchMaxBytes {
+				t.Errorf("entry %d: %d bytes, %d commands, over batchMaxBytes %d", k+1, len(data), len(cmds), cfg.batchMaxBytes)
+			}
+		}
+		for _, c := range cmds {
+			if want := fmt.Sprintf("c%0*d", 1+next%17, next); string(c.Customer) != want {
+				t.Fatalf("entry %d: customer %q where %q comes next", k+1, c.Customer, want)
+			}
+			next++
+		}
+	}
+	if next != n || multi == 0 {
+		t.Fatalf("%d of %d commands in the entries, %d entries of several", next, n, multi)
+	}
+}
