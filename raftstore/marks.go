@@ -235,7 +235,12 @@ func (m *markFile) load() error {
 
 // encode returns the copy of marks (nil: all zero) with sequence seq.
 func (m *markFile) encode(marks []shardMark, seq uint64) []byte {
-	buf := make([]byte, m.slotLen)
+	return m.encodeInto(make([]byte, m.slotLen), marks, seq)
+}
+
+// encodeInto is encode into buf, m.slotLen bytes long, which it returns.
+func (m *markFile) encodeInto(buf []byte, marks []shardMark, seq uint64) []byte {
+	clear(buf)
 	copy(buf, marksMagic)
 	binary.LittleEndian.PutUint64(buf[8:], seq)
 	binary.LittleEndian.PutUint32(buf[16:], uint32(m.shards))
@@ -341,6 +346,8 @@ func (m *markFile) change(f func()) (*markRound, error) {
 // began.
 func (m *markFile) writer() {
 	defer close(m.done)
+	var buf []byte
+	var acked []uint64
 	for {
 		select {
 		case <-m.kick:
@@ -356,8 +363,12 @@ func (m *markFile) writer() {
 		m.next = nil
 		m.seq++
 		seq := m.seq
-		buf := m.encode(m.marks, seq)
-		acked := make([]uint64, m.shards)
+		// The writer's own buffers, reused round after round: a busy node
+		// writes a round per group commit.
+		if len(buf) != m.slotLen {
+			buf, acked = make([]byte, m.slotLen), make([]uint64, m.shards)
+		}
+		buf = m.encodeInto(buf, m.marks, seq)
 		for i := range m.marks {
 			acked[i] = m.marks[i].Acked
 		}
