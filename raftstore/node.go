@@ -6,8 +6,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -99,21 +101,50 @@ func OpenNode(o Options) (*Node, error) {
 		_ = n.Close()
 		return nil, err
 	}
-	for i := 0; i < o.Shards; i++ {
-		s, err := openShard(uint16(i), &o, n.store, n.mux, n.id, shardDeps{
-			peers: placed[i], snaps: snaps[i], disk: n.disk, marks: n.marks,
-			persistMarks: o.clusterMode(), lost: lost[i],
-		})
-		if err != nil {
-			_ = n.Close()
-			return nil, err
-		}
-		n.shards = append(n.shards, s)
+	if n.shards, err = openShards(&o, n, placed, snaps, lost); err != nil {
+		_ = n.Close() // closes the shards that opened
+		return nil, err
 	}
 	n.pruneStop, n.pruneDone = make(chan struct{}), make(chan struct{})
 	go n.pruner(o.FeedPruneInterval, n.pruneStop, n.pruneDone, o.Logger)
 	n.disk.start(o.DiskCheckInterval)
 	return n, nil
+}
+
+// openShards opens the node's shards, up to GOMAXPROCS at a time: each
+// restores its newest snapshot on its own goroutine (raft.NewRaft), which
+// is most of a restart's time and grows with the items (docs/adr/0123).
+// On an error it returns the shards that opened, in order, with the first
+// error by shard id.
+func openShards(o *Options, n *Node, placed [][]raft.Server, snaps []*snapshotStore, lost []*ShardLoss) ([]*Shard, error) {
+	shards := make([]*Shard, o.Shards)
+	errs := make([]error, o.Shards)
+	next := atomic.Int32{}
+	var wg sync.WaitGroup
+	for range min(o.Shards, max(1, runtime.GOMAXPROCS(0))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= o.Shards {
+					return
+				}
+				shards[i], errs[i] = openShard(uint16(i), o, n.store, n.mux, n.id, shardDeps{
+					peers: placed[i], snaps: snaps[i], disk: n.disk, marks: n.marks,
+					persistMarks: o.clusterMode(), lost: lost[i],
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	opened := slices.DeleteFunc(slices.Clone(shards), func(s *Shard) bool { return s == nil })
+	for _, err := range errs {
+		if err != nil {
+			return opened, err
+		}
+	}
+	return shards, nil
 }
 
 // bootstrapServers returns the configuration a stateless shard bootstraps
