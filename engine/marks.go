@@ -155,7 +155,6 @@ func (c MarkConfig) withDefaults() MarkConfig {
 // markState is the shard's state for the marks.
 type markState struct {
 	rules  map[uint32]Marks       // item slot -> the marks that refuse (or with RuleHoldBack hold back) its reserves
-	custs  map[uint32]*custMarks  // customer slot -> its history at this shard
 	prints map[string]*printEntry // printKey -> the customers seen behind it
 	due    dueHeap[string]        // when each print's customers may all have aged out
 }
@@ -181,7 +180,6 @@ type printCust struct {
 
 func (m *markState) init() {
 	m.rules = make(map[uint32]Marks)
-	m.custs = make(map[uint32]*custMarks)
 	m.prints = make(map[string]*printEntry)
 }
 
@@ -198,7 +196,7 @@ func printKey(kind int, hash uint64) string {
 func (s *state) marksFor(cu *customer, cs uint32, c *Command) Marks {
 	mc := &s.cfg.Marks
 	var m Marks
-	cm := s.marks.custs[cs]
+	cm := cu.marks
 	if cu.tier >= MarkLoyalTier || cm != nil && int(cm.pickups) >= mc.LoyalPickups {
 		m |= MarkLoyal
 	}
@@ -314,12 +312,13 @@ func (s *state) recordNoShow(cs uint32) {
 
 // custMarksOf returns the customer's history, created if new.
 func (s *state) custMarksOf(cs uint32) *custMarks {
-	if cm := s.marks.custs[cs]; cm != nil {
-		return cm
+	cu := s.customers.at(cs)
+	if cu.marks != nil {
+		return cu.marks
 	}
 	cm := &custMarks{}
-	s.marks.custs[cs] = cm
-	s.j.fn(func() { delete(s.marks.custs, cs) })
+	cu.marks = cm
+	s.j.fn(func() { s.customers.at(cs).marks = nil })
 	return cm
 }
 

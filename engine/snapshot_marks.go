@@ -38,10 +38,19 @@ func (s *state) snapMarks(e *enc) {
 		e.u(uint64(k))
 		e.u(uint64(m.rules[k]))
 	}
-	slots = sortedKeys(m.custs)
-	e.u(uint64(len(slots)))
-	for _, k := range slots {
-		cm := m.custs[k]
+	// The customers with a history, by slot.
+	var n uint64
+	for k := range s.customers.len() {
+		if s.customers.at(k).marks != nil {
+			n++
+		}
+	}
+	e.u(n)
+	for k := range s.customers.len() {
+		cm := s.customers.at(k).marks
+		if cm == nil {
+			continue
+		}
 		e.u(uint64(k))
 		e.i(int64(cm.orders))
 		e.i(int64(cm.pickups))
@@ -135,14 +144,14 @@ func (s *state) restoreCustMarks(d *dec) {
 	slot := d.slot(s.customers.len())
 	cm := &custMarks{orders: d.i32(0, 1<<31-1), pickups: d.i32(0, 1<<31-1), lastNoShow: d.i()}
 	k := d.count(1)
-	if _, dup := s.marks.custs[slot]; dup || k > MaxVelocityReserves {
+	if d.err != nil || s.customers.at(slot).marks != nil || k > MaxVelocityReserves {
 		d.fail()
 		return
 	}
 	for ; k > 0; k-- {
 		cm.recent = append(cm.recent, d.i())
 	}
-	s.marks.custs[slot] = cm
+	s.customers.at(slot).marks = cm
 }
 
 func (s *state) restorePrint(d *dec) {

@@ -129,6 +129,11 @@ type customer struct {
 	noShows     []int64  // times of recent no-shows, oldest first
 	resIDs      []uint64 // reservations kept for this customer, oldest first
 	owns        []own    // units held, confirmed or picked up per SKU (entries at 0 stay: a customer touches few SKUs)
+	// marks is the customer's history at this shard for the screening
+	// marks (marks.go), nil until its first order, pickup or no-show here:
+	// every reserve reads it, so it hangs off the record the reserve has
+	// already found rather than from a map of its own.
+	marks *custMarks
 }
 
 // own is a customer's units of one SKU, which the per-customer limit bounds.
