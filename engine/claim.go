@@ -66,6 +66,11 @@ type claim struct {
 	at        int64 // log time it was answered, or released (kept answers age from it)
 }
 
+// skuUnclaimed is the SKU of a key released before any claim of it came
+// (releaseClaim): no SKU id holds a NUL byte, and the snapshot keeps it as
+// it keeps any released claim.
+const skuUnclaimed = "\x00"
+
 // counts reports whether the claim's units count against the limit.
 func (c *claim) counts() bool { return c.phase == claimPending || c.phase == claimAnchored }
 
@@ -211,6 +216,13 @@ func (s *state) claimOp(c *Command) Result {
 		return s.refuse(CodeBadRequest)
 	}
 	if cl := s.claims.byKey[string(c.Claim)]; cl != nil {
+		if cl.sku == skuUnclaimed && cl.customer == string(c.Customer) {
+			// Released before it was claimed (releaseClaim): its hold has
+			// ended, so it is answered as a released claim, accepted and
+			// counting nothing, and kept as this claim from now on.
+			cl.sku, cl.units, cl.itemShard, cl.deadline = string(c.SKU), int32(c.Qty), c.ItemShard, c.Deadline
+			return cl.answer()
+		}
 		if !cl.sameClaim(c) {
 			return s.refuse(CodeKeyConflict)
 		}
@@ -260,6 +272,7 @@ func (s *state) claimRefusal(c *Command) Code {
 }
 
 // releaseClaim gives an accepted claim's units back (Qty). An unknown key
+// released by its hold's end is kept released (see below); otherwise an unknown key
 // was released already, and a refused one never counted: done, Qty 0.
 // A claim released by its hold's end stays as an answer for retries.
 //
@@ -274,6 +287,16 @@ func (s *state) releaseClaim(c *Command) Result {
 		return s.refuse(CodeBadRequest)
 	}
 	cl := s.claims.byKey[string(c.Claim)]
+	if cl == nil && c.Deadline == 0 && len(c.Customer) > 0 {
+		// The hold ended before its claim reached the home (the outbox's
+		// release overtook a claim still on its way, or a retry's): the
+		// key is kept released, so that the claim, when it comes, counts
+		// nothing (claimOp) and cannot be anchored. Without this it would
+		// count forever: its hold's release has come and gone.
+		s.claims.keep(&claim{key: string(c.Claim), customer: string(c.Customer), sku: skuUnclaimed, units: 1,
+			phase: claimReleased, at: s.now})
+		return Result{}
+	}
 	if cl == nil || !cl.counts() || (c.Deadline != 0 && (cl.phase != claimPending || cl.deadline != c.Deadline)) {
 		return Result{}
 	}

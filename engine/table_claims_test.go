@@ -72,6 +72,12 @@ func (o tbOps) msg(key string, from uint16, seq uint64) tbStep {
 	return o.cmd(Command{Op: OpReleaseClaim, Claim: []byte(key), FromShard: from, Seq: seq})
 }
 
+// tbReleasedBy is a release of key by its hold's end, as the outbox and
+// the home's sweep send it: with the customer, without a deadline.
+func tbReleasedBy(key, cust string) tbStep {
+	return do.releaseClaim(key).withCmd(func(c *Command) { c.Customer = []byte(cust) })
+}
+
 func (s tbStep) itemShard(n uint16) tbStep { s.cmd.ItemShard = n; return s }
 func (s tbStep) dl(off string) tbStep      { s.cmd.Deadline = tbAbs(off); return s }
 
@@ -195,6 +201,13 @@ func tbHomeCases() []tbCase {
 		}, do.claim(near, "L", 2, 2, "k1", "5s"), do.releaseClaim("k1").at("1m"), do.getClaim("k1").at("1h59s").claimIs("accepted qty=2"),
 			do.getClaim("k1").at("1h1m").is(CodeNotFound)),
 		c("release_claim: an unknown key is done", do.releaseClaim("nope").res("ok").qtyIs(0).events()),
+		c("release_claim: a key its hold's end released before its claim came counts nothing when the claim comes",
+			tbReleasedBy("k1", near).res("ok").qtyIs(0).events(),
+			do.claim(near, "L", 2, 2, "k1", "5s").claimIs("accepted qty=2").events(), do.getClaim("k1").claimIs("accepted qty=2"),
+			do.anchor("k1").is(CodeWrongState), do.claim(near, "L", 2, 2, "k1", "6s").claimIs("accepted qty=2"),
+			do.claim(near, "L", 1, 2, "k1", "6s").is(CodeKeyConflict), do.claim(near2, "L", 1, 2, "k1", "6s").is(CodeKeyConflict),
+			do.claim(near, "L", 2, 2, "k2", "5s").claimIs("accepted qty=2 pending until=5s").events("claimed L/ "+near+" qty=2"),
+			tbReleasedBy("k3", near2), do.claim(near, "L", 1, 2, "k3", "5s").is(CodeKeyConflict)),
 		c("release_claim: a refused key is done and stays refused", do.claim(near, "L", 2, 2, "k1", "5s"),
 			do.claim(near, "L", 1, 2, "k2", "5s").is(CodeLimitExceeded), do.releaseClaim("k2").qtyIs(0).events(),
 			do.getClaim("k2").is(CodeLimitExceeded), do.claim(near, "L", 1, 2, "k3", "5s").is(CodeLimitExceeded)),
@@ -248,6 +261,7 @@ func tbMessageCases() []tbCase {
 			do.reserve("L", "S1", tbFar, 1).key("r1").claimed("h1", "5s"), do.reserve("L", "S1", tbFar, 1).claimed("h2", "6s"),
 			do.resolve("h2", OK), do.reserve("L", "S2", tbFar, 1).claimed("h3", "5s"), do.cancel(3),
 			do.reserve("L", "S2", tbFar, 1).claimed("h4", "5s"), do.resolve("h4", CodeLimitExceeded),
+			tbReleasedBy("k8", near), tbReleasedBy("k7", near), do.claim(near, "L", 1, 2, "k7", "5s"),
 			do.expire().chk(tbSnapshotRoundTrip)),
 	}
 }
