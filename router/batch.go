@@ -38,7 +38,7 @@ type batch struct {
 	perShard [][]int32        // entries gathered per shard, not yet proposed
 	idx      []int32          // the groups' entry indexes, group after group
 	cmds     []engine.Command // the groups' commands, group after group
-	buf      []byte           // the bytes of the coordinated groups' commands
+	buf      []byte           // the bytes of the coordinated groups' commands (copyBytes)
 	parts    []*part          // the groups' completions; nparts in use
 	nparts   int
 }
@@ -76,9 +76,6 @@ func (r *Router) newBatch(cmds []engine.Command, stale bool, done func([]engine.
 	}
 	if cap(b.cmds) < n {
 		b.cmds = make([]engine.Command, 0, n)
-	}
-	if need := engine.BytesOf(cmds); cap(b.buf) < need {
-		b.buf = make([]byte, 0, need)
 	}
 	return b
 }
@@ -288,8 +285,9 @@ func (b *batch) proposeGroup(shard int, cmds []engine.Command, idx []int32) {
 	// The group's indexes and commands go to the record's arrays (sized for
 	// the frame: each entry is in one group at most), so that perShard can
 	// gather again and nothing is allocated. A group that may come again
-	// with claims (coordinator.go) keeps a copy of its bytes too, which the
-	// coordinator copies again if it takes the group over.
+	// with claims (coordinator.go) keeps a copy of its bytes too
+	// (copyBytes), which the coordinator copies again if it takes the group
+	// over.
 	at := len(b.idx)
 	b.idx = append(b.idx, idx...)
 	idx = b.idx[at:len(b.idx):len(b.idx)]
@@ -304,12 +302,7 @@ func (b *batch) proposeGroup(shard int, cmds []engine.Command, idx []int32) {
 	}
 	group := b.cmds[from:len(b.cmds):len(b.cmds)]
 	if coord {
-		// b.buf has room for every command of the frame (newBatch), so the
-		// copies go after the earlier groups' and nothing is allocated.
-		used := len(b.buf)
-		if _, tail := engine.CloneCommandsInto(group[:0], b.buf[used:], group); len(tail) > 0 && cap(tail) == cap(b.buf)-used {
-			b.buf = b.buf[:used+len(tail)]
-		}
+		b.copyBytes(group)
 	}
 	if b.stale && allReadOnly(group) {
 		for k, i := range idx {
@@ -325,6 +318,19 @@ func (b *batch) proposeGroup(shard int, cmds []engine.Command, idx []int32) {
 		}
 		b.arrive()
 	}
+}
+
+// copyBytes points group's byte fields at copies after the earlier groups'
+// in b.buf. A buffer without room is replaced, not grown: the earlier
+// groups' copies stay where they are, in the old one.
+func (b *batch) copyBytes(group []engine.Command) {
+	need := engine.BytesOf(group)
+	if cap(b.buf)-len(b.buf) < need {
+		b.buf = make([]byte, 0, max(2*cap(b.buf), need))
+	}
+	used := len(b.buf)
+	_, copied := engine.CloneCommandsInto(group[:0], b.buf[used:], group)
+	b.buf = b.buf[:used+len(copied)]
 }
 
 // answered is a group's completion (part.fn).
