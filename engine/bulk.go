@@ -29,6 +29,31 @@ type ItemPut struct {
 	MemberCutoff int64
 }
 
+// The value fields of an ItemPut, as bits of a mask of those that are
+// nonzero (Present): both encodings of a bulk put, the protocol's and the
+// raft entry's, write the mask and then the fields it names, in this order.
+const (
+	ItemHasStock = 1 << iota
+	ItemHasOpensAt
+	ItemHasClosesAt
+	ItemHasMemberTier
+	ItemHasMemberUnits
+	ItemHasMemberCutoff
+	ItemHasKnown = 1<<iota - 1 // every bit a mask may have
+)
+
+// Present returns the mask of p's nonzero value fields (ItemHasStock ...).
+func (p *ItemPut) Present() uint8 {
+	var m uint8
+	for i, nonzero := range [...]bool{p.Stock != 0, p.OpensAt != 0, p.ClosesAt != 0,
+		p.MemberTier != 0, p.MemberUnits != 0, p.MemberCutoff != 0} {
+		if nonzero {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
 // asUpdate returns the update_item the item stands for, with the bulk
 // put's audit fields.
 func (p *ItemPut) asUpdate(bulk *Command) Command {

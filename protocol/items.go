@@ -21,20 +21,13 @@ import (
 // Every field is carried as it is, named by set or not, so that the
 // engine, which refuses an item carrying a setting it does not name,
 // judges what the client sent.
-const (
-	itemStock = 1 << iota
-	itemOpensAt
-	itemClosesAt
-	itemMemberTier
-	itemMemberUnits
-	itemMemberCutoff
-	itemFieldsKnown = 1<<iota - 1
+//
+// The fields' bits are engine.ItemHas*, the mask engine.ItemPut.Present.
 
-	// minBulkItemBytes is the least an item takes on the wire (set, fields and
-	// two empty ids): the decoder checks a count against it before it
-	// allocates the list.
-	minBulkItemBytes = 4
-)
+// minBulkItemBytes is the least an item takes on the wire (set, fields and
+// two empty ids): the decoder checks a count against it before it
+// allocates the list.
+const minBulkItemBytes = 4
 
 // checkItems reports why a put_items' items cannot be sent, naming the
 // item (from 1, as the engine's refusal does).
@@ -66,40 +59,29 @@ func ItemsBytesMax(items []engine.ItemPut) int {
 	return n
 }
 
-func itemFields(p *engine.ItemPut) uint8 {
-	var m uint8
-	for i, nonzero := range [...]bool{p.Stock != 0, p.OpensAt != 0, p.ClosesAt != 0,
-		p.MemberTier != 0, p.MemberUnits != 0, p.MemberCutoff != 0} {
-		if nonzero {
-			m |= 1 << i
-		}
-	}
-	return m
-}
-
 func appendItems(dst []byte, items []engine.ItemPut) []byte {
 	dst = appendCount(dst, len(items), MaxBulkItems, "put_items items")
 	for i := range items {
 		p := &items[i]
-		m := itemFields(p)
+		m := p.Present()
 		dst = append(dst, uint8(p.Set), m)
 		dst = appendStr8(dst, p.SKU, MaxIDBytes, "item sku")
 		dst = appendStr8(dst, p.Store, MaxIDBytes, "item store")
 		for _, f := range [...]struct {
 			bit uint8
 			v   int64
-		}{{itemStock, p.Stock}, {itemOpensAt, p.OpensAt}, {itemClosesAt, p.ClosesAt}} {
+		}{{engine.ItemHasStock, p.Stock}, {engine.ItemHasOpensAt, p.OpensAt}, {engine.ItemHasClosesAt, p.ClosesAt}} {
 			if m&f.bit != 0 {
 				dst = appendI64(dst, f.v)
 			}
 		}
-		if m&itemMemberTier != 0 {
+		if m&engine.ItemHasMemberTier != 0 {
 			dst = append(dst, p.MemberTier)
 		}
-		if m&itemMemberUnits != 0 {
+		if m&engine.ItemHasMemberUnits != 0 {
 			dst = appendI64(dst, p.MemberUnits)
 		}
-		if m&itemMemberCutoff != 0 {
+		if m&engine.ItemHasMemberCutoff != 0 {
 			dst = appendI64(dst, p.MemberCutoff)
 		}
 	}
@@ -120,7 +102,7 @@ func decodeItems(c *cursor) []engine.ItemPut {
 		p := &items[i]
 		p.Set = engine.ItemSet(c.u8())
 		m := c.u8()
-		if m&^itemFieldsKnown != 0 {
+		if m&^engine.ItemHasKnown != 0 {
 			c.fail(malformed("item " + strconv.Itoa(i+1) + ": reserved field bit set"))
 		}
 		p.SKU = nilIfEmpty(c.str8(MaxIDBytes, "item sku bytes"))
@@ -131,15 +113,15 @@ func decodeItems(c *cursor) []engine.ItemPut {
 				c.nonzero(*v != 0)
 			}
 		}
-		i64(itemStock, &p.Stock)
-		i64(itemOpensAt, &p.OpensAt)
-		i64(itemClosesAt, &p.ClosesAt)
-		if m&itemMemberTier != 0 {
+		i64(engine.ItemHasStock, &p.Stock)
+		i64(engine.ItemHasOpensAt, &p.OpensAt)
+		i64(engine.ItemHasClosesAt, &p.ClosesAt)
+		if m&engine.ItemHasMemberTier != 0 {
 			p.MemberTier = c.u8()
 			c.nonzero(p.MemberTier != 0)
 		}
-		i64(itemMemberUnits, &p.MemberUnits)
-		i64(itemMemberCutoff, &p.MemberCutoff)
+		i64(engine.ItemHasMemberUnits, &p.MemberUnits)
+		i64(engine.ItemHasMemberCutoff, &p.MemberCutoff)
 		if c.err != nil {
 			return nil
 		}

@@ -82,7 +82,7 @@ func TestBulkItemsMalformed(t *testing.T) {
 	// The item's fields byte sits after the mask (8 bytes), the key
 	// (1+64), the count (2) and the set byte (1).
 	at := 8 + 1 + MaxKeyBytes + 2 + 1
-	if base[at] != itemStock {
+	if base[at] != engine.ItemHasStock {
 		t.Fatalf("fields byte at %d is %#x: the layout changed", at, base[at])
 	}
 	mut := func(f func(b []byte)) []byte { b := append([]byte(nil), base...); f(b); return b }

@@ -20,16 +20,8 @@ import (
 //
 // Every item field is carried as it is, named by its Set or not: the
 // replicas apply exactly what the leader was given, and the engine refuses
-// an item that carries a setting it does not name.
-const (
-	itemStock = 1 << iota
-	itemOpensAt
-	itemClosesAt
-	itemMemberTier
-	itemMemberUnits
-	itemMemberCutoff
-	itemFieldsKnown = 1<<iota - 1
-)
+// an item that carries a setting it does not name. The fields' bits are
+// engine.ItemHas*, the mask engine.ItemPut.Present.
 
 func checkItems(items []engine.ItemPut) error {
 	if len(items) > engine.MaxBulkItems {
@@ -47,7 +39,7 @@ func appendItems(dst []byte, items []engine.ItemPut) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(items)))
 	for i := range items {
 		p := &items[i]
-		m := itemFields(p)
+		m := p.Present()
 		dst = append(dst, byte(p.Set), m, byte(len(p.SKU)))
 		dst = append(dst, p.SKU...)
 		dst = append(dst, byte(len(p.Store)))
@@ -67,18 +59,6 @@ func appendItems(dst []byte, items []engine.ItemPut) []byte {
 		}
 	}
 	return dst
-}
-
-// itemFields returns the mask of p's nonzero fields.
-func itemFields(p *engine.ItemPut) byte {
-	var m byte
-	for i, nonzero := range [...]bool{p.Stock != 0, p.OpensAt != 0, p.ClosesAt != 0,
-		p.MemberTier != 0, p.MemberUnits != 0, p.MemberCutoff != 0} {
-		if nonzero {
-			m |= 1 << i
-		}
-	}
-	return m
 }
 
 // decodeItems decodes a bulk put's items from the front of b into c.Items
@@ -102,7 +82,7 @@ func decodeItems(b []byte, c *engine.Command) ([]byte, error) {
 }
 
 func decodeItem(b []byte, p *engine.ItemPut) ([]byte, bool) {
-	if len(b) < 2 || b[1]&^itemFieldsKnown != 0 {
+	if len(b) < 2 || b[1]&^engine.ItemHasKnown != 0 {
 		return nil, false
 	}
 	p.Set = engine.ItemSet(b[0])
@@ -129,16 +109,16 @@ func decodeItem(b []byte, p *engine.ItemPut) ([]byte, bool) {
 		}
 		*v, b = x, b[n:]
 	}
-	varint(itemStock, &p.Stock)
-	varint(itemOpensAt, &p.OpensAt)
-	varint(itemClosesAt, &p.ClosesAt)
-	if ok && m&itemMemberTier != 0 {
+	varint(engine.ItemHasStock, &p.Stock)
+	varint(engine.ItemHasOpensAt, &p.OpensAt)
+	varint(engine.ItemHasClosesAt, &p.ClosesAt)
+	if ok && m&engine.ItemHasMemberTier != 0 {
 		if len(b) == 0 || b[0] == 0 {
 			return nil, false
 		}
 		p.MemberTier, b = b[0], b[1:]
 	}
-	varint(itemMemberUnits, &p.MemberUnits)
-	varint(itemMemberCutoff, &p.MemberCutoff)
+	varint(engine.ItemHasMemberUnits, &p.MemberUnits)
+	varint(engine.ItemHasMemberCutoff, &p.MemberCutoff)
 	return b, ok
 }

@@ -218,7 +218,7 @@ func TestEntryRefusals(t *testing.T) {
 		"zero items":   withItems(good, 0),
 		"items > data": withItems(good, 9, 0, 0, 0, 0),
 		"item field":   withItems(good, 1, 1, 0x40, 0, 0),
-		"zero stock":   withItems(good, 1, 1, itemStock, 0, 0, 0),
+		"zero stock":   withItems(good, 1, 1, engine.ItemHasStock, 0, 0, 0),
 		"wide shard":   append(append(good[:entryHeaderLen:entryHeaderLen], 1), append(binary.AppendUvarint(nil, 1<<fItemShard), binary.AppendUvarint(nil, 1<<16)...)...),
 	}
 	// A retired field (the claim expiry and proof of docs/adr/0050) is corrupt.
@@ -243,7 +243,7 @@ func withItems(good []byte, b ...byte) []byte {
 func TestEntryItemsRefusalsAreItems(t *testing.T) {
 	// The refusals above must fail on the items, not on the command: the
 	// same header with a good item decodes.
-	if _, cmds, err := DecodeEntry(withItems(goodEntry(), 1, 1, itemStock, 1, 'A', 1, 'S', 2), nil); err != nil || len(cmds[0].Items) != 1 || cmds[0].Items[0].Stock != 1 {
+	if _, cmds, err := DecodeEntry(withItems(goodEntry(), 1, 1, engine.ItemHasStock, 1, 'A', 1, 'S', 2), nil); err != nil || len(cmds[0].Items) != 1 || cmds[0].Items[0].Stock != 1 {
 		t.Fatalf("a good item: %v %+v", err, cmds)
 	}
 }
