@@ -250,7 +250,18 @@ func (m *mcRun) settle(d time.Duration) {
 }
 
 func TestClaimsAcrossShards(t *testing.T) {
-	seeds, steps := 10, 3000
+	runClaimModel(t, 10, claimPaths, (*mcRun).step, false)
+}
+
+// runClaimModel runs seeds runs of the cross-shard model, each of steps
+// made by step with every check after each, then settled and checked
+// quiet; afterSettle checks the limits once more after the last settle.
+// Each path of paths must be reached: a short run's few seeds reach a rare
+// one (a confirm that waits for its resolve, a join's rarest crash point)
+// only most of the time, so seeds are added, up to four times as many,
+// until every path is.
+func runClaimModel(t *testing.T, seeds int, paths []string, step func(*mcRun), afterSettle bool) {
+	steps := 3000
 	if testRaceEnabled || testing.Short() {
 		seeds, steps = 3, 1500
 	}
@@ -259,12 +270,9 @@ func TestClaimsAcrossShards(t *testing.T) {
 		base, seeds = *refSeedFlag, 1
 	}
 	total := map[string]int{}
-	// Each path below must be reached. A short run's few seeds reach a rare
-	// one (a confirm that waits for its resolve) only most of the time, so
-	// seeds are added, up to four times as many, until every path is.
 	missing := func() []string {
 		var out []string
-		for _, k := range claimPaths {
+		for _, k := range paths {
 			if total[k] == 0 {
 				out = append(out, k)
 			}
@@ -277,7 +285,7 @@ func TestClaimsAcrossShards(t *testing.T) {
 		seed := base + int64(s)
 		m := newMCRun(t, seed)
 		for i := range steps {
-			m.step()
+			step(m)
 			m.checkLimits(i)
 			m.checkFirm(i)
 			if i == steps/2 {
@@ -289,6 +297,9 @@ func TestClaimsAcrossShards(t *testing.T) {
 		m.checkQuiet(true)
 		m.settle(2 * time.Hour)
 		m.checkQuiet(false)
+		if afterSettle {
+			m.checkLimits(steps + 1)
+		}
 		m.checkReplicas()
 		for k, v := range m.stats {
 			total[k] += v

@@ -221,55 +221,7 @@ func (m *mcRun) checkEntryClaims(step int, accepted map[string]*claim) map[[2]st
 }
 
 func TestWaitlistClaimsModel(t *testing.T) {
-	seeds, steps := 8, 3000
-	if testRaceEnabled || testing.Short() {
-		seeds, steps = 3, 1500
-	}
-	base := time.Now().UnixNano()
-	if *refSeedFlag != 0 {
-		base, seeds = *refSeedFlag, 1
-	}
-	total := map[string]int{}
-	// As in TestClaimsAcrossShards: seeds are added, up to four times as
-	// many, until every path below is reached (a short run's few seeds
-	// reach the rarest crash point only most of the time).
-	missing := func() []string {
-		var out []string
-		for _, k := range waitClaimPaths {
-			if total[k] == 0 {
-				out = append(out, k)
-			}
-		}
-		return out
-	}
-	ran := 0
-	for s := 0; s < seeds || len(missing()) > 0 && s < 4*seeds && *refSeedFlag == 0; s++ {
-		ran++
-		seed := base + int64(s)
-		m := newMCRun(t, seed)
-		for i := range steps {
-			m.waitStep()
-			m.checkLimits(i)
-			m.checkFirm(i)
-			if i == steps/2 {
-				m.restoreReplicas()
-			}
-		}
-		m.settle(10 * time.Second)
-		m.checkLimits(steps)
-		m.checkQuiet(true)
-		m.settle(2 * time.Hour)
-		m.checkQuiet(false)
-		m.checkLimits(steps + 1)
-		m.checkReplicas()
-		for k, v := range m.stats {
-			total[k] += v
-		}
-	}
-	t.Logf("seeds %d..%d: %v", base, base+int64(ran)-1, total)
-	for _, k := range missing() {
-		t.Errorf("the run never reached %q: the generator lost it", k)
-	}
+	runClaimModel(t, 8, waitClaimPaths, (*mcRun).waitStep, true)
 }
 
 // waitClaimPaths are the paths of a claimed join TestWaitlistClaimsModel
