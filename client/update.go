@@ -44,23 +44,9 @@ func (c *Client) UpdateItem(ctx context.Context, u ItemUpdate) error {
 	if err := checkReason(u.Reason); err != nil {
 		return err
 	}
-	cmd := engine.Command{Op: engine.OpUpdateItem, Reason: []byte(u.Reason)}
-	if u.SetStock {
-		cmd.Set |= engine.SetStock
-		cmd.Stock = u.Stock
-	}
-	if u.SetOpens {
-		cmd.Set |= engine.SetOpensAt
-		cmd.OpensAt = nanos(u.OpensAt)
-	}
-	if u.SetCloses {
-		cmd.Set |= engine.SetClosesAt
-		cmd.ClosesAt = nanos(u.ClosesAt)
-	}
-	if u.SetShare {
-		cmd.Set |= engine.SetMemberShare
-		cmd.MemberTier, cmd.MemberUnits, cmd.MemberCutoff = u.MemberTier, u.MemberUnits, nanos(u.MemberCutoff)
-	}
+	p := itemPutOf(&u) // the settings u names, as a bulk put's item carries them
+	cmd := engine.Command{Op: engine.OpUpdateItem, Reason: []byte(u.Reason), Set: p.Set, Stock: p.Stock,
+		OpensAt: p.OpensAt, ClosesAt: p.ClosesAt, MemberTier: p.MemberTier, MemberUnits: p.MemberUnits, MemberCutoff: p.MemberCutoff}
 	r := request{kind: kindOp, sku: u.SKU, store: u.Store, key: u.Key, cmd: cmd}
 	return c.operate(ctx, &r)
 }
