@@ -33,19 +33,22 @@ const (
 // Handler serves the pages and their JSON API on the HTTP port.
 type Handler struct {
 	be     Backend
+	keep   *Keeper
 	book   *Book
 	shards []Shard
 	log    *slog.Logger
 	now    func() time.Time
 }
 
-// NewHandler returns the pages' handler over the server's backend, the book
-// Follow keeps, and the node's shards (for their engines' counts).
-func NewHandler(be Backend, book *Book, shards []Shard, log *slog.Logger) *Handler {
+// NewHandler returns the pages' handler over the server's backend, the
+// keeper of their book, and the node's shards (for their engines' counts).
+// Every authorised request of the API counts as a use of the book; one that
+// reads it waits a moment for a book just woken to catch up.
+func NewHandler(be Backend, keep *Keeper, shards []Shard, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{be: be, book: book, shards: shards, log: log.With("component", "pages"), now: time.Now}
+	return &Handler{be: be, keep: keep, book: keep.Book(), shards: shards, log: log.With("component", "pages"), now: time.Now}
 }
 
 // Endpoint is one path of the HTTP port, for the index at /.
@@ -151,6 +154,10 @@ func (h *Handler) guard(n need, next apiFunc) http.HandlerFunc {
 		case n == counterRole && a.Role != RoleOperator && a.Role != RoleStore:
 			writeError(w, http.StatusForbidden, "unauthorized", "the counter needs a store token, not a "+a.Role+" token")
 			return
+		}
+		h.keep.Use()
+		if n != anyRole {
+			h.keep.await(r.Context())
 		}
 		next(w, r, &a)
 	}

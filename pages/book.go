@@ -353,6 +353,33 @@ func (b *Book) startShard(shard uint16, complete bool, from raftstore.Position) 
 	b.shards[shard] = &shardRow{complete: complete, pos: from}
 }
 
+// forget drops everything the book holds, as a new book would be: the
+// keeper's followers stopped, and the next ones replay the feeds again.
+func (b *Book) forget() {
+	n := NewBook()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.items, b.skus, b.stores, b.orders, b.codes, b.counts, b.shards =
+		n.items, n.skus, n.stores, n.orders, n.codes, n.counts, n.shards
+	b.finished, b.series, b.left = nil, series{}, leftOut{}
+}
+
+// liveFor reports whether every shard of shards this node replicates is
+// followed live.
+func (b *Book) liveFor(shards []Shard) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, sh := range shards {
+		if !sh.IsMember() {
+			continue
+		}
+		if row := b.shards[uint16(i)]; row == nil || !row.live {
+			return false
+		}
+	}
+	return true
+}
+
 // shardLive marks a shard's follower as caught up with its feed.
 func (b *Book) shardLive(shard uint16) {
 	b.mu.Lock()

@@ -26,6 +26,7 @@ import (
 type fixture struct {
 	n    *testNode
 	book *Book
+	keep *Keeper
 	srv  *httptest.Server
 }
 
@@ -37,8 +38,15 @@ func newFixture(t *testing.T) *fixture {
 // newFixtureOn serves n, whose feed may already hold events.
 func newFixtureOn(t *testing.T, n *testNode) *fixture {
 	t.Helper()
+	return newFixtureIdle(t, n, 0)
+}
+
+// newFixtureIdle serves n with a book kept while used (idle > 0: pages.Keeper).
+func newFixtureIdle(t *testing.T, n *testNode, idle time.Duration) *fixture {
+	t.Helper()
 	book := NewBook()
-	h := NewHandler(n, book, []Shard{n}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	keep := NewKeeper([]Shard{n}, book, idle, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := NewHandler(n, keep, []Shard{n}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	h.now = n.clock
 	mux := http.NewServeMux()
 	h.Mount(mux)
@@ -47,14 +55,14 @@ func newFixtureOn(t *testing.T, n *testNode) *fixture {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		Follow(ctx, []Shard{n}, book, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		keep.Run(ctx)
 	}()
 	t.Cleanup(func() {
 		cancel()
 		<-done
 		srv.Close()
 	})
-	return &fixture{n: n, book: book, srv: srv}
+	return &fixture{n: n, book: book, keep: keep, srv: srv}
 }
 
 // settle waits until the book has followed the feed to its end.

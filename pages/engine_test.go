@@ -29,6 +29,7 @@ type testNode struct {
 	allowed int               // pickup attempts left; < 0: no bound
 	pickups int               // pickup attempts spent
 	foreign bool              // this node does not replicate the shard
+	reads   int               // ReadEvents calls: whether anything follows the feed
 }
 
 func newTestNode(t *testing.T) *testNode {
@@ -124,6 +125,7 @@ func (n *testNode) IsMember() bool {
 func (n *testNode) ReadEvents(from raftstore.Position, max int, dst []raftstore.FeedEvent) ([]raftstore.FeedEvent, raftstore.Position, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.reads++
 	if from.Less(n.floor) {
 		return dst, from, &raftstore.EventsPrunedError{From: from, Oldest: n.floor}
 	}

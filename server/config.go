@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/invsys/inv/pages"
 	"github.com/invsys/inv/protocol"
 	"github.com/invsys/inv/raftstore"
 )
@@ -25,6 +26,11 @@ type Config struct {
 	// address (pages.go): PagesAuto ("", the default) where
 	// CheckPagesExposure allows, PagesOn or a refused start, PagesOff never.
 	Pages PagesMode
+	// PagesBookIdle is how long the pages' book keeps following the
+	// shards' change feeds after the last request of their API (the next
+	// one starts it again: pages.Keeper, docs/adr/0124). 0:
+	// pages.DefaultBookIdle; < 0: it follows from start to stop.
+	PagesBookIdle time.Duration
 	// HTTPTLSConfig, when set, serves the HTTP address over TLS: what lets
 	// the pages listen beyond loopback (with tokens).
 	HTTPTLSConfig *tls.Config
@@ -161,6 +167,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Pages == "" {
 		c.Pages = PagesAuto
+	}
+	if c.PagesBookIdle == 0 {
+		c.PagesBookIdle = pages.DefaultBookIdle
 	}
 	if c.Name == "" {
 		c.Name = "invd"

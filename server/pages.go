@@ -72,20 +72,21 @@ func (s *Server) decidePages() (on bool, note string, err error) {
 	return true, "", nil
 }
 
-// mountPages mounts the pages on mux and starts the change-feed follower
-// that keeps their book, until Shutdown.
+// mountPages mounts the pages on mux and runs the keeper of their book,
+// which follows the change feeds while the pages are in use, until
+// Shutdown.
 func (s *Server) mountPages(mux *http.ServeMux) {
 	shards := make([]pages.Shard, len(s.shards))
 	for i, sh := range s.shards {
 		shards[i] = sh
 	}
-	book := pages.NewBook()
-	pages.NewHandler(pagesBackend{s}, book, shards, s.log).Mount(mux)
+	keep := pages.NewKeeper(shards, pages.NewBook(), max(s.cfg.PagesBookIdle, 0), s.log.With("component", "pages"))
+	pages.NewHandler(pagesBackend{s}, keep, shards, s.log).Mount(mux)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.bgWG.Add(2)
 	go func() {
 		defer s.bgWG.Done()
-		pages.Follow(ctx, shards, book, s.log.With("component", "pages"))
+		keep.Run(ctx)
 	}()
 	go func() {
 		defer s.bgWG.Done()

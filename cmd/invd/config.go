@@ -376,6 +376,21 @@ var configKeys = map[string]setter{
 		c.Server.Pages = server.PagesMode(v)
 		return c.Server.Pages.Check()
 	},
+	// pages_book_idle: how long the pages' book follows the change feeds
+	// after the last request of the pages (a duration above 0), or
+	// "always" (server.Config.PagesBookIdle).
+	"pages_book_idle": func(c *config, v string) error {
+		if v == "always" {
+			c.Server.PagesBookIdle = -1
+			return nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a duration above 0 or always, not %q", v)
+		}
+		c.Server.PagesBookIdle = d
+		return nil
+	},
 	"http_tls_cert": strKey(func(c *config) *string { return &c.HTTPTLSCert }),
 	"http_tls_key":  strKey(func(c *config) *string { return &c.HTTPTLSKey }),
 
