@@ -175,6 +175,28 @@ func TestParseMemoryKeys(t *testing.T) {
 	}
 }
 
+// TestParsePagesBookIdle: a duration above 0 or "always" (-1 for the
+// server); 0, negatives and other words are refused with the line named,
+// leaving the setting as it was.
+func TestParsePagesBookIdle(t *testing.T) {
+	for in, want := range map[string]time.Duration{"1ms": time.Millisecond, "30m": 30 * time.Minute, "always": -1} {
+		c := defaultConfig()
+		if err := parseConfig(&c, strings.NewReader("pages_book_idle = "+in+"\n"), "p.conf"); err != nil || c.Server.PagesBookIdle != want {
+			t.Errorf("pages_book_idle = %s: %v %v, want %v", in, c.Server.PagesBookIdle, err, want)
+		}
+	}
+	for _, bad := range []string{"0", "0s", "-1m", "never", "Always", ""} {
+		c := defaultConfig()
+		before := c.Server.PagesBookIdle
+		if err := parseConfig(&c, strings.NewReader("pages_book_idle = "+bad), "bad.conf"); err == nil || !strings.Contains(err.Error(), "bad.conf:1") {
+			t.Errorf("%q: error %v, want one naming bad.conf:1", bad, err)
+		}
+		if c.Server.PagesBookIdle != before {
+			t.Errorf("%q changed the setting to %v", bad, c.Server.PagesBookIdle)
+		}
+	}
+}
+
 // TestParseMarkAndWaitlistKeys: the marks' thresholds and the waitlist's
 // hold TTL are taken at each edge of their range and refused past it, with
 // an error naming the line, leaving the engine's config as it was;
