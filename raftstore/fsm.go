@@ -18,16 +18,21 @@ import (
 // EventSink receives the events of every applied entry, in log order, on
 // raft's FSM goroutine (so it must be quick: hand off, don't block). index is
 // the entry's raft index, the position a change feed resumes from; events of
-// one entry come in the order the engine made them. The slice is shared with
-// the entry's ApplyResponse: read it, keep it, never modify it.
+// one entry come in the order the engine made them. The slice is the FSM's
+// and is reused by its next batch: read it during the call, copy what you
+// keep, never modify it.
 //
 // A replica replaying its log after a restart delivers those events again,
 // with the same positions, so a consumer can drop what it already has.
 type EventSink func(shard uint16, index uint64, events []engine.Event)
 
 // ApplyResponse is what FSM.Apply returns for a command entry: the raft
-// ApplyFuture's Response on the node that proposed it. Results and Events are
-// copies, valid forever (the engine's own slices are reused by its next batch).
+// ApplyFuture's Response on the node that proposed it. Results are copies,
+// valid forever (the engine's own slices are reused by its next batch).
+// Events are valid until the FSM's next ApplyBatch: the feed and the sink
+// read them before ApplyBatch returns, and nothing after it does, so they
+// are gathered in one buffer the FSM reuses instead of a fresh copy an
+// entry (a bulk put's entry has thousands).
 type ApplyResponse struct {
 	Index   uint64          // raft index of the entry
 	Now     int64           // the leader's time the batch ran at
@@ -74,6 +79,7 @@ type FSM struct {
 	mu      sync.RWMutex // Peek reads under RLock; everything else takes Lock
 	eng     *engine.Engine
 	scratch []engine.Command // decoded commands, reused across entries (under mu)
+	events  []engine.Event   // the round's events, the responses' Events (FSM goroutine only)
 
 	applied  atomic.Uint64 // last raft index applied (commands and configuration entries)
 	lastTime atomic.Int64  // time of the last applied batch
@@ -92,6 +98,11 @@ type FSM struct {
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
+
+// eventsKeep is the most events the round buffer keeps room for between
+// rounds (about 200 bytes each); a larger one, left by a bulk load, is
+// dropped.
+const eventsKeep = 1 << 14
 
 // NewFSM returns an FSM around an empty engine.
 func NewFSM(cfg FSMConfig) *FSM {
@@ -132,6 +143,10 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	start := time.Now()
 	out := make([]any, len(logs))
 	var resps []*ApplyResponse
+	if cap(f.events) > eventsKeep {
+		f.events = nil // a burst's buffer is not kept for every later round
+	}
+	f.events = f.events[:0]
 	f.mu.Lock()
 	for i, l := range logs {
 		if l.Type != raft.LogCommand {
@@ -188,7 +203,11 @@ func (f *FSM) applyLocked(l *raft.Log) *ApplyResponse {
 		Results: append([]engine.Result(nil), results...),
 	}
 	if len(events) > 0 {
-		r.Events = append([]engine.Event(nil), events...)
+		// Appended to the round's buffer: growing it leaves the earlier
+		// responses' slices on the old array, unchanged.
+		n := len(f.events)
+		f.events = append(f.events, events...)
+		r.Events = f.events[n:len(f.events):len(f.events)]
 	}
 	// The commands' byte fields point into l.Data, which raft keeps in its
 	// log cache; drop them so the scratch slice does not pin old entries.

@@ -96,7 +96,8 @@ func TestFSMApply(t *testing.T) {
 	firstEvents := append([]engine.Event(nil), first.Events...)
 
 	// A later entry, at an earlier time (a new leader with a slower clock):
-	// the engine keeps its clock, and the earlier response is untouched.
+	// the engine keeps its clock, and the earlier response's results are
+	// untouched (its events are the FSM's until its next batch).
 	second := f.Apply(entryLog(t, 3, t0-5, engine.Command{Op: engine.OpCancel, ID: heldID})).(*ApplyResponse)
 	if second.Err != nil || second.Results[0].Code != engine.OK || second.Now != t0 {
 		t.Fatalf("cancel: %+v", second)
@@ -104,10 +105,8 @@ func TestFSMApply(t *testing.T) {
 	if first.Results[1].ID != heldID || first.Results[2].Code != engine.CodeSoldOut {
 		t.Fatal("first response changed by the next apply")
 	}
-	for i := range firstEvents {
-		if first.Events[i] != firstEvents[i] {
-			t.Fatalf("event %d changed by the next apply", i)
-		}
+	if len(firstEvents) == 0 {
+		t.Fatal("the first entry reported no events")
 	}
 	if f.AppliedIndex() != 3 || f.Now() != t0 {
 		t.Fatalf("applied %d now %d", f.AppliedIndex(), f.Now())
