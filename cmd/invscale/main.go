@@ -51,6 +51,10 @@ type result struct {
 	Shards int `json:"shards"`
 
 	LoadItemsPerS float64 `json:"load_items_per_s"`
+	// invd's CPU (process_cpu_seconds_total) from the load's start to its
+	// end, per item loaded: what the machine's other users do not change.
+	// Compactions the load leaves behind run later and are not in it.
+	LoadCPUMicrosPerItem float64 `json:"load_cpu_us_per_item"`
 	HoldsPerS     float64 `json:"holds_per_s"`
 
 	RSSBytesPerItemLoad  float64 `json:"rss_bytes_per_item_load"`
@@ -78,13 +82,14 @@ type result struct {
 	ReserveBytesOutPerCall float64 `json:"reserve_bytes_out_per_call"`
 }
 
-// traffic returns the protocol bytes the node read and wrote so far.
-func traffic(n *node) (in, out float64, err error) {
+// traffic returns the protocol bytes the node read and wrote so far, and
+// the CPU seconds it used.
+func traffic(n *node) (in, out, cpu float64, err error) {
 	m, err := n.metrics()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	return m["inv_received_bytes_total"], m["inv_sent_bytes_total"], nil
+	return m["inv_received_bytes_total"], m["inv_sent_bytes_total"], m["process_cpu_seconds_total"], nil
 }
 
 func main() {
@@ -154,18 +159,19 @@ func measure(ctx context.Context, c config, stderr io.Writer) (*result, error) {
 	logf := func(f string, a ...any) { fmt.Fprintf(stderr, "invscale: "+f+"\n", a...) }
 
 	logf("loading %d items", c.items)
-	in0, out0, err := traffic(n)
+	in0, out0, cpu0, err := traffic(n)
 	if err != nil {
 		return nil, err
 	}
 	if res.LoadItemsPerS, err = loadItems(ctx, cl, cat, c.stock, c.workers); err != nil {
 		return nil, err
 	}
-	in1, out1, err := traffic(n)
+	in1, out1, cpu1, err := traffic(n)
 	if err != nil {
 		return nil, err
 	}
 	res.LoadBytesInPerItem, res.LoadBytesOutPerItem = (in1-in0)/float64(c.items), (out1-out0)/float64(c.items)
+	res.LoadCPUMicrosPerItem = (cpu1 - cpu0) * 1e6 / float64(c.items)
 	logf("%.0f items/s; holding %d", res.LoadItemsPerS, res.Holds)
 	if res.HoldsPerS, err = hold(ctx, cl, cat, res.Holds, c.workers); err != nil {
 		return nil, err
