@@ -127,7 +127,9 @@ func (j *journal) holdKey(key string, old uint64, had bool) {
 }
 
 // fn records how to undo a change to state that keeps its own tables
-// (the marks' maps): the closure restores what the change replaced.
+// (the marks' maps): the closure restores what the change replaced. Call
+// it only while j.on: building a closure that captures anything allocates
+// it, journaling or not, and these run on every reserve.
 func (j *journal) fn(undoIt func()) {
 	if j.on {
 		j.entries = append(j.entries, undo{kind: undoFn, fn: undoIt})

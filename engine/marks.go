@@ -318,7 +318,9 @@ func (s *state) custMarksOf(cs uint32) *custMarks {
 	}
 	cm := &custMarks{}
 	cu.marks = cm
-	s.j.fn(func() { s.customers.at(cs).marks = nil })
+	if s.j.on { // tested here: the closure is an allocation even when fn drops it
+		s.j.fn(func() { s.customers.at(cs).marks = nil })
+	}
 	return cm
 }
 
@@ -336,7 +338,9 @@ func (s *state) seePrint(key string, cs uint32) {
 		pe = &printEntry{queued: s.now + int64(s.cfg.Marks.PrintWindow)}
 		s.marks.prints[key] = pe
 		s.marks.due.push(due[string]{at: pe.queued, id: key})
-		s.j.fn(func() { delete(s.marks.prints, key) })
+		if s.j.on {
+			s.j.fn(func() { delete(s.marks.prints, key) })
+		}
 	} else if s.j.on {
 		old := append([]printCust(nil), pe.custs...)
 		s.j.fn(func() { pe.custs = old })
