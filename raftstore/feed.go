@@ -17,12 +17,21 @@ import (
 )
 
 // The change feed (docs/adr/0014). Every event the engine makes is written,
-// as the FSM applies its entry, to the node's Pebble under
+// as the FSM applies its entry, to the node's Pebble, all the events of one
+// entry under one key (docs/adr/0125: one memtable insert an entry, not one
+// an event):
+//
+//	'g' shard(u16 BE) index(u64 BE) -> the entry's encoded engine.Events
+//
+// so a shard's events are one key range in log order, and a consumer reads
+// them with an iterator from any position. A data folder written before
+// keeps its older events one key each,
 //
 //	'e' shard(u16 BE) index(u64 BE) ordinal(u32 BE) -> encoded engine.Event
 //
-// so a shard's events are one key range in log order, and a consumer reads
-// them with an iterator from any position. Next to them, one key per shard,
+// all of them before the first 'g' entry: they are read, pruned and reset
+// with the rest until retention removes them. Next to them, one key per
+// shard,
 //
 //	'f' shard(u16 BE) -> version(1) applied(u64) count(u64) floor(u64 index, u32 ordinal)
 //
@@ -160,7 +169,11 @@ type Feed struct {
 	dirty    bool      // st.applied moved past the stored one by entries without events
 	newestAt int64     // log time of the newest entry recorded (0: none yet)
 	gen      uint64    // bumped by every reset, so a prune planned before one is dropped
-	buf      []byte    // scratch for keys and values (under mu)
+	buf      []byte    // scratch for keys (under mu)
+	vbuf     []byte    // scratch for an entry's value (under mu)
+	// legacy: the shard may hold events one key each, as written before
+	// docs/adr/0125; cleared by a reset, and by a prune that removed them.
+	legacy atomic.Bool
 	// eventBytes: bytes per encoded event to reserve in the next tail
 	// chunk (under mu)
 	eventBytes int
@@ -203,36 +216,74 @@ func openFeed(db *pebble.DB, shard uint16, ret FeedRetention, log *slog.Logger) 
 	f.floor = f.st.floor
 	f.end = f.st.floor
 
-	it, err := db.NewIter(&pebble.IterOptions{
-		LowerBound: shardPrefix(prefixEvent, shard),
-		UpperBound: shardPrefixEnd(prefixEvent, shard),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("raftstore: shard %d: feed iterator: %w", shard, err)
-	}
-	if it.Last() {
-		p, ok := eventKeyPosition(it.Key())
-		val, verr := it.ValueAndErr()
-		at, aerr := eventValueAt(val)
-		if verr != nil {
-			_ = it.Close()
-			return nil, fmt.Errorf("raftstore: shard %d: feed event: %w", shard, verr)
+	// The newest entry's events give the end and the newest time: in the
+	// 'g' range, else (a folder written before it) in the 'e' range.
+	for _, tag := range []byte{prefixEvent, prefixEntryEvs} {
+		last, at, found, err := lastStored(db, shard, tag)
+		if err != nil {
+			return nil, err
 		}
-		if !ok || aerr != nil {
-			_ = it.Close()
-			return nil, fmt.Errorf("raftstore: shard %d: feed event %x: %w", shard, it.Key(), errEventCorrupt)
+		if !found {
+			continue
 		}
-		if f.end.Less(p.Next()) {
-			f.end = p.Next()
+		if tag == prefixEvent {
+			f.legacy.Store(true)
+		}
+		if f.end.Less(last.Next()) {
+			f.end = last.Next()
 		}
 		f.newestAt = at
-	}
-	if err := it.Close(); err != nil {
-		return nil, fmt.Errorf("raftstore: shard %d: feed iterator: %w", shard, err)
 	}
 	f.tail.reset(f.end)
 	f.eventBytes = 64
 	return f, nil
+}
+
+// lastStored returns the position and time of the newest event stored
+// under tag ('e' or 'g') for shard; found is false when there is none.
+func lastStored(db *pebble.DB, shard uint16, tag byte) (last Position, at int64, found bool, err error) {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: shardPrefix(tag, shard), UpperBound: shardPrefixEnd(tag, shard)})
+	if err != nil {
+		return last, 0, false, fmt.Errorf("raftstore: shard %d: feed iterator: %w", shard, err)
+	}
+	defer it.Close()
+	if !it.Last() {
+		return last, 0, false, it.Error()
+	}
+	val, err := it.ValueAndErr()
+	if err != nil {
+		return last, 0, false, fmt.Errorf("raftstore: shard %d: feed event: %w", shard, err)
+	}
+	corrupt := fmt.Errorf("raftstore: shard %d: feed key %x: %w", shard, it.Key(), errEventCorrupt)
+	if tag == prefixEvent {
+		p, ok := eventKeyPosition(it.Key())
+		at, aerr := eventValueAt(val)
+		if !ok || aerr != nil {
+			return last, 0, false, corrupt
+		}
+		return p, at, true, nil
+	}
+	index, ok := entryEventsKeyIndex(it.Key())
+	at, count, aerr := entryValueAt(val)
+	if !ok || aerr != nil {
+		return last, 0, false, corrupt
+	}
+	return Position{Index: index, Ordinal: uint32(count - 1)}, at, true, nil
+}
+
+// entryValueAt returns the time of an entry's events (they share it: the
+// entry's) and their count, decoding only the first.
+func entryValueAt(b []byte) (at int64, count int, err error) {
+	r, err := openEntryEvents(b)
+	if err != nil {
+		return 0, 0, err
+	}
+	ev, ok := r.next()
+	if !ok {
+		return 0, 0, errEventCorrupt
+	}
+	at, err = eventValueAt(ev)
+	return at, r.count, err
 }
 
 // Shard returns the shard the feed belongs to.
@@ -283,49 +334,94 @@ func (f *Feed) ReadEvents(from Position, max int, dst []FeedEvent) ([]FeedEvent,
 		return dst, next, err
 	}
 	f.diskReads.Add(1)
-	lower := appendEventKey(make([]byte, 0, eventKeyLen), f.shard, from)
-	it, err := f.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: shardPrefixEnd(prefixEvent, f.shard)})
+	var legacy *pebble.Iterator
+	if f.legacy.Load() {
+		lower := appendEventKey(make([]byte, 0, eventKeyLen), f.shard, from)
+		it, err := f.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: shardPrefixEnd(prefixEvent, f.shard)})
+		if err != nil {
+			return dst, from, fmt.Errorf("raftstore: shard %d: feed iterator: %w", f.shard, err)
+		}
+		legacy = it
+		defer legacy.Close()
+	}
+	lower := appendEntryEventsKey(make([]byte, 0, logKeyLen), f.shard, from.Index)
+	it, err := f.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: shardPrefixEnd(prefixEntryEvs, f.shard)})
 	if err != nil {
 		return dst, from, fmt.Errorf("raftstore: shard %d: feed iterator: %w", f.shard, err)
 	}
-	// The floor is read after the iterator is open: a prune raises it before
-	// its delete commits, so if the delete is in the iterator's view the
-	// floor read here is already above from.
+	defer it.Close()
+	// The floor is read after the iterators are open: a prune raises it
+	// before its delete commits, so if the delete is in the iterators' view
+	// the floor read here is already above from.
 	f.nmu.Lock()
 	floor, failed := f.floor, f.failed
 	f.nmu.Unlock()
 	switch {
 	case failed != nil:
-		_ = it.Close()
 		return dst, from, failed
 	case from.Less(floor):
-		_ = it.Close()
 		return dst, from, &EventsPrunedError{Shard: f.shard, From: from, Oldest: floor}
 	}
 	next := from
 	var prev *engine.Event
-	for ok := it.First(); ok && max > 0; ok = it.Next() {
-		p, ok := eventKeyPosition(it.Key())
-		if !ok {
-			_ = it.Close()
-			return dst, next, fmt.Errorf("raftstore: shard %d: feed key %x: %w", f.shard, it.Key(), errEventCorrupt)
-		}
-		val, err := it.ValueAndErr()
-		if err != nil {
-			_ = it.Close()
-			return dst, next, fmt.Errorf("raftstore: shard %d: feed event %v: %w", f.shard, p, err)
-		}
+	add := func(p Position, val []byte) error {
 		dst = append(dst, FeedEvent{Position: p})
 		ev := &dst[len(dst)-1].Event
 		if err := decodeEventValue(val, ev, prev); err != nil {
-			_ = it.Close()
-			return dst[:len(dst)-1], next, fmt.Errorf("raftstore: shard %d: feed event %v: %w", f.shard, p, err)
+			dst = dst[:len(dst)-1]
+			return fmt.Errorf("raftstore: shard %d: feed event %v: %w", f.shard, p, err)
 		}
 		prev = ev
 		next = p.Next()
 		max--
+		return nil
 	}
-	if err := it.Close(); err != nil {
+	if legacy != nil {
+		for ok := legacy.First(); ok && max > 0; ok = legacy.Next() {
+			p, ok := eventKeyPosition(legacy.Key())
+			if !ok {
+				return dst, next, fmt.Errorf("raftstore: shard %d: feed key %x: %w", f.shard, legacy.Key(), errEventCorrupt)
+			}
+			val, err := legacy.ValueAndErr()
+			if err != nil {
+				return dst, next, fmt.Errorf("raftstore: shard %d: feed event %v: %w", f.shard, p, err)
+			}
+			if err := add(p, val); err != nil {
+				return dst, next, err
+			}
+		}
+	}
+	for ok := it.First(); ok && max > 0; ok = it.Next() {
+		index, ok := entryEventsKeyIndex(it.Key())
+		if !ok {
+			return dst, next, fmt.Errorf("raftstore: shard %d: feed key %x: %w", f.shard, it.Key(), errEventCorrupt)
+		}
+		val, err := it.ValueAndErr()
+		if err != nil {
+			return dst, next, fmt.Errorf("raftstore: shard %d: feed entry %d: %w", f.shard, index, err)
+		}
+		evs, err := openEntryEvents(val)
+		if err != nil {
+			return dst, next, fmt.Errorf("raftstore: shard %d: feed entry %d: %w", f.shard, index, err)
+		}
+		for o := uint32(0); max > 0; o++ {
+			val, ok := evs.next()
+			if !ok {
+				break
+			}
+			p := Position{Index: index, Ordinal: o}
+			if p.Less(from) {
+				continue
+			}
+			if err := add(p, val); err != nil {
+				return dst, next, err
+			}
+		}
+		if evs.err != nil {
+			return dst, next, fmt.Errorf("raftstore: shard %d: feed entry %d: %w", f.shard, index, evs.err)
+		}
+	}
+	if err := it.Error(); err != nil {
 		return dst, next, fmt.Errorf("raftstore: shard %d: feed iterator: %w", f.shard, err)
 	}
 	return dst, next, nil
@@ -408,30 +504,34 @@ func (f *Feed) record(last uint64, resps []*ApplyResponse) {
 		f.dirty = true
 		return
 	}
-	// About 16 bytes of key, 40 of value and 16 of batch record per event.
-	b := f.db.NewBatchWithSize(int(n)*72 + 64)
-	defer b.Close()
-	// The values are encoded once, into the chunk the tail keeps; the
-	// batch copies them.
+	// The events are encoded once, into the chunk the tail keeps, and each
+	// entry's are copied into its one value, which the batch copies again.
 	c := &tailChunk{pos: make([]Position, 0, n), end: make([]uint32, 0, n), data: make([]byte, 0, int(n)*f.eventBytes+16)}
+	b := f.db.NewBatchWithSize(int(n)*(f.eventBytes+2) + len(resps)*32 + 64)
+	defer b.Close()
 	var end Position
 	for _, r := range resps {
-		if r.Index <= f.st.applied {
+		if r.Index <= f.st.applied || len(r.Events) == 0 {
 			continue
 		}
+		f.vbuf = appendEntryEventsHeader(f.vbuf[:0], len(r.Events))
 		for i := range r.Events {
 			p := Position{Index: r.Index, Ordinal: uint32(i)}
-			f.buf = appendEventKey(f.buf[:0], f.shard, p)
 			v := len(c.data)
 			c.data = appendEventValue(c.data, &r.Events[i])
-			if err := b.Set(f.buf, c.data[v:], nil); err != nil {
-				f.fail(err)
-				return
-			}
+			f.vbuf = appendEntryEvent(f.vbuf, c.data[v:])
 			c.pos = append(c.pos, p)
 			c.end = append(c.end, uint32(len(c.data)))
 			end = p.Next()
 		}
+		f.buf = appendEntryEventsKey(f.buf[:0], f.shard, r.Index)
+		if err := b.Set(f.buf, f.vbuf, nil); err != nil {
+			f.fail(err)
+			return
+		}
+	}
+	if cap(f.vbuf) > 1<<20 {
+		f.vbuf = nil // a bulk put's entry: not kept for every later one
 	}
 	st := f.st
 	st.applied = last
@@ -538,9 +638,11 @@ func (f *Feed) restored(index uint64) {
 
 	b := f.db.NewBatch()
 	defer b.Close()
-	if err := b.DeleteRange(shardPrefix(prefixEvent, f.shard), shardPrefixEnd(prefixEvent, f.shard), nil); err != nil {
-		f.fail(err)
-		return
+	for _, tag := range []byte{prefixEvent, prefixEntryEvs} {
+		if err := b.DeleteRange(shardPrefix(tag, f.shard), shardPrefixEnd(tag, f.shard), nil); err != nil {
+			f.fail(err)
+			return
+		}
 	}
 	st := feedState{applied: index, floor: floor}
 	if err := f.commitState(b, &st); err != nil {
@@ -548,6 +650,7 @@ func (f *Feed) restored(index uint64) {
 		return
 	}
 	f.st, f.dirty = st, false
+	f.legacy.Store(false)
 	f.gen++
 	f.nmu.Lock()
 	f.failed = nil
@@ -589,50 +692,65 @@ func (f *Feed) Prune() (int64, error) {
 
 	// Plan outside the writers' lock: what lies below the newest entry only
 	// changes by a prune (this one, under pruneMu) or a reset (seen by gen).
-	lower := appendEventKey(nil, f.shard, st.floor)
-	it, err := f.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: shardPrefixEnd(prefixEvent, f.shard)})
-	if err != nil {
-		return 0, fmt.Errorf("raftstore: shard %d: feed iterator: %w", f.shard, err)
-	}
+	// Entry by entry, oldest first (the older per-event keys before the
+	// entries' keys): the first event of an entry decides for the whole
+	// entry (its events share one time).
 	var (
 		deleted int64
 		last    Position
-		entry   uint64
-		inEntry bool
+		done    bool
 	)
-	for ok := it.First(); ok; ok = it.Next() {
-		p, ok := eventKeyPosition(it.Key())
-		if !ok {
-			_ = it.Close()
-			return 0, fmt.Errorf("raftstore: shard %d: feed key %x: %w", f.shard, it.Key(), errEventCorrupt)
+	consider := func(index uint64, count int64, at int64) bool {
+		if deleted >= pruneRoundMax {
+			return false
 		}
-		if !inEntry || p.Index != entry {
-			// The first event of an entry decides for the whole entry (its
-			// events share one time).
-			if deleted >= pruneRoundMax {
-				break
+		tooOld := byAge && at < cut
+		tooMany := f.ret.MaxEvents > 0 && st.count-deleted > f.ret.MaxEvents
+		if !tooOld && !tooMany {
+			return false
+		}
+		deleted += count
+		last = Position{Index: index, Ordinal: uint32(count - 1)}
+		return true
+	}
+	legacy := f.legacy.Load()
+	legacyLeft := false // per-event keys remain after this prune
+	if legacy {
+		var err error
+		done, legacyLeft, err = f.planLegacy(st.floor, consider)
+		if err != nil {
+			return 0, err
+		}
+	}
+	if !done {
+		lower := appendEntryEventsKey(nil, f.shard, st.floor.Index)
+		it, err := f.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: shardPrefixEnd(prefixEntryEvs, f.shard)})
+		if err != nil {
+			return 0, fmt.Errorf("raftstore: shard %d: feed iterator: %w", f.shard, err)
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			index, ok := entryEventsKeyIndex(it.Key())
+			if !ok {
+				_ = it.Close()
+				return 0, fmt.Errorf("raftstore: shard %d: feed key %x: %w", f.shard, it.Key(), errEventCorrupt)
 			}
-			var at int64
 			val, err := it.ValueAndErr()
+			var at int64
+			var count int
 			if err == nil {
-				at, err = eventValueAt(val)
+				at, count, err = entryValueAt(val)
 			}
 			if err != nil {
 				_ = it.Close()
-				return 0, fmt.Errorf("raftstore: shard %d: feed event %v: %w", f.shard, p, err)
+				return 0, fmt.Errorf("raftstore: shard %d: feed entry %d: %w", f.shard, index, err)
 			}
-			tooOld := byAge && at < cut
-			tooMany := f.ret.MaxEvents > 0 && st.count-deleted > f.ret.MaxEvents
-			if !tooOld && !tooMany {
+			if !consider(index, int64(count), at) {
 				break
 			}
-			entry, inEntry = p.Index, true
 		}
-		deleted++
-		last = p
-	}
-	if err := it.Close(); err != nil {
-		return 0, fmt.Errorf("raftstore: shard %d: feed iterator: %w", f.shard, err)
+		if err := it.Close(); err != nil {
+			return 0, fmt.Errorf("raftstore: shard %d: feed iterator: %w", f.shard, err)
+		}
 	}
 	if deleted == 0 {
 		return 0, nil
@@ -649,8 +767,15 @@ func (f *Feed) Prune() (int64, error) {
 	f.nmu.Unlock()
 	b := f.db.NewBatch()
 	defer b.Close()
-	end := appendEventKey(nil, f.shard, Position{Index: last.Index + 1})
-	if err := b.DeleteRange(shardPrefix(prefixEvent, f.shard), end, nil); err != nil {
+	if legacy {
+		end := appendEventKey(nil, f.shard, Position{Index: last.Index + 1})
+		if err := b.DeleteRange(shardPrefix(prefixEvent, f.shard), end, nil); err != nil {
+			f.fail(err)
+			return 0, err
+		}
+	}
+	end := appendEntryEventsKey(nil, f.shard, last.Index+1)
+	if err := b.DeleteRange(shardPrefix(prefixEntryEvs, f.shard), end, nil); err != nil {
 		f.fail(err)
 		return 0, err
 	}
@@ -662,11 +787,61 @@ func (f *Feed) Prune() (int64, error) {
 		return 0, err
 	}
 	f.st, f.dirty = next, false
+	if legacy && !legacyLeft {
+		f.legacy.Store(false)
+	}
 	f.nmu.Lock()
 	f.end = laterPos(f.end, floor)
 	f.notifyLocked() // waiters before the new floor must now read their error
 	f.nmu.Unlock()
 	return deleted, nil
+}
+
+// planLegacy walks the per-event keys a folder written before docs/adr/0125
+// holds, from floor, entry by entry, offering each to consider until it
+// declines one. done: it declined (the newer entries are not looked at);
+// left: per-event keys remain past what consider took.
+func (f *Feed) planLegacy(floor Position, consider func(index uint64, count, at int64) bool) (done, left bool, err error) {
+	lower := appendEventKey(nil, f.shard, floor)
+	it, err := f.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: shardPrefixEnd(prefixEvent, f.shard)})
+	if err != nil {
+		return false, false, fmt.Errorf("raftstore: shard %d: feed iterator: %w", f.shard, err)
+	}
+	defer it.Close()
+	var (
+		index uint64
+		count int64
+		at    int64
+		open  bool
+	)
+	for ok := it.First(); ok; ok = it.Next() {
+		p, ok := eventKeyPosition(it.Key())
+		if !ok {
+			return false, false, fmt.Errorf("raftstore: shard %d: feed key %x: %w", f.shard, it.Key(), errEventCorrupt)
+		}
+		if open && p.Index == index {
+			count++
+			continue
+		}
+		if open && !consider(index, count, at) {
+			return true, true, nil
+		}
+		val, err := it.ValueAndErr()
+		if err == nil {
+			at, err = eventValueAt(val)
+		}
+		if err != nil {
+			return false, false, fmt.Errorf("raftstore: shard %d: feed event %v: %w", f.shard, p, err)
+		}
+		index, count, open = p.Index, 1, true
+	}
+	if err := it.Error(); err != nil {
+		return false, false, fmt.Errorf("raftstore: shard %d: feed iterator: %w", f.shard, err)
+	}
+	if open && !consider(index, count, at) {
+		return true, true, nil
+	}
+	return false, false, nil
 }
 
 // close wakes every waiter with ErrClosed and makes later calls fail with

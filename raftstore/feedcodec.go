@@ -252,3 +252,76 @@ func decodeEventValue(b []byte, e, prev *engine.Event) error {
 	}
 	return nil
 }
+
+// The value of an entry's events key ('g', docs/adr/0125): every event one
+// raft entry made, in order, under one key, so that an entry of thousands
+// of events (a bulk put) is one write to Pebble's memtable, not thousands.
+//
+//	version  byte     entryEventsVersion
+//	count    uvarint  events, at least 1
+//	events   count × (length uvarint, at least 1 + an event's value above)
+//
+// Each event's value is the one the per-event key held: one encoding per
+// entry, checked the same way.
+const entryEventsVersion byte = 1
+
+// maxEntryEvents bounds a decoded count: no entry of the engine's makes
+// more than a few per command; the format does not trust the header.
+const maxEntryEvents = 1 << 24
+
+// appendEntryEventsHeader appends the version and count of an entry's
+// value to dst; the events follow with appendEntryEvent.
+func appendEntryEventsHeader(dst []byte, count int) []byte {
+	dst = append(dst, entryEventsVersion)
+	return binary.AppendUvarint(dst, uint64(count))
+}
+
+// appendEntryEvent appends one encoded event (an event value) to an
+// entry's value.
+func appendEntryEvent(dst, ev []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(ev)))
+	return append(dst, ev...)
+}
+
+// entryEvents walks an entry's value: count is its header's, and next
+// returns each event's value in turn (ok false past the last, or on a
+// value that does not hold what its header says, with err set).
+type entryEvents struct {
+	rest  []byte
+	count int
+	seen  int
+	err   error
+}
+
+// openEntryEvents reads an entry value's header.
+func openEntryEvents(b []byte) (entryEvents, error) {
+	if len(b) < 2 || b[0] != entryEventsVersion {
+		return entryEvents{}, errEventCorrupt
+	}
+	n, k := readUvarint(b[1:])
+	if k <= 0 || n == 0 || n > maxEntryEvents {
+		return entryEvents{}, errEventCorrupt
+	}
+	return entryEvents{rest: b[1+k:], count: int(n)}, nil
+}
+
+// next returns the next event's value.
+func (r *entryEvents) next() ([]byte, bool) {
+	if r.err != nil {
+		return nil, false
+	}
+	if r.seen == r.count {
+		if len(r.rest) != 0 {
+			r.err = errEventCorrupt
+		}
+		return nil, false
+	}
+	ev, rest, ok := cutBytes(r.rest)
+	if !ok || len(ev) == 0 {
+		r.err = errEventCorrupt
+		return nil, false
+	}
+	r.rest = rest
+	r.seen++
+	return ev, true
+}

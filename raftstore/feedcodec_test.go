@@ -189,3 +189,92 @@ func FuzzDecodeEventValue(f *testing.F) {
 		}
 	})
 }
+
+// TestEntryEventsRoundTrip: an entry's value holds its events in order,
+// and one that says more or fewer than it holds, or a zero-length event,
+// is refused.
+func TestEntryEventsRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for n := 1; n <= 40; n += 13 {
+		want := make([][]byte, n)
+		val := appendEntryEventsHeader(nil, n)
+		for i := range want {
+			e := randomEvent(r)
+			want[i] = appendEventValue(nil, &e)
+			val = appendEntryEvent(val, want[i])
+		}
+		evs, err := openEntryEvents(val)
+		if err != nil || evs.count != n {
+			t.Fatalf("%d events: %v, count %d", n, err, evs.count)
+		}
+		for i := range want {
+			got, ok := evs.next()
+			if !ok || !bytes.Equal(got, want[i]) {
+				t.Fatalf("event %d of %d: %x, want %x", i, n, got, want[i])
+			}
+		}
+		if _, ok := evs.next(); ok || evs.err != nil {
+			t.Fatalf("past the last of %d: ok %v err %v", n, ok, evs.err)
+		}
+		more := append(append([]byte(nil), val...), 1, 1)
+		if evs, _ := openEntryEvents(more); !drains(&evs) {
+			t.Fatalf("%d events with bytes after them accepted", n)
+		}
+		fewer := append(appendEntryEventsHeader(nil, n+1), val[len(appendEntryEventsHeader(nil, n)):]...)
+		if evs, _ := openEntryEvents(fewer); !drains(&evs) {
+			t.Fatalf("a header of %d over %d events accepted", n+1, n)
+		}
+	}
+	for _, bad := range [][]byte{nil, {entryEventsVersion}, {entryEventsVersion, 0}, {2, 1, 1, 1}, {entryEventsVersion, 1, 0}} {
+		evs, err := openEntryEvents(bad)
+		if err == nil && !drains(&evs) {
+			t.Fatalf("%x accepted", bad)
+		}
+	}
+}
+
+// drains reads every event of evs and reports whether it failed.
+func drains(evs *entryEvents) bool {
+	for {
+		if _, ok := evs.next(); !ok {
+			return evs.err != nil
+		}
+	}
+}
+
+func FuzzDecodeEntryEvents(f *testing.F) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for n := 1; n <= 4; n++ {
+		val := appendEntryEventsHeader(nil, n)
+		for range n {
+			e := randomEvent(r)
+			val = appendEntryEvent(val, appendEventValue(nil, &e))
+		}
+		f.Add(val)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		evs, err := openEntryEvents(data)
+		if err != nil {
+			return
+		}
+		var parts [][]byte
+		for {
+			ev, ok := evs.next()
+			if !ok {
+				break
+			}
+			parts = append(parts, ev)
+		}
+		if evs.err != nil {
+			return
+		}
+		// What decodes re-encodes to the same bytes: one form a value.
+		again := appendEntryEventsHeader(nil, len(parts))
+		for _, p := range parts {
+			again = appendEntryEvent(again, p)
+		}
+		if !bytes.Equal(again, data) || len(parts) != evs.count {
+			t.Fatalf("decode → encode changed the bytes:\n in  %x\n out %x", data, again)
+		}
+	})
+}

@@ -9,7 +9,8 @@ import "encoding/binary"
 //	'l' shard(uint16 BE) index(uint64 BE)  -> encoded raft.Log   (logs)
 //	's' shard(uint16 BE) key...            -> value              (stable store)
 //	'e' shard(uint16 BE) index(uint64 BE) ordinal(uint32 BE)
-//	                                       -> encoded engine.Event (change feed)
+//	                                       -> encoded engine.Event (change feed, as written before docs/adr/0125)
+//	'g' shard(uint16 BE) index(uint64 BE)  -> the entry's encoded events (change feed)
 //	'f' shard(uint16 BE)                   -> feed state          (change feed)
 //	'm' name                               -> value               (the node's metadata: meta.go)
 //
@@ -22,6 +23,7 @@ const (
 	prefixStable    byte = 's'
 	prefixEvent     byte = 'e'
 	prefixFeedState byte = 'f'
+	prefixEntryEvs  byte = 'g'
 
 	shardPrefixLen = 1 + 2              // tag + shard
 	logKeyLen      = shardPrefixLen + 8 // + index
@@ -81,4 +83,20 @@ func eventKeyPosition(key []byte) (p Position, ok bool) {
 		Index:   binary.BigEndian.Uint64(key[shardPrefixLen:]),
 		Ordinal: binary.BigEndian.Uint32(key[logKeyLen:]),
 	}, true
+}
+
+// appendEntryEventsKey appends the change-feed key of the events of the
+// entry at index of shard to dst.
+func appendEntryEventsKey(dst []byte, shard uint16, index uint64) []byte {
+	dst = append(dst, prefixEntryEvs, byte(shard>>8), byte(shard))
+	return binary.BigEndian.AppendUint64(dst, index)
+}
+
+// entryEventsKeyIndex returns the index of an entry's events key; ok is
+// false when the key is not one.
+func entryEventsKeyIndex(key []byte) (index uint64, ok bool) {
+	if len(key) != logKeyLen || key[0] != prefixEntryEvs {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(key[shardPrefixLen:]), true
 }
