@@ -55,7 +55,7 @@ type result struct {
 	// end, per item loaded: what the machine's other users do not change.
 	// Compactions the load leaves behind run later and are not in it.
 	LoadCPUMicrosPerItem float64 `json:"load_cpu_us_per_item"`
-	HoldsPerS     float64 `json:"holds_per_s"`
+	HoldsPerS            float64 `json:"holds_per_s"`
 
 	RSSBytesPerItemLoad  float64 `json:"rss_bytes_per_item_load"`
 	HeapBytesPerItemLoad float64 `json:"heap_inuse_bytes_per_item_load"`
