@@ -48,7 +48,7 @@ func NewHandler(be Backend, keep *Keeper, shards []Shard, log *slog.Logger) *Han
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{be: be, keep: keep, book: keep.Book(), shards: shards, log: log.With("component", "pages"), now: time.Now}
+	return &Handler{be: be, keep: keep, book: keep.book, shards: shards, log: log.With("component", "pages"), now: time.Now}
 }
 
 // Endpoint is one path of the HTTP port, for the index at /.

@@ -30,7 +30,6 @@ type Keeper struct {
 	book   *Book
 	log    *slog.Logger
 	idle   time.Duration
-	now    func() time.Time
 
 	mu      sync.Mutex
 	last    time.Time     // the latest Use
@@ -39,20 +38,16 @@ type Keeper struct {
 }
 
 // NewKeeper returns a keeper of book over the node's shards; idle is how
-// long it follows after the last Use (0: always).
+// long it follows after the last Use (0 or less: always).
 func NewKeeper(shards []Shard, book *Book, idle time.Duration, log *slog.Logger) *Keeper {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Keeper{shards: shards, book: book, log: log, idle: max(idle, 0), now: time.Now,
-		wake: make(chan struct{}, 1)}
+	return &Keeper{shards: shards, book: book, log: log, idle: max(idle, 0), wake: make(chan struct{}, 1)}
 }
 
-// Book returns the book kept.
-func (k *Keeper) Book() *Book { return k.book }
-
-// Following reports whether the followers run (or are about to start).
-func (k *Keeper) Following() bool {
+// following reports whether the followers run (or are about to start).
+func (k *Keeper) following() bool {
 	if k.idle == 0 {
 		return true
 	}
@@ -69,7 +64,7 @@ func (k *Keeper) Use() (started bool) {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.last = k.now()
+	k.last = time.Now()
 	if k.running {
 		return false
 	}
@@ -119,7 +114,7 @@ func (k *Keeper) Run(ctx context.Context) {
 			return // ctx ended
 		}
 		k.mu.Lock()
-		if k.now().Sub(k.last) < k.idle {
+		if time.Now().Sub(k.last) < k.idle {
 			// Used while the followers stopped: start again at once.
 			select {
 			case k.wake <- struct{}{}:
@@ -137,7 +132,7 @@ func (k *Keeper) Run(ctx context.Context) {
 func (k *Keeper) watch(ctx context.Context) bool {
 	for {
 		k.mu.Lock()
-		left := k.idle - k.now().Sub(k.last)
+		left := k.idle - time.Now().Sub(k.last)
 		k.mu.Unlock()
 		if left <= 0 {
 			return true

@@ -39,8 +39,8 @@ func TestBookFollowsOnlyWhileThePagesAreUsed(t *testing.T) {
 	_, code := s.order(t, n, s.tpe, "M00012345", 2, s.now)
 
 	time.Sleep(idle / 2)
-	if r := n.readCount(); r != 0 || f.keep.Following() || len(f.book.follows()) != 0 {
-		t.Fatalf("before any request: %d feed reads, following %v, book %v", r, f.keep.Following(), f.book.follows())
+	if r := n.readCount(); r != 0 || f.keep.following() || len(f.book.follows()) != 0 {
+		t.Fatalf("before any request: %d feed reads, following %v, book %v", r, f.keep.following(), f.book.follows())
 	}
 
 	// The first request wakes the book and is answered from it caught up:
@@ -48,8 +48,8 @@ func TestBookFollowsOnlyWhileThePagesAreUsed(t *testing.T) {
 	if out := f.check(t, s.tpe, codeText(code)); out["outcome"] != "ready" {
 		t.Fatalf("first check after the book woke: %v", out)
 	}
-	if !f.keep.Following() || !f.book.liveFor([]Shard{n}) {
-		t.Fatalf("after the first request: following %v, book %v", f.keep.Following(), f.book.follows())
+	if !f.keep.following() || !f.book.liveFor([]Shard{n}) {
+		t.Fatalf("after the first request: following %v, book %v", f.keep.following(), f.book.follows())
 	}
 
 	// Requests keep it following past idle.
@@ -59,13 +59,13 @@ func TestBookFollowsOnlyWhileThePagesAreUsed(t *testing.T) {
 			t.Fatalf("overview: %d %v", st, out)
 		}
 	}
-	if !f.keep.Following() {
+	if !f.keep.following() {
 		t.Fatal("the book stopped although the pages were used within idle")
 	}
 
 	// Unused for idle, it stops and drops what it holds; the feed is no
 	// longer read.
-	waitFor(t, "the book to stop", func() bool { return !f.keep.Following() })
+	waitFor(t, "the book to stop", func() bool { return !f.keep.following() })
 	if got := f.book.follows(); len(got) != 0 {
 		t.Fatalf("a stopped book still holds its shards: %v", got)
 	}
@@ -100,13 +100,13 @@ func TestBookWakesOnAuthorisedRequestsOnly(t *testing.T) {
 		t.Fatalf("a wrong token: %d", st)
 	}
 	time.Sleep(50 * time.Millisecond)
-	if f.keep.Following() || n.readCount() != 0 {
-		t.Fatalf("a refused request woke the book: following %v, %d reads", f.keep.Following(), n.readCount())
+	if f.keep.following() || n.readCount() != 0 {
+		t.Fatalf("a refused request woke the book: following %v, %d reads", f.keep.following(), n.readCount())
 	}
 	if st, out := f.call(t, "GET", "/api/session", "op", nil); st != http.StatusOK {
 		t.Fatalf("session: %d %v", st, out)
 	}
-	if !f.keep.Following() {
+	if !f.keep.following() {
 		t.Fatal("an operator's session did not wake the book")
 	}
 	waitFor(t, "the book to catch up", func() bool { return f.book.liveFor([]Shard{n}) })
@@ -125,7 +125,7 @@ func TestBookUsedWhileStoppingStartsAgain(t *testing.T) {
 	}
 	f.keep.Use()
 	waitFor(t, "the book to follow live after the last use", func() bool { return f.book.liveFor([]Shard{n}) })
-	if !f.keep.Following() {
+	if !f.keep.following() {
 		t.Fatal("not following after the last use")
 	}
 }

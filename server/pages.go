@@ -80,7 +80,7 @@ func (s *Server) mountPages(mux *http.ServeMux) {
 	for i, sh := range s.shards {
 		shards[i] = sh
 	}
-	keep := pages.NewKeeper(shards, pages.NewBook(), max(s.cfg.PagesBookIdle, 0), s.log.With("component", "pages"))
+	keep := pages.NewKeeper(shards, pages.NewBook(), s.cfg.PagesBookIdle, s.log.With("component", "pages"))
 	pages.NewHandler(pagesBackend{s}, keep, shards, s.log).Mount(mux)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.bgWG.Add(2)
