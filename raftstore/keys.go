@@ -45,20 +45,31 @@ func shardPrefixEnd(tag byte, shard uint16) []byte {
 	return shardPrefix(tag, shard+1)
 }
 
-// appendLogKey appends the key of log index of shard to dst.
-func appendLogKey(dst []byte, shard uint16, index uint64) []byte {
-	dst = append(dst, prefixLog, byte(shard>>8), byte(shard))
+// appendIndexKey appends the key of kind tag of shard's raft index to dst:
+// the layout of the log's keys and of the feed's entry keys.
+func appendIndexKey(dst []byte, tag byte, shard uint16, index uint64) []byte {
+	dst = append(dst, tag, byte(shard>>8), byte(shard))
 	return binary.BigEndian.AppendUint64(dst, index)
 }
 
-// logKeyIndex returns the index of a log key; ok is false when the key is not
-// a log key (which a bounded iterator never yields unless the data is corrupt).
-func logKeyIndex(key []byte) (index uint64, ok bool) {
-	if len(key) != logKeyLen || key[0] != prefixLog {
+// indexKeyIndex returns the raft index of a key appendIndexKey made with
+// tag; ok is false when the key is not one (which a bounded iterator never
+// yields unless the data is corrupt).
+func indexKeyIndex(key []byte, tag byte) (index uint64, ok bool) {
+	if len(key) != logKeyLen || key[0] != tag {
 		return 0, false
 	}
 	return binary.BigEndian.Uint64(key[shardPrefixLen:]), true
 }
+
+// appendLogKey appends the key of log index of shard to dst.
+func appendLogKey(dst []byte, shard uint16, index uint64) []byte {
+	return appendIndexKey(dst, prefixLog, shard, index)
+}
+
+// logKeyIndex returns the index of a log key; ok is false when the key is
+// not a log key.
+func logKeyIndex(key []byte) (index uint64, ok bool) { return indexKeyIndex(key, prefixLog) }
 
 // appendStableKey appends the stable-store key of shard's key k to dst.
 func appendStableKey(dst []byte, shard uint16, k []byte) []byte {
@@ -88,15 +99,11 @@ func eventKeyPosition(key []byte) (p Position, ok bool) {
 // appendEntryEventsKey appends the change-feed key of the events of the
 // entry at index of shard to dst.
 func appendEntryEventsKey(dst []byte, shard uint16, index uint64) []byte {
-	dst = append(dst, prefixEntryEvs, byte(shard>>8), byte(shard))
-	return binary.BigEndian.AppendUint64(dst, index)
+	return appendIndexKey(dst, prefixEntryEvs, shard, index)
 }
 
 // entryEventsKeyIndex returns the index of an entry's events key; ok is
 // false when the key is not one.
 func entryEventsKeyIndex(key []byte) (index uint64, ok bool) {
-	if len(key) != logKeyLen || key[0] != prefixEntryEvs {
-		return 0, false
-	}
-	return binary.BigEndian.Uint64(key[shardPrefixLen:]), true
+	return indexKeyIndex(key, prefixEntryEvs)
 }
