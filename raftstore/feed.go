@@ -723,33 +723,8 @@ func (f *Feed) Prune() (int64, error) {
 		}
 	}
 	if !done {
-		lower := appendEntryEventsKey(nil, f.shard, st.floor.Index)
-		it, err := f.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: shardPrefixEnd(prefixEntryEvs, f.shard)})
-		if err != nil {
-			return 0, fmt.Errorf("raftstore: shard %d: feed iterator: %w", f.shard, err)
-		}
-		for ok := it.First(); ok; ok = it.Next() {
-			index, ok := entryEventsKeyIndex(it.Key())
-			if !ok {
-				_ = it.Close()
-				return 0, fmt.Errorf("raftstore: shard %d: feed key %x: %w", f.shard, it.Key(), errEventCorrupt)
-			}
-			val, err := it.ValueAndErr()
-			var at int64
-			var count int
-			if err == nil {
-				at, count, err = entryValueAt(val)
-			}
-			if err != nil {
-				_ = it.Close()
-				return 0, fmt.Errorf("raftstore: shard %d: feed entry %d: %w", f.shard, index, err)
-			}
-			if !consider(index, int64(count), at) {
-				break
-			}
-		}
-		if err := it.Close(); err != nil {
-			return 0, fmt.Errorf("raftstore: shard %d: feed iterator: %w", f.shard, err)
+		if err := f.planEntries(st.floor, consider); err != nil {
+			return 0, err
 		}
 	}
 	if deleted == 0 {
@@ -795,6 +770,39 @@ func (f *Feed) Prune() (int64, error) {
 	f.notifyLocked() // waiters before the new floor must now read their error
 	f.nmu.Unlock()
 	return deleted, nil
+}
+
+// planEntries walks the entries' keys from floor, offering each to consider
+// until it declines one.
+func (f *Feed) planEntries(floor Position, consider func(index uint64, count, at int64) bool) error {
+	lower := appendEntryEventsKey(nil, f.shard, floor.Index)
+	it, err := f.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: shardPrefixEnd(prefixEntryEvs, f.shard)})
+	if err != nil {
+		return fmt.Errorf("raftstore: shard %d: feed iterator: %w", f.shard, err)
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		index, ok := entryEventsKeyIndex(it.Key())
+		if !ok {
+			return fmt.Errorf("raftstore: shard %d: feed key %x: %w", f.shard, it.Key(), errEventCorrupt)
+		}
+		val, err := it.ValueAndErr()
+		var at int64
+		var count int
+		if err == nil {
+			at, count, err = entryValueAt(val)
+		}
+		if err != nil {
+			return fmt.Errorf("raftstore: shard %d: feed entry %d: %w", f.shard, index, err)
+		}
+		if !consider(index, int64(count), at) {
+			return nil
+		}
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("raftstore: shard %d: feed iterator: %w", f.shard, err)
+	}
+	return nil
 }
 
 // planLegacy walks the per-event keys a folder written before docs/adr/0125
