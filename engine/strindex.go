@@ -44,22 +44,35 @@ func (x *strIndex) put(name string, slot uint32) {
 	}
 }
 
-// putNew adds name at slot unless the index holds it already (same reports
-// whether a slot holds name), and reports whether it added it: one hash and
-// one probe where a lookup followed by put would take two of each, which
-// restore pays for every item and customer.
-func (x *strIndex) putNew(name string, slot uint32, same func(uint32) bool) bool {
-	if v, taken := x.byHash.insert(strHash([]byte(name)), slot); taken {
-		if same(v) {
+// putAll adds the names of many slots at once, as restore does: entries
+// holds each one's strHash in its high 32 bits and its slot in the low
+// ones, and name returns a slot's string. It reports false when a name is
+// already in the index or twice among them. The entries go into the table
+// in the order of their home slots, so that filling a table much larger
+// than the cache walks it once from start to end instead of missing the
+// cache at every insert; the index is the one single puts would build,
+// but for which of two colliding names the table holds and which the
+// overflow (each is found either way).
+func (x *strIndex) putAll(entries []uint64, name func(uint32) string) bool {
+	t := &x.byHash
+	t.reserve(t.n + len(entries))
+	for _, e := range t.homeOrder(entries) {
+		slot := uint32(e)
+		v, taken := t.insert(uint32(e>>32), slot)
+		if !taken {
+			continue
+		}
+		nm := name(slot)
+		if name(v) == nm {
 			return false
 		}
-		if _, dup := x.overflow[name]; dup {
+		if _, dup := x.overflow[nm]; dup {
 			return false
 		}
 		if x.overflow == nil {
 			x.overflow = make(map[string]uint32)
 		}
-		x.overflow[name] = slot
+		x.overflow[nm] = slot
 	}
 	return true
 }

@@ -132,6 +132,38 @@ func (t *oaTable[K, V]) reserve(n int) {
 	}
 }
 
+// homeOrder returns entries (a key in the high 32 bits, a value in the
+// low ones) ordered by the home slot of their key in the table as it is
+// sized now, coarsely: a counting sort on at most 2^12 buckets of
+// neighbouring slots (few enough that the sort's writes stay in the
+// cache, each a stretch of the table small enough for it too), stable, so
+// the order is the same on every replica.
+const homeOrderBuckets = 1 << 12
+
+func (t *oaTable[K, V]) homeOrder(entries []uint64) []uint64 {
+	if len(entries) < 2 || len(t.slots) == 0 {
+		return entries
+	}
+	shift := 0
+	for len(t.slots)>>shift > homeOrderBuckets {
+		shift++
+	}
+	count := make([]int, len(t.slots)>>shift+1)
+	for _, e := range entries {
+		count[t.home(K(e>>32))>>shift+1]++
+	}
+	for i := 1; i < len(count); i++ {
+		count[i] += count[i-1]
+	}
+	out := make([]uint64, len(entries))
+	for _, e := range entries {
+		b := t.home(K(e>>32)) >> shift
+		out[count[b]] = e
+		count[b]++
+	}
+	return out
+}
+
 func (t *oaTable[K, V]) resize(size int) {
 	old := t.slots
 	t.slots = make([]oaSlot[K, V], size)

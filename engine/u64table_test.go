@@ -4,6 +4,7 @@ package engine
 
 import (
 	"math/rand"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -84,11 +85,11 @@ func TestOATableReserve(t *testing.T) {
 	}
 }
 
-// TestStrIndexPutNew: putNew refuses a name the index holds, whether under
-// its hash or in the overflow map, and adds every other name, colliding
-// hashes included.
-func TestStrIndexPutNew(t *testing.T) {
-	var x strIndex
+// TestStrIndexPutAll: putAll adds every name, colliding hashes included
+// (one goes to the overflow map), each found at its slot afterwards, and
+// refuses a name the index holds, under its hash or in the overflow, or
+// that comes twice in one call.
+func TestStrIndexPutAll(t *testing.T) {
 	names := []string{}
 	for i := 0; i < 200_000; i++ {
 		names = append(names, "n-"+strconv.Itoa(i))
@@ -109,21 +110,21 @@ func TestStrIndexPutNew(t *testing.T) {
 	if collide < 0 {
 		t.Fatal("no colliding names among 200,000: widen the search")
 	}
-	same := func(name string) func(uint32) bool {
-		return func(v uint32) bool { return names[v] == name }
-	}
-	for i, n := range names {
-		if !x.putNew(n, uint32(i), same(n)) {
-			t.Fatalf("putNew(%q) refused a new name", n)
+	entries := func(names []string, from int) []uint64 {
+		var e []uint64
+		for i := from; i < len(names); i++ {
+			e = append(e, uint64(strHash([]byte(names[i])))<<32|uint64(i))
 		}
+		return e
+	}
+	name := func(all []string) func(uint32) string { return func(v uint32) string { return all[v] } }
+
+	var x strIndex
+	if !x.putAll(entries(names, 0), name(names)) {
+		t.Fatal("putAll refused new names")
 	}
 	if len(x.overflow) == 0 {
 		t.Fatal("the colliding names did not reach the overflow map")
-	}
-	for i, n := range names {
-		if x.putNew(n, uint32(len(names)+i), same(n)) {
-			t.Fatalf("putNew(%q) took a name the index holds", n)
-		}
 	}
 	for i, n := range names {
 		v, ok := x.candidate([]byte(n))
@@ -132,6 +133,57 @@ func TestStrIndexPutNew(t *testing.T) {
 		}
 		if !ok || v != uint32(i) {
 			t.Fatalf("%q: slot %d,%v want %d", n, v, ok, i)
+		}
+	}
+	// Again, at other slots: each name is refused, the table's and the
+	// overflow's.
+	for _, k := range []int{0, 1, 7, len(names) - 1} {
+		again := append(slices.Clone(names), names[k])
+		if x.putAll(entries(again, len(names)), name(again)) {
+			t.Fatalf("putAll took %q, which the index holds", names[k])
+		}
+	}
+	// Twice in one call.
+	for _, k := range []int{0, 1, 5000} {
+		var y strIndex
+		twice := append(slices.Clone(names), names[k])
+		if y.putAll(entries(twice, 0), name(twice)) {
+			t.Fatalf("putAll took %q twice", names[k])
+		}
+	}
+}
+
+// TestHomeOrder: homeOrder returns the same entries, ordered by their
+// home slot's bucket, in the same order every time.
+func TestHomeOrder(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 1000, 300_000} {
+		var tb oaTable[uint32, uint32]
+		tb.reserve(n)
+		in := make([]uint64, n)
+		for i := range in {
+			in[i] = uint64(strHash([]byte(strconv.Itoa(i))))<<32 | uint64(i)
+		}
+		out := tb.homeOrder(in)
+		if len(out) != n {
+			t.Fatalf("n=%d: %d entries back", n, len(out))
+		}
+		a, b := slices.Clone(in), slices.Clone(out)
+		slices.Sort(a)
+		slices.Sort(b)
+		if !slices.Equal(a, b) {
+			t.Fatalf("n=%d: not the same entries", n)
+		}
+		shift := 0
+		for len(tb.slots)>>shift > homeOrderBuckets {
+			shift++
+		}
+		for i := 1; i < len(out); i++ {
+			if tb.home(uint32(out[i]>>32))>>shift < tb.home(uint32(out[i-1]>>32))>>shift {
+				t.Fatalf("n=%d: entry %d out of home order", n, i)
+			}
+		}
+		if !slices.Equal(out, tb.homeOrder(in)) {
+			t.Fatalf("n=%d: a second ordering differs", n)
 		}
 	}
 }
