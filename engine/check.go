@@ -18,9 +18,16 @@ func (s *state) check() error {
 	owned := map[ownKey]int32{}
 	open := make([]int32, s.customers.len())
 	var holds, awaiting, kept int64
-	due := make(map[dueEntry]bool, len(s.due))
+	// Which reservations have an expiry entry of their own (their expiry,
+	// their id) in the due heap, which may also hold stale ones: a bit per
+	// slot of the reservation table, found from the heap's side.
+	resBase := s.res.first * resChunkLen
+	hasDue := make([]uint64, (len(s.res.chunks)*resChunkLen+63)/64)
 	for _, d := range s.due {
-		due[d] = true
+		if r := s.findRes(d.id); r != nil && r.expiresAt == d.at {
+			i := SeqOfID(r.id) - 1 - resBase
+			hasDue[i/64] |= 1 << (i % 64)
+		}
 	}
 	var err error
 	s.res.each(func(r *reservation) {
@@ -64,7 +71,7 @@ func (s *state) check() error {
 		}
 		if r.state == StateHeld || r.state == StateConfirmed {
 			open[r.cust]++
-			if !due[dueEntry{at: r.expiresAt, id: r.id}] {
+			if i := SeqOfID(r.id) - 1 - resBase; hasDue[i/64]&(1<<(i%64)) == 0 {
 				err = fmt.Errorf("reservation %x: pending without an expiry entry", r.id)
 			}
 		}
