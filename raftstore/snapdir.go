@@ -297,7 +297,7 @@ func checkSnapshotState(dir string, e *snapshotEntry) {
 		e.problem = fmt.Sprintf("truncated or extended: %d bytes, meta.json records %d", size, meta.Size)
 	case !bytes.Equal(h.Sum(nil), meta.CRC):
 		e.problem = fmt.Sprintf("checksum mismatch: CRC-64 %x, meta.json records %x", h.Sum(nil), meta.CRC)
-	case hn < snapshotHeaderLen || !knownSnapshotHeader(head[:]):
+	case hn < snapshotHeaderLen || string(head[:4]) != snapshotMagic || head[4] != snapshotVersion:
 		e.problem = "not an inv snapshot (bad header)"
 	case binary.BigEndian.Uint64(head[5:]) > meta.Index:
 		// The state is the FSM's at its last applied entry, never past the

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/invsys/inv/engine"
@@ -21,38 +20,25 @@ import (
 //	magic   4 bytes  "INVS"
 //	version 1 byte   (snapshotVersion)
 //	index   uint64   big-endian: the last raft index applied to the state
-//	state   S2 stream of engine.Snapshot bytes (version 1: zstd)
+//	state   zstd stream of engine.Snapshot bytes
 //
 // The index lets a restored FSM keep numbering its event positions from the
 // right place. The state is compressed because raft ships it whole to
 // lagging followers and keeps Retain copies on disk; engine snapshots are
-// varint-heavy and compress several-fold. S2 (docs/adr/0127) decodes about
-// ten times faster than zstd, which was a tenth of a start's CPU, for
-// files about 1.8 times larger; its stream checks each block's CRC.
-// Snapshots written as version 1 (zstd) are still read.
+// varint-heavy and compress several-fold.
 const (
-	snapshotMagic       = "INVS"
-	snapshotVersion     = 2 // S2
-	snapshotVersionZstd = 1 // read only
-	snapshotHeaderLen   = 4 + 1 + 8
+	snapshotMagic     = "INVS"
+	snapshotVersion   = 1
+	snapshotHeaderLen = 4 + 1 + 8
 
 	// DefaultSnapshotBytesMax bounds the decompressed state a restore will
 	// read: a hostile or corrupt snapshot cannot make a node allocate more.
 	DefaultSnapshotBytesMax = 4 << 30
-	// snapshotWindowMax bounds the zstd decoder's window (its memory) for
-	// version-1 snapshots, written with the default 8 MiB window; 64 MiB
-	// leaves room for another writer's settings while refusing absurd ones.
+	// snapshotWindowMax bounds the zstd decoder's window (its memory). Our
+	// encoder uses the default 8 MiB window; 64 MiB leaves room for another
+	// writer's settings while refusing absurd ones.
 	snapshotWindowMax = 64 << 20
-	// snapshotBlockMax bounds an S2 block a restore decodes (its buffers).
-	snapshotBlockMax = 1 << 20
 )
-
-// knownSnapshotHeader reports whether h begins an inv snapshot of a
-// version this build reads.
-func knownSnapshotHeader(h []byte) bool {
-	return len(h) >= snapshotHeaderLen && string(h[:4]) == snapshotMagic &&
-		(h[4] == snapshotVersion || h[4] == snapshotVersionZstd)
-}
 
 var errSnapshotTooLarge = errors.New("raftstore: snapshot state over its size bound")
 
@@ -161,7 +147,10 @@ func writeSnapshotFrom(w io.Writer, index uint64, state func(io.Writer) error) e
 	}
 	// One encoder goroutine: snapshots run in the background and must not
 	// take every core from the hot path.
-	zw := s2.NewWriter(w, s2.WriterBetterCompression(), s2.WriterConcurrency(1))
+	zw, err := zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		return fmt.Errorf("raftstore: zstd writer: %w", err)
+	}
 	if err := state(zw); err != nil {
 		zw.Close()
 		return fmt.Errorf("raftstore: snapshot write: %w", err)
@@ -181,26 +170,18 @@ func readSnapshot(r io.Reader, cfg engine.Config, bytesMax int64) (*engine.Engin
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return nil, 0, fmt.Errorf("raftstore: snapshot header: %w", err)
 	}
-	if !knownSnapshotHeader(h[:]) {
+	if string(h[:4]) != snapshotMagic || h[4] != snapshotVersion {
 		return nil, 0, fmt.Errorf("raftstore: not an inv snapshot (magic %q, version %d)", h[:4], h[4])
 	}
 	index := binary.BigEndian.Uint64(h[5:])
-	var sr io.Reader
-	if h[4] == snapshotVersionZstd {
-		zr, err := zstd.NewReader(r,
-			zstd.WithDecoderMaxMemory(snapshotWindowMax),
-			zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return nil, 0, fmt.Errorf("raftstore: zstd reader: %w", err)
-		}
-		defer zr.Close()
-		sr = zr
-	} else {
-		// The writer's blocks are 1 MiB (s2's default); a stream with
-		// larger ones is refused rather than decoded into larger buffers.
-		sr = s2.NewReader(r, s2.ReaderMaxBlockSize(snapshotBlockMax))
+	zr, err := zstd.NewReader(r,
+		zstd.WithDecoderMaxMemory(snapshotWindowMax),
+		zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("raftstore: zstd reader: %w", err)
 	}
-	e, err := engine.Restore(cfg, &boundedReader{r: sr, left: bytesMax})
+	defer zr.Close()
+	e, err := engine.Restore(cfg, &boundedReader{r: zr, left: bytesMax})
 	if err != nil {
 		return nil, 0, fmt.Errorf("raftstore: restore engine: %w", err)
 	}
