@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -514,7 +515,9 @@ func (f *Feed) record(last uint64, resps []*ApplyResponse) {
 		if r.Index <= f.st.applied || len(r.Events) == 0 {
 			continue
 		}
-		f.vbuf = appendEntryEventsHeader(f.vbuf[:0], len(r.Events))
+		// Sized for the entry's events at once: grown by append, a burst's
+		// value (a sale's holds expiring in one round) was copied over and over.
+		f.vbuf = appendEntryEventsHeader(slices.Grow(f.vbuf[:0], len(r.Events)*(f.eventBytes+2)+16), len(r.Events))
 		for i := range r.Events {
 			p := Position{Index: r.Index, Ordinal: uint32(i)}
 			v := len(c.data)
