@@ -322,3 +322,25 @@ func BenchmarkEngineExpireBurst(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*holds), "ns/hold")
 }
+
+// BenchmarkOATableGrowth: a million keys put into an empty table, as a
+// flash sale's hot shard takes its customers' idempotency keys; reports
+// the slowest single put (the growths' stall) beside the mean. Run it
+// with GOGC=off to see the table's own work: with the collector on, the
+// slowest put also carries the assist its new table's allocation owes a
+// collection under way.
+func BenchmarkOATableGrowth(b *testing.B) {
+	var worst time.Duration
+	for i := 0; i < b.N; i++ {
+		var tb u64table
+		for k := uint64(1); k <= 1<<20; k++ {
+			s := time.Now()
+			tb.put(k*0x9E3779B97F4A7C15, k)
+			if d := time.Since(s); d > worst {
+				worst = d
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N<<20), "ns/put")
+	b.ReportMetric(float64(worst.Microseconds()), "worst-µs")
+}

@@ -117,11 +117,7 @@ func (s *state) snapshot(w io.Writer) error {
 	e.u(uint64(s.stats.Reservations))
 	s.res.each(func(r *reservation) { snapRes(e, r) })
 	pins := make([]u64slot, 0, s.pins.len())
-	for _, p := range s.pins.slots {
-		if p.used() {
-			pins = append(pins, u64slot{key: p.key, val1: p.val1 - 1})
-		}
-	}
+	s.pins.each(func(k, v uint64) { pins = append(pins, u64slot{key: k, val1: v}) })
 	sort.Slice(pins, func(a, b int) bool { return pins[a].key < pins[b].key })
 	e.u(uint64(len(pins)))
 	for _, p := range pins {

@@ -21,7 +21,7 @@ func TestU64TableAgainstMap(t *testing.T) {
 			}
 			switch rng.Intn(4) {
 			case 0:
-				v := rng.Uint64()
+				v := rng.Uint64() >> 1
 				tb.put(k, v)
 				ref[k] = v
 			case 1:
@@ -187,3 +187,83 @@ func TestHomeOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestOATableGrowsInSteps: a table passing its load bound moves its keys
+// into the larger table a few slots a put, never all at once: each put
+// moves at most growSteps of the old table's slots, and the old table is
+// gone before the next growth would need it. Every key stays findable
+// throughout, and each lists exactly the keys held.
+func TestOATableGrowsInSteps(t *testing.T) {
+	var tb u64table
+	ref := map[uint64]uint64{}
+	rng := rand.New(rand.NewSource(7))
+	growths := 0
+	for i := 0; i < 300_000; i++ {
+		k := rng.Uint64() % 400_000
+		if tb.old != nil && (tb.n+tb.oldN+1)*4 > len(tb.slots)*3 {
+			t.Fatalf("step %d: a growth would start with the last one's old table still there", i)
+		}
+		before, hadOld, size := tb.oldNext, tb.old != nil, len(tb.slots)
+		switch rng.Intn(5) {
+		case 0:
+			tb.del(k)
+			delete(ref, k)
+		case 1:
+			v := uint64(i)
+			if old, had := tb.insert(k, v); had != hasKey(ref, k) || (had && old != ref[k]) {
+				t.Fatalf("step %d: insert %d: %d,%v want %d", i, k, old, had, ref[k])
+			} else if !had {
+				ref[k] = v
+			}
+		default:
+			tb.put(k, uint64(i))
+			ref[k] = uint64(i)
+		}
+		if len(tb.slots) != size {
+			growths++
+			if size >= 64 && tb.old == nil {
+				t.Fatalf("step %d: a growth from %d slots moved every key at once", i, size)
+			}
+		} else if hadOld && tb.old != nil && tb.oldNext-before > growSteps {
+			t.Fatalf("step %d: one operation moved %d old slots", i, tb.oldNext-before)
+		}
+		if v, ok := tb.get(k); ok != hasKey(ref, k) || v != ref[k] {
+			t.Fatalf("step %d: key %d: %d,%v want %d,%v", i, k, v, ok, ref[k], hasKey(ref, k))
+		}
+		if tb.len() != len(ref) {
+			t.Fatalf("step %d: len %d want %d", i, tb.len(), len(ref))
+		}
+		if i%50_000 == 0 || (tb.old != nil && i%997 == 0) {
+			seen := 0
+			tb.each(func(k, v uint64) {
+				if w, ok := ref[k]; !ok || w != v {
+					t.Fatalf("step %d: each gives %d=%d, want %d,%v", i, k, v, w, ok)
+				}
+				seen++
+			})
+			if seen != len(ref) {
+				t.Fatalf("step %d: each gives %d keys, want %d", i, seen, len(ref))
+			}
+		}
+	}
+	if growths < 10 {
+		t.Fatalf("only %d growths: the test did not exercise them", growths)
+	}
+	// reserve finishes a growth under way and keeps every key.
+	for tb.old == nil {
+		k := rng.Uint64()%1_000_000 + 1_000_000
+		tb.put(k, 1)
+		ref[k] = 1
+	}
+	tb.reserve(len(ref) * 4)
+	if tb.old != nil {
+		t.Fatal("reserve left a growth under way")
+	}
+	for k, v := range ref {
+		if got, ok := tb.get(k); !ok || got != v {
+			t.Fatalf("after reserve: key %d: %d,%v want %d", k, got, ok, v)
+		}
+	}
+}
+
+func hasKey(m map[uint64]uint64, k uint64) bool { _, ok := m[k]; return ok }
