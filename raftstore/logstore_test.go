@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
 )
 
@@ -270,5 +271,60 @@ func TestStoreSurvivesReopen(t *testing.T) {
 	wantLog(t, st.Shard(9), 5, 4)
 	if v, _ := st.Shard(9).GetUint64([]byte("CurrentTerm")); v != 4 {
 		t.Fatalf("term after reopen = %d", v)
+	}
+}
+
+// TestLogStoreScanLogs: ScanLogs reads a range in order, each entry as
+// GetLog reads it, within its own shard; an entry missing at the range's
+// start, inside it (a hole in the key space) or at its end is
+// raft.ErrLogNotFound; fn's error stops the scan.
+func TestLogStoreScanLogs(t *testing.T) {
+	st := openTestStore(t, t.TempDir())
+	defer st.Close()
+	s := st.Shard(2)
+	storeRange(t, s, 1, 50, 3)
+	storeRange(t, st.Shard(3), 1, 80, 4) // another shard's entries beside
+	if err := s.DeleteRange(1, 9); err != nil {
+		t.Fatal(err)
+	}
+	scan := func(first, last uint64) ([]uint64, error) {
+		var got []uint64
+		err := s.ScanLogs(first, last, func(l *raft.Log) error {
+			var want raft.Log
+			if err := s.GetLog(l.Index, &want); err != nil || !logsEqual(l, &want) {
+				t.Fatalf("scan gives %+v for %d, GetLog %+v (%v)", l, l.Index, want, err)
+			}
+			got = append(got, l.Index)
+			return nil
+		})
+		return got, err
+	}
+	got, err := scan(10, 50)
+	if err != nil || len(got) != 41 || got[0] != 10 || got[40] != 50 {
+		t.Fatalf("scan 10..50: %v %v", got, err)
+	}
+	if got, err := scan(20, 19); err != nil || len(got) != 0 {
+		t.Fatalf("an empty range: %v %v", got, err)
+	}
+	for _, c := range []struct {
+		first, last uint64
+		name        string
+	}{{5, 20, "start deleted"}, {40, 51, "past the end"}} {
+		if _, err := scan(c.first, c.last); !errors.Is(err, raft.ErrLogNotFound) {
+			t.Fatalf("%s: %v, want ErrLogNotFound", c.name, err)
+		}
+	}
+	// A hole inside the range.
+	var kb [logKeyLen]byte
+	if err := st.DB().Delete(appendLogKey(kb[:0], 2, 30), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := scan(25, 35); !errors.Is(err, raft.ErrLogNotFound) || len(got) != 5 {
+		t.Fatalf("a hole at 30: %v %v, want 25..29 then ErrLogNotFound", got, err)
+	}
+	stop := errors.New("stop")
+	n := 0
+	if err := s.ScanLogs(10, 20, func(*raft.Log) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Fatalf("fn's error: %v after %d entries", err, n)
 	}
 }

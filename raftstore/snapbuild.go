@@ -161,22 +161,39 @@ var errBaseGone = errors.New("no snapshot in the store stands at the base index"
 // exactly as FSM.ApplyBatch applied them: one engine batch per entry, at
 // the entry's time; an undecodable entry is skipped, as it was then.
 func (b *rebuilder) replay(eng *engine.Engine, base, index uint64) error {
-	var l raft.Log
 	var scratch []engine.Command
-	for i := base + 1; i <= index; i++ {
-		if err := b.logs.GetLog(i, &l); err != nil {
-			return fmt.Errorf("raftstore: shard %d: replay entry %d: %w", b.shard, i, err)
-		}
+	apply := func(l *raft.Log) error {
 		if l.Type != raft.LogCommand {
-			continue
+			return nil
 		}
 		now, cmds, err := DecodeEntry(l.Data, scratch)
 		scratch = cmds
 		if err != nil {
-			continue
+			return nil
 		}
 		eng.Apply(now, cmds)
 		clear(scratch)
+		return nil
+	}
+	if sc, ok := b.logs.(logScanner); ok {
+		// One iterator over the range (ShardStore.ScanLogs).
+		if err := sc.ScanLogs(base+1, index, apply); err != nil {
+			return fmt.Errorf("raftstore: shard %d: replay: %w", b.shard, err)
+		}
+		return nil
+	}
+	var l raft.Log
+	for i := base + 1; i <= index; i++ {
+		if err := b.logs.GetLog(i, &l); err != nil {
+			return fmt.Errorf("raftstore: shard %d: replay entry %d: %w", b.shard, i, err)
+		}
+		_ = apply(&l)
 	}
 	return nil
+}
+
+// logScanner is a log store that reads a range of entries in order with
+// one iterator.
+type logScanner interface {
+	ScanLogs(first, last uint64, fn func(l *raft.Log) error) error
 }
