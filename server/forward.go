@@ -277,6 +277,18 @@ func (f *forwarder) forget(l *peerLink) {
 	}
 }
 
+// appendLinksLocked appends every connection of every peer to dst (under mu).
+func (f *forwarder) appendLinksLocked(dst []*peerLink) []*peerLink {
+	for _, ps := range f.peers {
+		for _, l := range ps.links {
+			if l != nil {
+				dst = append(dst, l)
+			}
+		}
+	}
+	return dst
+}
+
 func (f *forwarder) isClosed() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -293,14 +305,7 @@ func (f *forwarder) close() {
 		return
 	}
 	f.closed = true
-	var links []*peerLink
-	for _, ps := range f.peers {
-		for _, l := range ps.links {
-			if l != nil {
-				links = append(links, l)
-			}
-		}
-	}
+	links := f.appendLinksLocked(nil)
 	f.peers = nil
 	f.mu.Unlock()
 	close(f.stop)
@@ -324,15 +329,8 @@ func (f *forwarder) sweepLoop() {
 		case <-f.stop:
 			return
 		case now := <-t.C:
-			links = links[:0]
 			f.mu.Lock()
-			for _, ps := range f.peers {
-				for _, l := range ps.links {
-					if l != nil {
-						links = append(links, l)
-					}
-				}
-			}
+			links = f.appendLinksLocked(links[:0])
 			f.mu.Unlock()
 			for _, l := range links {
 				var stalled bool
@@ -514,10 +512,7 @@ func (l *peerLink) answer(c *fwdCall, fr protocol.Frame) {
 	var err error
 	switch fr.Op {
 	case protocol.OpError:
-		var e protocol.ErrorReply
-		if err = protocol.DecodeErrorReply(fr.Payload, &e); err == nil {
-			err = &peerError{e.Code, e.Message}
-		}
+		err = decodePeerError(fr.Payload)
 	case protocol.OpNotLeader:
 		var nl protocol.NotLeader
 		if err = protocol.DecodeNotLeader(fr.Payload, &nl); err == nil {
@@ -544,43 +539,46 @@ func (l *peerLink) answerGroup(c *fwdCall, fr protocol.Frame, brs []protocol.Bat
 	var err error
 	switch fr.Op {
 	case protocol.OpError:
-		var e protocol.ErrorReply
-		if err = protocol.DecodeErrorReply(fr.Payload, &e); err == nil {
-			err = &peerError{e.Code, e.Message}
-		}
+		err = decodePeerError(fr.Payload)
 	case protocol.OpBatch:
-		brs, err = protocol.DecodeBatchResult(fr.Payload, brs)
-		if err == nil && len(brs) != len(c.group) {
-			err = fmt.Errorf("BATCH of %d answered with %d entries", len(c.group), len(brs))
+		var rs []engine.Result
+		var nl *protocol.NotLeader
+		if brs, err = protocol.DecodeBatchResult(fr.Payload, brs); err == nil {
+			rs, nl, err = groupResults(brs, len(c.group))
 		}
-		if err == nil {
-			rs := make([]engine.Result, len(brs))
-			for i := range brs {
-				switch brs[i].Op {
-				case protocol.OpNotLeader:
-					nl := brs[i].NotLeader
-					if l.follow(c, &nl) {
-						return brs
-					}
-					err = &peerNotLeader{nl}
-				case protocol.OpError:
-					err = &peerError{brs[i].Err.Code, brs[i].Err.Message}
-				}
-				if err != nil {
-					break
-				}
-				rs[i] = brs[i].Result
-			}
-			if err == nil {
-				l.f.finish(c, engine.Result{}, rs, nil)
-				return brs
-			}
+		switch {
+		case nl != nil && l.follow(c, nl):
+			return brs
+		case nl != nil:
+			err = &peerNotLeader{*nl}
+		case err == nil:
+			l.f.finish(c, engine.Result{}, rs, nil)
+			return brs
 		}
 	default:
 		err = errors.New("BATCH answered with " + fr.Op.String())
 	}
 	l.f.finish(c, engine.Result{}, nil, forwardErr(err, true))
 	return brs
+}
+
+// groupResults returns a BATCH reply's results for a group of n, or the
+// first NOT_LEADER or ERROR among its entries.
+func groupResults(brs []protocol.BatchResult, n int) ([]engine.Result, *protocol.NotLeader, error) {
+	if len(brs) != n {
+		return nil, nil, fmt.Errorf("BATCH of %d answered with %d entries", n, len(brs))
+	}
+	rs := make([]engine.Result, n)
+	for i := range brs {
+		switch brs[i].Op {
+		case protocol.OpNotLeader:
+			return nil, &brs[i].NotLeader, nil
+		case protocol.OpError:
+			return nil, nil, &peerError{brs[i].Err.Code, brs[i].Err.Message}
+		}
+		rs[i] = brs[i].Result
+	}
+	return rs, nil, nil
 }
 
 // follow sends c on to the leader nl names, when it names another node
@@ -711,16 +709,22 @@ func dialPeer(addr, token string) (net.Conn, *protocol.Reader, error) {
 	return nc, rd, nil
 }
 
+// decodePeerError returns the refusal an ERROR reply's payload carries
+// (a *peerError), or the error that decoding it gave.
+func decodePeerError(payload []byte) error {
+	var e protocol.ErrorReply
+	if err := protocol.DecodeErrorReply(payload, &e); err != nil {
+		return err
+	}
+	return &peerError{e.Code, e.Message}
+}
+
 func helloAnswer(fr protocol.Frame) error {
 	switch {
 	case !fr.Reply():
 		return errors.New("a request where a HELLO reply was due")
 	case fr.Op == protocol.OpError:
-		var e protocol.ErrorReply
-		if err := protocol.DecodeErrorReply(fr.Payload, &e); err != nil {
-			return err
-		}
-		return &peerError{e.Code, e.Message}
+		return decodePeerError(fr.Payload)
 	case fr.Op != protocol.OpHello:
 		return errors.New("HELLO answered with " + fr.Op.String())
 	}
