@@ -74,13 +74,16 @@ func (s *state) putItems(c *Command) Result {
 	clear(s.bulk.seen)
 	for i := range c.Items {
 		p := &c.Items[i]
-		if !s.isStoreShard(p.Store) || s.bulkRepeat(c.Items, i) {
+		// The key's hash, once for the three uses: the repeat check, the
+		// lookup, and a new item's index entry.
+		h := strHash(s.itemKey(p.SKU, p.Store))
+		if !s.isStoreShard(p.Store) || s.bulkRepeat(c.Items, i, h) {
 			// An item of another shard would be lost here; an item named
 			// twice would be planned against a state its twin changes.
 			return s.refuseItem(CodeBadRequest, i)
 		}
 		up := p.asUpdate(c)
-		u, code := s.planUpdate(&up)
+		u, code := s.planUpdateHashed(&up, h)
 		if code != OK {
 			return s.refuseItem(code, i)
 		}
@@ -114,18 +117,17 @@ func (s *state) refuseItem(code Code, i int) Result {
 // the plans of its items, and the items seen so far by their key's hash.
 type bulkPlans struct {
 	plans []itemUpdate
-	seen  map[uint64]int32
+	seen  map[uint32]int32
 }
 
-// bulkRepeat reports whether items[i] names the same item as an earlier
-// one of the list, and records it. A hash hit is confirmed on the keys; a
-// collision of different keys (rare) falls back to comparing with every
-// earlier item, so the answer is exact.
-func (s *state) bulkRepeat(items []ItemPut, i int) bool {
+// bulkRepeat reports whether items[i], whose key (itemKey) hashes to h,
+// names the same item as an earlier one of the list, and records it. A
+// hash hit is confirmed on the keys; a collision of different keys (rare)
+// falls back to comparing with every earlier item, so the answer is exact.
+func (s *state) bulkRepeat(items []ItemPut, i int, h uint32) bool {
 	if s.bulk.seen == nil {
-		s.bulk.seen = make(map[uint64]int32, MaxBulkItems)
+		s.bulk.seen = make(map[uint32]int32, MaxBulkItems)
 	}
-	h := itemPutHash(&items[i])
 	j, hit := s.bulk.seen[h]
 	if !hit {
 		s.bulk.seen[h] = int32(i)
@@ -144,12 +146,6 @@ func (s *state) bulkRepeat(items []ItemPut, i int) bool {
 
 func sameItem(a, b *ItemPut) bool {
 	return string(a.SKU) == string(b.SKU) && string(a.Store) == string(b.Store)
-}
-
-func itemPutHash(p *ItemPut) uint64 {
-	h := fnvU64(fnvOffset, uint64(len(p.SKU)))
-	h = fnv64(h, p.SKU)
-	return fnv64(h, p.Store)
 }
 
 // fingerprintItems folds a bulk put's items into an idempotency

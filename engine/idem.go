@@ -1,7 +1,5 @@
 package engine
 
-import "encoding/binary"
-
 // idemTable keeps the idempotency keys of mutating commands with a
 // fingerprint of the command's contents and its first result, for the
 // configured retention.
@@ -80,11 +78,30 @@ func fnv64(h uint64, b []byte) uint64 {
 
 const fnvOffset = 14695981039346656037
 
+// fnvU64 folds v's eight bytes, least significant first, into h: what
+// fnv64 of its little-endian bytes gives (fingerprints are kept in
+// idempotency records and snapshots, so the value may never change). A
+// zero byte only multiplies by the prime, so the zero bytes above v's
+// highest set one are one multiplication by a power of it: the lengths,
+// quantities and unset fields a fingerprint folds take one to three
+// steps instead of eight.
 func fnvU64(h, v uint64) uint64 {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], v)
-	return fnv64(h, b[:])
+	n := 0
+	for ; v != 0; v >>= 8 {
+		h = (h ^ v&0xff) * fnvPrime
+		n++
+	}
+	return h * fnvPrimePow[8-n]
 }
+
+// fnvPrimePow[i] is fnvPrime to the power i (mod 2^64).
+var fnvPrimePow = func() (p [9]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * fnvPrime
+	}
+	return p
+}()
 
 // fingerprint hashes what makes two commands "the same request".
 func Fingerprint(c *Command) uint64 {

@@ -43,12 +43,17 @@ func (s *state) putItem(c *Command) Result {
 }
 
 func (s *state) newItem(skuID, store []byte) *item {
+	return s.newItemHashed(skuID, store, strHash(s.itemKey(skuID, store)))
+}
+
+// newItemHashed is newItem with the strHash of its key (itemKey).
+func (s *state) newItemHashed(skuID, store []byte, h uint32) *item {
 	skuIdx := s.skuIndex(skuID)
 	slot := s.items.grow()
 	it := s.items.at(slot)
 	it.key = string(s.itemKey(skuID, store))
 	it.sku = skuIdx
-	s.itemByKey.put(it.key, slot)
+	s.itemByKey.putHashed(it.key, h, slot)
 	s.skus[skuIdx].items = append(s.skus[skuIdx].items, slot)
 	st := s.stores.get(it.storeName())
 	st.items = append(st.items, slot)

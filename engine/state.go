@@ -196,7 +196,12 @@ func (s *state) findItem(skuID, store []byte) (uint32, *item) {
 // lookupItem finds an item by its key (itemKey's layout). It only reads:
 // Peek calls it from several goroutines at once.
 func (s *state) lookupItem(key []byte) (uint32, *item) {
-	if i, ok := s.itemByKey.candidate(key); ok {
+	return s.lookupItemHashed(key, strHash(key))
+}
+
+// lookupItemHashed is lookupItem of a key whose strHash the caller has.
+func (s *state) lookupItemHashed(key []byte, h uint32) (uint32, *item) {
+	if i, ok := s.itemByKey.byHash.get(h); ok {
 		if it := s.items.at(i); it.key == string(key) {
 			return i, it
 		}

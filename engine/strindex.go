@@ -35,8 +35,12 @@ func (x *strIndex) overflowGet(name []byte) (uint32, bool) {
 }
 
 // put adds a name that is not in the index.
-func (x *strIndex) put(name string, slot uint32) {
-	if _, taken := x.byHash.insert(strHash([]byte(name)), slot); taken {
+func (x *strIndex) put(name string, slot uint32) { x.putHashed(name, strHash([]byte(name)), slot) }
+
+// putHashed is put of a name whose strHash the caller has: a bulk put
+// hashes each item's key once for its three uses.
+func (x *strIndex) putHashed(name string, h, slot uint32) {
+	if _, taken := x.byHash.insert(h, slot); taken {
 		if x.overflow == nil {
 			x.overflow = make(map[string]uint32)
 		}

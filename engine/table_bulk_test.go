@@ -148,3 +148,43 @@ func TestBulkPutEqualsItsUpdates(t *testing.T) {
 		t.Fatalf("a bulk put's state (%d bytes) differs from its updates' (%d bytes)", a.Len(), b.Len())
 	}
 }
+
+// TestBulkPutCollidingKeys: the repeat check and the index key an item by
+// the 32-bit hash of its key, so two items whose keys share it are told
+// apart on the keys: both are put (one in the index's overflow), each is
+// found after, and a true repeat behind them is still refused.
+func TestBulkPutCollidingKeys(t *testing.T) {
+	var s state
+	seen := map[uint32]string{}
+	var a, b string
+	for i := 0; a == ""; i++ {
+		sku := fmt.Sprintf("sku-%d", i)
+		h := strHash(s.itemKey([]byte(sku), []byte("S1")))
+		if other, ok := seen[h]; ok {
+			a, b = other, sku
+		}
+		seen[h] = sku
+	}
+	e := tbNewEngine(t, nil)
+	put := func(items ...ItemPut) Result {
+		r, _ := e.Apply(tbT0, []Command{{Op: OpPutItems, Items: items}})
+		return r[0]
+	}
+	if r := put(bp(a, "S1", 3), bp(b, "S1", 4)); r.Code != OK || r.Qty != 2 {
+		t.Fatalf("two items whose keys collide: %+v", r)
+	}
+	if len(e.st.itemByKey.overflow) != 1 {
+		t.Fatalf("overflow holds %d names, want 1", len(e.st.itemByKey.overflow))
+	}
+	for sku, stock := range map[string]int32{a: 3, b: 4} {
+		if _, it := e.st.findItem([]byte(sku), []byte("S1")); it == nil || it.stock != stock {
+			t.Fatalf("%s: %+v, want stock %d", sku, it, stock)
+		}
+	}
+	if r := put(bp(a, "S1", 5), bp(b, "S1", 6), bp(b, "S1", 7)); r.Code != CodeBadRequest || r.Qty != 3 {
+		t.Fatalf("a repeat behind a collision: %+v, want bad_request at item 3", r)
+	}
+	if err := e.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -57,18 +57,25 @@ func (s *state) updateItem(c *Command) Result {
 // itemUpdate is what an update_item changes, decided by planUpdate before
 // anything changes: put_items plans every item before it applies one.
 type itemUpdate struct {
-	it                   *item // nil: a new item
+	it                   *item  // nil: a new item
+	hash                 uint32 // strHash of the item's key: a new item is indexed under it
 	stock, opens, closes int64
 }
 
 // planUpdate checks an update_item against the state and returns what it
 // will change, or the code that refuses it. It changes nothing.
 func (s *state) planUpdate(c *Command) (itemUpdate, Code) {
+	return s.planUpdateHashed(c, strHash(s.itemKey(c.SKU, c.Store)))
+}
+
+// planUpdateHashed is planUpdate given h, the strHash of the item's key
+// (itemKey).
+func (s *state) planUpdateHashed(c *Command, h uint32) (itemUpdate, Code) {
 	if !s.itemArgs(c) || !validUpdate(c) || len(c.Reason) > MaxReasonBytes || len(c.Actor) > MaxIDBytes {
 		return itemUpdate{}, CodeBadRequest
 	}
-	_, it := s.findItem(c.SKU, c.Store)
-	u := itemUpdate{it: it}
+	_, it := s.lookupItemHashed(s.itemKey(c.SKU, c.Store), h)
+	u := itemUpdate{it: it, hash: h}
 	var units int64
 	if it != nil {
 		u.stock, u.opens, u.closes = int64(it.stock), it.opensAt, it.closesAt
@@ -107,7 +114,7 @@ func (s *state) planUpdate(c *Command) (itemUpdate, Code) {
 func (s *state) applyUpdate(c *Command, u itemUpdate, actor, reason string) *item {
 	it := u.it
 	if it == nil {
-		it = s.newItem(c.SKU, c.Store)
+		it = s.newItemHashed(c.SKU, c.Store, u.hash)
 	}
 	before := int64(it.stock)
 	it.stock = int32(u.stock)
