@@ -22,10 +22,27 @@ import (
 // errors, not work.
 const failShareMax = 0.01
 
-type catalog struct{ items, stores int }
+// catalog names its items: item i is SKU i/stores at store i%stores. The
+// names are made once (a catalog import has its names at hand), so that
+// the loaders' CPU, on the machine invd runs on, goes to the load itself.
+type catalog struct {
+	items        int
+	skus, stores []string
+}
 
-func (c catalog) sku(i int) string   { return fmt.Sprintf("sku-%07d", i/c.stores) }
-func (c catalog) store(i int) string { return fmt.Sprintf("st-%05d", i%c.stores) }
+func newCatalog(items, stores int) catalog {
+	c := catalog{items: items, skus: make([]string, (items+stores-1)/stores), stores: make([]string, stores)}
+	for i := range c.skus {
+		c.skus[i] = fmt.Sprintf("sku-%07d", i)
+	}
+	for i := range c.stores {
+		c.stores[i] = fmt.Sprintf("st-%05d", i)
+	}
+	return c
+}
+
+func (c catalog) sku(i int) string   { return c.skus[i/len(c.stores)] }
+func (c catalog) store(i int) string { return c.stores[i%len(c.stores)] }
 
 // parallel runs f(i) for every i < n on workers goroutines and returns the
 // number of calls that failed.

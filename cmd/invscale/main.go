@@ -154,7 +154,7 @@ func measure(ctx context.Context, c config, stderr io.Writer) (*result, error) {
 		return nil, err
 	}
 	defer cl.Close()
-	cat := catalog{items: c.items, stores: c.stores}
+	cat := newCatalog(c.items, c.stores)
 	res := &result{Items: c.items, Holds: int(float64(c.items) * c.holdShare), Shards: cl.Shards()}
 	logf := func(f string, a ...any) { fmt.Fprintf(stderr, "invscale: "+f+"\n", a...) }
 
