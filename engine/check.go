@@ -14,8 +14,6 @@ func (s *state) check() error {
 	type counts struct{ held, confirmed, pickedUp, share int32 }
 	perItem := make([]counts, s.items.len())
 	winUsed := map[[2]uint64]int32{}
-	type ownKey struct{ cust, sku uint32 }
-	owned := map[ownKey]int32{}
 	open := make([]int32, s.customers.len())
 	var holds, awaiting, kept int64
 	// Which reservations have an expiry entry of their own (their expiry,
@@ -67,7 +65,6 @@ func (s *state) check() error {
 			if r.window != 0 {
 				winUsed[[2]uint64{uint64(r.item), uint64(r.window)}] += r.qty
 			}
-			owned[ownKey{r.cust, s.items.at(r.item).sku}] += r.qty
 		}
 		if r.state == StateHeld || r.state == StateConfirmed {
 			open[r.cust]++
@@ -109,12 +106,8 @@ func (s *state) check() error {
 			}
 		}
 	}
-	for k, v := range owned {
-		if got := s.customers.at(k.cust).owned(k.sku); got < v {
-			return fmt.Errorf("customer %q sku %q: owns %d, reservations %d", s.customers.at(k.cust).id, s.skus[k.sku].name, got, v)
-		}
-	}
 	var listed int64
+	var units []own // one customer's units in active reservations, by SKU
 	for i := uint32(0); i < s.customers.len(); i++ {
 		cu := s.customers.at(i)
 		if cu.active != open[i] {
@@ -122,10 +115,21 @@ func (s *state) check() error {
 		}
 		// Reads list these: each must be a kept reservation of the
 		// customer, oldest first, and every kept one listed once (with
-		// the count check below).
+		// the count check below), so the units the customer owns can be
+		// summed from its list.
+		units = units[:0]
 		for j, id := range cu.resIDs {
-			if r := s.findRes(id); r == nil || r.cust != i || (j > 0 && id <= cu.resIDs[j-1]) {
+			r := s.findRes(id)
+			if r == nil || r.cust != i || (j > 0 && id <= cu.resIDs[j-1]) {
 				return fmt.Errorf("customer %q: lists reservation %x, not one of its own in order", cu.id, id)
+			}
+			if r.state.Active() {
+				units = addUnits(units, s.items.at(r.item).sku, r.qty)
+			}
+		}
+		for _, u := range units {
+			if got := cu.owned(u.sku); got < u.units {
+				return fmt.Errorf("customer %q sku %q: owns %d, reservations %d", cu.id, s.skus[u.sku].name, got, u.units)
 			}
 		}
 		listed += int64(len(cu.resIDs))
@@ -135,7 +139,7 @@ func (s *state) check() error {
 			}
 		}
 	}
-	if listed != kept {
+	if listed != kept { // a reservation in no list was not summed above either
 		return fmt.Errorf("customers list %d reservations, %d kept", listed, kept)
 	}
 	for i := range s.due {
@@ -153,4 +157,15 @@ func (s *state) check() error {
 		return err
 	}
 	return s.checkClaims()
+}
+
+// addUnits adds n units of SKU sku to a customer's few per-SKU sums.
+func addUnits(units []own, sku uint32, n int32) []own {
+	for k := range units {
+		if units[k].sku == sku {
+			units[k].units += n
+			return units
+		}
+	}
+	return append(units, own{sku: sku, units: n})
 }

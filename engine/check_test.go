@@ -55,3 +55,45 @@ func TestCheckFindsAPendingHoldWithoutItsExpiry(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckFindsUnitsOwnedShort: the check sums a customer's units in
+// active reservations per SKU from its list, and refuses a state whose
+// customer record owns fewer (for any SKU, with reservations on several
+// items and SKUs); the intact state, and one owning more (picked-up units
+// outlive their records), pass.
+func TestCheckFindsUnitsOwnedShort(t *testing.T) {
+	e := New(Config{PickupSecret: []byte("check")})
+	now := time.Date(2026, 12, 1, 20, 0, 0, 0, time.UTC).UnixNano()
+	for _, it := range [][2]string{{"A", "S1"}, {"A", "S2"}, {"B", "S1"}} {
+		e.Apply(now, []Command{{Op: OpPutItem, SKU: []byte(it[0]), Store: []byte(it[1]), Stock: 100}})
+	}
+	for _, r := range []struct {
+		sku, store, cust string
+		qty              int64
+	}{{"A", "S1", "c1", 2}, {"A", "S2", "c1", 3}, {"B", "S1", "c1", 1}, {"A", "S1", "c2", 4}} {
+		res, _ := e.Apply(now, []Command{{Op: OpReserve, SKU: []byte(r.sku), Store: []byte(r.store), Customer: []byte(r.cust), Qty: r.qty}})
+		if res[0].Code != OK {
+			t.Fatalf("reserve: %v", res[0].Code)
+		}
+	}
+	if err := e.CheckInvariants(); err != nil {
+		t.Fatalf("an intact state: %v", err)
+	}
+	_, c1 := e.st.findCustomer([]byte("c1"))
+	if len(c1.owns) != 2 {
+		t.Fatalf("c1 owns %+v, want two SKUs", c1.owns)
+	}
+	for k := range c1.owns {
+		want := c1.owns[k].units
+		c1.owns[k].units = want + 1
+		if err := e.CheckInvariants(); err != nil {
+			t.Fatalf("owning more of sku %d: %v", c1.owns[k].sku, err)
+		}
+		c1.owns[k].units = want - 1
+		err := e.CheckInvariants()
+		if err == nil || !strings.Contains(err.Error(), "owns") {
+			t.Fatalf("owning one unit short of sku %d: check says %v", c1.owns[k].sku, err)
+		}
+		c1.owns[k].units = want
+	}
+}

@@ -81,9 +81,17 @@ func (e *Engine) Snapshot(w io.Writer) error { return e.st.snapshot(w) }
 // Restore reads a state written by Snapshot. The input is untrusted: any
 // malformed input gives an error, never a panic, and allocation is bounded
 // by the input's length.
-func Restore(cfg Config, r io.Reader) (*Engine, error) {
+func Restore(cfg Config, r io.Reader) (*Engine, error) { return RestoreInto(cfg, r, nil) }
+
+// RestoreInto is Restore reading the snapshot's bytes into *buf, grown as
+// needed and left there for the caller's next restore (nil: a buffer of
+// its own). A node opening its shards one after another reads each into
+// the same memory instead of taking tens of MB anew from the OS for each
+// (a page fault a page), and copying it again at every doubling. The
+// engine keeps nothing of the buffer.
+func RestoreInto(cfg Config, r io.Reader, buf *[]byte) (*Engine, error) {
 	e := New(cfg)
-	if err := e.st.restore(r); err != nil {
+	if err := e.st.restore(r, buf); err != nil {
 		return nil, err
 	}
 	return e, nil

@@ -370,17 +370,27 @@ func (d *dec) slot(n uint32) uint32 {
 // it keeps (strings are new), so a buffer is free once restore returns.
 var restoreBufs sync.Pool
 
-// readSnapshotBytes reads all of r, at most limit bytes, into a buffer from
-// restoreBufs (grown by doubling as needed); done returns it.
-func readSnapshotBytes(r io.Reader, limit int64) (data []byte, done func(), err error) {
+// readSnapshotBytes reads all of r, at most limit bytes, into *into or,
+// when into is nil, a buffer from restoreBufs (grown by doubling as
+// needed); done hands the buffer back to *into or to restoreBufs. The pool
+// alone rarely keeps a buffer from one shard's restore to the next: a
+// restoring node collects often, and each collection empties it.
+func readSnapshotBytes(r io.Reader, limit int64, into *[]byte) (data []byte, done func(), err error) {
 	var buf []byte
-	if p, _ := restoreBufs.Get().(*[]byte); p != nil {
+	if into != nil {
+		buf = (*into)[:0]
+	} else if p, _ := restoreBufs.Get().(*[]byte); p != nil {
 		buf = (*p)[:0]
-	} else {
+	}
+	if cap(buf) == 0 {
 		buf = make([]byte, 0, 1<<20)
 	}
 	done = func() {
 		b := buf[:0]
+		if into != nil {
+			*into = b
+			return
+		}
 		restoreBufs.Put(&b)
 	}
 	for {
@@ -403,8 +413,8 @@ func readSnapshotBytes(r io.Reader, limit int64) (data []byte, done func(), err 
 	}
 }
 
-func (s *state) restore(r io.Reader) error {
-	data, done, err := readSnapshotBytes(r, maxSnapshotBytes)
+func (s *state) restore(r io.Reader, buf *[]byte) error {
+	data, done, err := readSnapshotBytes(r, maxSnapshotBytes, buf)
 	defer done()
 	if err != nil {
 		return fmt.Errorf("engine: read snapshot: %w", err)

@@ -1,6 +1,9 @@
 package engine
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // Snapshot section of the stores (version 3, stores.go), after the claims:
 //
@@ -40,10 +43,24 @@ func (s *state) restoreStoreItems(d *dec) {
 	if d.err != nil {
 		return // the items are not all there, nor all checked
 	}
-	for i := uint32(0); i < s.items.len(); i++ {
-		it := s.items.at(i)
-		st := s.stores.get(it.storeName())
-		st.items = append(st.items, i)
+	// Each item's store found once, the lists then made at their size:
+	// appended one by one, a store's list of thousands would be copied
+	// a dozen times into fresh memory.
+	of := make([]uint32, s.items.len())
+	for i := range of {
+		of[i] = s.stores.index(s.items.at(uint32(i)).storeName())
+	}
+	n := make([]int32, len(s.stores.list))
+	for _, k := range of {
+		n[k]++
+	}
+	for k := range s.stores.list {
+		st := &s.stores.list[k]
+		st.items = slices.Grow(st.items, int(n[k]))
+	}
+	for i, k := range of {
+		st := &s.stores.list[k]
+		st.items = append(st.items, uint32(i))
 	}
 }
 

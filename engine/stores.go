@@ -42,13 +42,16 @@ func (t *storeTable) find(name string) *store {
 
 // get returns the store's record, made if new. Records are never removed,
 // and the list only grows, so a pointer stays valid until the next get.
-func (t *storeTable) get(name string) *store {
-	if st := t.find(name); st != nil {
-		return st
+func (t *storeTable) get(name string) *store { return &t.list[t.index(name)] }
+
+// index returns the place of the store's record in list, made if new.
+func (t *storeTable) index(name string) uint32 {
+	if i, ok := t.byName[name]; ok {
+		return i
 	}
 	t.byName[name] = uint32(len(t.list))
 	t.list = append(t.list, store{name: name})
-	return &t.list[len(t.list)-1]
+	return uint32(len(t.list) - 1)
 }
 
 // windowAt returns the window of ws (sorted by start) starting at start, or nil.

@@ -58,6 +58,11 @@ type FSMConfig struct {
 	// instead of copied under the lock.
 	Logs  raft.LogStore
 	Snaps raft.SnapshotStore
+	// RestoreBuffer, if set, is the memory a restore reads the snapshot's
+	// state into, shared with the node's other shards that open after
+	// this one on the same goroutine (openShards); DropRestoreBuffer lets
+	// go of it once the shard is open.
+	RestoreBuffer *[]byte
 }
 
 // FSM is raft's state machine for one shard: it decodes each entry, runs its
@@ -93,6 +98,11 @@ type FSM struct {
 	build *rebuilder   // nil: every snapshot is copied under the lock
 	base  snapshotBase // the newest persisted snapshot a rebuild starts from
 
+	// restoreMu is held through a restore, so that once DropRestoreBuffer
+	// returns no restore still reads into restoreBuf (FSMConfig.RestoreBuffer).
+	restoreMu  sync.Mutex
+	restoreBuf *[]byte
+
 	outboxHook atomic.Pointer[func()] // called after a round that appended outbox messages; nil: none
 	outboxSeen uint64                 // the engine's OutboxAppended after the last round (under mu)
 }
@@ -122,6 +132,7 @@ func NewFSM(cfg FSMConfig) *FSM {
 		log:      cfg.Logger,
 		eng:      engine.New(cfg.Engine),
 	}
+	f.restoreBuf = cfg.RestoreBuffer
 	if cfg.Logs != nil && cfg.Snaps != nil {
 		f.build = &rebuilder{shard: cfg.Shard, cfg: cfg.Engine, bytesMax: cfg.SnapshotBytesMax,
 			logs: cfg.Logs, snaps: cfg.Snaps}
@@ -284,7 +295,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		return err
 	}
 	start := time.Now()
-	eng, index, err := readSnapshot(rc, f.cfg, f.bytesMax)
+	f.restoreMu.Lock()
+	eng, index, err := readSnapshot(rc, f.cfg, f.bytesMax, f.restoreBuf)
+	f.restoreMu.Unlock()
 	if err != nil {
 		err = fmt.Errorf("raftstore: shard %d: %w", f.shard, err)
 		f.observeSnapshot(SnapshotRestored, start, err)
@@ -304,6 +317,15 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.observeSnapshot(SnapshotRestored, start, nil)
 	failpoint.Hit(failpoint.SnapshotRestoreAfter)
 	return nil
+}
+
+// DropRestoreBuffer lets go of FSMConfig.RestoreBuffer: a later restore
+// (a snapshot installed by the leader) reads into memory of its own. It
+// waits for a restore under way.
+func (f *FSM) DropRestoreBuffer() {
+	f.restoreMu.Lock()
+	f.restoreBuf = nil
+	f.restoreMu.Unlock()
 }
 
 // Read serves a read-only command from the local state. On a follower, or a

@@ -114,6 +114,8 @@ func OpenNode(o Options) (*Node, error) {
 // openShards opens the node's shards, up to GOMAXPROCS at a time: each
 // restores its newest snapshot on its own goroutine (raft.NewRaft), which
 // is most of a restart's time and grows with the items (docs/adr/0123).
+// The shards one goroutine opens read their snapshots into the same
+// memory, which goes once they are open.
 // On an error it returns the shards that opened, in order, with the first
 // error by shard id.
 func openShards(o *Options, n *Node, placed [][]raft.Server, snaps []*snapshotStore, lost []*ShardLoss) ([]*Shard, error) {
@@ -125,6 +127,7 @@ func openShards(o *Options, n *Node, placed [][]raft.Server, snaps []*snapshotSt
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= o.Shards {
@@ -132,7 +135,7 @@ func openShards(o *Options, n *Node, placed [][]raft.Server, snaps []*snapshotSt
 				}
 				shards[i], errs[i] = openShard(uint16(i), o, n.store, n.mux, n.id, shardDeps{
 					peers: placed[i], snaps: snaps[i], disk: n.disk, marks: n.marks,
-					persistMarks: o.clusterMode(), lost: lost[i],
+					persistMarks: o.clusterMode(), lost: lost[i], restoreBuf: &buf,
 				})
 			}
 		}()

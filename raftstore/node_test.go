@@ -12,11 +12,13 @@ package raftstore
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/invsys/inv/engine"
+	"github.com/invsys/inv/protocol"
 )
 
 // testNodeOptions are options for fast tests on loopback.
@@ -251,6 +253,73 @@ func TestNodeOptionsChecked(t *testing.T) {
 		if n, err := OpenNode(o); err == nil {
 			n.Close()
 			t.Errorf("options %d accepted", i)
+		}
+	}
+}
+
+// TestRestartOfManyShardsSharesRestoreMemory: the shards a node opens one
+// after another on a goroutine read their snapshots into the same buffer
+// (openShards): each still comes back exactly as it was, whatever the
+// order and sizes, and once open no shard keeps the buffer for a later
+// restore (a snapshot installed by a leader).
+func TestRestartOfManyShardsSharesRestoreMemory(t *testing.T) {
+	dir := t.TempDir()
+	o := testNodeOptions(t, dir)
+	o.Shards = 5 // more than GOMAXPROCS where the tests run: goroutines open several each
+	o.ID = "n1"
+	o.SnapshotThreshold = 16
+	o.TrailingLogs = 4
+	o.SnapshotInterval = 50 * time.Millisecond
+
+	n := openTestNode(t, o)
+	waitLeaderOf(t, n)
+	storeOf := make([]string, o.Shards) // a store of each shard
+	for i := 0; slices.Contains(storeOf, ""); i++ {
+		st := fmt.Sprint("S", i)
+		if k := protocol.ShardOfStore([]byte(st), o.Shards); storeOf[k] == "" {
+			storeOf[k] = st
+		}
+	}
+	for k, st := range storeOf {
+		s := n.Shard(uint16(k))
+		for i := range 10 * (k + 1) { // states of different sizes
+			do(t, s, putItem(fmt.Sprint("sku-", i), st, 100))
+		}
+		for i := range 30 + 10*k {
+			if r := do(t, s, reserve(fmt.Sprint("sku-", i%10), st, fmt.Sprint("c", k, "-", i), 1)); r.Code != engine.OK {
+				t.Fatalf("shard %d reserve %d: %v", k, i, r.Code)
+			}
+		}
+		waitFor(t, fmt.Sprintf("shard %d to snapshot", k), 10*time.Second, func() bool {
+			first, err := s.Logs().FirstIndex()
+			return err == nil && first > 1
+		})
+	}
+	want := make([][]byte, o.Shards)
+	for k := range want {
+		want[k] = shardState(t, n.Shard(uint16(k)))
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	o.BindAddr = string(n.Addr())
+	n = openTestNode(t, o)
+	defer n.Close()
+	waitLeaderOf(t, n)
+	for k := range want {
+		s := n.Shard(uint16(k))
+		if err := s.Barrier(5 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if got := shardState(t, s); !bytes.Equal(got, want[k]) {
+			t.Fatalf("shard %d: state after restart differs (%d vs %d bytes)", k, len(got), len(want[k]))
+		}
+		s.FSM().restoreMu.Lock()
+		kept := s.FSM().restoreBuf != nil
+		s.FSM().restoreMu.Unlock()
+		if kept {
+			t.Fatalf("shard %d keeps the restore buffer once open", k)
 		}
 	}
 }

@@ -54,6 +54,9 @@ type shardDeps struct {
 	// lost, if set, is the mark the shard's log lost entries up to: its
 	// vote is withheld until the log is back (votegate.go).
 	lost *ShardLoss
+	// restoreBuf, if set, is the memory the shard's restore at open reads
+	// its snapshot into (FSMConfig.RestoreBuffer).
+	restoreBuf *[]byte
 }
 
 // openShard starts one shard group.
@@ -72,7 +75,7 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	eng := o.Engine
 	eng.Shards = o.Shards
 	fc := FSMConfig{Shard: id, Engine: eng, Sink: o.EventSink, Feed: s.feed,
-		SnapshotBytesMax: o.SnapshotBytesMax, Logger: log}
+		SnapshotBytesMax: o.SnapshotBytesMax, Logger: log, RestoreBuffer: d.restoreBuf}
 	if d.snaps != nil {
 		fc.Logs, fc.Snaps = s.logs, d.snaps // snapshots rebuilt off the apply path (snapbuild.go)
 	}
@@ -114,7 +117,9 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	if err != nil {
 		return fail(err)
 	}
-	if s.raft, err = raft.NewRaft(conf, s.fsm, cached, s.logs, s.snaps, trans); err != nil {
+	s.raft, err = raft.NewRaft(conf, s.fsm, cached, s.logs, s.snaps, trans)
+	s.fsm.DropRestoreBuffer() // NewRaft restored the newest snapshot, if any
+	if err != nil {
 		if rerr := s.fsm.lastRestoreError(); rerr != nil {
 			// Raft says only that no snapshot could be loaded; the FSM
 			// knows why the newest failed, and the store that it passed

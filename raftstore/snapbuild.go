@@ -147,7 +147,7 @@ func (b *rebuilder) openAt(id string, base uint64) (*engine.Engine, error) {
 	if binary.BigEndian.Uint64(h[5:]) != base {
 		return nil, nil
 	}
-	eng, _, err := readSnapshot(io.MultiReader(bytes.NewReader(h[:]), rc), b.cfg, b.bytesMax)
+	eng, _, err := readSnapshot(io.MultiReader(bytes.NewReader(h[:]), rc), b.cfg, b.bytesMax, nil)
 	if err != nil {
 		return nil, fmt.Errorf("raftstore: shard %d: base snapshot %s: %w", b.shard, id, err)
 	}

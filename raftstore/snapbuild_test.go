@@ -81,7 +81,7 @@ func (r *buildRig) persist(snap raft.FSMSnapshot, metaIndex uint64) ([]byte, uin
 		r.t.Fatal(err)
 	}
 	defer rc.Close()
-	eng, index, err := readSnapshot(rc, r.fsm.cfg, DefaultSnapshotBytesMax)
+	eng, index, err := readSnapshot(rc, r.fsm.cfg, DefaultSnapshotBytesMax, nil)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestAppliesProceedWhileSnapshotPersists(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	eng, index, err := readSnapshot(rc, r.fsm.cfg, DefaultSnapshotBytesMax)
+	eng, index, err := readSnapshot(rc, r.fsm.cfg, DefaultSnapshotBytesMax, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -164,8 +164,9 @@ func writeSnapshotFrom(w io.Writer, index uint64, state func(io.Writer) error) e
 // readSnapshot reads a snapshot written by writeSnapshot and rebuilds the
 // engine from it. The input is untrusted (it may come from another node or a
 // damaged disk): the decoder's memory and the decompressed length are
-// bounded, and the engine's own restore checks every field.
-func readSnapshot(r io.Reader, cfg engine.Config, bytesMax int64) (*engine.Engine, uint64, error) {
+// bounded, and the engine's own restore checks every field. buf, if set,
+// is the memory the state is read into (engine.RestoreInto).
+func readSnapshot(r io.Reader, cfg engine.Config, bytesMax int64, buf *[]byte) (*engine.Engine, uint64, error) {
 	var h [snapshotHeaderLen]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return nil, 0, fmt.Errorf("raftstore: snapshot header: %w", err)
@@ -181,7 +182,7 @@ func readSnapshot(r io.Reader, cfg engine.Config, bytesMax int64) (*engine.Engin
 		return nil, 0, fmt.Errorf("raftstore: zstd reader: %w", err)
 	}
 	defer zr.Close()
-	e, err := engine.Restore(cfg, &boundedReader{r: zr, left: bytesMax})
+	e, err := engine.RestoreInto(cfg, &boundedReader{r: zr, left: bytesMax}, buf)
 	if err != nil {
 		return nil, 0, fmt.Errorf("raftstore: restore engine: %w", err)
 	}
