@@ -323,3 +323,30 @@ func TestRestartOfManyShardsSharesRestoreMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestSingleNodeLeadsWithoutWaiting: a node that is the only voter of its
+// shards leads them at once, when first bootstrapped and after a restart,
+// instead of waiting a heartbeat timeout for a leader that cannot exist
+// (here 3 s: the test fails if it waits).
+func TestSingleNodeLeadsWithoutWaiting(t *testing.T) {
+	o := testNodeOptions(t, t.TempDir())
+	o.ID = "n1"
+	o.Shards = 4
+	o.HeartbeatTimeout, o.ElectionTimeout = 3*time.Second, 3*time.Second
+	for _, start := range []string{"bootstrap", "restart"} {
+		began := time.Now()
+		n := openTestNode(t, o)
+		waitLeaderOf(t, n)
+		if took := time.Since(began); took > time.Second {
+			t.Errorf("%s: shards led after %v, past a second (heartbeat timeout %v)", start, took, o.HeartbeatTimeout)
+		}
+		if rc := n.Shard(0).raft.ReloadableConfig(); rc.HeartbeatTimeout != o.HeartbeatTimeout {
+			t.Errorf("%s: heartbeat timeout left at %v, want %v", start, rc.HeartbeatTimeout, o.HeartbeatTimeout)
+		}
+		do(t, n.Shard(0), putItem("A", "S1", 1)) // it serves
+		o.BindAddr = string(n.Addr())
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package raftstore
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -137,6 +138,8 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	running.Store(s.raft)
 	if s.gate != nil {
 		s.gate.start(func() (uint64, uint64) { st := s.Status(); return st.LastLogIndex, st.LastLogTerm })
+	} else {
+		s.electIfAlone(log)
 	}
 	s.prop = newProposer(id, s.raft, s.fsm.Now, s.fsm.NextDue, proposerConfig{
 		batchMaxCommands: o.BatchMaxCommands,
@@ -150,6 +153,36 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 		ack:              s.ackMark(d),
 	}, log)
 	return s, nil
+}
+
+// electIfAlone has a shard that is the only voter of its group (a single
+// node) stand for election now. Raft starts every group as a follower
+// that waits a heartbeat timeout (here 500 ms to 1 s) for word from a
+// leader, which cannot exist when it is the only voter: after the last
+// shard's restore that wait was the last part of a start, on every
+// start. A shorter heartbeat timeout fires a follower's timer at once
+// (raft.ReloadConfig); it is set back straight after (the timer reads the
+// shorter one once at most, for its next round). A node with peers, or
+// whose vote is withheld (votegate.go), waits as raft intends.
+func (s *Shard) electIfAlone(log *slog.Logger) {
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	srv := f.Configuration().Servers
+	if len(srv) != 1 || srv[0].ID != s.local || srv[0].Suffrage != raft.Voter {
+		return
+	}
+	rc := s.raft.ReloadableConfig()
+	short := rc
+	short.HeartbeatTimeout = rc.HeartbeatTimeout - time.Millisecond
+	if err := s.raft.ReloadConfig(short); err != nil {
+		log.Debug("raftstore: the election waits its heartbeat timeout", "error", err)
+		return
+	}
+	if err := s.raft.ReloadConfig(rc); err != nil {
+		log.Error("raftstore: heartbeat timeout not set back", "error", err, "heartbeat_timeout", short.HeartbeatTimeout)
+	}
 }
 
 // guardAppends sets the log store's checks on appends: the disk reserve,
