@@ -254,14 +254,32 @@ func (t *idemTable) storeHinted(c *Command, r *Result, now int64, p idemHint) {
 // add appends e with key (its hash in e.hash; e.over set when another live
 // key has that hash) and indexes it.
 func (t *idemTable) add(e idemEntry, key []byte) {
+	if e.over {
+		t.overflow[string(key)] = t.next
+	} else {
+		t.byHash.put(e.hash, t.next)
+	}
+	t.push(e, key)
+}
+
+// addNew is add for restore: with one probe it refuses, adding nothing, a
+// key whose hash an entry of the table already holds (a key not marked
+// over must be the only one with its hash).
+func (t *idemTable) addNew(e idemEntry, key []byte) bool {
+	if e.over {
+		t.overflow[string(key)] = t.next
+	} else if _, taken := t.byHash.insert(e.hash, t.next); taken {
+		return false
+	}
+	t.push(e, key)
+	return true
+}
+
+// push appends e, its key copied to the key queue, as entry t.next.
+func (t *idemTable) push(e idemEntry, key []byte) {
 	n := t.next
 	e.keyOff = t.appendKey(key)
 	e.keyLen = uint8(len(key))
-	if e.over {
-		t.overflow[string(key)] = n
-	} else {
-		t.byHash.put(e.hash, n)
-	}
 	if n-t.first == uint64(len(t.chunks))<<idemChunkShift {
 		c := t.spare
 		t.spare = nil

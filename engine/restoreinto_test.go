@@ -61,3 +61,46 @@ func TestRestoreIntoSharesItsBuffer(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreRefusesAKeyTwice: a snapshot whose idempotency records hold
+// one key twice (neither marked as sharing its hash) does not restore,
+// and the intact one does, each key's replay answering as before.
+func TestRestoreRefusesAKeyTwice(t *testing.T) {
+	now := time.Date(2026, 12, 1, 20, 0, 0, 0, time.UTC).UnixNano()
+	e := New(Config{PickupSecret: []byte("k")})
+	e.Apply(now, []Command{{Op: OpPutItem, SKU: []byte("A"), Store: []byte("S1"), Stock: 10}})
+	var ids []uint64
+	for _, k := range []string{"key-1", "key-2"} {
+		res, _ := e.Apply(now, []Command{{Op: OpReserve, SKU: []byte("A"), Store: []byte("S1"), Customer: []byte("c-" + k), Qty: 1, Key: []byte(k)}})
+		if res[0].Code != OK {
+			t.Fatalf("reserve: %v", res[0].Code)
+		}
+		ids = append(ids, res[0].ID)
+	}
+	var intact bytes.Buffer
+	if err := e.Snapshot(&intact); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Restore(Config{PickupSecret: []byte("k")}, bytes.NewReader(intact.Bytes()))
+	if err != nil {
+		t.Fatalf("the intact snapshot: %v", err)
+	}
+	for i, k := range []string{"key-1", "key-2"} {
+		res, _ := r.Apply(now, []Command{{Op: OpReserve, SKU: []byte("A"), Store: []byte("S1"), Customer: []byte("c-" + k), Qty: 1, Key: []byte(k)}})
+		if res[0].Code != OK || res[0].ID != ids[i] {
+			t.Fatalf("%s replayed after restore: %+v, want reservation %x", k, res[0], ids[i])
+		}
+	}
+	// The second record's key made the first's, bytes and hash alike.
+	tb := &e.st.idem
+	first, second := tb.entry(tb.head), tb.entry(tb.head+1)
+	copy(tb.keyOf(second), tb.keyOf(first))
+	second.hash = first.hash
+	var twice bytes.Buffer
+	if err := e.Snapshot(&twice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Restore(Config{PickupSecret: []byte("k")}, bytes.NewReader(twice.Bytes())); err == nil {
+		t.Fatal("a snapshot holding one key twice restored")
+	}
+}

@@ -318,6 +318,20 @@ func (d *dec) bool() bool {
 	return v == 1
 }
 
+// view reads a string of at most max bytes, as str does, without copying
+// it: the bytes are the snapshot's own, valid while restore runs, for a
+// caller that copies what it keeps.
+func (d *dec) view(max int) []byte {
+	n := d.u()
+	if d.err != nil || n > uint64(max) || n > uint64(len(d.b)) {
+		d.fail()
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
 func (d *dec) str(max int) string {
 	n := d.u()
 	if d.err != nil || n > uint64(max) || n > uint64(len(d.b)) {
@@ -639,13 +653,14 @@ func restoreDue(d *dec) []dueEntry {
 func (s *state) restoreIdem(d *dec) {
 	n := d.count(8)
 	t := &s.idem
+	t.byHash.reserve(t.byHash.len() + n) // no growth while they go in
 	for i := 0; i < n && d.err == nil; i++ {
 		e := idemEntry{at: d.i(), fp: d.u()}
-		key := d.str(MaxKeyBytes)
+		key := d.view(MaxKeyBytes) // the table copies it into its own queue
 		d.idemEntryFlags(&e)
 		code := d.u()
 		st := d.u()
-		if code > 0xffff || st > uint64(StateReturned) || key == "" || e.reg && (code != 0 || st != 0) {
+		if code > 0xffff || st > uint64(StateReturned) || len(key) == 0 || e.reg && (code != 0 || st != 0) {
 			d.fail()
 			return
 		}
@@ -655,14 +670,11 @@ func (s *state) restoreIdem(d *dec) {
 			d.fail()
 			return
 		}
-		e.hash = fnv64(fnvOffset, []byte(key))
-		if !e.over {
-			if _, dup := t.byHash.get(e.hash); dup {
-				d.fail()
-				return
-			}
+		e.hash = fnv64(fnvOffset, key)
+		if !t.addNew(e, key) {
+			d.fail()
+			return
 		}
-		t.add(e, []byte(key))
 	}
 }
 
