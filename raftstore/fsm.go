@@ -63,6 +63,10 @@ type FSMConfig struct {
 	// this one on the same goroutine (openShards); DropRestoreBuffer lets
 	// go of it once the shard is open.
 	RestoreBuffer *[]byte
+	// SnapshotSlots, if set, holds a token for each snapshot being written
+	// on the node (Options.SnapshotsAtOnce): a snapshot's Persist takes
+	// one before it writes and waits while none is free.
+	SnapshotSlots chan struct{}
 }
 
 // FSM is raft's state machine for one shard: it decodes each entry, runs its
@@ -103,6 +107,8 @@ type FSM struct {
 	restoreMu  sync.Mutex
 	restoreBuf *[]byte
 
+	snapSlots chan struct{} // FSMConfig.SnapshotSlots
+
 	outboxHook atomic.Pointer[func()] // called after a round that appended outbox messages; nil: none
 	outboxSeen uint64                 // the engine's OutboxAppended after the last round (under mu)
 }
@@ -133,6 +139,7 @@ func NewFSM(cfg FSMConfig) *FSM {
 		eng:      engine.New(cfg.Engine),
 	}
 	f.restoreBuf = cfg.RestoreBuffer
+	f.snapSlots = cfg.SnapshotSlots
 	if cfg.Logs != nil && cfg.Snaps != nil {
 		f.build = &rebuilder{shard: cfg.Shard, cfg: cfg.Engine, bytesMax: cfg.SnapshotBytesMax,
 			logs: cfg.Logs, snaps: cfg.Snaps}
@@ -235,7 +242,7 @@ func (f *FSM) applyLocked(l *raft.Log) *ApplyResponse {
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	start := time.Now()
 	index := f.applied.Load()
-	snap := &fsmSnapshot{index: index, start: start,
+	snap := &fsmSnapshot{index: index, start: start, slots: f.snapSlots,
 		done: func(start time.Time, err error) { f.observeSnapshot(SnapshotPersisted, start, err) }}
 	base, id := f.base.get()
 	if f.build != nil && base != 0 && base != baseUnknown && id == "" {

@@ -11,8 +11,10 @@ package raftstore
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -249,5 +251,68 @@ func TestFSMConcurrentReads(t *testing.T) {
 	wg.Wait()
 	if got := f.Stats().ActiveHolds; got != 298 {
 		t.Fatalf("active holds %d, want 298", got)
+	}
+}
+
+// overlapSink is a persistSink that counts the snapshots being written at
+// once through all the sinks sharing its counters, and takes its time.
+type overlapSink struct {
+	persistSink
+	now, most *atomic.Int32
+	entered   bool
+}
+
+func (s *overlapSink) Write(p []byte) (int, error) {
+	if !s.entered {
+		s.entered = true
+		n := s.now.Add(1)
+		for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return s.persistSink.Write(p)
+}
+
+func (s *overlapSink) Close() error { s.now.Add(-1); return s.persistSink.Close() }
+
+// TestSnapshotSlotsBoundTheNode: FSMs that share snapshot slots
+// (FSMConfig.SnapshotSlots, Options.SnapshotsAtOnce) write at most that
+// many snapshots at once, and every snapshot is written; without slots
+// several write at once (so the count sees an overlap).
+func TestSnapshotSlotsBoundTheNode(t *testing.T) {
+	for _, tc := range []struct {
+		slots, least, most int
+	}{{1, 1, 1}, {2, 1, 2}, {0, 2, 6}} {
+		var ch chan struct{}
+		if tc.slots > 0 {
+			ch = make(chan struct{}, tc.slots)
+		}
+		var now, most atomic.Int32
+		var wg sync.WaitGroup
+		errs := make(chan error, 6)
+		for i := range 6 {
+			f := NewFSM(FSMConfig{Shard: uint16(i), Engine: testEngineConfig(), Logger: testLogger(t), SnapshotSlots: ch})
+			snap, err := f.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer snap.Release()
+				sink := &overlapSink{now: &now, most: &most}
+				if err := snap.Persist(sink); err != nil || !sink.closed {
+					errs <- fmt.Errorf("persist: %v (closed %v)", err, sink.closed)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if got := int(most.Load()); got < tc.least || got > tc.most {
+			t.Errorf("slots %d: %d snapshots written at once at most, want %d to %d", tc.slots, got, tc.least, tc.most)
+		}
 	}
 }

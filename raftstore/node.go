@@ -121,6 +121,7 @@ func OpenNode(o Options) (*Node, error) {
 func openShards(o *Options, n *Node, placed [][]raft.Server, snaps []*snapshotStore, lost []*ShardLoss) ([]*Shard, error) {
 	shards := make([]*Shard, o.Shards)
 	errs := make([]error, o.Shards)
+	snapSlots := make(chan struct{}, o.SnapshotsAtOnce) // the node's, shared by its shards
 	next := atomic.Int32{}
 	var wg sync.WaitGroup
 	for range min(o.Shards, max(1, runtime.GOMAXPROCS(0))) {
@@ -135,7 +136,7 @@ func openShards(o *Options, n *Node, placed [][]raft.Server, snaps []*snapshotSt
 				}
 				shards[i], errs[i] = openShard(uint16(i), o, n.store, n.mux, n.id, shardDeps{
 					peers: placed[i], snaps: snaps[i], disk: n.disk, marks: n.marks,
-					persistMarks: o.clusterMode(), lost: lost[i], restoreBuf: &buf,
+					persistMarks: o.clusterMode(), lost: lost[i], restoreBuf: &buf, snapSlots: snapSlots,
 				})
 			}
 		}()

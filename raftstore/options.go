@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/invsys/inv/engine"
@@ -71,8 +72,13 @@ type Options struct {
 	SnapshotThreshold uint64        // entries since the last snapshot that trigger one, default 2048
 	TrailingLogs      uint64        // entries kept after a snapshot for slow followers, default 2048
 	SnapshotsRetained int           // snapshot files kept per shard, default 2
-	SnapshotBytesMax  int64         // bound on a restored state, default DefaultSnapshotBytesMax
-	LogCacheEntries   int           // recent entries raft serves from memory, default 256
+	// SnapshotsAtOnce bounds the shards of the node that write a
+	// snapshot at the same moment (rebuilding and compressing a shard's
+	// state takes a core for about a second at 6M items a node); the
+	// others wait their turn. Default DefaultSnapshotsAtOnce().
+	SnapshotsAtOnce  int
+	SnapshotBytesMax int64 // bound on a restored state, default DefaultSnapshotBytesMax
+	LogCacheEntries  int   // recent entries raft serves from memory, default 256
 
 	// Proposer (group commit), per shard.
 	BatchMaxCommands int           // commands per raft entry, default 1024 (>= engine.MaxLinked)
@@ -149,6 +155,13 @@ const (
 	MaxShards = 1024
 )
 
+// DefaultSnapshotsAtOnce is a quarter of the cores (GOMAXPROCS), at least
+// one: snapshots run in the background and must leave most of the cores
+// to the requests. On two cores four shards snapshotting at once took
+// both: reserves' p99 rose 13-fold while they ran, against 2-fold one at a
+// time (docs/BENCHMARKS.md, "Snapshots one at a time").
+func DefaultSnapshotsAtOnce() int { return max(1, runtime.GOMAXPROCS(0)/4) }
+
 // withDefaults fills zero fields and checks the rest.
 func (o Options) withDefaults() (Options, error) {
 	if o.Dir == "" {
@@ -170,6 +183,7 @@ func (o Options) withDefaults() (Options, error) {
 	setDefault(&o.SnapshotThreshold, DefaultSnapshotThreshold)
 	setDefault(&o.TrailingLogs, DefaultTrailingLogs)
 	setDefault(&o.SnapshotsRetained, DefaultSnapshotsRetained)
+	setDefault(&o.SnapshotsAtOnce, DefaultSnapshotsAtOnce())
 	setDefault(&o.SnapshotBytesMax, DefaultSnapshotBytesMax)
 	setDefault(&o.LogCacheEntries, DefaultLogCacheEntries)
 	setDefault(&o.BatchMaxCommands, DefaultBatchMaxCommands)

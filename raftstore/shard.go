@@ -58,6 +58,9 @@ type shardDeps struct {
 	// restoreBuf, if set, is the memory the shard's restore at open reads
 	// its snapshot into (FSMConfig.RestoreBuffer).
 	restoreBuf *[]byte
+	// snapSlots are the node's turns to write a snapshot
+	// (FSMConfig.SnapshotSlots).
+	snapSlots chan struct{}
 }
 
 // openShard starts one shard group.
@@ -76,7 +79,8 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	eng := o.Engine
 	eng.Shards = o.Shards
 	fc := FSMConfig{Shard: id, Engine: eng, Sink: o.EventSink, Feed: s.feed,
-		SnapshotBytesMax: o.SnapshotBytesMax, Logger: log, RestoreBuffer: d.restoreBuf}
+		SnapshotBytesMax: o.SnapshotBytesMax, Logger: log, RestoreBuffer: d.restoreBuf,
+		SnapshotSlots: d.snapSlots}
 	if d.snaps != nil {
 		fc.Logs, fc.Snaps = s.logs, d.snaps // snapshots rebuilt off the apply path (snapbuild.go)
 	}

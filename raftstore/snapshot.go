@@ -65,6 +65,9 @@ type fsmSnapshot struct {
 	start    time.Time
 	done     func(start time.Time, err error)
 	reported bool
+	// slots, if set, are the node's turns to write a snapshot: persist
+	// holds one while it writes (FSMConfig.SnapshotSlots).
+	slots chan struct{}
 }
 
 // errSnapshotDropped: raft released a snapshot it never asked to persist.
@@ -95,6 +98,10 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 }
 
 func (s *fsmSnapshot) persist(sink raft.SnapshotSink) error {
+	if s.slots != nil {
+		s.slots <- struct{}{}
+		defer func() { <-s.slots }()
+	}
 	if s.before != nil {
 		if err := s.before(); err != nil {
 			_ = sink.Cancel()

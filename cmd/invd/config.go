@@ -227,6 +227,7 @@ var configKeys = map[string]setter{
 	"snapshot_threshold":   uintKey(func(c *config) *uint64 { return &c.Node.SnapshotThreshold }),
 	"trailing_logs":        uintKey(func(c *config) *uint64 { return &c.Node.TrailingLogs }),
 	"snapshots_retained":   intKey(func(c *config) *int { return &c.Node.SnapshotsRetained }),
+	"snapshots_at_once":    positive(intKey(func(c *config) *int { return &c.Node.SnapshotsAtOnce })),
 
 	// Memory beyond the engine's own (docs/OPERATIONS.md, "Memory").
 	"log_cache_entries": positive(intKey(func(c *config) *int { return &c.Node.LogCacheEntries })),
