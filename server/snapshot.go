@@ -6,10 +6,10 @@ import (
 	"github.com/invsys/inv/protocol"
 )
 
-// snapshotParallel bounds how many shards snapshot at once for one SNAPSHOT
-// request: each snapshot holds a serialised copy of its shard's state in
-// memory and writes it out, so a node of many shards should not do them
-// all at the same moment.
+// snapshotParallel bounds how many shards are asked to snapshot at once for
+// one SNAPSHOT request. The node itself writes at most snapshots_at_once
+// of them at the same moment (raftstore.Options.SnapshotsAtOnce); the
+// others wait their turn there.
 const snapshotParallel = 4
 
 // serveSnapshot answers SNAPSHOT (event loop): every shard of this node
