@@ -109,6 +109,15 @@ type FSM struct {
 
 	snapSlots chan struct{} // FSMConfig.SnapshotSlots
 
+	// logBytes counts the bytes of the command entries applied (FSM
+	// goroutine; read by Snapshot, on the same goroutine). sized, if set,
+	// is told of each persisted snapshot: its state's bytes, and the mean
+	// bytes of an entry since the snapshot before it (snapsize.go).
+	logBytes uint64
+	lastMu   sync.Mutex
+	lastSnap struct{ index, logBytes uint64 } // under lastMu
+	sized    atomic.Pointer[func(stateBytes int64, entryBytes float64)]
+
 	outboxHook atomic.Pointer[func()] // called after a round that appended outbox messages; nil: none
 	outboxSeen uint64                 // the engine's OutboxAppended after the last round (under mu)
 }
@@ -175,6 +184,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			failpoint.Hit(failpoint.FSMApply)
 		}
 		r := f.applyLocked(l)
+		f.logBytes += uint64(len(l.Data))
 		out[i] = r
 		resps = append(resps, r)
 		f.roundCommands = append(f.roundCommands, len(r.Results))
@@ -242,6 +252,7 @@ func (f *FSM) applyLocked(l *raft.Log) *ApplyResponse {
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	start := time.Now()
 	index := f.applied.Load()
+	logBytes := f.logBytes
 	snap := &fsmSnapshot{index: index, start: start, slots: f.snapSlots,
 		done: func(start time.Time, err error) { f.observeSnapshot(SnapshotPersisted, start, err) }}
 	base, id := f.base.get()
@@ -264,7 +275,10 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 			return nil, err
 		}
 	}
-	snap.persisted = func(id string) { f.base.set(snap.index, id) }
+	snap.persisted = func(id string) {
+		f.base.set(snap.index, id)
+		f.snapshotSized(snap.index, logBytes, snap.stateBytes)
+	}
 	snap.failed = func() {
 		if snap.rebuild != nil {
 			// A rebuild that failed (its base gone or unreadable) must not
@@ -317,7 +331,8 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.outboxSeen = eng.OutboxAppended()
 	f.mu.Unlock()
 	f.base.set(index, "") // its id is looked up at the next snapshot
-	f.outboxAppended()    // the restored state may hold undelivered messages
+	f.restoredAt(index)
+	f.outboxAppended() // the restored state may hold undelivered messages
 	if f.feed != nil {
 		f.feed.restored(index)
 	}

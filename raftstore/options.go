@@ -69,9 +69,13 @@ type Options struct {
 	// Snapshots and log truncation. An entry holds up to BatchMaxCommands
 	// commands, so a few thousand entries are already many megabytes.
 	SnapshotInterval  time.Duration // how often to check, default 30s
-	SnapshotThreshold uint64        // entries since the last snapshot that trigger one, default 2048
-	TrailingLogs      uint64        // entries kept after a snapshot for slow followers, default 2048
-	SnapshotsRetained int           // snapshot files kept per shard, default 2
+	SnapshotThreshold uint64        // entries since the last snapshot that trigger one, at least; default 2048
+	// SnapshotLogRatio: a shard waits for log bytes of this many times its
+	// state's size before its next snapshot (snapsize.go), never fewer than
+	// SnapshotThreshold entries. Default 1; below 0: SnapshotThreshold alone.
+	SnapshotLogRatio  float64
+	TrailingLogs      uint64 // entries kept after a snapshot for slow followers, default 2048
+	SnapshotsRetained int    // snapshot files kept per shard, default 2
 	// SnapshotsAtOnce bounds the shards of the node that write a
 	// snapshot at the same moment (rebuilding and compressing a shard's
 	// state takes a core for about a second at 6M items a node); the
@@ -138,6 +142,7 @@ const (
 	DefaultSnapshotThreshold  = 2048
 	DefaultTrailingLogs       = 2048
 	DefaultSnapshotsRetained  = 2
+	DefaultSnapshotLogRatio   = 1.0
 	DefaultLogCacheEntries    = 256
 	DefaultBatchMaxCommands   = 1024
 	DefaultBatchMaxBytes      = 1 << 20
@@ -184,6 +189,9 @@ func (o Options) withDefaults() (Options, error) {
 	setDefault(&o.TrailingLogs, DefaultTrailingLogs)
 	setDefault(&o.SnapshotsRetained, DefaultSnapshotsRetained)
 	setDefault(&o.SnapshotsAtOnce, DefaultSnapshotsAtOnce())
+	if o.SnapshotLogRatio == 0 {
+		o.SnapshotLogRatio = DefaultSnapshotLogRatio
+	}
 	setDefault(&o.SnapshotBytesMax, DefaultSnapshotBytesMax)
 	setDefault(&o.LogCacheEntries, DefaultLogCacheEntries)
 	setDefault(&o.BatchMaxCommands, DefaultBatchMaxCommands)

@@ -145,6 +145,7 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	} else {
 		s.electIfAlone(log)
 	}
+	s.sizeSnapshots(o.SnapshotLogRatio, o.SnapshotThreshold, log)
 	s.prop = newProposer(id, s.raft, s.fsm.Now, s.fsm.NextDue, proposerConfig{
 		batchMaxCommands: o.BatchMaxCommands,
 		batchMaxBytes:    o.BatchMaxBytes,

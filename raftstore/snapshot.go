@@ -68,6 +68,8 @@ type fsmSnapshot struct {
 	// slots, if set, are the node's turns to write a snapshot: persist
 	// holds one while it writes (FSMConfig.SnapshotSlots).
 	slots chan struct{}
+	// stateBytes is the engine state's size, uncompressed, once written.
+	stateBytes int64
 }
 
 // errSnapshotDropped: raft released a snapshot it never asked to persist.
@@ -116,7 +118,13 @@ func (s *fsmSnapshot) persist(sink raft.SnapshotSink) error {
 	if write == nil {
 		write = func(w io.Writer) error { _, err := w.Write(s.state); return err }
 	}
-	if err := writeSnapshotFrom(sink, s.index, write); err != nil {
+	counted := func(w io.Writer) error {
+		cw := &countingWriter{w: w}
+		err := write(cw)
+		s.stateBytes = cw.n
+		return err
+	}
+	if err := writeSnapshotFrom(sink, s.index, counted); err != nil {
 		_ = sink.Cancel()
 		return err
 	}

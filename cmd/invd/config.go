@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -83,6 +84,24 @@ func uintKey(f func(c *config) *uint64) setter {
 		*f(c) = n
 		return nil
 	}
+}
+
+// snapshotLogRatioKey parses snapshot_log_ratio: a positive number, or
+// "off" for the fixed snapshot_threshold alone.
+func snapshotLogRatioKey(c *config, v string) error {
+	if v == "off" {
+		c.Node.SnapshotLogRatio = -1
+		return nil
+	}
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return err
+	}
+	if !(r > 0) || math.IsInf(r, 0) {
+		return fmt.Errorf("%s is not a number above 0 (or off)", v)
+	}
+	c.Node.SnapshotLogRatio = r
+	return nil
 }
 
 func durKey(f func(c *config) *time.Duration) setter {
@@ -228,6 +247,7 @@ var configKeys = map[string]setter{
 	"trailing_logs":        uintKey(func(c *config) *uint64 { return &c.Node.TrailingLogs }),
 	"snapshots_retained":   intKey(func(c *config) *int { return &c.Node.SnapshotsRetained }),
 	"snapshots_at_once":    positive(intKey(func(c *config) *int { return &c.Node.SnapshotsAtOnce })),
+	"snapshot_log_ratio":   snapshotLogRatioKey,
 
 	// Memory beyond the engine's own (docs/OPERATIONS.md, "Memory").
 	"log_cache_entries": positive(intKey(func(c *config) *int { return &c.Node.LogCacheEntries })),

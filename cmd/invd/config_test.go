@@ -233,3 +233,26 @@ func TestParseMarkAndWaitlistKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestParseSnapshotSettings: snapshots_at_once takes a count above 0,
+// snapshot_log_ratio a number above 0 or off (the fixed threshold alone);
+// anything else names the line.
+func TestParseSnapshotSettings(t *testing.T) {
+	for in, want := range map[string]float64{"snapshot_log_ratio = 2.5": 2.5, "snapshot_log_ratio = off": -1, "snapshot_log_ratio = 1": 1} {
+		c := defaultConfig()
+		if err := parseConfig(&c, strings.NewReader(in), "a.conf"); err != nil || c.Node.SnapshotLogRatio != want {
+			t.Errorf("%q: ratio %v (%v), want %v", in, c.Node.SnapshotLogRatio, err, want)
+		}
+	}
+	c := defaultConfig()
+	if err := parseConfig(&c, strings.NewReader("snapshots_at_once = 3"), "a.conf"); err != nil || c.Node.SnapshotsAtOnce != 3 {
+		t.Errorf("snapshots_at_once = 3: %d (%v)", c.Node.SnapshotsAtOnce, err)
+	}
+	for _, bad := range []string{"snapshot_log_ratio = 0", "snapshot_log_ratio = -1", "snapshot_log_ratio = NaN",
+		"snapshot_log_ratio = +Inf", "snapshot_log_ratio = lots", "snapshots_at_once = 0", "snapshots_at_once = -2"} {
+		c := defaultConfig()
+		if err := parseConfig(&c, strings.NewReader(bad), "bad.conf"); err == nil || !strings.Contains(err.Error(), "bad.conf:1") {
+			t.Errorf("%q: error %v, want one naming bad.conf:1", bad, err)
+		}
+	}
+}
