@@ -333,26 +333,20 @@ func (d *dec) view(max int) []byte {
 }
 
 func (d *dec) str(max int) string {
-	n := d.u()
-	if d.err != nil || n > uint64(max) || n > uint64(len(d.b)) {
-		d.fail()
-		return ""
-	}
+	b := d.view(max)
+	n := len(b)
 	if n == 0 {
 		return ""
 	}
-	if int(n) > cap(d.arena)-len(d.arena) {
+	if n > cap(d.arena)-len(d.arena) {
 		if n > strArenaBlock/16 { // a rare long one: its own
-			v := string(d.b[:n])
-			d.b = d.b[n:]
-			return v
+			return string(b)
 		}
 		d.arena = make([]byte, 0, strArenaBlock)
 	}
 	off := len(d.arena)
-	d.arena = append(d.arena, d.b[:n]...)
-	d.b = d.b[n:]
-	return unsafe.String(&d.arena[off], int(n))
+	d.arena = append(d.arena, b...)
+	return unsafe.String(&d.arena[off], n)
 }
 
 // count reads a length whose elements take at least minBytes each, so a
