@@ -201,7 +201,7 @@ func (s *state) lookupItem(key []byte) (uint32, *item) {
 
 // lookupItemHashed is lookupItem of a key whose strHash the caller has.
 func (s *state) lookupItemHashed(key []byte, h uint32) (uint32, *item) {
-	if i, ok := s.itemByKey.byHash.get(h); ok {
+	if i, ok := s.itemByKey.candidateHashed(h); ok {
 		if it := s.items.at(i); it.key == string(key) {
 			return i, it
 		}

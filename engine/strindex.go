@@ -23,8 +23,11 @@ func strHash(b []byte) uint32 {
 // candidate returns the slot stored under name's hash; the caller must check
 // that the slot's string is name, and else ask overflowGet.
 func (x *strIndex) candidate(name []byte) (uint32, bool) {
-	return x.byHash.get(strHash(name))
+	return x.candidateHashed(strHash(name))
 }
+
+// candidateHashed is candidate of a name whose strHash the caller has.
+func (x *strIndex) candidateHashed(h uint32) (uint32, bool) { return x.byHash.get(h) }
 
 func (x *strIndex) overflowGet(name []byte) (uint32, bool) {
 	if len(x.overflow) == 0 {

@@ -146,9 +146,10 @@ func NewFSM(cfg FSMConfig) *FSM {
 		bytesMax: cfg.SnapshotBytesMax,
 		log:      cfg.Logger,
 		eng:      engine.New(cfg.Engine),
+
+		restoreBuf: cfg.RestoreBuffer,
+		snapSlots:  cfg.SnapshotSlots,
 	}
-	f.restoreBuf = cfg.RestoreBuffer
-	f.snapSlots = cfg.SnapshotSlots
 	if cfg.Logs != nil && cfg.Snaps != nil {
 		f.build = &rebuilder{shard: cfg.Shard, cfg: cfg.Engine, bytesMax: cfg.SnapshotBytesMax,
 			logs: cfg.Logs, snaps: cfg.Snaps}

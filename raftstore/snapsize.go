@@ -87,7 +87,7 @@ func (s *Shard) sizeSnapshots(ratio float64, floor uint64, log *slog.Logger) {
 		want := snapshotThreshold(stateBytes, entryBytes, ratio, floor)
 		rc := s.raft.ReloadableConfig()
 		have := rc.SnapshotThreshold
-		if want == have || (want > have && want-have < have/8) || (want < have && have-want < have/8) {
+		if want == have || max(want, have)-min(want, have) < have/8 {
 			return
 		}
 		rc.SnapshotThreshold = want
