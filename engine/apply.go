@@ -1,11 +1,11 @@
 package engine
 
-// apply runs one batch: first what time has made due, then the commands in order.
+// apply runs one batch: first what time has made due, then the commands in
+// order, their results appended to s.results (which the caller has set).
 func (s *state) apply(now int64, cmds []Command) ([]Result, []Event) {
 	if now > s.now {
 		s.now = now
 	}
-	s.results = s.results[:0]
 	s.events = s.events[:0]
 	s.expireWaits()
 	s.expireCoupons()

@@ -40,7 +40,19 @@ func (e *Engine) Config() Config { return e.cfg }
 // the last batch's time is treated as that time: the engine's clock never
 // goes backwards.
 func (e *Engine) Apply(now int64, cmds []Command) ([]Result, []Event) {
+	e.st.results = e.st.results[:0]
 	return e.st.apply(now, cmds)
+}
+
+// ApplyAppend is Apply with the results appended to dst, as append does:
+// they are the caller's, so one who keeps them past the next call needs
+// no copy. The events are the engine's, as Apply's.
+func (e *Engine) ApplyAppend(now int64, cmds []Command, dst []Result) ([]Result, []Event) {
+	own := e.st.results
+	e.st.results = dst
+	results, events := e.st.apply(now, cmds)
+	e.st.results = own[:0]
+	return results, events
 }
 
 // Read serves one read-only command (Op.ReadOnly) from the current state

@@ -27,8 +27,11 @@ import (
 type EventSink func(shard uint16, index uint64, events []engine.Event)
 
 // ApplyResponse is what FSM.Apply returns for a command entry: the raft
-// ApplyFuture's Response on the node that proposed it. Results are copies,
-// valid forever (the engine's own slices are reused by its next batch).
+// ApplyFuture's Response on the node that proposed it. Results are the
+// response's own, valid forever (the engine's own slices are reused by its
+// next batch); an entry no proposal of this process can wait for (of a term
+// the log had reached when the shard opened: FSMConfig.NoWaiterTerm) has
+// none.
 // Events are valid until the FSM's next ApplyBatch: the feed and the sink
 // read them before ApplyBatch returns, and nothing after it does, so they
 // are gathered in one buffer the FSM reuses instead of a fresh copy an
@@ -67,6 +70,13 @@ type FSMConfig struct {
 	// on the node (Options.SnapshotsAtOnce): a snapshot's Persist takes
 	// one before it writes and waits while none is free.
 	SnapshotSlots chan struct{}
+	// NoWaiterTerm is the term of the last entry the shard's log held when
+	// it opened. This process proposes only as a leader of a later term
+	// (a node's term is at least its log's, and an election raises it),
+	// so nothing here waits for the results of an entry of this term or
+	// before, and the restart that replays them does not keep them
+	// (docs/adr/0133).
+	NoWaiterTerm uint64
 }
 
 // FSM is raft's state machine for one shard: it decodes each entry, runs its
@@ -89,6 +99,13 @@ type FSM struct {
 	eng     *engine.Engine
 	scratch []engine.Command // decoded commands, reused across entries (under mu)
 	events  []engine.Event   // the round's events, the responses' Events (FSM goroutine only)
+	// results: the responses' Results, appended by the engine (under mu).
+	// Never written over: a full one is left to the responses that point
+	// into it and a fresh one taken, so one allocation serves many entries
+	// and no entry's results are copied.
+	results []engine.Result
+	// noWaiterTerm: FSMConfig.NoWaiterTerm.
+	noWaiterTerm uint64
 
 	applied  atomic.Uint64 // last raft index applied (commands and configuration entries)
 	lastTime atomic.Int64  // time of the last applied batch
@@ -116,7 +133,7 @@ type FSM struct {
 	logBytes uint64
 	lastMu   sync.Mutex
 	lastSnap struct{ index, logBytes uint64 } // under lastMu
-	sized    atomic.Pointer[func(stateBytes int64, entryBytes float64)]
+	sized    atomic.Pointer[func(stateBytes int64, entryBytes float64, cost rebuildCost)]
 
 	outboxHook atomic.Pointer[func()] // called after a round that appended outbox messages; nil: none
 	outboxSeen uint64                 // the engine's OutboxAppended after the last round (under mu)
@@ -149,6 +166,8 @@ func NewFSM(cfg FSMConfig) *FSM {
 
 		restoreBuf: cfg.RestoreBuffer,
 		snapSlots:  cfg.SnapshotSlots,
+
+		noWaiterTerm: cfg.NoWaiterTerm,
 	}
 	if cfg.Logs != nil && cfg.Snaps != nil {
 		f.build = &rebuilder{shard: cfg.Shard, cfg: cfg.Engine, bytesMax: cfg.SnapshotBytesMax,
@@ -184,11 +203,11 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if len(resps) > 0 {
 			failpoint.Hit(failpoint.FSMApply)
 		}
-		r := f.applyLocked(l)
+		r, commands := f.applyLocked(l)
 		f.logBytes += uint64(len(l.Data))
 		out[i] = r
 		resps = append(resps, r)
-		f.roundCommands = append(f.roundCommands, len(r.Results))
+		f.roundCommands = append(f.roundCommands, commands)
 	}
 	appended := f.eng.OutboxAppended() != f.outboxSeen
 	f.outboxSeen = f.eng.OutboxAppended()
@@ -213,24 +232,35 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	return out
 }
 
+// resultsChunk is the results an FSM's results buffer takes at a time:
+// a few entries' worth at sale load, a few hundred KB.
+const resultsChunk = 1024
+
 // applyLocked decodes and applies one command entry. A bad entry is the same
 // bad entry on every replica, so refusing it keeps replicas identical; it
 // can only come from a bug, hence the error log.
-func (f *FSM) applyLocked(l *raft.Log) *ApplyResponse {
+func (f *FSM) applyLocked(l *raft.Log) (r *ApplyResponse, commands int) {
 	defer f.applied.Store(l.Index)
 	now, cmds, err := DecodeEntry(l.Data, f.scratch)
 	f.scratch = cmds
 	if err != nil {
 		f.log.Error("raftstore: undecodable entry skipped", "shard", f.shard, "index", l.Index, "error", err)
-		return &ApplyResponse{Index: l.Index, Err: fmt.Errorf("entry %d: %w", l.Index, err)}
+		return &ApplyResponse{Index: l.Index, Err: fmt.Errorf("entry %d: %w", l.Index, err)}, 0
 	}
-	results, events := f.eng.Apply(now, cmds)
+	r = &ApplyResponse{Index: l.Index}
+	var events []engine.Event
+	if l.Term <= f.noWaiterTerm {
+		_, events = f.eng.Apply(now, cmds)
+	} else {
+		if cap(f.results)-len(f.results) < len(cmds) {
+			f.results = make([]engine.Result, 0, max(resultsChunk, len(cmds)))
+		}
+		n := len(f.results)
+		f.results, events = f.eng.ApplyAppend(now, cmds, f.results)
+		r.Results = f.results[n:len(f.results):len(f.results)]
+	}
 	f.lastTime.Store(f.eng.Now())
-	r := &ApplyResponse{
-		Index:   l.Index,
-		Now:     f.eng.Now(),
-		Results: append([]engine.Result(nil), results...),
-	}
+	r.Now = f.eng.Now()
 	if len(events) > 0 {
 		// Appended to the round's buffer: growing it leaves the earlier
 		// responses' slices on the old array, unchanged.
@@ -241,7 +271,7 @@ func (f *FSM) applyLocked(l *raft.Log) *ApplyResponse {
 	// The commands' byte fields point into l.Data, which raft keeps in its
 	// log cache; drop them so the scratch slice does not pin old entries.
 	clear(f.scratch)
-	return r
+	return r, len(cmds)
 }
 
 // Snapshot captures the state to persist. With a rebuilder it records only
@@ -265,7 +295,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 		f.base.set(base, id)
 	}
 	if f.build != nil && f.build.covers(base, index) {
-		snap.rebuild = func(w io.Writer) error { return f.build.state(w, base, id, index) }
+		snap.rebuild = func(w io.Writer) error { return f.build.state(w, base, id, index, &snap.cost) }
 	} else {
 		if f.build != nil {
 			f.log.Info("raftstore: snapshot copied under the apply lock: the log does not reach back to the base",
@@ -278,7 +308,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	}
 	snap.persisted = func(id string) {
 		f.base.set(snap.index, id)
-		f.snapshotSized(snap.index, logBytes, snap.stateBytes)
+		f.snapshotSized(snap.index, logBytes, snap.stateBytes, snap.cost)
 	}
 	snap.failed = func() {
 		if snap.rebuild != nil {

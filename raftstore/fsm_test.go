@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -314,5 +315,68 @@ func TestSnapshotSlotsBoundTheNode(t *testing.T) {
 		if got := int(most.Load()); got < tc.least || got > tc.most {
 			t.Errorf("slots %d: %d snapshots written at once at most, want %d to %d", tc.slots, got, tc.least, tc.most)
 		}
+	}
+}
+
+// TestFSMResultsStayPut: every response keeps its own results while the
+// FSM applies thousands of entries after it (the results buffer is
+// shared by many entries and taken afresh when full: docs/adr/0133), and
+// an entry's results are not capped at the buffer's size.
+func TestFSMResultsStayPut(t *testing.T) {
+	f := NewFSM(FSMConfig{Shard: 1, Engine: testEngineConfig(), Logger: testLogger(t)})
+	f.Apply(entryLog(t, 1, t0, putItem("A", "S1", 1<<20)))
+	type kept struct {
+		r    *ApplyResponse
+		want []engine.Result
+	}
+	var all []kept
+	index := uint64(2)
+	for n := range 600 {
+		k := 1 + n%7 // entries of 1 to 7 commands
+		if n == 300 {
+			k = resultsChunk + 5 // one entry larger than a whole buffer
+		}
+		cmds := make([]engine.Command, k)
+		for i := range cmds {
+			cmds[i] = reserve("A", "S1", fmt.Sprint("c", n, "-", i), 1)
+		}
+		r := f.Apply(entryLog(t, index, t0+int64(index), cmds...)).(*ApplyResponse)
+		index++
+		if len(r.Results) != k {
+			t.Fatalf("entry %d: %d results for %d commands", n, len(r.Results), k)
+		}
+		all = append(all, kept{r, append([]engine.Result(nil), r.Results...)})
+	}
+	seen := map[uint64]bool{}
+	for n, k := range all {
+		for i, res := range k.r.Results {
+			if !reflect.DeepEqual(res, k.want[i]) {
+				t.Fatalf("entry %d result %d changed after later applies: %+v, was %+v", n, i, res, k.want[i])
+			}
+			if res.Code != engine.OK || seen[res.ID] {
+				t.Fatalf("entry %d result %d: %+v (ids must be new)", n, i, res)
+			}
+			seen[res.ID] = true
+		}
+	}
+}
+
+// TestFSMKeepsNoResultsOfEntriesBeforeItsStart: the entries of a term the
+// log had reached when the shard opened (replayed at a restart) are
+// applied with their events but keep no results; a later term's keep
+// theirs.
+func TestFSMKeepsNoResultsOfEntriesBeforeItsStart(t *testing.T) {
+	f := NewFSM(FSMConfig{Shard: 1, Engine: testEngineConfig(), Logger: testLogger(t), NoWaiterTerm: 3})
+	old := entryLog(t, 1, t0, putItem("A", "S1", 5), reserve("A", "S1", "c1", 2))
+	old.Term = 3
+	r := f.Apply(old).(*ApplyResponse)
+	if r.Err != nil || r.Results != nil || len(r.Events) == 0 || r.Now != t0 {
+		t.Fatalf("replayed entry: %+v, want no results but its events", r)
+	}
+	next := entryLog(t, 2, t0+1, reserve("A", "S1", "c2", 2), reserve("A", "S1", "c3", 2))
+	next.Term = 4
+	r = f.Apply(next).(*ApplyResponse)
+	if r.Err != nil || len(r.Results) != 2 || r.Results[0].Code != engine.OK || r.Results[1].Code != engine.CodeSoldOut {
+		t.Fatalf("entry of a later term: %+v, want its results (the first entry's reserve applied)", r)
 	}
 }

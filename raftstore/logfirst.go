@@ -23,6 +23,10 @@ type logFirst struct {
 	known bool
 	index uint64
 	gen   uint64
+
+	// ahead is the shard's entries read ahead (logahead.go), kept in the
+	// same cell so that every view shares them.
+	ahead logAhead
 }
 
 // get returns the cached index, or read's and caches it.

@@ -82,7 +82,22 @@ func (s *ShardStore) edgeIndex(first bool) (uint64, error) {
 }
 
 // GetLog reads the entry at index into l, or returns raft.ErrLogNotFound.
+//
+// Read in order, entries are read ahead (logahead.go).
 func (s *ShardStore) GetLog(index uint64, l *raft.Log) error {
+	a := &s.first.ahead
+	ok, follows := a.take(index, l)
+	if ok {
+		return nil
+	}
+	if follows {
+		gen := a.generation()
+		if ents, err := s.readAhead(index); err == nil && len(ents) > 0 {
+			*l = ents[0]
+			a.keep(gen, ents[1:])
+			return nil
+		}
+	}
 	var kb [logKeyLen]byte
 	val, closer, err := s.db.Get(appendLogKey(kb[:0], s.shard, index))
 	if isNotFound(err) {
@@ -200,6 +215,7 @@ func (s *ShardStore) StoreLogs(logs []*raft.Log) error {
 			s.shard, logs[0].Index, logs[len(logs)-1].Index, err)
 	}
 	s.first.appended()
+	s.first.ahead.changed(logs[0].Index)
 	if err := s.markAppend(logs[len(logs)-1]); err != nil {
 		return err
 	}
@@ -246,6 +262,7 @@ func (s *ShardStore) DeleteRange(min, max uint64) error {
 	}
 	err := s.db.DeleteRange(start, end, pebble.Sync)
 	s.first.changed() // even on error: what the failed delete did is unknown
+	s.first.ahead.changed(0)
 	if err != nil {
 		return fmt.Errorf("raftstore: shard %d: delete logs %d..%d: %w", s.shard, min, max, err)
 	}

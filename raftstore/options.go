@@ -73,9 +73,14 @@ type Options struct {
 	// SnapshotLogRatio: a shard waits for log bytes of this many times its
 	// state's size before its next snapshot (snapsize.go), never fewer than
 	// SnapshotThreshold entries. Default 1; below 0: SnapshotThreshold alone.
-	SnapshotLogRatio  float64
-	TrailingLogs      uint64 // entries kept after a snapshot for slow followers, default 2048
-	SnapshotsRetained int    // snapshot files kept per shard, default 2
+	SnapshotLogRatio float64
+	// SnapshotReplayRatio: nor longer than for the log after a snapshot
+	// to take this many times the snapshot's restore to replay, at the
+	// pace the shard's last rebuild measured both (snapsize.go). Default
+	// DefaultSnapshotReplayRatio; below 0: no such bound.
+	SnapshotReplayRatio float64
+	TrailingLogs        uint64 // entries kept after a snapshot for slow followers, default 2048
+	SnapshotsRetained   int    // snapshot files kept per shard, default 2
 	// SnapshotsAtOnce bounds the shards of the node that write a
 	// snapshot at the same moment (rebuilding and compressing a shard's
 	// state takes a core for about a second at 6M items a node); the
@@ -132,28 +137,29 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultShards             = 16
-	DefaultHeartbeatTimeout   = 500 * time.Millisecond
-	DefaultElectionTimeout    = 500 * time.Millisecond
-	DefaultLeaderLeaseTimeout = 250 * time.Millisecond
-	DefaultCommitTimeout      = 20 * time.Millisecond
-	DefaultMaxAppendEntries   = 64
-	DefaultSnapshotInterval   = 30 * time.Second
-	DefaultSnapshotThreshold  = 2048
-	DefaultTrailingLogs       = 2048
-	DefaultSnapshotsRetained  = 2
-	DefaultSnapshotLogRatio   = 1.0
-	DefaultLogCacheEntries    = 256
-	DefaultBatchMaxCommands   = 1024
-	DefaultBatchMaxBytes      = 1 << 20
-	DefaultBatchMaxDelay      = 200 * time.Microsecond
-	DefaultMaxInFlight        = 4
-	DefaultQueueMaxCommands   = 16384
-	DefaultApplyTimeout       = 5 * time.Second
-	DefaultExpiryCheck        = 200 * time.Millisecond
-	DefaultFeedRetention      = 24 * time.Hour
-	DefaultFeedMaxEvents      = 4_000_000 // about 250 MB of one shard's events
-	DefaultFeedPruneInterval  = time.Minute
+	DefaultShards              = 16
+	DefaultHeartbeatTimeout    = 500 * time.Millisecond
+	DefaultElectionTimeout     = 500 * time.Millisecond
+	DefaultLeaderLeaseTimeout  = 250 * time.Millisecond
+	DefaultCommitTimeout       = 20 * time.Millisecond
+	DefaultMaxAppendEntries    = 64
+	DefaultSnapshotInterval    = 30 * time.Second
+	DefaultSnapshotThreshold   = 2048
+	DefaultTrailingLogs        = 2048
+	DefaultSnapshotsRetained   = 2
+	DefaultSnapshotLogRatio    = 1.0
+	DefaultSnapshotReplayRatio = 1.0
+	DefaultLogCacheEntries     = 256
+	DefaultBatchMaxCommands    = 1024
+	DefaultBatchMaxBytes       = 1 << 20
+	DefaultBatchMaxDelay       = 200 * time.Microsecond
+	DefaultMaxInFlight         = 4
+	DefaultQueueMaxCommands    = 16384
+	DefaultApplyTimeout        = 5 * time.Second
+	DefaultExpiryCheck         = 200 * time.Millisecond
+	DefaultFeedRetention       = 24 * time.Hour
+	DefaultFeedMaxEvents       = 4_000_000 // about 250 MB of one shard's events
+	DefaultFeedPruneInterval   = time.Minute
 
 	// MaxShards bounds Shards: shard ids are 16 bits, and every group costs
 	// goroutines, timers and heartbeats.
@@ -191,6 +197,9 @@ func (o Options) withDefaults() (Options, error) {
 	setDefault(&o.SnapshotsAtOnce, DefaultSnapshotsAtOnce())
 	if o.SnapshotLogRatio == 0 {
 		o.SnapshotLogRatio = DefaultSnapshotLogRatio
+	}
+	if o.SnapshotReplayRatio == 0 {
+		o.SnapshotReplayRatio = DefaultSnapshotReplayRatio
 	}
 	setDefault(&o.SnapshotBytesMax, DefaultSnapshotBytesMax)
 	setDefault(&o.LogCacheEntries, DefaultLogCacheEntries)

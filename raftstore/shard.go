@@ -63,6 +63,20 @@ type shardDeps struct {
 	snapSlots chan struct{}
 }
 
+// lastTerm is the term of the log's last entry (0: none, or unreadable,
+// which makes the FSM keep every entry's results: FSMConfig.NoWaiterTerm).
+func lastTerm(logs *ShardStore) uint64 {
+	last, err := logs.LastIndex()
+	if err != nil || last == 0 {
+		return 0
+	}
+	var l raft.Log
+	if err := logs.GetLog(last, &l); err != nil {
+		return 0
+	}
+	return l.Term
+}
+
 // openShard starts one shard group.
 func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.ServerID, d shardDeps) (*Shard, error) {
 	log := o.Logger.With("shard", id)
@@ -80,7 +94,7 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	eng.Shards = o.Shards
 	fc := FSMConfig{Shard: id, Engine: eng, Sink: o.EventSink, Feed: s.feed,
 		SnapshotBytesMax: o.SnapshotBytesMax, Logger: log, RestoreBuffer: d.restoreBuf,
-		SnapshotSlots: d.snapSlots}
+		SnapshotSlots: d.snapSlots, NoWaiterTerm: lastTerm(s.logs)}
 	if d.snaps != nil {
 		fc.Logs, fc.Snaps = s.logs, d.snaps // snapshots rebuilt off the apply path (snapbuild.go)
 	}
@@ -145,7 +159,7 @@ func openShard(id uint16, o *Options, store *Store, mux *Mux, localID raft.Serve
 	} else {
 		s.electIfAlone(log)
 	}
-	s.sizeSnapshots(o.SnapshotLogRatio, o.SnapshotThreshold, log)
+	s.sizeSnapshots(snapSizing{logRatio: o.SnapshotLogRatio, replayRatio: o.SnapshotReplayRatio, floor: o.SnapshotThreshold}, log)
 	s.prop = newProposer(id, s.raft, s.fsm.Now, s.fsm.NextDue, proposerConfig{
 		batchMaxCommands: o.BatchMaxCommands,
 		batchMaxBytes:    o.BatchMaxBytes,
@@ -349,6 +363,11 @@ func (s *Shard) Stats() engine.Stats { return s.fsm.Stats() }
 func (s *Shard) Barrier(timeout time.Duration) error {
 	return s.raft.Barrier(timeout).Error()
 }
+
+// SnapshotThreshold is the log entries after which the shard takes its next
+// snapshot: the configured snapshot_threshold, or what its last snapshot
+// sized it to (snapsize.go).
+func (s *Shard) SnapshotThreshold() uint64 { return s.raft.ReloadableConfig().SnapshotThreshold }
 
 // Snapshot takes a snapshot now (and truncates the log per TrailingLogs).
 func (s *Shard) Snapshot() error { return s.raft.Snapshot().Error() }

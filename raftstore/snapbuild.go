@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -85,7 +87,11 @@ func (b *rebuilder) covers(base, index uint64) bool {
 // empty engine at 0) and writes its snapshot bytes (engine.Snapshot) to w.
 // It opens the base by id, never lists the store: raft's snapshot being
 // written sits there as a temporary folder, which a listing warns about.
-func (b *rebuilder) state(w io.Writer, base uint64, id string, index uint64) error {
+func (b *rebuilder) state(w io.Writer, base uint64, id string, index uint64, cost *rebuildCost) error {
+	// The thread is held while the costs are measured (threadCPU).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	clock := startCostClock()
 	eng := engine.New(b.cfg)
 	if base != 0 {
 		var err error
@@ -95,11 +101,53 @@ func (b *rebuilder) state(w io.Writer, base uint64, id string, index uint64) err
 		if eng == nil {
 			return fmt.Errorf("raftstore: shard %d: snapshot %s: %w (index %d)", b.shard, id, errBaseGone, base)
 		}
+		cost.restore = clock.lap()
 	}
-	if err := b.replay(eng, base, index); err != nil {
+	n, err := b.replay(eng, base, index)
+	if err != nil {
 		return err
 	}
+	cost.replay, cost.replayed = clock.lap(), n
 	return eng.Snapshot(w)
+}
+
+// rebuildCost is what a rebuild measured: the time its base took to
+// restore (0: it started from the empty engine), and the time the log's
+// command entries after the base took to replay, in the rebuilding
+// thread's CPU time (wall time where that is not read). A restart does
+// the same two things: they bound the log a shard lets grow (snapsize.go).
+type rebuildCost struct {
+	restore  time.Duration
+	replay   time.Duration
+	replayed uint64 // command entries
+}
+
+// costClock reads the thread's CPU time, or else the wall clock, in laps.
+type costClock struct {
+	cpu  bool
+	last time.Duration
+	wall time.Time
+}
+
+func startCostClock() *costClock {
+	c := &costClock{wall: time.Now()}
+	c.last, c.cpu = threadCPU()
+	return c
+}
+
+// lap returns the time since the last lap (or the start).
+func (c *costClock) lap() time.Duration {
+	if c.cpu {
+		if now, ok := threadCPU(); ok {
+			d := now - c.last
+			c.last = now
+			return d
+		}
+	}
+	now := time.Now()
+	d := now.Sub(c.wall)
+	c.wall = now
+	return d
 }
 
 // find returns the id of the store's newest snapshot whose state stands at
@@ -160,12 +208,13 @@ var errBaseGone = errors.New("no snapshot in the store stands at the base index"
 // replay applies the log's command entries after base up to index to eng,
 // exactly as FSM.ApplyBatch applied them: one engine batch per entry, at
 // the entry's time; an undecodable entry is skipped, as it was then.
-func (b *rebuilder) replay(eng *engine.Engine, base, index uint64) error {
+func (b *rebuilder) replay(eng *engine.Engine, base, index uint64) (commands uint64, err error) {
 	var scratch []engine.Command
 	apply := func(l *raft.Log) error {
 		if l.Type != raft.LogCommand {
 			return nil
 		}
+		commands++
 		now, cmds, err := DecodeEntry(l.Data, scratch)
 		scratch = cmds
 		if err != nil {
@@ -178,18 +227,18 @@ func (b *rebuilder) replay(eng *engine.Engine, base, index uint64) error {
 	if sc, ok := b.logs.(logScanner); ok {
 		// One iterator over the range (ShardStore.ScanLogs).
 		if err := sc.ScanLogs(base+1, index, apply); err != nil {
-			return fmt.Errorf("raftstore: shard %d: replay: %w", b.shard, err)
+			return commands, fmt.Errorf("raftstore: shard %d: replay: %w", b.shard, err)
 		}
-		return nil
+		return commands, nil
 	}
 	var l raft.Log
 	for i := base + 1; i <= index; i++ {
 		if err := b.logs.GetLog(i, &l); err != nil {
-			return fmt.Errorf("raftstore: shard %d: replay entry %d: %w", b.shard, i, err)
+			return commands, fmt.Errorf("raftstore: shard %d: replay entry %d: %w", b.shard, i, err)
 		}
 		_ = apply(&l)
 	}
-	return nil
+	return commands, nil
 }
 
 // logScanner is a log store that reads a range of entries in order with

@@ -68,8 +68,10 @@ type fsmSnapshot struct {
 	// slots, if set, are the node's turns to write a snapshot: persist
 	// holds one while it writes (FSMConfig.SnapshotSlots).
 	slots chan struct{}
-	// stateBytes is the engine state's size, uncompressed, once written.
+	// stateBytes is the engine state's size, uncompressed, once written;
+	// cost, what its rebuild measured (zero for a copy under the lock).
 	stateBytes int64
+	cost       rebuildCost
 }
 
 // errSnapshotDropped: raft released a snapshot it never asked to persist.

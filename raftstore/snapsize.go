@@ -6,7 +6,8 @@ import (
 	"math"
 )
 
-// Snapshots as often as the state's size calls for (docs/adr/0132).
+// Snapshots as often as the state's size calls for (docs/adr/0132), and
+// a log no slower to replay than its snapshot is to restore (0133).
 //
 // A snapshot writes the whole state of its shard, so its cost grows with
 // the shard's items while raft's SnapshotThreshold counts log entries: at
@@ -16,9 +17,15 @@ import (
 // the shard sets its threshold to the entries whose bytes reach
 // SnapshotLogRatio times the state's (at their mean size since the
 // snapshot before), never below the configured SnapshotThreshold: the
-// snapshots' cost a logged byte stays the same whatever the state's size,
-// and the log a restart replays stays in proportion to the snapshot it
-// restores.
+// snapshots' cost a logged byte stays the same whatever the state's size.
+//
+// A restart restores the snapshot and replays the log after it, and a
+// logged byte of a sale's requests takes several times longer to replay
+// than a byte of state to restore: a log as large as the state made a
+// restart five times longer than its restore. So the threshold is also
+// bounded by time: the entries that replay, at the pace the last rebuild
+// replayed them, in SnapshotReplayRatio times the time it took to restore
+// its base (a rebuild does both, as a restart does).
 
 // maxSnapshotThreshold bounds the threshold a shard sets itself: a
 // shard of a few GB of state at small entries would otherwise keep
@@ -40,8 +47,9 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // snapshotSized tells the sized hook of a persisted snapshot at index,
 // taken when logBytes of entries had been applied, its state stateBytes
 // long, with the mean entry's bytes since the snapshot before, or since
-// the one restored (restoredAt), or since the log's start.
-func (f *FSM) snapshotSized(index, logBytes uint64, stateBytes int64) {
+// the one restored (restoredAt), or since the log's start, and what its
+// rebuild measured.
+func (f *FSM) snapshotSized(index, logBytes uint64, stateBytes int64, cost rebuildCost) {
 	f.lastMu.Lock()
 	last := f.lastSnap
 	if index > last.index {
@@ -52,7 +60,7 @@ func (f *FSM) snapshotSized(index, logBytes uint64, stateBytes int64) {
 	if hook == nil || index <= last.index || logBytes <= last.logBytes || stateBytes <= 0 {
 		return
 	}
-	(*hook)(stateBytes, float64(logBytes-last.logBytes)/float64(index-last.index))
+	(*hook)(stateBytes, float64(logBytes-last.logBytes)/float64(index-last.index), cost)
 }
 
 // restoredAt marks the state restored at index as the last snapshot: the
@@ -63,28 +71,46 @@ func (f *FSM) restoredAt(index uint64) {
 	f.lastMu.Unlock()
 }
 
-// snapshotThreshold is the entries of entryBytes each that reach ratio
-// times a state of stateBytes, within [floor, maxSnapshotThreshold].
-func snapshotThreshold(stateBytes int64, entryBytes, ratio float64, floor uint64) uint64 {
-	if ratio <= 0 || entryBytes <= 0 {
-		return floor
+// snapSizing is how a shard bounds its log after a snapshot: logRatio
+// times the state's bytes, and replayRatio times its restore's time
+// (either at most 0: no such bound), never below floor entries.
+type snapSizing struct {
+	logRatio, replayRatio float64
+	floor                 uint64
+}
+
+// threshold is the entries of entryBytes each that reach logRatio times a
+// state of stateBytes, or fewer if they would replay, at the pace cost
+// measured, in more than replayRatio times cost's restore; within [floor,
+// maxSnapshotThreshold]. A rebuild from the empty engine (no restore) or
+// of no command entries sets no time bound.
+func (z snapSizing) threshold(stateBytes int64, entryBytes float64, cost rebuildCost) uint64 {
+	n := math.Inf(1)
+	if z.logRatio > 0 && entryBytes > 0 {
+		n = math.Ceil(z.logRatio * float64(stateBytes) / entryBytes)
 	}
-	n := math.Ceil(ratio * float64(stateBytes) / entryBytes)
+	if z.replayRatio > 0 && cost.restore > 0 && cost.replayed > 0 && cost.replay > 0 {
+		pace := float64(cost.replay) / float64(cost.replayed) // per entry
+		n = min(n, math.Ceil(z.replayRatio*float64(cost.restore)/pace))
+	}
+	if math.IsInf(n, 1) {
+		return z.floor
+	}
 	if n >= maxSnapshotThreshold {
-		return max(floor, maxSnapshotThreshold)
+		return max(z.floor, maxSnapshotThreshold)
 	}
-	return max(floor, uint64(n))
+	return max(z.floor, uint64(n))
 }
 
 // sizeSnapshots has the shard set its raft's SnapshotThreshold after each
 // persisted snapshot (see the top of the file). A change of less than an
 // eighth is left alone.
-func (s *Shard) sizeSnapshots(ratio float64, floor uint64, log *slog.Logger) {
-	if ratio <= 0 {
+func (s *Shard) sizeSnapshots(z snapSizing, log *slog.Logger) {
+	if z.logRatio <= 0 && z.replayRatio <= 0 {
 		return
 	}
-	hook := func(stateBytes int64, entryBytes float64) {
-		want := snapshotThreshold(stateBytes, entryBytes, ratio, floor)
+	hook := func(stateBytes int64, entryBytes float64, cost rebuildCost) {
+		want := z.threshold(stateBytes, entryBytes, cost)
 		rc := s.raft.ReloadableConfig()
 		have := rc.SnapshotThreshold
 		if want == have || max(want, have)-min(want, have) < have/8 {
@@ -96,7 +122,8 @@ func (s *Shard) sizeSnapshots(ratio float64, floor uint64, log *slog.Logger) {
 			return
 		}
 		log.Debug("raftstore: snapshot threshold", "entries", want, "was", have,
-			"state_bytes", stateBytes, "entry_bytes", int64(entryBytes))
+			"state_bytes", stateBytes, "entry_bytes", int64(entryBytes),
+			"restore", cost.restore, "replay", cost.replay, "replayed", cost.replayed)
 	}
 	s.fsm.sized.Store(&hook)
 }

@@ -78,6 +78,7 @@ var metricHelps = map[string]string{
 	"inv_raft_restore_failures_total":       "Snapshots that could not be restored.",
 	"inv_raft_restore_duration_seconds":     "One restore: reading, decompressing and rebuilding the state.",
 	"inv_shard_log_entries":                 "Entries in the shard's raft log.",
+	"inv_shard_snapshot_threshold":          "Log entries after which the shard takes its next snapshot.",
 	"inv_shard_feed_events":                 "Change-feed events kept.",
 	"inv_shard_feed_oldest_index":           "The oldest position SUBSCRIBE can still serve.",
 

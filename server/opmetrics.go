@@ -169,6 +169,7 @@ func (s *Server) writeRaftShardMetrics(w io.Writer) {
 			entries = last - first + 1
 		}
 		metrics.WriteGaugeUint64(w, "inv_shard_log_entries"+label, entries)
+		metrics.WriteGaugeUint64(w, "inv_shard_snapshot_threshold"+label, sh.SnapshotThreshold())
 		metrics.WriteGaugeUint64(w, "inv_shard_feed_events"+label, uint64(max(sh.Feed().Count(), 0)))
 		metrics.WriteGaugeUint64(w, "inv_shard_feed_oldest_index"+label, sh.OldestEvent().Index)
 	}

@@ -86,22 +86,24 @@ func uintKey(f func(c *config) *uint64) setter {
 	}
 }
 
-// snapshotLogRatioKey parses snapshot_log_ratio: a positive number, or
-// "off" for the fixed snapshot_threshold alone.
-func snapshotLogRatioKey(c *config, v string) error {
-	if v == "off" {
-		c.Node.SnapshotLogRatio = -1
+// ratioOrOffKey parses snapshot_log_ratio and snapshot_replay_ratio: a
+// positive number, or "off" (-1: no such bound).
+func ratioOrOffKey(f func(c *config) *float64) setter {
+	return func(c *config, v string) error {
+		if v == "off" {
+			*f(c) = -1
+			return nil
+		}
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return err
+		}
+		if !(r > 0) || math.IsInf(r, 0) {
+			return fmt.Errorf("%s is not a number above 0 (or off)", v)
+		}
+		*f(c) = r
 		return nil
 	}
-	r, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		return err
-	}
-	if !(r > 0) || math.IsInf(r, 0) {
-		return fmt.Errorf("%s is not a number above 0 (or off)", v)
-	}
-	c.Node.SnapshotLogRatio = r
-	return nil
 }
 
 func durKey(f func(c *config) *time.Duration) setter {
@@ -238,16 +240,17 @@ var configKeys = map[string]setter{
 	"expiry_check":          durKey(func(c *config) *time.Duration { return &c.Node.ExpiryCheck }),
 
 	// Raft timing, snapshots and log truncation.
-	"heartbeat_timeout":    durKey(func(c *config) *time.Duration { return &c.Node.HeartbeatTimeout }),
-	"election_timeout":     durKey(func(c *config) *time.Duration { return &c.Node.ElectionTimeout }),
-	"leader_lease_timeout": durKey(func(c *config) *time.Duration { return &c.Node.LeaderLeaseTimeout }),
-	"commit_timeout":       durKey(func(c *config) *time.Duration { return &c.Node.CommitTimeout }),
-	"snapshot_interval":    durKey(func(c *config) *time.Duration { return &c.Node.SnapshotInterval }),
-	"snapshot_threshold":   uintKey(func(c *config) *uint64 { return &c.Node.SnapshotThreshold }),
-	"trailing_logs":        uintKey(func(c *config) *uint64 { return &c.Node.TrailingLogs }),
-	"snapshots_retained":   intKey(func(c *config) *int { return &c.Node.SnapshotsRetained }),
-	"snapshots_at_once":    positive(intKey(func(c *config) *int { return &c.Node.SnapshotsAtOnce })),
-	"snapshot_log_ratio":   snapshotLogRatioKey,
+	"heartbeat_timeout":     durKey(func(c *config) *time.Duration { return &c.Node.HeartbeatTimeout }),
+	"election_timeout":      durKey(func(c *config) *time.Duration { return &c.Node.ElectionTimeout }),
+	"leader_lease_timeout":  durKey(func(c *config) *time.Duration { return &c.Node.LeaderLeaseTimeout }),
+	"commit_timeout":        durKey(func(c *config) *time.Duration { return &c.Node.CommitTimeout }),
+	"snapshot_interval":     durKey(func(c *config) *time.Duration { return &c.Node.SnapshotInterval }),
+	"snapshot_threshold":    uintKey(func(c *config) *uint64 { return &c.Node.SnapshotThreshold }),
+	"trailing_logs":         uintKey(func(c *config) *uint64 { return &c.Node.TrailingLogs }),
+	"snapshots_retained":    intKey(func(c *config) *int { return &c.Node.SnapshotsRetained }),
+	"snapshots_at_once":     positive(intKey(func(c *config) *int { return &c.Node.SnapshotsAtOnce })),
+	"snapshot_log_ratio":    ratioOrOffKey(func(c *config) *float64 { return &c.Node.SnapshotLogRatio }),
+	"snapshot_replay_ratio": ratioOrOffKey(func(c *config) *float64 { return &c.Node.SnapshotReplayRatio }),
 
 	// Memory beyond the engine's own (docs/OPERATIONS.md, "Memory").
 	"log_cache_entries": positive(intKey(func(c *config) *int { return &c.Node.LogCacheEntries })),

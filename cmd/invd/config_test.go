@@ -244,12 +244,20 @@ func TestParseSnapshotSettings(t *testing.T) {
 			t.Errorf("%q: ratio %v (%v), want %v", in, c.Node.SnapshotLogRatio, err, want)
 		}
 	}
+	for in, want := range map[string]float64{"snapshot_replay_ratio = 0.5": 0.5, "snapshot_replay_ratio = off": -1, "snapshot_replay_ratio = 3": 3} {
+		c := defaultConfig()
+		if err := parseConfig(&c, strings.NewReader(in), "a.conf"); err != nil || c.Node.SnapshotReplayRatio != want || c.Node.SnapshotLogRatio != 0 {
+			t.Errorf("%q: replay ratio %v, log ratio %v (%v), want %v and the log ratio's default", in,
+				c.Node.SnapshotReplayRatio, c.Node.SnapshotLogRatio, err, want)
+		}
+	}
 	c := defaultConfig()
 	if err := parseConfig(&c, strings.NewReader("snapshots_at_once = 3"), "a.conf"); err != nil || c.Node.SnapshotsAtOnce != 3 {
 		t.Errorf("snapshots_at_once = 3: %d (%v)", c.Node.SnapshotsAtOnce, err)
 	}
 	for _, bad := range []string{"snapshot_log_ratio = 0", "snapshot_log_ratio = -1", "snapshot_log_ratio = NaN",
-		"snapshot_log_ratio = +Inf", "snapshot_log_ratio = lots", "snapshots_at_once = 0", "snapshots_at_once = -2"} {
+		"snapshot_log_ratio = +Inf", "snapshot_log_ratio = lots", "snapshots_at_once = 0", "snapshots_at_once = -2",
+		"snapshot_replay_ratio = 0", "snapshot_replay_ratio = -0.5", "snapshot_replay_ratio = Inf", "snapshot_replay_ratio = never"} {
 		c := defaultConfig()
 		if err := parseConfig(&c, strings.NewReader(bad), "bad.conf"); err == nil || !strings.Contains(err.Error(), "bad.conf:1") {
 			t.Errorf("%q: error %v, want one naming bad.conf:1", bad, err)

@@ -170,7 +170,7 @@ func TestMetricsExactCounts(t *testing.T) {
 		t.Errorf("commands applied (inv_shard_entry_commands_sum) = %v, want 25", n)
 	}
 	positive := []string{`inv_shard_apply_duration_seconds_count{shard="0"}`, `inv_shard_apply_batch_entries_count{shard="1"}`, "inv_received_bytes_total", "inv_sent_bytes_total",
-		`inv_shard_commit_index{shard="0"}`, `inv_shard_applied_index{shard="0"}`, `inv_shard_log_entries{shard="0"}`,
+		`inv_shard_commit_index{shard="0"}`, `inv_shard_applied_index{shard="0"}`, `inv_shard_log_entries{shard="0"}`, `inv_shard_snapshot_threshold{shard="0"}`,
 		`inv_shard_feed_events{shard="0"}`, "go_goroutines", "process_resident_memory_bytes"}
 	for _, name := range positive {
 		if m[name] <= 0 {
