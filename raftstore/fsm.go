@@ -249,7 +249,7 @@ func (f *FSM) applyLocked(l *raft.Log) (r *ApplyResponse, commands int) {
 	}
 	r = &ApplyResponse{Index: l.Index}
 	var events []engine.Event
-	if l.Term <= f.noWaiterTerm {
+	if f.noWaiterTerm > 0 && l.Term <= f.noWaiterTerm {
 		_, events = f.eng.Apply(now, cmds)
 	} else {
 		if cap(f.results)-len(f.results) < len(cmds) {

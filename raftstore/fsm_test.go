@@ -373,6 +373,14 @@ func TestFSMKeepsNoResultsOfEntriesBeforeItsStart(t *testing.T) {
 	if r.Err != nil || r.Results != nil || len(r.Events) == 0 || r.Now != t0 {
 		t.Fatalf("replayed entry: %+v, want no results but its events", r)
 	}
+	// An FSM whose log was empty at open (0) keeps every entry's results,
+	// even one without a term.
+	fresh := NewFSM(FSMConfig{Shard: 2, Engine: testEngineConfig(), Logger: testLogger(t)})
+	bare := entryLog(t, 1, t0, putItem("A", "S1", 5))
+	bare.Term = 0
+	if r := fresh.Apply(bare).(*ApplyResponse); len(r.Results) != 1 || r.Results[0].Code != engine.OK {
+		t.Fatalf("an FSM opened on an empty log: %+v, want the entry's result", r)
+	}
 	next := entryLog(t, 2, t0+1, reserve("A", "S1", "c2", 2), reserve("A", "S1", "c3", 2))
 	next.Term = 4
 	r = f.Apply(next).(*ApplyResponse)
