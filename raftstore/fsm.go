@@ -80,9 +80,9 @@ type FSMConfig struct {
 }
 
 // FSM is raft's state machine for one shard: it decodes each entry, runs its
-// batch through engine.Apply at the leader's time, and returns copies of the
-// results. It implements raft.BatchingFSM, so raft hands it every committed
-// entry of a round at once.
+// batch through the engine at the leader's time, and returns the results
+// (ApplyResponse). It implements raft.BatchingFSM, so raft hands it every
+// committed entry of a round at once.
 //
 // Raft calls Apply, ApplyBatch, Snapshot and Restore from one goroutine, but
 // the engine is also read from others (metrics, local reads, the expiry

@@ -74,10 +74,10 @@ type Options struct {
 	// state's size before its next snapshot (snapsize.go), never fewer than
 	// SnapshotThreshold entries. Default 1; below 0: SnapshotThreshold alone.
 	SnapshotLogRatio float64
-	// SnapshotReplayRatio: nor longer than for the log after a snapshot
-	// to take this many times the snapshot's restore to replay, at the
-	// pace the shard's last rebuild measured both (snapsize.go). Default
-	// DefaultSnapshotReplayRatio; below 0: no such bound.
+	// SnapshotReplayRatio: and a shard snapshots before its log would take
+	// more than this many times its snapshot's restore to replay, at the
+	// pace its last rebuild measured both (snapsize.go, docs/adr/0133).
+	// Default DefaultSnapshotReplayRatio; below 0: no such bound.
 	SnapshotReplayRatio float64
 	TrailingLogs        uint64 // entries kept after a snapshot for slow followers, default 2048
 	SnapshotsRetained   int    // snapshot files kept per shard, default 2
