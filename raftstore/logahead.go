@@ -19,7 +19,8 @@ import (
 //
 // An append or a deletion that touches the entries read ahead drops them
 // (raft replaces a conflicting suffix by deleting it and appending the
-// leader's entries), and a read that such a change overtook is not kept.
+// leader's entries), and a read whose range such a change touched while
+// it ran is not kept; appends past it, a leader's new entries, leave it.
 
 const (
 	aheadEntries = 64
@@ -32,51 +33,69 @@ type logAhead struct {
 	mu   sync.Mutex
 	last uint64     // the index GetLog was asked for last (0: none)
 	buf  []raft.Log // entries read ahead, in order, from buf[0].Index
-	gen  uint64     // changes to the log (appends and deletions)
+	// The read ahead under way, if any: its token (0: none), the last
+	// index it may read, and whether a change touched its range since it
+	// began. Only an append or deletion at or below that index spoils it:
+	// a leader appends all the while it reads old entries for a follower.
+	reading uint64
+	readTo  uint64
+	spoiled bool
+	tokens  uint64
 }
 
 // take answers index from the entries read ahead, and notes the request.
-// It reports whether it answered, and whether index follows the request
-// before it (so reading ahead is worth it). A request it cannot answer
-// drops what it holds.
-func (a *logAhead) take(index uint64, l *raft.Log) (ok, follows bool) {
+// When it cannot answer and index follows the request before it (so
+// reading ahead is worth it), it begins a read ahead from index and
+// returns its token for keep (0: none). A request it cannot answer drops
+// what it holds.
+func (a *logAhead) take(index uint64, l *raft.Log) (ok bool, token uint64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	follows = a.last != 0 && index == a.last+1
+	follows := a.last != 0 && index == a.last+1
 	a.last = index
 	if len(a.buf) == 0 || index < a.buf[0].Index || index-a.buf[0].Index >= uint64(len(a.buf)) {
 		a.buf = nil
-		return false, follows
+		if !follows {
+			return false, 0
+		}
+		return false, a.begin(index)
 	}
 	k := index - a.buf[0].Index
 	*l = a.buf[k]
 	a.buf[k] = raft.Log{} // the caller owns its Data now
 	a.buf = a.buf[k+1:]
-	return true, follows
+	return true, 0
 }
 
-// generation returns the count of changes, read before a read ahead.
-func (a *logAhead) generation() uint64 {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.gen
+// begin starts a read ahead from index (under mu); one begun after it
+// makes it not kept.
+func (a *logAhead) begin(index uint64) uint64 {
+	a.tokens++
+	a.reading, a.readTo, a.spoiled = a.tokens, index+aheadEntries-1, false
+	return a.tokens
 }
 
-// keep installs entries read ahead, unless a change overtook the read.
-func (a *logAhead) keep(gen uint64, ents []raft.Log) {
+// keep installs the entries the read ahead token read, unless a change to
+// its range overtook it or another read began meanwhile.
+func (a *logAhead) keep(token uint64, ents []raft.Log) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.gen == gen && len(ents) > 0 {
+	if token == a.reading && !a.spoiled && len(ents) > 0 {
 		a.buf = ents
+	}
+	if token == a.reading {
+		a.reading = 0
 	}
 }
 
 // changed drops the entries read ahead from index from on (every one for
-// a deletion: pass 0), and makes reads under way not kept.
+// a deletion: pass 0), and spoils the read under way if it reaches from.
 func (a *logAhead) changed(from uint64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.gen++
+	if a.reading != 0 && from <= a.readTo {
+		a.spoiled = true
+	}
 	if len(a.buf) > 0 && from <= a.buf[len(a.buf)-1].Index {
 		a.buf = nil
 	}

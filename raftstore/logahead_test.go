@@ -162,17 +162,36 @@ func TestReadAheadDroppedByChanges(t *testing.T) {
 	}
 	wantLog(t, s, 30, 6)
 
-	// A read ahead that a change overtook is not kept.
+	// A read ahead that an append past its range ran beside (a leader's
+	// new entries while it reads old ones for a follower) is kept.
 	a := &s.first.ahead
-	gen := a.generation()
+	begin := func(index uint64) uint64 {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.begin(index)
+	}
+	token := begin(12)
 	ents, err := s.readAhead(12)
+	if err != nil || len(ents) == 0 {
+		t.Fatal(err)
+	}
+	storeRange(t, s, 91, 95, 5)
+	a.keep(token, ents)
+	if held := aheadHeld(s); len(held) != len(ents) || held[0] != 12 {
+		t.Fatalf("a read beside an append past it: held %v, want %d entries from 12", held, len(ents))
+	}
+	a.changed(0)
+
+	// A read ahead that a change overtook is not kept.
+	token = begin(12)
+	ents, err = s.readAhead(12)
 	if err != nil || len(ents) == 0 {
 		t.Fatal(err)
 	}
 	if err := s.DeleteRange(1, 5); err != nil {
 		t.Fatal(err)
 	}
-	a.keep(gen, ents)
+	a.keep(token, ents)
 	if held := aheadHeld(s); len(held) != 0 {
 		t.Fatalf("a read overtaken by a deletion was kept: %v", held)
 	}

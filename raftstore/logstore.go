@@ -86,17 +86,18 @@ func (s *ShardStore) edgeIndex(first bool) (uint64, error) {
 // Read in order, entries are read ahead (logahead.go).
 func (s *ShardStore) GetLog(index uint64, l *raft.Log) error {
 	a := &s.first.ahead
-	ok, follows := a.take(index, l)
+	ok, token := a.take(index, l)
 	if ok {
 		return nil
 	}
-	if follows {
-		gen := a.generation()
-		if ents, err := s.readAhead(index); err == nil && len(ents) > 0 {
+	if token != 0 {
+		ents, err := s.readAhead(index)
+		if err == nil && len(ents) > 0 {
 			*l = ents[0]
-			a.keep(gen, ents[1:])
+			a.keep(token, ents[1:])
 			return nil
 		}
+		a.keep(token, nil)
 	}
 	var kb [logKeyLen]byte
 	val, closer, err := s.db.Get(appendLogKey(kb[:0], s.shard, index))

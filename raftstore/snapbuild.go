@@ -124,29 +124,24 @@ type rebuildCost struct {
 
 // costClock reads the thread's CPU time, or else the wall clock, in laps.
 type costClock struct {
-	cpu  bool
+	read func() time.Duration
 	last time.Duration
-	wall time.Time
 }
 
 func startCostClock() *costClock {
-	c := &costClock{wall: time.Now()}
-	c.last, c.cpu = threadCPU()
-	return c
+	start := time.Now()
+	read := func() time.Duration { return time.Since(start) }
+	if _, ok := threadCPU(); ok {
+		read = func() time.Duration { d, _ := threadCPU(); return d }
+	}
+	return &costClock{read: read, last: read()}
 }
 
 // lap returns the time since the last lap (or the start).
 func (c *costClock) lap() time.Duration {
-	if c.cpu {
-		if now, ok := threadCPU(); ok {
-			d := now - c.last
-			c.last = now
-			return d
-		}
-	}
-	now := time.Now()
-	d := now.Sub(c.wall)
-	c.wall = now
+	now := c.read()
+	d := now - c.last
+	c.last = now
 	return d
 }
 
